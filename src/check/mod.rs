@@ -1,0 +1,1 @@
+//! Check: AST to IR (placeholder until the checker lands in this change).

@@ -1,0 +1,59 @@
+//! Derived views of the IR used by several consumers.
+
+use super::{Detection, Expr, ExprKind};
+
+/// The shape name of a detection, as the language reference and the docs name it:
+/// `match`, `threshold`, `baseline`, `percentile`, `new_value`, `cluster`, `sequence`.
+pub fn shape_name(detection: &Detection) -> &'static str {
+    match detection {
+        Detection::Match { .. } => "match",
+        Detection::Window { condition, .. } => {
+            if any_node(condition, &|kind| matches!(kind, ExprKind::Baseline { .. })) {
+                "baseline"
+            } else if any_node(condition, &|kind| {
+                matches!(kind, ExprKind::Percentile { .. })
+            }) {
+                "percentile"
+            } else {
+                "threshold"
+            }
+        }
+        Detection::NewValue { .. } => "new_value",
+        Detection::Cluster { .. } => "cluster",
+        Detection::Sequence { .. } => "sequence",
+    }
+}
+
+/// Whether any node of `expr` (itself included) satisfies `predicate`.
+pub fn any_node(expr: &Expr, predicate: &dyn Fn(&ExprKind) -> bool) -> bool {
+    if predicate(&expr.kind) {
+        return true;
+    }
+    children(expr)
+        .into_iter()
+        .any(|child| any_node(child, predicate))
+}
+
+/// The direct children of an expression node.
+pub fn children(expr: &Expr) -> Vec<&Expr> {
+    match &expr.kind {
+        ExprKind::Literal { .. }
+        | ExprKind::Field { .. }
+        | ExprKind::Param { .. }
+        | ExprKind::Exists { .. } => Vec::new(),
+        ExprKind::Not { operand } => vec![operand],
+        ExprKind::And { operands } | ExprKind::Or { operands } => operands.iter().collect(),
+        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
+            vec![left, right]
+        }
+        ExprKind::Text { subject, .. }
+        | ExprKind::Matches { subject, .. }
+        | ExprKind::InValues { subject, .. }
+        | ExprKind::InCidr { subject, .. } => vec![subject],
+        ExprKind::InLookup { subjects, .. } => subjects.iter().collect(),
+        ExprKind::Aggregate { filter, .. } => filter.iter().map(|filter| &**filter).collect(),
+        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
+            vec![aggregate]
+        }
+    }
+}

@@ -1,0 +1,1040 @@
+//! Walks pest pairs into AST nodes. Only this file and `errors.rs` see pest.
+
+use pest::iterators::Pair;
+
+use super::Rule;
+use super::ast::*;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::{SourceId, Span};
+
+pub(super) struct Builder<'text> {
+    text: &'text str,
+    source: SourceId,
+    diagnostics: Vec<Diagnostic>,
+}
+
+type P<'i> = Pair<'i, Rule>;
+
+impl<'text> Builder<'text> {
+    pub(super) fn new(text: &'text str, source: SourceId) -> Self {
+        Builder {
+            text,
+            source,
+            diagnostics: Vec::new(),
+        }
+    }
+
+    pub(super) fn into_diagnostics(self) -> Vec<Diagnostic> {
+        self.diagnostics
+    }
+
+    fn span(&self, pair: &P) -> Span {
+        let span = pair.as_span();
+        Span::new(self.source, span.start(), span.end())
+    }
+
+    fn name(&self, pair: &P) -> Name {
+        Name {
+            text: pair.as_str().to_string(),
+            span: self.span(pair),
+        }
+    }
+
+    fn error(
+        &mut self,
+        code: Code,
+        span: Span,
+        message: impl Into<String>,
+        label: impl Into<String>,
+    ) {
+        self.diagnostics
+            .push(Diagnostic::new(code, message).primary(span, label));
+    }
+
+    pub(super) fn file(&mut self, pair: P) -> File {
+        let mut declarations = Vec::new();
+        for child in pair.into_inner() {
+            if child.as_rule() == Rule::EOI {
+                continue;
+            }
+            let span = self.span(&child);
+            let doc = self.doc_above(span.start as usize);
+            let kind = match child.as_rule() {
+                Rule::common_decl => {
+                    let block = child.into_inner().next();
+                    DeclarationKind::Common(
+                        block
+                            .map(|block| self.field_block(block))
+                            .unwrap_or_default(),
+                    )
+                }
+                Rule::event_decl => DeclarationKind::Event(self.event(child)),
+                Rule::list_decl => DeclarationKind::List(self.list(child)),
+                Rule::lookup_decl => DeclarationKind::Lookup(self.lookup(child)),
+                Rule::param_decl => DeclarationKind::Param(self.param(child)),
+                Rule::playbook_decl => DeclarationKind::Playbook(self.playbook(child)),
+                Rule::rule_decl => DeclarationKind::Rule(self.rule(child)),
+                _ => continue,
+            };
+            declarations.push(Declaration { doc, span, kind });
+        }
+        File { declarations }
+    }
+
+    /// The `///` lines directly above `offset`, without the slashes.
+    fn doc_above(&self, offset: usize) -> Option<String> {
+        let before = self.text.get(..offset)?;
+        let mut lines: Vec<&str> = Vec::new();
+        // Skip the (possibly indented) start of the declaration's own line.
+        let mut rest = match before.rfind('\n') {
+            Some(index) if before[index + 1..].trim().is_empty() => &before[..index],
+            Some(_) => return None,
+            None => return None,
+        };
+        loop {
+            let (head, line) = match rest.rfind('\n') {
+                Some(index) => (&rest[..index], &rest[index + 1..]),
+                None => ("", rest),
+            };
+            let trimmed = line.trim_start();
+            if let Some(doc) = trimmed.strip_prefix("///") {
+                lines.push(doc.strip_prefix(' ').unwrap_or(doc).trim_end());
+            } else {
+                break;
+            }
+            if head.is_empty() && !rest.contains('\n') {
+                break;
+            }
+            rest = head;
+        }
+        if lines.is_empty() {
+            return None;
+        }
+        lines.reverse();
+        Some(lines.join("\n"))
+    }
+
+    fn field_block(&mut self, pair: P) -> Vec<FieldDecl> {
+        pair.into_inner().map(|field| self.field(field)).collect()
+    }
+
+    fn field(&mut self, pair: P) -> FieldDecl {
+        let span = self.span(&pair);
+        let doc = self.doc_above(span.start as usize);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map(|name| self.name(&name));
+        let type_pair = inner.next();
+        let (type_name, type_span) = match type_pair {
+            Some(type_pair) => (type_name(type_pair.as_str()), self.span(&type_pair)),
+            None => (TypeName::String, span),
+        };
+        let mut required = false;
+        let mut one_of = None;
+        for rest in inner {
+            match rest.as_rule() {
+                Rule::required => required = true,
+                Rule::one_of => {
+                    one_of = Some(
+                        rest.into_inner()
+                            .map(|string| self.string(string))
+                            .collect(),
+                    );
+                }
+                _ => {}
+            }
+        }
+        FieldDecl {
+            name: name.unwrap_or(Name {
+                text: String::new(),
+                span,
+            }),
+            type_name,
+            type_span,
+            required,
+            one_of,
+            doc,
+            span,
+        }
+    }
+
+    fn event(&mut self, pair: P) -> EventDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let fields = inner
+            .next()
+            .map(|block| self.field_block(block))
+            .unwrap_or_default();
+        EventDecl { name, fields }
+    }
+
+    fn list(&mut self, pair: P) -> ListDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let (element_type, type_span) = inner.next().map_or((TypeName::String, span), |pair| {
+            (type_name(pair.as_str()), self.span(&pair))
+        });
+        let values = inner
+            .next()
+            .map(|literals| self.list_literal(literals))
+            .unwrap_or_default();
+        ListDecl {
+            name,
+            element_type,
+            type_span,
+            values,
+        }
+    }
+
+    fn list_literal(&mut self, pair: P) -> Vec<Literal> {
+        pair.into_inner()
+            .filter_map(|literal| self.literal(literal))
+            .collect()
+    }
+
+    fn lookup(&mut self, pair: P) -> LookupDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let mut file = None;
+        let mut columns = Vec::new();
+        for entry in inner {
+            match entry.as_rule() {
+                Rule::lookup_file => {
+                    file = entry.into_inner().next().map(|string| self.string(string))
+                }
+                Rule::lookup_columns => {
+                    if let Some(block) = entry.into_inner().next() {
+                        columns = self.field_block(block);
+                    }
+                }
+                _ => {}
+            }
+        }
+        LookupDecl {
+            name,
+            file,
+            columns,
+        }
+    }
+
+    fn param(&mut self, pair: P) -> ParamDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let (type_name_value, type_span) = inner.next().map_or((TypeName::Int, span), |pair| {
+            (type_name(pair.as_str()), self.span(&pair))
+        });
+        let default = inner
+            .next()
+            .and_then(|literal| self.literal(literal))
+            .unwrap_or(Literal::Integer(0, span));
+        ParamDecl {
+            name,
+            type_name: type_name_value,
+            type_span,
+            default,
+        }
+    }
+
+    fn playbook(&mut self, pair: P) -> PlaybookDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let name = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let metadata = inner.map(|entry| self.metadata(entry)).collect();
+        PlaybookDecl { name, metadata }
+    }
+
+    fn rule(&mut self, pair: P) -> RuleDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let id = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let mut metadata = Vec::new();
+        let mut detection = None;
+        for child in inner {
+            match child.as_rule() {
+                Rule::metadata => metadata.push(self.metadata(child)),
+                Rule::match_detection => {
+                    detection = Some(Detection::Match(self.match_detection(child)))
+                }
+                Rule::sequence_detection => {
+                    detection = Some(Detection::Sequence(self.sequence(child)));
+                }
+                _ => {}
+            }
+        }
+        let detection = detection.unwrap_or(Detection::Match(MatchDetection {
+            event_types: Vec::new(),
+            filter: None,
+            tail: MatchTail::None,
+            span,
+        }));
+        RuleDecl {
+            id,
+            metadata,
+            detection,
+        }
+    }
+
+    fn metadata(&mut self, pair: P) -> Metadata {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let key = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let value = inner
+            .next()
+            .map_or(MetadataValue::List(Vec::new(), span), |value| {
+                self.metadata_value(value)
+            });
+        Metadata { key, value, span }
+    }
+
+    fn metadata_value(&mut self, pair: P) -> MetadataValue {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::string => MetadataValue::String(self.string(pair)),
+            Rule::metadata_list => MetadataValue::List(
+                pair.into_inner()
+                    .map(|item| self.metadata_value(item))
+                    .collect(),
+                span,
+            ),
+            Rule::atlas_id => MetadataValue::AtlasId(self.name(&pair)),
+            Rule::duration => MetadataValue::Duration(self.duration(&pair)),
+            Rule::integer => MetadataValue::Integer(self.integer(&pair), span),
+            Rule::float => MetadataValue::Float(self.float(&pair), span),
+            Rule::boolean => MetadataValue::Bool(pair.as_str() == "true", span),
+            _ => MetadataValue::Word(self.name(&pair)),
+        }
+    }
+
+    fn event_types(&mut self, pair: P) -> Vec<Name> {
+        pair.into_inner().map(|name| self.name(&name)).collect()
+    }
+
+    fn field_list(&mut self, pair: P) -> Vec<Name> {
+        pair.into_inner().map(|name| self.name(&name)).collect()
+    }
+
+    fn match_detection(&mut self, pair: P) -> MatchDetection {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let mut event_types = Vec::new();
+        let mut filter = None;
+        if let Some(clause) = inner.next() {
+            for part in clause.into_inner() {
+                match part.as_rule() {
+                    Rule::event_types => event_types = self.event_types(part),
+                    Rule::expr => filter = Some(self.expr(part)),
+                    _ => {}
+                }
+            }
+        }
+        let tail = match inner.next() {
+            None => MatchTail::None,
+            Some(first) => match first.as_rule() {
+                Rule::group_clause => {
+                    let (grouping, within) = self.group_clause(first);
+                    let condition = inner
+                        .next()
+                        .and_then(|alert| alert.into_inner().next())
+                        .map_or_else(|| missing(span), |expr| self.expr(expr));
+                    MatchTail::Window {
+                        grouping,
+                        within,
+                        condition,
+                    }
+                }
+                Rule::new_clause => {
+                    let mut parts = first.into_inner();
+                    let values = parts
+                        .next()
+                        .map(|list| self.field_list(list))
+                        .unwrap_or_default();
+                    let key = parts
+                        .next()
+                        .map(|list| self.field_list(list))
+                        .unwrap_or_default();
+                    let lookback = parts
+                        .next()
+                        .map_or(Duration { millis: 0, span }, |duration| {
+                            self.duration(&duration)
+                        });
+                    MatchTail::NewValue {
+                        values,
+                        key,
+                        lookback,
+                    }
+                }
+                Rule::cluster_clause => self.cluster_tail(first, inner.next(), span),
+                _ => MatchTail::None,
+            },
+        };
+        MatchDetection {
+            event_types,
+            filter,
+            tail,
+            span,
+        }
+    }
+
+    fn cluster_tail(&mut self, clause: P, alert: Option<P>, span: Span) -> MatchTail {
+        let mut field = Name {
+            text: String::new(),
+            span,
+        };
+        let mut similarity = 0.0;
+        let mut similarity_span = span;
+        let mut min_length = None;
+        let mut within = Duration { millis: 0, span };
+        for part in clause.into_inner() {
+            match part.as_rule() {
+                Rule::ident => field = self.name(&part),
+                Rule::float | Rule::integer => {
+                    similarity_span = self.span(&part);
+                    similarity = part.as_str().parse().unwrap_or(0.0);
+                }
+                Rule::min_length => {
+                    if let Some(value) = part.into_inner().next() {
+                        min_length = Some((self.integer(&value), self.span(&value)));
+                    }
+                }
+                Rule::duration => within = self.duration(&part),
+                _ => {}
+            }
+        }
+        let condition = alert
+            .and_then(|alert| alert.into_inner().next())
+            .map_or_else(|| missing(span), |expr| self.expr(expr));
+        MatchTail::Cluster {
+            field,
+            similarity,
+            similarity_span,
+            min_length,
+            within,
+            condition,
+        }
+    }
+
+    fn group_clause(&mut self, pair: P) -> (Grouping, Duration) {
+        let span = self.span(&pair);
+        let mut grouping = Grouping::Global(span);
+        let mut within = Duration { millis: 0, span };
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::field_list => grouping = Grouping::Fields(self.field_list(part)),
+                Rule::grouping_sets => {
+                    let sets = part
+                        .into_inner()
+                        .filter_map(|paren| paren.into_inner().next())
+                        .map(|list| self.field_list(list))
+                        .collect();
+                    grouping = Grouping::Sets(sets);
+                }
+                Rule::duration => within = self.duration(&part),
+                _ => {}
+            }
+        }
+        (grouping, within)
+    }
+
+    fn sequence(&mut self, pair: P) -> SequenceDetection {
+        let span = self.span(&pair);
+        let mut by = Vec::new();
+        let mut within = Duration { millis: 0, span };
+        let mut steps = Vec::new();
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::field_list => by = self.field_list(part),
+                Rule::duration => within = self.duration(&part),
+                Rule::step => steps.push(self.step(part)),
+                _ => {}
+            }
+        }
+        SequenceDetection {
+            by,
+            within,
+            steps,
+            span,
+        }
+    }
+
+    fn step(&mut self, pair: P) -> Step {
+        let span = self.span(&pair);
+        let mut event_types = Vec::new();
+        let mut filter = None;
+        let mut repeat = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::event_types => event_types = self.event_types(part),
+                Rule::expr => filter = Some(self.expr(part)),
+                Rule::repeat => {
+                    if let Some(count) = part.into_inner().next() {
+                        repeat = Some((self.integer(&count), self.span(&count)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        Step {
+            event_types,
+            filter,
+            repeat,
+            span,
+        }
+    }
+
+    // ------------------------------------------------------------ expressions
+
+    fn expr(&mut self, pair: P) -> Expr {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::expr => match pair.into_inner().next() {
+                Some(inner) => self.expr(inner),
+                None => missing(span),
+            },
+            Rule::or_expr | Rule::and_expr => {
+                let mut operands = Vec::new();
+                let mut is_or = false;
+                for child in pair.into_inner() {
+                    match child.as_rule() {
+                        Rule::or_op => is_or = true,
+                        Rule::and_op => {}
+                        _ => operands.push(self.expr(child)),
+                    }
+                }
+                let mut iter = operands.into_iter();
+                let Some(mut acc) = iter.next() else {
+                    return missing(span);
+                };
+                for operand in iter {
+                    let joined = acc.span.to(operand.span);
+                    let kind = if is_or {
+                        ExprKind::Or(Box::new(acc), Box::new(operand))
+                    } else {
+                        ExprKind::And(Box::new(acc), Box::new(operand))
+                    };
+                    acc = Expr { kind, span: joined };
+                }
+                acc
+            }
+            Rule::unary => {
+                let mut nots = Vec::new();
+                let mut operand = None;
+                for child in pair.into_inner() {
+                    match child.as_rule() {
+                        Rule::not_op => nots.push(self.span(&child)),
+                        _ => operand = Some(self.expr(child)),
+                    }
+                }
+                let mut acc = operand.unwrap_or_else(|| missing(span));
+                for not_span in nots.into_iter().rev() {
+                    let joined = not_span.to(acc.span);
+                    acc = Expr {
+                        kind: ExprKind::Not(Box::new(acc)),
+                        span: joined,
+                    };
+                }
+                acc
+            }
+            Rule::predicate => self.predicate(pair),
+            Rule::exists => {
+                let name = pair.into_inner().next().map_or_else(
+                    || Name {
+                        text: String::new(),
+                        span,
+                    },
+                    |name| self.name(&name),
+                );
+                Expr {
+                    kind: ExprKind::Exists(name),
+                    span,
+                }
+            }
+            Rule::additive | Rule::multiplicative => self.arithmetic(pair),
+            Rule::tuple => Expr {
+                kind: ExprKind::Tuple(pair.into_inner().map(|name| self.name(&name)).collect()),
+                span,
+            },
+            Rule::call => self.call(pair),
+            Rule::ident => Expr {
+                kind: ExprKind::Name(self.name(&pair)),
+                span,
+            },
+            _ => match self.literal(pair) {
+                Some(literal) => Expr {
+                    kind: ExprKind::Literal(literal),
+                    span,
+                },
+                None => missing(span),
+            },
+        }
+    }
+
+    fn arithmetic(&mut self, pair: P) -> Expr {
+        let span = self.span(&pair);
+        let mut acc: Option<Expr> = None;
+        let mut pending = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::additive_op | Rule::multiplicative_op => {
+                    pending = Some(match child.as_str() {
+                        "+" => ArithmeticOp::Add,
+                        "-" => ArithmeticOp::Subtract,
+                        "*" => ArithmeticOp::Multiply,
+                        _ => ArithmeticOp::Divide,
+                    });
+                }
+                _ => {
+                    let operand = self.expr(child);
+                    acc = Some(match (acc.take(), pending.take()) {
+                        (Some(left), Some(op)) => {
+                            let joined = left.span.to(operand.span);
+                            Expr {
+                                kind: ExprKind::Arithmetic {
+                                    op,
+                                    left: Box::new(left),
+                                    right: Box::new(operand),
+                                },
+                                span: joined,
+                            }
+                        }
+                        _ => operand,
+                    });
+                }
+            }
+        }
+        acc.unwrap_or_else(|| missing(span))
+    }
+
+    fn call(&mut self, pair: P) -> Expr {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let function = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let mut arguments = Vec::new();
+        let mut filter = None;
+        for argument in inner {
+            if argument.as_rule() == Rule::filter_arg {
+                if let Some(expr) = argument.into_inner().next() {
+                    filter = Some(Box::new(self.expr(expr)));
+                }
+            } else {
+                arguments.push(self.expr(argument));
+            }
+        }
+        Expr {
+            kind: ExprKind::Call {
+                function,
+                arguments,
+                filter,
+            },
+            span,
+        }
+    }
+
+    fn predicate(&mut self, pair: P) -> Expr {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let Some(first) = inner.next() else {
+            return missing(span);
+        };
+        let left = self.expr(first);
+        let Some(tail) = inner.next() else {
+            return left;
+        };
+        let kind = match tail.as_rule() {
+            Rule::compare_tail => {
+                let mut parts = tail.into_inner();
+                let (op, op_span) = parts.next().map_or((CompareOp::Equal, span), |op| {
+                    let value = match op.as_str() {
+                        "==" => CompareOp::Equal,
+                        "!=" => CompareOp::NotEqual,
+                        "<" => CompareOp::Less,
+                        "<=" => CompareOp::LessEqual,
+                        ">" => CompareOp::Greater,
+                        _ => CompareOp::GreaterEqual,
+                    };
+                    (value, self.span(&op))
+                });
+                let right = parts
+                    .next()
+                    .map_or_else(|| missing(span), |right| self.expr(right));
+                ExprKind::Compare {
+                    op,
+                    op_span,
+                    left: Box::new(left),
+                    right: Box::new(right),
+                }
+            }
+            Rule::in_tail => {
+                let (negated, op, needles) = self.operator_tail(tail, span);
+                let (case_sensitive, op_span) =
+                    op.map_or((false, span), |op| (op.0 == "in_cs", op.1));
+                ExprKind::In {
+                    subject: Box::new(left),
+                    needles,
+                    negated,
+                    case_sensitive,
+                    op_span,
+                }
+            }
+            Rule::text_tail => {
+                let (negated, op, needles) = self.operator_tail(tail, span);
+                let (word, op_span) = op.unwrap_or_else(|| ("contains".to_string(), span));
+                let case_sensitive = word.ends_with("_cs");
+                let base = word.trim_end_matches("_cs");
+                let any = base.ends_with("_any");
+                let op = match base.trim_end_matches("_any") {
+                    "startswith" => TextOp::StartsWith,
+                    "endswith" => TextOp::EndsWith,
+                    _ => TextOp::Contains,
+                };
+                ExprKind::Text {
+                    op,
+                    any: any || word.starts_with("has_any"),
+                    case_sensitive,
+                    negated,
+                    subject: Box::new(left),
+                    needles,
+                    op_span,
+                }
+            }
+            _ => {
+                let (negated, op, needles) = self.operator_tail(tail, span);
+                let (word, op_span) = op.unwrap_or_else(|| ("matches".to_string(), span));
+                ExprKind::Matches {
+                    subject: Box::new(left),
+                    needles,
+                    any: word == "matches_any",
+                    negated,
+                    op_span,
+                }
+            }
+        };
+        Expr { kind, span }
+    }
+
+    /// `[not] OP NEEDLES`: negation, the operator word and its span, the needles.
+    fn operator_tail(&mut self, pair: P, span: Span) -> (bool, Option<(String, Span)>, Needles) {
+        let mut negated = false;
+        let mut op = None;
+        let mut needles = Needles::Literals(Vec::new(), span);
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::negation => negated = true,
+                Rule::in_op | Rule::text_op | Rule::matches_op => {
+                    op = Some((part.as_str().to_string(), self.span(&part)));
+                }
+                _ => needles = self.needles(part),
+            }
+        }
+        (negated, op, needles)
+    }
+
+    fn needles(&mut self, pair: P) -> Needles {
+        let span = self.span(&pair);
+        match pair.as_rule() {
+            Rule::string => Needles::String(self.string(pair)),
+            Rule::list_literal => Needles::Literals(self.list_literal(pair), span),
+            Rule::regex => Needles::Regex(self.regex(&pair)),
+            Rule::cidr_call => Needles::Cidr(
+                pair.into_inner()
+                    .map(|string| self.string(string))
+                    .collect(),
+                span,
+            ),
+            Rule::lookup_columns_ref => {
+                let mut inner = pair.into_inner();
+                let lookup = inner.next().map_or_else(
+                    || Name {
+                        text: String::new(),
+                        span,
+                    },
+                    |name| self.name(&name),
+                );
+                let columns = inner
+                    .next()
+                    .map(|list| self.field_list(list))
+                    .unwrap_or_default();
+                Needles::Columns {
+                    lookup,
+                    columns,
+                    span,
+                }
+            }
+            _ => {
+                let mut inner = pair.into_inner();
+                let name = inner.next().map_or_else(
+                    || Name {
+                        text: String::new(),
+                        span,
+                    },
+                    |name| self.name(&name),
+                );
+                let mut narrowing = Vec::new();
+                let mut column = None;
+                for part in inner {
+                    match part.as_rule() {
+                        Rule::narrowing => {
+                            for pair in part.into_inner() {
+                                let mut names = pair.into_inner().map(|name| self.name(&name));
+                                if let Some(key) = names.next() {
+                                    let field = names.next().unwrap_or_else(|| key.clone());
+                                    narrowing.push((key, field));
+                                }
+                            }
+                        }
+                        Rule::ident => column = Some(self.name(&part)),
+                        _ => {}
+                    }
+                }
+                Needles::Source(NeedleSource {
+                    name,
+                    narrowing,
+                    column,
+                    span,
+                })
+            }
+        }
+    }
+
+    // ------------------------------------------------------------ literals
+
+    fn literal(&mut self, pair: P) -> Option<Literal> {
+        let span = self.span(&pair);
+        Some(match pair.as_rule() {
+            Rule::string => Literal::String(self.string(pair)),
+            Rule::integer => Literal::Integer(self.integer(&pair), span),
+            Rule::float => Literal::Float(self.float(&pair), span),
+            Rule::boolean => Literal::Bool(pair.as_str() == "true", span),
+            Rule::duration => Literal::Duration(self.duration(&pair)),
+            Rule::regex => Literal::Regex(self.regex(&pair)),
+            _ => return None,
+        })
+    }
+
+    fn integer(&mut self, pair: &P) -> i64 {
+        match pair.as_str().parse::<i64>() {
+            Ok(value) => value,
+            Err(_) => {
+                let span = self.span(pair);
+                self.error(
+                    Code::INVALID_LITERAL,
+                    span,
+                    format!("the integer `{}` does not fit in 64 bits", pair.as_str()),
+                    "out of range",
+                );
+                0
+            }
+        }
+    }
+
+    fn float(&mut self, pair: &P) -> f64 {
+        pair.as_str().parse::<f64>().unwrap_or(0.0)
+    }
+
+    fn duration(&mut self, pair: &P) -> Duration {
+        let span = self.span(pair);
+        let text = pair.as_str();
+        let digits_end = text
+            .find(|c: char| !c.is_ascii_digit())
+            .unwrap_or(text.len());
+        let (digits, unit) = text.split_at(digits_end);
+        let scale: i64 = match unit {
+            "ms" => 1,
+            "s" => 1_000,
+            "m" => 60_000,
+            "h" => 3_600_000,
+            "d" => 86_400_000,
+            _ => 604_800_000,
+        };
+        let millis = digits
+            .parse::<i64>()
+            .ok()
+            .and_then(|value| value.checked_mul(scale));
+        match millis {
+            Some(millis) => Duration { millis, span },
+            None => {
+                self.error(
+                    Code::INVALID_LITERAL,
+                    span,
+                    format!("the duration `{text}` is too long"),
+                    "out of range",
+                );
+                Duration { millis: 0, span }
+            }
+        }
+    }
+
+    fn string(&mut self, pair: P) -> StringLiteral {
+        let span = self.span(&pair);
+        let inner = pair.into_inner().next();
+        let value = match inner {
+            Some(kind) if kind.as_rule() == Rule::triple_string => {
+                dedent(kind.into_inner().next().map_or("", |text| text.as_str()))
+            }
+            Some(kind) => {
+                let raw = kind.into_inner().next();
+                match raw {
+                    Some(raw) => self.unescape(&raw),
+                    None => String::new(),
+                }
+            }
+            None => String::new(),
+        };
+        StringLiteral { value, span }
+    }
+
+    fn unescape(&mut self, pair: &P) -> String {
+        let text = pair.as_str();
+        let mut out = String::with_capacity(text.len());
+        let mut chars = text.char_indices();
+        while let Some((index, character)) = chars.next() {
+            if character != '\\' {
+                out.push(character);
+                continue;
+            }
+            match chars.next() {
+                Some((_, 'n')) => out.push('\n'),
+                Some((_, 't')) => out.push('\t'),
+                Some((_, 'r')) => out.push('\r'),
+                Some((_, 'u')) => {
+                    let rest = &text[index + 2..];
+                    let close = rest.find('}').unwrap_or(rest.len());
+                    let hex = rest.get(1..close).unwrap_or("");
+                    match u32::from_str_radix(hex, 16).ok().and_then(char::from_u32) {
+                        Some(decoded) => out.push(decoded),
+                        None => {
+                            let start = pair.as_span().start() + index;
+                            let span = Span::new(self.source, start, start + close + 3);
+                            self.error(
+                                Code::INVALID_LITERAL,
+                                span,
+                                format!("`\\u{{{hex}}}` is not a Unicode character"),
+                                "invalid escape",
+                            );
+                        }
+                    }
+                    for _ in 0..=close {
+                        chars.next();
+                    }
+                }
+                Some((_, other)) => out.push(other),
+                None => {}
+            }
+        }
+        out
+    }
+
+    fn regex(&mut self, pair: &P) -> RegexLiteral {
+        let span = self.span(pair);
+        let mut pattern = String::new();
+        let mut case_insensitive = false;
+        for part in pair.clone().into_inner() {
+            match part.as_rule() {
+                Rule::regex_body => pattern = part.as_str().replace("\\/", "/"),
+                Rule::regex_flags => case_insensitive = part.as_str() == "i",
+                _ => {}
+            }
+        }
+        RegexLiteral {
+            pattern,
+            case_insensitive,
+            span,
+        }
+    }
+}
+
+/// Stands in for an expression the grammar guarantees but a tree lacks.
+fn missing(span: Span) -> Expr {
+    Expr {
+        kind: ExprKind::Literal(Literal::Bool(false, span)),
+        span,
+    }
+}
+
+fn type_name(text: &str) -> TypeName {
+    match text {
+        "int" => TypeName::Int,
+        "float" => TypeName::Float,
+        "bool" => TypeName::Bool,
+        "ip" => TypeName::Ip,
+        "timestamp" => TypeName::Timestamp,
+        "duration" => TypeName::Duration,
+        "regex" => TypeName::Regex,
+        _ => TypeName::String,
+    }
+}
+
+/// Removes the common indentation of a `"""` block and its first and last
+/// blank lines, so guides can be indented with the rule.
+pub(crate) fn dedent(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    let start = lines
+        .iter()
+        .position(|line| !line.trim().is_empty())
+        .unwrap_or(lines.len());
+    let end = lines
+        .iter()
+        .rposition(|line| !line.trim().is_empty())
+        .map_or(start, |index| index + 1);
+    let body = &lines[start..end];
+    let indent = body
+        .iter()
+        .filter(|line| !line.trim().is_empty())
+        .map(|line| line.len() - line.trim_start().len())
+        .min()
+        .unwrap_or(0);
+    body.iter()
+        .map(|line| line.get(indent..).unwrap_or("").trim_end())
+        .collect::<Vec<_>>()
+        .join("\n")
+}

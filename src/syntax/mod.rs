@@ -1,0 +1,44 @@
+//! Syntax: rule text to AST.
+//!
+//! Input: one file's text and its [`SourceId`]. Output: an [`ast::File`] and the
+//! syntax diagnostics (E01xx). `pest::Pair` never leaves this module: the
+//! grammar (`grammar/tripline.pest`) is walked here into AST nodes that carry
+//! spans, and pest's errors are rewritten into words in [`errors`].
+
+pub mod ast;
+mod build;
+mod errors;
+
+use pest::Parser as _;
+
+use crate::diagnostics::Diagnostic;
+use crate::source::SourceId;
+
+#[derive(pest_derive::Parser)]
+#[grammar = "grammar/tripline.pest"]
+struct TriplineParser;
+
+/// Parses one file. On a syntax error the file is empty and the diagnostic
+/// says where and what was expected; later stages then see no declarations
+/// from this file, so no cascade follows.
+pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
+    // Collects the literal tokens expected at a failure, so errors can name them.
+    pest::set_error_detail(true);
+    match TriplineParser::parse(Rule::file, text) {
+        Ok(mut pairs) => {
+            let Some(file_pair) = pairs.next() else {
+                return (ast::File::default(), Vec::new());
+            };
+            let mut builder = build::Builder::new(text, source);
+            let file = builder.file(file_pair);
+            (file, builder.into_diagnostics())
+        }
+        Err(error) => (
+            ast::File::default(),
+            vec![errors::rewrite(&error, text, source)],
+        ),
+    }
+}
+
+#[cfg(test)]
+mod tests;
