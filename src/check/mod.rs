@@ -5,11 +5,42 @@
 //! repository or the command line). Output: an [`ir::Pack`] when there are no
 //! errors, and every diagnostic found (E02xx schema and types, E03xx
 //! semantics, E05xx inputs such as lookup CSV files, W0xxx warnings).
+//!
+//! | file | input | output |
+//! | --- | --- | --- |
+//! | [`collect`] | declarations | the environment: schema, lists, lookups, params, playbooks, rules |
+//! | `lookups` | lookup declarations, CSV files | lookup rows |
+//! | `regexes` | regex literals | subset and compile errors |
+//! | `resolve` | names, scopes of event types | fields, params, lists, lookups |
+//! | `expressions`, `operators` | AST expressions | typed IR expressions |
+//! | `aggregates` | calls in alert conditions | aggregate, baseline, percentile nodes |
+//! | `detections` | detections | IR detections |
+//! | `metadata` | rule and playbook entries | IR metadata and playbooks |
+//! | `rules` | a rule declaration | an IR rule with what it reads |
+//! | [`reference`] | embedded reference data | the known ATLAS ids |
+
+mod aggregates;
+pub mod collect;
+mod detections;
+mod expressions;
+mod lookups;
+mod membership;
+mod metadata;
+mod operators;
+pub mod reference;
+mod regexes;
+mod resolve;
+mod rules;
+#[cfg(test)]
+mod tests;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 
-use crate::diagnostics::Diagnostic;
+pub use reference::Reference;
+
+use crate::diagnostics::suggest::did_you_mean;
+use crate::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceId, Sources};
 use crate::syntax::ast;
@@ -37,12 +68,139 @@ pub enum LookupOverride {
     Extend(PathBuf),
 }
 
-/// Checks parsed files and lowers them to the IR.
+/// Checks parsed files and lowers them to the IR, with the reference data the
+/// project ships ([`Reference::default`]).
 pub fn check(
     sources: &Sources,
     files: &[(SourceId, ast::File)],
     options: &CheckOptions,
 ) -> (Option<ir::Pack>, Vec<Diagnostic>) {
-    let _ = (sources, files, options);
-    (Some(ir::Pack::default()), Vec::new())
+    check_with_reference(sources, files, options, &Reference::default())
+}
+
+/// Checks parsed files against the given reference data (ATLAS ids) and
+/// lowers them to the IR. The pack is `None` when any error was found.
+pub fn check_with_reference(
+    sources: &Sources,
+    files: &[(SourceId, ast::File)],
+    options: &CheckOptions,
+    reference: &Reference,
+) -> (Option<ir::Pack>, Vec<Diagnostic>) {
+    let mut diagnostics = Vec::new();
+    let environment = collect::collect(sources, files, options, &mut diagnostics);
+    let mut usage = rules::Usage::default();
+    let mut checked_rules = Vec::new();
+    let mut first_ids: BTreeMap<String, crate::source::Span> = BTreeMap::new();
+    for rule in &environment.rules {
+        if let Some(first) = first_ids.get(&rule.rule.id.text) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DUPLICATE_RULE,
+                    format!("the rule id `{}` is declared twice", rule.rule.id.text),
+                )
+                .primary(rule.rule.id.span, "declared again here")
+                .secondary(*first, "first declared here")
+                .note("alerts, SIEM objects and suppressions are keyed on the rule id"),
+            );
+            continue;
+        }
+        first_ids.insert(rule.rule.id.text.clone(), rule.rule.id.span);
+        let mut checker = rules::RuleChecker::new(sources, &environment, reference);
+        let lowered = checker.rule(rule);
+        usage.merge(&checker.usage);
+        diagnostics.extend(checker.diagnostics);
+        if let Some(lowered) = lowered {
+            checked_rules.push(lowered);
+        }
+    }
+    unused_warnings(&environment, &usage, &mut diagnostics);
+
+    let mut collected = Diagnostics::new();
+    collected.extend(diagnostics);
+    let failed = collected.has_errors();
+    let diagnostics = collected.into_sorted();
+    if failed {
+        return (None, diagnostics);
+    }
+    checked_rules.sort_by(|left, right| left.id.cmp(&right.id));
+    let pack = ir::Pack {
+        schema: environment.schema.clone(),
+        lists: environment
+            .lists
+            .iter()
+            .map(|(name, list)| (name.clone(), list.value.clone()))
+            .collect(),
+        lookups: environment
+            .lookups
+            .iter()
+            .map(|(name, lookup)| (name.clone(), lookup.value.clone()))
+            .collect(),
+        params: environment
+            .params
+            .iter()
+            .map(|(name, param)| (name.clone(), param.value.clone()))
+            .collect(),
+        playbooks: environment
+            .playbooks
+            .iter()
+            .map(|(name, playbook)| (name.clone(), playbook.value.clone()))
+            .collect(),
+        rules: checked_rules,
+    };
+    (Some(pack), diagnostics)
+}
+
+/// W0002 and W0004: lists, lookups and parameters no rule uses. Nothing is
+/// reported when the pack has no rules at all (a schema-only directory).
+fn unused_warnings(
+    environment: &collect::Environment,
+    usage: &rules::Usage,
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    if environment.rules.is_empty() {
+        return;
+    }
+    for (name, list) in &environment.lists {
+        if !usage.lists.contains(name) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UNUSED_LIST,
+                    format!("the list `{name}` is never used"),
+                )
+                .primary(list.span, "declared here"),
+            );
+        }
+    }
+    for (name, lookup) in &environment.lookups {
+        if !usage.lookups.contains(name) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UNUSED_LIST,
+                    format!("the lookup `{name}` is never used"),
+                )
+                .primary(lookup.span, "declared here"),
+            );
+        }
+    }
+    for (name, param) in &environment.params {
+        if !usage.params.contains(name) {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::UNUSED_PARAM,
+                    format!("the parameter `{name}` is never used"),
+                )
+                .primary(param.span, "declared here"),
+            );
+        }
+    }
+}
+
+/// `help:` text naming the closest candidate, if one is close.
+pub(crate) fn suggestion<'a>(
+    kind: &str,
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<String> {
+    did_you_mean(name, candidates)
+        .map(|found| format!("{kind} with a similar name exists: `{found}`"))
 }

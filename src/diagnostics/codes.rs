@@ -87,6 +87,54 @@ registry! {
     SYNTAX = "E0101", Error, "the rule text does not parse";
     UNTERMINATED = "E0102", Error, "a string, regex or comment is not closed";
     INVALID_LITERAL = "E0103", Error, "a literal is out of range or malformed";
+    // E02xx: schema and types
+    UNKNOWN_FIELD = "E0201", Error, "unknown field or name";
+    FIELD_NOT_ON_EVENT_TYPE = "E0202", Error, "the field is not declared on every event type in scope";
+    TYPE_MISMATCH = "E0203", Error, "the operand types do not fit the operator";
+    UNKNOWN_EVENT_TYPE = "E0204", Error, "unknown event type";
+    UNKNOWN_LIST = "E0205", Error, "unknown list or lookup";
+    REGEX_SUBSET = "E0206", Error, "the regex is invalid or outside the common subset";
+    LIST_ELEMENT_TYPE = "E0207", Error, "the list's element type does not fit the operator";
+    LOOKUP_SHAPE = "E0208", Error, "lookup columns or arity do not match";
+    OUTSIDE_ONE_OF = "E0209", Error, "the value is not one of the field's allowed values";
+    NOT_BOOL = "E0210", Error, "a filter or condition is not a boolean";
+    UNKNOWN_FUNCTION = "E0211", Error, "unknown function";
+    FUNCTION_ARGUMENT = "E0212", Error, "a function has the wrong arguments";
+    INVALID_VALUE_LITERAL = "E0213", Error, "an address, network or timestamp literal does not parse";
+    WRONG_NEEDLES = "E0214", Error, "the operator takes a different kind of operand";
+    DECLARED_TYPE = "E0215", Error, "a declared value does not match its declared type";
+    // E03xx: semantics
+    DUPLICATE_RULE = "E0301", Error, "duplicate rule id";
+    DUPLICATE_NAME = "E0302", Error, "duplicate declaration";
+    AGGREGATE_OUTSIDE_CONDITION = "E0303", Error, "an aggregate is used outside an alert condition";
+    FIELD_OUTSIDE_AGGREGATE = "E0304", Error, "a field is used in a condition outside an aggregate";
+    BASELINE_MISUSE = "E0305", Error, "baseline or percentile is used where it has no meaning";
+    WINDOW_LENGTH = "E0306", Error, "a window or duration is out of range";
+    MISSING_ENTRY = "E0307", Error, "a required entry is missing";
+    UNKNOWN_METADATA_KEY = "E0308", Error, "unknown metadata key";
+    METADATA_TYPE = "E0309", Error, "a metadata value has the wrong type";
+    UNKNOWN_MAPPING = "E0310", Error, "unknown OWASP, ATLAS or ATT&CK id";
+    UNKNOWN_PLAYBOOK = "E0311", Error, "unknown playbook";
+    UNKNOWN_WORD = "E0312", Error, "unknown severity or category";
+    MISSING_SCHEMA = "E0313", Error, "no event types are declared";
+    DUPLICATE_KEY = "E0314", Error, "a metadata key is given twice";
+    DETECTION_RANGE = "E0315", Error, "a detection setting is out of range";
+    GROUP_FIELD_TYPE = "E0316", Error, "a grouping or key field has an unsuitable type";
+    // E05xx: inputs (E0510-E0529 are kept for event-line input errors)
+    LOOKUP_FILE = "E0501", Error, "a lookup file is missing or unreadable";
+    LOOKUP_HEADER = "E0502", Error, "a lookup file's header does not match its columns";
+    LOOKUP_CELL = "E0503", Error, "a lookup cell does not parse as its column type";
+    OVERRIDE_VALUE = "E0504", Error, "an override value does not fit its declaration";
+    UNKNOWN_OVERRIDE = "E0505", Error, "an override names nothing declared";
+    // E053x: paths, configuration and test files (project loading)
+    INPUT_PATH = "E0530", Error, "a path cannot be read";
+    CONFIG = "E0531", Error, "the content repository configuration is invalid";
+    TEST_FILE = "E0532", Error, "a test case file is invalid";
+    // W0xxx: warnings
+    NO_GUIDE = "W0001", Warning, "the rule has no investigation guide";
+    UNUSED_LIST = "W0002", Warning, "a list or lookup is never used";
+    EMPTY_LIST = "W0003", Warning, "a string operator tests against no strings";
+    UNUSED_PARAM = "W0004", Warning, "a parameter is never used";
 }
 
 #[cfg(test)]

@@ -1,0 +1,124 @@
+//! Regexes: the common subset every engine accepts.
+//!
+//! Input: a regex literal (or an override pattern). Output: nothing when the
+//! pattern is in the subset that Rust's `regex`, RE2, PCRE and the Elastic
+//! engines share and compiles; otherwise an E0206 diagnostic (or, for
+//! patterns without a span, the reason as text).
+
+use regex_syntax::ast::ErrorKind;
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::source::Span;
+use crate::syntax::ast;
+
+const SUBSET: &str = "the common regex subset (Rust regex, RE2, PCRE, Elastic)";
+
+/// Why `pattern` is refused, with the byte range of the problem inside it when known.
+fn problem(pattern: &str, case_insensitive: bool) -> Option<(String, Option<(usize, usize)>)> {
+    if let Some(at) = pattern.find("(?>") {
+        return Some((
+            format!("atomic groups `(?>...)` are not in {SUBSET}"),
+            Some((at, at + 3)),
+        ));
+    }
+    if let Some(at) = possessive_at(pattern) {
+        return Some((
+            format!("possessive quantifiers are not in {SUBSET}"),
+            Some((at - 1, at + 1)),
+        ));
+    }
+    let mut parser = regex_syntax::ast::parse::Parser::new();
+    if let Err(error) = parser.parse(pattern) {
+        let range = Some((error.span().start.offset, error.span().end.offset));
+        let text = match error.kind() {
+            ErrorKind::UnsupportedLookAround => format!("look-around is not in {SUBSET}"),
+            ErrorKind::UnsupportedBackreference => {
+                format!("back-references are not in {SUBSET}")
+            }
+            other => format!("the regex does not parse: {other}"),
+        };
+        return Some((text, range));
+    }
+    if let Err(error) = regex::RegexBuilder::new(pattern)
+        .case_insensitive(case_insensitive)
+        .build()
+    {
+        let text = error.to_string();
+        let last = text.lines().last().unwrap_or("").trim();
+        let last = last.strip_prefix("error: ").unwrap_or(last);
+        return Some((format!("the regex does not compile: {last}"), None));
+    }
+    None
+}
+
+/// The byte offset of a `+` that makes the quantifier before it possessive
+/// (`a*+`, `a?+`, `a{2}+`): Rust reads those as a repetition of a repetition,
+/// PCRE as possessive, so the same text would mean two things.
+fn possessive_at(pattern: &str) -> Option<usize> {
+    let mut in_class = false;
+    let mut previous_quantifier = false;
+    let mut chars = pattern.char_indices().peekable();
+    while let Some((index, character)) = chars.next() {
+        match character {
+            '\\' => {
+                chars.next();
+                previous_quantifier = false;
+            }
+            '[' if !in_class => {
+                in_class = true;
+                previous_quantifier = false;
+            }
+            ']' if in_class => in_class = false,
+            _ if in_class => {}
+            '+' if previous_quantifier => return Some(index),
+            '*' | '+' | '}' => previous_quantifier = true,
+            '?' => previous_quantifier = !pattern[..index].ends_with('('),
+            _ => previous_quantifier = false,
+        }
+    }
+    None
+}
+
+/// Checks a pattern given as text (an override); the reason when refused.
+pub(crate) fn check_pattern(pattern: &str, case_insensitive: bool) -> Option<String> {
+    problem(pattern, case_insensitive).map(|(text, _)| text)
+}
+
+/// Checks a regex literal; the diagnostic points into the literal when it can.
+pub(crate) fn check_literal(regex: &ast::RegexLiteral) -> Option<Diagnostic> {
+    let (text, range) = problem(&regex.pattern, regex.case_insensitive)?;
+    // Offsets inside the pattern map onto the source only when no `\/` was unescaped.
+    let span = match range {
+        Some((start, end)) if !regex.pattern.contains('/') => {
+            let base = regex.span.start as usize + 1;
+            Span::new(regex.span.source, base + start, base + end.max(start + 1))
+        }
+        _ => regex.span,
+    };
+    let mut diagnostic = Diagnostic::new(Code::REGEX_SUBSET, text).primary(span, "here");
+    if span != regex.span {
+        diagnostic = diagnostic.secondary(regex.span, "in this regex");
+    }
+    Some(diagnostic.note(
+        "every target engine must run the same pattern, so only constructs they all accept are allowed",
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check_pattern;
+
+    #[test]
+    fn refuses_what_some_engine_lacks() {
+        assert!(check_pattern(r"\bAKIA[0-9A-Z]{16}\b", false).is_none());
+        assert!(
+            check_pattern("foo(?=bar)", false).is_some_and(|text| text.contains("look-around"))
+        );
+        assert!(
+            check_pattern(r"(a)\1", false).is_some_and(|text| text.contains("back-references"))
+        );
+        assert!(check_pattern("a*+", false).is_some_and(|text| text.contains("possessive")));
+        assert!(check_pattern("(?>a)", false).is_some_and(|text| text.contains("atomic")));
+        assert!(check_pattern("a{5,2}", false).is_some());
+    }
+}
