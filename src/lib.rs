@@ -20,5 +20,6 @@
 pub mod check;
 pub mod diagnostics;
 pub mod ir;
+pub mod schema;
 pub mod source;
 pub mod syntax;
