@@ -249,7 +249,7 @@ impl RuleChecker<'_> {
                                 ),
                             )
                             .primary(
-                                source.span,
+                                self.trimmed(self.trimmed(source.span)),
                                 format!("a `{}` list", list.value.element_type.name()),
                             ),
                         );
@@ -269,7 +269,7 @@ impl RuleChecker<'_> {
                                         Code::LOOKUP_SHAPE,
                                         format!("the lookup `{}` has {} columns, so `{word}` must name the one to use", lookup.name, lookup.columns.len()),
                                     )
-                                    .primary(source.span, "here"),
+                                    .primary(self.trimmed(self.trimmed(source.span)), "here"),
                                 );
                                 return None;
                             }
@@ -298,7 +298,7 @@ impl RuleChecker<'_> {
             }
             other => {
                 let at = match other {
-                    ast::Needles::Source(source) => source.span,
+                    ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Columns { span, .. }
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Literals(_, span) => *span,
@@ -399,7 +399,7 @@ impl RuleChecker<'_> {
             } => (lookup, Some(columns)),
             other => {
                 let at = match other {
-                    ast::Needles::Source(source) => source.span,
+                    ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Columns { span, .. }
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Literals(_, span) => *span,
@@ -469,9 +469,10 @@ impl RuleChecker<'_> {
                 Diagnostic::new(
                     Code::LOOKUP_SHAPE,
                     format!(
-                        "{} values are tested against {} columns of `{}` ({})",
+                        "{} values are tested against {} column{} of `{}` ({})",
                         subjects.len(),
                         columns.len(),
+                        if columns.len() == 1 { "" } else { "s" },
                         lookup.name,
                         names.join(", ")
                     ),

@@ -207,9 +207,10 @@ fn choice<T: Copy>(
         return Some(*value);
     }
     let names: Vec<&str> = choices.iter().map(|(name, _)| *name).collect();
+    let quoted: Vec<String> = names.iter().map(|name| format!("`{name}`")).collect();
     let mut diagnostic = Diagnostic::new(Code::UNKNOWN_WORD, format!("`{word}` is not a {key}"))
         .primary(span, format!("unknown {key}"))
-        .note(format!("the {key} is one of {}", names.join(", ")));
+        .note(format!("the {key} is one of {}", quoted.join(", ")));
     if let Some(help) = suggestion(&format!("a {key}"), word, names.iter().copied()) {
         diagnostic = diagnostic.help(help);
     }
@@ -294,12 +295,21 @@ pub(crate) fn rule_metadata(
                         format!("no playbook is named `{}`", name.text),
                     )
                     .primary(name.span, "unknown playbook");
-                    if let Some(help) = suggestion(
+                    match suggestion(
                         "a playbook",
                         &name.text,
                         playbooks.keys().map(String::as_str),
                     ) {
-                        diagnostic = diagnostic.help(help);
+                        Some(help) => diagnostic = diagnostic.help(help),
+                        None if playbooks.is_empty() => {
+                            diagnostic = diagnostic.note("no playbook is declared")
+                        }
+                        None => {
+                            let names: Vec<String> =
+                                playbooks.keys().map(|name| format!("`{name}`")).collect();
+                            diagnostic =
+                                diagnostic.note(format!("the playbooks are {}", names.join(", ")))
+                        }
                     }
                     diagnostics.push(diagnostic);
                     None

@@ -113,7 +113,17 @@ pub fn check_with_reference(
             checked_rules.push(lowered);
         }
     }
-    unused_warnings(&environment, &usage, &mut diagnostics);
+    if !diagnostics.iter().any(Diagnostic::is_error) {
+        unused_warnings(&environment, &usage, &mut diagnostics);
+    }
+    for diagnostic in &mut diagnostics {
+        fix_articles(&mut diagnostic.message);
+        for label in &mut diagnostic.labels {
+            fix_articles(&mut label.message);
+        }
+        diagnostic.notes.iter_mut().for_each(fix_articles);
+        diagnostic.help.iter_mut().for_each(fix_articles);
+    }
 
     let mut collected = Diagnostics::new();
     collected.extend(diagnostics);
@@ -150,8 +160,28 @@ pub fn check_with_reference(
     (Some(pack), diagnostics)
 }
 
+/// Messages name types as "a `TYPE`"; the types starting with a vowel sound
+/// take "an".
+fn fix_articles(text: &mut String) {
+    for name in ["int", "ip"] {
+        let wrong = format!("a `{name}`");
+        let right = format!("an `{name}`");
+        let mut fixed = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(index) = rest.find(&wrong) {
+            let at_word_start = index == 0 || rest[..index].ends_with([' ', '(']);
+            fixed.push_str(&rest[..index]);
+            fixed.push_str(if at_word_start { &right } else { &wrong });
+            rest = &rest[index + wrong.len()..];
+        }
+        fixed.push_str(rest);
+        *text = fixed;
+    }
+}
+
 /// W0002 and W0004: lists, lookups and parameters no rule uses. Nothing is
-/// reported when the pack has no rules at all (a schema-only directory).
+/// reported when the pack has no rules at all (a schema-only directory), nor
+/// when there are errors (a misspelled reference would make its list look unused).
 fn unused_warnings(
     environment: &collect::Environment,
     usage: &rules::Usage,

@@ -266,7 +266,7 @@ impl<'a> RuleChecker<'a> {
                 format!("`{word}` tests against {what}, which holds no values"),
             )
             .primary(span, "empty")
-            .note("with no needles the test is never true (and its negation never false)"),
+            .note("no value matches an empty list, so the test is false for every event (and its negation true whenever the field is present)"),
         );
     }
 
@@ -335,7 +335,7 @@ impl<'a> RuleChecker<'a> {
                             .map(|column| column.name.as_str())
                             .unwrap_or("column");
                         self.lookup_shape(
-                            source.span,
+                            self.trimmed(self.trimmed(source.span)),
                             format!(
                                 "the lookup `{}` has {} columns, so `{word}` must name the one to use",
                                 lookup.name,
@@ -356,7 +356,7 @@ impl<'a> RuleChecker<'a> {
                                 ),
                             )
                             .primary(
-                                source.span,
+                                self.trimmed(self.trimmed(source.span)),
                                 format!("a `{}` list", list.element_type.name()),
                             );
                             if list.element_type == ir::ValueType::Regex {
@@ -370,7 +370,7 @@ impl<'a> RuleChecker<'a> {
                         }
                         if list.values.is_empty() {
                             self.empty_warning(
-                                source.span,
+                                self.trimmed(self.trimmed(source.span)),
                                 word,
                                 &format!("the list `{}`", list.name),
                             );
@@ -405,7 +405,7 @@ impl<'a> RuleChecker<'a> {
                                 ),
                             )
                             .primary(
-                                source.span,
+                                self.trimmed(self.trimmed(source.span)),
                                 format!(
                                     "the parameter `{}` is a `{}`",
                                     param.name,
@@ -494,11 +494,11 @@ impl<'a> RuleChecker<'a> {
                 .map(|column| column.name.as_str())
                 .unwrap_or("column");
             self.lookup_shape(
-                source.span,
+                self.trimmed(self.trimmed(source.span)),
                 "a narrowed lookup must name the column whose values are tested".to_string(),
                 Some(format!(
                     "add the column: `{}.{example}`",
-                    self.sources.slice(source.span)
+                    self.sources.slice(self.trimmed(source.span))
                 )),
             );
             return None;
@@ -532,7 +532,7 @@ impl<'a> RuleChecker<'a> {
         let column = self.column(lookup, column)?;
         if !matches!(column.value_type, ir::ValueType::String | ir::ValueType::Ip) {
             self.lookup_shape(
-                source.span,
+                self.trimmed(self.trimmed(source.span)),
                 format!(
                     "the column `{}` of `{}` holds `{}` values, not strings",
                     column.name,
@@ -586,7 +586,7 @@ impl<'a> RuleChecker<'a> {
                     ast::Needles::Literals(_, span)
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Columns { span, .. } => *span,
-                    ast::Needles::Source(source) => source.span,
+                    ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Regex(regex) => regex.span,
                     ast::Needles::String(string) => string.span,
                 };
@@ -639,7 +639,7 @@ impl<'a> RuleChecker<'a> {
                                 ),
                             )
                             .primary(
-                                source.span,
+                                self.trimmed(self.trimmed(source.span)),
                                 format!("a `{}` list", list.element_type.name()),
                             )
                             .help(format!(
@@ -658,7 +658,7 @@ impl<'a> RuleChecker<'a> {
                                     source.name.text
                                 ),
                             )
-                            .primary(source.span, "a lookup"),
+                            .primary(self.trimmed(self.trimmed(source.span)), "a lookup"),
                         );
                         None
                     }
@@ -669,7 +669,7 @@ impl<'a> RuleChecker<'a> {
                     ast::Needles::Literals(_, span)
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Columns { span, .. } => *span,
-                    ast::Needles::Source(source) => source.span,
+                    ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Regex(regex) => regex.span,
                     ast::Needles::String(string) => string.span,
                 };

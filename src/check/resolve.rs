@@ -114,6 +114,13 @@ impl RuleChecker<'_> {
                 .any(|event| self.environment.schema.field(event, name).is_some())
     }
 
+    /// A needle source's span without the whitespace the grammar may include after it.
+    pub(crate) fn trimmed(&self, span: Span) -> Span {
+        let text = self.sources.slice(span);
+        let end = span.start as usize + text.trim_end().len();
+        Span::new(span.source, span.start as usize, end)
+    }
+
     /// Resolves a field that must exist on every type of the scope.
     pub(crate) fn field(&mut self, name: &ast::Name, scope: &Scope) -> Option<ir::Field> {
         let schema = &self.environment.schema;
@@ -269,6 +276,10 @@ impl RuleChecker<'_> {
 
     /// Resolves the event types after `match` or of a sequence step.
     pub(crate) fn event_types(&mut self, names: &[ast::Name]) -> Option<Vec<String>> {
+        if self.environment.schema.events.is_empty() {
+            // Already reported once as a missing schema (E0313).
+            return None;
+        }
         let mut types = Vec::new();
         let mut ok = true;
         for name in names {

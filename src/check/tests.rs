@@ -339,5 +339,11 @@ fn shipped_rules_report() {
     }
     let (pack, diagnostics) = check(&sources, &files, &CheckOptions::default());
     println!("{}", render_human(&diagnostics, &sources, ColorMode::Never));
+    if let Some(pack) = &pack {
+        let _ = std::fs::write(
+            "/tmp/tripline-pack.json",
+            serde_json::to_string_pretty(pack).unwrap_or_default(),
+        );
+    }
     println!("rules checked: {}", pack.map_or(0, |pack| pack.rules.len()));
 }
