@@ -19,6 +19,7 @@
 
 pub mod check;
 pub mod diagnostics;
+pub mod eval;
 pub mod ir;
 pub mod schema;
 pub mod source;

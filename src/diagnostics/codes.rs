@@ -126,6 +126,16 @@ registry! {
     LOOKUP_CELL = "E0503", Error, "a lookup cell does not parse as its column type";
     OVERRIDE_VALUE = "E0504", Error, "an override value does not fit its declaration";
     UNKNOWN_OVERRIDE = "E0505", Error, "an override names nothing declared";
+    // E051x: event input (evaluator)
+    EVENT_NOT_JSON = "E0510", Error, "an event line is not a JSON object";
+    EVENT_FIELD_TYPE = "E0511", Error, "an event field does not have its declared type";
+    EVENT_TIMESTAMP = "E0512", Error, "an event has no valid timestamp";
+    EVENT_TYPE_MISSING = "E0513", Error, "an event has no event_type";
+    EVENT_REQUIRED_FIELD = "E0514", Error, "an event lacks a required field";
+    EVENT_TOO_LATE = "E0515", Error, "an event is further out of order than the lateness allows";
+    EVENT_INPUT_UNREADABLE = "E0516", Error, "an events file cannot be read";
+    EVENT_UNKNOWN_RULE = "E0517", Error, "a rule selected for evaluation does not exist";
+    EVENT_RULE_UNSUPPORTED = "E0518", Error, "a rule cannot be evaluated";
     // E053x: paths, configuration and test files (project loading)
     INPUT_PATH = "E0530", Error, "a path cannot be read";
     CONFIG = "E0531", Error, "the content repository configuration is invalid";

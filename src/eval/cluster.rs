@@ -1,0 +1,315 @@
+//! The cluster shape: near-identical text within a window.
+//!
+//! Input: the events that passed a cluster rule's filter, in time order.
+//! Output: one [`Raised`] per cluster of a closed window whose condition holds.
+//!
+//! Values of the text field with at least `min_length` characters are split
+//! into word sets (maximal runs of letters and digits, lowercased) and
+//! clustered greedily in event order: a value joins the first cluster (in
+//! creation order) whose representative (its first value) has a Jaccard
+//! similarity of at least the threshold; otherwise it starts a cluster.
+//!
+//! Finding that first cluster does not compare against every representative:
+//! words are ordered by a fixed hash, and two sets with Jaccard similarity of
+//! at least t share at least `ceil(t * max(|A|, |B|))` words, so they must
+//! share a word among the first `|A| - ceil(t * |A|) + 1` words of A and the
+//! first `|B| - ceil(t * |B|) + 1` of B (prefix filtering). Only those prefix
+//! words of each representative are indexed; candidates are verified exactly
+//! and tried in creation order, so the result is the same as the linear scan.
+//!
+//! State: the open window's clusters (representative words, a sample of the
+//! text, aggregate states, evidence) and the prefix index; dropped when the
+//! window closes.
+
+use std::hash::{Hash, Hasher};
+
+use super::condition::{Condition, Leaves, Number, percentile};
+use super::event::Event;
+use super::group::{FastHasher, FastMap};
+use super::state::{Context, Evidence, Raised};
+use super::time::{format_millis, window_start};
+use super::window::GroupState;
+
+/// Characters of the representative kept in the alert's `group`.
+const SAMPLE_CHARACTERS: usize = 200;
+
+/// A word with its ordering hash.
+type Word = (u64, Box<str>);
+
+#[derive(Debug)]
+struct Cluster {
+    words: Vec<Word>,
+    sample: String,
+    state: GroupState,
+}
+
+/// A cluster rule's compiled form and state.
+#[derive(Debug)]
+pub(crate) struct ClusterShape {
+    field: u16,
+    field_name: String,
+    similarity: f64,
+    min_length: usize,
+    length: i64,
+    condition: Condition,
+    current: Option<i64>,
+    clusters: Vec<Cluster>,
+    index: FastMap<u64, Vec<u32>>,
+    empty_cluster: Option<u32>,
+}
+
+/// The word set of a text: maximal runs of letters and digits, lowercased,
+/// sorted by (hash, word) and deduplicated.
+pub(crate) fn words(text: &str) -> Vec<Word> {
+    let mut words: Vec<Word> = Vec::new();
+    let mut current = String::new();
+    let flush = |current: &mut String, words: &mut Vec<Word>| {
+        if !current.is_empty() {
+            let mut hasher = FastHasher::default();
+            current.hash(&mut hasher);
+            words.push((hasher.finish(), std::mem::take(current).into_boxed_str()));
+        }
+    };
+    for character in text.chars() {
+        if character.is_alphanumeric() {
+            current.extend(character.to_lowercase());
+        } else {
+            flush(&mut current, &mut words);
+        }
+    }
+    flush(&mut current, &mut words);
+    words.sort();
+    words.dedup();
+    words
+}
+
+/// Jaccard similarity of two sorted word sets (two empty sets are identical).
+pub(crate) fn jaccard(left: &[Word], right: &[Word]) -> f64 {
+    if left.is_empty() && right.is_empty() {
+        return 1.0;
+    }
+    let (mut i, mut j, mut shared) = (0, 0, 0usize);
+    while i < left.len() && j < right.len() {
+        match left[i].cmp(&right[j]) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                shared += 1;
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    shared as f64 / (left.len() + right.len() - shared) as f64
+}
+
+/// How many leading words of a set of `size` words must contain a shared word.
+fn prefix_length(size: usize, similarity: f64) -> usize {
+    // A slightly smaller overlap bound only lengthens the prefix, which stays correct.
+    let overlap = ((similarity * size as f64) - 1e-9).ceil().max(1.0) as usize;
+    (size + 1).saturating_sub(overlap).clamp(1, size.max(1)).min(size)
+}
+
+impl ClusterShape {
+    pub(crate) fn new(
+        field: u16,
+        field_name: String,
+        similarity: f64,
+        min_length: i64,
+        length: i64,
+        condition: Condition,
+    ) -> ClusterShape {
+        ClusterShape {
+            field,
+            field_name,
+            similarity,
+            min_length: usize::try_from(min_length).unwrap_or(0),
+            length: length.max(1),
+            condition,
+            current: None,
+            clusters: Vec::new(),
+            index: FastMap::default(),
+            empty_cluster: None,
+        }
+    }
+
+    /// When the open window closes.
+    pub(crate) fn deadline(&self) -> i64 {
+        self.current.map_or(i64::MAX, |start| start.saturating_add(self.length))
+    }
+
+    /// Number of live clusters.
+    pub(crate) fn live_state(&self) -> usize {
+        self.clusters.len()
+    }
+
+    /// Closes the open window if the watermark has reached its end.
+    pub(crate) fn advance(&mut self, now: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
+        if let Some(start) = self.current {
+            if start.saturating_add(self.length) <= now {
+                self.close(start, out);
+                self.current = None;
+            }
+        }
+        let _ = context;
+    }
+
+    /// Closes the open window at the end of input.
+    pub(crate) fn finish(&mut self, out: &mut Vec<Raised>) {
+        if let Some(start) = self.current.take() {
+            self.close(start, out);
+        }
+    }
+
+    /// Adds an event that passed the rule's filter.
+    pub(crate) fn observe(&mut self, event: &Event, context: &Context<'_>, out: &mut Vec<Raised>) {
+        let Some(text) = event.text(self.field) else {
+            return;
+        };
+        if text.chars().count() < self.min_length {
+            return;
+        }
+        let start = window_start(event.time, self.length);
+        if let Some(current) = self.current.filter(|current| *current != start) {
+            self.close(current, out);
+        }
+        self.current = Some(start);
+        let words = words(text);
+        let found = self.find(&words);
+        let cluster = match found {
+            Some(index) => index,
+            None => {
+                let index = self.clusters.len() as u32;
+                if words.is_empty() {
+                    self.empty_cluster = Some(index);
+                }
+                for (hash, _) in &words[..prefix_length(words.len(), self.similarity).min(words.len())] {
+                    self.index.entry(*hash).or_default().push(index);
+                }
+                self.clusters.push(Cluster {
+                    words,
+                    sample: text.chars().take(SAMPLE_CHARACTERS).collect(),
+                    state: GroupState {
+                        aggregates: self.condition.new_states(),
+                        evidence: Evidence::new(event.time),
+                    },
+                });
+                index
+            }
+        };
+        let state = &mut self.clusters[cluster as usize].state;
+        self.condition.add(&mut state.aggregates, event);
+        state.evidence.add(event.time, || context.id(event), context);
+    }
+
+    fn find(&self, words: &[Word]) -> Option<u32> {
+        if self.similarity <= 0.0 {
+            // Every value is similar enough to the first representative.
+            return (!self.clusters.is_empty()).then_some(0);
+        }
+        if words.is_empty() {
+            return self.empty_cluster;
+        }
+        let mut candidates: Vec<u32> = words[..prefix_length(words.len(), self.similarity)]
+            .iter()
+            .filter_map(|(hash, _)| self.index.get(hash))
+            .flatten()
+            .copied()
+            .collect();
+        candidates.sort_unstable();
+        candidates.dedup();
+        candidates
+            .into_iter()
+            .find(|index| jaccard(words, &self.clusters[*index as usize].words) >= self.similarity)
+    }
+
+    fn close(&mut self, start: i64, out: &mut Vec<Raised>) {
+        let end = start.saturating_add(self.length);
+        let clusters = std::mem::take(&mut self.clusters);
+        self.index.clear();
+        self.empty_cluster = None;
+        let aggregates: Vec<Vec<Option<Number>>> = clusters
+            .iter()
+            .map(|cluster| Condition::aggregate_values(&cluster.state.aggregates))
+            .collect();
+        let percentiles: Vec<Option<f64>> = self
+            .condition
+            .percentiles
+            .iter()
+            .map(|spec| {
+                let mut values: Vec<f64> = aggregates
+                    .iter()
+                    .filter_map(|values| Condition::inner_value(&spec.inner, values))
+                    .collect();
+                percentile(&mut values, spec.percentile)
+            })
+            .collect();
+        for (number, (cluster, values)) in clusters.into_iter().zip(aggregates).enumerate() {
+            let leaves = Leaves {
+                aggregates: values,
+                baselines: vec![None; self.condition.baselines.len()],
+                percentiles: percentiles.clone(),
+            };
+            if !self.condition.holds(&leaves) {
+                continue;
+            }
+            let mut group = std::collections::BTreeMap::new();
+            group.insert(
+                "cluster".to_string(),
+                serde_json::Value::String(format!("{}#{}", format_millis(start), number + 1)),
+            );
+            group.insert(self.field_name.clone(), serde_json::Value::String(cluster.sample));
+            out.push(Raised {
+                time: end,
+                group,
+                evidence: cluster.state.evidence,
+                values: self.condition.report(&leaves),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn words_are_runs_of_letters_and_digits() {
+        let set: Vec<String> = words("Ignore ALL previous-instructions, v2 ignore").into_iter().map(|(_, w)| w.into()).collect();
+        let mut sorted = set.clone();
+        sorted.sort();
+        assert_eq!(sorted, ["all", "ignore", "instructions", "previous", "v2"]);
+    }
+
+    #[test]
+    fn jaccard_of_word_sets() {
+        let a = words("a b c d e");
+        let b = words("a b c d f");
+        assert!((jaccard(&a, &b) - 4.0 / 6.0).abs() < 1e-12);
+        assert_eq!(jaccard(&a, &a), 1.0);
+        assert_eq!(jaccard(&[], &[]), 1.0);
+    }
+
+    #[test]
+    fn prefix_filter_never_misses_a_similar_set() {
+        // Exhaustive over small sets: every pair at or above the threshold shares a prefix word.
+        let vocabulary = ["a", "b", "c", "d", "e", "f", "g"];
+        let sets: Vec<Vec<Word>> = (1u32..128)
+            .map(|mask| {
+                let text: Vec<&str> = (0..7).filter(|bit| mask & (1 << bit) != 0).map(|bit| vocabulary[bit]).collect();
+                words(&text.join(" "))
+            })
+            .collect();
+        for similarity in [0.5, 0.6, 0.8, 0.9, 1.0] {
+            for left in &sets {
+                for right in &sets {
+                    if jaccard(left, right) >= similarity {
+                        let left_prefix = &left[..prefix_length(left.len(), similarity)];
+                        let right_prefix = &right[..prefix_length(right.len(), similarity)];
+                        assert!(left_prefix.iter().any(|word| right_prefix.contains(word)));
+                    }
+                }
+            }
+        }
+    }
+}

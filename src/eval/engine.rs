@@ -1,0 +1,421 @@
+//! The engine: every loaded rule, fed one event at a time in time order.
+//!
+//! Input: an [`ir::Pack`] and [`EvalOptions`] at construction, then
+//! [`Event`]s in non-decreasing time order. Output: [`Alert`]s through a
+//! callback, in the order they are raised in event time (ties by rule id, then
+//! by the group's JSON text, then in raising order).
+//!
+//! At load time the engine plans the hot path: the projection (which fields
+//! to materialise, which case-folded variants to precompute), compiled
+//! filters with shared automata, and an index from event type to the rules that
+//! read it. Per event: windows whose end the event's time has reached are closed
+//! first (so an event at a window's end belongs to the next window), alerts
+//! raised before the event's time are released in order, then the rules that
+//! read the event's type see it.
+
+use std::collections::BTreeMap;
+use std::io;
+use std::sync::Arc;
+
+use super::cluster::ClusterShape;
+use super::compile::Compiler;
+use super::error::EvalError;
+use super::event::{Event, Projection};
+use super::expr::Pred;
+use super::new_value::NewValueShape;
+use super::output::Alert;
+use super::sequence::{SequenceShape, StepPlan};
+use super::state::{Context, Raised};
+use super::time::format_millis;
+use super::window::{Grouping, WindowShape};
+use super::EvalOptions;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::ir::{self, Detection, Severity};
+
+#[derive(Debug)]
+enum Shape {
+    Match,
+    Window(WindowShape),
+    NewValue(NewValueShape),
+    Cluster(ClusterShape),
+    Sequence(SequenceShape),
+}
+
+#[derive(Debug)]
+struct RuleRuntime {
+    id: String,
+    severity: Severity,
+    title: String,
+    /// The detection's filter (sequences filter per step instead).
+    filter: Option<Pred>,
+    shape: Shape,
+}
+
+#[derive(Debug)]
+struct Pending {
+    time: i64,
+    rule: usize,
+    group: String,
+    alert: Alert,
+}
+
+/// Evaluates the loaded rules over events in time order.
+#[derive(Debug)]
+pub struct Engine {
+    projection: Arc<Projection>,
+    rules: Vec<RuleRuntime>,
+    dispatch: Vec<Vec<usize>>,
+    pending: Vec<Pending>,
+    raised: Vec<Raised>,
+    first_time: Option<i64>,
+    watermark: i64,
+    next_deadline: i64,
+    learn_ms: i64,
+    max_event_ids: usize,
+    input_names: Vec<String>,
+    alerts: BTreeMap<String, u64>,
+}
+
+fn compile_error(rule: &ir::Rule, message: &str) -> EvalError {
+    EvalError::Usage(Box::new(
+        Diagnostic::new(Code::EVENT_RULE_UNSUPPORTED, format!("rule `{}` cannot be evaluated: {message}", rule.id))
+            .in_file(rule.file.clone()),
+    ))
+}
+
+impl Engine {
+    /// Plans the evaluation of the pack's rules (those named in
+    /// `options.rules`, or all).
+    pub fn new(pack: &ir::Pack, options: &EvalOptions) -> Result<Engine, EvalError> {
+        for id in &options.rules {
+            if pack.rule(id).is_none() {
+                let mut diagnostic = Diagnostic::new(Code::EVENT_UNKNOWN_RULE, format!("no rule has the id `{id}`"));
+                let names: Vec<&str> = pack.rules.iter().map(|rule| rule.id.as_str()).collect();
+                if let Some(close) = crate::diagnostics::suggest::did_you_mean(id, names.iter().copied()) {
+                    diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+                }
+                return Err(EvalError::Usage(Box::new(diagnostic)));
+            }
+        }
+        let mut selected: Vec<&ir::Rule> = pack
+            .rules
+            .iter()
+            .filter(|rule| options.rules.is_empty() || options.rules.contains(&rule.id))
+            .collect();
+        selected.sort_by(|left, right| left.id.cmp(&right.id));
+        let mut compiler = Compiler::new(pack);
+        let mut rules = Vec::with_capacity(selected.len());
+        let mut dispatch: Vec<Vec<usize>> = Vec::new();
+        let mut rule_types = Vec::new();
+        for rule in selected {
+            for field in &rule.fields {
+                compiler.field(field);
+            }
+            let (filter, shape, types) = compile_detection(&mut compiler, &rule.detection)
+                .map_err(|message| compile_error(rule, &message))?;
+            rules.push(RuleRuntime {
+                id: rule.id.clone(),
+                severity: rule.metadata.severity,
+                title: rule.metadata.title.clone(),
+                filter,
+                shape,
+            });
+            rule_types.push(types);
+        }
+        dispatch.resize(compiler.projection.event_type_count(), Vec::new());
+        for (index, types) in rule_types.iter().enumerate() {
+            for event_type in types {
+                if let Some(list) = dispatch.get_mut(*event_type as usize) {
+                    list.push(index);
+                }
+            }
+        }
+        let alerts = rules.iter().map(|rule| (rule.id.clone(), 0)).collect();
+        Ok(Engine {
+            projection: Arc::new(compiler.projection),
+            rules,
+            dispatch,
+            pending: Vec::new(),
+            raised: Vec::new(),
+            first_time: None,
+            watermark: i64::MIN,
+            next_deadline: i64::MAX,
+            learn_ms: options.learn_ms.max(0),
+            max_event_ids: options.max_event_ids,
+            input_names: Vec::new(),
+            alerts,
+        })
+    }
+
+    /// The projection the parser must use for this engine's rules.
+    pub fn projection(&self) -> Arc<Projection> {
+        self.projection.clone()
+    }
+
+    /// Names of the inputs, for the ids of events without `event_id` (`name:line`).
+    pub fn set_input_names(&mut self, names: Vec<String>) {
+        self.input_names = names;
+    }
+
+    /// Alerts raised so far per rule id (every loaded rule, 0 included).
+    pub fn alert_counts(&self) -> &BTreeMap<String, u64> {
+        &self.alerts
+    }
+
+    /// The number of live state entries (groups of open windows, baseline
+    /// histories, new-value sightings, sequence keys, clusters), for tests
+    /// that check state is dropped.
+    pub fn live_state(&self) -> usize {
+        self.rules
+            .iter()
+            .map(|rule| match &rule.shape {
+                Shape::Match => 0,
+                Shape::Window(shape) => shape.live_state(),
+                Shape::NewValue(shape) => shape.live_state(),
+                Shape::Cluster(shape) => shape.live_state(),
+                Shape::Sequence(shape) => shape.live_state(),
+            })
+            .sum()
+    }
+
+    /// Feeds one event (events must come in non-decreasing time order).
+    /// Returns whether any rule reads the event's type.
+    pub fn process(&mut self, event: &Event, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<bool> {
+        let first_time = *self.first_time.get_or_insert(event.time);
+        let context = Context {
+            first_time,
+            learn_end: first_time.saturating_add(self.learn_ms),
+            max_event_ids: self.max_event_ids,
+            input_names: &self.input_names,
+        };
+        if event.time > self.watermark {
+            if event.time >= self.next_deadline {
+                let mut next = i64::MAX;
+                for (index, rule) in self.rules.iter_mut().enumerate() {
+                    match &mut rule.shape {
+                        Shape::Match => {}
+                        Shape::Window(shape) => shape.advance(event.time, &context, &mut self.raised),
+                        Shape::Cluster(shape) => shape.advance(event.time, &context, &mut self.raised),
+                        Shape::NewValue(shape) => shape.advance(event.time),
+                        Shape::Sequence(shape) => shape.advance(event.time),
+                    }
+                    Self::collect(&mut self.raised, &mut self.pending, rule, index);
+                    next = next.min(deadline(&rule.shape));
+                }
+                self.next_deadline = next;
+            }
+            self.watermark = event.time;
+            flush(&mut self.pending, Some(event.time), &mut self.alerts, out)?;
+        }
+        let Some(event_type) = event.event_type else {
+            return Ok(false);
+        };
+        let Some(rule_indexes) = self.dispatch.get(event_type as usize) else {
+            return Ok(false);
+        };
+        if rule_indexes.is_empty() {
+            return Ok(false);
+        }
+        for &index in rule_indexes {
+            let rule = &mut self.rules[index];
+            if rule.filter.as_ref().is_some_and(|filter| !filter.test(event)) {
+                continue;
+            }
+            match &mut rule.shape {
+                Shape::Match => {
+                    let mut evidence = super::state::Evidence::new(event.time);
+                    evidence.add(event.time, || context.id(event), &context);
+                    self.raised.push(Raised {
+                        time: event.time,
+                        group: BTreeMap::new(),
+                        evidence,
+                        values: BTreeMap::new(),
+                    });
+                }
+                Shape::Window(shape) => shape.observe(event, &context, &mut self.raised),
+                Shape::NewValue(shape) => shape.observe(event, &context, &mut self.raised),
+                Shape::Cluster(shape) => shape.observe(event, &context, &mut self.raised),
+                Shape::Sequence(shape) => shape.observe(event, &context, &mut self.raised),
+            }
+            self.next_deadline = self.next_deadline.min(deadline(&rule.shape));
+            Self::collect(&mut self.raised, &mut self.pending, rule, index);
+        }
+        Ok(true)
+    }
+
+    /// Ends the input: closes every open window and releases every alert.
+    pub fn finish(&mut self, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<()> {
+        let first_time = self.first_time.unwrap_or(0);
+        let context = Context {
+            first_time,
+            learn_end: first_time.saturating_add(self.learn_ms),
+            max_event_ids: self.max_event_ids,
+            input_names: &self.input_names,
+        };
+        for (index, rule) in self.rules.iter_mut().enumerate() {
+            match &mut rule.shape {
+                Shape::Window(shape) => shape.finish(&context, &mut self.raised),
+                Shape::Cluster(shape) => shape.finish(&mut self.raised),
+                Shape::Match | Shape::NewValue(_) | Shape::Sequence(_) => {}
+            }
+            Self::collect(&mut self.raised, &mut self.pending, rule, index);
+        }
+        self.next_deadline = i64::MAX;
+        flush(&mut self.pending, None, &mut self.alerts, out)
+    }
+
+    fn collect(raised: &mut Vec<Raised>, pending: &mut Vec<Pending>, rule: &RuleRuntime, index: usize) {
+        for raised in raised.drain(..) {
+            let group = serde_json::to_string(&raised.group).unwrap_or_default();
+            pending.push(Pending {
+                time: raised.time,
+                rule: index,
+                group,
+                alert: Alert {
+                    rule_id: rule.id.clone(),
+                    severity: rule.severity,
+                    title: rule.title.clone(),
+                    group: raised.group,
+                    first_seen: format_millis(raised.evidence.first),
+                    last_seen: format_millis(raised.evidence.last),
+                    count: raised.evidence.count,
+                    event_ids: raised.evidence.ids.into_iter().map(String::from).collect(),
+                    truncated: raised.evidence.truncated,
+                    values: raised.values,
+                },
+            });
+        }
+    }
+}
+
+fn deadline(shape: &Shape) -> i64 {
+    match shape {
+        Shape::Match => i64::MAX,
+        Shape::Window(shape) => shape.deadline(),
+        Shape::Cluster(shape) => shape.deadline(),
+        Shape::NewValue(shape) => shape.deadline(),
+        Shape::Sequence(shape) => shape.deadline(),
+    }
+}
+
+/// Releases pending alerts raised before `before` (all when `None`), in order.
+fn flush(
+    pending: &mut Vec<Pending>,
+    before: Option<i64>,
+    counts: &mut BTreeMap<String, u64>,
+    out: &mut dyn FnMut(&Alert) -> io::Result<()>,
+) -> io::Result<()> {
+    if pending.is_empty() {
+        return Ok(());
+    }
+    let limit = before.unwrap_or(i64::MAX);
+    if before.is_some() && pending.iter().all(|item| item.time >= limit) {
+        return Ok(());
+    }
+    pending.sort_by(|left, right| (left.time, left.rule, &left.group).cmp(&(right.time, right.rule, &right.group)));
+    let ready = if before.is_some() {
+        pending.partition_point(|item| item.time < limit)
+    } else {
+        pending.len()
+    };
+    for item in pending.drain(..ready) {
+        *counts.entry(item.alert.rule_id.clone()).or_default() += 1;
+        out(&item.alert)?;
+    }
+    Ok(())
+}
+
+type CompiledDetection = (Option<Pred>, Shape, Vec<u32>);
+
+fn grouping(compiler: &mut Compiler<'_>, names: &[String]) -> Grouping {
+    Grouping {
+        slots: names.iter().map(|name| compiler.field(name)).collect(),
+        names: names.to_vec(),
+    }
+}
+
+fn compile_detection(compiler: &mut Compiler<'_>, detection: &Detection) -> Result<CompiledDetection, String> {
+    let filter = |compiler: &mut Compiler<'_>, source: &ir::Source| source.filter.as_ref().map(|expr| compiler.pred(expr)).transpose();
+    Ok(match detection {
+        Detection::Match { source } => (filter(compiler, source)?, Shape::Match, compiler.event_types(&source.event_types)),
+        Detection::Window {
+            source,
+            groupings,
+            window_ms,
+            condition,
+        } => {
+            let predicate = filter(compiler, source)?;
+            let mut sets: Vec<Grouping> = groupings.iter().map(|names| grouping(compiler, names)).collect();
+            if sets.is_empty() {
+                sets.push(Grouping {
+                    slots: Vec::new(),
+                    names: Vec::new(),
+                });
+            }
+            let condition = compiler.condition(condition)?;
+            (
+                predicate,
+                Shape::Window(WindowShape::new(sets, *window_ms, condition)),
+                compiler.event_types(&source.event_types),
+            )
+        }
+        Detection::NewValue {
+            source,
+            values,
+            key,
+            lookback_ms,
+        } => {
+            let predicate = filter(compiler, source)?;
+            let key_group = grouping(compiler, key);
+            let value_group = grouping(compiler, values);
+            (
+                predicate,
+                Shape::NewValue(NewValueShape::new(
+                    key_group.slots,
+                    key_group.names,
+                    value_group.slots,
+                    value_group.names,
+                    *lookback_ms,
+                )),
+                compiler.event_types(&source.event_types),
+            )
+        }
+        Detection::Cluster {
+            source,
+            field,
+            similarity,
+            min_length,
+            window_ms,
+            condition,
+        } => {
+            let predicate = filter(compiler, source)?;
+            let slot = compiler.field(field);
+            let condition = compiler.condition(condition)?;
+            (
+                predicate,
+                Shape::Cluster(ClusterShape::new(slot, field.clone(), *similarity, *min_length, *window_ms, condition)),
+                compiler.event_types(&source.event_types),
+            )
+        }
+        Detection::Sequence { by, within_ms, steps } => {
+            let key = grouping(compiler, by);
+            let mut plans = Vec::with_capacity(steps.len());
+            let mut types = Vec::new();
+            for step in steps {
+                let event_types = compiler.event_types(&step.source.event_types);
+                types.extend(event_types.iter().copied());
+                plans.push(StepPlan {
+                    event_types,
+                    filter: filter(compiler, &step.source)?,
+                    repeat: step.repeat,
+                });
+            }
+            types.sort_unstable();
+            types.dedup();
+            if plans.is_empty() {
+                return Err("a sequence needs at least one step".to_string());
+            }
+            (None, Shape::Sequence(SequenceShape::new(key.slots, key.names, *within_ms, plans)), types)
+        }
+    })
+}

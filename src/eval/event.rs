@@ -1,0 +1,646 @@
+//! Event lines to projected events.
+//!
+//! Input: one JSON-lines line and the [`Projection`] planned at load time (the
+//! fields the loaded rules read, the schema's declared types, and which
+//! case-folded variants the case-insensitive operators need). Output: an
+//! [`Event`], or a [`LineError`] naming what is wrong with the line.
+//!
+//! The line is parsed with a serde visitor that looks each key up once: a key
+//! a rule reads is materialised into its slot (strings are copied into one
+//! buffer per event); a key the schema declares but no rule reads is only
+//! type-checked (its text is scanned, not copied); any other key is skipped
+//! with `IgnoredAny`. No `serde_json::Value` is built. After the line, the
+//! declared types are checked for the event's type (ints given as integral
+//! floats are accepted, numbers are never read from strings), timestamps become
+//! epoch milliseconds, and the lowercased (and whitespace-folded) variants of
+//! the slots that case-insensitive operators read are computed once.
+
+use std::fmt;
+
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::error::{LineError, LineErrorKind};
+use super::group::FastMap;
+use super::time;
+use crate::ir::{Schema, ValueType};
+
+/// The value of one slot of an event.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Slot {
+    /// Absent or `null`.
+    Missing,
+    /// Text, as a byte range of the event's buffer.
+    Str(u32, u32),
+    /// Integer, or a timestamp in epoch milliseconds.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+    /// An array or object: no schema type accepts it.
+    Composite,
+    /// A string the projection type-checked but did not copy.
+    Probed,
+}
+
+impl Slot {
+    fn json_kind(self) -> &'static str {
+        match self {
+            Slot::Missing => "null",
+            Slot::Str(..) | Slot::Probed => "a string",
+            Slot::Int(_) => "an integer",
+            Slot::Float(_) => "a float",
+            Slot::Bool(_) => "a boolean",
+            Slot::Composite => "an array or object",
+        }
+    }
+}
+
+/// A borrowed value of an event field.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Scalar<'a> {
+    /// Text (strings and IP addresses).
+    Str(&'a str),
+    /// Integer (and timestamps, in epoch milliseconds).
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// Boolean.
+    Bool(bool),
+}
+
+impl Scalar<'_> {
+    /// The value as a float, for numbers.
+    pub(crate) fn as_f64(self) -> Option<f64> {
+        match self {
+            Scalar::Int(value) => Some(value as f64),
+            Scalar::Float(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+/// A case-insensitive view of a string slot.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Variant {
+    /// Lowercased.
+    Lower,
+    /// Lowercased, with runs of whitespace folded into one space.
+    LowerFolded,
+    /// Runs of whitespace folded into one space, case kept.
+    Folded,
+}
+
+/// One parsed event: only the projected fields, in slots.
+#[derive(Debug, Clone)]
+pub struct Event {
+    /// Epoch milliseconds.
+    pub(crate) time: i64,
+    /// Index of the event type in the projection, `None` for a type the schema does not declare.
+    pub(crate) event_type: Option<u32>,
+    /// Which input the event came from.
+    pub(crate) input: u32,
+    /// Its line in that input, from 1.
+    pub(crate) line: u64,
+    text: Box<str>,
+    slots: Box<[Slot]>,
+    variants: Box<[(u32, u32)]>,
+}
+
+impl Event {
+    /// The value of a slot, `None` when missing (or of no scalar type).
+    #[inline]
+    pub(crate) fn scalar(&self, slot: u16) -> Option<Scalar<'_>> {
+        match self.slots.get(usize::from(slot))? {
+            Slot::Str(start, end) => Some(Scalar::Str(self.text.get(*start as usize..*end as usize)?)),
+            Slot::Int(value) => Some(Scalar::Int(*value)),
+            Slot::Float(value) => Some(Scalar::Float(*value)),
+            Slot::Bool(value) => Some(Scalar::Bool(*value)),
+            Slot::Missing | Slot::Composite | Slot::Probed => None,
+        }
+    }
+
+    /// The text of a string slot.
+    #[inline]
+    pub(crate) fn text(&self, slot: u16) -> Option<&str> {
+        match self.slots.get(usize::from(slot))? {
+            Slot::Str(start, end) => self.text.get(*start as usize..*end as usize),
+            _ => None,
+        }
+    }
+
+    /// A precomputed case-insensitive variant (by its position from
+    /// [`Projection::variant`]); meaningful only when the slot holds text.
+    #[inline]
+    pub(crate) fn variant(&self, position: u16) -> &str {
+        self.variants
+            .get(usize::from(position))
+            .and_then(|(start, end)| self.text.get(*start as usize..*end as usize))
+            .unwrap_or("")
+    }
+
+    /// Epoch milliseconds.
+    pub fn time_millis(&self) -> i64 {
+        self.time
+    }
+}
+
+#[derive(Debug, Clone)]
+struct FieldInfo {
+    name: String,
+    materialize: bool,
+}
+
+#[derive(Debug, Clone)]
+struct TypeInfo {
+    /// Declared fields of the type (common ones included) that are in the projection, with their types.
+    checks: Vec<(u16, ValueType)>,
+    /// Required fields (beyond `timestamp` and `event_type`).
+    required: Vec<u16>,
+}
+
+/// What to read from each line, planned once for the loaded rules.
+#[derive(Debug, Clone)]
+pub struct Projection {
+    fields: Vec<FieldInfo>,
+    by_name: FastMap<Box<str>, u16>,
+    type_names: Vec<String>,
+    types_by_name: FastMap<Box<str>, u32>,
+    types: Vec<TypeInfo>,
+    /// `(slot, variant)` of every precomputed variant, by position.
+    variants: Vec<(u16, Variant)>,
+    timestamp: u16,
+    event_type: u16,
+    event_id: u16,
+}
+
+/// The slot of `event_id` in every projection (after `timestamp` and `event_type`).
+pub(crate) const EVENT_ID_SLOT: u16 = 2;
+
+impl Projection {
+    /// A projection that type-checks every field of the schema and materialises
+    /// `timestamp`, `event_type` and `event_id`; rules add what they read with [`Projection::read`].
+    pub(crate) fn new(schema: &Schema) -> Projection {
+        let mut projection = Projection {
+            fields: Vec::new(),
+            by_name: FastMap::default(),
+            type_names: Vec::new(),
+            types_by_name: FastMap::default(),
+            types: Vec::new(),
+            variants: Vec::new(),
+            timestamp: 0,
+            event_type: 0,
+            event_id: 0,
+        };
+        projection.timestamp = projection.read("timestamp");
+        projection.event_type = projection.read("event_type");
+        projection.event_id = projection.read("event_id");
+        for event in schema.events.values() {
+            let mut info = TypeInfo {
+                checks: Vec::new(),
+                required: Vec::new(),
+            };
+            for field in schema.common.iter().chain(&event.fields) {
+                let slot = projection.slot_or_probe(&field.name);
+                if field.name == "timestamp" || field.name == "event_type" {
+                    continue;
+                }
+                info.checks.push((slot, field.value_type));
+                if field.required {
+                    info.required.push(slot);
+                }
+            }
+            let index = projection.types.len() as u32;
+            projection.types_by_name.insert(event.name.as_str().into(), index);
+            projection.type_names.push(event.name.clone());
+            projection.types.push(info);
+        }
+        projection
+    }
+
+    fn slot_or_probe(&mut self, name: &str) -> u16 {
+        if let Some(slot) = self.by_name.get(name) {
+            return *slot;
+        }
+        let slot = self.fields.len() as u16;
+        self.fields.push(FieldInfo {
+            name: name.to_string(),
+            materialize: false,
+        });
+        self.by_name.insert(name.into(), slot);
+        slot
+    }
+
+    /// Marks a field as read by a rule and returns its slot.
+    pub(crate) fn read(&mut self, name: &str) -> u16 {
+        let slot = self.slot_or_probe(name);
+        self.fields[usize::from(slot)].materialize = true;
+        slot
+    }
+
+    /// Requests a case-insensitive variant of a slot; returns its position.
+    pub(crate) fn variant(&mut self, slot: u16, variant: Variant) -> u16 {
+        if let Some(position) = self.variants.iter().position(|entry| *entry == (slot, variant)) {
+            return position as u16;
+        }
+        self.variants.push((slot, variant));
+        (self.variants.len() - 1) as u16
+    }
+
+    /// The index of an event type name.
+    pub(crate) fn event_type_index(&self, name: &str) -> Option<u32> {
+        self.types_by_name.get(name).copied()
+    }
+
+    /// Number of event types the schema declares.
+    pub(crate) fn event_type_count(&self) -> usize {
+        self.types.len()
+    }
+
+    /// Names of the fields rules read (materialised), for reports.
+    pub fn read_fields(&self) -> Vec<&str> {
+        self.fields
+            .iter()
+            .filter(|field| field.materialize)
+            .map(|field| field.name.as_str())
+            .collect()
+    }
+
+    /// Parses one line into an event. `Ok(None)` for a blank line.
+    pub fn parse_line(&self, line: &str, input: u32, number: u64, scratch: &mut String) -> Result<Option<Event>, LineError> {
+        if line.trim().is_empty() {
+            return Ok(None);
+        }
+        let error = |kind| LineError { line: number, kind };
+        scratch.clear();
+        let mut slots = vec![Slot::Missing; self.fields.len()];
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let visitor = EventVisitor {
+            projection: self,
+            slots: &mut slots,
+            text: scratch,
+        };
+        deserializer
+            .deserialize_map(visitor)
+            .and_then(|()| deserializer.end())
+            .map_err(|problem| error(LineErrorKind::NotJson(problem.to_string())))?;
+
+        let event_type = match slots[usize::from(self.event_type)] {
+            Slot::Str(start, end) => self.event_type_index(&scratch[start as usize..end as usize]),
+            Slot::Missing => return Err(error(LineErrorKind::MissingEventType)),
+            other => return Err(error(LineErrorKind::EventTypeNotText(other.json_kind()))),
+        };
+        let time = match slots[usize::from(self.timestamp)] {
+            Slot::Str(start, end) => {
+                let text = &scratch[start as usize..end as usize];
+                time::parse_millis(text).ok_or_else(|| error(LineErrorKind::BadTimestamp(text.to_string())))?
+            }
+            Slot::Missing => return Err(error(LineErrorKind::MissingTimestamp)),
+            other => return Err(error(LineErrorKind::BadTimestamp(other.json_kind().to_string()))),
+        };
+        slots[usize::from(self.timestamp)] = Slot::Int(time);
+        if let Some(index) = event_type {
+            let info = &self.types[index as usize];
+            for &(slot, declared) in &info.checks {
+                let value = &mut slots[usize::from(slot)];
+                if let Some(converted) = conform(*value, declared, scratch) {
+                    *value = converted;
+                } else {
+                    return Err(error(LineErrorKind::WrongType {
+                        field: self.fields[usize::from(slot)].name.clone(),
+                        event_type: self.type_names[index as usize].clone(),
+                        expected: declared,
+                        found: describe(*value, scratch),
+                    }));
+                }
+            }
+            for &slot in &info.required {
+                if slots[usize::from(slot)] == Slot::Missing {
+                    return Err(error(LineErrorKind::MissingRequired {
+                        field: self.fields[usize::from(slot)].name.clone(),
+                        event_type: self.type_names[index as usize].clone(),
+                    }));
+                }
+            }
+        }
+        let mut variants = Vec::with_capacity(self.variants.len());
+        for &(slot, variant) in &self.variants {
+            let Slot::Str(start, end) = slots[usize::from(slot)] else {
+                variants.push((0, 0));
+                continue;
+            };
+            let begin = scratch.len();
+            let (start, end) = (start as usize, end as usize);
+            match variant {
+                Variant::Lower => push_lower(scratch, start, end),
+                Variant::LowerFolded => push_transformed(scratch, start, end, lower_folded),
+                Variant::Folded => push_transformed(scratch, start, end, folded),
+            }
+            variants.push((begin as u32, scratch.len() as u32));
+        }
+        Ok(Some(Event {
+            time,
+            event_type,
+            input,
+            line: number,
+            text: scratch.as_str().into(),
+            slots: slots.into_boxed_slice(),
+            variants: variants.into_boxed_slice(),
+        }))
+    }
+}
+
+/// The slot converted to the declared type, or `None` when it does not conform.
+fn conform(value: Slot, declared: ValueType, text: &str) -> Option<Slot> {
+    match (declared, value) {
+        (_, Slot::Missing) => Some(Slot::Missing),
+        (ValueType::String | ValueType::Ip, Slot::Str(..) | Slot::Probed) => Some(value),
+        (ValueType::Int | ValueType::Duration, Slot::Int(_)) => Some(value),
+        (ValueType::Int | ValueType::Duration, Slot::Float(float))
+            if float.fract() == 0.0 && float.abs() < 9.0e15 =>
+        {
+            Some(Slot::Int(float as i64))
+        }
+        (ValueType::Float, Slot::Int(int)) => Some(Slot::Float(int as f64)),
+        (ValueType::Float, Slot::Float(_)) => Some(value),
+        (ValueType::Bool, Slot::Bool(_)) => Some(value),
+        (ValueType::Timestamp, Slot::Probed) => Some(value),
+        (ValueType::Timestamp, Slot::Str(start, end)) => {
+            time::parse_millis(text.get(start as usize..end as usize)?).map(Slot::Int)
+        }
+        (ValueType::Regex, Slot::Str(..) | Slot::Probed) => Some(value),
+        _ => None,
+    }
+}
+
+fn describe(value: Slot, text: &str) -> String {
+    match value {
+        Slot::Str(start, end) => {
+            let content = text.get(start as usize..end as usize).unwrap_or("");
+            let shown: String = content.chars().take(40).collect();
+            let more = if shown.len() < content.len() { "..." } else { "" };
+            format!("{:?}", format!("{shown}{more}"))
+        }
+        Slot::Int(value) => value.to_string(),
+        Slot::Float(value) => value.to_string(),
+        Slot::Bool(value) => value.to_string(),
+        other => other.json_kind().to_string(),
+    }
+}
+
+/// Whitespace that folding collapses: space, tab, line feed, carriage return,
+/// vertical tab and form feed (the ASCII `\s` of the regex engines).
+#[inline]
+pub(crate) fn is_fold_space(character: char) -> bool {
+    matches!(character, ' ' | '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}')
+}
+
+fn push_lower(buffer: &mut String, start: usize, end: usize) {
+    let source = &buffer[start..end];
+    if source.is_ascii() {
+        let lowered = source.to_ascii_lowercase();
+        buffer.push_str(&lowered);
+    } else {
+        let lowered = source.to_lowercase();
+        buffer.push_str(&lowered);
+    }
+}
+
+fn push_transformed(buffer: &mut String, start: usize, end: usize, transform: fn(&str) -> String) {
+    let transformed = transform(&buffer[start..end]);
+    buffer.push_str(&transformed);
+}
+
+/// Lowercase (Unicode) without folding whitespace.
+pub(crate) fn lower(text: &str) -> String {
+    if text.is_ascii() { text.to_ascii_lowercase() } else { text.to_lowercase() }
+}
+
+/// Lowercase (Unicode) with every run of whitespace replaced by one space.
+pub(crate) fn lower_folded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_space = false;
+    for character in text.chars() {
+        if is_fold_space(character) {
+            if !in_space {
+                out.push(' ');
+                in_space = true;
+            }
+            continue;
+        }
+        in_space = false;
+        if character.is_ascii() {
+            out.push(character.to_ascii_lowercase());
+        } else {
+            out.extend(character.to_lowercase());
+        }
+    }
+    out
+}
+
+/// Folds whitespace runs without changing case (`fold_whitespace` on a `_cs` operator).
+pub(crate) fn folded(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_space = false;
+    for character in text.chars() {
+        if is_fold_space(character) {
+            if !in_space {
+                out.push(' ');
+                in_space = true;
+            }
+            continue;
+        }
+        in_space = false;
+        out.push(character);
+    }
+    out
+}
+
+struct EventVisitor<'p, 's> {
+    projection: &'p Projection,
+    slots: &'s mut [Slot],
+    text: &'s mut String,
+}
+
+impl<'de> Visitor<'de> for EventVisitor<'_, '_> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key_seed(KeySeed(self.projection))? {
+            match key {
+                Some((slot, true)) => {
+                    let value = map.next_value_seed(ValueSeed { text: self.text })?;
+                    self.slots[usize::from(slot)] = value;
+                }
+                Some((slot, false)) => {
+                    let value = map.next_value_seed(ProbeSeed)?;
+                    self.slots[usize::from(slot)] = value;
+                }
+                None => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+struct KeySeed<'p>(&'p Projection);
+
+impl<'de> DeserializeSeed<'de> for KeySeed<'_> {
+    type Value = Option<(u16, bool)>;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Self::Value, D::Error> {
+        deserializer.deserialize_str(self)
+    }
+}
+
+impl<'de> Visitor<'de> for KeySeed<'_> {
+    type Value = Option<(u16, bool)>;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a field name")
+    }
+
+    fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
+        Ok(self
+            .0
+            .by_name
+            .get(key)
+            .map(|slot| (*slot, self.0.fields[usize::from(*slot)].materialize)))
+    }
+}
+
+struct ValueSeed<'s> {
+    text: &'s mut String,
+}
+
+impl<'de> DeserializeSeed<'de> for ValueSeed<'_> {
+    type Value = Slot;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ValueSeed<'_> {
+    type Value = Slot;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Slot, E> {
+        Ok(Slot::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Slot, E> {
+        Ok(Slot::Int(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Slot, E> {
+        Ok(i64::try_from(value).map_or(Slot::Float(value as f64), Slot::Int))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Slot, E> {
+        Ok(Slot::Float(value))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Slot, E> {
+        let start = self.text.len() as u32;
+        self.text.push_str(value);
+        Ok(Slot::Str(start, self.text.len() as u32))
+    }
+
+    fn visit_unit<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Missing)
+    }
+
+    fn visit_none<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Missing)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Slot::Composite)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Slot::Composite)
+    }
+}
+
+/// Records the JSON kind of a value the projection does not copy.
+struct ProbeSeed;
+
+impl<'de> DeserializeSeed<'de> for ProbeSeed {
+    type Value = Slot;
+
+    fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<Slot, D::Error> {
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl<'de> Visitor<'de> for ProbeSeed {
+    type Value = Slot;
+
+    fn expecting(&self, formatter: &mut fmt::Formatter) -> fmt::Result {
+        formatter.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Slot, E> {
+        Ok(Slot::Bool(value))
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Slot, E> {
+        Ok(Slot::Int(value))
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Slot, E> {
+        Ok(i64::try_from(value).map_or(Slot::Float(value as f64), Slot::Int))
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Slot, E> {
+        Ok(Slot::Float(value))
+    }
+
+    fn visit_str<E>(self, _value: &str) -> Result<Slot, E> {
+        Ok(Slot::Probed)
+    }
+
+    fn visit_unit<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Missing)
+    }
+
+    fn visit_none<E>(self) -> Result<Slot, E> {
+        Ok(Slot::Missing)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Slot, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Slot::Composite)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Slot, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Slot::Composite)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn folding_collapses_runs_and_lowercases() {
+        assert_eq!(lower_folded("Print  \t\nYour\r\nInstructions"), "print your instructions");
+        assert_eq!(lower_folded("  ÉCOLE "), " école ");
+        assert_eq!(folded("A  B"), "A B");
+        assert_eq!(lower("ÀB"), "àb");
+    }
+}

@@ -1,0 +1,446 @@
+//! Compiled event predicates and their evaluation.
+//!
+//! Input: a [`Pred`] built by [`super::compile`] from an IR filter, and one
+//! [`Event`]. Output: `true` or `false`. The missing-field rule of the
+//! language is applied here: every comparison and string, regex, membership,
+//! CIDR or lookup test whose operand is missing is false, negated forms
+//! included; `not` inverts whatever its operand gave.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use aho_corasick::{AhoCorasick, Anchored, Input};
+
+use super::event::{Event, Scalar};
+use super::group::{FastMap, FastSet};
+use crate::ir::{ArithmeticOp, CompareOp, TextOp};
+
+/// A constant operand.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Constant {
+    Str(String),
+    Int(i64),
+    Float(f64),
+    Bool(bool),
+}
+
+impl Constant {
+    fn scalar(&self) -> Scalar<'_> {
+        match self {
+            Constant::Str(text) => Scalar::Str(text),
+            Constant::Int(value) => Scalar::Int(*value),
+            Constant::Float(value) => Scalar::Float(*value),
+            Constant::Bool(value) => Scalar::Bool(*value),
+        }
+    }
+}
+
+/// A value-producing expression over one event.
+#[derive(Debug)]
+pub(crate) enum ValueExpr {
+    Field(u16),
+    Constant(Constant),
+    Arithmetic(ArithmeticOp, Box<ValueExpr>, Box<ValueExpr>),
+}
+
+impl ValueExpr {
+    pub(crate) fn eval<'a>(&'a self, event: &'a Event) -> Option<Scalar<'a>> {
+        match self {
+            ValueExpr::Field(slot) => event.scalar(*slot),
+            ValueExpr::Constant(constant) => Some(constant.scalar()),
+            ValueExpr::Arithmetic(op, left, right) => arithmetic(*op, left.eval(event)?, right.eval(event)?),
+        }
+    }
+}
+
+/// Number arithmetic: integers stay integers (overflow has no value) except
+/// for division, which is always a float; division by zero has no value.
+pub(crate) fn arithmetic<'a>(op: ArithmeticOp, left: Scalar<'_>, right: Scalar<'_>) -> Option<Scalar<'a>> {
+    if let (Scalar::Int(a), Scalar::Int(b), false) = (left, right, op == ArithmeticOp::Divide) {
+        return match op {
+            ArithmeticOp::Add => a.checked_add(b),
+            ArithmeticOp::Subtract => a.checked_sub(b),
+            ArithmeticOp::Multiply => a.checked_mul(b),
+            ArithmeticOp::Divide => None,
+        }
+        .map(Scalar::Int);
+    }
+    let (a, b) = (left.as_f64()?, right.as_f64()?);
+    let result = match op {
+        ArithmeticOp::Add => a + b,
+        ArithmeticOp::Subtract => a - b,
+        ArithmeticOp::Multiply => a * b,
+        ArithmeticOp::Divide => {
+            if b == 0.0 {
+                return None;
+            }
+            a / b
+        }
+    };
+    result.is_finite().then_some(Scalar::Float(result))
+}
+
+/// Compares two values; false when they are not comparable.
+pub(crate) fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> bool {
+    use std::cmp::Ordering;
+    let ordering: Option<Ordering> = match (left, right) {
+        (Scalar::Int(a), Scalar::Int(b)) => Some(a.cmp(&b)),
+        (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(&b)),
+        (Scalar::Str(a), Scalar::Str(b)) => match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
+            (Ok(a), Ok(b)) => Some(a.cmp(&b)),
+            _ if matches!(op, CompareOp::Equal | CompareOp::NotEqual) => {
+                Some(if super::event::lower(a) == super::event::lower(b) { Ordering::Equal } else { Ordering::Less })
+            }
+            _ => Some(a.cmp(b)),
+        },
+        (a, b) => match (a.as_f64(), b.as_f64()) {
+            (Some(a), Some(b)) => a.partial_cmp(&b),
+            _ => None,
+        },
+    };
+    let Some(ordering) = ordering else {
+        return false;
+    };
+    match op {
+        CompareOp::Equal => ordering == Ordering::Equal,
+        CompareOp::NotEqual => ordering != Ordering::Equal,
+        CompareOp::Less => ordering == Ordering::Less,
+        CompareOp::LessEqual => ordering != Ordering::Greater,
+        CompareOp::Greater => ordering == Ordering::Greater,
+        CompareOp::GreaterEqual => ordering != Ordering::Less,
+    }
+}
+
+/// Which form of a string an operator reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub(crate) enum Form {
+    /// As written.
+    Exact,
+    /// Lowercased.
+    Lower,
+    /// Lowercased and whitespace-folded.
+    LowerFolded,
+    /// Whitespace-folded, case kept.
+    Folded,
+}
+
+impl Form {
+    pub(crate) fn of(case_sensitive: bool, fold_whitespace: bool) -> Form {
+        match (case_sensitive, fold_whitespace) {
+            (true, false) => Form::Exact,
+            (true, true) => Form::Folded,
+            (false, false) => Form::Lower,
+            (false, true) => Form::LowerFolded,
+        }
+    }
+
+    pub(crate) fn apply(self, text: &str) -> String {
+        match self {
+            Form::Exact => text.to_string(),
+            Form::Lower => super::event::lower(text),
+            Form::LowerFolded => super::event::lower_folded(text),
+            Form::Folded => super::event::folded(text),
+        }
+    }
+}
+
+/// The string a text operator tests.
+#[derive(Debug)]
+pub(crate) enum Subject {
+    /// A field as written (`Exact` form), or through a precomputed variant.
+    Field { slot: u16, variant: Option<u16> },
+    /// Any other expression; its text is transformed at evaluation time.
+    Computed(ValueExpr, Form),
+}
+
+impl Subject {
+    fn text<'a>(&'a self, event: &'a Event) -> Option<std::borrow::Cow<'a, str>> {
+        match self {
+            Subject::Field { slot, variant } => match event.scalar(*slot)? {
+                Scalar::Str(raw) => Some(std::borrow::Cow::Borrowed(match variant {
+                    Some(position) => event.variant(*position),
+                    None => raw,
+                })),
+                Scalar::Int(value) => Some(std::borrow::Cow::Owned(value.to_string())),
+                Scalar::Float(value) => Some(std::borrow::Cow::Owned(value.to_string())),
+                Scalar::Bool(value) => Some(std::borrow::Cow::Owned(value.to_string())),
+            },
+            Subject::Computed(expr, form) => {
+                let text = match expr.eval(event)? {
+                    Scalar::Str(text) => text.to_string(),
+                    Scalar::Int(value) => value.to_string(),
+                    Scalar::Float(value) => value.to_string(),
+                    Scalar::Bool(value) => value.to_string(),
+                };
+                Some(std::borrow::Cow::Owned(form.apply(&text)))
+            }
+        }
+    }
+}
+
+/// A set of needles compiled for one operator.
+#[derive(Debug)]
+pub(crate) enum Matcher {
+    /// No needles: nothing matches.
+    Never,
+    /// Whole-value membership.
+    Equals(FastSet<Box<str>>),
+    /// Substring: one automaton for every needle.
+    Contains(AhoCorasick),
+    /// Prefix: an anchored automaton.
+    StartsWith(AhoCorasick),
+    /// Suffix.
+    EndsWith(Vec<Box<str>>),
+}
+
+impl Matcher {
+    pub(crate) fn build(op: TextOp, needles: Vec<String>) -> Result<Matcher, String> {
+        if needles.is_empty() {
+            return Ok(Matcher::Never);
+        }
+        Ok(match op {
+            TextOp::Equals => Matcher::Equals(needles.into_iter().map(String::into_boxed_str).collect()),
+            TextOp::Contains => Matcher::Contains(
+                AhoCorasick::builder()
+                    .build(&needles)
+                    .map_err(|error| error.to_string())?,
+            ),
+            TextOp::StartsWith => Matcher::StartsWith(
+                AhoCorasick::builder()
+                    .start_kind(aho_corasick::StartKind::Anchored)
+                    .build(&needles)
+                    .map_err(|error| error.to_string())?,
+            ),
+            TextOp::EndsWith => Matcher::EndsWith(needles.into_iter().map(String::into_boxed_str).collect()),
+        })
+    }
+
+    #[inline]
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        match self {
+            Matcher::Never => false,
+            Matcher::Equals(set) => set.contains(text),
+            Matcher::Contains(automaton) => automaton.is_match(text),
+            Matcher::StartsWith(automaton) => automaton.is_match(Input::new(text).anchored(Anchored::Yes)),
+            Matcher::EndsWith(needles) => needles.iter().any(|needle| text.ends_with(&**needle)),
+        }
+    }
+}
+
+/// Needles that depend on the event: the rows of a lookup selected by key fields.
+#[derive(Debug)]
+pub(crate) struct NarrowedNeedles {
+    /// The event's key fields (with the variant used for case-insensitive keys).
+    pub(crate) keys: Vec<Subject>,
+    /// Joined key values (`\u{1f}` between them) to the needles of the selected rows.
+    pub(crate) table: FastMap<Box<str>, Matcher>,
+}
+
+/// Where a text test's needles come from.
+#[derive(Debug)]
+pub(crate) enum Needles {
+    Fixed(Arc<Matcher>),
+    Narrowed(Arc<NarrowedNeedles>),
+}
+
+/// An IP network.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Network {
+    pub(crate) address: IpAddr,
+    pub(crate) prefix: u8,
+}
+
+impl Network {
+    pub(crate) fn parse(text: &str) -> Option<Network> {
+        let (address, prefix) = match text.split_once('/') {
+            Some((address, prefix)) => (address.trim().parse::<IpAddr>().ok()?, prefix.trim().parse::<u8>().ok()?),
+            None => {
+                let address = text.trim().parse::<IpAddr>().ok()?;
+                (address, if address.is_ipv4() { 32 } else { 128 })
+            }
+        };
+        let limit = if address.is_ipv4() { 32 } else { 128 };
+        (prefix <= limit).then_some(Network { address, prefix })
+    }
+
+    pub(crate) fn contains(&self, address: IpAddr) -> bool {
+        match (self.address, address) {
+            (IpAddr::V4(network), IpAddr::V4(address)) => {
+                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                u32::from(network) & mask == u32::from(address) & mask
+            }
+            (IpAddr::V6(network), IpAddr::V6(address)) => {
+                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                u128::from(network) & mask == u128::from(address) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+/// A compiled boolean expression over one event.
+#[derive(Debug)]
+pub(crate) enum Pred {
+    Constant(bool),
+    Not(Box<Pred>),
+    And(Vec<Pred>),
+    Or(Vec<Pred>),
+    Exists(u16),
+    /// A boolean-valued expression used as a predicate (a bool field or parameter).
+    Value(ValueExpr),
+    Compare(CompareOp, ValueExpr, ValueExpr),
+    Text {
+        negated: bool,
+        subject: Subject,
+        needles: Needles,
+    },
+    Matches {
+        negated: bool,
+        subject: Subject,
+        patterns: Arc<regex::RegexSet>,
+    },
+    InValues {
+        negated: bool,
+        subject: ValueExpr,
+        values: Vec<Constant>,
+    },
+    InCidr {
+        negated: bool,
+        subject: Subject,
+        networks: Vec<Network>,
+    },
+    InLookup {
+        negated: bool,
+        subjects: Vec<Subject>,
+        rows: Arc<FastSet<Box<str>>>,
+    },
+}
+
+/// Joins key parts with the unit separator, which no needle or key contains in practice.
+pub(crate) const KEY_SEPARATOR: char = '\u{1f}';
+
+impl Pred {
+    /// Whether the event satisfies the predicate.
+    pub(crate) fn test(&self, event: &Event) -> bool {
+        match self {
+            Pred::Constant(value) => *value,
+            Pred::Not(operand) => !operand.test(event),
+            Pred::And(operands) => operands.iter().all(|operand| operand.test(event)),
+            Pred::Or(operands) => operands.iter().any(|operand| operand.test(event)),
+            Pred::Exists(slot) => event.scalar(*slot).is_some(),
+            Pred::Value(expr) => matches!(expr.eval(event), Some(Scalar::Bool(true))),
+            Pred::Compare(op, left, right) => match (left.eval(event), right.eval(event)) {
+                (Some(left), Some(right)) => compare(*op, left, right),
+                _ => false,
+            },
+            Pred::Text {
+                negated,
+                subject,
+                needles,
+            } => {
+                let Some(text) = subject.text(event) else {
+                    return false;
+                };
+                let found = match needles {
+                    Needles::Fixed(matcher) => matcher.is_match(&text),
+                    Needles::Narrowed(narrowed) => match narrowed_key(&narrowed.keys, event) {
+                        Some(key) => narrowed.table.get(key.as_str()).is_some_and(|matcher| matcher.is_match(&text)),
+                        None => return false,
+                    },
+                };
+                found != *negated
+            }
+            Pred::Matches {
+                negated,
+                subject,
+                patterns,
+            } => match subject.text(event) {
+                Some(text) => patterns.is_match(&text) != *negated,
+                None => false,
+            },
+            Pred::InValues {
+                negated,
+                subject,
+                values,
+            } => match subject.eval(event) {
+                Some(value) => {
+                    values.iter().any(|candidate| compare(CompareOp::Equal, value, candidate.scalar())) != *negated
+                }
+                None => false,
+            },
+            Pred::InCidr {
+                negated,
+                subject,
+                networks,
+            } => {
+                let Some(address) = subject.text(event).and_then(|text| text.trim().parse::<IpAddr>().ok()) else {
+                    return false;
+                };
+                networks.iter().any(|network| network.contains(address)) != *negated
+            }
+            Pred::InLookup {
+                negated,
+                subjects,
+                rows,
+            } => match narrowed_key(subjects, event) {
+                Some(key) => rows.contains(key.as_str()) != *negated,
+                None => false,
+            },
+        }
+    }
+}
+
+/// The joined text of several subjects; `None` when one is missing.
+fn narrowed_key(subjects: &[Subject], event: &Event) -> Option<String> {
+    let mut key = String::new();
+    for (index, subject) in subjects.iter().enumerate() {
+        if index > 0 {
+            key.push(KEY_SEPARATOR);
+        }
+        key.push_str(&subject.text(event)?);
+    }
+    Some(key)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn networks_contain_addresses() {
+        let network = Network::parse("10.0.0.0/8").unwrap();
+        assert!(network.contains("10.2.3.4".parse().unwrap()));
+        assert!(!network.contains("11.0.0.1".parse().unwrap()));
+        let v6 = Network::parse("fc00::/7").unwrap();
+        assert!(v6.contains("fd12::1".parse().unwrap()));
+        assert!(!v6.contains("10.2.3.4".parse().unwrap()));
+        assert!(Network::parse("10.0.0.0/33").is_none());
+        assert!(Network::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
+    }
+
+    #[test]
+    fn matchers_test_every_needle() {
+        let contains = Matcher::build(TextOp::Contains, vec!["abc".into(), "xyz".into()]).unwrap();
+        assert!(contains.is_match("__xyz__"));
+        assert!(!contains.is_match("ab"));
+        let starts = Matcher::build(TextOp::StartsWith, vec!["/etc".into(), "/home".into()]).unwrap();
+        assert!(starts.is_match("/home/user"));
+        assert!(!starts.is_match("x/home"));
+        let ends = Matcher::build(TextOp::EndsWith, vec![".pem".into()]).unwrap();
+        assert!(ends.is_match("key.pem"));
+        let equals = Matcher::build(TextOp::Equals, vec!["a".into()]).unwrap();
+        assert!(equals.is_match("a") && !equals.is_match("ab"));
+        assert!(!Matcher::build(TextOp::Contains, vec![]).unwrap().is_match("x"));
+    }
+
+    #[test]
+    fn arithmetic_and_comparison() {
+        assert_eq!(arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(2)), Some(Scalar::Float(0.5)));
+        assert_eq!(arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(0)), None);
+        assert_eq!(arithmetic(ArithmeticOp::Add, Scalar::Int(i64::MAX), Scalar::Int(1)), None);
+        assert!(compare(CompareOp::GreaterEqual, Scalar::Int(3), Scalar::Float(2.5)));
+        assert!(compare(CompareOp::Less, Scalar::Str("9.0.0.1"), Scalar::Str("10.0.0.1")));
+        assert!(!compare(CompareOp::Equal, Scalar::Str("a"), Scalar::Int(1)));
+        assert!(!compare(CompareOp::NotEqual, Scalar::Str("a"), Scalar::Int(1)));
+    }
+}

@@ -1,0 +1,321 @@
+//! Group keys and the maps keyed by them.
+//!
+//! Input: the values of the key fields of one event (`group by`, `by`, `for`,
+//! `new`). Output: a [`GroupKey`] owned by the state that needs it, and
+//! [`KeyMap`], a hash map that finds a group's state from the event's values
+//! without building an owned key first (the key is hashed in place and only
+//! copied when a new group is created). Also the small fast hasher every map
+//! of the evaluator uses: keys are event values, not adversarial input to a
+//! server, and SipHash would be a visible share of the hot path.
+
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hash, Hasher};
+
+use super::event::{Event, Scalar};
+
+/// FxHash: one multiply per word. Deterministic (no random seed), which the
+/// evaluator does not rely on for output order but which keeps runs comparable.
+#[derive(Default, Clone, Copy)]
+pub(crate) struct FastHasher {
+    hash: u64,
+}
+
+const SEED: u64 = 0x51_7c_c1_b7_27_22_0a_95;
+
+impl FastHasher {
+    #[inline]
+    fn add(&mut self, word: u64) {
+        self.hash = (self.hash.rotate_left(5) ^ word).wrapping_mul(SEED);
+    }
+}
+
+impl Hasher for FastHasher {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) {
+        let mut chunks = bytes.chunks_exact(8);
+        for chunk in &mut chunks {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            self.add(u64::from_le_bytes(word));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut word = [0u8; 8];
+            word[..rest.len()].copy_from_slice(rest);
+            self.add(u64::from_le_bytes(word));
+        }
+    }
+
+    #[inline]
+    fn write_u8(&mut self, value: u8) {
+        self.add(u64::from(value));
+    }
+
+    #[inline]
+    fn write_u32(&mut self, value: u32) {
+        self.add(u64::from(value));
+    }
+
+    #[inline]
+    fn write_u64(&mut self, value: u64) {
+        self.add(value);
+    }
+
+    #[inline]
+    fn write_usize(&mut self, value: usize) {
+        self.add(value as u64);
+    }
+
+    #[inline]
+    fn finish(&self) -> u64 {
+        self.hash
+    }
+}
+
+/// A `HashMap` with [`FastHasher`].
+pub(crate) type FastMap<K, V> = HashMap<K, V, BuildHasherDefault<FastHasher>>;
+
+/// A `HashSet` with [`FastHasher`].
+pub(crate) type FastSet<K> = std::collections::HashSet<K, BuildHasherDefault<FastHasher>>;
+
+/// One value of a key field, owned.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub(crate) enum KeyValue {
+    /// Text.
+    Str(Box<str>),
+    /// Integer (also timestamps, in milliseconds).
+    Int(i64),
+    /// Float, by its bits (so `-0.0` and `0.0` are different keys, as their text is).
+    Float(u64),
+    /// Boolean.
+    Bool(bool),
+}
+
+impl KeyValue {
+    /// The owned form of an event value.
+    pub(crate) fn from_scalar(scalar: Scalar<'_>) -> KeyValue {
+        match scalar {
+            Scalar::Str(text) => KeyValue::Str(text.into()),
+            Scalar::Int(value) => KeyValue::Int(value),
+            Scalar::Float(value) => KeyValue::Float(value.to_bits()),
+            Scalar::Bool(value) => KeyValue::Bool(value),
+        }
+    }
+
+    fn equals(&self, scalar: Scalar<'_>) -> bool {
+        match (self, scalar) {
+            (KeyValue::Str(own), Scalar::Str(text)) => **own == *text,
+            (KeyValue::Int(own), Scalar::Int(value)) => *own == value,
+            (KeyValue::Float(own), Scalar::Float(value)) => *own == value.to_bits(),
+            (KeyValue::Bool(own), Scalar::Bool(value)) => *own == value,
+            _ => false,
+        }
+    }
+
+    /// The value as JSON, for alerts.
+    pub(crate) fn to_json(&self) -> serde_json::Value {
+        match self {
+            KeyValue::Str(text) => serde_json::Value::String(text.to_string()),
+            KeyValue::Int(value) => serde_json::Value::from(*value),
+            KeyValue::Float(bits) => serde_json::Number::from_f64(f64::from_bits(*bits))
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+            KeyValue::Bool(value) => serde_json::Value::Bool(*value),
+        }
+    }
+}
+
+fn hash_scalar(hasher: &mut FastHasher, scalar: Scalar<'_>) {
+    match scalar {
+        Scalar::Str(text) => {
+            hasher.write_u8(1);
+            hasher.write(text.as_bytes());
+            hasher.write_usize(text.len());
+        }
+        Scalar::Int(value) => {
+            hasher.write_u8(2);
+            hasher.write_u64(value as u64);
+        }
+        Scalar::Float(value) => {
+            hasher.write_u8(3);
+            hasher.write_u64(value.to_bits());
+        }
+        Scalar::Bool(value) => {
+            hasher.write_u8(4);
+            hasher.write_u8(u8::from(value));
+        }
+    }
+}
+
+/// The values of a key's fields, owned.
+pub(crate) type GroupKey = Box<[KeyValue]>;
+
+/// The key fields of one event, borrowed; `None` when a field is missing.
+pub(crate) fn event_key<'e>(event: &'e Event, slots: &[u16], scratch: &mut Vec<Scalar<'e>>) -> bool {
+    scratch.clear();
+    for &slot in slots {
+        match event.scalar(slot) {
+            Some(value) => scratch.push(value),
+            None => return false,
+        }
+    }
+    true
+}
+
+fn hash_values(values: &[Scalar<'_>]) -> u64 {
+    let mut hasher = FastHasher::default();
+    for value in values {
+        hash_scalar(&mut hasher, *value);
+    }
+    hasher.finish()
+}
+
+fn hash_key(key: &[KeyValue]) -> u64 {
+    let mut hasher = FastHasher::default();
+    for value in key {
+        let scalar = match value {
+            KeyValue::Str(text) => Scalar::Str(text),
+            KeyValue::Int(value) => Scalar::Int(*value),
+            KeyValue::Float(bits) => Scalar::Float(f64::from_bits(*bits)),
+            KeyValue::Bool(value) => Scalar::Bool(*value),
+        };
+        hash_scalar(&mut hasher, scalar);
+    }
+    hasher.finish()
+}
+
+/// A map from group keys to state, looked up by borrowed event values.
+#[derive(Debug)]
+pub(crate) struct KeyMap<V> {
+    buckets: FastMap<u64, Vec<(GroupKey, V)>>,
+    len: usize,
+}
+
+impl<V> Default for KeyMap<V> {
+    fn default() -> Self {
+        KeyMap {
+            buckets: FastMap::default(),
+            len: 0,
+        }
+    }
+}
+
+impl<V> KeyMap<V> {
+    /// The state of the group with these values, created by `create` if new.
+    pub(crate) fn entry(&mut self, values: &[Scalar<'_>], create: impl FnOnce() -> V) -> &mut V {
+        let hash = hash_values(values);
+        let bucket = self.buckets.entry(hash).or_default();
+        let position = bucket.iter().position(|(key, _)| {
+            key.len() == values.len() && key.iter().zip(values).all(|(own, value)| own.equals(*value))
+        });
+        let index = match position {
+            Some(index) => index,
+            None => {
+                let key: GroupKey = values.iter().map(|value| KeyValue::from_scalar(*value)).collect();
+                bucket.push((key, create()));
+                self.len += 1;
+                bucket.len() - 1
+            }
+        };
+        &mut bucket[index].1
+    }
+
+    /// The state of the group with these values, if any.
+    #[cfg(test)]
+    pub(crate) fn get_mut(&mut self, values: &[Scalar<'_>]) -> Option<&mut V> {
+        let hash = hash_values(values);
+        let bucket = self.buckets.get_mut(&hash)?;
+        bucket
+            .iter_mut()
+            .find(|(key, _)| key.len() == values.len() && key.iter().zip(values).all(|(own, value)| own.equals(*value)))
+            .map(|(_, state)| state)
+    }
+
+    /// The state of the group with this owned key, created by `create` if new.
+    pub(crate) fn entry_owned(&mut self, key: &GroupKey, create: impl FnOnce() -> V) -> &mut V {
+        let hash = hash_key(key);
+        let bucket = self.buckets.entry(hash).or_default();
+        let index = match bucket.iter().position(|(own, _)| own == key) {
+            Some(index) => index,
+            None => {
+                bucket.push((key.clone(), create()));
+                self.len += 1;
+                bucket.len() - 1
+            }
+        };
+        &mut bucket[index].1
+    }
+
+    /// The state of the group with this owned key, if any.
+    pub(crate) fn get_owned(&self, key: &GroupKey) -> Option<&V> {
+        let hash = hash_key(key);
+        self.buckets.get(&hash)?.iter().find(|(own, _)| own == key).map(|(_, value)| value)
+    }
+
+    /// Removes a group.
+    #[cfg(test)]
+    pub(crate) fn remove(&mut self, key: &[KeyValue]) -> Option<V> {
+        let hash = hash_key(key);
+        let bucket = self.buckets.get_mut(&hash)?;
+        let index = bucket.iter().position(|(own, _)| **own == *key)?;
+        let (_, value) = bucket.swap_remove(index);
+        if bucket.is_empty() {
+            self.buckets.remove(&hash);
+        }
+        self.len -= 1;
+        Some(value)
+    }
+
+    /// Keeps only the groups for which `keep` is true.
+    pub(crate) fn retain(&mut self, mut keep: impl FnMut(&GroupKey, &mut V) -> bool) {
+        let mut removed = 0;
+        self.buckets.retain(|_, bucket| {
+            let before = bucket.len();
+            bucket.retain_mut(|(key, value)| keep(key, value));
+            removed += before - bucket.len();
+            !bucket.is_empty()
+        });
+        self.len -= removed;
+    }
+
+    /// Number of groups.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether there are no groups.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Every group with its state, sorted by key (for deterministic output).
+    pub(crate) fn into_sorted(self) -> Vec<(GroupKey, V)> {
+        let mut all: Vec<(GroupKey, V)> = self.buckets.into_values().flatten().collect();
+        all.sort_by(|left, right| left.0.cmp(&right.0));
+        all
+    }
+
+    /// Every group with its state, in no particular order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = (&GroupKey, &V)> {
+        self.buckets.values().flatten().map(|(key, value)| (key, value))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finds_groups_by_borrowed_values() {
+        let mut map: KeyMap<u32> = KeyMap::default();
+        *map.entry(&[Scalar::Str("a"), Scalar::Int(1)], || 0) += 1;
+        *map.entry(&[Scalar::Str("a"), Scalar::Int(1)], || 0) += 1;
+        *map.entry(&[Scalar::Str("a"), Scalar::Int(2)], || 0) += 1;
+        assert_eq!(map.len(), 2);
+        assert_eq!(map.get_mut(&[Scalar::Str("a"), Scalar::Int(1)]).copied(), Some(2));
+        let key: GroupKey = vec![KeyValue::Str("a".into()), KeyValue::Int(2)].into();
+        assert_eq!(map.remove(&key), Some(1));
+        assert_eq!(map.len(), 1);
+        map.retain(|_, _| false);
+        assert!(map.is_empty());
+    }
+}

@@ -1,0 +1,214 @@
+//! Eval: the local evaluator, which defines what a rule means.
+//!
+//! Input: an [`ir::Pack`] and JSON-lines events (files, `.gz` files, stdin, or
+//! values in memory). Output: [`Alert`]s, one per line as JSON, in a
+//! deterministic order, and a [`Summary`]. Every SIEM target is verified
+//! against this module.
+//!
+//! | file | input | output |
+//! | --- | --- | --- |
+//! | `input.rs` | paths, stdin | lines → parsed events, merged in time order |
+//! | `event.rs` | one line, the [`Projection`] | an [`Event`] (only the fields rules read) or a line error |
+//! | `reorder.rs` | one input's events | the same in time order, within the lateness |
+//! | `compile.rs` | IR expressions, lists, lookups | predicates, automata, conditions |
+//! | `expr.rs` | a predicate, an event | true or false |
+//! | `condition.rs` | aggregate states | aggregate values, the `alert when` truth |
+//! | `window.rs`, `cluster.rs`, `sequence.rs`, `new_value.rs` | events of one rule | raised alerts |
+//! | `engine.rs` | events in time order | alerts in raising order |
+//! | `output.rs` | alerts | JSON lines, a summary table |
+//!
+//! # Order and lateness
+//!
+//! Events are evaluated in timestamp order. Each input passes through a
+//! reorder buffer bounded by the lateness (`--lateness`, default 5m): an event
+//! is held until the latest timestamp seen in its input is at least the
+//! lateness past it, then released in (timestamp, line) order. An event older
+//! than (latest timestamp seen − lateness) cannot be placed: it is an error
+//! (E0515) naming its file and line, or, with `--skip-invalid`, counted and
+//! skipped. Several inputs are each reordered, then merged by timestamp (ties by
+//! the order the inputs were given). Memory for reordering is bounded by the
+//! events of one lateness span.
+//!
+//! # Bad input
+//!
+//! A line that is not a JSON object (E0510), a field whose value does not have
+//! its declared type for the event's type (E0511; an integral float is accepted
+//! for an `int`, a number is never read from a string), a missing or
+//! unparsable `timestamp` (E0512), a missing `event_type` (E0513), or a
+//! missing required field (E0514) stops the run with a diagnostic naming
+//! `path:line`, unless `skip_invalid` is set, in which case the line is skipped
+//! and counted by reason in the [`Summary`]. Blank lines are not events. An
+//! `event_type` the schema does not declare is not an error: no rule reads it,
+//! and it only advances time. Every field the schema declares is type-checked
+//! whether or not a loaded rule reads it; fields it does not declare are skipped.
+//!
+//! # Time
+//!
+//! Timestamps are RFC 3339, truncated to milliseconds. Windows are tumbling
+//! and epoch-aligned: an event at `t` belongs to the window starting at
+//! `t - t mod length`, so an event exactly at a window's end starts the next
+//! window. A window closes when the first event at or past its end is
+//! evaluated, or at the end of the input; its alerts are raised at its end.
+//!
+//! # Learning period
+//!
+//! New-value and baseline rules raise no alert for events in the first
+//! `learn_ms` (default 24h) of event time, counted from the first event of
+//! the input. For a baseline window, the alert is suppressed when all of the
+//! group's events in the window fall in the learning period (its last event is
+//! earlier than the learning end). Learning windows still count as history.
+//!
+//! # Case and whitespace
+//!
+//! Case-insensitive operators compare Unicode-lowercased text; those with
+//! whitespace folding also replace every run of space, tab, line feed,
+//! carriage return, vertical tab and form feed with one space, on both sides
+//! (nothing is trimmed). The variants of a field are computed once per event,
+//! and only for the fields such operators read. Regexes see the text as
+//! written. Empty cells of a lookup column are not needles.
+//!
+//! # Alert order
+//!
+//! Alerts are released in the order they are raised in event time (match,
+//! sequence and new-value alerts at their event's time, window and cluster
+//! alerts at their window's end), ties broken by rule id, then by the group's
+//! JSON text, then by the order of the events. The same input gives the same
+//! output with any number of threads.
+
+mod cluster;
+mod compile;
+mod condition;
+mod engine;
+mod error;
+mod event;
+mod expr;
+mod group;
+mod input;
+mod new_value;
+mod output;
+mod reorder;
+mod sequence;
+mod state;
+mod time;
+mod window;
+
+use std::io;
+
+pub use engine::Engine;
+pub use error::{EvalError, LineError, LineErrorKind, Summary};
+pub use event::{Event, Projection};
+pub use input::Input;
+pub use output::{Alert, TableCollector, write_json_line};
+
+use crate::ir;
+
+/// Milliseconds in an hour.
+const HOUR_MS: i64 = 3_600_000;
+
+/// How to evaluate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvalOptions {
+    /// Length of the learning period from the first event (new-value and baseline rules).
+    pub learn_ms: i64,
+    /// How far out of order an input may be.
+    pub lateness_ms: i64,
+    /// How many event ids an alert lists before `truncated`.
+    pub max_event_ids: usize,
+    /// The rule ids to evaluate; empty means all.
+    pub rules: Vec<String>,
+    /// Threads: 1 parses on the evaluating thread; N >= 2 adds a reader and N - 1 parsers per input.
+    pub threads: usize,
+    /// Skip bad lines (counting them) instead of stopping.
+    pub skip_invalid: bool,
+}
+
+impl Default for EvalOptions {
+    fn default() -> Self {
+        EvalOptions {
+            learn_ms: 24 * HOUR_MS,
+            lateness_ms: 5 * 60_000,
+            max_event_ids: 100,
+            rules: Vec::new(),
+            threads: 1,
+            skip_invalid: false,
+        }
+    }
+}
+
+/// Evaluates events held in memory (in any order: they are sorted by
+/// timestamp, stably, first), for the test runner. Bad events are errors
+/// naming `<events>:N` (N from 1), or skipped with `skip_invalid`.
+pub fn evaluate_values(
+    pack: &ir::Pack,
+    events: &[serde_json::Value],
+    options: &EvalOptions,
+) -> Result<Vec<Alert>, EvalError> {
+    const NAME: &str = "<events>";
+    let mut engine = Engine::new(pack, options)?;
+    engine.set_input_names(vec![NAME.to_string()]);
+    let projection = engine.projection();
+    let mut parsed = Vec::with_capacity(events.len());
+    let mut scratch = String::new();
+    for (index, value) in events.iter().enumerate() {
+        let line = serde_json::to_string(value).unwrap_or_default();
+        match projection.parse_line(&line, 0, index as u64 + 1, &mut scratch) {
+            Ok(Some(event)) => parsed.push(event),
+            Ok(None) => {}
+            Err(error) if options.skip_invalid => {
+                let _ = error;
+            }
+            Err(error) => return Err(EvalError::Input(Box::new(error.to_diagnostic(NAME)))),
+        }
+    }
+    parsed.sort_by_key(Event::time_millis);
+    let mut alerts = Vec::new();
+    let mut sink = |alert: &Alert| -> io::Result<()> {
+        alerts.push(alert.clone());
+        Ok(())
+    };
+    for event in &parsed {
+        engine.process(event, &mut sink).map_err(EvalError::Write)?;
+    }
+    engine.finish(&mut sink).map_err(EvalError::Write)?;
+    Ok(alerts)
+}
+
+/// Streams events from the inputs through the rules, calling `out` for each
+/// alert in order; returns the run's counts.
+pub fn run(
+    pack: &ir::Pack,
+    inputs: &[Input],
+    options: &EvalOptions,
+    out: &mut dyn FnMut(&Alert) -> io::Result<()>,
+) -> Result<Summary, EvalError> {
+    let mut engine = Engine::new(pack, options)?;
+    let names: Vec<String> = inputs.iter().map(Input::name).collect();
+    engine.set_input_names(names.clone());
+    let projection = engine.projection();
+    std::thread::scope(|scope| {
+        let mut merged = input::Merged::open(scope, inputs, &projection, options.threads, options.lateness_ms)?;
+        let mut summary = Summary::default();
+        while let Some((index, item)) = merged.next()? {
+            match item {
+                input::Item::Event(event) => {
+                    summary.events_read += 1;
+                    if !engine.process(&event, out).map_err(EvalError::Write)? {
+                        summary.events_ignored += 1;
+                    }
+                }
+                input::Item::Bad(error) => {
+                    let name = names.get(index).map_or("<input>", String::as_str);
+                    let diagnostic = error.to_diagnostic(name);
+                    if options.skip_invalid {
+                        summary.record_skip(diagnostic, error.kind.reason());
+                    } else {
+                        return Err(EvalError::Input(Box::new(diagnostic)));
+                    }
+                }
+            }
+        }
+        engine.finish(out).map_err(EvalError::Write)?;
+        summary.alerts = engine.alert_counts().clone();
+        Ok(summary)
+    })
+}

@@ -1,0 +1,245 @@
+//! The window shape: threshold, baseline and percentile rules.
+//!
+//! Input: the events that passed a window rule's filter, in time order, and
+//! the watermark. Output: one [`Raised`] per group and window where the
+//! condition holds, raised at the window's end.
+//!
+//! State: events are processed in time order, so a rule has at most one open
+//! window, the epoch-aligned tumbling window of the latest event (an event at
+//! a window's end belongs to the next window). Per grouping set, the open
+//! window holds one [`GroupState`] per group (aggregate states and evidence);
+//! it is dropped when the window closes (the watermark reaches its end, or the
+//! input ends). Rules with `baseline(...)` also keep, per group, the value of
+//! each baseline's inner expression for each closed window in which the group
+//! had events, within the longest lookback: a few numbers per window, never
+//! events; a group's history is dropped once all of it is older than the lookback.
+
+use std::collections::VecDeque;
+
+use super::condition::{Condition, Leaves, Number, percentile};
+use super::event::{Event, Scalar};
+use super::group::{GroupKey, KeyMap, event_key};
+use super::state::{Context, Evidence, Raised, group_object};
+use super::time::{window_start, window_start_at_or_after};
+
+/// One grouping set: the key fields and their names.
+#[derive(Debug, Clone)]
+pub(crate) struct Grouping {
+    pub(crate) slots: Vec<u16>,
+    pub(crate) names: Vec<String>,
+}
+
+/// A group's state in the open window.
+#[derive(Debug)]
+pub(crate) struct GroupState {
+    pub(crate) aggregates: Vec<super::condition::AggregateState>,
+    pub(crate) evidence: Evidence,
+}
+
+/// Baseline history of one group: `(window start, inner value per baseline)`, oldest first.
+type History = VecDeque<(i64, Box<[Option<f64>]>)>;
+
+/// A window rule's compiled form and state.
+#[derive(Debug)]
+pub(crate) struct WindowShape {
+    groupings: Vec<Grouping>,
+    length: i64,
+    condition: Condition,
+    current: Option<i64>,
+    groups: Vec<KeyMap<GroupState>>,
+    history: Vec<KeyMap<History>>,
+    empty_baselines: Vec<Option<f64>>,
+    max_lookback: i64,
+    last_sweep: i64,
+}
+
+impl WindowShape {
+    pub(crate) fn new(groupings: Vec<Grouping>, length: i64, condition: Condition) -> WindowShape {
+        let empty = condition.empty_aggregates();
+        let empty_baselines = condition
+            .baselines
+            .iter()
+            .map(|spec| Condition::inner_value(&spec.inner, &empty))
+            .collect();
+        let max_lookback = condition.baselines.iter().map(|spec| spec.lookback).max().unwrap_or(0);
+        let count = groupings.len();
+        WindowShape {
+            groupings,
+            length: length.max(1),
+            condition,
+            current: None,
+            groups: (0..count).map(|_| KeyMap::default()).collect(),
+            history: (0..count).map(|_| KeyMap::default()).collect(),
+            empty_baselines,
+            max_lookback,
+            last_sweep: i64::MIN,
+        }
+    }
+
+    /// Whether the rule learns (has a baseline) and so keeps quiet during the learning period.
+    pub(crate) fn learns(&self) -> bool {
+        !self.condition.baselines.is_empty()
+    }
+
+    /// When the open window closes.
+    pub(crate) fn deadline(&self) -> i64 {
+        self.current.map_or(i64::MAX, |start| start.saturating_add(self.length))
+    }
+
+    /// Number of live groups and baseline histories.
+    pub(crate) fn live_state(&self) -> usize {
+        self.groups.iter().map(KeyMap::len).sum::<usize>() + self.history.iter().map(KeyMap::len).sum::<usize>()
+    }
+
+    /// Closes the open window if the watermark has reached its end.
+    pub(crate) fn advance(&mut self, now: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
+        if let Some(start) = self.current {
+            if start.saturating_add(self.length) <= now {
+                self.close(start, context, out);
+                self.current = None;
+            }
+        }
+    }
+
+    /// Closes the open window at the end of input.
+    pub(crate) fn finish(&mut self, context: &Context<'_>, out: &mut Vec<Raised>) {
+        if let Some(start) = self.current.take() {
+            self.close(start, context, out);
+        }
+    }
+
+    /// Adds an event that passed the rule's filter.
+    pub(crate) fn observe(&mut self, event: &Event, context: &Context<'_>, out: &mut Vec<Raised>) {
+        let start = window_start(event.time, self.length);
+        match self.current {
+            Some(current) if current == start => {}
+            Some(current) => {
+                // The engine closes windows before dispatching; this keeps the shape correct on its own.
+                self.close(current, context, out);
+                self.current = Some(start);
+            }
+            None => self.current = Some(start),
+        }
+        let mut key: Vec<Scalar<'_>> = Vec::with_capacity(4);
+        for (index, grouping) in self.groupings.iter().enumerate() {
+            if !event_key(event, &grouping.slots, &mut key) {
+                continue;
+            }
+            let condition = &self.condition;
+            let state = self.groups[index].entry(&key, || GroupState {
+                aggregates: condition.new_states(),
+                evidence: Evidence::new(event.time),
+            });
+            condition.add(&mut state.aggregates, event);
+            state.evidence.add(event.time, || context.id(event), context);
+        }
+    }
+
+    fn close(&mut self, start: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
+        let end = start.saturating_add(self.length);
+        for index in 0..self.groupings.len() {
+            let groups = std::mem::take(&mut self.groups[index]).into_sorted();
+            let aggregates: Vec<Vec<Option<Number>>> = groups
+                .iter()
+                .map(|(_, state)| Condition::aggregate_values(&state.aggregates))
+                .collect();
+            let percentiles: Vec<Option<f64>> = self
+                .condition
+                .percentiles
+                .iter()
+                .map(|spec| {
+                    let mut values: Vec<f64> = aggregates
+                        .iter()
+                        .filter_map(|values| Condition::inner_value(&spec.inner, values))
+                        .collect();
+                    percentile(&mut values, spec.percentile)
+                })
+                .collect();
+            for ((key, state), values) in groups.into_iter().zip(aggregates) {
+                let baselines = if self.learns() {
+                    self.baselines(index, &key, start, &values, context)
+                } else {
+                    Vec::new()
+                };
+                let leaves = Leaves {
+                    aggregates: values,
+                    baselines,
+                    percentiles: percentiles.clone(),
+                };
+                let learning = self.learns() && state.evidence.last < context.learn_end;
+                if !learning && self.condition.holds(&leaves) {
+                    out.push(Raised {
+                        time: end,
+                        group: group_object(&self.groupings[index].names, &key),
+                        evidence: state.evidence,
+                        values: self.condition.report(&leaves),
+                    });
+                }
+            }
+        }
+        if self.learns() && start.saturating_sub(self.last_sweep) >= (self.max_lookback / 4).max(self.length) {
+            self.last_sweep = start;
+            let horizon = start.saturating_add(self.length).saturating_sub(self.max_lookback);
+            for history in &mut self.history {
+                history.retain(|_, windows| {
+                    while windows.front().is_some_and(|(window, _)| *window < horizon) {
+                        windows.pop_front();
+                    }
+                    !windows.is_empty()
+                });
+            }
+        }
+    }
+
+    /// The baselines of a group for the window starting at `start`, then records
+    /// this window's inner values in the group's history.
+    fn baselines(
+        &mut self,
+        grouping: usize,
+        key: &GroupKey,
+        start: i64,
+        values: &[Option<Number>],
+        context: &Context<'_>,
+    ) -> Vec<Option<f64>> {
+        let first_window = window_start(context.first_time, self.length);
+        let history = self.history[grouping].get_owned(key);
+        let mut result = Vec::with_capacity(self.condition.baselines.len());
+        for (leaf, spec) in self.condition.baselines.iter().enumerate() {
+            let low = first_window.max(window_start_at_or_after(start.saturating_sub(spec.lookback), self.length));
+            if low >= start {
+                result.push(None);
+                continue;
+            }
+            let windows = (start - low) / self.length;
+            let (mut sum, mut counted, mut stored) = (0.0, 0i64, 0i64);
+            for (window, inner) in history.into_iter().flatten() {
+                if *window >= low && *window < start {
+                    stored += 1;
+                    if let Some(value) = inner.get(leaf).copied().flatten() {
+                        sum += value;
+                        counted += 1;
+                    }
+                }
+            }
+            if let Some(empty) = self.empty_baselines[leaf] {
+                let empties = windows - stored;
+                sum += empty * empties as f64;
+                counted += empties;
+            }
+            result.push((counted > 0).then(|| sum / counted as f64));
+        }
+        let inner: Box<[Option<f64>]> = self
+            .condition
+            .baselines
+            .iter()
+            .map(|spec| Condition::inner_value(&spec.inner, values))
+            .collect();
+        let horizon = start.saturating_add(self.length).saturating_sub(self.max_lookback);
+        let windows = self.history[grouping].entry_owned(key, VecDeque::new);
+        while windows.front().is_some_and(|(window, _)| *window < horizon) {
+            windows.pop_front();
+        }
+        windows.push_back((start, inner));
+        result
+    }
+}
