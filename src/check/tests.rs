@@ -339,11 +339,70 @@ fn shipped_rules_report() {
     }
     let (pack, diagnostics) = check(&sources, &files, &CheckOptions::default());
     println!("{}", render_human(&diagnostics, &sources, ColorMode::Never));
-    if let Some(pack) = &pack {
-        let _ = std::fs::write(
-            "/tmp/tripline-pack.json",
-            serde_json::to_string_pretty(pack).unwrap_or_default(),
-        );
-    }
     println!("rules checked: {}", pack.map_or(0, |pack| pack.rules.len()));
+}
+
+#[test]
+fn lookups_load_relative_to_their_file_and_follow_overrides() {
+    let directory = std::env::temp_dir().join(format!("tripline-check-{}", std::process::id()));
+    let _ = std::fs::create_dir_all(directory.join("other"));
+    let write = |name: &str, text: &str| {
+        std::fs::write(directory.join(name), text).unwrap_or_else(|error| panic!("{error}"))
+    };
+    write("allow.csv", "domain,weight\nexample.com,1\n");
+    write("extra.csv", "domain,weight\nexample.org,2\n");
+    write("other/allow.csv", "domain,weight\nexample.net,3\n");
+    let text = format!(
+        "{SCHEMA}\nlookup allow {{ file: \"allow.csv\", columns: {{ domain: string, weight: int }} }}\nrule r.one {{ {META}\n match tool_call where target_domain not in allow.domain and tool_name has_any extraction_phrases }}"
+    );
+    let run = |options: &CheckOptions| {
+        let mut sources = Sources::new();
+        let path = directory.join("pack.tdl");
+        let id = sources.add(path.to_string_lossy(), text.clone());
+        let (file, syntax) = parse(&text, id);
+        assert!(syntax.is_empty(), "{syntax:#?}");
+        let (pack, diagnostics) = check(&sources, &[(id, file)], options);
+        let rendered = render_human(&diagnostics, &sources, ColorMode::Never);
+        (pack, rendered)
+    };
+    let (pack, rendered) = run(&CheckOptions::default());
+    let pack = pack.unwrap_or_else(|| panic!("{rendered}"));
+    assert_eq!(
+        pack.lookups["allow"].rows,
+        vec![vec![
+            ir::Value::String("example.com".into()),
+            ir::Value::Int(1)
+        ]]
+    );
+    let mut options = CheckOptions::default();
+    options.lookup_overrides.insert(
+        "allow".into(),
+        super::LookupOverride::Extend(directory.join("extra.csv")),
+    );
+    options.list_extensions.insert(
+        "extraction_phrases".into(),
+        vec!["disregard the above".into()],
+    );
+    let (pack, rendered) = run(&options);
+    let pack = pack.unwrap_or_else(|| panic!("{rendered}"));
+    assert_eq!(pack.lookups["allow"].rows.len(), 2);
+    assert_eq!(pack.lists["extraction_phrases"].values.len(), 3);
+    let options = CheckOptions {
+        lookup_dir: Some(directory.join("other")),
+        ..CheckOptions::default()
+    };
+    let (pack, rendered) = run(&options);
+    let pack = pack.unwrap_or_else(|| panic!("{rendered}"));
+    assert_eq!(
+        pack.lookups["allow"].rows[0][0],
+        ir::Value::String("example.net".into())
+    );
+    let mut options = CheckOptions::default();
+    options.lookup_overrides.insert(
+        "allow".into(),
+        super::LookupOverride::Replace(directory.join("missing.csv")),
+    );
+    let (pack, rendered) = run(&options);
+    assert!(pack.is_none() && rendered.contains("E0501"), "{rendered}");
+    let _ = std::fs::remove_dir_all(&directory);
 }
