@@ -107,7 +107,10 @@ pub(crate) fn jaccard(left: &[Word], right: &[Word]) -> f64 {
 fn prefix_length(size: usize, similarity: f64) -> usize {
     // A slightly smaller overlap bound only lengthens the prefix, which stays correct.
     let overlap = ((similarity * size as f64) - 1e-9).ceil().max(1.0) as usize;
-    (size + 1).saturating_sub(overlap).clamp(1, size.max(1)).min(size)
+    (size + 1)
+        .saturating_sub(overlap)
+        .clamp(1, size.max(1))
+        .min(size)
 }
 
 impl ClusterShape {
@@ -135,7 +138,8 @@ impl ClusterShape {
 
     /// When the open window closes.
     pub(crate) fn deadline(&self) -> i64 {
-        self.current.map_or(i64::MAX, |start| start.saturating_add(self.length))
+        self.current
+            .map_or(i64::MAX, |start| start.saturating_add(self.length))
     }
 
     /// Number of live clusters.
@@ -183,7 +187,9 @@ impl ClusterShape {
                 if words.is_empty() {
                     self.empty_cluster = Some(index);
                 }
-                for (hash, _) in &words[..prefix_length(words.len(), self.similarity).min(words.len())] {
+                for (hash, _) in
+                    &words[..prefix_length(words.len(), self.similarity).min(words.len())]
+                {
                     self.index.entry(*hash).or_default().push(index);
                 }
                 self.clusters.push(Cluster {
@@ -199,7 +205,9 @@ impl ClusterShape {
         };
         let state = &mut self.clusters[cluster as usize].state;
         self.condition.add(&mut state.aggregates, event);
-        state.evidence.add(event.time, || context.id(event), context);
+        state
+            .evidence
+            .add(event.time, || context.id(event), context);
     }
 
     fn find(&self, words: &[Word]) -> Option<u32> {
@@ -258,7 +266,10 @@ impl ClusterShape {
                 "cluster".to_string(),
                 serde_json::Value::String(format!("{}#{}", format_millis(start), number + 1)),
             );
-            group.insert(self.field_name.clone(), serde_json::Value::String(cluster.sample));
+            group.insert(
+                self.field_name.clone(),
+                serde_json::Value::String(cluster.sample),
+            );
             out.push(Raised {
                 time: end,
                 group,
@@ -275,7 +286,10 @@ mod tests {
 
     #[test]
     fn words_are_runs_of_letters_and_digits() {
-        let set: Vec<String> = words("Ignore ALL previous-instructions, v2 ignore").into_iter().map(|(_, w)| w.into()).collect();
+        let set: Vec<String> = words("Ignore ALL previous-instructions, v2 ignore")
+            .into_iter()
+            .map(|(_, w)| w.into())
+            .collect();
         let mut sorted = set.clone();
         sorted.sort();
         assert_eq!(sorted, ["all", "ignore", "instructions", "previous", "v2"]);
@@ -296,7 +310,10 @@ mod tests {
         let vocabulary = ["a", "b", "c", "d", "e", "f", "g"];
         let sets: Vec<Vec<Word>> = (1u32..128)
             .map(|mask| {
-                let text: Vec<&str> = (0..7).filter(|bit| mask & (1 << bit) != 0).map(|bit| vocabulary[bit]).collect();
+                let text: Vec<&str> = (0..7)
+                    .filter(|bit| mask & (1 << bit) != 0)
+                    .map(|bit| vocabulary[bit])
+                    .collect();
                 words(&text.join(" "))
             })
             .collect();

@@ -10,9 +10,14 @@
 
 use std::sync::Arc;
 
-use super::condition::{AggregateSpec, BaselineSpec, Cond, Condition, Leaf, Number, PercentileSpec, Value};
+use super::condition::{
+    AggregateSpec, BaselineSpec, Cond, Condition, Leaf, Number, PercentileSpec, Value,
+};
 use super::event::{Projection, Variant};
-use super::expr::{Constant, Form, KEY_SEPARATOR, Matcher, NarrowedNeedles, Needles, Network, Pred, Subject, ValueExpr};
+use super::expr::{
+    Constant, Form, KEY_SEPARATOR, Matcher, NarrowedNeedles, Needles, Network, Pred, Subject,
+    ValueExpr,
+};
 use super::group::{FastMap, FastSet};
 use crate::ir::{self, Expr, ExprKind, StringSet, TextOp};
 
@@ -90,11 +95,15 @@ impl<'p> Compiler<'p> {
     /// A value expression.
     pub(crate) fn value(&mut self, expr: &Expr) -> Compiled<ValueExpr> {
         Ok(match &expr.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => ValueExpr::Constant(constant(value)?),
-            ExprKind::Field { name } => ValueExpr::Field(self.field(name)),
-            ExprKind::Arithmetic { op, left, right } => {
-                ValueExpr::Arithmetic(*op, Box::new(self.value(left)?), Box::new(self.value(right)?))
+            ExprKind::Literal { value } | ExprKind::Param { value, .. } => {
+                ValueExpr::Constant(constant(value)?)
             }
+            ExprKind::Field { name } => ValueExpr::Field(self.field(name)),
+            ExprKind::Arithmetic { op, left, right } => ValueExpr::Arithmetic(
+                *op,
+                Box::new(self.value(left)?),
+                Box::new(self.value(right)?),
+            ),
             other => return Err(format!("a {} expression is not a value", node_name(other))),
         })
     }
@@ -108,10 +117,22 @@ impl<'p> Compiler<'p> {
             },
             ExprKind::Field { .. } | ExprKind::Arithmetic { .. } => Pred::Value(self.value(expr)?),
             ExprKind::Not { operand } => Pred::Not(Box::new(self.pred(operand)?)),
-            ExprKind::And { operands } => Pred::And(operands.iter().map(|operand| self.pred(operand)).collect::<Compiled<_>>()?),
-            ExprKind::Or { operands } => Pred::Or(operands.iter().map(|operand| self.pred(operand)).collect::<Compiled<_>>()?),
+            ExprKind::And { operands } => Pred::And(
+                operands
+                    .iter()
+                    .map(|operand| self.pred(operand))
+                    .collect::<Compiled<_>>()?,
+            ),
+            ExprKind::Or { operands } => Pred::Or(
+                operands
+                    .iter()
+                    .map(|operand| self.pred(operand))
+                    .collect::<Compiled<_>>()?,
+            ),
             ExprKind::Exists { field } => Pred::Exists(self.field(field)),
-            ExprKind::Compare { op, left, right } => Pred::Compare(*op, self.value(left)?, self.value(right)?),
+            ExprKind::Compare { op, left, right } => {
+                Pred::Compare(*op, self.value(left)?, self.value(right)?)
+            }
             ExprKind::Text {
                 op,
                 case_sensitive,
@@ -154,7 +175,9 @@ impl<'p> Compiler<'p> {
                 subject: self.subject(subject, Form::Exact)?,
                 networks: networks
                     .iter()
-                    .map(|text| Network::parse(text).ok_or_else(|| format!("`{text}` is not a network")))
+                    .map(|text| {
+                        Network::parse(text).ok_or_else(|| format!("`{text}` is not a network"))
+                    })
                     .collect::<Compiled<_>>()?,
             },
             ExprKind::InLookup {
@@ -164,19 +187,34 @@ impl<'p> Compiler<'p> {
                 lookup,
                 columns,
             } => {
-                let form = if *case_sensitive { Form::Exact } else { Form::Lower };
+                let form = if *case_sensitive {
+                    Form::Exact
+                } else {
+                    Form::Lower
+                };
                 Pred::InLookup {
                     negated: *negated,
-                    subjects: subjects.iter().map(|subject| self.subject(subject, form)).collect::<Compiled<_>>()?,
+                    subjects: subjects
+                        .iter()
+                        .map(|subject| self.subject(subject, form))
+                        .collect::<Compiled<_>>()?,
                     rows: self.lookup_rows(lookup, columns, form)?,
                 }
             }
-            other => return Err(format!("a {} expression cannot filter events", node_name(other))),
+            other => {
+                return Err(format!(
+                    "a {} expression cannot filter events",
+                    node_name(other)
+                ));
+            }
         })
     }
 
     fn lookup(&self, name: &str) -> Compiled<&'p ir::Lookup> {
-        self.pack.lookups.get(name).ok_or_else(|| format!("unknown lookup `{name}`"))
+        self.pack
+            .lookups
+            .get(name)
+            .ok_or_else(|| format!("unknown lookup `{name}`"))
     }
 
     fn column(lookup: &ir::Lookup, column: &str) -> Compiled<usize> {
@@ -189,8 +227,14 @@ impl<'p> Compiler<'p> {
         let cache_key = match set {
             StringSet::Literals(_) => None,
             StringSet::List(name) => Some(format!("list {name} {op:?} {form:?}")),
-            StringSet::LookupColumn { lookup, column } => Some(format!("column {lookup}.{column} {op:?} {form:?}")),
-            StringSet::NarrowedLookup { lookup, keys, column } => {
+            StringSet::LookupColumn { lookup, column } => {
+                Some(format!("column {lookup}.{column} {op:?} {form:?}"))
+            }
+            StringSet::NarrowedLookup {
+                lookup,
+                keys,
+                column,
+            } => {
                 let key = format!("narrowed {lookup} {keys:?} {column} {op:?} {form:?}");
                 if let Some(found) = self.narrowed.get(&key) {
                     return Ok(Needles::Narrowed(found.clone()));
@@ -206,7 +250,11 @@ impl<'p> Compiler<'p> {
         let raw: Vec<String> = match set {
             StringSet::Literals(values) => values.clone(),
             StringSet::List(name) => {
-                let list = self.pack.lists.get(name).ok_or_else(|| format!("unknown list `{name}`"))?;
+                let list = self
+                    .pack
+                    .lists
+                    .get(name)
+                    .ok_or_else(|| format!("unknown list `{name}`"))?;
                 list.values.iter().filter_map(cell_text).collect()
             }
             StringSet::LookupColumn { lookup, column } => {
@@ -250,16 +298,23 @@ impl<'p> Compiler<'p> {
             .map(|(key_column, _)| Self::column(lookup, key_column))
             .collect::<Compiled<Vec<_>>>()?;
         let needle_column = Self::column(lookup, column)?;
-        let mut grouped: std::collections::BTreeMap<String, Vec<String>> = std::collections::BTreeMap::new();
+        let mut grouped: std::collections::BTreeMap<String, Vec<String>> =
+            std::collections::BTreeMap::new();
         for row in &lookup.rows {
             let mut key = String::new();
             for (position, index) in key_columns.iter().enumerate() {
                 if position > 0 {
                     key.push(KEY_SEPARATOR);
                 }
-                key.push_str(&key_form.apply(&row.get(*index).and_then(cell_text).unwrap_or_default()));
+                key.push_str(
+                    &key_form.apply(&row.get(*index).and_then(cell_text).unwrap_or_default()),
+                );
             }
-            let Some(needle) = row.get(needle_column).and_then(cell_text).filter(|text| !text.is_empty()) else {
+            let Some(needle) = row
+                .get(needle_column)
+                .and_then(cell_text)
+                .filter(|text| !text.is_empty())
+            else {
                 continue;
             };
             grouped.entry(key).or_default().push(form.apply(&needle));
@@ -276,14 +331,21 @@ impl<'p> Compiler<'p> {
             let variant = self.variant(slot, key_form);
             subjects.push(Subject::Field { slot, variant });
         }
-        Ok(NarrowedNeedles { keys: subjects, table })
+        Ok(NarrowedNeedles {
+            keys: subjects,
+            table,
+        })
     }
 
     fn regex_set(&mut self, set: &ir::RegexSet) -> Compiled<Arc<regex::RegexSet>> {
         let (key, regexes): (String, Vec<ir::Regex>) = match set {
             ir::RegexSet::Literal(regex) => (format!("literal {regex:?}"), vec![regex.clone()]),
             ir::RegexSet::List(name) => {
-                let list = self.pack.lists.get(name).ok_or_else(|| format!("unknown list `{name}`"))?;
+                let list = self
+                    .pack
+                    .lists
+                    .get(name)
+                    .ok_or_else(|| format!("unknown list `{name}`"))?;
                 let regexes = list
                     .values
                     .iter()
@@ -312,12 +374,18 @@ impl<'p> Compiler<'p> {
                 }
             })
             .collect();
-        let compiled = Arc::new(regex::RegexSet::new(&patterns).map_err(|error| error.to_string())?);
+        let compiled =
+            Arc::new(regex::RegexSet::new(&patterns).map_err(|error| error.to_string())?);
         self.regexes.insert(key, compiled.clone());
         Ok(compiled)
     }
 
-    fn lookup_rows(&mut self, name: &str, columns: &[String], form: Form) -> Compiled<Arc<FastSet<Box<str>>>> {
+    fn lookup_rows(
+        &mut self,
+        name: &str,
+        columns: &[String],
+        form: Form,
+    ) -> Compiled<Arc<FastSet<Box<str>>>> {
         let key = format!("{name} {columns:?} {form:?}");
         if let Some(found) = self.lookups.get(&key) {
             return Ok(found.clone());
@@ -334,7 +402,9 @@ impl<'p> Compiler<'p> {
                 if position > 0 {
                     joined.push(KEY_SEPARATOR);
                 }
-                joined.push_str(&form.apply(&row.get(*index).and_then(cell_text).unwrap_or_default()));
+                joined.push_str(
+                    &form.apply(&row.get(*index).and_then(cell_text).unwrap_or_default()),
+                );
             }
             rows.insert(joined.into_boxed_str());
         }
@@ -363,12 +433,14 @@ impl<'p> Compiler<'p> {
             }
         };
         Ok(match &expr.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => Cond::Constant(match constant(value)? {
-                Constant::Int(value) => Value::Number(Number::Int(value)),
-                Constant::Float(value) => Value::Number(Number::Float(value)),
-                Constant::Bool(value) => Value::Bool(value),
-                Constant::Str(_) => Value::None,
-            }),
+            ExprKind::Literal { value } | ExprKind::Param { value, .. } => {
+                Cond::Constant(match constant(value)? {
+                    Constant::Int(value) => Value::Number(Number::Int(value)),
+                    Constant::Float(value) => Value::Number(Number::Float(value)),
+                    Constant::Bool(value) => Value::Bool(value),
+                    Constant::Str(_) => Value::None,
+                })
+            }
             ExprKind::Aggregate {
                 function,
                 field,
@@ -378,7 +450,10 @@ impl<'p> Compiler<'p> {
                 let spec = AggregateSpec {
                     function: *function,
                     field: field.as_deref().map(|name| self.field(name)),
-                    filter: filter.as_deref().map(|filter| self.pred(filter)).transpose()?,
+                    filter: filter
+                        .as_deref()
+                        .map(|filter| self.pred(filter))
+                        .transpose()?,
                 };
                 out.aggregates.push(spec);
                 let index = out.aggregates.len() - 1;
@@ -436,7 +511,12 @@ impl<'p> Compiler<'p> {
                     .collect::<Compiled<_>>()?,
             ),
             ExprKind::Not { operand } => Cond::Not(Box::new(self.cond(operand, out, inner)?)),
-            other => return Err(format!("a {} expression cannot appear in an alert condition", node_name(other))),
+            other => {
+                return Err(format!(
+                    "a {} expression cannot appear in an alert condition",
+                    node_name(other)
+                ));
+            }
         })
     }
 

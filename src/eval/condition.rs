@@ -39,9 +39,8 @@ impl Number {
     pub(crate) fn to_json(self) -> serde_json::Value {
         match self {
             Number::Int(value) => serde_json::Value::from(value),
-            Number::Float(value) => {
-                serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, serde_json::Value::Number)
-            }
+            Number::Float(value) => serde_json::Number::from_f64(value)
+                .map_or(serde_json::Value::Null, serde_json::Value::Number),
         }
     }
 
@@ -66,8 +65,15 @@ pub(crate) struct AggregateSpec {
 pub(crate) enum AggregateState {
     Count(u64),
     Distinct(FastSet<KeyValue>),
-    Sum { int: Option<i64>, float: f64, all_int: bool },
-    Avg { sum: f64, count: u64 },
+    Sum {
+        int: Option<i64>,
+        float: f64,
+        all_int: bool,
+    },
+    Avg {
+        sum: f64,
+        count: u64,
+    },
     Min(Option<Number>),
     Max(Option<Number>),
 }
@@ -107,7 +113,11 @@ impl AggregateState {
             AggregateState::Distinct(set) => {
                 set.insert(KeyValue::from_scalar(value));
             }
-            AggregateState::Sum { int, float, all_int } => match value {
+            AggregateState::Sum {
+                int,
+                float,
+                all_int,
+            } => match value {
                 Scalar::Int(number) => {
                     *int = int.and_then(|sum| sum.checked_add(number));
                     *float += number as f64;
@@ -144,13 +154,21 @@ impl AggregateState {
     /// The aggregate's value.
     pub(crate) fn value(&self) -> Option<Number> {
         match self {
-            AggregateState::Count(count) => Some(Number::Int(i64::try_from(*count).unwrap_or(i64::MAX))),
+            AggregateState::Count(count) => {
+                Some(Number::Int(i64::try_from(*count).unwrap_or(i64::MAX)))
+            }
             AggregateState::Distinct(set) => Some(Number::Int(set.len() as i64)),
-            AggregateState::Sum { int, float, all_int } => match (all_int, int) {
+            AggregateState::Sum {
+                int,
+                float,
+                all_int,
+            } => match (all_int, int) {
                 (true, Some(sum)) => Some(Number::Int(*sum)),
                 _ => Some(Number::Float(*float)),
             },
-            AggregateState::Avg { sum, count } => (*count > 0).then(|| Number::Float(sum / *count as f64)),
+            AggregateState::Avg { sum, count } => {
+                (*count > 0).then(|| Number::Float(sum / *count as f64))
+            }
             AggregateState::Min(value) | AggregateState::Max(value) => *value,
         }
     }
@@ -230,7 +248,10 @@ pub(crate) struct Leaves {
 impl Condition {
     /// Fresh aggregate states for a new group.
     pub(crate) fn new_states(&self) -> Vec<AggregateState> {
-        self.aggregates.iter().map(|spec| AggregateState::new(spec.function)).collect()
+        self.aggregates
+            .iter()
+            .map(|spec| AggregateState::new(spec.function))
+            .collect()
     }
 
     /// Feeds one event to a group's states.
@@ -269,7 +290,11 @@ impl Condition {
 
     /// The reported values, keyed by label.
     pub(crate) fn report(&self, leaves: &Leaves) -> BTreeMap<String, serde_json::Value> {
-        let float = |value: Option<f64>| value.map_or(serde_json::Value::Null, |value| Number::Float(value).to_json());
+        let float = |value: Option<f64>| {
+            value.map_or(serde_json::Value::Null, |value| {
+                Number::Float(value).to_json()
+            })
+        };
         self.reported
             .iter()
             .map(|(label, leaf)| {
@@ -281,7 +306,9 @@ impl Condition {
                         .flatten()
                         .map_or(serde_json::Value::Null, Number::to_json),
                     Leaf::Baseline(index) => float(leaves.baselines.get(*index).copied().flatten()),
-                    Leaf::Percentile(index) => float(leaves.percentiles.get(*index).copied().flatten()),
+                    Leaf::Percentile(index) => {
+                        float(leaves.percentiles.get(*index).copied().flatten())
+                    }
                 };
                 (label.clone(), value)
             })
@@ -291,35 +318,49 @@ impl Condition {
 
 fn evaluate(cond: &Cond, leaves: &Leaves) -> Value {
     let number = |value: Option<Number>| value.map_or(Value::None, Value::Number);
-    let float = |value: Option<f64>| value.map_or(Value::None, |value| Value::Number(Number::Float(value)));
+    let float =
+        |value: Option<f64>| value.map_or(Value::None, |value| Value::Number(Number::Float(value)));
     match cond {
         Cond::Constant(value) => *value,
         Cond::Aggregate(index) => number(leaves.aggregates.get(*index).copied().flatten()),
         Cond::Baseline(index) => float(leaves.baselines.get(*index).copied().flatten()),
         Cond::Percentile(index) => float(leaves.percentiles.get(*index).copied().flatten()),
-        Cond::Arithmetic(op, left, right) => match (evaluate(left, leaves), evaluate(right, leaves)) {
-            (Value::Number(left), Value::Number(right)) => {
-                match super::expr::arithmetic(*op, left.scalar(), right.scalar()) {
-                    Some(Scalar::Int(value)) => Value::Number(Number::Int(value)),
-                    Some(Scalar::Float(value)) => Value::Number(Number::Float(value)),
-                    _ => Value::None,
+        Cond::Arithmetic(op, left, right) => {
+            match (evaluate(left, leaves), evaluate(right, leaves)) {
+                (Value::Number(left), Value::Number(right)) => {
+                    match super::expr::arithmetic(*op, left.scalar(), right.scalar()) {
+                        Some(Scalar::Int(value)) => Value::Number(Number::Int(value)),
+                        Some(Scalar::Float(value)) => Value::Number(Number::Float(value)),
+                        _ => Value::None,
+                    }
                 }
+                _ => Value::None,
             }
-            _ => Value::None,
-        },
+        }
         Cond::Compare(op, left, right) => {
             let scalar = |value: Value| match value {
                 Value::Number(number) => Some(number.scalar()),
                 Value::Bool(value) => Some(Scalar::Bool(value)),
                 Value::None => None,
             };
-            match (scalar(evaluate(left, leaves)), scalar(evaluate(right, leaves))) {
+            match (
+                scalar(evaluate(left, leaves)),
+                scalar(evaluate(right, leaves)),
+            ) {
                 (Some(left), Some(right)) => Value::Bool(super::expr::compare(*op, left, right)),
                 _ => Value::Bool(false),
             }
         }
-        Cond::And(operands) => Value::Bool(operands.iter().all(|operand| evaluate(operand, leaves) == Value::Bool(true))),
-        Cond::Or(operands) => Value::Bool(operands.iter().any(|operand| evaluate(operand, leaves) == Value::Bool(true))),
+        Cond::And(operands) => Value::Bool(
+            operands
+                .iter()
+                .all(|operand| evaluate(operand, leaves) == Value::Bool(true)),
+        ),
+        Cond::Or(operands) => Value::Bool(
+            operands
+                .iter()
+                .any(|operand| evaluate(operand, leaves) == Value::Bool(true)),
+        ),
         Cond::Not(operand) => Value::Bool(evaluate(operand, leaves) != Value::Bool(true)),
     }
 }
@@ -357,9 +398,18 @@ mod tests {
 
     #[test]
     fn empty_aggregates_follow_the_language() {
-        assert_eq!(AggregateState::new(AggregateFunction::Count).value(), Some(Number::Int(0)));
-        assert_eq!(AggregateState::new(AggregateFunction::Sum).value(), Some(Number::Int(0)));
-        assert_eq!(AggregateState::new(AggregateFunction::Distinct).value(), Some(Number::Int(0)));
+        assert_eq!(
+            AggregateState::new(AggregateFunction::Count).value(),
+            Some(Number::Int(0))
+        );
+        assert_eq!(
+            AggregateState::new(AggregateFunction::Sum).value(),
+            Some(Number::Int(0))
+        );
+        assert_eq!(
+            AggregateState::new(AggregateFunction::Distinct).value(),
+            Some(Number::Int(0))
+        );
         assert_eq!(AggregateState::new(AggregateFunction::Avg).value(), None);
         assert_eq!(AggregateState::new(AggregateFunction::Min).value(), None);
         assert_eq!(AggregateState::new(AggregateFunction::Max).value(), None);

@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::io;
 use std::sync::Arc;
 
+use super::EvalOptions;
 use super::cluster::ClusterShape;
 use super::compile::Compiler;
 use super::error::EvalError;
@@ -28,7 +29,6 @@ use super::sequence::{SequenceShape, StepPlan};
 use super::state::{Context, Raised};
 use super::time::format_millis;
 use super::window::{Grouping, WindowShape};
-use super::EvalOptions;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::ir::{self, Detection, Severity};
 
@@ -78,8 +78,11 @@ pub struct Engine {
 
 fn compile_error(rule: &ir::Rule, message: &str) -> EvalError {
     EvalError::Usage(Box::new(
-        Diagnostic::new(Code::EVENT_RULE_UNSUPPORTED, format!("rule `{}` cannot be evaluated: {message}", rule.id))
-            .in_file(rule.file.clone()),
+        Diagnostic::new(
+            Code::EVENT_RULE_UNSUPPORTED,
+            format!("rule `{}` cannot be evaluated: {message}", rule.id),
+        )
+        .in_file(rule.file.clone()),
     ))
 }
 
@@ -89,9 +92,14 @@ impl Engine {
     pub fn new(pack: &ir::Pack, options: &EvalOptions) -> Result<Engine, EvalError> {
         for id in &options.rules {
             if pack.rule(id).is_none() {
-                let mut diagnostic = Diagnostic::new(Code::EVENT_UNKNOWN_RULE, format!("no rule has the id `{id}`"));
+                let mut diagnostic = Diagnostic::new(
+                    Code::EVENT_UNKNOWN_RULE,
+                    format!("no rule has the id `{id}`"),
+                );
                 let names: Vec<&str> = pack.rules.iter().map(|rule| rule.id.as_str()).collect();
-                if let Some(close) = crate::diagnostics::suggest::did_you_mean(id, names.iter().copied()) {
+                if let Some(close) =
+                    crate::diagnostics::suggest::did_you_mean(id, names.iter().copied())
+                {
                     diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
                 }
                 return Err(EvalError::Usage(Box::new(diagnostic)));
@@ -180,7 +188,11 @@ impl Engine {
 
     /// Feeds one event (events must come in non-decreasing time order).
     /// Returns whether any rule reads the event's type.
-    pub fn process(&mut self, event: &Event, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<bool> {
+    pub fn process(
+        &mut self,
+        event: &Event,
+        out: &mut dyn FnMut(&Alert) -> io::Result<()>,
+    ) -> io::Result<bool> {
         let first_time = *self.first_time.get_or_insert(event.time);
         let context = Context {
             first_time,
@@ -194,8 +206,12 @@ impl Engine {
                 for (index, rule) in self.rules.iter_mut().enumerate() {
                     match &mut rule.shape {
                         Shape::Match => {}
-                        Shape::Window(shape) => shape.advance(event.time, &context, &mut self.raised),
-                        Shape::Cluster(shape) => shape.advance(event.time, &context, &mut self.raised),
+                        Shape::Window(shape) => {
+                            shape.advance(event.time, &context, &mut self.raised)
+                        }
+                        Shape::Cluster(shape) => {
+                            shape.advance(event.time, &context, &mut self.raised)
+                        }
                         Shape::NewValue(shape) => shape.advance(event.time),
                         Shape::Sequence(shape) => shape.advance(event.time),
                     }
@@ -218,7 +234,11 @@ impl Engine {
         }
         for &index in rule_indexes {
             let rule = &mut self.rules[index];
-            if rule.filter.as_ref().is_some_and(|filter| !filter.test(event)) {
+            if rule
+                .filter
+                .as_ref()
+                .is_some_and(|filter| !filter.test(event))
+            {
                 continue;
             }
             match &mut rule.shape {
@@ -264,7 +284,12 @@ impl Engine {
         flush(&mut self.pending, None, &mut self.alerts, out)
     }
 
-    fn collect(raised: &mut Vec<Raised>, pending: &mut Vec<Pending>, rule: &RuleRuntime, index: usize) {
+    fn collect(
+        raised: &mut Vec<Raised>,
+        pending: &mut Vec<Pending>,
+        rule: &RuleRuntime,
+        index: usize,
+    ) {
         for raised in raised.drain(..) {
             let group = serde_json::to_string(&raised.group).unwrap_or_default();
             pending.push(Pending {
@@ -312,7 +337,9 @@ fn flush(
     if before.is_some() && pending.iter().all(|item| item.time >= limit) {
         return Ok(());
     }
-    pending.sort_by(|left, right| (left.time, left.rule, &left.group).cmp(&(right.time, right.rule, &right.group)));
+    pending.sort_by(|left, right| {
+        (left.time, left.rule, &left.group).cmp(&(right.time, right.rule, &right.group))
+    });
     let ready = if before.is_some() {
         pending.partition_point(|item| item.time < limit)
     } else {
@@ -334,10 +361,23 @@ fn grouping(compiler: &mut Compiler<'_>, names: &[String]) -> Grouping {
     }
 }
 
-fn compile_detection(compiler: &mut Compiler<'_>, detection: &Detection) -> Result<CompiledDetection, String> {
-    let filter = |compiler: &mut Compiler<'_>, source: &ir::Source| source.filter.as_ref().map(|expr| compiler.pred(expr)).transpose();
+fn compile_detection(
+    compiler: &mut Compiler<'_>,
+    detection: &Detection,
+) -> Result<CompiledDetection, String> {
+    let filter = |compiler: &mut Compiler<'_>, source: &ir::Source| {
+        source
+            .filter
+            .as_ref()
+            .map(|expr| compiler.pred(expr))
+            .transpose()
+    };
     Ok(match detection {
-        Detection::Match { source } => (filter(compiler, source)?, Shape::Match, compiler.event_types(&source.event_types)),
+        Detection::Match { source } => (
+            filter(compiler, source)?,
+            Shape::Match,
+            compiler.event_types(&source.event_types),
+        ),
         Detection::Window {
             source,
             groupings,
@@ -345,7 +385,10 @@ fn compile_detection(compiler: &mut Compiler<'_>, detection: &Detection) -> Resu
             condition,
         } => {
             let predicate = filter(compiler, source)?;
-            let mut sets: Vec<Grouping> = groupings.iter().map(|names| grouping(compiler, names)).collect();
+            let mut sets: Vec<Grouping> = groupings
+                .iter()
+                .map(|names| grouping(compiler, names))
+                .collect();
             if sets.is_empty() {
                 sets.push(Grouping {
                     slots: Vec::new(),
@@ -393,11 +436,22 @@ fn compile_detection(compiler: &mut Compiler<'_>, detection: &Detection) -> Resu
             let condition = compiler.condition(condition)?;
             (
                 predicate,
-                Shape::Cluster(ClusterShape::new(slot, field.clone(), *similarity, *min_length, *window_ms, condition)),
+                Shape::Cluster(ClusterShape::new(
+                    slot,
+                    field.clone(),
+                    *similarity,
+                    *min_length,
+                    *window_ms,
+                    condition,
+                )),
                 compiler.event_types(&source.event_types),
             )
         }
-        Detection::Sequence { by, within_ms, steps } => {
+        Detection::Sequence {
+            by,
+            within_ms,
+            steps,
+        } => {
             let key = grouping(compiler, by);
             let mut plans = Vec::with_capacity(steps.len());
             let mut types = Vec::new();
@@ -415,7 +469,11 @@ fn compile_detection(compiler: &mut Compiler<'_>, detection: &Detection) -> Resu
             if plans.is_empty() {
                 return Err("a sequence needs at least one step".to_string());
             }
-            (None, Shape::Sequence(SequenceShape::new(key.slots, key.names, *within_ms, plans)), types)
+            (
+                None,
+                Shape::Sequence(SequenceShape::new(key.slots, key.names, *within_ms, plans)),
+                types,
+            )
         }
     })
 }

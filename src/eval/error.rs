@@ -63,8 +63,12 @@ impl LineErrorKind {
         match self {
             LineErrorKind::NotJson(_) | LineErrorKind::NotUtf8 => Code::EVENT_NOT_JSON,
             LineErrorKind::WrongType { .. } => Code::EVENT_FIELD_TYPE,
-            LineErrorKind::MissingTimestamp | LineErrorKind::BadTimestamp(_) => Code::EVENT_TIMESTAMP,
-            LineErrorKind::MissingEventType | LineErrorKind::EventTypeNotText(_) => Code::EVENT_TYPE_MISSING,
+            LineErrorKind::MissingTimestamp | LineErrorKind::BadTimestamp(_) => {
+                Code::EVENT_TIMESTAMP
+            }
+            LineErrorKind::MissingEventType | LineErrorKind::EventTypeNotText(_) => {
+                Code::EVENT_TYPE_MISSING
+            }
             LineErrorKind::MissingRequired { .. } => Code::EVENT_REQUIRED_FIELD,
             LineErrorKind::TooLate { .. } => Code::EVENT_TOO_LATE,
         }
@@ -76,7 +80,9 @@ impl LineErrorKind {
             LineErrorKind::NotJson(_) | LineErrorKind::NotUtf8 => "not JSON",
             LineErrorKind::WrongType { .. } => "wrong field type",
             LineErrorKind::MissingTimestamp | LineErrorKind::BadTimestamp(_) => "bad timestamp",
-            LineErrorKind::MissingEventType | LineErrorKind::EventTypeNotText(_) => "missing event_type",
+            LineErrorKind::MissingEventType | LineErrorKind::EventTypeNotText(_) => {
+                "missing event_type"
+            }
             LineErrorKind::MissingRequired { .. } => "missing required field",
             LineErrorKind::TooLate { .. } => "later than the lateness bound",
         }
@@ -86,13 +92,20 @@ impl LineErrorKind {
 impl fmt::Display for LineErrorKind {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            LineErrorKind::NotJson(message) => write!(formatter, "the line is not a JSON object: {message}"),
+            LineErrorKind::NotJson(message) => {
+                write!(formatter, "the line is not a JSON object: {message}")
+            }
             LineErrorKind::NotUtf8 => write!(formatter, "the line is not UTF-8 text"),
             LineErrorKind::MissingEventType => write!(formatter, "the event has no `event_type`"),
-            LineErrorKind::EventTypeNotText(kind) => write!(formatter, "`event_type` is {kind}, not a string"),
+            LineErrorKind::EventTypeNotText(kind) => {
+                write!(formatter, "`event_type` is {kind}, not a string")
+            }
             LineErrorKind::MissingTimestamp => write!(formatter, "the event has no `timestamp`"),
             LineErrorKind::BadTimestamp(found) => {
-                write!(formatter, "`timestamp` is not an RFC 3339 timestamp: {found}")
+                write!(
+                    formatter,
+                    "`timestamp` is not an RFC 3339 timestamp: {found}"
+                )
             }
             LineErrorKind::WrongType {
                 field,
@@ -101,13 +114,20 @@ impl fmt::Display for LineErrorKind {
                 found,
             } => write!(
                 formatter,
-                "`{field}` of a `{event_type}` event is declared `{}`, but the line has {found}",
+                "`{field}` of the `{event_type}` event is declared `{}`, but the line has {found}",
                 expected.name()
             ),
             LineErrorKind::MissingRequired { field, event_type } => {
-                write!(formatter, "the `{event_type}` event lacks the required field `{field}`")
+                write!(
+                    formatter,
+                    "the `{event_type}` event lacks the required field `{field}`"
+                )
             }
-            LineErrorKind::TooLate { time, latest, lateness } => write!(
+            LineErrorKind::TooLate {
+                time,
+                latest,
+                lateness,
+            } => write!(
                 formatter,
                 "the event at {} is more than {} older than the latest event seen ({})",
                 time::format_millis(*time),
@@ -130,7 +150,11 @@ pub struct LineError {
 impl LineError {
     /// The diagnostic for this line of `path`.
     pub fn to_diagnostic(&self, path: &str) -> Diagnostic {
-        let mut diagnostic = Diagnostic::new(self.kind.code(), format!("{path}:{}: {}", self.line, self.kind)).in_file(path);
+        let mut diagnostic = Diagnostic::new(
+            self.kind.code(),
+            format!("{path}:{}: {}", self.line, self.kind),
+        )
+        .in_file(path);
         match &self.kind {
             LineErrorKind::TooLate { .. } => {
                 diagnostic = diagnostic
@@ -177,7 +201,11 @@ impl EvalError {
 
     pub(crate) fn read(path: &str, error: &io::Error) -> EvalError {
         EvalError::Usage(Box::new(
-            Diagnostic::new(Code::EVENT_INPUT_UNREADABLE, format!("{path}: cannot read events: {error}")).in_file(path),
+            Diagnostic::new(
+                Code::EVENT_INPUT_UNREADABLE,
+                format!("{path}: cannot read events: {error}"),
+            )
+            .in_file(path),
         ))
     }
 }
@@ -186,7 +214,12 @@ impl fmt::Display for EvalError {
     fn fmt(&self, formatter: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             EvalError::Input(diagnostic) | EvalError::Usage(diagnostic) => {
-                write!(formatter, "{}: {}", diagnostic.code.as_str(), diagnostic.message)
+                write!(
+                    formatter,
+                    "{}: {}",
+                    diagnostic.code.as_str(),
+                    diagnostic.message
+                )
             }
             EvalError::Write(error) => write!(formatter, "cannot write alerts: {error}"),
         }

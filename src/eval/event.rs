@@ -112,7 +112,9 @@ impl Event {
     #[inline]
     pub(crate) fn scalar(&self, slot: u16) -> Option<Scalar<'_>> {
         match self.slots.get(usize::from(slot))? {
-            Slot::Str(start, end) => Some(Scalar::Str(self.text.get(*start as usize..*end as usize)?)),
+            Slot::Str(start, end) => {
+                Some(Scalar::Str(self.text.get(*start as usize..*end as usize)?))
+            }
             Slot::Int(value) => Some(Scalar::Int(*value)),
             Slot::Float(value) => Some(Scalar::Float(*value)),
             Slot::Bool(value) => Some(Scalar::Bool(*value)),
@@ -211,7 +213,9 @@ impl Projection {
                 }
             }
             let index = projection.types.len() as u32;
-            projection.types_by_name.insert(event.name.as_str().into(), index);
+            projection
+                .types_by_name
+                .insert(event.name.as_str().into(), index);
             projection.type_names.push(event.name.clone());
             projection.types.push(info);
         }
@@ -240,7 +244,11 @@ impl Projection {
 
     /// Requests a case-insensitive variant of a slot; returns its position.
     pub(crate) fn variant(&mut self, slot: u16, variant: Variant) -> u16 {
-        if let Some(position) = self.variants.iter().position(|entry| *entry == (slot, variant)) {
+        if let Some(position) = self
+            .variants
+            .iter()
+            .position(|entry| *entry == (slot, variant))
+        {
             return position as u16;
         }
         self.variants.push((slot, variant));
@@ -267,7 +275,13 @@ impl Projection {
     }
 
     /// Parses one line into an event. `Ok(None)` for a blank line.
-    pub fn parse_line(&self, line: &str, input: u32, number: u64, scratch: &mut String) -> Result<Option<Event>, LineError> {
+    pub fn parse_line(
+        &self,
+        line: &str,
+        input: u32,
+        number: u64,
+        scratch: &mut String,
+    ) -> Result<Option<Event>, LineError> {
         if line.trim().is_empty() {
             return Ok(None);
         }
@@ -293,10 +307,15 @@ impl Projection {
         let time = match slots[usize::from(self.timestamp)] {
             Slot::Str(start, end) => {
                 let text = &scratch[start as usize..end as usize];
-                time::parse_millis(text).ok_or_else(|| error(LineErrorKind::BadTimestamp(text.to_string())))?
+                time::parse_millis(text)
+                    .ok_or_else(|| error(LineErrorKind::BadTimestamp(text.to_string())))?
             }
             Slot::Missing => return Err(error(LineErrorKind::MissingTimestamp)),
-            other => return Err(error(LineErrorKind::BadTimestamp(other.json_kind().to_string()))),
+            other => {
+                return Err(error(LineErrorKind::BadTimestamp(
+                    other.json_kind().to_string(),
+                )));
+            }
         };
         slots[usize::from(self.timestamp)] = Slot::Int(time);
         if let Some(index) = event_type {
@@ -306,11 +325,20 @@ impl Projection {
                 if let Some(converted) = conform(*value, declared, scratch) {
                     *value = converted;
                 } else {
+                    let field = &self.fields[usize::from(slot)].name;
+                    let found = match *value {
+                        // Only type-checked, not copied: read the line again for the message.
+                        Slot::Probed => serde_json::from_str::<serde_json::Value>(line)
+                            .ok()
+                            .and_then(|object| object.get(field).map(describe_json))
+                            .unwrap_or_else(|| value.json_kind().to_string()),
+                        other => describe(other, scratch),
+                    };
                     return Err(error(LineErrorKind::WrongType {
-                        field: self.fields[usize::from(slot)].name.clone(),
+                        field: field.clone(),
                         event_type: self.type_names[index as usize].clone(),
                         expected: declared,
-                        found: describe(*value, scratch),
+                        found,
                     }));
                 }
             }
@@ -373,13 +401,30 @@ fn conform(value: Slot, declared: ValueType, text: &str) -> Option<Slot> {
     }
 }
 
+fn describe_text(content: &str) -> String {
+    let shown: String = content.chars().take(40).collect();
+    let more = if shown.len() < content.len() {
+        "..."
+    } else {
+        ""
+    };
+    format!("the string {:?}", format!("{shown}{more}"))
+}
+
+fn describe_json(value: &serde_json::Value) -> String {
+    match value {
+        serde_json::Value::String(text) => describe_text(text),
+        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
+            "an array or object".to_string()
+        }
+        other => other.to_string(),
+    }
+}
+
 fn describe(value: Slot, text: &str) -> String {
     match value {
         Slot::Str(start, end) => {
-            let content = text.get(start as usize..end as usize).unwrap_or("");
-            let shown: String = content.chars().take(40).collect();
-            let more = if shown.len() < content.len() { "..." } else { "" };
-            format!("{:?}", format!("{shown}{more}"))
+            describe_text(text.get(start as usize..end as usize).unwrap_or(""))
         }
         Slot::Int(value) => value.to_string(),
         Slot::Float(value) => value.to_string(),
@@ -413,7 +458,11 @@ fn push_transformed(buffer: &mut String, start: usize, end: usize, transform: fn
 
 /// Lowercase (Unicode) without folding whitespace.
 pub(crate) fn lower(text: &str) -> String {
-    if text.is_ascii() { text.to_ascii_lowercase() } else { text.to_lowercase() }
+    if text.is_ascii() {
+        text.to_ascii_lowercase()
+    } else {
+        text.to_lowercase()
+    }
 }
 
 /// Lowercase (Unicode) with every run of whitespace replaced by one space.
@@ -638,7 +687,10 @@ mod tests {
 
     #[test]
     fn folding_collapses_runs_and_lowercases() {
-        assert_eq!(lower_folded("Print  \t\nYour\r\nInstructions"), "print your instructions");
+        assert_eq!(
+            lower_folded("Print  \t\nYour\r\nInstructions"),
+            "print your instructions"
+        );
         assert_eq!(lower_folded("  ÉCOLE "), " école ");
         assert_eq!(folded("A  B"), "A B");
         assert_eq!(lower("ÀB"), "àb");

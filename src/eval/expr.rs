@@ -48,14 +48,20 @@ impl ValueExpr {
         match self {
             ValueExpr::Field(slot) => event.scalar(*slot),
             ValueExpr::Constant(constant) => Some(constant.scalar()),
-            ValueExpr::Arithmetic(op, left, right) => arithmetic(*op, left.eval(event)?, right.eval(event)?),
+            ValueExpr::Arithmetic(op, left, right) => {
+                arithmetic(*op, left.eval(event)?, right.eval(event)?)
+            }
         }
     }
 }
 
 /// Number arithmetic: integers stay integers (overflow has no value) except
 /// for division, which is always a float; division by zero has no value.
-pub(crate) fn arithmetic<'a>(op: ArithmeticOp, left: Scalar<'_>, right: Scalar<'_>) -> Option<Scalar<'a>> {
+pub(crate) fn arithmetic<'a>(
+    op: ArithmeticOp,
+    left: Scalar<'_>,
+    right: Scalar<'_>,
+) -> Option<Scalar<'a>> {
     if let (Scalar::Int(a), Scalar::Int(b), false) = (left, right, op == ArithmeticOp::Divide) {
         return match op {
             ArithmeticOp::Add => a.checked_add(b),
@@ -89,7 +95,11 @@ pub(crate) fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> boo
         (Scalar::Str(a), Scalar::Str(b)) => match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
             (Ok(a), Ok(b)) => Some(a.cmp(&b)),
             _ if matches!(op, CompareOp::Equal | CompareOp::NotEqual) => {
-                Some(if super::event::lower(a) == super::event::lower(b) { Ordering::Equal } else { Ordering::Less })
+                Some(if super::event::lower(a) == super::event::lower(b) {
+                    Ordering::Equal
+                } else {
+                    Ordering::Less
+                })
             }
             _ => Some(a.cmp(b)),
         },
@@ -199,7 +209,9 @@ impl Matcher {
             return Ok(Matcher::Never);
         }
         Ok(match op {
-            TextOp::Equals => Matcher::Equals(needles.into_iter().map(String::into_boxed_str).collect()),
+            TextOp::Equals => {
+                Matcher::Equals(needles.into_iter().map(String::into_boxed_str).collect())
+            }
             TextOp::Contains => Matcher::Contains(
                 AhoCorasick::builder()
                     .build(&needles)
@@ -211,7 +223,9 @@ impl Matcher {
                     .build(&needles)
                     .map_err(|error| error.to_string())?,
             ),
-            TextOp::EndsWith => Matcher::EndsWith(needles.into_iter().map(String::into_boxed_str).collect()),
+            TextOp::EndsWith => {
+                Matcher::EndsWith(needles.into_iter().map(String::into_boxed_str).collect())
+            }
         })
     }
 
@@ -221,7 +235,9 @@ impl Matcher {
             Matcher::Never => false,
             Matcher::Equals(set) => set.contains(text),
             Matcher::Contains(automaton) => automaton.is_match(text),
-            Matcher::StartsWith(automaton) => automaton.is_match(Input::new(text).anchored(Anchored::Yes)),
+            Matcher::StartsWith(automaton) => {
+                automaton.is_match(Input::new(text).anchored(Anchored::Yes))
+            }
             Matcher::EndsWith(needles) => needles.iter().any(|needle| text.ends_with(&**needle)),
         }
     }
@@ -253,7 +269,10 @@ pub(crate) struct Network {
 impl Network {
     pub(crate) fn parse(text: &str) -> Option<Network> {
         let (address, prefix) = match text.split_once('/') {
-            Some((address, prefix)) => (address.trim().parse::<IpAddr>().ok()?, prefix.trim().parse::<u8>().ok()?),
+            Some((address, prefix)) => (
+                address.trim().parse::<IpAddr>().ok()?,
+                prefix.trim().parse::<u8>().ok()?,
+            ),
             None => {
                 let address = text.trim().parse::<IpAddr>().ok()?;
                 (address, if address.is_ipv4() { 32 } else { 128 })
@@ -266,11 +285,19 @@ impl Network {
     pub(crate) fn contains(&self, address: IpAddr) -> bool {
         match (self.address, address) {
             (IpAddr::V4(network), IpAddr::V4(address)) => {
-                let mask = if self.prefix == 0 { 0 } else { u32::MAX << (32 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u32::MAX << (32 - u32::from(self.prefix))
+                };
                 u32::from(network) & mask == u32::from(address) & mask
             }
             (IpAddr::V6(network), IpAddr::V6(address)) => {
-                let mask = if self.prefix == 0 { 0 } else { u128::MAX << (128 - u32::from(self.prefix)) };
+                let mask = if self.prefix == 0 {
+                    0
+                } else {
+                    u128::MAX << (128 - u32::from(self.prefix))
+                };
                 u128::from(network) & mask == u128::from(address) & mask
             }
             _ => false,
@@ -344,7 +371,10 @@ impl Pred {
                 let found = match needles {
                     Needles::Fixed(matcher) => matcher.is_match(&text),
                     Needles::Narrowed(narrowed) => match narrowed_key(&narrowed.keys, event) {
-                        Some(key) => narrowed.table.get(key.as_str()).is_some_and(|matcher| matcher.is_match(&text)),
+                        Some(key) => narrowed
+                            .table
+                            .get(key.as_str())
+                            .is_some_and(|matcher| matcher.is_match(&text)),
                         None => return false,
                     },
                 };
@@ -364,7 +394,10 @@ impl Pred {
                 values,
             } => match subject.eval(event) {
                 Some(value) => {
-                    values.iter().any(|candidate| compare(CompareOp::Equal, value, candidate.scalar())) != *negated
+                    values
+                        .iter()
+                        .any(|candidate| compare(CompareOp::Equal, value, candidate.scalar()))
+                        != *negated
                 }
                 None => false,
             },
@@ -373,7 +406,10 @@ impl Pred {
                 subject,
                 networks,
             } => {
-                let Some(address) = subject.text(event).and_then(|text| text.trim().parse::<IpAddr>().ok()) else {
+                let Some(address) = subject
+                    .text(event)
+                    .and_then(|text| text.trim().parse::<IpAddr>().ok())
+                else {
                     return false;
                 };
                 networks.iter().any(|network| network.contains(address)) != *negated
@@ -415,7 +451,11 @@ mod tests {
         assert!(v6.contains("fd12::1".parse().unwrap()));
         assert!(!v6.contains("10.2.3.4".parse().unwrap()));
         assert!(Network::parse("10.0.0.0/33").is_none());
-        assert!(Network::parse("0.0.0.0/0").unwrap().contains("1.2.3.4".parse().unwrap()));
+        assert!(
+            Network::parse("0.0.0.0/0")
+                .unwrap()
+                .contains("1.2.3.4".parse().unwrap())
+        );
     }
 
     #[test]
@@ -423,24 +463,50 @@ mod tests {
         let contains = Matcher::build(TextOp::Contains, vec!["abc".into(), "xyz".into()]).unwrap();
         assert!(contains.is_match("__xyz__"));
         assert!(!contains.is_match("ab"));
-        let starts = Matcher::build(TextOp::StartsWith, vec!["/etc".into(), "/home".into()]).unwrap();
+        let starts =
+            Matcher::build(TextOp::StartsWith, vec!["/etc".into(), "/home".into()]).unwrap();
         assert!(starts.is_match("/home/user"));
         assert!(!starts.is_match("x/home"));
         let ends = Matcher::build(TextOp::EndsWith, vec![".pem".into()]).unwrap();
         assert!(ends.is_match("key.pem"));
         let equals = Matcher::build(TextOp::Equals, vec!["a".into()]).unwrap();
         assert!(equals.is_match("a") && !equals.is_match("ab"));
-        assert!(!Matcher::build(TextOp::Contains, vec![]).unwrap().is_match("x"));
+        assert!(
+            !Matcher::build(TextOp::Contains, vec![])
+                .unwrap()
+                .is_match("x")
+        );
     }
 
     #[test]
     fn arithmetic_and_comparison() {
-        assert_eq!(arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(2)), Some(Scalar::Float(0.5)));
-        assert_eq!(arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(0)), None);
-        assert_eq!(arithmetic(ArithmeticOp::Add, Scalar::Int(i64::MAX), Scalar::Int(1)), None);
-        assert!(compare(CompareOp::GreaterEqual, Scalar::Int(3), Scalar::Float(2.5)));
-        assert!(compare(CompareOp::Less, Scalar::Str("9.0.0.1"), Scalar::Str("10.0.0.1")));
+        assert_eq!(
+            arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(2)),
+            Some(Scalar::Float(0.5))
+        );
+        assert_eq!(
+            arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(0)),
+            None
+        );
+        assert_eq!(
+            arithmetic(ArithmeticOp::Add, Scalar::Int(i64::MAX), Scalar::Int(1)),
+            None
+        );
+        assert!(compare(
+            CompareOp::GreaterEqual,
+            Scalar::Int(3),
+            Scalar::Float(2.5)
+        ));
+        assert!(compare(
+            CompareOp::Less,
+            Scalar::Str("9.0.0.1"),
+            Scalar::Str("10.0.0.1")
+        ));
         assert!(!compare(CompareOp::Equal, Scalar::Str("a"), Scalar::Int(1)));
-        assert!(!compare(CompareOp::NotEqual, Scalar::Str("a"), Scalar::Int(1)));
+        assert!(!compare(
+            CompareOp::NotEqual,
+            Scalar::Str("a"),
+            Scalar::Int(1)
+        ));
     }
 }

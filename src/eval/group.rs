@@ -150,7 +150,11 @@ fn hash_scalar(hasher: &mut FastHasher, scalar: Scalar<'_>) {
 pub(crate) type GroupKey = Box<[KeyValue]>;
 
 /// The key fields of one event, borrowed; `None` when a field is missing.
-pub(crate) fn event_key<'e>(event: &'e Event, slots: &[u16], scratch: &mut Vec<Scalar<'e>>) -> bool {
+pub(crate) fn event_key<'e>(
+    event: &'e Event,
+    slots: &[u16],
+    scratch: &mut Vec<Scalar<'e>>,
+) -> bool {
     scratch.clear();
     for &slot in slots {
         match event.scalar(slot) {
@@ -205,12 +209,19 @@ impl<V> KeyMap<V> {
         let hash = hash_values(values);
         let bucket = self.buckets.entry(hash).or_default();
         let position = bucket.iter().position(|(key, _)| {
-            key.len() == values.len() && key.iter().zip(values).all(|(own, value)| own.equals(*value))
+            key.len() == values.len()
+                && key
+                    .iter()
+                    .zip(values)
+                    .all(|(own, value)| own.equals(*value))
         });
         let index = match position {
             Some(index) => index,
             None => {
-                let key: GroupKey = values.iter().map(|value| KeyValue::from_scalar(*value)).collect();
+                let key: GroupKey = values
+                    .iter()
+                    .map(|value| KeyValue::from_scalar(*value))
+                    .collect();
                 bucket.push((key, create()));
                 self.len += 1;
                 bucket.len() - 1
@@ -226,7 +237,13 @@ impl<V> KeyMap<V> {
         let bucket = self.buckets.get_mut(&hash)?;
         bucket
             .iter_mut()
-            .find(|(key, _)| key.len() == values.len() && key.iter().zip(values).all(|(own, value)| own.equals(*value)))
+            .find(|(key, _)| {
+                key.len() == values.len()
+                    && key
+                        .iter()
+                        .zip(values)
+                        .all(|(own, value)| own.equals(*value))
+            })
             .map(|(_, state)| state)
     }
 
@@ -248,7 +265,11 @@ impl<V> KeyMap<V> {
     /// The state of the group with this owned key, if any.
     pub(crate) fn get_owned(&self, key: &GroupKey) -> Option<&V> {
         let hash = hash_key(key);
-        self.buckets.get(&hash)?.iter().find(|(own, _)| own == key).map(|(_, value)| value)
+        self.buckets
+            .get(&hash)?
+            .iter()
+            .find(|(own, _)| own == key)
+            .map(|(_, value)| value)
     }
 
     /// Removes a group.
@@ -296,7 +317,10 @@ impl<V> KeyMap<V> {
 
     /// Every group with its state, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&GroupKey, &V)> {
-        self.buckets.values().flatten().map(|(key, value)| (key, value))
+        self.buckets
+            .values()
+            .flatten()
+            .map(|(key, value)| (key, value))
     }
 }
 
@@ -311,7 +335,10 @@ mod tests {
         *map.entry(&[Scalar::Str("a"), Scalar::Int(1)], || 0) += 1;
         *map.entry(&[Scalar::Str("a"), Scalar::Int(2)], || 0) += 1;
         assert_eq!(map.len(), 2);
-        assert_eq!(map.get_mut(&[Scalar::Str("a"), Scalar::Int(1)]).copied(), Some(2));
+        assert_eq!(
+            map.get_mut(&[Scalar::Str("a"), Scalar::Int(1)]).copied(),
+            Some(2)
+        );
         let key: GroupKey = vec![KeyValue::Str("a".into()), KeyValue::Int(2)].into();
         assert_eq!(map.remove(&key), Some(1));
         assert_eq!(map.len(), 1);

@@ -38,7 +38,11 @@ pub enum Input {
 impl Input {
     /// `-` is stdin; anything else is a path.
     pub fn from_argument(argument: &str) -> Input {
-        if argument == "-" { Input::Stdin } else { Input::Path(PathBuf::from(argument)) }
+        if argument == "-" {
+            Input::Stdin
+        } else {
+            Input::Path(PathBuf::from(argument))
+        }
     }
 
     /// The name used in messages.
@@ -54,9 +58,13 @@ impl Input {
         match self {
             Input::Stdin => Ok(Box::new(BufReader::with_capacity(CAPACITY, io::stdin()))),
             Input::Path(path) => {
-                let file = File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?;
+                let file =
+                    File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?;
                 if path.extension().is_some_and(|extension| extension == "gz") {
-                    Ok(Box::new(BufReader::with_capacity(CAPACITY, flate2::read::MultiGzDecoder::new(file))))
+                    Ok(Box::new(BufReader::with_capacity(
+                        CAPACITY,
+                        flate2::read::MultiGzDecoder::new(file),
+                    )))
                 } else {
                     Ok(Box::new(BufReader::with_capacity(CAPACITY, file)))
                 }
@@ -77,7 +85,13 @@ fn trim_line_end(bytes: &[u8]) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn parse_bytes(projection: &Projection, bytes: &[u8], input: u32, line: u64, scratch: &mut String) -> Option<Item> {
+fn parse_bytes(
+    projection: &Projection,
+    bytes: &[u8],
+    input: u32,
+    line: u64,
+    scratch: &mut String,
+) -> Option<Item> {
     let Ok(text) = std::str::from_utf8(trim_line_end(bytes)) else {
         return Some(Item::Bad(LineError {
             line,
@@ -118,7 +132,13 @@ impl Source for SequentialSource {
                 return Ok(None);
             }
             self.line += 1;
-            if let Some(item) = parse_bytes(&self.projection, &self.buffer, self.input, self.line, &mut self.scratch) {
+            if let Some(item) = parse_bytes(
+                &self.projection,
+                &self.buffer,
+                self.input,
+                self.line,
+                &mut self.scratch,
+            ) {
                 return Ok(Some(item));
             }
         }
@@ -155,7 +175,8 @@ impl ThreadedSource {
         name: String,
     ) -> ThreadedSource {
         let workers = workers.max(1);
-        let (job_sender, job_receiver) = sync_channel::<(u64, Result<RawBatch, io::Error>)>(workers * 2);
+        let (job_sender, job_receiver) =
+            sync_channel::<(u64, Result<RawBatch, io::Error>)>(workers * 2);
         let (result_sender, result_receiver) = sync_channel::<(u64, ParsedBatch)>(workers * 2);
         scope.spawn(move || read_batches(&mut reader, &job_sender));
         let jobs = Arc::new(Mutex::new(job_receiver));
@@ -175,7 +196,10 @@ impl ThreadedSource {
     }
 }
 
-fn read_batches(reader: &mut Box<dyn BufRead + Send>, jobs: &SyncSender<(u64, Result<RawBatch, io::Error>)>) {
+fn read_batches(
+    reader: &mut Box<dyn BufRead + Send>,
+    jobs: &SyncSender<(u64, Result<RawBatch, io::Error>)>,
+) {
     let mut line = 0u64;
     for sequence in 0u64.. {
         let mut batch = RawBatch {
@@ -226,7 +250,13 @@ fn parse_batches(
             let mut start = 0;
             for (offset, end) in batch.ends.iter().enumerate() {
                 let line = batch.first_line + offset as u64;
-                if let Some(item) = parse_bytes(projection, &batch.data[start..*end], input, line, &mut scratch) {
+                if let Some(item) = parse_bytes(
+                    projection,
+                    &batch.data[start..*end],
+                    input,
+                    line,
+                    &mut scratch,
+                ) {
                     items.push(item);
                 }
                 start = *end;
@@ -315,7 +345,14 @@ impl<'a> Merged<'a> {
         for (index, input) in inputs.iter().enumerate() {
             let reader = input.open()?;
             let source: Box<dyn Source + 'scope> = if threads >= 2 {
-                Box::new(ThreadedSource::spawn(scope, reader, projection.clone(), threads - 1, index as u32, input.name()))
+                Box::new(ThreadedSource::spawn(
+                    scope,
+                    reader,
+                    projection.clone(),
+                    threads - 1,
+                    index as u32,
+                    input.name(),
+                ))
             } else {
                 Box::new(SequentialSource {
                     reader,
@@ -358,6 +395,10 @@ impl<'a> Merged<'a> {
             .enumerate()
             .filter_map(|(index, head)| head.as_ref().map(|event| (event.time, index)))
             .min();
-        Ok(next.and_then(|(_, index)| self.heads[index].take().map(|event| (index, Item::Event(event)))))
+        Ok(next.and_then(|(_, index)| {
+            self.heads[index]
+                .take()
+                .map(|event| (index, Item::Event(event)))
+        }))
     }
 }

@@ -186,7 +186,13 @@ pub fn run(
     engine.set_input_names(names.clone());
     let projection = engine.projection();
     std::thread::scope(|scope| {
-        let mut merged = input::Merged::open(scope, inputs, &projection, options.threads, options.lateness_ms)?;
+        let mut merged = input::Merged::open(
+            scope,
+            inputs,
+            &projection,
+            options.threads,
+            options.lateness_ms,
+        )?;
         let mut summary = Summary::default();
         while let Some((index, item)) = merged.next()? {
             match item {

@@ -62,12 +62,19 @@ impl NewValueShape {
 
     /// When the next sweep is due.
     pub(crate) fn deadline(&self) -> i64 {
-        if self.keys.is_empty() { i64::MAX } else { self.next_sweep }
+        if self.keys.is_empty() {
+            i64::MAX
+        } else {
+            self.next_sweep
+        }
     }
 
     /// Number of (key, value) sightings held.
     pub(crate) fn live_state(&self) -> usize {
-        self.keys.iter().map(|(_, history)| history.values.len()).sum()
+        self.keys
+            .iter()
+            .map(|(_, history)| history.values.len())
+            .sum()
     }
 
     /// Drops sightings older than the lookback.
@@ -87,7 +94,9 @@ impl NewValueShape {
     pub(crate) fn observe(&mut self, event: &Event, context: &Context<'_>, out: &mut Vec<Raised>) {
         let mut key: Vec<Scalar<'_>> = Vec::with_capacity(self.key_slots.len());
         let mut value: Vec<Scalar<'_>> = Vec::with_capacity(self.value_slots.len());
-        if !event_key(event, &self.key_slots, &mut key) || !event_key(event, &self.value_slots, &mut value) {
+        if !event_key(event, &self.key_slots, &mut key)
+            || !event_key(event, &self.value_slots, &mut value)
+        {
             return;
         }
         if self.next_sweep == i64::MIN {
@@ -106,7 +115,12 @@ impl NewValueShape {
         history.latest = time;
         if is_new && has_history && time >= context.learn_end {
             let mut group = std::collections::BTreeMap::new();
-            for (name, scalar) in self.key_names.iter().zip(&key).chain(self.value_names.iter().zip(&value)) {
+            for (name, scalar) in self
+                .key_names
+                .iter()
+                .zip(&key)
+                .chain(self.value_names.iter().zip(&value))
+            {
                 group.insert(name.clone(), KeyValue::from_scalar(*scalar).to_json());
             }
             let mut evidence = Evidence::new(time);

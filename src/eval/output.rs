@@ -68,25 +68,50 @@ impl TableCollector {
             .or_insert_with(|| (alert.severity, alert.title.clone(), 0, Vec::new()));
         entry.2 += 1;
         if entry.3.len() < TABLE_GROUPS {
-            let group: Vec<String> = alert.group.iter().map(|(name, value)| format!("{name}={value}")).collect();
-            let group = if group.is_empty() { "(event)".to_string() } else { group.join(" ") };
+            let group: Vec<String> = alert
+                .group
+                .iter()
+                .map(|(name, value)| format!("{name}={value}"))
+                .collect();
+            let group = if group.is_empty() {
+                "(event)".to_string()
+            } else {
+                group.join(" ")
+            };
             entry.3.push(format!("{}  {}", alert.first_seen, group));
         }
     }
 
     /// Writes the table, including the rules that raised nothing.
-    pub fn write(&self, writer: &mut dyn Write, all_rules: &BTreeMap<String, u64>) -> io::Result<()> {
+    pub fn write(
+        &self,
+        writer: &mut dyn Write,
+        all_rules: &BTreeMap<String, u64>,
+    ) -> io::Result<()> {
         let width = all_rules.keys().map(String::len).max().unwrap_or(4).max(4);
-        writeln!(writer, "{:<width$}  {:>8}  severity  title", "rule", "alerts")?;
+        writeln!(
+            writer,
+            "{:<width$}  {:>8}  severity  title",
+            "rule", "alerts"
+        )?;
         for (rule, count) in all_rules {
             match self.rules.get(rule) {
                 Some((severity, title, _, groups)) => {
-                    writeln!(writer, "{rule:<width$}  {count:>8}  {:<8}  {title}", severity.name())?;
+                    writeln!(
+                        writer,
+                        "{rule:<width$}  {count:>8}  {:<8}  {title}",
+                        severity.name()
+                    )?;
                     for group in groups {
                         writeln!(writer, "{:<width$}            {group}", "")?;
                     }
                     if *count > groups.len() as u64 {
-                        writeln!(writer, "{:<width$}            ... {} more", "", count - groups.len() as u64)?;
+                        writeln!(
+                            writer,
+                            "{:<width$}            ... {} more",
+                            "",
+                            count - groups.len() as u64
+                        )?;
                     }
                 }
                 None => writeln!(writer, "{rule:<width$}  {count:>8}")?,

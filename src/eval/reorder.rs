@@ -75,7 +75,11 @@ impl ReorderBuffer {
     /// The next event no acceptable later line can precede.
     pub(crate) fn pop_ready(&mut self) -> Option<Event> {
         let bound = self.bound();
-        if self.heap.peek().is_some_and(|Reverse(Queued(event))| event.time <= bound) {
+        if self
+            .heap
+            .peek()
+            .is_some_and(|Reverse(Queued(event))| event.time <= bound)
+        {
             return self.heap.pop().map(|Reverse(Queued(event))| event);
         }
         None

@@ -73,7 +73,12 @@ fn better(candidate: &Option<Partial>, current: &Option<Partial>) -> bool {
 }
 
 impl SequenceShape {
-    pub(crate) fn new(key_slots: Vec<u16>, key_names: Vec<String>, within: i64, steps: Vec<StepPlan>) -> SequenceShape {
+    pub(crate) fn new(
+        key_slots: Vec<u16>,
+        key_names: Vec<String>,
+        within: i64,
+        steps: Vec<StepPlan>,
+    ) -> SequenceShape {
         let slot_steps = steps
             .iter()
             .enumerate()
@@ -92,7 +97,11 @@ impl SequenceShape {
 
     /// When the next sweep of expired partials is due.
     pub(crate) fn deadline(&self) -> i64 {
-        if self.keys.is_empty() { i64::MAX } else { self.next_sweep }
+        if self.keys.is_empty() {
+            i64::MAX
+        } else {
+            self.next_sweep
+        }
     }
 
     /// Number of keys with live partials.
@@ -110,7 +119,10 @@ impl SequenceShape {
             let mut alive = false;
             for slot in &mut state.slots {
                 for partial in slot.iter_mut() {
-                    if partial.as_ref().is_some_and(|partial| partial.start < horizon) {
+                    if partial
+                        .as_ref()
+                        .is_some_and(|partial| partial.start < horizon)
+                    {
                         *partial = None;
                     }
                     alive |= partial.is_some();
@@ -130,7 +142,8 @@ impl SequenceShape {
             .steps
             .iter()
             .map(|step| {
-                step.event_types.contains(&event_type) && step.filter.as_ref().is_none_or(|filter| filter.test(event))
+                step.event_types.contains(&event_type)
+                    && step.filter.as_ref().is_none_or(|filter| filter.test(event))
             })
             .collect();
         if !matches.contains(&true) {
@@ -175,7 +188,8 @@ impl SequenceShape {
             } else {
                 let [earlier, at_time] = &state.slots[slot - 1];
                 let same_step = self.slot_steps[slot - 1] == step;
-                let mut best: Option<&Partial> = earlier.as_ref().filter(|partial| partial.last < time);
+                let mut best: Option<&Partial> =
+                    earlier.as_ref().filter(|partial| partial.last < time);
                 if same_step {
                     if let Some(partial) = at_time {
                         if best.is_none_or(|current| partial.start >= current.start) {
@@ -188,7 +202,9 @@ impl SequenceShape {
             let Some(mut partial) = candidate else {
                 continue;
             };
-            let id = id.get_or_insert_with(|| context.id(event).into_boxed_str()).clone();
+            let id = id
+                .get_or_insert_with(|| context.id(event).into_boxed_str())
+                .clone();
             partial.events.push((time, id));
             partial.last = time;
             if slot + 1 == slot_count {
@@ -196,7 +212,10 @@ impl SequenceShape {
                 for (time, id) in partial.events {
                     evidence.add(time, || id.into_string(), context);
                 }
-                let owned: Vec<_> = key.iter().map(|value| super::group::KeyValue::from_scalar(*value)).collect();
+                let owned: Vec<_> = key
+                    .iter()
+                    .map(|value| super::group::KeyValue::from_scalar(*value))
+                    .collect();
                 out.push(Raised {
                     time,
                     group: group_object(&self.key_names, &owned.into_boxed_slice()),

@@ -38,7 +38,9 @@ pub(crate) fn event_id(event: &Event, input_names: &[String]) -> String {
         Some(Scalar::Float(value)) => value.to_string(),
         Some(Scalar::Bool(value)) => value.to_string(),
         None => {
-            let input = input_names.get(event.input as usize).map_or("<input>", String::as_str);
+            let input = input_names
+                .get(event.input as usize)
+                .map_or("<input>", String::as_str);
             format!("{input}:{}", event.line)
         }
     }
@@ -93,7 +95,10 @@ pub(crate) struct Raised {
 }
 
 /// The `group` object of a key: field names to values.
-pub(crate) fn group_object(names: &[String], key: &GroupKey) -> BTreeMap<String, serde_json::Value> {
+pub(crate) fn group_object(
+    names: &[String],
+    key: &GroupKey,
+) -> BTreeMap<String, serde_json::Value> {
     names
         .iter()
         .zip(key.iter())

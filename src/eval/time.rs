@@ -32,7 +32,12 @@ fn fast_parse(bytes: &[u8]) -> Option<i64> {
     if bytes.len() < 20 || bytes[bytes.len() - 1] != b'Z' {
         return None;
     }
-    if bytes[4] != b'-' || bytes[7] != b'-' || bytes[10] != b'T' || bytes[13] != b':' || bytes[16] != b':' {
+    if bytes[4] != b'-'
+        || bytes[7] != b'-'
+        || bytes[10] != b'T'
+        || bytes[13] != b':'
+        || bytes[16] != b':'
+    {
         return None;
     }
     let year = digits(&bytes[0..4])?;
@@ -96,11 +101,16 @@ fn civil_from_days(days: i64) -> (i64, i64, i64) {
     let shifted = days + 719_468;
     let era = shifted.div_euclid(146_097);
     let day_of_era = shifted - era * 146_097;
-    let year_of_era = (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
     let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
     let month_index = (5 * day_of_year + 2) / 153;
     let day = day_of_year - (153 * month_index + 2) / 5 + 1;
-    let month = if month_index < 10 { month_index + 3 } else { month_index - 9 };
+    let month = if month_index < 10 {
+        month_index + 3
+    } else {
+        month_index - 9
+    };
     let year = year_of_era + era * 400 + i64::from(month <= 2);
     (year, month, day)
 }
@@ -132,12 +142,22 @@ pub(crate) fn window_start(time: i64, length: i64) -> i64 {
 /// The smallest window start (a multiple of `length`) at or after `time`.
 pub(crate) fn window_start_at_or_after(time: i64, length: i64) -> i64 {
     let start = window_start(time, length);
-    if start == time { start } else { start.saturating_add(length) }
+    if start == time {
+        start
+    } else {
+        start.saturating_add(length)
+    }
 }
 
 /// A duration as short text (`90s`, `10m`, `24h`, `7d`), for messages.
 pub(crate) fn format_duration(millis: i64) -> String {
-    const UNITS: [(i64, &str); 5] = [(86_400_000, "d"), (3_600_000, "h"), (60_000, "m"), (1000, "s"), (1, "ms")];
+    const UNITS: [(i64, &str); 5] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1000, "s"),
+        (1, "ms"),
+    ];
     for (size, unit) in UNITS {
         if millis != 0 && millis % size == 0 {
             return format!("{}{unit}", millis / size);
@@ -151,7 +171,9 @@ mod tests {
     use super::*;
 
     fn jiff_millis(text: &str) -> i64 {
-        text.parse::<jiff::Timestamp>().map(|t| t.as_millisecond()).unwrap()
+        text.parse::<jiff::Timestamp>()
+            .map(|t| t.as_millisecond())
+            .unwrap()
     }
 
     #[test]
@@ -166,14 +188,21 @@ mod tests {
             "1969-12-31T23:59:59.250Z",
             "2100-03-01T00:00:00Z",
         ] {
-            assert_eq!(fast_parse(text.as_bytes()), Some(jiff_millis(text)), "{text}");
+            assert_eq!(
+                fast_parse(text.as_bytes()),
+                Some(jiff_millis(text)),
+                "{text}"
+            );
             assert_eq!(parse_millis(text), Some(jiff_millis(text)), "{text}");
         }
     }
 
     #[test]
     fn other_shapes_use_jiff_and_bad_ones_fail() {
-        assert_eq!(parse_millis("2026-03-02T11:00:00+01:00"), Some(jiff_millis("2026-03-02T10:00:00Z")));
+        assert_eq!(
+            parse_millis("2026-03-02T11:00:00+01:00"),
+            Some(jiff_millis("2026-03-02T10:00:00Z"))
+        );
         assert_eq!(parse_millis("2023-02-29T00:00:00Z"), None);
         assert_eq!(parse_millis("yesterday"), None);
         assert_eq!(parse_millis("2026-03-02"), None);
@@ -182,7 +211,11 @@ mod tests {
 
     #[test]
     fn formats_round_trip() {
-        for text in ["2026-03-02T10:00:00Z", "2024-02-29T23:59:59.999Z", "1969-12-31T23:59:59.250Z"] {
+        for text in [
+            "2026-03-02T10:00:00Z",
+            "2024-02-29T23:59:59.999Z",
+            "1969-12-31T23:59:59.250Z",
+        ] {
             assert_eq!(format_millis(parse_millis(text).unwrap()), text);
         }
     }

@@ -50,7 +50,7 @@ pub(crate) struct WindowShape {
     history: Vec<KeyMap<History>>,
     empty_baselines: Vec<Option<f64>>,
     max_lookback: i64,
-    last_sweep: i64,
+    next_sweep: i64,
 }
 
 impl WindowShape {
@@ -61,7 +61,12 @@ impl WindowShape {
             .iter()
             .map(|spec| Condition::inner_value(&spec.inner, &empty))
             .collect();
-        let max_lookback = condition.baselines.iter().map(|spec| spec.lookback).max().unwrap_or(0);
+        let max_lookback = condition
+            .baselines
+            .iter()
+            .map(|spec| spec.lookback)
+            .max()
+            .unwrap_or(0);
         let count = groupings.len();
         WindowShape {
             groupings,
@@ -72,7 +77,7 @@ impl WindowShape {
             history: (0..count).map(|_| KeyMap::default()).collect(),
             empty_baselines,
             max_lookback,
-            last_sweep: i64::MIN,
+            next_sweep: i64::MIN,
         }
     }
 
@@ -83,12 +88,34 @@ impl WindowShape {
 
     /// When the open window closes.
     pub(crate) fn deadline(&self) -> i64 {
-        self.current.map_or(i64::MAX, |start| start.saturating_add(self.length))
+        let close = self
+            .current
+            .map_or(i64::MAX, |start| start.saturating_add(self.length));
+        if self.history.iter().any(|history| !history.is_empty()) {
+            close.min(self.next_sweep)
+        } else {
+            close
+        }
+    }
+
+    /// Drops baseline history that no later window's lookback reaches.
+    fn sweep(&mut self, now: i64) {
+        let horizon = window_start(now, self.length).saturating_sub(self.max_lookback);
+        for history in &mut self.history {
+            history.retain(|_, windows| {
+                while windows.front().is_some_and(|(window, _)| *window < horizon) {
+                    windows.pop_front();
+                }
+                !windows.is_empty()
+            });
+        }
+        self.next_sweep = now.saturating_add((self.max_lookback / 4).max(self.length));
     }
 
     /// Number of live groups and baseline histories.
     pub(crate) fn live_state(&self) -> usize {
-        self.groups.iter().map(KeyMap::len).sum::<usize>() + self.history.iter().map(KeyMap::len).sum::<usize>()
+        self.groups.iter().map(KeyMap::len).sum::<usize>()
+            + self.history.iter().map(KeyMap::len).sum::<usize>()
     }
 
     /// Closes the open window if the watermark has reached its end.
@@ -98,6 +125,9 @@ impl WindowShape {
                 self.close(start, context, out);
                 self.current = None;
             }
+        }
+        if self.learns() && now >= self.next_sweep {
+            self.sweep(now);
         }
     }
 
@@ -131,7 +161,9 @@ impl WindowShape {
                 evidence: Evidence::new(event.time),
             });
             condition.add(&mut state.aggregates, event);
-            state.evidence.add(event.time, || context.id(event), context);
+            state
+                .evidence
+                .add(event.time, || context.id(event), context);
         }
     }
 
@@ -177,18 +209,6 @@ impl WindowShape {
                 }
             }
         }
-        if self.learns() && start.saturating_sub(self.last_sweep) >= (self.max_lookback / 4).max(self.length) {
-            self.last_sweep = start;
-            let horizon = start.saturating_add(self.length).saturating_sub(self.max_lookback);
-            for history in &mut self.history {
-                history.retain(|_, windows| {
-                    while windows.front().is_some_and(|(window, _)| *window < horizon) {
-                        windows.pop_front();
-                    }
-                    !windows.is_empty()
-                });
-            }
-        }
     }
 
     /// The baselines of a group for the window starting at `start`, then records
@@ -205,7 +225,10 @@ impl WindowShape {
         let history = self.history[grouping].get_owned(key);
         let mut result = Vec::with_capacity(self.condition.baselines.len());
         for (leaf, spec) in self.condition.baselines.iter().enumerate() {
-            let low = first_window.max(window_start_at_or_after(start.saturating_sub(spec.lookback), self.length));
+            let low = first_window.max(window_start_at_or_after(
+                start.saturating_sub(spec.lookback),
+                self.length,
+            ));
             if low >= start {
                 result.push(None);
                 continue;
@@ -234,7 +257,9 @@ impl WindowShape {
             .iter()
             .map(|spec| Condition::inner_value(&spec.inner, values))
             .collect();
-        let horizon = start.saturating_add(self.length).saturating_sub(self.max_lookback);
+        let horizon = start
+            .saturating_add(self.length)
+            .saturating_sub(self.max_lookback);
         let windows = self.history[grouping].entry_owned(key, VecDeque::new);
         while windows.front().is_some_and(|(window, _)| *window < horizon) {
             windows.pop_front();

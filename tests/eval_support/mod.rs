@@ -1,5 +1,5 @@
 //! Shared helpers of the evaluator tests: packs from rule text, events, runs.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -34,7 +34,8 @@ event rate_limit { limit_name: string }
 event dependency { component: string, version: string }
 "#;
 
-const META: &str = r#"title: "A test rule" description: "d" severity: high category: llm_attack guide: "g""#;
+const META: &str =
+    r#"title: "A test rule" description: "d" severity: high category: llm_attack guide: "g""#;
 
 /// A rule with placeholder metadata around a detection.
 pub fn rule(id: &str, detection: &str) -> String {
@@ -46,7 +47,8 @@ static COUNTER: AtomicUsize = AtomicUsize::new(0);
 /// A fresh temporary directory.
 pub fn temp_dir(label: &str) -> PathBuf {
     let n = COUNTER.fetch_add(1, Ordering::SeqCst);
-    let dir = std::env::temp_dir().join(format!("tripline-eval-{}-{label}-{n}", std::process::id()));
+    let dir =
+        std::env::temp_dir().join(format!("tripline-eval-{}-{label}-{n}", std::process::id()));
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
@@ -67,9 +69,17 @@ pub fn pack_with_files(text: &str, files: &[(&str, &str)]) -> ir::Pack {
     let (rules, rule_errors) = parse(text, rules_id);
     let mut all = schema_errors;
     all.extend(rule_errors);
-    let (pack, diagnostics) = check(&sources, &[(schema_id, schema), (rules_id, rules)], &CheckOptions::default());
+    let (pack, diagnostics) = check(
+        &sources,
+        &[(schema_id, schema), (rules_id, rules)],
+        &CheckOptions::default(),
+    );
     all.extend(diagnostics.into_iter().filter(|d| d.is_error()));
-    assert!(all.is_empty(), "{}", render_human(&all, &sources, ColorMode::Never));
+    assert!(
+        all.is_empty(),
+        "{}",
+        render_human(&all, &sources, ColorMode::Never)
+    );
     pack.expect("a pack")
 }
 
@@ -80,8 +90,13 @@ pub fn pack(text: &str) -> ir::Pack {
 
 /// Seconds since 2026-03-02T00:00:00Z as RFC 3339.
 pub fn at(seconds: i64) -> String {
-    let base = "2026-03-02T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
-    jiff::Timestamp::from_second(base + seconds).unwrap().to_string()
+    let base = "2026-03-02T00:00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_second();
+    jiff::Timestamp::from_second(base + seconds)
+        .unwrap()
+        .to_string()
 }
 
 /// Minutes, hours and days in seconds.
@@ -102,7 +117,9 @@ pub fn event(seconds: i64, event_type: &str, fields: Value) -> Value {
 pub fn numbered(mut events: Vec<Value>) -> Vec<Value> {
     for (index, event) in events.iter_mut().enumerate() {
         if let Some(object) = event.as_object_mut() {
-            object.entry("event_id").or_insert_with(|| json!(format!("e{}", index + 1)));
+            object
+                .entry("event_id")
+                .or_insert_with(|| json!(format!("e{}", index + 1)));
         }
     }
     events
@@ -110,7 +127,14 @@ pub fn numbered(mut events: Vec<Value>) -> Vec<Value> {
 
 /// Evaluates with default options, learning switched off.
 pub fn eval(pack: &ir::Pack, events: &[Value]) -> Vec<Alert> {
-    eval_with(pack, events, &EvalOptions { learn_ms: 0, ..EvalOptions::default() })
+    eval_with(
+        pack,
+        events,
+        &EvalOptions {
+            learn_ms: 0,
+            ..EvalOptions::default()
+        },
+    )
 }
 
 /// Evaluates with options.
@@ -120,7 +144,10 @@ pub fn eval_with(pack: &ir::Pack, events: &[Value], options: &EvalOptions) -> Ve
 
 /// The `group` objects of alerts, as JSON.
 pub fn groups(alerts: &[Alert]) -> Vec<Value> {
-    alerts.iter().map(|alert| serde_json::to_value(&alert.group).unwrap()).collect()
+    alerts
+        .iter()
+        .map(|alert| serde_json::to_value(&alert.group).unwrap())
+        .collect()
 }
 
 /// Events as JSON lines.
