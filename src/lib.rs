@@ -18,9 +18,13 @@
 //! and `eval::Engine::new(&pack)` make every stage testable on its own.
 
 pub mod check;
+pub mod cli;
 pub mod diagnostics;
+pub mod docs;
 pub mod eval;
 pub mod ir;
+pub mod project;
 pub mod schema;
 pub mod source;
 pub mod syntax;
+pub mod testing;

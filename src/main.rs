@@ -1,1 +1,64 @@
-fn main() {}
+//! The `tripline` command. Each subcommand lives in `tripline::cli::<name>`;
+//! this file only parses arguments and dispatches.
+
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use tripline::cli::{self, ColorChoice, Global, MessageFormat};
+
+/// Tripline: detection content for LLM-application security, checked, tested and compiled.
+#[derive(Debug, Parser)]
+#[command(name = "tripline", version, about, propagate_version = true)]
+struct Arguments {
+    /// How diagnostics are printed.
+    #[arg(long, global = true, value_enum, default_value = "human")]
+    message_format: MessageFormat,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value = "auto")]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Parses and type-checks rules; exit 0 when clean, 1 on errors, 2 on usage or I/O problems.
+    Check(cli::check::CheckArgs),
+    /// Prints the long explanation of a diagnostic code (`tripline explain list` lists them).
+    Explain(cli::explain::ExplainArgs),
+    /// Prints the checked intermediate representation of a rule as JSON.
+    Ir(cli::ir::IrArgs),
+    /// Prints the event schema (JSON Schema draft 2020-12).
+    Schema(cli::schema::SchemaArgs),
+    /// Runs every rule's test cases through the evaluator; exit 1 on any failure.
+    Test(cli::test::TestArgs),
+    /// Renders the pack as Markdown: a catalogue and one page per rule.
+    Docs(cli::docs::DocsArgs),
+    /// Writes the ATLAS coverage of the pack as an ATT&CK Navigator layer.
+    Coverage(cli::docs::CoverageArgs),
+}
+
+fn main() -> ExitCode {
+    let arguments = match Arguments::try_parse() {
+        Ok(arguments) => arguments,
+        Err(error) => {
+            let _ = error.print();
+            return match error.kind() {
+                clap::error::ErrorKind::DisplayHelp | clap::error::ErrorKind::DisplayVersion => {
+                    ExitCode::SUCCESS
+                }
+                _ => ExitCode::from(cli::EXIT_USAGE),
+            };
+        }
+    };
+    let global = Global::new(arguments.message_format, arguments.color);
+    match &arguments.command {
+        Command::Check(args) => cli::check::run(args, &global),
+        Command::Explain(args) => cli::explain::run(args),
+        Command::Ir(args) => cli::ir::run(args, &global),
+        Command::Schema(args) => cli::schema::run(args, &global),
+        Command::Test(args) => cli::test::run(args, &global),
+        Command::Docs(args) => cli::docs::run_docs(args, &global),
+        Command::Coverage(args) => cli::docs::run_coverage(args, &global),
+    }
+}

@@ -34,6 +34,8 @@ pub struct Declaration {
 }
 
 /// The kinds of declaration.
+// Declarations are built once per file and never copied on a hot path.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum DeclarationKind {
     /// `common { ... }`: fields every event type carries.
@@ -264,6 +266,7 @@ impl Literal {
 }
 
 /// What a rule detects.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum Detection {
     /// `match TYPES [where EXPR] [...]`.

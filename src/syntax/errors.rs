@@ -143,6 +143,10 @@ pub(super) fn rewrite(error: &Error<Rule>, text: &str, source: SourceId) -> Diag
         return diagnostic;
     }
 
+    if let Some(diagnostic) = misspelt_keyword_before(text, position, source) {
+        return diagnostic;
+    }
+
     let found = token_at(text, position);
     let span = Span::new(
         source,
@@ -210,13 +214,25 @@ fn expected_words(error: &Error<Rule>) -> Vec<String> {
             }
         }
     }
+    // Operator tokens are already named by the operator descriptions.
+    if words
+        .iter()
+        .any(|word| word.starts_with("a comparison operator"))
+    {
+        for operator in ["`==`", "`!=`", "`<`", "`<=`", "`>`", "`>=`"] {
+            words.remove(operator);
+        }
+    }
     // Keep the list short: descriptions first, then tokens.
     let mut ordered: Vec<String> = words
         .iter()
         .filter(|word| !word.starts_with('`'))
         .cloned()
         .collect();
-    ordered.extend(words.into_iter().filter(|word| word.starts_with('`')));
+    // Raw tokens only help when the grammar rules say little on their own.
+    if ordered.len() < 2 {
+        ordered.extend(words.into_iter().filter(|word| word.starts_with('`')));
+    }
     ordered.truncate(8);
     ordered
 }
@@ -227,6 +243,29 @@ fn join_or(words: &[String]) -> String {
         [one] => one.clone(),
         [rest @ .., last] => format!("{} or {last}", rest.join(", ")),
     }
+}
+
+/// A word just before the failing place that is one typo away from a keyword
+/// (`whre x == 1`): the parser took it for something else and failed later,
+/// so the useful place to point at is the word itself.
+fn misspelt_keyword_before(text: &str, position: usize, source: SourceId) -> Option<Diagnostic> {
+    let before = text.get(..position)?.trim_end();
+    let start = before
+        .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .map_or(0, |index| index + 1);
+    let word = &before[start..];
+    if word.len() < 3 || KEYWORDS.contains(&word) {
+        return None;
+    }
+    let keyword = did_you_mean(word, KEYWORDS.iter().copied())?;
+    Some(
+        Diagnostic::new(Code::SYNTAX, format!("`{word}` is not a keyword here"))
+            .primary(
+                Span::new(source, start, start + word.len()),
+                format!("did you mean `{keyword}`?"),
+            )
+            .help(format!("write `{keyword}`")),
+    )
 }
 
 /// The word or character at `position`.
@@ -292,8 +331,8 @@ fn unterminated(text: &str, source: SourceId) -> Option<Diagnostic> {
                 Some(end) => index += end + 2,
                 None => return Some(unclosed(source, index, 2, "comment", "`*/`")),
             }
-        } else if rest.starts_with("\"\"\"") {
-            match rest[3..].find("\"\"\"") {
+        } else if let Some(body) = rest.strip_prefix("\"\"\"") {
+            match body.find("\"\"\"") {
                 Some(end) => index += end + 6,
                 None => return Some(unclosed(source, index, 3, "block string", "`\"\"\"`")),
             }

@@ -1,0 +1,157 @@
+//! `tripline eval`: streams JSON-lines events through the rules and writes alerts.
+//!
+//! Input: the arguments and the loaded pack. Output: alerts as JSON lines (or a
+//! table) on stdout or `--out`, a one-line summary on stderr, and an exit code:
+//! 0 when the run completed (with alerts or not), 1 when the input had a bad
+//! line (without `--skip-invalid`), 2 for usage and I/O problems.
+
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, load_pack, plural};
+use crate::eval::{self, EvalOptions, Input, Summary, TableCollector};
+
+/// How alerts are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum EvalFormat {
+    /// One JSON object per alert per line.
+    #[default]
+    Json,
+    /// Per rule: the number of alerts and the first groups.
+    Table,
+}
+
+fn duration(text: &str) -> Result<i64, String> {
+    eval::parse_duration(text)
+        .ok_or_else(|| format!("`{text}` is not a duration such as 90s, 10m, 24h or 7d"))
+}
+
+/// Arguments of `eval`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct EvalArgs {
+    /// JSON-lines events (`-` for stdin; `.gz` files are decompressed); repeat to merge several.
+    #[arg(long = "events", value_name = "FILE", required = true)]
+    pub events: Vec<String>,
+    /// Rule directories or content repository.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Overrides (`--param`, `--lookups`).
+    #[command(flatten)]
+    pub rules: RulesArgs,
+    /// Evaluates only this rule (repeat for several).
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule_ids: Vec<String>,
+    /// Writes alerts to this file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+    /// Alert output format.
+    #[arg(long, value_enum, default_value = "json")]
+    pub format: EvalFormat,
+    /// Skips bad lines and counts them instead of stopping at the first.
+    #[arg(long)]
+    pub skip_invalid: bool,
+    /// Learning period of new-value and baseline rules, from the first event.
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
+    pub learn: i64,
+    /// How far out of timestamp order the input may be.
+    #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
+    pub lateness: i64,
+    /// Threads: 1 parses and evaluates on one thread; N adds a reader and N - 1 parsers.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub threads: usize,
+}
+
+/// Runs `eval`.
+pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
+    let (_, pack) = match load_pack(&args.paths, &args.rules, global) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let options = EvalOptions {
+        learn_ms: args.learn,
+        lateness_ms: args.lateness,
+        rules: args.rule_ids.clone(),
+        threads: args.threads.max(1),
+        skip_invalid: args.skip_invalid,
+        ..EvalOptions::default()
+    };
+    let inputs: Vec<Input> = args
+        .events
+        .iter()
+        .map(|argument| Input::from_argument(argument))
+        .collect();
+    let mut writer: Box<dyn Write> = match &args.out {
+        Some(path) => match File::create(path) {
+            Ok(file) => Box::new(BufWriter::new(file)),
+            Err(error) => {
+                eprintln!("error: cannot create {}: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None => Box::new(BufWriter::new(io::stdout().lock())),
+    };
+    let mut table = TableCollector::default();
+    let result = eval::run(&pack, &inputs, &options, &mut |alert| match args.format {
+        EvalFormat::Json => eval::write_json_line(&mut *writer, alert),
+        EvalFormat::Table => {
+            table.add(alert);
+            Ok(())
+        }
+    });
+    let finished = result.and_then(|summary| {
+        if args.format == EvalFormat::Table {
+            table
+                .write(&mut *writer, &summary.alerts)
+                .map_err(eval::EvalError::Write)?;
+        }
+        writer.flush().map_err(eval::EvalError::Write)?;
+        Ok(summary)
+    });
+    match finished {
+        Ok(summary) => {
+            if global.message_format == MessageFormat::Human {
+                report_summary(&summary);
+            }
+            ExitCode::from(EXIT_OK)
+        }
+        Err(error) => {
+            let _ = writer.flush();
+            match error.diagnostic() {
+                Some(diagnostic) => global.report_one(diagnostic.clone()),
+                None => eprintln!("error: {error}"),
+            }
+            ExitCode::from(error.exit_code())
+        }
+    }
+}
+
+fn report_summary(summary: &Summary) {
+    let events = summary.events_read;
+    let alerts = summary.alerts_total();
+    let firing = summary.alerts.values().filter(|count| **count > 0).count();
+    eprintln!(
+        "{events} event{} evaluated ({} of types no rule reads), {alerts} alert{} from {firing} rule{}",
+        plural(events as usize),
+        summary.events_ignored,
+        plural(alerts as usize),
+        plural(firing),
+    );
+    let skipped = summary.skipped_total();
+    if skipped > 0 {
+        let reasons: Vec<String> = summary
+            .skipped
+            .iter()
+            .map(|(reason, count)| format!("{count} {reason}"))
+            .collect();
+        eprintln!(
+            "warning: skipped {skipped} invalid line{} ({})",
+            plural(skipped as usize),
+            reasons.join(", ")
+        );
+        for diagnostic in summary.first_skipped.iter().take(3) {
+            eprintln!("  {}: {}", diagnostic.code.as_str(), diagnostic.message);
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! `tripline ir RULE_ID`: the checked IR of one rule, as JSON.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use super::{EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_pack};
+use crate::diagnostics::suggest::did_you_mean;
+
+/// Arguments of `ir`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct IrArgs {
+    /// The rule id; `--all` prints the whole pack instead.
+    #[arg(required_unless_present = "all")]
+    pub rule_id: Option<String>,
+    /// Prints the whole pack (schema, lists, lookups, params, rules).
+    #[arg(long)]
+    pub all: bool,
+    /// Rule directories or content repository.
+    #[arg(long = "rules", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Overrides.
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// Runs `ir`.
+pub fn run(args: &IrArgs, global: &Global) -> ExitCode {
+    let (_, pack) = match load_pack(&args.paths, &args.rules, global) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let json = if args.all {
+        serde_json::to_string_pretty(&pack)
+    } else {
+        let id = args.rule_id.as_deref().unwrap_or_default();
+        match pack.rule(id) {
+            Some(rule) => serde_json::to_string_pretty(rule),
+            None => {
+                eprintln!("error: no rule has the id `{id}`");
+                if let Some(close) =
+                    did_you_mean(id, pack.rules.iter().map(|rule| rule.id.as_str()))
+                {
+                    eprintln!("help: did you mean `{close}`?");
+                }
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    };
+    match json {
+        Ok(json) => {
+            println!("{json}");
+            ExitCode::from(EXIT_OK)
+        }
+        Err(error) => {
+            eprintln!("error: cannot serialise the IR: {error}");
+            ExitCode::from(EXIT_USAGE)
+        }
+    }
+}

@@ -1,0 +1,190 @@
+//! The command line's shared plumbing: global flags, loading a pack with its
+//! diagnostics rendered, exit codes. Each command lives in its own file.
+//!
+//! Exit codes are a contract with CI scripts: 0 success, 1 findings (rule
+//! errors, failed tests, bad input lines), 2 usage or I/O problems.
+
+pub mod check;
+pub mod docs;
+pub mod explain;
+pub mod ir;
+pub mod schema;
+pub mod test;
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+
+use crate::diagnostics::{self, ColorMode, Diagnostic};
+use crate::ir::Pack;
+use crate::project::{self, LoadOptions, Project};
+use crate::source::Sources;
+
+/// Success.
+pub const EXIT_OK: u8 = 0;
+/// Findings: rule errors, failed tests, invalid input lines.
+pub const EXIT_FINDINGS: u8 = 1;
+/// Usage or I/O problems.
+pub const EXIT_USAGE: u8 = 2;
+
+/// How diagnostics and reports are printed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum MessageFormat {
+    /// rustc-like text.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// When to colour output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, ValueEnum)]
+pub enum ColorChoice {
+    /// When stderr is a terminal and `NO_COLOR` is unset.
+    #[default]
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+/// Flags every command shares.
+#[derive(Debug, Clone, Copy)]
+pub struct Global {
+    /// Diagnostics as text or JSON.
+    pub message_format: MessageFormat,
+    /// Colour for human output.
+    pub color: ColorMode,
+}
+
+impl Global {
+    /// Resolves `--color auto` against the terminal and `NO_COLOR`.
+    pub fn new(message_format: MessageFormat, color: ColorChoice) -> Self {
+        let color = match color {
+            ColorChoice::Always => ColorMode::Always,
+            ColorChoice::Never => ColorMode::Never,
+            ColorChoice::Auto => {
+                if std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+                    ColorMode::Always
+                } else {
+                    ColorMode::Never
+                }
+            }
+        };
+        Global {
+            message_format,
+            color,
+        }
+    }
+
+    /// Prints diagnostics to stderr in the chosen format.
+    pub fn report(&self, diagnostics: &[Diagnostic], sources: &Sources) {
+        let rendered = match self.message_format {
+            MessageFormat::Human => diagnostics::render_human(diagnostics, sources, self.color),
+            MessageFormat::Json => diagnostics::render_json(diagnostics, sources),
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(rendered.as_bytes());
+    }
+
+    /// Prints one diagnostic that has no source (I/O, usage).
+    pub fn report_one(&self, diagnostic: Diagnostic) {
+        self.report(&[diagnostic], &Sources::new());
+    }
+}
+
+/// The options every command that loads rules accepts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct RulesArgs {
+    /// `--param NAME=VALUE`: overrides a rule pack parameter.
+    #[arg(long = "param", value_name = "NAME=VALUE", value_parser = parse_param)]
+    pub params: Vec<(String, String)>,
+    /// Reads each lookup from `DIR/<lookup name>.csv` instead of its declared file.
+    #[arg(long, value_name = "DIR")]
+    pub lookups: Option<PathBuf>,
+}
+
+fn parse_param(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, value)) if !name.trim().is_empty() => {
+            Ok((name.trim().to_string(), value.to_string()))
+        }
+        _ => Err(format!("`{text}` is not NAME=VALUE")),
+    }
+}
+
+/// Loads and checks, printing diagnostics. Returns the project when the pack
+/// checked without errors (warnings are printed), or the exit code to return.
+pub fn load_project(
+    paths: &[PathBuf],
+    rules: &RulesArgs,
+    global: &Global,
+) -> Result<Project, ExitCode> {
+    let options = LoadOptions {
+        paths: paths.to_vec(),
+        params: rules.params.clone(),
+        lookup_dir: rules.lookups.clone(),
+    };
+    let project = match project::load(&options) {
+        Ok(project) => project,
+        Err(diagnostic) => {
+            global.report_one(diagnostic);
+            return Err(ExitCode::from(EXIT_USAGE));
+        }
+    };
+    let diagnostics = project.diagnostics.clone().into_sorted();
+    global.report(&diagnostics, &project.sources);
+    if project.pack.is_none() {
+        let errors = diagnostics
+            .iter()
+            .filter(|diagnostic| diagnostic.is_error())
+            .count();
+        if global.message_format == MessageFormat::Human {
+            eprintln!(
+                "error: the rules have {errors} error{}; fix them first",
+                plural(errors)
+            );
+        }
+        return Err(ExitCode::from(EXIT_FINDINGS));
+    }
+    Ok(project)
+}
+
+/// Loads and checks, returning the sources and the pack (see [`load_project`]).
+pub fn load_pack(
+    paths: &[PathBuf],
+    rules: &RulesArgs,
+    global: &Global,
+) -> Result<(Sources, Pack), ExitCode> {
+    let project = load_project(paths, rules, global)?;
+    match project.pack {
+        Some(pack) => Ok((project.sources, pack)),
+        None => Err(ExitCode::from(EXIT_FINDINGS)),
+    }
+}
+
+/// `s` when `count` is not 1.
+pub fn plural(count: usize) -> &'static str {
+    if count == 1 { "" } else { "s" }
+}
+
+/// Writes `text` to a file atomically (a temporary file renamed into place),
+/// so a failed run never leaves a partial artifact.
+pub fn write_atomically(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {
+    let directory = path
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty());
+    if let Some(directory) = directory {
+        std::fs::create_dir_all(directory)?;
+    }
+    let file_name = path
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = path.with_file_name(format!(".{file_name}.tmp-{}", std::process::id()));
+    std::fs::write(&temporary, text)?;
+    std::fs::rename(&temporary, path)
+}

@@ -1,0 +1,60 @@
+//! `tripline schema --format json-schema`: the event schema for log validation.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::ValueEnum;
+
+use super::{EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_pack, write_atomically};
+
+/// Output formats of `schema`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SchemaFormat {
+    /// JSON Schema draft 2020-12.
+    JsonSchema,
+    /// The checked schema as Tripline IR JSON.
+    Ir,
+}
+
+/// Arguments of `schema`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct SchemaArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value = "json-schema")]
+    pub format: SchemaFormat,
+    /// Rule directories or content repository (the schema is declared there).
+    #[arg(long = "rules", value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Writes to a file instead of stdout.
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// Runs `schema`.
+pub fn run(args: &SchemaArgs, global: &Global) -> ExitCode {
+    let (_, pack) = match load_pack(&args.paths, &RulesArgs::default(), global) {
+        Ok(loaded) => loaded,
+        Err(code) => return code,
+    };
+    let value = match args.format {
+        SchemaFormat::JsonSchema => crate::schema::json_schema(&pack.schema),
+        SchemaFormat::Ir => serde_json::to_value(&pack.schema).unwrap_or_default(),
+    };
+    let text = match serde_json::to_string_pretty(&value) {
+        Ok(text) => text + "\n",
+        Err(error) => {
+            eprintln!("error: cannot serialise the schema: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match &args.out {
+        Some(path) => {
+            if let Err(error) = write_atomically(path, text.as_bytes()) {
+                eprintln!("error: cannot write `{}`: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::from(EXIT_OK)
+}

@@ -1,0 +1,339 @@
+//! Loading a rule pack or a content repository from disk.
+//!
+//! Input: the paths given on the command line (directories, `.tdl` files, or a
+//! content repository with a `tripline.yaml`) and command-line overrides.
+//! Output: a [`Project`]: every source file read, the checked [`ir::Pack`]
+//! (when there are no errors), all diagnostics, and the test files found.
+//! This is the only module that walks directories; later stages get data.
+
+// Errors here are cold-path diagnostics returned once per run; boxing them
+// would only add noise.
+#![allow(clippy::result_large_err)]
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+use crate::check::{self, CheckOptions, LookupOverride};
+use crate::diagnostics::{Code, Diagnostic, Diagnostics};
+use crate::ir;
+use crate::source::Sources;
+use crate::syntax;
+
+/// The name of a content repository's configuration file.
+pub const CONFIG_FILE: &str = "tripline.yaml";
+
+/// The extension of rule files.
+pub const RULE_EXTENSION: &str = "tdl";
+
+/// The suffix of test case files.
+pub const TEST_SUFFIX: &str = ".test.yaml";
+
+/// What to load and the overrides given on the command line.
+#[derive(Debug, Clone, Default)]
+pub struct LoadOptions {
+    /// Paths given; empty means `tripline.yaml` in the current directory if it
+    /// exists, else `rules`.
+    pub paths: Vec<PathBuf>,
+    /// `--param NAME=VALUE`, applied after the configuration file's.
+    pub params: Vec<(String, String)>,
+    /// `--lookups DIR`.
+    pub lookup_dir: Option<PathBuf>,
+}
+
+/// A content repository's `tripline.yaml`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// Rule packs included as they are (their tests are not this repository's).
+    #[serde(default)]
+    pub packs: Vec<PathBuf>,
+    /// This repository's own rule directories.
+    #[serde(default)]
+    pub rules: Vec<PathBuf>,
+    /// Parameter overrides.
+    #[serde(default)]
+    pub params: BTreeMap<String, serde_yaml::Value>,
+    /// List changes.
+    #[serde(default)]
+    pub lists: BTreeMap<String, ListChange>,
+    /// Lookup changes.
+    #[serde(default)]
+    pub lookups: BTreeMap<String, LookupChange>,
+}
+
+/// `lists: { NAME: { extend: [...] } }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListChange {
+    /// Values appended to the list.
+    #[serde(default)]
+    pub extend: Vec<String>,
+}
+
+/// `lookups: { NAME: { extend: FILE } }` or `{ replace: FILE }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LookupChange {
+    /// A CSV whose rows are added.
+    pub extend: Option<PathBuf>,
+    /// A CSV whose rows replace the declared ones.
+    pub replace: Option<PathBuf>,
+}
+
+/// A directory of rules and whether it is the repository's own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Root {
+    /// The directory or file.
+    pub path: PathBuf,
+    /// Whether its tests are this run's tests (packs included by a content
+    /// repository are not, unless asked).
+    pub own: bool,
+}
+
+/// Everything loaded in one run.
+#[derive(Debug)]
+pub struct Project {
+    /// Every file read.
+    pub sources: Sources,
+    /// The checked pack, when there were no errors.
+    pub pack: Option<ir::Pack>,
+    /// Every diagnostic found.
+    pub diagnostics: Diagnostics,
+    /// The roots read.
+    pub roots: Vec<Root>,
+    /// Test case files, with whether they belong to an own root.
+    pub test_files: Vec<(PathBuf, bool)>,
+    /// Rule files of own roots (to tell which rules must carry tests).
+    pub own_rule_files: Vec<String>,
+}
+
+/// Loads and checks. An error here is a usage or I/O problem (exit code 2);
+/// problems in the rules are diagnostics in the returned project.
+pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
+    let mut check_options = CheckOptions {
+        lookup_dir: options.lookup_dir.clone(),
+        ..CheckOptions::default()
+    };
+    let roots = resolve_roots(&options.paths, &mut check_options)?;
+    for (name, value) in &options.params {
+        check_options.params.insert(name.clone(), value.clone());
+    }
+
+    let mut sources = Sources::new();
+    let mut files = Vec::new();
+    let mut diagnostics = Diagnostics::new();
+    let mut test_files = Vec::new();
+    let mut own_rule_files = Vec::new();
+    for root in &roots {
+        let (rule_paths, tests) = discover(&root.path)?;
+        for path in rule_paths {
+            let text = fs::read_to_string(&path).map_err(|error| io_error(&path, &error))?;
+            let display = display_path(&path);
+            if root.own {
+                own_rule_files.push(display.clone());
+            }
+            let id = sources.add(display, text);
+            let Some(file) = sources.get(id) else {
+                continue;
+            };
+            let (ast, syntax_diagnostics) = syntax::parse(&file.text, id);
+            diagnostics.extend(syntax_diagnostics);
+            files.push((id, ast));
+        }
+        test_files.extend(tests.into_iter().map(|path| (path, root.own)));
+    }
+    let (pack, check_diagnostics) = check::check(&sources, &files, &check_options);
+    // A file that does not parse contributes no declarations; "no schema" is
+    // then a consequence of the syntax error, not a second problem.
+    let syntax_failed = diagnostics
+        .iter()
+        .any(|diagnostic| diagnostic.code.as_str().starts_with("E01"));
+    diagnostics.extend(
+        check_diagnostics
+            .into_iter()
+            .filter(|diagnostic| !(syntax_failed && diagnostic.code == Code::MISSING_SCHEMA)),
+    );
+    let pack = if diagnostics.has_errors() { None } else { pack };
+    Ok(Project {
+        sources,
+        pack,
+        diagnostics,
+        roots,
+        test_files,
+        own_rule_files,
+    })
+}
+
+/// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
+fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Root>, Diagnostic> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        if Path::new(CONFIG_FILE).is_file() {
+            vec![PathBuf::from(CONFIG_FILE)]
+        } else {
+            vec![PathBuf::from("rules")]
+        }
+    } else {
+        paths.to_vec()
+    };
+    let mut roots = Vec::new();
+    for path in paths {
+        let config_path = if path.is_dir() && path.join(CONFIG_FILE).is_file() {
+            Some(path.join(CONFIG_FILE))
+        } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
+            Some(path.clone())
+        } else {
+            None
+        };
+        match config_path {
+            Some(config_path) => roots.extend(apply_config(&config_path, options)?),
+            None if path.exists() => roots.push(Root { path, own: true }),
+            None => {
+                return Err(Diagnostic::new(Code::INPUT_PATH, format!("`{}` does not exist", path.display()))
+                    .in_file(path.display().to_string())
+                    .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml"));
+            }
+        }
+    }
+    Ok(roots)
+}
+
+fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Diagnostic> {
+    let text = fs::read_to_string(path).map_err(|error| io_error(path, &error))?;
+    let config: Config = serde_yaml::from_str(&text).map_err(|error| {
+        let location = error
+            .location()
+            .map(|location| format!(":{}:{}", location.line(), location.column()))
+            .unwrap_or_default();
+        Diagnostic::new(
+            Code::CONFIG,
+            format!("{}{location}: {error}", path.display()),
+        )
+        .in_file(path.display().to_string())
+    })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    let mut roots = Vec::new();
+    for pack in &config.packs {
+        roots.push(Root {
+            path: base.join(pack),
+            own: false,
+        });
+    }
+    for rules in &config.rules {
+        roots.push(Root {
+            path: base.join(rules),
+            own: true,
+        });
+    }
+    if roots.is_empty() {
+        return Err(Diagnostic::new(
+            Code::CONFIG,
+            format!("{} names no `packs` and no `rules`", path.display()),
+        )
+        .in_file(path.display().to_string()));
+    }
+    for root in &roots {
+        if !root.path.exists() {
+            return Err(Diagnostic::new(
+                Code::CONFIG,
+                format!(
+                    "{}: the directory `{}` does not exist",
+                    path.display(),
+                    root.path.display()
+                ),
+            )
+            .in_file(path.display().to_string()));
+        }
+    }
+    for (name, value) in &config.params {
+        let text = match value {
+            serde_yaml::Value::String(text) => text.clone(),
+            other => serde_yaml::to_string(other)
+                .unwrap_or_default()
+                .trim()
+                .to_string(),
+        };
+        options.params.insert(name.clone(), text);
+    }
+    for (name, change) in &config.lists {
+        options
+            .list_extensions
+            .entry(name.clone())
+            .or_default()
+            .extend(change.extend.iter().cloned());
+    }
+    for (name, change) in &config.lookups {
+        let change = match (&change.extend, &change.replace) {
+            (Some(file), None) => LookupOverride::Extend(base.join(file)),
+            (None, Some(file)) => LookupOverride::Replace(base.join(file)),
+            _ => {
+                return Err(Diagnostic::new(
+                    Code::CONFIG,
+                    format!(
+                        "{}: lookup `{name}` needs exactly one of `extend` or `replace`",
+                        path.display()
+                    ),
+                )
+                .in_file(path.display().to_string()));
+            }
+        };
+        options.lookup_overrides.insert(name.clone(), change);
+    }
+    Ok(roots)
+}
+
+/// Every `.tdl` and `*.test.yaml` file under `path`, in sorted order.
+fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
+    let mut rules = Vec::new();
+    let mut tests = Vec::new();
+    if path.is_file() {
+        let name = path.to_string_lossy();
+        if name.ends_with(TEST_SUFFIX) {
+            tests.push(path.to_path_buf());
+        } else {
+            rules.push(path.to_path_buf());
+        }
+        return Ok((rules, tests));
+    }
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        let entries = fs::read_dir(&directory).map_err(|error| io_error(&directory, &error))?;
+        for entry in entries {
+            let entry = entry.map_err(|error| io_error(&directory, &error))?;
+            let entry_path = entry.path();
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with('.') {
+                continue;
+            }
+            if entry_path.is_dir() {
+                stack.push(entry_path);
+            } else if name.ends_with(TEST_SUFFIX) {
+                tests.push(entry_path);
+            } else if entry_path
+                .extension()
+                .is_some_and(|extension| extension == RULE_EXTENSION)
+            {
+                rules.push(entry_path);
+            }
+        }
+    }
+    rules.sort();
+    tests.sort();
+    Ok((rules, tests))
+}
+
+/// A path as shown in messages: relative, with `./` removed, `/` separators.
+pub fn display_path(path: &Path) -> String {
+    let text = path.to_string_lossy().replace('\\', "/");
+    text.strip_prefix("./").unwrap_or(&text).to_string()
+}
+
+fn io_error(path: &Path, error: &std::io::Error) -> Diagnostic {
+    Diagnostic::new(
+        Code::INPUT_PATH,
+        format!("cannot read `{}`: {error}", path.display()),
+    )
+    .in_file(display_path(path))
+}

@@ -1,0 +1,345 @@
+//! The test runner behind `tripline test`.
+//!
+//! Input: a checked [`ir::Pack`] and `*.test.yaml` files (format in
+//! `docs/language.md`, "Test cases"). Output: a [`Report`] with one outcome
+//! per case and per rule-coverage requirement. Each case's events are expanded
+//! (`defaults`, `repeat`/`every`), validated against the JSON Schema of the
+//! pack's event schema, and run through the evaluator with only the case's
+//! rule loaded and the case's parameters applied to it.
+
+// Errors here are cold-path diagnostics returned once per run; boxing them
+// would only add noise.
+#![allow(clippy::result_large_err)]
+
+mod cases;
+pub mod junit;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+pub use cases::{Case, Expectation, TestFile, load_test_file};
+
+use crate::diagnostics::Diagnostic;
+use crate::eval::{self, Alert, EvalOptions};
+use crate::ir::{self, Pack};
+
+/// Whether a case passed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Status {
+    /// The evaluator raised exactly what the case expects.
+    Passed,
+    /// It did not, or the case could not run.
+    Failed,
+}
+
+/// The result of one case (or of a coverage requirement of a rule).
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The rule tested.
+    pub rule: String,
+    /// The case name (or `coverage` for a rule missing cases).
+    pub name: String,
+    /// Passed or failed.
+    pub status: Status,
+    /// Why it failed (empty when it passed).
+    pub message: String,
+    /// The test file.
+    pub file: String,
+    /// Line of the case in the test file.
+    pub line: usize,
+    /// How many alerts were expected.
+    pub expected: Option<usize>,
+    /// How many the evaluator raised.
+    pub actual: Option<usize>,
+}
+
+/// Every outcome of a run.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Report {
+    /// In run order: files in path order, cases in file order, coverage last.
+    pub outcomes: Vec<Outcome>,
+}
+
+impl Report {
+    /// Number of passed outcomes.
+    pub fn passed(&self) -> usize {
+        self.outcomes
+            .iter()
+            .filter(|outcome| outcome.status == Status::Passed)
+            .count()
+    }
+
+    /// Number of failed outcomes.
+    pub fn failed(&self) -> usize {
+        self.outcomes.len() - self.passed()
+    }
+}
+
+/// What to run.
+#[derive(Debug, Clone, Default)]
+pub struct RunOptions {
+    /// Only these rules (empty: all).
+    pub rules: Vec<String>,
+    /// Rule files whose rules must carry a positive and a negative case.
+    pub rules_requiring_tests: BTreeSet<String>,
+}
+
+/// Runs every case of every file. A file that cannot be read or parsed is
+/// returned as an error diagnostic; the caller reports it and exits 2.
+pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Report, Diagnostic> {
+    let validator = cases::SchemaValidator::new(&pack.schema)?;
+    let mut report = Report::default();
+    let mut kinds: BTreeMap<String, (bool, bool)> = BTreeMap::new();
+    for path in files {
+        let file = load_test_file(path, pack)?;
+        if !options.rules.is_empty() && !options.rules.contains(&file.rule) {
+            continue;
+        }
+        for case in &file.cases {
+            let entry = kinds.entry(file.rule.clone()).or_default();
+            if case.expectation.alerts > 0 {
+                entry.0 = true;
+            } else {
+                entry.1 = true;
+            }
+            report
+                .outcomes
+                .push(run_case(pack, &file, case, &validator));
+        }
+    }
+    for rule in &pack.rules {
+        if !options.rules_requiring_tests.contains(&rule.file)
+            || (!options.rules.is_empty() && !options.rules.contains(&rule.id))
+        {
+            continue;
+        }
+        let (positive, negative) = kinds.get(&rule.id).copied().unwrap_or_default();
+        let missing: Vec<&str> = [(!positive, "positive"), (!negative, "negative")]
+            .into_iter()
+            .filter_map(|(missing, kind)| missing.then_some(kind))
+            .collect();
+        if !missing.is_empty() {
+            report.outcomes.push(Outcome {
+                rule: rule.id.clone(),
+                name: "has a positive and a negative case".to_string(),
+                status: Status::Failed,
+                message: format!(
+                    "the rule has no {} test case; add one to a `*.test.yaml` file with `rule: {}`",
+                    missing.join(" and no "),
+                    rule.id
+                ),
+                file: rule.file.clone(),
+                line: rule.origin.line as usize,
+                expected: None,
+                actual: None,
+            });
+        }
+    }
+    Ok(report)
+}
+
+fn run_case(
+    pack: &Pack,
+    file: &TestFile,
+    case: &Case,
+    validator: &cases::SchemaValidator,
+) -> Outcome {
+    let mut outcome = Outcome {
+        rule: file.rule.clone(),
+        name: case.name.clone(),
+        status: Status::Failed,
+        message: String::new(),
+        file: file.display.clone(),
+        line: case.line,
+        expected: Some(case.expectation.alerts),
+        actual: None,
+    };
+    if let Err(message) = validator.validate_all(&case.events) {
+        outcome.message = message;
+        return outcome;
+    }
+    let case_pack = match pack_for_case(pack, &file.rule, &case.params) {
+        Ok(case_pack) => case_pack,
+        Err(message) => {
+            outcome.message = message;
+            return outcome;
+        }
+    };
+    let options = EvalOptions {
+        rules: vec![file.rule.clone()],
+        ..EvalOptions::default()
+    };
+    let alerts = match eval::evaluate_values(&case_pack, &case.events, &options) {
+        Ok(alerts) => alerts,
+        Err(error) => {
+            outcome.message = format!("the evaluator rejected the events: {error}");
+            return outcome;
+        }
+    };
+    outcome.actual = Some(alerts.len());
+    match compare(&case.expectation, &alerts) {
+        Ok(()) => outcome.status = Status::Passed,
+        Err(message) => outcome.message = message,
+    }
+    outcome
+}
+
+/// A pack with only `rule_id`, its parameters set to the case's values.
+fn pack_for_case(
+    pack: &Pack,
+    rule_id: &str,
+    params: &BTreeMap<String, ir::Value>,
+) -> Result<Pack, String> {
+    let rule = pack
+        .rule(rule_id)
+        .ok_or_else(|| format!("the pack has no rule `{rule_id}`"))?;
+    let mut rule = rule.clone();
+    for (name, value) in params {
+        if !rule.uses.params.contains(name) {
+            return Err(format!("the rule does not use the parameter `{name}`"));
+        }
+        set_param(&mut rule.detection, name, value);
+    }
+    Ok(Pack {
+        schema: pack.schema.clone(),
+        lists: pack.lists.clone(),
+        lookups: pack.lookups.clone(),
+        params: pack.params.clone(),
+        playbooks: BTreeMap::new(),
+        rules: vec![rule],
+    })
+}
+
+fn set_param(detection: &mut ir::Detection, name: &str, value: &ir::Value) {
+    let mut visit = |expr: &mut ir::Expr| set_param_in(expr, name, value);
+    match detection {
+        ir::Detection::Match { source } | ir::Detection::NewValue { source, .. } => {
+            source.filter.iter_mut().for_each(&mut visit);
+        }
+        ir::Detection::Window {
+            source, condition, ..
+        }
+        | ir::Detection::Cluster {
+            source, condition, ..
+        } => {
+            source.filter.iter_mut().for_each(&mut visit);
+            visit(condition);
+        }
+        ir::Detection::Sequence { steps, .. } => {
+            for step in steps {
+                step.source.filter.iter_mut().for_each(&mut visit);
+            }
+        }
+    }
+}
+
+fn set_param_in(expr: &mut ir::Expr, name: &str, new_value: &ir::Value) {
+    use ir::ExprKind;
+    match &mut expr.kind {
+        ExprKind::Param { name: param, value } if param == name => *value = new_value.clone(),
+        ExprKind::Literal { .. }
+        | ExprKind::Field { .. }
+        | ExprKind::Param { .. }
+        | ExprKind::Exists { .. } => {}
+        ExprKind::Not { operand } => set_param_in(operand, name, new_value),
+        ExprKind::And { operands } | ExprKind::Or { operands } => {
+            operands
+                .iter_mut()
+                .for_each(|operand| set_param_in(operand, name, new_value));
+        }
+        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
+            set_param_in(left, name, new_value);
+            set_param_in(right, name, new_value);
+        }
+        ExprKind::Text { subject, .. }
+        | ExprKind::Matches { subject, .. }
+        | ExprKind::InValues { subject, .. }
+        | ExprKind::InCidr { subject, .. } => set_param_in(subject, name, new_value),
+        ExprKind::InLookup { subjects, .. } => {
+            subjects
+                .iter_mut()
+                .for_each(|subject| set_param_in(subject, name, new_value));
+        }
+        ExprKind::Aggregate { filter, .. } => {
+            if let Some(filter) = filter {
+                set_param_in(filter, name, new_value);
+            }
+        }
+        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
+            set_param_in(aggregate, name, new_value);
+        }
+    }
+}
+
+fn compare(expectation: &Expectation, alerts: &[Alert]) -> Result<(), String> {
+    if alerts.len() != expectation.alerts {
+        return Err(format!(
+            "expected {} alert{}, got {}{}",
+            expectation.alerts,
+            crate::cli::plural(expectation.alerts),
+            alerts.len(),
+            describe_alerts(alerts)
+        ));
+    }
+    if let Some(groups) = &expectation.groups {
+        // Each expected group must be carried by a different alert; order does
+        // not matter (grouping sets and ties have no meaningful order).
+        let mut unused: Vec<&Alert> = alerts.iter().collect();
+        for expected in groups {
+            let position = unused.iter().position(|alert| {
+                expected
+                    .iter()
+                    .all(|(key, value)| alert.group.get(key) == Some(value))
+            });
+            match position {
+                Some(index) => {
+                    unused.remove(index);
+                }
+                None => {
+                    let wanted = serde_json::to_string(expected).unwrap_or_default();
+                    return Err(format!(
+                        "no alert has the group {wanted}{}",
+                        describe_alerts(alerts)
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn describe_alerts(alerts: &[Alert]) -> String {
+    let mut text = String::new();
+    for alert in alerts.iter().take(5) {
+        let group = serde_json::to_string(&alert.group).unwrap_or_default();
+        let values = serde_json::to_string(&alert.values).unwrap_or_default();
+        text.push_str(&format!(
+            "\n      alert: group {group}, {} event{} from {} to {}, values {values}",
+            alert.count,
+            crate::cli::plural(usize::try_from(alert.count).unwrap_or(usize::MAX)),
+            alert.first_seen,
+            alert.last_seen
+        ));
+    }
+    if alerts.len() > 5 {
+        text.push_str(&format!("\n      ... and {} more", alerts.len() - 5));
+    }
+    text
+}
+
+/// The test files of a project that this run tests: own roots, or all with `all`.
+pub fn selected_files(test_files: &[(PathBuf, bool)], all: bool) -> Vec<PathBuf> {
+    test_files
+        .iter()
+        .filter(|(_, own)| all || *own)
+        .map(|(path, _)| path.clone())
+        .collect()
+}
+
+/// Shown in messages.
+pub fn display(path: &Path) -> String {
+    crate::project::display_path(path)
+}

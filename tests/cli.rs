@@ -1,0 +1,210 @@
+//! The command-line contract: commands, flags and exit codes (0 ok, 1
+//! findings, 2 usage or I/O) that CI scripts rely on.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tripline(arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .args(arguments)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the tripline binary runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn temp_dir(name: &str) -> std::path::PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-cli-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    directory
+}
+
+#[test]
+fn check_passes_on_the_shipped_pack() {
+    let output = tripline(&["check", "rules"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+}
+
+#[test]
+fn check_exits_1_on_a_rule_error_and_points_at_it() {
+    let directory = temp_dir("typo");
+    let rule = directory.join("typo.tdl");
+    std::fs::write(
+        &rule,
+        "rule local.typo {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match inference where user_inptu contains \"x\"\n}\n",
+    )
+    .expect("write rule");
+    let rule_path = rule.to_string_lossy().into_owned();
+    let output = tripline(&["check", "rules/schema", &rule_path]);
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("user_inptu"), "{stderr}");
+    assert!(stderr.contains("user_input"), "{stderr}");
+    assert!(stderr.contains("typo.tdl:6:"), "{stderr}");
+}
+
+#[test]
+fn check_exits_2_on_a_missing_path() {
+    let output = tripline(&["check", "does/not/exist"]);
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+}
+
+#[test]
+fn unknown_flags_are_usage_errors() {
+    assert_eq!(code(&tripline(&["check", "--no-such-flag"])), 2);
+    assert_eq!(code(&tripline(&["no-such-command"])), 2);
+}
+
+#[test]
+fn json_diagnostics_are_one_object_per_line() {
+    let directory = temp_dir("json");
+    let rule = directory.join("broken.tdl");
+    std::fs::write(&rule, "rule a.b { match inference where x = 1 }\n").expect("write rule");
+    let rule_path = rule.to_string_lossy().into_owned();
+    let output = tripline(&["check", "--message-format", "json", &rule_path]);
+    assert_eq!(code(&output), 1);
+    let stderr = text(&output.stderr);
+    let first = stderr.lines().next().expect("a diagnostic line");
+    let value: serde_json::Value = serde_json::from_str(first).expect("JSON");
+    assert_eq!(value["code"], "E0101");
+    assert_eq!(value["line"], 1);
+}
+
+#[test]
+fn explain_prints_every_registered_code() {
+    for info in tripline::diagnostics::codes::REGISTRY {
+        let output = tripline(&["explain", info.code]);
+        assert_eq!(code(&output), 0, "{}", info.code);
+        assert!(text(&output.stdout).contains(info.code));
+    }
+    let unknown = tripline(&["explain", "E9999"]);
+    assert_eq!(code(&unknown), 2);
+}
+
+#[test]
+fn ir_prints_a_rule_and_suggests_close_ids() {
+    let output = tripline(&["ir", "llm.output.size_spike"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON IR");
+    assert_eq!(value["id"], "llm.output.size_spike");
+    assert!(value["origin"]["line"].as_u64().is_some());
+
+    let typo = tripline(&["ir", "llm.output.size_spik"]);
+    assert_eq!(code(&typo), 2);
+    assert!(text(&typo.stderr).contains("llm.output.size_spike"));
+}
+
+#[test]
+fn schema_prints_a_draft_2020_12_json_schema() {
+    let output = tripline(&["schema", "--format", "json-schema"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).expect("JSON");
+    assert_eq!(
+        value["$schema"],
+        "https://json-schema.org/draft/2020-12/schema"
+    );
+    let validator = jsonschema::draft202012::new(&value).expect("a valid schema");
+    let good = serde_json::json!({"timestamp": "2026-03-02T10:00:00Z", "event_type": "inference", "output_tokens": 12});
+    let bad = serde_json::json!({"timestamp": "2026-03-02T10:00:00Z", "event_type": "inference", "output_tokens": "many"});
+    assert!(validator.is_valid(&good));
+    assert!(!validator.is_valid(&bad));
+}
+
+#[test]
+fn test_passes_on_the_shipped_pack_and_writes_junit() {
+    let directory = temp_dir("junit");
+    let junit = directory.join("junit.xml");
+    let junit_path = junit.to_string_lossy().into_owned();
+    let output = tripline(&["test", "rules", "--junit", &junit_path]);
+    let stdout = text(&output.stdout);
+    assert_eq!(code(&output), 0, "{stdout}\n{}", text(&output.stderr));
+    assert!(stdout.contains(" passed, 0 failed"), "{stdout}");
+    let xml = std::fs::read_to_string(&junit).expect("junit written");
+    assert!(xml.contains("<testsuites"));
+}
+
+/// The test of the tester: removing one event that makes a positive case
+/// fire turns the run red.
+#[test]
+fn test_fails_when_a_positive_case_loses_its_attack_event() {
+    let directory = temp_dir("tester");
+    let rules = directory.join("rules");
+    copy_tree(Path::new("rules"), &rules);
+    let test_file = rules_test_file(&rules, "llm.output.size_spike");
+    let original = std::fs::read_to_string(&test_file).expect("test file");
+    // The first positive case alerts on a 6,841-token answer; 684 tokens is benign.
+    let weakened = original.replacen("output_tokens: 6841", "output_tokens: 684", 1);
+    assert_ne!(
+        original, weakened,
+        "the size spike test should contain a 6841-token event"
+    );
+    std::fs::write(&test_file, weakened).expect("write");
+    let rules_path = rules.to_string_lossy().into_owned();
+    let output = tripline(&["test", &rules_path, "--rule", "llm.output.size_spike"]);
+    assert_eq!(code(&output), 1, "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("FAILED"));
+}
+
+fn rules_test_file(root: &Path, rule_id: &str) -> std::path::PathBuf {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(directory) = stack.pop() {
+        for entry in std::fs::read_dir(&directory).expect("read dir").flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                stack.push(path);
+            } else if path.to_string_lossy().ends_with(".test.yaml") {
+                let content = std::fs::read_to_string(&path).unwrap_or_default();
+                if content
+                    .lines()
+                    .any(|line| line.trim() == format!("rule: {rule_id}"))
+                {
+                    return path;
+                }
+            }
+        }
+    }
+    panic!("no test file for {rule_id}");
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for entry in std::fs::read_dir(from).expect("read dir").flatten() {
+        let path = entry.path();
+        let target = to.join(entry.file_name());
+        if path.is_dir() {
+            copy_tree(&path, &target);
+        } else {
+            std::fs::copy(&path, &target).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn docs_and_coverage_render_the_pack() {
+    let directory = temp_dir("docs");
+    let out = directory.to_string_lossy().into_owned();
+    let output = tripline(&["docs", "--out", &out]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let catalogue = std::fs::read_to_string(directory.join("README.md")).expect("catalogue");
+    assert!(catalogue.contains("llm.prompt_extraction.repeated"));
+    let coverage = tripline(&["coverage", "--format", "navigator"]);
+    assert_eq!(code(&coverage), 0);
+    let layer: serde_json::Value = serde_json::from_slice(&coverage.stdout).expect("layer JSON");
+    assert_eq!(layer["domain"], "atlas-atlas");
+    assert!(
+        layer["techniques"]
+            .as_array()
+            .is_some_and(|techniques| !techniques.is_empty())
+    );
+}
