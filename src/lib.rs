@@ -6,16 +6,20 @@
 //!
 //! | stage | module | input | output |
 //! | --- | --- | --- | --- |
-//! | load | [`source`], [`project`] | paths | [`source::Sources`], configuration |
+//! | load | [`project`], [`source`] | paths, `tripline.yaml`, overrides | [`source::Sources`], [`check::CheckOptions`] |
 //! | syntax | [`syntax`] | rule text | [`syntax::ast::File`] + E01xx diagnostics |
-//! | check | [`check`] | AST files, overrides | [`ir::Pack`] + E02xx/E03xx/E05xx diagnostics |
+//! | check | [`check`] | AST files, options | [`ir::Pack`] + E02xx/E03xx/E05xx/W diagnostics |
 //! | ir | [`ir`] | (data) | the contract every consumer reads |
-//! | eval | [`eval`] | [`ir::Pack`], JSON-lines events | alerts |
-//! | test | [`testing`] | [`ir::Pack`], test case files | a report |
-//! | render | [`diagnostics`] | diagnostics, sources | text or JSON |
+//! | schema | [`schema`] | [`ir::Schema`] | JSON Schema (draft 2020-12) of the events |
+//! | eval | [`eval`] | [`ir::Pack`], JSON-lines events | [`eval::Alert`]s |
+//! | test | [`testing`] | [`ir::Pack`], `*.test.yaml` files | [`testing::Report`] |
+//! | docs | [`docs`] | [`ir::Pack`] | Markdown catalogue, ATLAS Navigator layer |
+//! | render | [`diagnostics`] | diagnostics, sources | text or JSON lines |
+//! | command line | [`cli`] | arguments | exit codes 0 / 1 / 2 |
 //!
-//! Schemas and registries are passed in, never global: `check::check(files, &options)`
-//! and `eval::Engine::new(&pack)` make every stage testable on its own.
+//! Schemas and registries are passed in, never global: `check::check(&sources, &files,
+//! &options)` and `eval::evaluate_values(&pack, &events, &options)` make every stage
+//! testable on its own.
 
 pub mod check;
 pub mod cli;

@@ -17,7 +17,7 @@
 //! | `detections` | detections | IR detections |
 //! | `metadata` | rule and playbook entries | IR metadata and playbooks |
 //! | `rules` | a rule declaration | an IR rule with what it reads |
-//! | [`reference`] | embedded reference data | the known ATLAS ids |
+//! | [`reference`](mod@reference) | embedded reference data | the known ATLAS ids |
 
 mod aggregates;
 pub mod collect;

@@ -3,7 +3,7 @@
 //! Input: one file's text and its [`SourceId`]. Output: an [`ast::File`] and the
 //! syntax diagnostics (E01xx). `pest::Pair` never leaves this module: the
 //! grammar (`grammar/tripline.pest`) is walked here into AST nodes that carry
-//! spans, and pest's errors are rewritten into words in [`errors`].
+//! spans, and pest's errors are rewritten into words in `errors.rs`.
 
 pub mod ast;
 mod build;
