@@ -191,8 +191,8 @@ fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Ro
             Some(config_path) => roots.extend(apply_config(&config_path, options)?),
             None if path.exists() => roots.push(Root { path, own: true }),
             None => {
-                return Err(Diagnostic::new(Code::INPUT_PATH, format!("`{}` does not exist", path.display()))
-                    .in_file(path.display().to_string())
+                return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
+                    .in_file(display_path(&path))
                     .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml"));
             }
         }
@@ -203,15 +203,8 @@ fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Ro
 fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Diagnostic> {
     let text = fs::read_to_string(path).map_err(|error| io_error(path, &error))?;
     let config: Config = serde_yaml::from_str(&text).map_err(|error| {
-        let location = error
-            .location()
-            .map(|location| format!(":{}:{}", location.line(), location.column()))
-            .unwrap_or_default();
-        Diagnostic::new(
-            Code::CONFIG,
-            format!("{}{location}: {error}", path.display()),
-        )
-        .in_file(path.display().to_string())
+        // serde_yaml's message already says where ("at line 4 column 1").
+        Diagnostic::new(Code::CONFIG, error.to_string()).in_file(display_path(path))
     })?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut roots = Vec::new();
@@ -230,21 +223,20 @@ fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Di
     if roots.is_empty() {
         return Err(Diagnostic::new(
             Code::CONFIG,
-            format!("{} names no `packs` and no `rules`", path.display()),
+            "the configuration names no `packs` and no `rules`",
         )
-        .in_file(path.display().to_string()));
+        .in_file(display_path(path)));
     }
     for root in &roots {
         if !root.path.exists() {
             return Err(Diagnostic::new(
                 Code::CONFIG,
                 format!(
-                    "{}: the directory `{}` does not exist",
-                    path.display(),
-                    root.path.display()
+                    "the directory `{}` does not exist",
+                    display_path(&root.path)
                 ),
             )
-            .in_file(path.display().to_string()));
+            .in_file(display_path(path)));
         }
     }
     for (name, value) in &config.params {
@@ -271,12 +263,9 @@ fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Di
             _ => {
                 return Err(Diagnostic::new(
                     Code::CONFIG,
-                    format!(
-                        "{}: lookup `{name}` needs exactly one of `extend` or `replace`",
-                        path.display()
-                    ),
+                    format!("lookup `{name}` needs exactly one of `extend` or `replace`"),
                 )
-                .in_file(path.display().to_string()));
+                .in_file(display_path(path)));
             }
         };
         options.lookup_overrides.insert(name.clone(), change);
@@ -326,7 +315,13 @@ fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
 
 /// A path as shown in messages: relative, with `./` removed, `/` separators.
 pub fn display_path(path: &Path) -> String {
-    let text = path.to_string_lossy().replace('\\', "/");
+    let mut text = path.to_string_lossy().replace('\\', "/");
+    while text.contains("/./") {
+        text = text.replace("/./", "/");
+    }
+    if let Some(stripped) = text.strip_suffix("/.") {
+        text = stripped.to_string();
+    }
     text.strip_prefix("./").unwrap_or(&text).to_string()
 }
 

@@ -107,8 +107,7 @@ struct RepeatEvent {
 }
 
 fn error(path: &str, message: impl Into<String>) -> Diagnostic {
-    Diagnostic::new(Code::TEST_FILE, format!("{path}: {}", message.into()))
-        .in_file(path.to_string())
+    Diagnostic::new(Code::TEST_FILE, message.into()).in_file(path.to_string())
 }
 
 /// Reads and expands one test file.
@@ -117,11 +116,8 @@ pub fn load_test_file(path: &Path, pack: &Pack) -> Result<TestFile, Diagnostic> 
     let text =
         fs::read_to_string(path).map_err(|io| error(&display, format!("cannot read: {io}")))?;
     let raw: RawFile = serde_yaml::from_str(&text).map_err(|yaml| {
-        let location = yaml
-            .location()
-            .map(|location| format!("line {}, column {}: ", location.line(), location.column()))
-            .unwrap_or_default();
-        error(&display, format!("{location}{yaml}"))
+        // serde_yaml's message already says where ("at line 4 column 1").
+        error(&display, yaml.to_string())
     })?;
     let Some(rule) = pack.rule(&raw.rule) else {
         let mut diagnostic = error(&display, format!("the pack has no rule `{}`", raw.rule));
