@@ -466,8 +466,8 @@ fn compile_detection(
             }
             types.sort_unstable();
             types.dedup();
-            if plans.is_empty() {
-                return Err("a sequence needs at least one step".to_string());
+            if plans.is_empty() || plans.len() > 64 {
+                return Err("a sequence needs between 1 and 64 steps".to_string());
             }
             (
                 None,

@@ -103,8 +103,9 @@ pub struct Event {
     /// Its line in that input, from 1.
     pub(crate) line: u64,
     text: Box<str>,
+    /// The fields' slots, then the precomputed variants (from `variant_base`).
     slots: Box<[Slot]>,
-    variants: Box<[(u32, u32)]>,
+    variant_base: u16,
 }
 
 impl Event {
@@ -135,10 +136,15 @@ impl Event {
     /// [`Projection::variant`]); meaningful only when the slot holds text.
     #[inline]
     pub(crate) fn variant(&self, position: u16) -> &str {
-        self.variants
-            .get(usize::from(position))
-            .and_then(|(start, end)| self.text.get(*start as usize..*end as usize))
-            .unwrap_or("")
+        match self
+            .slots
+            .get(usize::from(self.variant_base) + usize::from(position))
+        {
+            Some(Slot::Str(start, end)) => {
+                self.text.get(*start as usize..*end as usize).unwrap_or("")
+            }
+            _ => "",
+        }
     }
 
     /// Epoch milliseconds.
@@ -166,6 +172,8 @@ struct TypeInfo {
 pub struct Projection {
     fields: Vec<FieldInfo>,
     by_name: FastMap<Box<str>, u16>,
+    /// Open-addressing table of field names for the per-key lookup of the hot path.
+    table: NameTable,
     type_names: Vec<String>,
     types_by_name: FastMap<Box<str>, u32>,
     types: Vec<TypeInfo>,
@@ -186,6 +194,7 @@ impl Projection {
         let mut projection = Projection {
             fields: Vec::new(),
             by_name: FastMap::default(),
+            table: NameTable::default(),
             type_names: Vec::new(),
             types_by_name: FastMap::default(),
             types: Vec::new(),
@@ -232,6 +241,7 @@ impl Projection {
             materialize: false,
         });
         self.by_name.insert(name.into(), slot);
+        self.table.insert(name, slot);
         slot
     }
 
@@ -287,7 +297,8 @@ impl Projection {
         }
         let error = |kind| LineError { line: number, kind };
         scratch.clear();
-        let mut slots = vec![Slot::Missing; self.fields.len()];
+        let mut slots = Vec::with_capacity(self.fields.len() + self.variants.len());
+        slots.resize(self.fields.len(), Slot::Missing);
         let mut deserializer = serde_json::Deserializer::from_str(line);
         let visitor = EventVisitor {
             projection: self,
@@ -351,10 +362,11 @@ impl Projection {
                 }
             }
         }
-        let mut variants = Vec::with_capacity(self.variants.len());
+        let variant_base = slots.len() as u16;
+        slots.reserve_exact(self.variants.len());
         for &(slot, variant) in &self.variants {
             let Slot::Str(start, end) = slots[usize::from(slot)] else {
-                variants.push((0, 0));
+                slots.push(Slot::Missing);
                 continue;
             };
             let begin = scratch.len();
@@ -364,7 +376,7 @@ impl Projection {
                 Variant::LowerFolded => push_transformed(scratch, start, end, lower_folded),
                 Variant::Folded => push_transformed(scratch, start, end, folded),
             }
-            variants.push((begin as u32, scratch.len() as u32));
+            slots.push(Slot::Str(begin as u32, scratch.len() as u32));
         }
         Ok(Some(Event {
             time,
@@ -373,7 +385,7 @@ impl Projection {
             line: number,
             text: scratch.as_str().into(),
             slots: slots.into_boxed_slice(),
-            variants: variants.into_boxed_slice(),
+            variant_base,
         }))
     }
 }
@@ -467,6 +479,23 @@ pub(crate) fn lower(text: &str) -> String {
 
 /// Lowercase (Unicode) with every run of whitespace replaced by one space.
 pub(crate) fn lower_folded(text: &str) -> String {
+    if text.is_ascii() {
+        let mut out = Vec::with_capacity(text.len());
+        let mut in_space = false;
+        for &byte in text.as_bytes() {
+            if matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
+                if !in_space {
+                    out.push(b' ');
+                    in_space = true;
+                }
+            } else {
+                in_space = false;
+                out.push(byte.to_ascii_lowercase());
+            }
+        }
+        // Only ASCII bytes were pushed.
+        return String::from_utf8(out).unwrap_or_default();
+    }
     let mut out = String::with_capacity(text.len());
     let mut in_space = false;
     for character in text.chars() {
@@ -503,6 +532,68 @@ pub(crate) fn folded(text: &str) -> String {
         out.push(character);
     }
     out
+}
+
+/// Field names to slots: a power-of-two open-addressing table probed by a
+/// cheap hash of the name's length and edge bytes (JSON keys are short).
+#[derive(Debug, Clone, Default)]
+struct NameTable {
+    entries: Vec<Option<(Box<str>, u16)>>,
+    len: usize,
+}
+
+impl NameTable {
+    #[inline]
+    fn hash(name: &[u8]) -> usize {
+        let first = name.first().copied().unwrap_or(0) as usize;
+        let last = name.last().copied().unwrap_or(0) as usize;
+        let middle = name.get(name.len() / 2).copied().unwrap_or(0) as usize;
+        (name.len().wrapping_mul(0x9E37)
+            ^ first.wrapping_mul(0x85EB)
+            ^ last.wrapping_mul(0xC2B2)
+            ^ middle.wrapping_mul(0x27D4))
+        .wrapping_mul(0x9E37_79B9)
+            >> 7
+    }
+
+    fn insert(&mut self, name: &str, slot: u16) {
+        if (self.len + 1) * 2 > self.entries.len() {
+            let old = std::mem::take(&mut self.entries);
+            self.entries = vec![None; (old.len() * 2).max(64)];
+            self.len = 0;
+            for (name, slot) in old.into_iter().flatten() {
+                self.insert(&name, slot);
+            }
+        }
+        let mask = self.entries.len() - 1;
+        let mut index = Self::hash(name.as_bytes()) & mask;
+        while let Some((existing, _)) = &self.entries[index] {
+            if **existing == *name {
+                return;
+            }
+            index = (index + 1) & mask;
+        }
+        self.entries[index] = Some((name.into(), slot));
+        self.len += 1;
+    }
+
+    #[inline]
+    fn get(&self, name: &str) -> Option<&u16> {
+        if self.entries.is_empty() {
+            return None;
+        }
+        let mask = self.entries.len() - 1;
+        let mut index = Self::hash(name.as_bytes()) & mask;
+        loop {
+            match &self.entries[index] {
+                None => return None,
+                Some((existing, slot)) if existing.len() == name.len() && **existing == *name => {
+                    return Some(slot);
+                }
+                Some(_) => index = (index + 1) & mask,
+            }
+        }
+    }
 }
 
 struct EventVisitor<'p, 's> {
@@ -558,7 +649,7 @@ impl<'de> Visitor<'de> for KeySeed<'_> {
     fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<Self::Value, E> {
         Ok(self
             .0
-            .by_name
+            .table
             .get(key)
             .map(|slot| (*slot, self.0.fields[usize::from(*slot)].materialize)))
     }

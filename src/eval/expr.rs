@@ -373,7 +373,7 @@ impl Pred {
                     Needles::Narrowed(narrowed) => match narrowed_key(&narrowed.keys, event) {
                         Some(key) => narrowed
                             .table
-                            .get(key.as_str())
+                            .get(&*key)
                             .is_some_and(|matcher| matcher.is_match(&text)),
                         None => return false,
                     },
@@ -419,7 +419,7 @@ impl Pred {
                 subjects,
                 rows,
             } => match narrowed_key(subjects, event) {
-                Some(key) => rows.contains(key.as_str()) != *negated,
+                Some(key) => rows.contains(&*key) != *negated,
                 None => false,
             },
         }
@@ -427,7 +427,13 @@ impl Pred {
 }
 
 /// The joined text of several subjects; `None` when one is missing.
-fn narrowed_key(subjects: &[Subject], event: &Event) -> Option<String> {
+fn narrowed_key<'a>(
+    subjects: &'a [Subject],
+    event: &'a Event,
+) -> Option<std::borrow::Cow<'a, str>> {
+    if let [single] = subjects {
+        return single.text(event);
+    }
     let mut key = String::new();
     for (index, subject) in subjects.iter().enumerate() {
         if index > 0 {
@@ -435,7 +441,7 @@ fn narrowed_key(subjects: &[Subject], event: &Event) -> Option<String> {
         }
         key.push_str(&subject.text(event)?);
     }
-    Some(key)
+    Some(std::borrow::Cow::Owned(key))
 }
 
 #[cfg(test)]

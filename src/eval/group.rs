@@ -149,20 +149,54 @@ fn hash_scalar(hasher: &mut FastHasher, scalar: Scalar<'_>) {
 /// The values of a key's fields, owned.
 pub(crate) type GroupKey = Box<[KeyValue]>;
 
-/// The key fields of one event, borrowed; `None` when a field is missing.
-pub(crate) fn event_key<'e>(
-    event: &'e Event,
-    slots: &[u16],
-    scratch: &mut Vec<Scalar<'e>>,
-) -> bool {
-    scratch.clear();
-    for &slot in slots {
-        match event.scalar(slot) {
-            Some(value) => scratch.push(value),
-            None => return false,
+/// Inline capacity of [`KeyBuf`]: keys of more fields spill to the heap.
+const INLINE_KEY: usize = 6;
+
+/// The key fields of one event, borrowed, on the stack.
+pub(crate) struct KeyBuf<'e> {
+    inline: [Scalar<'e>; INLINE_KEY],
+    len: usize,
+    spill: Vec<Scalar<'e>>,
+}
+
+impl<'e> KeyBuf<'e> {
+    pub(crate) fn new() -> Self {
+        KeyBuf {
+            inline: [Scalar::Bool(false); INLINE_KEY],
+            len: 0,
+            spill: Vec::new(),
         }
     }
-    true
+
+    /// Reads the key fields of `event`; false when one is missing.
+    #[inline]
+    pub(crate) fn fill(&mut self, event: &'e Event, slots: &[u16]) -> bool {
+        self.len = 0;
+        self.spill.clear();
+        let spill = slots.len() > INLINE_KEY;
+        for &slot in slots {
+            let Some(value) = event.scalar(slot) else {
+                return false;
+            };
+            if spill {
+                self.spill.push(value);
+            } else {
+                self.inline[self.len] = value;
+                self.len += 1;
+            }
+        }
+        true
+    }
+
+    /// The values read.
+    #[inline]
+    pub(crate) fn as_slice(&self) -> &[Scalar<'e>] {
+        if self.spill.is_empty() {
+            &self.inline[..self.len]
+        } else {
+            &self.spill
+        }
+    }
 }
 
 fn hash_values(values: &[Scalar<'_>]) -> u64 {

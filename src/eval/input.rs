@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, SyncSender, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
@@ -178,13 +178,17 @@ impl ThreadedSource {
         let (job_sender, job_receiver) =
             sync_channel::<(u64, Result<RawBatch, io::Error>)>(workers * 2);
         let (result_sender, result_receiver) = sync_channel::<(u64, ParsedBatch)>(workers * 2);
-        scope.spawn(move || read_batches(&mut reader, &job_sender));
+        // Parsed batches' byte buffers go back to the reader, so that reading
+        // does not fault in fresh pages for every batch.
+        let (recycle_sender, recycle_receiver) = channel::<RawBatch>();
+        scope.spawn(move || read_batches(&mut reader, &job_sender, &recycle_receiver));
         let jobs = Arc::new(Mutex::new(job_receiver));
         for _ in 0..workers {
             let jobs = jobs.clone();
             let results: SyncSender<(u64, ParsedBatch)> = result_sender.clone();
+            let recycle = recycle_sender.clone();
             let projection = projection.clone();
-            scope.spawn(move || parse_batches(&jobs, &results, &projection, input));
+            scope.spawn(move || parse_batches(&jobs, &results, &recycle, &projection, input));
         }
         ThreadedSource {
             results: result_receiver,
@@ -199,13 +203,22 @@ impl ThreadedSource {
 fn read_batches(
     reader: &mut Box<dyn BufRead + Send>,
     jobs: &SyncSender<(u64, Result<RawBatch, io::Error>)>,
+    recycled: &Receiver<RawBatch>,
 ) {
     let mut line = 0u64;
     for sequence in 0u64.. {
-        let mut batch = RawBatch {
-            first_line: line + 1,
-            data: Vec::with_capacity(BATCH_BYTES + 4096),
-            ends: Vec::with_capacity(BATCH_LINES),
+        let mut batch = match recycled.try_recv() {
+            Ok(mut batch) => {
+                batch.data.clear();
+                batch.ends.clear();
+                batch.first_line = line + 1;
+                batch
+            }
+            Err(_) => RawBatch {
+                first_line: line + 1,
+                data: Vec::with_capacity(BATCH_BYTES + 4096),
+                ends: Vec::with_capacity(BATCH_LINES),
+            },
         };
         let mut finished = false;
         while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
@@ -233,6 +246,7 @@ fn read_batches(
 fn parse_batches(
     jobs: &Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>,
     results: &SyncSender<(u64, ParsedBatch)>,
+    recycle: &Sender<RawBatch>,
     projection: &Projection,
     input: u32,
 ) {
@@ -261,6 +275,7 @@ fn parse_batches(
                 }
                 start = *end;
             }
+            let _ = recycle.send(batch);
             items
         });
         if results.send((sequence, parsed)).is_err() {

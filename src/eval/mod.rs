@@ -99,6 +99,7 @@ pub use error::{EvalError, LineError, LineErrorKind, Summary};
 pub use event::{Event, Projection};
 pub use input::Input;
 pub use output::{Alert, TableCollector, write_json_line};
+pub use time::parse_duration;
 
 use crate::ir;
 

@@ -15,8 +15,8 @@
 //! lookback are dropped, and keys with none left, by a sweep every eighth of
 //! the lookback (at least a minute) of event time.
 
-use super::event::{Event, Scalar};
-use super::group::{KeyMap, KeyValue, event_key};
+use super::event::Event;
+use super::group::{KeyBuf, KeyMap, KeyValue};
 use super::state::{Context, Evidence, Raised};
 
 #[derive(Debug, Default)]
@@ -92,24 +92,22 @@ impl NewValueShape {
 
     /// Feeds an event that passed the rule's filter.
     pub(crate) fn observe(&mut self, event: &Event, context: &Context<'_>, out: &mut Vec<Raised>) {
-        let mut key: Vec<Scalar<'_>> = Vec::with_capacity(self.key_slots.len());
-        let mut value: Vec<Scalar<'_>> = Vec::with_capacity(self.value_slots.len());
-        if !event_key(event, &self.key_slots, &mut key)
-            || !event_key(event, &self.value_slots, &mut value)
-        {
+        let (mut key, mut value) = (KeyBuf::new(), KeyBuf::new());
+        if !key.fill(event, &self.key_slots) || !value.fill(event, &self.value_slots) {
             return;
         }
+        let (key, value) = (key.as_slice(), value.as_slice());
         if self.next_sweep == i64::MIN {
             self.next_sweep = event.time.saturating_add(self.sweep_interval());
         }
         let time = event.time;
         let horizon = time.saturating_sub(self.lookback);
-        let history = self.keys.entry(&key, || KeyHistory {
+        let history = self.keys.entry(key, || KeyHistory {
             latest: i64::MIN,
             values: KeyMap::default(),
         });
         let has_history = history.latest >= horizon;
-        let seen = history.values.entry(&value, || i64::MIN);
+        let seen = history.values.entry(value, || i64::MIN);
         let is_new = *seen < horizon;
         *seen = time;
         history.latest = time;
@@ -118,8 +116,8 @@ impl NewValueShape {
             for (name, scalar) in self
                 .key_names
                 .iter()
-                .zip(&key)
-                .chain(self.value_names.iter().zip(&value))
+                .zip(key)
+                .chain(self.value_names.iter().zip(value))
             {
                 group.insert(name.clone(), KeyValue::from_scalar(*scalar).to_json());
             }

@@ -23,9 +23,9 @@
 //! than `within` before the watermark is dropped, and a key with none left is
 //! dropped, by a sweep every `within` of event time.
 
-use super::event::{Event, Scalar};
+use super::event::Event;
 use super::expr::Pred;
-use super::group::{KeyMap, event_key};
+use super::group::{KeyBuf, KeyMap};
 use super::state::{Context, Evidence, Raised, group_object};
 
 /// A compiled step.
@@ -138,27 +138,29 @@ impl SequenceShape {
         let Some(event_type) = event.event_type else {
             return;
         };
-        let matches: Vec<bool> = self
-            .steps
-            .iter()
-            .map(|step| {
-                step.event_types.contains(&event_type)
-                    && step.filter.as_ref().is_none_or(|filter| filter.test(event))
-            })
-            .collect();
-        if !matches.contains(&true) {
+        // Which steps accept the event (the compiler allows at most 64 steps).
+        let mut matches = 0u64;
+        for (index, step) in self.steps.iter().enumerate().take(64) {
+            if step.event_types.contains(&event_type)
+                && step.filter.as_ref().is_none_or(|filter| filter.test(event))
+            {
+                matches |= 1 << index;
+            }
+        }
+        if matches == 0 {
             return;
         }
-        let mut key: Vec<Scalar<'_>> = Vec::with_capacity(self.key_slots.len());
-        if !event_key(event, &self.key_slots, &mut key) {
+        let mut key_buffer = KeyBuf::new();
+        if !key_buffer.fill(event, &self.key_slots) {
             return;
         }
+        let key = key_buffer.as_slice();
         if self.next_sweep == i64::MIN {
             self.next_sweep = event.time.saturating_add(self.within.max(60_000));
         }
         let time = event.time;
         let slot_count = self.slot_steps.len();
-        let state = self.keys.entry(&key, || KeyState {
+        let state = self.keys.entry(key, || KeyState {
             time,
             slots: vec![[None, None]; slot_count],
         });
@@ -176,7 +178,7 @@ impl SequenceShape {
         let mut id: Option<Box<str>> = None;
         for slot in (0..slot_count).rev() {
             let step = self.slot_steps[slot];
-            if !matches[step] {
+            if matches & (1 << step) == 0 {
                 continue;
             }
             let candidate = if slot == 0 {

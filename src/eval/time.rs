@@ -149,6 +149,28 @@ pub(crate) fn window_start_at_or_after(time: i64, length: i64) -> i64 {
     }
 }
 
+/// Parses a duration as the language writes it (`500ms`, `90s`, `10m`,
+/// `1h`, `7d`, `2w`; `0` alone is zero) to milliseconds.
+pub fn parse_duration(text: &str) -> Option<i64> {
+    let text = text.trim();
+    if text == "0" {
+        return Some(0);
+    }
+    let split = text.find(|character: char| !character.is_ascii_digit())?;
+    let (number, unit) = text.split_at(split);
+    let number: i64 = number.parse().ok()?;
+    let unit = match unit {
+        "ms" => 1,
+        "s" => 1000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 7 * 86_400_000,
+        _ => return None,
+    };
+    number.checked_mul(unit)
+}
+
 /// A duration as short text (`90s`, `10m`, `24h`, `7d`), for messages.
 pub(crate) fn format_duration(millis: i64) -> String {
     const UNITS: [(i64, &str); 5] = [
@@ -234,5 +256,11 @@ mod tests {
         assert_eq!(window_start_at_or_after(edge + 1, hour), edge + hour);
         assert_eq!(format_duration(86_400_000), "1d");
         assert_eq!(format_duration(90_000), "90s");
+        assert_eq!(parse_duration("24h"), Some(86_400_000));
+        assert_eq!(parse_duration("500ms"), Some(500));
+        assert_eq!(parse_duration("2w"), Some(14 * 86_400_000));
+        assert_eq!(parse_duration("0"), Some(0));
+        assert_eq!(parse_duration("5"), None);
+        assert_eq!(parse_duration("h"), None);
     }
 }

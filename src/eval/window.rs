@@ -17,8 +17,8 @@
 use std::collections::VecDeque;
 
 use super::condition::{Condition, Leaves, Number, percentile};
-use super::event::{Event, Scalar};
-use super::group::{GroupKey, KeyMap, event_key};
+use super::event::Event;
+use super::group::{GroupKey, KeyBuf, KeyMap};
 use super::state::{Context, Evidence, Raised, group_object};
 use super::time::{window_start, window_start_at_or_after};
 
@@ -150,13 +150,13 @@ impl WindowShape {
             }
             None => self.current = Some(start),
         }
-        let mut key: Vec<Scalar<'_>> = Vec::with_capacity(4);
+        let mut key = KeyBuf::new();
         for (index, grouping) in self.groupings.iter().enumerate() {
-            if !event_key(event, &grouping.slots, &mut key) {
+            if !key.fill(event, &grouping.slots) {
                 continue;
             }
             let condition = &self.condition;
-            let state = self.groups[index].entry(&key, || GroupState {
+            let state = self.groups[index].entry(key.as_slice(), || GroupState {
                 aggregates: condition.new_states(),
                 evidence: Evidence::new(event.time),
             });
