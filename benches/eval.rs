@@ -44,7 +44,9 @@ fn tdl_files(directory: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = fs::read_dir(directory) else {
         return;
     };
-    let mut paths: Vec<PathBuf> = entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+    let mut paths: Vec<PathBuf> = entries
+        .filter_map(|entry| entry.ok().map(|entry| entry.path()))
+        .collect();
     paths.sort();
     for path in paths {
         if path.is_dir() {
@@ -66,33 +68,50 @@ fn shipped_pack(user_scopes: Option<&Path>) -> Result<ir::Pack, String> {
     let mut parsed = Vec::new();
     let mut problems = Vec::new();
     for path in &files {
-        let text = fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
+        let text =
+            fs::read_to_string(path).map_err(|error| format!("{}: {error}", path.display()))?;
         let id = sources.add(path.display().to_string(), text.clone());
         let (file, diagnostics) = parse(&text, id);
-        problems.extend(diagnostics.into_iter().filter(|diagnostic| diagnostic.is_error()));
+        problems.extend(
+            diagnostics
+                .into_iter()
+                .filter(|diagnostic| diagnostic.is_error()),
+        );
         parsed.push((id, file));
     }
     let mut options = CheckOptions::default();
     if let Some(path) = user_scopes {
-        options
-            .lookup_overrides
-            .insert("user_scopes".to_string(), LookupOverride::Replace(path.to_path_buf()));
+        options.lookup_overrides.insert(
+            "user_scopes".to_string(),
+            LookupOverride::Replace(path.to_path_buf()),
+        );
     }
     let (pack, diagnostics) = check(&sources, &parsed, &options);
-    problems.extend(diagnostics.into_iter().filter(|diagnostic| diagnostic.is_error()));
+    problems.extend(
+        diagnostics
+            .into_iter()
+            .filter(|diagnostic| diagnostic.is_error()),
+    );
     match pack {
         Some(pack) if problems.is_empty() => Ok(pack),
         _ => Err(format!(
             "{} error(s), first: {}",
             problems.len(),
-            problems.first().map_or("(none reported)".to_string(), |d| format!("{} {}", d.code.as_str(), d.message))
+            problems
+                .first()
+                .map_or("(none reported)".to_string(), |d| format!(
+                    "{} {}",
+                    d.code.as_str(),
+                    d.message
+                ))
         )),
     }
 }
 
 /// Generates (or reuses) the events file of `count` events and its `user_scopes` lookup.
 fn events_file(count: usize) -> (PathBuf, PathBuf) {
-    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| manifest_dir().join("target"), PathBuf::from);
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map_or_else(|| manifest_dir().join("target"), PathBuf::from);
     let directory = target.join("bench-data");
     fs::create_dir_all(&directory).unwrap();
     let path = directory.join(format!("events-{count}-seed{SEED}.jsonl"));
@@ -101,7 +120,14 @@ fn events_file(count: usize) -> (PathBuf, PathBuf) {
         eprintln!("generating {count} events into {} ...", path.display());
         let status = Command::new(env!("CARGO"))
             .current_dir(manifest_dir())
-            .args(["run", "--quiet", "--release", "--example", "generate_logs", "--"])
+            .args([
+                "run",
+                "--quiet",
+                "--release",
+                "--example",
+                "generate_logs",
+                "--",
+            ])
             .args(["--events", &count.to_string(), "--seed", SEED])
             .arg("--out")
             .arg(&path)
@@ -140,17 +166,34 @@ fn for_each_line(path: &Path, mut each: impl FnMut(&str, u64)) {
 /// The child: evaluate once, print `seconds events alerts peak_kb`.
 fn child(path: &Path, scopes: &Path, threads: usize) {
     let pack = shipped_pack(Some(scopes)).expect("the parent checked the pack");
-    let options = EvalOptions { threads, ..EvalOptions::default() };
+    let options = EvalOptions {
+        threads,
+        ..EvalOptions::default()
+    };
     let start = Instant::now();
     let mut alerts = 0u64;
-    let summary = eval::run(&pack, &[Input::Path(path.to_path_buf())], &options, &mut |_| {
-        alerts += 1;
-        Ok(())
-    })
+    let summary = eval::run(
+        &pack,
+        &[Input::Path(path.to_path_buf())],
+        &options,
+        &mut |_| {
+            alerts += 1;
+            Ok(())
+        },
+    )
     .unwrap_or_else(|error| panic!("{error}"));
     let seconds = start.elapsed().as_secs_f64();
-    let per_rule: BTreeMap<_, _> = summary.alerts.iter().filter(|(_, count)| **count > 0).collect();
-    println!("{seconds} {} {alerts} {} {}", summary.events_read, peak_kilobytes(), serde_json::to_string(&per_rule).unwrap());
+    let per_rule: BTreeMap<_, _> = summary
+        .alerts
+        .iter()
+        .filter(|(_, count)| **count > 0)
+        .collect();
+    println!(
+        "{seconds} {} {alerts} {} {}",
+        summary.events_read,
+        peak_kilobytes(),
+        serde_json::to_string(&per_rule).unwrap()
+    );
 }
 
 struct Measured {
@@ -161,9 +204,18 @@ struct Measured {
 fn report(label: &str, events: usize, bytes: u64, measured: &Measured, floor: Option<f64>) {
     let rate = events as f64 / measured.seconds;
     let megabytes = bytes as f64 / 1e6 / measured.seconds;
-    let ratio = floor.map_or(String::new(), |floor| format!("{:>8.2}", floor / measured.seconds));
-    let peak = if measured.peak_kb > 0 { format!("{:>9.1}", measured.peak_kb as f64 / 1024.0) } else { String::new() };
-    println!("  {label:<34} {:>8.3} s {:>12.0} ev/s {:>8.1} MB/s {ratio:>8} {peak:>9}", measured.seconds, rate, megabytes);
+    let ratio = floor.map_or(String::new(), |floor| {
+        format!("{:>8.2}", floor / measured.seconds)
+    });
+    let peak = if measured.peak_kb > 0 {
+        format!("{:>9.1}", measured.peak_kb as f64 / 1024.0)
+    } else {
+        String::new()
+    };
+    println!(
+        "  {label:<34} {:>8.3} s {:>12.0} ev/s {:>8.1} MB/s {ratio:>8} {peak:>9}",
+        measured.seconds, rate, megabytes
+    );
 }
 
 fn main() {
@@ -179,14 +231,27 @@ fn main() {
         .iter()
         .position(|argument| argument == "--sizes")
         .and_then(|position| arguments.get(position + 1))
-        .map(|list| list.split(',').filter_map(|size| size.trim().parse().ok()).collect())
+        .map(|list| {
+            list.split(',')
+                .filter_map(|size| size.trim().parse().ok())
+                .collect()
+        })
         .unwrap_or_else(|| vec![100_000, 1_000_000]);
 
     for count in sizes {
         let (path, scopes) = events_file(count);
-        let bytes = fs::metadata(&path).map(|metadata| metadata.len()).unwrap_or(0);
-        println!("\n{count} events, {:.1} MB ({})", bytes as f64 / 1e6, path.display());
-        println!("  {:<34} {:>10} {:>17} {:>13} {:>8} {:>9}", "", "time", "events", "throughput", "ratio", "peak MB");
+        let bytes = fs::metadata(&path)
+            .map(|metadata| metadata.len())
+            .unwrap_or(0);
+        println!(
+            "\n{count} events, {:.1} MB ({})",
+            bytes as f64 / 1e6,
+            path.display()
+        );
+        println!(
+            "  {:<34} {:>10} {:>17} {:>13} {:>8} {:>9}",
+            "", "time", "events", "throughput", "ratio", "peak MB"
+        );
 
         let start = Instant::now();
         let mut lines = 0usize;
@@ -195,8 +260,17 @@ fn main() {
             std::hint::black_box(&value);
             lines += 1;
         });
-        let full = Measured { seconds: start.elapsed().as_secs_f64(), peak_kb: 0 };
-        report("(a) full parse to serde_json::Value", lines, bytes, &full, None);
+        let full = Measured {
+            seconds: start.elapsed().as_secs_f64(),
+            peak_kb: 0,
+        };
+        report(
+            "(a) full parse to serde_json::Value",
+            lines,
+            bytes,
+            &full,
+            None,
+        );
 
         let pack = match shipped_pack(Some(&scopes)) {
             Ok(pack) => pack,
@@ -211,12 +285,27 @@ fn main() {
         let start = Instant::now();
         let mut scratch = String::new();
         for_each_line(&path, |line, number| {
-            let event = projection.parse_line(line, 0, number, &mut scratch).unwrap();
+            let event = projection
+                .parse_line(line, 0, number, &mut scratch)
+                .unwrap();
             std::hint::black_box(&event);
         });
-        let projected = Measured { seconds: start.elapsed().as_secs_f64(), peak_kb: 0 };
-        report("(a') projected parse (evaluator's)", lines, bytes, &projected, Some(full.seconds));
-        println!("      {} rules; {} of the schema's fields read", pack.rules.len(), projection.read_fields().len());
+        let projected = Measured {
+            seconds: start.elapsed().as_secs_f64(),
+            peak_kb: 0,
+        };
+        report(
+            "(a') projected parse (evaluator's)",
+            lines,
+            bytes,
+            &projected,
+            Some(full.seconds),
+        );
+        println!(
+            "      {} rules; {} of the schema's fields read",
+            pack.rules.len(),
+            projection.read_fields().len()
+        );
 
         for threads in [1, 2] {
             let output = Command::new(std::env::current_exe().unwrap())
@@ -227,18 +316,36 @@ fn main() {
                 .output()
                 .unwrap();
             if !output.status.success() {
-                println!("  (b) eval with {threads} thread(s) failed: {}", String::from_utf8_lossy(&output.stderr));
+                println!(
+                    "  (b) eval with {threads} thread(s) failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
                 continue;
             }
             let text = String::from_utf8_lossy(&output.stdout);
             let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
-            let measured = Measured { seconds: fields[0].parse().unwrap(), peak_kb: fields[3].parse().unwrap() };
+            let measured = Measured {
+                seconds: fields[0].parse().unwrap(),
+                peak_kb: fields[3].parse().unwrap(),
+            };
             let events: usize = fields[1].parse().unwrap();
-            report(&format!("(b) eval, shipped pack, {threads} thread(s)"), events, bytes, &measured, Some(full.seconds));
+            report(
+                &format!("(b) eval, shipped pack, {threads} thread(s)"),
+                events,
+                bytes,
+                &measured,
+                Some(full.seconds),
+            );
             if threads == 1 {
-                println!("      {} alerts: {}", fields[2], fields.get(4).unwrap_or(&""));
+                println!(
+                    "      {} alerts: {}",
+                    fields[2],
+                    fields.get(4).unwrap_or(&"")
+                );
             }
         }
-        println!("  ratio = full-parse time / time, i.e. (b)/(a) in throughput; > 1 is faster than the floor");
+        println!(
+            "  ratio = full-parse time / time, i.e. (b)/(a) in throughput; > 1 is faster than the floor"
+        );
     }
 }

@@ -624,3 +624,30 @@ fn cluster_joins_the_first_similar_cluster_in_creation_order() {
     let ids: Vec<_> = alerts.iter().map(|alert| alert.event_ids.clone()).collect();
     assert_eq!(ids, [vec!["e1", "e3"], vec!["e2"]]);
 }
+
+#[test]
+fn event_ids_stop_at_the_limit_and_say_so() {
+    let pack = pack(&rule(
+        "t.many",
+        "match inference\n group by app within 1h\n alert when count() >= 1",
+    ));
+    let events = numbered(
+        (0..150)
+            .map(|n| event(n, "inference", json!({"app": "a"})))
+            .collect(),
+    );
+    let alerts = eval(&pack, &events);
+    assert_eq!(alerts[0].count, 150);
+    assert_eq!(alerts[0].event_ids.len(), 100);
+    assert!(alerts[0].truncated);
+    let line = serde_json::to_value(&alerts[0]).unwrap();
+    assert_eq!(line["truncated"], json!(true));
+    let few = eval(&pack, &events[..3]);
+    assert!(!few[0].truncated);
+    assert!(
+        serde_json::to_value(&few[0])
+            .unwrap()
+            .get("truncated")
+            .is_none()
+    );
+}
