@@ -30,6 +30,8 @@ enum Command {
     Ir(cli::ir::IrArgs),
     /// Prints the event schema (JSON Schema draft 2020-12).
     Schema(cli::schema::SchemaArgs),
+    /// Streams JSON-lines events through the rules and writes one alert per line.
+    Eval(cli::eval::EvalArgs),
     /// Runs every rule's test cases through the evaluator; exit 1 on any failure.
     Test(cli::test::TestArgs),
     /// Renders the pack as Markdown: a catalogue and one page per rule.
@@ -57,6 +59,7 @@ fn main() -> ExitCode {
         Command::Explain(args) => cli::explain::run(args),
         Command::Ir(args) => cli::ir::run(args, &global),
         Command::Schema(args) => cli::schema::run(args, &global),
+        Command::Eval(args) => cli::eval::run(args, &global),
         Command::Test(args) => cli::test::run(args, &global),
         Command::Docs(args) => cli::docs::run_docs(args, &global),
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod docs;
+pub mod eval;
 pub mod explain;
 pub mod ir;
 pub mod schema;

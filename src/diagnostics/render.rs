@@ -66,6 +66,7 @@ fn to_codespan(diagnostic: &Diagnostic, ids: &[usize]) -> codespan::Diagnostic<u
     let mut message = diagnostic.message.clone();
     if diagnostic.labels.is_empty()
         && let Some(file) = &diagnostic.file
+        && !message.starts_with(file.as_str())
     {
         message = format!("{file}: {message}");
     }
