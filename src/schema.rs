@@ -11,6 +11,16 @@ use serde_json::{Map, Value, json};
 use crate::ir;
 
 /// The JSON Schema (draft 2020-12) that every event line must satisfy.
+/// RFC 3339 date-time (the `format` keyword alone is an annotation in 2020-12).
+const RFC3339_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})$";
+
+/// A dotted-quad IPv4 address.
+const IPV4_PATTERN: &str = r"^((25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])\.){3}(25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])$";
+
+/// The characters of an IPv6 address, with at least one colon (the `ipv6`
+/// format checks the rest where a validator asserts formats).
+const IPV6_PATTERN: &str = r"^[0-9A-Fa-f:.]*:[0-9A-Fa-f:.]*$";
+
 pub fn json_schema(schema: &ir::Schema) -> Value {
     let mut properties = Map::new();
     let mut required = Vec::new();
@@ -96,14 +106,17 @@ fn field_schema(field: &ir::Field) -> Value {
         ir::ValueType::Float => typed("number", nullable),
         ir::ValueType::Bool => typed("boolean", nullable),
         ir::ValueType::Timestamp => {
+            // `format` is only an annotation unless a validator opts in, so the
+            // pattern makes every draft 2020-12 validator reject "yesterday".
             let mut schema = typed("string", nullable);
             schema["format"] = json!("date-time");
+            schema["pattern"] = json!(RFC3339_PATTERN);
             schema
         }
         ir::ValueType::Ip => {
             let mut branches = vec![
-                json!({ "type": "string", "format": "ipv4" }),
-                json!({ "type": "string", "format": "ipv6" }),
+                json!({ "type": "string", "format": "ipv4", "pattern": IPV4_PATTERN }),
+                json!({ "type": "string", "format": "ipv6", "pattern": IPV6_PATTERN }),
             ];
             if nullable {
                 branches.push(json!({ "type": "null" }));

@@ -39,6 +39,8 @@ def main() -> int:
         ({"timestamp": "2026-03-02T10:00:00Z", "event_type": "inference", "output_tokens": "many"}, "string tokens"),
         ({"timestamp": "yesterday", "event_type": "inference"}, "timestamp not RFC 3339"),
         ({"timestamp": "2026-03-02T10:00:00Z", "event_type": "tool_call", "status": "maybe"}, "status outside its values"),
+        ({"timestamp": "2026-03-02T10:00:00Z", "event_type": "auth", "src_ip": "not-an-address"}, "src_ip not an address"),
+        ({"timestamp": "2026-03-02T10:00:00Z", "event_type": "auth", "src_ip": "300.1.2.3"}, "src_ip out of range"),
     ]
     for event, why in broken:
         if validator.is_valid(event):
