@@ -308,40 +308,6 @@ fn condition_misuse_is_reported() {
     assert!(rendered.contains("E0210"), "{rendered}");
 }
 
-/// Checks the shipped pack when it is present; run with `--ignored` to see its diagnostics.
-#[test]
-#[ignore = "reads rules/ from the working directory"]
-fn shipped_rules_report() {
-    fn walk(directory: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
-        let Ok(entries) = std::fs::read_dir(directory) else {
-            return;
-        };
-        for entry in entries.flatten() {
-            let path = entry.path();
-            if path.is_dir() {
-                walk(&path, out);
-            } else if path.extension().is_some_and(|extension| extension == "tdl") {
-                out.push(path);
-            }
-        }
-    }
-    let mut paths = Vec::new();
-    walk(std::path::Path::new("rules"), &mut paths);
-    paths.sort();
-    let mut sources = Sources::new();
-    let mut files = Vec::new();
-    for path in paths {
-        let text = std::fs::read_to_string(&path).unwrap_or_default();
-        let id = sources.add(path.to_string_lossy(), text.clone());
-        let (file, syntax) = parse(&text, id);
-        println!("{}", render_human(&syntax, &sources, ColorMode::Never));
-        files.push((id, file));
-    }
-    let (pack, diagnostics) = check(&sources, &files, &CheckOptions::default());
-    println!("{}", render_human(&diagnostics, &sources, ColorMode::Never));
-    println!("rules checked: {}", pack.map_or(0, |pack| pack.rules.len()));
-}
-
 #[test]
 fn lookups_load_relative_to_their_file_and_follow_overrides() {
     let directory = std::env::temp_dir().join(format!("tripline-check-{}", std::process::id()));
