@@ -240,14 +240,7 @@ fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Di
         }
     }
     for (name, value) in &config.params {
-        let text = match value {
-            serde_yaml::Value::String(text) => text.clone(),
-            other => serde_yaml::to_string(other)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        };
-        options.params.insert(name.clone(), text);
+        options.params.insert(name.clone(), yaml_scalar_text(value));
     }
     for (name, change) in &config.lists {
         options
@@ -311,6 +304,18 @@ fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
     rules.sort();
     tests.sort();
     Ok((rules, tests))
+}
+
+/// A YAML scalar as the text a parameter override is parsed from
+/// (`3`, `0.5`, `true`, `10m`, or a string as written).
+pub fn yaml_scalar_text(value: &serde_yaml::Value) -> String {
+    match value {
+        serde_yaml::Value::String(text) => text.clone(),
+        other => serde_yaml::to_string(other)
+            .unwrap_or_default()
+            .trim()
+            .to_string(),
+    }
 }
 
 /// A path as shown in messages: relative, with `./` removed, `/` separators.

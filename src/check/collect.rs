@@ -491,8 +491,9 @@ fn lower_param(
     }
 }
 
-/// Parses an override's text by the declared type.
-pub(crate) fn parse_value(text: &str, value_type: ir::ValueType) -> Option<ir::Value> {
+/// Parses an override's text by the declared type (parameters set from a
+/// content repository, the command line or a test case).
+pub fn parse_value(text: &str, value_type: ir::ValueType) -> Option<ir::Value> {
     let trimmed = text.trim();
     match value_type {
         ir::ValueType::String => Some(ir::Value::String(text.to_string())),
@@ -503,7 +504,9 @@ pub(crate) fn parse_value(text: &str, value_type: ir::ValueType) -> Option<ir::V
             "false" => Some(ir::Value::Bool(false)),
             _ => None,
         },
-        ir::ValueType::Duration => parse_duration(trimmed).map(ir::Value::DurationMs),
+        ir::ValueType::Duration => {
+            crate::syntax::parse_duration_ms(trimmed).map(ir::Value::DurationMs)
+        }
         ir::ValueType::Regex => regexes::check_pattern(trimmed, false).is_none().then(|| {
             ir::Value::Regex(ir::Regex {
                 pattern: trimmed.to_string(),
@@ -512,22 +515,6 @@ pub(crate) fn parse_value(text: &str, value_type: ir::ValueType) -> Option<ir::V
         }),
         ir::ValueType::Ip | ir::ValueType::Timestamp => None,
     }
-}
-
-/// Parses `10m`, `500ms`, `7d`... into milliseconds.
-pub(crate) fn parse_duration(text: &str) -> Option<i64> {
-    let digits_end = text.find(|c: char| !c.is_ascii_digit())?;
-    let (digits, unit) = text.split_at(digits_end);
-    let scale: i64 = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return None,
-    };
-    digits.parse::<i64>().ok()?.checked_mul(scale)
 }
 
 fn apply_param_overrides(

@@ -884,22 +884,7 @@ impl<'text> Builder<'text> {
     fn duration(&mut self, pair: &P) -> Duration {
         let span = self.span(pair);
         let text = pair.as_str();
-        let digits_end = text
-            .find(|c: char| !c.is_ascii_digit())
-            .unwrap_or(text.len());
-        let (digits, unit) = text.split_at(digits_end);
-        let scale: i64 = match unit {
-            "ms" => 1,
-            "s" => 1_000,
-            "m" => 60_000,
-            "h" => 3_600_000,
-            "d" => 86_400_000,
-            _ => 604_800_000,
-        };
-        let millis = digits
-            .parse::<i64>()
-            .ok()
-            .and_then(|value| value.checked_mul(scale));
+        let millis = super::parse_duration_ms(text);
         match millis {
             Some(millis) => Duration { millis, span },
             None => {

@@ -40,5 +40,23 @@ pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
     }
 }
 
+/// Parses a duration as the language writes it (`500ms`, `90s`, `10m`, `1h`,
+/// `7d`, `2w`) into milliseconds; `None` when it is not one or overflows.
+pub fn parse_duration_ms(text: &str) -> Option<i64> {
+    let text = text.trim();
+    let digits_end = text.find(|c: char| !c.is_ascii_digit())?;
+    let (digits, unit) = text.split_at(digits_end);
+    let scale: i64 = match unit {
+        "ms" => 1,
+        "s" => 1_000,
+        "m" => 60_000,
+        "h" => 3_600_000,
+        "d" => 86_400_000,
+        "w" => 604_800_000,
+        _ => return None,
+    };
+    digits.parse::<i64>().ok()?.checked_mul(scale)
+}
+
 #[cfg(test)]
 mod tests;

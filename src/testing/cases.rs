@@ -203,50 +203,17 @@ fn typed_params(
                 .unwrap_or_default();
             return Err(format!("the pack declares no parameter `{name}`{hint}"));
         };
-        let text = match value {
-            serde_yaml::Value::String(text) => text.clone(),
-            other => serde_yaml::to_string(other)
-                .unwrap_or_default()
-                .trim()
-                .to_string(),
-        };
-        let parsed = parse_param_value(&text, param.value_type).ok_or_else(|| {
-            format!(
-                "`{text}` is not a valid {} for parameter `{name}`",
-                param.value_type.name()
-            )
-        })?;
+        let text = crate::project::yaml_scalar_text(value);
+        let parsed =
+            crate::check::collect::parse_value(&text, param.value_type).ok_or_else(|| {
+                format!(
+                    "`{text}` is not a valid {} for parameter `{name}`",
+                    param.value_type.name()
+                )
+            })?;
         typed.insert(name.clone(), parsed);
     }
     Ok(typed)
-}
-
-/// Parses a parameter value written as text, by its declared type.
-pub fn parse_param_value(text: &str, value_type: ir::ValueType) -> Option<ir::Value> {
-    let text = text.trim();
-    match value_type {
-        ir::ValueType::Int => text.parse().ok().map(ir::Value::Int),
-        ir::ValueType::Float => text.parse().ok().map(ir::Value::Float),
-        ir::ValueType::Bool => text.parse().ok().map(ir::Value::Bool),
-        ir::ValueType::Duration => parse_duration_ms(text).map(ir::Value::DurationMs),
-        _ => Some(ir::Value::String(text.to_string())),
-    }
-}
-
-/// `90s`, `10m`, `1h`... in milliseconds.
-pub fn parse_duration_ms(text: &str) -> Option<i64> {
-    let digits_end = text.find(|c: char| !c.is_ascii_digit())?;
-    let (digits, unit) = text.split_at(digits_end);
-    let scale: i64 = match unit {
-        "ms" => 1,
-        "s" => 1_000,
-        "m" => 60_000,
-        "h" => 3_600_000,
-        "d" => 86_400_000,
-        "w" => 604_800_000,
-        _ => return None,
-    };
-    digits.parse::<i64>().ok()?.checked_mul(scale)
 }
 
 fn expand(case: &RawCase, base: &Path, case_index: usize) -> Result<Vec<Value>, String> {
@@ -267,7 +234,7 @@ fn expand(case: &RawCase, base: &Path, case_index: usize) -> Result<Vec<Value>, 
         match raw {
             RawEvent::Single(event) => push(event.clone(), &mut events),
             RawEvent::Repeat(repeat) => {
-                let every = parse_duration_ms(&repeat.every).ok_or_else(|| {
+                let every = crate::syntax::parse_duration_ms(&repeat.every).ok_or_else(|| {
                     format!("`every: {}` is not a duration such as `30s`", repeat.every)
                 })?;
                 let start = repeat
