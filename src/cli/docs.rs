@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 
-use super::{EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_pack, write_atomically};
+use super::{EXIT_OK, EXIT_USAGE, Global, RulesArgs, emit_json, load_pack, write_atomically};
 
 /// Arguments of `docs`.
 #[derive(Debug, Clone, clap::Args)]
@@ -69,15 +69,5 @@ pub fn run_coverage(args: &CoverageArgs, global: &Global) -> ExitCode {
     let layer = match args.format {
         CoverageFormat::Navigator => crate::docs::navigator_layer(&pack),
     };
-    let text = serde_json::to_string_pretty(&layer).unwrap_or_default() + "\n";
-    match &args.out {
-        Some(path) => {
-            if let Err(error) = write_atomically(path, text.as_bytes()) {
-                eprintln!("error: cannot write `{}`: {error}", path.display());
-                return ExitCode::from(EXIT_USAGE);
-            }
-        }
-        None => print!("{text}"),
-    }
-    ExitCode::from(EXIT_OK)
+    emit_json(&layer, args.out.as_deref())
 }

@@ -172,6 +172,27 @@ pub fn plural(count: usize) -> &'static str {
     if count == 1 { "" } else { "s" }
 }
 
+/// Prints a JSON document to stdout, or writes it to `out` atomically.
+pub fn emit_json(value: &serde_json::Value, out: Option<&std::path::Path>) -> ExitCode {
+    let text = match serde_json::to_string_pretty(value) {
+        Ok(text) => text + "\n",
+        Err(error) => {
+            eprintln!("error: cannot serialise the output: {error}");
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
+    match out {
+        Some(path) => {
+            if let Err(error) = write_atomically(path, text.as_bytes()) {
+                eprintln!("error: cannot write `{}`: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+        None => print!("{text}"),
+    }
+    ExitCode::from(EXIT_OK)
+}
+
 /// Writes `text` to a file atomically (a temporary file renamed into place),
 /// so a failed run never leaves a partial artifact.
 pub fn write_atomically(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {

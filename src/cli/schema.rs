@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::ValueEnum;
 
-use super::{EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_pack, write_atomically};
+use super::{Global, RulesArgs, emit_json, load_pack};
 
 /// Output formats of `schema`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -40,21 +40,5 @@ pub fn run(args: &SchemaArgs, global: &Global) -> ExitCode {
         SchemaFormat::JsonSchema => crate::schema::json_schema(&pack.schema),
         SchemaFormat::Ir => serde_json::to_value(&pack.schema).unwrap_or_default(),
     };
-    let text = match serde_json::to_string_pretty(&value) {
-        Ok(text) => text + "\n",
-        Err(error) => {
-            eprintln!("error: cannot serialise the schema: {error}");
-            return ExitCode::from(EXIT_USAGE);
-        }
-    };
-    match &args.out {
-        Some(path) => {
-            if let Err(error) = write_atomically(path, text.as_bytes()) {
-                eprintln!("error: cannot write `{}`: {error}", path.display());
-                return ExitCode::from(EXIT_USAGE);
-            }
-        }
-        None => print!("{text}"),
-    }
-    ExitCode::from(EXIT_OK)
+    emit_json(&value, args.out.as_deref())
 }
