@@ -218,6 +218,14 @@ fn choice<T: Copy>(
     None
 }
 
+/// Whether an entry's key is a likely misspelling of `key` (reported as unknown).
+fn misspelt(metadata: &[ast::Metadata], key: &str) -> bool {
+    metadata.iter().any(|entry| {
+        entry.key.text != key
+            && crate::diagnostics::suggest::did_you_mean(&entry.key.text, [key]).is_some()
+    })
+}
+
 fn missing(owner: &str, key: &str, span: Span) -> Diagnostic {
     Diagnostic::new(Code::MISSING_ENTRY, format!("the {owner} has no `{key}`"))
         .primary(span, format!("`{key}` is required"))
@@ -235,7 +243,10 @@ pub(crate) fn rule_metadata(
     let mut complete = true;
     for key in ["title", "description", "severity", "category"] {
         if !entries.contains_key(key) {
-            diagnostics.push(missing("rule", key, id_span));
+            // A misspelt key (`categroy:`) already has its error with the fix.
+            if !misspelt(&rule.metadata, key) {
+                diagnostics.push(missing("rule", key, id_span));
+            }
             complete = false;
         }
     }
@@ -397,7 +408,7 @@ pub(crate) fn playbook(
 ) -> ir::Playbook {
     let entries = entries(&playbook.metadata, &PLAYBOOK_KEYS, "playbook", diagnostics);
     for key in ["title", "guide"] {
-        if !entries.contains_key(key) {
+        if !entries.contains_key(key) && !misspelt(&playbook.metadata, key) {
             diagnostics.push(missing("playbook", key, playbook.name.span));
         }
     }
