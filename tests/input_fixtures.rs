@@ -9,14 +9,16 @@
 use std::path::{Path, PathBuf};
 
 use tripline::diagnostics::codes::REGISTRY;
-use tripline::diagnostics::{ColorMode, Diagnostic, render_human};
+use tripline::diagnostics::{ColorMode, render_human};
 use tripline::project::{LoadOptions, load};
 use tripline::source::Sources;
-use tripline::testing::{self, RunOptions};
+use tripline::testing::{self, RunOptions, Status};
 
 const FIXTURES: &str = "tests/fixtures/inputs";
 
-fn run(code: &str) -> Diagnostic {
+/// What a fixture reports: the diagnostic of a failed load, or the message of
+/// the failed outcome of a test run.
+fn run(code: &str) -> (String, String) {
     let directory = PathBuf::from(FIXTURES).join(code);
     let args = std::fs::read_to_string(directory.join("args")).expect("args file");
     let paths: Vec<PathBuf> = args
@@ -29,7 +31,13 @@ fn run(code: &str) -> Diagnostic {
     };
     let project = match load(&options) {
         Ok(project) => project,
-        Err(diagnostic) => return diagnostic,
+        Err(diagnostic) => {
+            let code = diagnostic.code.as_str().to_string();
+            return (
+                code,
+                render_human(&[diagnostic], &Sources::new(), ColorMode::Never),
+            );
+        }
     };
     assert!(
         directory.join("run-tests").exists(),
@@ -37,13 +45,22 @@ fn run(code: &str) -> Diagnostic {
     );
     let pack = project.pack.expect("the fixture's rules check");
     let files = testing::selected_files(&project.test_files, true);
-    match testing::run(&pack, &files, &RunOptions::default()) {
-        Ok(report) => panic!(
-            "{code}: the test run succeeded with {} outcomes",
-            report.outcomes.len()
-        ),
-        Err(diagnostic) => diagnostic,
-    }
+    let report = testing::run(&pack, &files, &RunOptions::default()).expect("the run completes");
+    let failed = report
+        .outcomes
+        .iter()
+        .find(|outcome| outcome.status == Status::Failed)
+        .unwrap_or_else(|| panic!("{code}: every outcome passed"));
+    let reported = failed
+        .message
+        .split(':')
+        .next()
+        .unwrap_or_default()
+        .to_string();
+    (
+        reported,
+        format!("{} :: {}\n{}\n", failed.rule, failed.name, failed.message),
+    )
 }
 
 #[test]
@@ -56,9 +73,8 @@ fn every_input_fixture_reports_its_code() {
         .collect();
     codes.sort();
     for code in &codes {
-        let diagnostic = run(code);
-        assert_eq!(diagnostic.code.as_str(), code, "{diagnostic:?}");
-        let rendered = render_human(&[diagnostic], &Sources::new(), ColorMode::Never);
+        let (reported, rendered) = run(code);
+        assert_eq!(&reported, code, "{rendered}");
         insta::with_settings!({
             snapshot_path => "snapshots/inputs",
             prepend_module_to_snapshot => false,

@@ -87,14 +87,37 @@ pub struct RunOptions {
     pub rules_requiring_tests: BTreeSet<String>,
 }
 
-/// Runs every case of every file. A file that cannot be read or parsed is
-/// returned as an error diagnostic; the caller reports it and exits 2.
+/// Runs every case of every file. A test file that cannot be read or parsed,
+/// or names an unknown rule, is a failed outcome; only a schema that does not
+/// compile to a validator is an error for the caller (exit 2).
 pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Report, Diagnostic> {
     let validator = cases::SchemaValidator::new(&pack.schema)?;
     let mut report = Report::default();
     let mut kinds: BTreeMap<String, (bool, bool)> = BTreeMap::new();
     for path in files {
-        let file = load_test_file(path, pack)?;
+        // A broken test file is a failure of this run, reported with the
+        // others, not a reason to stop before the remaining files.
+        let file = match load_test_file(path, pack) {
+            Ok(file) => file,
+            Err(diagnostic) => {
+                report.outcomes.push(Outcome {
+                    rule: "(test file)".to_string(),
+                    name: display(path),
+                    status: Status::Failed,
+                    message: format!("{}: {}", diagnostic.code.as_str(), diagnostic.message)
+                        + &diagnostic
+                            .help
+                            .iter()
+                            .map(|help| format!("\n  help: {help}"))
+                            .collect::<String>(),
+                    file: display(path),
+                    line: 1,
+                    expected: None,
+                    actual: None,
+                });
+                continue;
+            }
+        };
         if !options.rules.is_empty() && !options.rules.contains(&file.rule) {
             continue;
         }
