@@ -174,11 +174,11 @@ impl ClusterShape {
 
     /// Closes the open window if the watermark has reached its end.
     pub(crate) fn advance(&mut self, now: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
-        if let Some(start) = self.current {
-            if start.saturating_add(self.length) <= now {
-                self.close(start, out);
-                self.current = None;
-            }
+        if let Some(start) = self.current
+            && start.saturating_add(self.length) <= now
+        {
+            self.close(start, out);
+            self.current = None;
         }
         let _ = context;
     }

@@ -19,6 +19,7 @@ use super::expr::{
     ValueExpr,
 };
 use super::group::{FastMap, FastSet};
+use super::literals::PatternSet;
 use crate::ir::{self, Expr, ExprKind, StringSet, TextOp};
 
 /// Builds compiled expressions for one pack, sharing automata between rules.
@@ -27,7 +28,7 @@ pub(crate) struct Compiler<'p> {
     pub(crate) projection: Projection,
     matchers: FastMap<String, Arc<Matcher>>,
     narrowed: FastMap<String, Arc<NarrowedNeedles>>,
-    regexes: FastMap<String, Arc<regex::RegexSet>>,
+    regexes: FastMap<String, Arc<PatternSet>>,
     lookups: FastMap<String, Arc<FastSet<Box<str>>>>,
 }
 
@@ -337,7 +338,7 @@ impl<'p> Compiler<'p> {
         })
     }
 
-    fn regex_set(&mut self, set: &ir::RegexSet) -> Compiled<Arc<regex::RegexSet>> {
+    fn regex_set(&mut self, set: &ir::RegexSet) -> Compiled<Arc<PatternSet>> {
         let (key, regexes): (String, Vec<ir::Regex>) = match set {
             ir::RegexSet::Literal(regex) => (format!("literal {regex:?}"), vec![regex.clone()]),
             ir::RegexSet::List(name) => {
@@ -374,8 +375,7 @@ impl<'p> Compiler<'p> {
                 }
             })
             .collect();
-        let compiled =
-            Arc::new(regex::RegexSet::new(&patterns).map_err(|error| error.to_string())?);
+        let compiled = Arc::new(PatternSet::new(&patterns)?);
         self.regexes.insert(key, compiled.clone());
         Ok(compiled)
     }

@@ -96,10 +96,10 @@ impl AggregateState {
 
     /// Adds an event that passed the rule's filter (the aggregate's own filter is applied here).
     pub(crate) fn add(&mut self, spec: &AggregateSpec, event: &Event) {
-        if let Some(filter) = &spec.filter {
-            if !filter.test(event) {
-                return;
-            }
+        if let Some(filter) = &spec.filter
+            && !filter.test(event)
+        {
+            return;
         }
         if let AggregateState::Count(count) = self {
             *count += 1;
@@ -135,17 +135,17 @@ impl AggregateState {
                 }
             }
             AggregateState::Min(current) => {
-                if let Some(number) = number_of(value) {
-                    if current.is_none_or(|existing| number.less_than(existing)) {
-                        *current = Some(number);
-                    }
+                if let Some(number) = number_of(value)
+                    && current.is_none_or(|existing| number.less_than(existing))
+                {
+                    *current = Some(number);
                 }
             }
             AggregateState::Max(current) => {
-                if let Some(number) = number_of(value) {
-                    if current.is_none_or(|existing| existing.less_than(number)) {
-                        *current = Some(number);
-                    }
+                if let Some(number) = number_of(value)
+                    && current.is_none_or(|existing| existing.less_than(number))
+                {
+                    *current = Some(number);
                 }
             }
         }

@@ -369,14 +369,8 @@ impl Projection {
                 slots.push(Slot::Missing);
                 continue;
             };
-            let begin = scratch.len();
-            let (start, end) = (start as usize, end as usize);
-            match variant {
-                Variant::Lower => push_lower(scratch, start, end),
-                Variant::LowerFolded => push_transformed(scratch, start, end, lower_folded),
-                Variant::Folded => push_transformed(scratch, start, end, folded),
-            }
-            slots.push(Slot::Str(begin as u32, scratch.len() as u32));
+            let (begin, finish) = push_variant(scratch, start as usize, end as usize, variant);
+            slots.push(Slot::Str(begin as u32, finish as u32));
         }
         Ok(Some(Event {
             time,
@@ -452,20 +446,54 @@ pub(crate) fn is_fold_space(character: char) -> bool {
     matches!(character, ' ' | '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}')
 }
 
-fn push_lower(buffer: &mut String, start: usize, end: usize) {
-    let source = &buffer[start..end];
-    if source.is_ascii() {
-        let lowered = source.to_ascii_lowercase();
-        buffer.push_str(&lowered);
-    } else {
-        let lowered = source.to_lowercase();
-        buffer.push_str(&lowered);
+/// Whether folding leaves the text as it is: no whitespace other than
+/// single spaces (no tab, line feed, carriage return, vertical tab or form
+/// feed, and no two spaces in a row). Every fold-space character is ASCII, so
+/// the bytes can be scanned whatever the text's encoding.
+#[inline]
+pub(crate) fn is_fold_clean(text: &[u8]) -> bool {
+    // Branch-free over fixed chunks, so that the common (clean) case vectorises.
+    let mut dirty = false;
+    let mut chunks = text.chunks_exact(32);
+    for chunk in &mut chunks {
+        dirty |= chunk
+            .iter()
+            .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
     }
+    dirty |= chunks
+        .remainder()
+        .iter()
+        .any(|&byte| byte.wrapping_sub(9) < 5);
+    !dirty && memchr::memmem::find(text, b"  ").is_none()
 }
 
-fn push_transformed(buffer: &mut String, start: usize, end: usize, transform: fn(&str) -> String) {
-    let transformed = transform(&buffer[start..end]);
+/// Appends the variant of `buffer[start..end]` to the buffer, unless it is
+/// the text itself; returns the variant's byte range. ASCII text (the common
+/// case) is lowercased and folded in place in the buffer, without allocating;
+/// other text takes the Unicode path.
+fn push_variant(buffer: &mut String, start: usize, end: usize, variant: Variant) -> (usize, usize) {
+    let source = &buffer.as_bytes()[start..end];
+    let lowers = matches!(variant, Variant::Lower | Variant::LowerFolded);
+    let folds = matches!(variant, Variant::LowerFolded | Variant::Folded);
+    let fold_clean = !folds || is_fold_clean(source);
+    let has_upper = lowers && source.iter().any(u8::is_ascii_uppercase);
+    if fold_clean && !has_upper && (!lowers || source.is_ascii()) {
+        // Already in the form: lowercase ASCII, or nothing to fold.
+        return (start, end);
+    }
+    let begin = buffer.len();
+    if fold_clean && source.is_ascii() {
+        buffer.extend_from_within(start..end);
+        buffer[begin..].make_ascii_lowercase();
+        return (begin, buffer.len());
+    }
+    let transformed = match variant {
+        Variant::Lower => lower(&buffer[start..end]),
+        Variant::LowerFolded => lower_folded(&buffer[start..end]),
+        Variant::Folded => folded(&buffer[start..end]),
+    };
     buffer.push_str(&transformed);
+    (begin, buffer.len())
 }
 
 /// Lowercase (Unicode) without folding whitespace.

@@ -9,10 +9,11 @@
 use std::net::IpAddr;
 use std::sync::Arc;
 
-use aho_corasick::{AhoCorasick, Anchored, Input};
+use aho_corasick::{AhoCorasick, Anchored, Input, packed};
 
 use super::event::{Event, Scalar};
 use super::group::{FastMap, FastSet};
+use super::literals::PatternSet;
 use crate::ir::{ArithmeticOp, CompareOp, TextOp};
 
 /// A constant operand.
@@ -92,10 +93,12 @@ pub(crate) fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> boo
     let ordering: Option<Ordering> = match (left, right) {
         (Scalar::Int(a), Scalar::Int(b)) => Some(a.cmp(&b)),
         (Scalar::Bool(a), Scalar::Bool(b)) => Some(a.cmp(&b)),
-        (Scalar::Str(a), Scalar::Str(b)) => match (a.parse::<IpAddr>(), b.parse::<IpAddr>()) {
-            (Ok(a), Ok(b)) => Some(a.cmp(&b)),
+        // Identical text is equal under both the address and the text order.
+        (Scalar::Str(a), Scalar::Str(b)) if a == b => Some(Ordering::Equal),
+        (Scalar::Str(a), Scalar::Str(b)) => match (parse_address(a), parse_address(b)) {
+            (Some(a), Some(b)) => Some(a.cmp(&b)),
             _ if matches!(op, CompareOp::Equal | CompareOp::NotEqual) => {
-                Some(if super::event::lower(a) == super::event::lower(b) {
+                Some(if text_equal_ignoring_case(a, b) {
                     Ordering::Equal
                 } else {
                     Ordering::Less
@@ -118,6 +121,34 @@ pub(crate) fn compare(op: CompareOp, left: Scalar<'_>, right: Scalar<'_>) -> boo
         CompareOp::LessEqual => ordering != Ordering::Greater,
         CompareOp::Greater => ordering == Ordering::Greater,
         CompareOp::GreaterEqual => ordering != Ordering::Less,
+    }
+}
+
+/// The text as an IP address. Only text made of hex digits, `.` and `:` can
+/// parse, so other text (most values) is rejected without running the parser.
+#[inline]
+fn parse_address(text: &str) -> Option<IpAddr> {
+    let looks_like_address = !text.is_empty()
+        && text
+            .bytes()
+            .all(|byte| byte.is_ascii_hexdigit() || byte == b'.' || byte == b':');
+    if looks_like_address {
+        text.parse::<IpAddr>().ok()
+    } else {
+        None
+    }
+}
+
+/// Whether the Unicode-lowercased texts are equal, without allocating when
+/// both are ASCII (where Unicode lowercasing is ASCII lowercasing; a
+/// non-ASCII character can lowercase to ASCII, e.g. the Kelvin sign to `k`,
+/// so other text takes the general path).
+#[inline]
+pub(crate) fn text_equal_ignoring_case(a: &str, b: &str) -> bool {
+    if a.is_ascii() && b.is_ascii() {
+        a.eq_ignore_ascii_case(b)
+    } else {
+        super::event::lower(a) == super::event::lower(b)
     }
 }
 
@@ -195,8 +226,10 @@ pub(crate) enum Matcher {
     Never,
     /// Whole-value membership.
     Equals(FastSet<Box<str>>),
-    /// Substring: one automaton for every needle.
-    Contains(AhoCorasick),
+    /// Substring: one SIMD multi-literal searcher (Teddy) for every needle
+    /// when it can be built, which is several times faster than the
+    /// automaton on short texts; the automaton otherwise.
+    Contains(AhoCorasick, Option<packed::Searcher>),
     /// Prefix: an anchored automaton.
     StartsWith(AhoCorasick),
     /// Suffix.
@@ -212,11 +245,24 @@ impl Matcher {
             TextOp::Equals => {
                 Matcher::Equals(needles.into_iter().map(String::into_boxed_str).collect())
             }
-            TextOp::Contains => Matcher::Contains(
-                AhoCorasick::builder()
-                    .build(&needles)
-                    .map_err(|error| error.to_string())?,
-            ),
+            TextOp::Contains => {
+                // An empty needle matches everything; leave that to the automaton.
+                let searcher = if needles.iter().any(String::is_empty) {
+                    None
+                } else {
+                    packed::Config::new()
+                        .match_kind(packed::MatchKind::LeftmostFirst)
+                        .builder()
+                        .extend(&needles)
+                        .build()
+                };
+                Matcher::Contains(
+                    AhoCorasick::builder()
+                        .build(&needles)
+                        .map_err(|error| error.to_string())?,
+                    searcher,
+                )
+            }
             TextOp::StartsWith => Matcher::StartsWith(
                 AhoCorasick::builder()
                     .start_kind(aho_corasick::StartKind::Anchored)
@@ -234,7 +280,8 @@ impl Matcher {
         match self {
             Matcher::Never => false,
             Matcher::Equals(set) => set.contains(text),
-            Matcher::Contains(automaton) => automaton.is_match(text),
+            Matcher::Contains(_, Some(searcher)) => searcher.find(text).is_some(),
+            Matcher::Contains(automaton, None) => automaton.is_match(text),
             Matcher::StartsWith(automaton) => {
                 automaton.is_match(Input::new(text).anchored(Anchored::Yes))
             }
@@ -324,7 +371,7 @@ pub(crate) enum Pred {
     Matches {
         negated: bool,
         subject: Subject,
-        patterns: Arc<regex::RegexSet>,
+        patterns: Arc<PatternSet>,
     },
     InValues {
         negated: bool,

@@ -12,6 +12,7 @@
 //! | `reorder.rs` | one input's events | the same in time order, within the lateness |
 //! | `compile.rs` | IR expressions, lists, lookups | predicates, automata, conditions |
 //! | `expr.rs` | a predicate, an event | true or false |
+//! | `literals.rs` | a regex list | a `RegexSet` behind a prefilter of the literals every match contains |
 //! | `condition.rs` | aggregate states | aggregate values, the `alert when` truth |
 //! | `window.rs`, `cluster.rs`, `sequence.rs`, `new_value.rs` | events of one rule | raised alerts |
 //! | `engine.rs` | events in time order | alerts in raising order |
@@ -84,6 +85,7 @@ mod event;
 mod expr;
 mod group;
 mod input;
+mod literals;
 mod new_value;
 mod output;
 mod reorder;

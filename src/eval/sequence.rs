@@ -192,12 +192,11 @@ impl SequenceShape {
                 let same_step = self.slot_steps[slot - 1] == step;
                 let mut best: Option<&Partial> =
                     earlier.as_ref().filter(|partial| partial.last < time);
-                if same_step {
-                    if let Some(partial) = at_time {
-                        if best.is_none_or(|current| partial.start >= current.start) {
-                            best = Some(partial);
-                        }
-                    }
+                if same_step
+                    && let Some(partial) = at_time
+                    && best.is_none_or(|current| partial.start >= current.start)
+                {
+                    best = Some(partial);
                 }
                 best.filter(|partial| partial.start >= horizon).cloned()
             };

@@ -120,11 +120,11 @@ impl WindowShape {
 
     /// Closes the open window if the watermark has reached its end.
     pub(crate) fn advance(&mut self, now: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
-        if let Some(start) = self.current {
-            if start.saturating_add(self.length) <= now {
-                self.close(start, context, out);
-                self.current = None;
-            }
+        if let Some(start) = self.current
+            && start.saturating_add(self.length) <= now
+        {
+            self.close(start, context, out);
+            self.current = None;
         }
         if self.learns() && now >= self.next_sweep {
             self.sweep(now);

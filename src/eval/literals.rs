@@ -1,0 +1,155 @@
+//! Regex sets with a literal prefilter.
+//!
+//! Input: the patterns of one regex list (as the `RegexSet` compiles them).
+//! Output: a [`PatternSet`]: the `RegexSet`, plus, when every pattern has
+//! literals one of which any match must contain, one Aho-Corasick automaton
+//! over all of them. A text that contains none of those literals cannot match
+//! any pattern, so the set is not run on it; most texts (model outputs without
+//! a credential in them) are rejected by that scan alone.
+//!
+//! The required literals are found on the pattern's HIR: a literal is
+//! required; a concatenation requires what its best part requires; an
+//! alternation requires one of what its branches require (nothing, if one
+//! branch requires nothing); a repetition of at least once requires what its
+//! body requires; classes, assertions and optional parts require nothing.
+//! This is sound (never a false negative), so results are the set's own.
+
+use aho_corasick::AhoCorasick;
+use regex_syntax::hir::{Hir, HirKind};
+
+/// Literal sets larger than this are not worth a prefilter.
+const MAX_LITERALS: usize = 64;
+
+/// Literals shorter than this make the prefilter scan no cheaper than the regexes.
+const MIN_LITERAL_BYTES: usize = 2;
+
+/// A regex list compiled for `matches_any`.
+#[derive(Debug)]
+pub(crate) struct PatternSet {
+    set: regex::RegexSet,
+    prefilter: Option<AhoCorasick>,
+}
+
+impl PatternSet {
+    /// Compiles the patterns (each already carrying its own `(?i:...)`).
+    pub(crate) fn new(patterns: &[String]) -> Result<PatternSet, String> {
+        let set = regex::RegexSet::new(patterns).map_err(|error| error.to_string())?;
+        let prefilter = prefilter(patterns);
+        Ok(PatternSet { set, prefilter })
+    }
+
+    /// Whether any pattern matches the text.
+    #[inline]
+    pub(crate) fn is_match(&self, text: &str) -> bool {
+        if let Some(prefilter) = &self.prefilter
+            && !prefilter.is_match(text)
+        {
+            return false;
+        }
+        self.set.is_match(text)
+    }
+
+    /// Whether the set runs behind a literal prefilter (for tests).
+    #[cfg(test)]
+    pub(crate) fn has_prefilter(&self) -> bool {
+        self.prefilter.is_some()
+    }
+}
+
+/// One automaton over the required literals of every pattern, or `None` when
+/// some pattern has none (or they are too many or too short to help).
+fn prefilter(patterns: &[String]) -> Option<AhoCorasick> {
+    if patterns.is_empty() {
+        return None;
+    }
+    let mut needles: Vec<Vec<u8>> = Vec::new();
+    for pattern in patterns {
+        let hir = regex_syntax::Parser::new().parse(pattern).ok()?;
+        needles.extend(required(&hir)?);
+    }
+    needles.sort();
+    needles.dedup();
+    if needles.len() > MAX_LITERALS
+        || needles
+            .iter()
+            .any(|needle| needle.len() < MIN_LITERAL_BYTES)
+    {
+        return None;
+    }
+    AhoCorasick::new(&needles).ok()
+}
+
+/// Literals one of which every match of `hir` contains, or `None`.
+fn required(hir: &Hir) -> Option<Vec<Vec<u8>>> {
+    match hir.kind() {
+        HirKind::Literal(literal) if !literal.0.is_empty() => Some(vec![literal.0.to_vec()]),
+        HirKind::Capture(capture) => required(&capture.sub),
+        HirKind::Repetition(repetition) if repetition.min >= 1 => required(&repetition.sub),
+        HirKind::Concat(parts) => parts.iter().filter_map(required).max_by_key(|set| {
+            let shortest = set.iter().map(Vec::len).min().unwrap_or(0);
+            (shortest, std::cmp::Reverse(set.len()))
+        }),
+        HirKind::Alternation(branches) => {
+            let mut all = Vec::new();
+            for branch in branches {
+                all.extend(required(branch)?);
+                if all.len() > MAX_LITERALS {
+                    return None;
+                }
+            }
+            Some(all)
+        }
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn set(patterns: &[&str]) -> PatternSet {
+        let patterns: Vec<String> = patterns.iter().map(|pattern| pattern.to_string()).collect();
+        PatternSet::new(&patterns).unwrap()
+    }
+
+    #[test]
+    fn required_literals_come_from_the_best_part() {
+        let hir = regex_syntax::Parser::new()
+            .parse(r"(?:^|[^A-Za-z0-9_-])sk-[A-Za-z0-9]{48}")
+            .unwrap();
+        assert_eq!(required(&hir), Some(vec![b"sk-".to_vec()]));
+        let hir = regex_syntax::Parser::new()
+            .parse(r"\b(?:AKIA|ASIA)[0-9A-Z]{16}\b")
+            .unwrap();
+        let found = required(&hir).unwrap();
+        assert!(found.iter().all(|literal| literal.len() >= 3), "{found:?}");
+        let hir = regex_syntax::Parser::new().parse(r"a?b*").unwrap();
+        assert_eq!(required(&hir), None);
+    }
+
+    #[test]
+    fn the_prefilter_never_hides_a_match() {
+        let patterns = set(&[
+            r"(?:^|[^A-Za-z0-9_-])sk-[A-Za-z0-9]{8}",
+            r"\bgh[pousr]_[A-Za-z0-9]{4}\b",
+            r"-----BEGIN (?:RSA |EC )?PRIVATE KEY-----",
+        ]);
+        assert!(patterns.has_prefilter());
+        assert!(patterns.is_match("key sk-abcdEFGH1 here"));
+        assert!(patterns.is_match("ghp_abcd"));
+        assert!(patterns.is_match("-----BEGIN EC PRIVATE KEY-----"));
+        assert!(!patterns.is_match("task-sk-abcdefgh"));
+        assert!(!patterns.is_match("nothing to see"));
+    }
+
+    #[test]
+    fn case_insensitive_or_literal_free_patterns_run_without_a_prefilter() {
+        let patterns = set(&[r"(?i:secret)", r"[0-9]{3}"]);
+        assert!(!patterns.has_prefilter());
+        assert!(patterns.is_match("SeCrEt"));
+        assert!(patterns.is_match("123"));
+        let patterns = set(&[r"\bDAN\b", r"x+"]);
+        assert!(!patterns.has_prefilter());
+        assert!(patterns.is_match("xx"));
+    }
+}
