@@ -120,6 +120,10 @@ registry! {
     DUPLICATE_KEY = "E0314", Error, "a metadata key is given twice";
     DETECTION_RANGE = "E0315", Error, "a detection setting is out of range";
     GROUP_FIELD_TYPE = "E0316", Error, "a grouping or key field has an unsuitable type";
+    // E04xx: target capability
+    TARGET_LACKS_CAPABILITY = "E0401", Error, "the target cannot express a detection shape or operator the rule needs";
+    TARGET_NO_EXACT_TRANSLATION = "E0402", Error, "a construct has no exact translation in the target's language";
+    UNKNOWN_TARGET = "E0403", Error, "unknown target";
     // E05xx: inputs (E0510-E0529 are kept for event-line input errors)
     LOOKUP_FILE = "E0501", Error, "a lookup file is missing or unreadable";
     LOOKUP_HEADER = "E0502", Error, "a lookup file's header does not match its columns";

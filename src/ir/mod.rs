@@ -11,8 +11,10 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 mod display;
+mod needs;
 
 pub use display::shape_name;
+pub use needs::{Need, needs, needs_with_origins};
 
 /// A whole checked rule pack: the schema, the shared content and the rules.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
