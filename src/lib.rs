@@ -31,4 +31,5 @@ pub mod project;
 pub mod schema;
 pub mod source;
 pub mod syntax;
+pub mod targets;
 pub mod testing;

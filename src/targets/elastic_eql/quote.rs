@@ -1,0 +1,603 @@
+//! Quoting and escaping for EQL and for the Lucene regular expressions that
+//! EQL's `regex` operator hands to Elasticsearch.
+//!
+//! Input: rule values (needles, patterns, field names). Output: EQL source
+//! text that holds each value as data: no value can change the query's shape.
+//! Every function here has unit tests below, hostile values included.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+use crate::ir::TextOp;
+
+/// Elasticsearch's default `index.max_regex_length`: a longer regex is
+/// rejected at query time, so the target refuses it at compile time.
+pub const MAX_REGEX_LENGTH: usize = 1000;
+
+/// The whitespace that folding collapses, as the evaluator defines it
+/// (space, tab, line feed, carriage return, vertical tab, form feed).
+const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
+
+/// EQL's reserved words: a field path segment spelled like one is quoted.
+const KEYWORDS: [&str; 22] = [
+    "and", "any", "by", "false", "in", "join", "like", "maxspan", "not", "null", "of", "or",
+    "regex", "runs", "sample", "sequence", "true", "until", "where", "with", "fork", "size",
+];
+
+/// A double-quoted EQL string holding `text` exactly: `"` and `\` escaped,
+/// line breaks and tabs as `\n` `\r` `\t`, other control characters as `\u{XX}`.
+pub fn eql_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            control if control.is_control() => {
+                out.push_str(&format!("\\u{{{:02X}}}", control as u32));
+            }
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A field reference: dotted identifiers as they are, anything else (such as
+/// `@timestamp` or a segment spelled like a keyword) in backticks.
+pub fn field_reference(name: &str) -> String {
+    let plain = !name.is_empty()
+        && name.split('.').all(|segment| {
+            let mut characters = segment.chars();
+            characters
+                .next()
+                .is_some_and(|first| first.is_ascii_alphabetic() || first == '_')
+                && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
+                && !KEYWORDS.contains(&segment.to_ascii_lowercase().as_str())
+        });
+    if plain {
+        name.to_string()
+    } else {
+        format!("`{}`", name.replace('`', "``"))
+    }
+}
+
+/// Appends one character to a Lucene regex as a literal. ASCII punctuation
+/// and space are escaped with a backslash (a literal in Lucene and in
+/// Python's `re` alike); letters, digits, control and non-ASCII characters
+/// are special in neither and stay as they are.
+fn push_literal(out: &mut String, character: char) {
+    if character.is_ascii_punctuation() || character == ' ' {
+        out.push('\\');
+    }
+    out.push(character);
+}
+
+/// The Unicode-lowercase of one character when it is one character.
+fn lower_char(character: char) -> Option<char> {
+    let mut lowered = character.to_lowercase();
+    match (lowered.next(), lowered.next()) {
+        (Some(single), None) => Some(single),
+        _ => None,
+    }
+}
+
+/// For every character that other characters lowercase to, those others.
+fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
+    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let mut sources: HashMap<char, Vec<char>> = HashMap::new();
+        for code in 0..=0x10FFFF_u32 {
+            let Some(character) = char::from_u32(code) else {
+                continue;
+            };
+            if let Some(lowered) = lower_char(character)
+                && lowered != character
+            {
+                sources.entry(lowered).or_default().push(character);
+            }
+        }
+        sources
+    })
+}
+
+/// Characters the evaluator's case-insensitive comparison cannot be
+/// reproduced for by per-character classes: lowercasing them depends on
+/// context (Greek sigma becomes `ς` at the end of a word) or changes the
+/// length (`İ` lowercases to `i` and a combining dot).
+fn context_dependent(character: char) -> bool {
+    matches!(character, 'Σ' | 'σ' | 'ς' | '\u{0130}' | '\u{0307}')
+}
+
+/// Appends the class of characters whose lowercase equals `character`'s.
+fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
+    let Some(lowered) = lower_char(character) else {
+        return Err(format!("`{character}` lowercases to several characters"));
+    };
+    let mut members = vec![lowered];
+    if let Some(sources) = lowercase_sources().get(&lowered) {
+        members.extend(sources.iter().copied());
+    }
+    members.extend(extra.iter().copied());
+    members.sort_unstable();
+    members.dedup();
+    if let [single] = members.as_slice() {
+        push_literal(out, *single);
+    } else {
+        out.push('[');
+        for member in members {
+            push_literal(out, member);
+        }
+        out.push(']');
+    }
+    Ok(())
+}
+
+/// A Lucene regex (implicitly anchored) that matches exactly the values the
+/// evaluator's text operator accepts for `needle`: case-insensitive through
+/// explicit character classes (so it does not depend on how Elasticsearch
+/// folds case), whitespace runs as a class repeated when folding.
+pub fn needle_regex(
+    needle: &str,
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let mut out = String::new();
+    if matches!(op, TextOp::Contains | TextOp::EndsWith) {
+        out.push_str(".*");
+    }
+    let characters: Vec<char> = needle.chars().collect();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        if fold_whitespace && FOLD_SPACE.contains(&character) {
+            // Tab, line feed, vertical tab, form feed and carriage return are
+            // the consecutive code points 9..=13: one range, written with
+            // characters every EQL parser escapes the same way.
+            out.push_str("[\t-\r\\ ]+");
+            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
+                index += 1;
+            }
+            continue;
+        }
+        if case_sensitive {
+            push_literal(&mut out, character);
+        } else {
+            if context_dependent(character) {
+                return Err(format!(
+                    "the needle {} contains `{character}`, whose case-insensitive comparison depends on context",
+                    eql_string(needle)
+                ));
+            }
+            // A field's `İ` lowercases to `i` and a combining dot: it can end
+            // a match of a needle ending in `i` where the match may continue.
+            let last = index + 1 == characters.len();
+            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
+            let extra: &[char] = if last && open_end && lower_char(character) == Some('i') {
+                &['\u{0130}']
+            } else {
+                &[]
+            };
+            push_case_class(&mut out, character, extra)?;
+        }
+        index += 1;
+    }
+    if matches!(op, TextOp::Contains | TextOp::StartsWith) {
+        out.push_str(".*");
+    }
+    check_length(out)
+}
+
+fn check_length(regex: String) -> Result<String, String> {
+    if regex.chars().count() > MAX_REGEX_LENGTH {
+        Err(format!(
+            "the translated regex has {} characters, more than Elasticsearch's default index.max_regex_length of {MAX_REGEX_LENGTH}",
+            regex.chars().count()
+        ))
+    } else {
+        Ok(regex)
+    }
+}
+
+/// Whether case-insensitive equality with `needle` is exactly EQL's `in~`:
+/// ASCII with no `k` (the Kelvin sign lowercases to `k` in the evaluator,
+/// not in Elasticsearch's case-insensitive term query).
+pub fn plain_case_insensitive(needle: &str) -> bool {
+    needle.is_ascii() && !needle.contains(['k', 'K'])
+}
+
+/// The most classes ranges a translated regex may spell out.
+const MAX_CLASS_RANGES: usize = 24;
+
+/// Translates a pattern of the language's regex subset (Rust `regex`
+/// syntax, unanchored search) into a Lucene regex that matches the same
+/// whole values. Anchors are allowed at the ends of the pattern (also as
+/// `(?:^|...)` and `(?:...|$)` branches); word boundaries and anchors
+/// elsewhere have no Lucene equivalent and are refused.
+pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, String> {
+    let wrapped = if case_insensitive {
+        format!("(?i:{pattern})")
+    } else {
+        pattern.to_string()
+    };
+    let hir = regex_syntax::Parser::new()
+        .parse(&wrapped)
+        .map_err(|error| format!("the regex does not parse: {error}"))?;
+    let mut items: Vec<&Hir> = match hir.kind() {
+        HirKind::Concat(items) => items.iter().collect(),
+        _ => vec![&hir],
+    };
+    let mut prefix = ".*".to_string();
+    let mut suffix = ".*".to_string();
+    if let Some(first) = items.first().copied() {
+        if matches!(first.kind(), HirKind::Look(Look::Start)) {
+            prefix.clear();
+            items.remove(0);
+        } else if let Some(rest) = anchored_alternative(first, Look::Start) {
+            prefix = format!("(.*{})?", translate_group(&rest)?);
+            items.remove(0);
+        }
+    }
+    if let Some(last) = items.last().copied() {
+        if matches!(last.kind(), HirKind::Look(Look::End)) {
+            suffix.clear();
+            items.pop();
+        } else if let Some(rest) = anchored_alternative(last, Look::End) {
+            suffix = format!("({}.*)?", translate_group(&rest)?);
+            items.pop();
+        }
+    }
+    let mut body = String::new();
+    for item in items {
+        body.push_str(&translate(item, true)?);
+    }
+    check_length(format!("{prefix}{body}{suffix}"))
+}
+
+/// `(?:LOOK|X|Y)` (possibly captured) → the alternatives other than the anchor.
+fn anchored_alternative(hir: &Hir, look: Look) -> Option<Vec<Hir>> {
+    let inner = match hir.kind() {
+        HirKind::Capture(capture) => &capture.sub,
+        _ => hir,
+    };
+    let HirKind::Alternation(branches) = inner.kind() else {
+        return None;
+    };
+    let anchors = branches
+        .iter()
+        .filter(|branch| matches!(branch.kind(), HirKind::Look(found) if *found == look))
+        .count();
+    let rest: Vec<Hir> = branches
+        .iter()
+        .filter(|branch| !matches!(branch.kind(), HirKind::Look(found) if *found == look))
+        .cloned()
+        .collect();
+    (anchors == 1 && !rest.is_empty()).then_some(rest)
+}
+
+fn translate_group(branches: &[Hir]) -> Result<String, String> {
+    let parts = branches
+        .iter()
+        .map(|branch| translate(branch, false))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(format!("({})", parts.join("|")))
+}
+
+/// One node; `in_sequence` wraps alternations so they stay one item.
+fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
+    match hir.kind() {
+        HirKind::Empty => Err("an empty pattern or branch has no Lucene spelling".to_string()),
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0)
+                .map_err(|_| "a byte-oriented literal has no Lucene spelling".to_string())?;
+            let mut out = String::new();
+            for character in text.chars() {
+                push_literal(&mut out, character);
+            }
+            Ok(out)
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            let ranges: Vec<(char, char)> = class
+                .ranges()
+                .iter()
+                .map(|range| (range.start(), range.end()))
+                .collect();
+            class_text(&ranges)
+        }
+        HirKind::Class(Class::Bytes(_)) => Err("a byte class has no Lucene spelling".to_string()),
+        HirKind::Look(look) => Err(format!(
+            "{} has no Lucene equivalent (Lucene regexes have no look-around or inner anchors)",
+            look_name(*look)
+        )),
+        HirKind::Repetition(repetition) => {
+            let sub = translate(&repetition.sub, false)?;
+            let atom = if is_atom(&repetition.sub) {
+                sub
+            } else {
+                format!("({sub})")
+            };
+            let quantifier = match (repetition.min, repetition.max) {
+                (0, None) => "*".to_string(),
+                (1, None) => "+".to_string(),
+                (0, Some(1)) => "?".to_string(),
+                (min, None) => format!("{{{min},}}"),
+                (min, Some(max)) if min == max => format!("{{{min}}}"),
+                (min, Some(max)) => format!("{{{min},{max}}}"),
+            };
+            Ok(format!("{atom}{quantifier}"))
+        }
+        HirKind::Capture(capture) => Ok(format!("({})", translate(&capture.sub, false)?)),
+        HirKind::Concat(items) => items
+            .iter()
+            .map(|item| translate(item, true))
+            .collect::<Result<String, String>>(),
+        HirKind::Alternation(branches) => {
+            let joined = branches
+                .iter()
+                .map(|branch| translate(branch, false))
+                .collect::<Result<Vec<_>, _>>()?
+                .join("|");
+            Ok(if in_sequence {
+                format!("({joined})")
+            } else {
+                joined
+            })
+        }
+    }
+}
+
+fn is_atom(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Literal(literal) => {
+            std::str::from_utf8(&literal.0).is_ok_and(|text| text.chars().count() == 1)
+        }
+        HirKind::Class(_) | HirKind::Capture(_) => true,
+        _ => false,
+    }
+}
+
+fn look_name(look: Look) -> &'static str {
+    match look {
+        Look::Start | Look::StartLF | Look::StartCRLF => "`^` inside the pattern",
+        Look::End | Look::EndLF | Look::EndCRLF => "`$` inside the pattern",
+        Look::WordAscii | Look::WordUnicode => "`\\b` (word boundary)",
+        Look::WordAsciiNegate | Look::WordUnicodeNegate => "`\\B` (not a word boundary)",
+        _ => "a word-boundary assertion",
+    }
+}
+
+/// A class as `[...]` or `[^...]`, whichever lists fewer ranges.
+fn class_text(ranges: &[(char, char)]) -> Result<String, String> {
+    if let [(start, end)] = ranges
+        && start == end
+    {
+        let mut out = String::new();
+        push_literal(&mut out, *start);
+        return Ok(out);
+    }
+    let complement = complement(ranges);
+    let (negated, listed) = if complement.len() <= ranges.len() {
+        (true, complement)
+    } else {
+        (false, ranges.to_vec())
+    };
+    if listed.len() > MAX_CLASS_RANGES {
+        return Err(format!(
+            "a character class of {} ranges (such as Unicode `\\d`, `\\w` or `\\s`) is too long to spell out in a Lucene regex; write the ASCII ranges meant, such as `[0-9]`",
+            listed.len()
+        ));
+    }
+    let mut out = String::from(if negated { "[^" } else { "[" });
+    for (start, end) in listed {
+        push_literal(&mut out, start);
+        if end != start {
+            out.push('-');
+            push_literal(&mut out, end);
+        }
+    }
+    out.push(']');
+    Ok(out)
+}
+
+/// The ranges of Unicode scalar values not in `ranges` (sorted, disjoint),
+/// ignoring the surrogate gap, which no text contains.
+fn complement(ranges: &[(char, char)]) -> Vec<(char, char)> {
+    let mut out = Vec::new();
+    let mut next: u32 = 0;
+    for (start, end) in ranges {
+        let start = *start as u32;
+        if start > next {
+            push_scalar_range(&mut out, next, start - 1);
+        }
+        next = (*end as u32).saturating_add(1);
+    }
+    if next <= 0x10FFFF {
+        push_scalar_range(&mut out, next, 0x10FFFF);
+    }
+    out
+}
+
+fn push_scalar_range(out: &mut Vec<(char, char)>, start: u32, end: u32) {
+    // Skip ranges that lie wholly in the surrogate gap; clamp the others.
+    let start = if (0xD800..=0xDFFF).contains(&start) {
+        0xE000
+    } else {
+        start
+    };
+    let end = if (0xD800..=0xDFFF).contains(&end) {
+        0xD7FF
+    } else {
+        end
+    };
+    if start > end {
+        return;
+    }
+    if let (Some(start), Some(end)) = (char::from_u32(start), char::from_u32(end)) {
+        out.push((start, end));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn strings_escape_quotes_backslashes_and_controls() {
+        assert_eq!(eql_string("plain"), "\"plain\"");
+        assert_eq!(eql_string("a\"b\\c"), "\"a\\\"b\\\\c\"");
+        assert_eq!(eql_string("a\nb\tc\r"), "\"a\\nb\\tc\\r\"");
+        assert_eq!(
+            eql_string("\u{0B}\u{0C}\u{7F}"),
+            "\"\\u{0B}\\u{0C}\\u{7F}\""
+        );
+        assert_eq!(eql_string("école"), "\"école\"");
+    }
+
+    #[test]
+    fn a_hostile_value_stays_one_string() {
+        let quoted = eql_string("a\" or true or \"");
+        assert_eq!(quoted, "\"a\\\" or true or \\\"\"");
+        // Exactly two unescaped quotes: the string's own.
+        let mut unescaped = 0;
+        let mut escaped = false;
+        for character in quoted.chars() {
+            match (escaped, character) {
+                (false, '\\') => escaped = true,
+                (false, '"') => unescaped += 1,
+                _ => escaped = false,
+            }
+        }
+        assert_eq!(unescaped, 2);
+        let tricky = eql_string("x\\\" or true //");
+        assert!(tricky.ends_with("//\""));
+        assert!(tricky.contains("\\\\\\\""));
+    }
+
+    #[test]
+    fn field_references_quote_what_is_not_a_plain_path() {
+        assert_eq!(field_reference("user.id"), "user.id");
+        assert_eq!(
+            field_reference("tripline.event_type"),
+            "tripline.event_type"
+        );
+        assert_eq!(field_reference("@timestamp"), "`@timestamp`");
+        assert_eq!(field_reference("tripline.in"), "`tripline.in`");
+        assert_eq!(field_reference("a`b"), "`a``b`");
+        assert_eq!(field_reference("x or true"), "`x or true`");
+    }
+
+    #[test]
+    fn needles_become_anchored_regexes_with_case_classes() {
+        assert_eq!(
+            needle_regex("ab", TextOp::Contains, false, false).unwrap(),
+            ".*[Aa][Bb].*"
+        );
+        assert_eq!(
+            needle_regex("a.b", TextOp::StartsWith, true, false).unwrap(),
+            "a\\.b.*"
+        );
+        assert_eq!(
+            needle_regex("/..", TextOp::EndsWith, true, false).unwrap(),
+            ".*\\/\\.\\."
+        );
+        assert_eq!(needle_regex("x", TextOp::Equals, true, false).unwrap(), "x");
+    }
+
+    #[test]
+    fn kelvin_sign_and_dotted_capital_i_follow_the_evaluator() {
+        // U+212A lowercases to `k` in the evaluator.
+        assert_eq!(
+            needle_regex("k", TextOp::Equals, false, false).unwrap(),
+            "[Kk\u{212A}]"
+        );
+        // A needle ending in `i` also matches a field whose `İ` lowercases to `i` + dot.
+        assert_eq!(
+            needle_regex("hi", TextOp::Contains, false, false).unwrap(),
+            ".*[Hh][Ii\u{0130}].*"
+        );
+        assert_eq!(
+            needle_regex("hi", TextOp::EndsWith, false, false).unwrap(),
+            ".*[Hh][Ii]"
+        );
+        assert!(needle_regex("οδος", TextOp::Contains, false, false).is_err());
+    }
+
+    #[test]
+    fn folding_turns_whitespace_runs_into_a_repeated_class() {
+        assert_eq!(
+            needle_regex("a  b", TextOp::Contains, true, true).unwrap(),
+            ".*a[\t-\r\\ ]+b.*"
+        );
+    }
+
+    #[test]
+    fn hostile_needles_are_literal_in_the_regex() {
+        let regex = needle_regex("a\" or true or \".*@#&<>~", TextOp::Equals, true, false).unwrap();
+        assert_eq!(
+            regex,
+            "a\\\"\\ or\\ true\\ or\\ \\\"\\.\\*\\@\\#\\&\\<\\>\\~"
+        );
+        // Every character is a plain literal or a backslash and a literal:
+        // taking the backslashes out gives the needle back.
+        let mut unescaped = String::new();
+        let mut characters = regex.chars();
+        while let Some(character) = characters.next() {
+            if character == '\\' {
+                unescaped.extend(characters.next());
+            } else {
+                assert!(character.is_alphanumeric(), "unescaped `{character}`");
+                unescaped.push(character);
+            }
+        }
+        assert_eq!(unescaped, "a\" or true or \".*@#&<>~");
+    }
+
+    #[test]
+    fn plain_case_insensitive_needles_are_ascii_without_k() {
+        assert!(plain_case_insensitive("http_get"));
+        assert!(!plain_case_insensitive("kube"));
+        assert!(!plain_case_insensitive("école"));
+    }
+
+    #[test]
+    fn search_regexes_translate_the_subset_exactly() {
+        assert_eq!(search_regex("abc", false).unwrap(), ".*abc.*");
+        assert_eq!(search_regex("^abc$", false).unwrap(), "abc");
+        assert_eq!(search_regex("a[0-9]{2,}", false).unwrap(), ".*a[0-9]{2,}.*");
+        assert_eq!(
+            search_regex(
+                "(?:^|[^A-Za-z0-9_-])sk-[A-Za-z0-9]{48}(?:$|[^A-Za-z0-9_-])",
+                false
+            )
+            .unwrap(),
+            "(.*([^\\-0-9A-Z\\_a-z]))?sk\\-[0-9A-Za-z]{48}(([^\\-0-9A-Z\\_a-z]).*)?"
+        );
+        assert_eq!(
+            search_regex("-----BEGIN (?:RSA |EC )?PRIVATE KEY-----", false).unwrap(),
+            ".*\\-\\-\\-\\-\\-BEGIN\\ (RSA\\ |EC\\ )?PRIVATE\\ KEY\\-\\-\\-\\-\\-.*"
+        );
+        assert_eq!(search_regex("ab", true).unwrap(), ".*[Aa][Bb].*");
+    }
+
+    #[test]
+    fn search_regexes_refuse_what_lucene_cannot_say() {
+        assert!(
+            search_regex("\\bDAN\\b", false)
+                .unwrap_err()
+                .contains("word boundary")
+        );
+        assert!(search_regex("a^b", false).is_err());
+        assert!(search_regex("\\d+", false).unwrap_err().contains("ranges"));
+        assert!(
+            search_regex(&"a".repeat(1200), false)
+                .unwrap_err()
+                .contains("max_regex_length")
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! Targets: compiling checked rules into SIEM artifacts.
+//!
+//! Input: an [`ir::Pack`], a [`Target`] from the [`registry`] and a
+//! [`Mapping`] of canonical field names to the target's. Output: for each rule
+//! either [`Artifact`]s (files relative to the target's output directory) or
+//! [`Problem`]s with E04xx codes, which [`problem_diagnostic`] turns into
+//! diagnostics at the rule text.
+//!
+//! A target is one Rust file implementing [`Target`], one line in
+//! [`registry`] and a template folder `targets/<id>/`. It declares which
+//! [`Need`]s it supports; the framework computes a rule's needs from its IR
+//! ([`ir::needs_with_origins`]) and refuses a rule whose needs the target
+//! lacks before the target sees it, naming the targets that can express it.
+//! Inside `compile_rule` a target may still refuse one use of a supported
+//! construct that it cannot translate exactly (E0402). It never emits a
+//! weaker query.
+
+pub mod elastic_eql;
+mod templates;
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::diagnostics::{Code, Diagnostic};
+use crate::ir::{self, Need, Origin, Pack, Rule};
+use crate::source::{Sources, Span};
+
+/// One output file of a target, relative to its output directory.
+///
+/// Artifacts of several rules that share a path are concatenated in rule
+/// order: that is how one-object-per-line files such as NDJSON are built.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Artifact {
+    /// Relative path with `/` separators.
+    pub path: String,
+    /// The contents.
+    pub text: String,
+}
+
+/// Why a rule cannot be compiled for a target: data, turned into a
+/// [`Diagnostic`] at the edge where the sources are known.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Problem {
+    /// E04xx code.
+    pub code: Code,
+    /// The construct the problem is about (the rule's origin when none fits better).
+    pub origin: Origin,
+    /// One-line fact.
+    pub message: String,
+    /// What to say under the construct.
+    pub label: String,
+    /// `note:` lines.
+    pub notes: Vec<String>,
+    /// `help:` lines.
+    pub help: Vec<String>,
+}
+
+impl Problem {
+    /// An E0402 problem: this use of a construct has no exact translation.
+    pub fn untranslatable(origin: Origin, message: impl Into<String>) -> Self {
+        Problem {
+            code: Code::TARGET_NO_EXACT_TRANSLATION,
+            origin,
+            message: message.into(),
+            label: "no exact translation".to_string(),
+            notes: Vec::new(),
+            help: Vec::new(),
+        }
+    }
+
+    /// Adds a `note:` line.
+    pub fn note(mut self, note: impl Into<String>) -> Self {
+        self.notes.push(note.into());
+        self
+    }
+}
+
+/// A target field: its name and its type in the target's vocabulary.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TargetField {
+    /// Name in the target (`user.id`, `UserId`...).
+    pub name: String,
+    /// Type in the target (`keyword`, `long`...).
+    #[serde(rename = "type")]
+    pub field_type: String,
+}
+
+/// Canonical field name → target field, plus the target's data source.
+///
+/// A target builds its default from the pack's schema
+/// ([`Target::default_mapping`]); a content repository can override single
+/// fields and the data source (the type is deserialisable for that purpose).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mapping {
+    /// Every canonical field of the schema.
+    pub fields: BTreeMap<String, TargetField>,
+    /// Where the events are (index patterns, table, macro), target-specific.
+    #[serde(default)]
+    pub data_source: Vec<String>,
+}
+
+impl Mapping {
+    /// The target field of a canonical field.
+    pub fn field(&self, canonical: &str) -> Option<&TargetField> {
+        self.fields.get(canonical)
+    }
+
+    /// Applies overrides (`canonical → target name`), keeping the types.
+    pub fn with_overrides(mut self, overrides: &BTreeMap<String, String>) -> Self {
+        for (canonical, name) in overrides {
+            if let Some(field) = self.fields.get_mut(canonical) {
+                field.name = name.clone();
+            }
+        }
+        self
+    }
+}
+
+/// A SIEM product and its query language.
+pub trait Target {
+    /// The id: product and language (`elastic_eql`); also the module name,
+    /// the template folder, the CLI value and the snapshot prefix.
+    fn id(&self) -> &'static str;
+
+    /// The product and language, for people.
+    fn product(&self) -> &'static str;
+
+    /// Whether the target can express a need. Defaults to the per-event
+    /// basics only; a target lists what else it can do.
+    fn supports(&self, need: Need) -> bool {
+        matches!(need, Need::Match)
+    }
+
+    /// Why the target lacks a need, for the E0401 message.
+    fn lacks_reason(&self, need: Need) -> String {
+        format!("{} has no {}", self.id(), need.description())
+    }
+
+    /// The default field mapping for a schema.
+    fn default_mapping(&self, schema: &ir::Schema) -> Mapping;
+
+    /// Compiles one rule whose needs the target supports.
+    fn compile_rule(
+        &self,
+        rule: &Rule,
+        pack: &Pack,
+        mapping: &Mapping,
+    ) -> Result<Vec<Artifact>, Vec<Problem>>;
+
+    /// Artifacts for the whole pack (set-up, dashboards), beside the rules'.
+    fn pack_artifacts(&self, _pack: &Pack, _mapping: &Mapping) -> Vec<Artifact> {
+        Vec::new()
+    }
+}
+
+/// Every registered target, in id order. Tests loop over this.
+pub fn registry() -> Vec<Box<dyn Target>> {
+    vec![Box::new(elastic_eql::ElasticEql)]
+}
+
+/// The registered target with this id.
+pub fn find(id: &str) -> Option<Box<dyn Target>> {
+    registry().into_iter().find(|target| target.id() == id)
+}
+
+/// The needs of `rule` that `target` lacks, as E0401 problems naming the
+/// registered targets that can express each.
+pub fn capability_problems(
+    target: &dyn Target,
+    rule: &Rule,
+    registry: &[Box<dyn Target>],
+) -> Vec<Problem> {
+    let needs = ir::needs_with_origins(rule);
+    // A missing shape makes the operator-level gaps inside it noise: report
+    // the shape (and what refines it) only.
+    let shape_missing = needs
+        .keys()
+        .any(|need| need.is_shape() && !target.supports(*need));
+    needs
+        .into_iter()
+        .filter(|(need, _)| !target.supports(*need))
+        .filter(|(need, _)| !shape_missing || need.is_shape())
+        .map(|(need, origin)| {
+            let able: Vec<&str> = registry
+                .iter()
+                .filter(|other| other.supports(need))
+                .map(|other| other.id())
+                .collect();
+            let mut problem = Problem {
+                code: Code::TARGET_LACKS_CAPABILITY,
+                origin,
+                message: format!(
+                    "`{}` needs {}; {}",
+                    need.name(),
+                    need.description(),
+                    target.lacks_reason(need)
+                ),
+                label: format!("needs {}", need.name()),
+                notes: Vec::new(),
+                help: Vec::new(),
+            };
+            if able.is_empty() {
+                problem
+                    .notes
+                    .push("no registered target can express it yet".to_string());
+            } else {
+                problem
+                    .help
+                    .push(format!("targets that can express it: {}", able.join(", ")));
+            }
+            problem
+        })
+        .collect()
+}
+
+/// Compiles one rule: the capability check, then the target.
+pub fn compile_rule(
+    target: &dyn Target,
+    rule: &Rule,
+    pack: &Pack,
+    mapping: &Mapping,
+    registry: &[Box<dyn Target>],
+) -> Result<Vec<Artifact>, Vec<Problem>> {
+    let missing = capability_problems(target, rule, registry);
+    if !missing.is_empty() {
+        return Err(missing);
+    }
+    target.compile_rule(rule, pack, mapping)
+}
+
+/// What compiling a pack for one target gave.
+#[derive(Debug, Clone, Default)]
+pub struct PackOutput {
+    /// Files by relative path (rule artifacts sharing a path concatenated in rule order).
+    pub files: BTreeMap<String, String>,
+    /// Rules that could not be compiled, with why, in rule order.
+    pub failures: Vec<(String, Vec<Problem>)>,
+    /// Ids of the rules that compiled.
+    pub compiled: Vec<String>,
+}
+
+/// Compiles every rule of the pack for one target; a rule that cannot be
+/// compiled is recorded and the others are still compiled.
+pub fn compile_pack(
+    target: &dyn Target,
+    pack: &Pack,
+    mapping: &Mapping,
+    registry: &[Box<dyn Target>],
+) -> PackOutput {
+    let mut output = PackOutput::default();
+    for rule in &pack.rules {
+        match compile_rule(target, rule, pack, mapping, registry) {
+            Ok(artifacts) => {
+                for artifact in artifacts {
+                    output
+                        .files
+                        .entry(artifact.path)
+                        .or_default()
+                        .push_str(&artifact.text);
+                }
+                output.compiled.push(rule.id.clone());
+            }
+            Err(problems) => output.failures.push((rule.id.clone(), problems)),
+        }
+    }
+    for artifact in target.pack_artifacts(pack, mapping) {
+        output
+            .files
+            .entry(artifact.path)
+            .or_default()
+            .push_str(&artifact.text);
+    }
+    output
+}
+
+/// A problem as a diagnostic at the rule text (the rule's file found in `sources`).
+pub fn problem_diagnostic(
+    problem: &Problem,
+    target: &str,
+    rule: &Rule,
+    sources: &Sources,
+) -> Diagnostic {
+    let mut diagnostic = Diagnostic::new(
+        problem.code,
+        format!(
+            "rule `{}` cannot be compiled for {target}: {}",
+            rule.id, problem.message
+        ),
+    );
+    let source = sources.iter().find(|(_, file)| file.path == rule.file);
+    match source {
+        Some((id, _)) => {
+            let span = Span::new(
+                id,
+                problem.origin.start as usize,
+                problem.origin.end as usize,
+            );
+            diagnostic = diagnostic.primary(span, problem.label.clone());
+        }
+        None => diagnostic = diagnostic.in_file(rule.file.clone()),
+    }
+    for note in &problem.notes {
+        diagnostic = diagnostic.note(note.clone());
+    }
+    for help in &problem.help {
+        diagnostic = diagnostic.help(help.clone());
+    }
+    diagnostic
+}
+
+/// The capability table (targets × needs) as Markdown, generated from the registry.
+pub fn capability_table(registry: &[Box<dyn Target>]) -> String {
+    let mut text = String::from("| need |");
+    for target in registry {
+        text.push_str(&format!(" `{}` |", target.id()));
+    }
+    text.push_str("\n| --- |");
+    for _ in registry {
+        text.push_str(" :---: |");
+    }
+    text.push('\n');
+    for need in Need::ALL {
+        text.push_str(&format!("| `{}` ({}) |", need.name(), need.description()));
+        for target in registry {
+            text.push_str(if target.supports(need) {
+                " yes |"
+            } else {
+                " no |"
+            });
+        }
+        text.push('\n');
+    }
+    text
+}
+
+/// A duration in the largest whole unit (`10m`, `90s`, `500ms`), as EQL,
+/// Kibana and most SIEM schedules write them.
+pub fn duration_text(milliseconds: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    for (size, unit) in UNITS {
+        if milliseconds != 0 && milliseconds % size == 0 {
+            return format!("{}{unit}", milliseconds / size);
+        }
+    }
+    format!("{milliseconds}ms")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_use_the_largest_whole_unit() {
+        assert_eq!(duration_text(600_000), "10m");
+        assert_eq!(duration_text(90_000), "90s");
+        assert_eq!(duration_text(86_400_000 * 7), "7d");
+        assert_eq!(duration_text(1_500), "1500ms");
+        assert_eq!(duration_text(0), "0ms");
+    }
+
+    #[test]
+    fn every_registered_target_has_a_distinct_id_and_supports_match() {
+        let registry = registry();
+        let mut ids: Vec<&str> = registry.iter().map(|target| target.id()).collect();
+        ids.sort();
+        ids.dedup();
+        assert_eq!(ids.len(), registry.len());
+        assert!(registry.iter().all(|target| target.supports(Need::Match)));
+    }
+}
