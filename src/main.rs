@@ -38,6 +38,8 @@ enum Command {
     Docs(cli::docs::DocsArgs),
     /// Writes the ATLAS coverage of the pack as an ATT&CK Navigator layer.
     Coverage(cli::docs::CoverageArgs),
+    /// Compiles every rule for SIEM targets into `build/<target>/`; exit 1 when a rule cannot be compiled for a target.
+    Compile(cli::compile::CompileArgs),
 }
 
 fn main() -> ExitCode {
@@ -63,5 +65,6 @@ fn main() -> ExitCode {
         Command::Test(args) => cli::test::run(args, &global),
         Command::Docs(args) => cli::docs::run_docs(args, &global),
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
+        Command::Compile(args) => cli::compile::run(args, &global),
     }
 }

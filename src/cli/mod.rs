@@ -5,6 +5,7 @@
 //! errors, failed tests, bad input lines), 2 usage or I/O problems.
 
 pub mod check;
+pub mod compile;
 pub mod docs;
 pub mod eval;
 pub mod explain;

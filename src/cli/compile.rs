@@ -1,0 +1,378 @@
+//! `tripline compile [PATH...] [--target ID]... [--out DIR]`: every rule for
+//! every selected target, written as one directory per target.
+//!
+//! Input: the checked pack and the [`targets::registry`]. Output:
+//! `DIR/<target>/` with the target's artifacts, replaced atomically (rendered
+//! in memory, written to a temporary directory, renamed into place), and
+//! E04xx diagnostics for each rule × target that cannot be compiled. Exit 0
+//! when everything requested compiled, 1 when some rule × target did not,
+//! 2 on usage or I/O problems. `--list-targets` prints the capability table.
+//! The hidden `--fixtures DIR` writes, per target, every test case of every
+//! compiled rule with its events in the target's field names, the evaluator's
+//! alert count and the rule's artifacts compiled with the case's parameters:
+//! the input of the conformance checks under `.ci/conformance/`.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use serde_json::{Map, Value as Json, json};
+
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_project, plural};
+use crate::diagnostics::suggest::did_you_mean;
+use crate::diagnostics::{Code, Diagnostic};
+use crate::eval::{self, EvalOptions};
+use crate::ir::{self, Pack};
+use crate::targets::{self, Mapping, Target};
+use crate::testing;
+
+/// Arguments of `compile`.
+#[derive(Debug, Clone, clap::Args)]
+pub struct CompileArgs {
+    /// Rule directories or content repositories (default: `tripline.yaml` here, else `rules`).
+    pub paths: Vec<PathBuf>,
+    /// Only these targets (default: every registered target).
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
+    /// The output directory; each target writes `DIR/<target>/`.
+    #[arg(long, value_name = "DIR", default_value = "build")]
+    pub out: PathBuf,
+    /// Prints the capability table (targets × needs) and exits.
+    #[arg(long)]
+    pub list_targets: bool,
+    /// Writes conformance fixtures (test-case events in target field names,
+    /// evaluator alert counts, per-case artifacts) to `DIR/<target>.json`.
+    #[arg(long, value_name = "DIR", hide = true)]
+    pub fixtures: Option<PathBuf>,
+    /// Overrides.
+    #[command(flatten)]
+    pub rules: RulesArgs,
+}
+
+/// Runs `compile`.
+pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
+    let registry = targets::registry();
+    if args.list_targets {
+        let mut out = std::io::stdout().lock();
+        for target in &registry {
+            let _ = writeln!(out, "{}: {}", target.id(), target.product());
+        }
+        let _ = writeln!(out, "\n{}", targets::capability_table(&registry));
+        return ExitCode::from(EXIT_OK);
+    }
+    let mut selected: Vec<&dyn Target> = Vec::new();
+    for id in &args.targets {
+        match registry.iter().find(|target| target.id() == id) {
+            Some(target) => {
+                if !selected.iter().any(|chosen| chosen.id() == id) {
+                    selected.push(target.as_ref());
+                }
+            }
+            None => {
+                let mut diagnostic =
+                    Diagnostic::new(Code::UNKNOWN_TARGET, format!("unknown target `{id}`"));
+                if let Some(close) = did_you_mean(id, registry.iter().map(|target| target.id())) {
+                    diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+                }
+                let ids: Vec<&str> = registry.iter().map(|target| target.id()).collect();
+                global
+                    .report_one(diagnostic.note(format!("registered targets: {}", ids.join(", "))));
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    if selected.is_empty() {
+        selected = registry.iter().map(|target| target.as_ref()).collect();
+    }
+    let project = match load_project(&args.paths, &args.rules, global) {
+        Ok(project) => project,
+        Err(code) => return code,
+    };
+    let Some(pack) = project.pack.as_ref() else {
+        return ExitCode::from(EXIT_FINDINGS);
+    };
+    let mut diagnostics = Vec::new();
+    let mut outputs = Vec::new();
+    for target in &selected {
+        let mapping = target.default_mapping(&pack.schema);
+        let output = targets::compile_pack(*target, pack, &mapping, &registry);
+        for (rule_id, problems) in &output.failures {
+            if let Some(rule) = pack.rule(rule_id) {
+                diagnostics.extend(problems.iter().map(|problem| {
+                    targets::problem_diagnostic(problem, target.id(), rule, &project.sources)
+                }));
+            }
+        }
+        outputs.push((target.id(), output));
+    }
+    global.report(&diagnostics, &project.sources);
+    for (id, output) in &outputs {
+        let directory = args.out.join(id);
+        if let Err(error) = replace_directory(&directory, &output.files) {
+            eprintln!("error: cannot write `{}`: {error}", directory.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        println!(
+            "{id}: {} rule{} compiled, {} not compiled, {} file{} in {}",
+            output.compiled.len(),
+            plural(output.compiled.len()),
+            output.failures.len(),
+            output.files.len(),
+            plural(output.files.len()),
+            directory.display()
+        );
+    }
+    if let Some(directory) = &args.fixtures {
+        for target in &selected {
+            let mapping = target.default_mapping(&pack.schema);
+            let fixtures = match fixtures(*target, pack, &mapping, &project, &registry) {
+                Ok(fixtures) => fixtures,
+                Err(diagnostic) => {
+                    global.report_one(diagnostic);
+                    return ExitCode::from(EXIT_USAGE);
+                }
+            };
+            let path = directory.join(format!("{}.json", target.id()));
+            let text = serde_json::to_string_pretty(&fixtures).unwrap_or_default();
+            if let Err(error) = super::write_atomically(&path, text.as_bytes()) {
+                eprintln!("error: cannot write `{}`: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        }
+    }
+    if outputs
+        .iter()
+        .any(|(_, output)| !output.failures.is_empty())
+    {
+        ExitCode::from(EXIT_FINDINGS)
+    } else {
+        ExitCode::from(EXIT_OK)
+    }
+}
+
+/// Writes `files` into a fresh temporary directory beside `directory`, then
+/// swaps it into place, so that a failure never leaves a partial directory.
+fn replace_directory(directory: &Path, files: &BTreeMap<String, String>) -> std::io::Result<()> {
+    let parent = directory
+        .parent()
+        .filter(|parent| !parent.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    std::fs::create_dir_all(parent)?;
+    let name = directory
+        .file_name()
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let temporary = parent.join(format!(".{name}.tmp-{}", std::process::id()));
+    let previous = parent.join(format!(".{name}.old-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&temporary);
+    let written = (|| {
+        for (path, text) in files {
+            let target = temporary.join(path);
+            if let Some(folder) = target.parent() {
+                std::fs::create_dir_all(folder)?;
+            }
+            std::fs::write(&target, text)?;
+        }
+        std::fs::create_dir_all(&temporary)
+    })();
+    if let Err(error) = written {
+        let _ = std::fs::remove_dir_all(&temporary);
+        return Err(error);
+    }
+    let had_previous = directory.exists();
+    if had_previous {
+        std::fs::rename(directory, &previous)?;
+    }
+    if let Err(error) = std::fs::rename(&temporary, directory) {
+        if had_previous {
+            let _ = std::fs::rename(&previous, directory);
+        }
+        let _ = std::fs::remove_dir_all(&temporary);
+        return Err(error);
+    }
+    if had_previous {
+        std::fs::remove_dir_all(&previous)?;
+    }
+    Ok(())
+}
+
+/// Every test case of every rule the target compiles, ready for a conformance check.
+#[allow(clippy::result_large_err)] // one cold-path diagnostic per run, as in `testing`
+fn fixtures(
+    target: &dyn Target,
+    pack: &Pack,
+    mapping: &Mapping,
+    project: &crate::project::Project,
+    registry: &[Box<dyn Target>],
+) -> Result<Json, Diagnostic> {
+    let mut cases = Vec::new();
+    for (path, _) in &project.test_files {
+        let file = testing::load_test_file(path, pack)?;
+        let Some(rule) = pack.rule(&file.rule) else {
+            continue;
+        };
+        for case in &file.cases {
+            let mut rule = rule.clone();
+            for (name, value) in &case.params {
+                set_param(&mut rule.detection, name, value);
+            }
+            let Ok(artifacts) = targets::compile_rule(target, &rule, pack, mapping, registry)
+            else {
+                continue;
+            };
+            let case_pack = Pack {
+                rules: vec![rule.clone()],
+                playbooks: BTreeMap::new(),
+                ..pack.clone()
+            };
+            let options = EvalOptions {
+                rules: vec![rule.id.clone()],
+                ..EvalOptions::default()
+            };
+            let alerts = match eval::evaluate_values(&case_pack, &case.events, &options) {
+                Ok(alerts) => alerts.len(),
+                Err(error) => {
+                    return Err(Diagnostic::new(
+                        Code::TEST_FILE,
+                        format!(
+                            "case `{}`: the evaluator rejected the events: {error}",
+                            case.name
+                        ),
+                    )
+                    .in_file(file.display.clone()));
+                }
+            };
+            let mut events: Vec<(i64, Json)> = case
+                .events
+                .iter()
+                .map(|event| (timestamp_ms(event), mapped_event(event, mapping)))
+                .collect();
+            // The evaluator processes events in time order; so does the check.
+            events.sort_by_key(|(time, _)| *time);
+            let files: Map<String, Json> = artifacts
+                .into_iter()
+                .map(|artifact| (artifact.path, Json::String(artifact.text)))
+                .collect();
+            cases.push(json!({
+                "rule": rule.id,
+                "case": case.name,
+                "file": file.display,
+                "shape": ir::shape_name(&rule.detection),
+                "evaluator_alerts": alerts,
+                "artifacts": files,
+                "events": events.into_iter().map(|(time, event)| json!({"time_ms": time, "event": event})).collect::<Vec<_>>(),
+            }));
+        }
+    }
+    let fields: Map<String, Json> = mapping
+        .fields
+        .values()
+        .map(|field| (field.name.clone(), Json::String(field.field_type.clone())))
+        .collect();
+    Ok(json!({"target": target.id(), "fields": fields, "cases": cases}))
+}
+
+fn timestamp_ms(event: &Json) -> i64 {
+    event
+        .get("timestamp")
+        .and_then(Json::as_str)
+        .and_then(|text| text.parse::<jiff::Timestamp>().ok())
+        .map_or(0, |time| time.as_millisecond())
+}
+
+/// An event with its fields renamed to the target's names, dotted names nested.
+fn mapped_event(event: &Json, mapping: &Mapping) -> Json {
+    let mut root = Map::new();
+    let Some(fields) = event.as_object() else {
+        return Json::Object(root);
+    };
+    for (name, value) in fields {
+        if value.is_null() {
+            continue;
+        }
+        let target_name = mapping
+            .field(name)
+            .map_or_else(|| format!("tripline.{name}"), |field| field.name.clone());
+        let segments: Vec<&str> = target_name.split('.').collect();
+        insert_path(&mut root, &segments, value.clone());
+    }
+    Json::Object(root)
+}
+
+fn insert_path(map: &mut Map<String, Json>, segments: &[&str], value: Json) {
+    match segments {
+        [] => {}
+        [last] => {
+            map.insert((*last).to_string(), value);
+        }
+        [first, rest @ ..] => {
+            let entry = map
+                .entry((*first).to_string())
+                .or_insert_with(|| Json::Object(Map::new()));
+            if !entry.is_object() {
+                *entry = Json::Object(Map::new());
+            }
+            if let Json::Object(next) = entry {
+                insert_path(next, rest, value);
+            }
+        }
+    }
+}
+
+fn set_param(detection: &mut ir::Detection, name: &str, value: &ir::Value) {
+    let mut visit = |expr: &mut ir::Expr| set_param_in(expr, name, value);
+    match detection {
+        ir::Detection::Match { source } | ir::Detection::NewValue { source, .. } => {
+            source.filter.iter_mut().for_each(&mut visit);
+        }
+        ir::Detection::Window {
+            source, condition, ..
+        }
+        | ir::Detection::Cluster {
+            source, condition, ..
+        } => {
+            source.filter.iter_mut().for_each(&mut visit);
+            visit(condition);
+        }
+        ir::Detection::Sequence { steps, .. } => {
+            for step in steps {
+                step.source.filter.iter_mut().for_each(&mut visit);
+            }
+        }
+    }
+}
+
+fn set_param_in(expr: &mut ir::Expr, name: &str, new_value: &ir::Value) {
+    use ir::ExprKind;
+    match &mut expr.kind {
+        ExprKind::Param { name: param, value } if param == name => *value = new_value.clone(),
+        ExprKind::Not { operand } => set_param_in(operand, name, new_value),
+        ExprKind::And { operands } | ExprKind::Or { operands } => {
+            for operand in operands {
+                set_param_in(operand, name, new_value);
+            }
+        }
+        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
+            set_param_in(left, name, new_value);
+            set_param_in(right, name, new_value);
+        }
+        ExprKind::Text { subject, .. }
+        | ExprKind::Matches { subject, .. }
+        | ExprKind::InValues { subject, .. }
+        | ExprKind::InCidr { subject, .. } => set_param_in(subject, name, new_value),
+        ExprKind::InLookup { subjects, .. } => {
+            for subject in subjects {
+                set_param_in(subject, name, new_value);
+            }
+        }
+        ExprKind::Aggregate {
+            filter: Some(filter),
+            ..
+        } => set_param_in(filter, name, new_value),
+        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
+            set_param_in(aggregate, name, new_value);
+        }
+        _ => {}
+    }
+}
