@@ -1,0 +1,215 @@
+"""Conformance of the elastic_eql target against the PyPI `eql` package.
+
+Input: the fixtures file written by `tripline compile --fixtures DIR`
+(`DIR/elastic_eql.json`): for every test case of every rule the target
+compiles, the case's events in ECS field names, the evaluator's alert count
+and the rule's artifacts compiled with the case's parameters.
+
+(a) Validity: every query (the `.eql` file and the NDJSON `query`) parses
+    with `eql.parse_query` in Elasticsearch syntax under a schema built from
+    the target's field mapping, so an unknown field is an error.
+(b) Meaning: every case's events run through the package's Python engine;
+    the number of matches (events for match rules, sequences for sequence
+    rules) must equal the evaluator's alert count.
+
+The engine is adapted to Elasticsearch's semantics where they differ (see
+docs/targets.md): it compares strings case-insensitively everywhere and
+parses `in~` as plain `in`, so the check switches case folding off (as in
+Elasticsearch, `==`, `in`, `regex` and sequence keys are then exact) and runs
+each `F in~ (...)` as a registered function `tripline_in_ci` that compares
+without regard to case; its `regex` anchors only the start, so the check
+anchors both ends, as Lucene does. It cannot show how Elasticsearch orders
+events with equal timestamps (the check streams them in timestamp order,
+ties in file order) nor Unicode case mappings beyond the test data.
+"""
+
+import json
+import re
+import sys
+
+import eql
+import eql.functions
+import eql.utils
+from eql.parser import allow_runs, elasticsearch_syntax
+from eql.types import TypeHint
+
+FLAGS = eql.functions.regex_flags
+
+
+def _full_match_callback(cls, source_ast, *regex_literals):
+    compiled = re.compile("|".join("(?:%s)" % reg.value for reg in regex_literals), FLAGS())
+
+    def callback(source, *_):
+        if isinstance(source, str):
+            return compiled.fullmatch(source) is not None
+        return None
+
+    return callback
+
+
+def _full_match_run(cls, source, *patterns):
+    if isinstance(source, str):
+        return re.fullmatch("|".join("(?:%s)" % p for p in patterns), source, FLAGS()) is not None
+    return None
+
+
+# Lucene regexes match the whole value; the Python engine's `match` only
+# anchors the start. Make it anchor both ends, as Elasticsearch does.
+eql.functions.Match.get_callback = classmethod(_full_match_callback)
+eql.functions.Match.run = classmethod(_full_match_run)
+
+
+
+class InCaseInsensitive(eql.functions.FunctionSignature):
+    """`F in~ ("a", ...)`: the value equals one of the strings, ignoring case."""
+
+    name = "tripline_in_ci"
+    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
+    additional_types = TypeHint.String.require_literal()
+    return_value = TypeHint.Boolean
+
+    @classmethod
+    def get_callback(cls, source_ast, *literals):
+        values = {literal.value.lower() for literal in literals}
+
+        def callback(source, *_):
+            if isinstance(source, str):
+                return source.lower() in values
+            return None
+
+        return callback
+
+    @classmethod
+    def run(cls, source, *values):
+        if isinstance(source, str):
+            return source.lower() in {value.lower() for value in values}
+        return None
+
+
+if "tripline_in_ci" not in eql.functions._registry:
+    eql.functions.register(InCaseInsensitive)
+
+
+def rewrite_in_ci(text):
+    """`F in~ (...)` → `tripline_in_ci(F, ...)`, outside string literals."""
+    out = []
+    index = 0
+    in_string = False
+    while index < len(text):
+        char = text[index]
+        if in_string:
+            out.append(char)
+            if char == "\\":
+                out.append(text[index + 1])
+                index += 2
+                continue
+            if char == '"':
+                in_string = False
+            index += 1
+            continue
+        if char == '"':
+            in_string = True
+            out.append(char)
+            index += 1
+            continue
+        if text.startswith(" in~ (", index):
+            prefix = "".join(out)
+            field_start = max(prefix.rfind(" "), prefix.rfind("(")) + 1
+            field = prefix[field_start:]
+            out = [prefix[:field_start], "tripline_in_ci(", field, ", "]
+            index += len(" in~ (")
+            continue
+        out.append(char)
+        index += 1
+    return "".join(out)
+
+
+EQL_TYPES = {
+    "keyword": "string",
+    "wildcard": "string",
+    "ip": "string",
+    "date": "string",
+    "long": "number",
+    "double": "number",
+    "boolean": "boolean",
+}
+
+
+def schema_for(fields):
+    tree = {}
+    for name, field_type in fields.items():
+        if name.startswith("@"):
+            continue  # queries do not read the timestamp; the engine orders events
+        node = tree
+        parts = name.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = EQL_TYPES[field_type]
+    return eql.Schema({"tripline": tree}, allow_any=True, allow_generic=False)
+
+
+def parse(text, schema):
+    with elasticsearch_syntax, allow_runs, schema:
+        return eql.parse_query(text)
+
+
+def matches(query, events):
+    engine = eql.PythonEngine({"time_unit": 1000})
+    found = []
+    engine.add_output_hook(found.append)
+    engine.add_query(query)
+    stream = [eql.Event("tripline", item["time_ms"], item["event"]) for item in events]
+    engine.stream_events(stream)
+    return len(found)
+
+
+def main(path):
+    # Elasticsearch compares keyword values exactly; so must the engine.
+    eql.utils.CASE_INSENSITIVE = False
+    with open(path) as handle:
+        fixtures = json.load(handle)
+    schema = schema_for(fixtures["fields"])
+    parsed = {}
+    failures = []
+    compared = 0
+    for case in fixtures["cases"]:
+        artifacts = case["artifacts"]
+        query_files = [name for name in artifacts if name.endswith(".eql")]
+        ndjson = [json.loads(line) for line in artifacts["rules.ndjson"].splitlines() if line]
+        texts = [artifacts[name] for name in query_files] + [rule["query"] for rule in ndjson]
+        query = None
+        for text in texts:
+            if text in parsed:
+                query = parsed[text]
+                continue
+            try:
+                query = parse(text, schema)
+            except eql.EqlError as error:
+                failures.append("%s: the query does not parse: %s" % (case["rule"], error))
+                query = None
+                break
+            parsed[text] = query
+        if query is None:
+            continue
+        meaning = parse(rewrite_in_ci(texts[0]), schema)
+        count = matches(meaning, case["events"])
+        compared += 1
+        if count != case["evaluator_alerts"]:
+            failures.append(
+                "%s :: %s: the EQL engine found %d match%s, the evaluator %d alert%s"
+                % (case["rule"], case["case"], count, "" if count == 1 else "es",
+                   case["evaluator_alerts"], "" if case["evaluator_alerts"] == 1 else "s")
+            )
+    rules = sorted({case["rule"] for case in fixtures["cases"]})
+    print("eql %s: %d distinct queries parsed under the mapped schema (%d rules); %d cases compared"
+          % (eql.__version__, len(parsed), len(rules), compared))
+    if failures:
+        for failure in failures:
+            print("FAILED " + failure)
+        return 1
+    print("all %d cases agree with the evaluator" % compared)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1]))
