@@ -215,9 +215,7 @@ impl ClusterShape {
         };
         let state = &mut self.clusters[cluster as usize].state;
         self.condition.add(&mut state.aggregates, event);
-        state
-            .evidence
-            .add(event.time, || context.id(event), context);
+        state.evidence.add_event(event, context);
     }
 
     /// Starts a cluster with this representative.

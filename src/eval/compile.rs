@@ -13,7 +13,7 @@ use std::sync::Arc;
 use super::condition::{
     AggregateSpec, BaselineSpec, Cond, Condition, Leaf, Number, PercentileSpec, Value,
 };
-use super::event::{Projection, Variant};
+use super::event::{FilterId, Projection, Variant};
 use super::expr::{
     Constant, Form, KEY_SEPARATOR, Matcher, NarrowedNeedles, Needles, Network, Pred, Subject,
     ValueExpr,
@@ -30,6 +30,8 @@ pub(crate) struct Compiler<'p> {
     narrowed: FastMap<String, Arc<NarrowedNeedles>>,
     regexes: FastMap<String, Arc<PatternSet>>,
     lookups: FastMap<String, Arc<FastSet<Box<str>>>>,
+    /// The event types of the rule being compiled (aggregate filters apply to them).
+    rule_types: Vec<u32>,
 }
 
 type Compiled<T> = Result<T, String>;
@@ -66,7 +68,19 @@ impl<'p> Compiler<'p> {
             narrowed: FastMap::default(),
             regexes: FastMap::default(),
             lookups: FastMap::default(),
+            rule_types: Vec::new(),
         }
+    }
+
+    /// Sets the event types of the rule being compiled, for its aggregate filters.
+    pub(crate) fn set_rule_types(&mut self, event_types: &[u32]) {
+        self.rule_types = event_types.to_vec();
+    }
+
+    /// A filter over events of the given types, evaluated when a line is parsed.
+    pub(crate) fn filter(&mut self, expr: &Expr, event_types: &[u32]) -> Compiled<FilterId> {
+        let pred = self.pred(expr)?;
+        Ok(self.projection.add_filter(pred, event_types))
     }
 
     /// The slot of a field, marking it read.
@@ -447,12 +461,13 @@ impl<'p> Compiler<'p> {
                 filter,
                 label,
             } => {
+                let types = self.rule_types.clone();
                 let spec = AggregateSpec {
                     function: *function,
                     field: field.as_deref().map(|name| self.field(name)),
                     filter: filter
                         .as_deref()
-                        .map(|filter| self.pred(filter))
+                        .map(|filter| self.filter(filter, &types))
                         .transpose()?,
                 };
                 out.aggregates.push(spec);

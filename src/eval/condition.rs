@@ -9,8 +9,8 @@
 
 use std::collections::BTreeMap;
 
+use super::event::FilterId;
 use super::event::{Event, Scalar};
-use super::expr::Pred;
 use super::group::{FastSet, KeyValue};
 use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp};
 
@@ -57,7 +57,7 @@ impl Number {
 pub(crate) struct AggregateSpec {
     pub(crate) function: AggregateFunction,
     pub(crate) field: Option<u16>,
-    pub(crate) filter: Option<Pred>,
+    pub(crate) filter: Option<FilterId>,
 }
 
 /// The running state of one aggregate for one group.
@@ -96,8 +96,8 @@ impl AggregateState {
 
     /// Adds an event that passed the rule's filter (the aggregate's own filter is applied here).
     pub(crate) fn add(&mut self, spec: &AggregateSpec, event: &Event) {
-        if let Some(filter) = &spec.filter
-            && !filter.test(event)
+        if let Some(filter) = spec.filter
+            && !event.passed(filter)
         {
             return;
         }

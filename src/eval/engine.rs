@@ -21,8 +21,8 @@ use super::EvalOptions;
 use super::cluster::ClusterShape;
 use super::compile::Compiler;
 use super::error::EvalError;
+use super::event::FilterId;
 use super::event::{Event, Projection};
-use super::expr::Pred;
 use super::new_value::NewValueShape;
 use super::output::Alert;
 use super::sequence::{SequenceShape, StepPlan};
@@ -47,7 +47,7 @@ struct RuleRuntime {
     severity: Severity,
     title: String,
     /// The detection's filter (sequences filter per step instead).
-    filter: Option<Pred>,
+    filter: Option<FilterId>,
     shape: Shape,
 }
 
@@ -234,17 +234,13 @@ impl Engine {
         }
         for &index in rule_indexes {
             let rule = &mut self.rules[index];
-            if rule
-                .filter
-                .as_ref()
-                .is_some_and(|filter| !filter.test(event))
-            {
+            if rule.filter.is_some_and(|filter| !event.passed(filter)) {
                 continue;
             }
             match &mut rule.shape {
                 Shape::Match => {
                     let mut evidence = super::state::Evidence::new(event.time);
-                    evidence.add(event.time, || context.id(event), &context);
+                    evidence.add_event(event, &context);
                     self.raised.push(Raised {
                         time: event.time,
                         group: BTreeMap::new(),
@@ -304,7 +300,7 @@ impl Engine {
                     first_seen: format_millis(raised.evidence.first),
                     last_seen: format_millis(raised.evidence.last),
                     count: raised.evidence.count,
-                    event_ids: raised.evidence.ids.into_iter().map(String::from).collect(),
+                    event_ids: raised.evidence.ids(),
                     truncated: raised.evidence.truncated,
                     values: raised.values,
                 },
@@ -352,7 +348,7 @@ fn flush(
     Ok(())
 }
 
-type CompiledDetection = (Option<Pred>, Shape, Vec<u32>);
+type CompiledDetection = (Option<FilterId>, Shape, Vec<u32>);
 
 fn grouping(compiler: &mut Compiler<'_>, names: &[String]) -> Grouping {
     Grouping {
@@ -365,11 +361,15 @@ fn compile_detection(
     compiler: &mut Compiler<'_>,
     detection: &Detection,
 ) -> Result<CompiledDetection, String> {
+    // Filters (and, through `set_rule_types`, the aggregate filters of the
+    // condition compiled next) apply to the source's event types.
     let filter = |compiler: &mut Compiler<'_>, source: &ir::Source| {
+        let types = compiler.event_types(&source.event_types);
+        compiler.set_rule_types(&types);
         source
             .filter
             .as_ref()
-            .map(|expr| compiler.pred(expr))
+            .map(|expr| compiler.filter(expr, &types))
             .transpose()
     };
     Ok(match detection {

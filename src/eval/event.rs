@@ -16,10 +16,12 @@
 //! the slots that case-insensitive operators read are computed once.
 
 use std::fmt;
+use std::sync::Arc;
 
 use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 
 use super::error::{LineError, LineErrorKind};
+use super::expr::Pred;
 use super::group::FastMap;
 use super::time;
 use crate::ir::{Schema, ValueType};
@@ -103,9 +105,11 @@ pub struct Event {
     /// Its line in that input, from 1.
     pub(crate) line: u64,
     text: Box<str>,
-    /// The fields' slots, then the precomputed variants (from `variant_base`).
+    /// The fields' slots, then the precomputed variants (from `variant_base`),
+    /// then the results of the filters as bits, 64 per slot (from `filter_base`).
     slots: Box<[Slot]>,
     variant_base: u16,
+    filter_base: u16,
 }
 
 impl Event {
@@ -147,6 +151,17 @@ impl Event {
         }
     }
 
+    /// Whether the event passed a filter of the projection (false for a
+    /// filter that does not apply to the event's type).
+    #[inline]
+    pub(crate) fn passed(&self, filter: FilterId) -> bool {
+        let index = usize::from(self.filter_base) + usize::from(filter / 64);
+        match self.slots.get(index) {
+            Some(Slot::Int(bits)) => (*bits as u64) >> (filter % 64) & 1 == 1,
+            _ => false,
+        }
+    }
+
     /// Epoch milliseconds.
     pub fn time_millis(&self) -> i64 {
         self.time
@@ -167,9 +182,19 @@ struct TypeInfo {
     required: Vec<u16>,
 }
 
-/// What to read from each line, planned once for the loaded rules.
+/// The index of a filter in the [`Projection`].
+pub(crate) type FilterId = u16;
+
+/// What to read from each line, planned once for the loaded rules, and the
+/// rules' filters, which only read one event and so are evaluated right
+/// after the line is parsed (on the parsing thread, while the event is in
+/// cache); the engine reads their results with [`Event::passed`].
 #[derive(Debug, Clone)]
 pub struct Projection {
+    /// Every filter (rule filters, aggregate filters, sequence step filters).
+    filters: Vec<Arc<Pred>>,
+    /// Per event type, the filters that apply to it.
+    type_filters: Vec<Vec<FilterId>>,
     fields: Vec<FieldInfo>,
     by_name: FastMap<Box<str>, u16>,
     /// Open-addressing table of field names for the per-key lookup of the hot path.
@@ -192,6 +217,8 @@ impl Projection {
     /// `timestamp`, `event_type` and `event_id`; rules add what they read with [`Projection::read`].
     pub(crate) fn new(schema: &Schema) -> Projection {
         let mut projection = Projection {
+            filters: Vec::new(),
+            type_filters: Vec::new(),
             fields: Vec::new(),
             by_name: FastMap::default(),
             table: NameTable::default(),
@@ -228,7 +255,20 @@ impl Projection {
             projection.type_names.push(event.name.clone());
             projection.types.push(info);
         }
+        projection.type_filters = vec![Vec::new(); projection.types.len()];
         projection
+    }
+
+    /// Adds a filter evaluated for events of the given types; returns its id.
+    pub(crate) fn add_filter(&mut self, pred: Pred, event_types: &[u32]) -> FilterId {
+        let id = self.filters.len() as FilterId;
+        self.filters.push(Arc::new(pred));
+        for &event_type in event_types {
+            if let Some(list) = self.type_filters.get_mut(event_type as usize) {
+                list.push(id);
+            }
+        }
+        id
     }
 
     fn slot_or_probe(&mut self, name: &str) -> u16 {
@@ -363,7 +403,8 @@ impl Projection {
             }
         }
         let variant_base = slots.len() as u16;
-        slots.reserve_exact(self.variants.len());
+        let filter_words = self.filters.len().div_ceil(64);
+        slots.reserve_exact(self.variants.len() + filter_words);
         for &(slot, variant) in &self.variants {
             let Slot::Str(start, end) = slots[usize::from(slot)] else {
                 slots.push(Slot::Missing);
@@ -372,7 +413,9 @@ impl Projection {
             let (begin, finish) = push_variant(scratch, start as usize, end as usize, variant);
             slots.push(Slot::Str(begin as u32, finish as u32));
         }
-        Ok(Some(Event {
+        let filter_base = slots.len() as u16;
+        slots.resize(slots.len() + filter_words, Slot::Int(0));
+        let mut event = Event {
             time,
             event_type,
             input,
@@ -380,7 +423,19 @@ impl Projection {
             text: scratch.as_str().into(),
             slots: slots.into_boxed_slice(),
             variant_base,
-        }))
+            filter_base,
+        };
+        if let Some(filters) = event_type.and_then(|index| self.type_filters.get(index as usize)) {
+            for &filter in filters {
+                if self.filters[usize::from(filter)].test(&event) {
+                    let index = usize::from(filter_base) + usize::from(filter / 64);
+                    if let Slot::Int(bits) = &mut event.slots[index] {
+                        *bits = (*bits as u64 | 1 << (filter % 64)) as i64;
+                    }
+                }
+            }
+        }
+        Ok(Some(event))
     }
 }
 

@@ -222,139 +222,124 @@ fn hash_key(key: &[KeyValue]) -> u64 {
 }
 
 /// A map from group keys to state, looked up by borrowed event values.
-#[derive(Debug)]
+///
+/// Entries live directly in one open-addressing table with their hash
+/// (no bucket lists), so a new group costs only its key.
 pub(crate) struct KeyMap<V> {
-    buckets: FastMap<u64, Vec<(GroupKey, V)>>,
-    len: usize,
+    table: hashbrown::HashTable<(u64, GroupKey, V)>,
+}
+
+impl<V: std::fmt::Debug> std::fmt::Debug for KeyMap<V> {
+    fn fmt(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter
+            .debug_map()
+            .entries(self.table.iter().map(|(_, key, value)| (key, value)))
+            .finish()
+    }
 }
 
 impl<V> Default for KeyMap<V> {
     fn default() -> Self {
         KeyMap {
-            buckets: FastMap::default(),
-            len: 0,
+            table: hashbrown::HashTable::new(),
         }
     }
+}
+
+fn same_values(key: &[KeyValue], values: &[Scalar<'_>]) -> bool {
+    key.len() == values.len()
+        && key
+            .iter()
+            .zip(values)
+            .all(|(own, value)| own.equals(*value))
 }
 
 impl<V> KeyMap<V> {
     /// The state of the group with these values, created by `create` if new.
     pub(crate) fn entry(&mut self, values: &[Scalar<'_>], create: impl FnOnce() -> V) -> &mut V {
         let hash = hash_values(values);
-        let bucket = self.buckets.entry(hash).or_default();
-        let position = bucket.iter().position(|(key, _)| {
-            key.len() == values.len()
-                && key
-                    .iter()
-                    .zip(values)
-                    .all(|(own, value)| own.equals(*value))
+        let entry = self.table.entry(
+            hash,
+            |(stored, key, _)| *stored == hash && same_values(key, values),
+            |(stored, _, _)| *stored,
+        );
+        let entry = entry.or_insert_with(|| {
+            let key: GroupKey = values
+                .iter()
+                .map(|value| KeyValue::from_scalar(*value))
+                .collect();
+            (hash, key, create())
         });
-        let index = match position {
-            Some(index) => index,
-            None => {
-                let key: GroupKey = values
-                    .iter()
-                    .map(|value| KeyValue::from_scalar(*value))
-                    .collect();
-                bucket.push((key, create()));
-                self.len += 1;
-                bucket.len() - 1
-            }
-        };
-        &mut bucket[index].1
+        &mut entry.into_mut().2
     }
 
     /// The state of the group with these values, if any.
     #[cfg(test)]
     pub(crate) fn get_mut(&mut self, values: &[Scalar<'_>]) -> Option<&mut V> {
         let hash = hash_values(values);
-        let bucket = self.buckets.get_mut(&hash)?;
-        bucket
-            .iter_mut()
-            .find(|(key, _)| {
-                key.len() == values.len()
-                    && key
-                        .iter()
-                        .zip(values)
-                        .all(|(own, value)| own.equals(*value))
+        self.table
+            .find_mut(hash, |(stored, key, _)| {
+                *stored == hash && same_values(key, values)
             })
-            .map(|(_, state)| state)
+            .map(|(_, _, state)| state)
     }
 
     /// The state of the group with this owned key, created by `create` if new.
     pub(crate) fn entry_owned(&mut self, key: &GroupKey, create: impl FnOnce() -> V) -> &mut V {
         let hash = hash_key(key);
-        let bucket = self.buckets.entry(hash).or_default();
-        let index = match bucket.iter().position(|(own, _)| own == key) {
-            Some(index) => index,
-            None => {
-                bucket.push((key.clone(), create()));
-                self.len += 1;
-                bucket.len() - 1
-            }
-        };
-        &mut bucket[index].1
+        let entry = self.table.entry(
+            hash,
+            |(stored, own, _)| *stored == hash && own == key,
+            |(stored, _, _)| *stored,
+        );
+        &mut entry
+            .or_insert_with(|| (hash, key.clone(), create()))
+            .into_mut()
+            .2
     }
 
     /// The state of the group with this owned key, if any.
     pub(crate) fn get_owned(&self, key: &GroupKey) -> Option<&V> {
         let hash = hash_key(key);
-        self.buckets
-            .get(&hash)?
-            .iter()
-            .find(|(own, _)| own == key)
-            .map(|(_, value)| value)
+        self.table
+            .find(hash, |(stored, own, _)| *stored == hash && own == key)
+            .map(|(_, _, value)| value)
     }
 
     /// Removes a group.
     #[cfg(test)]
     pub(crate) fn remove(&mut self, key: &[KeyValue]) -> Option<V> {
         let hash = hash_key(key);
-        let bucket = self.buckets.get_mut(&hash)?;
-        let index = bucket.iter().position(|(own, _)| **own == *key)?;
-        let (_, value) = bucket.swap_remove(index);
-        if bucket.is_empty() {
-            self.buckets.remove(&hash);
-        }
-        self.len -= 1;
-        Some(value)
+        self.table
+            .find_entry(hash, |(stored, own, _)| *stored == hash && **own == *key)
+            .ok()
+            .map(|entry| entry.remove().0.2)
     }
 
     /// Keeps only the groups for which `keep` is true.
     pub(crate) fn retain(&mut self, mut keep: impl FnMut(&GroupKey, &mut V) -> bool) {
-        let mut removed = 0;
-        self.buckets.retain(|_, bucket| {
-            let before = bucket.len();
-            bucket.retain_mut(|(key, value)| keep(key, value));
-            removed += before - bucket.len();
-            !bucket.is_empty()
-        });
-        self.len -= removed;
+        self.table.retain(|(_, key, value)| keep(key, value));
     }
 
     /// Number of groups.
     pub(crate) fn len(&self) -> usize {
-        self.len
+        self.table.len()
     }
 
     /// Whether there are no groups.
     pub(crate) fn is_empty(&self) -> bool {
-        self.len == 0
+        self.table.is_empty()
     }
 
-    /// Every group with its state, sorted by key (for deterministic output).
-    pub(crate) fn into_sorted(self) -> Vec<(GroupKey, V)> {
-        let mut all: Vec<(GroupKey, V)> = self.buckets.into_values().flatten().collect();
-        all.sort_by(|left, right| left.0.cmp(&right.0));
-        all
+    /// Removes every group, in no particular order, keeping the table's
+    /// capacity for the next window.
+    pub(crate) fn drain(&mut self) -> impl Iterator<Item = (GroupKey, V)> + '_ {
+        self.table.drain().map(|(_, key, value)| (key, value))
     }
 
     /// Every group with its state, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = (&GroupKey, &V)> {
-        self.buckets
-            .values()
-            .flatten()
-            .map(|(key, value)| (key, value))
+        self.table.iter().map(|(_, key, value)| (key, value))
     }
 }
 

@@ -122,7 +122,7 @@ impl NewValueShape {
                 group.insert(name.clone(), KeyValue::from_scalar(*scalar).to_json());
             }
             let mut evidence = Evidence::new(time);
-            evidence.add(time, || context.id(event), context);
+            evidence.add_event(event, context);
             out.push(Raised {
                 time,
                 group,

@@ -24,7 +24,7 @@
 //! dropped, by a sweep every `within` of event time.
 
 use super::event::Event;
-use super::expr::Pred;
+use super::event::FilterId;
 use super::group::{KeyBuf, KeyMap};
 use super::state::{Context, Evidence, Raised, group_object};
 
@@ -32,7 +32,7 @@ use super::state::{Context, Evidence, Raised, group_object};
 #[derive(Debug)]
 pub(crate) struct StepPlan {
     pub(crate) event_types: Vec<u32>,
-    pub(crate) filter: Option<Pred>,
+    pub(crate) filter: Option<FilterId>,
     pub(crate) repeat: u32,
 }
 
@@ -142,7 +142,7 @@ impl SequenceShape {
         let mut matches = 0u64;
         for (index, step) in self.steps.iter().enumerate().take(64) {
             if step.event_types.contains(&event_type)
-                && step.filter.as_ref().is_none_or(|filter| filter.test(event))
+                && step.filter.is_none_or(|filter| event.passed(filter))
             {
                 matches |= 1 << index;
             }

@@ -46,13 +46,25 @@ pub(crate) fn event_id(event: &Event, input_names: &[String]) -> String {
     }
 }
 
+/// Writes the id an alert cites for an event (see [`event_id`]) into `out`.
+fn write_event_id(event: &Event, input_names: &[String], out: &mut Vec<u8>) {
+    match event.scalar(EVENT_ID_SLOT) {
+        Some(Scalar::Str(text)) => out.extend_from_slice(text.as_bytes()),
+        _ => out.extend_from_slice(event_id(event, input_names).as_bytes()),
+    }
+}
+
 /// The events behind an alert: first and last time, count, and the first ids.
+///
+/// The ids are kept in one buffer, each as a 4-byte length and its UTF-8
+/// text, so that a group costs one allocation for its ids however many it lists.
 #[derive(Debug, Clone)]
 pub(crate) struct Evidence {
     pub(crate) first: i64,
     pub(crate) last: i64,
     pub(crate) count: u64,
-    pub(crate) ids: Vec<Box<str>>,
+    ids: Vec<u8>,
+    listed: usize,
     pub(crate) truncated: bool,
 }
 
@@ -64,20 +76,53 @@ impl Evidence {
             last: time,
             count: 0,
             ids: Vec::new(),
+            listed: 0,
             truncated: false,
         }
     }
 
-    /// Adds an event.
-    pub(crate) fn add(&mut self, time: i64, id: impl FnOnce() -> String, context: &Context<'_>) {
+    fn add_with(&mut self, time: i64, context: &Context<'_>, write: impl FnOnce(&mut Vec<u8>)) {
         self.first = self.first.min(time);
         self.last = self.last.max(time);
         self.count += 1;
-        if self.ids.len() < context.max_event_ids {
-            self.ids.push(id().into_boxed_str());
+        if self.listed < context.max_event_ids {
+            if self.ids.is_empty() {
+                self.ids.reserve(64);
+            }
+            let at = self.ids.len();
+            self.ids.extend_from_slice(&[0; 4]);
+            write(&mut self.ids);
+            let length = (self.ids.len() - at - 4) as u32;
+            self.ids[at..at + 4].copy_from_slice(&length.to_le_bytes());
+            self.listed += 1;
         } else {
             self.truncated = true;
         }
+    }
+
+    /// Adds an event given its id.
+    pub(crate) fn add(&mut self, time: i64, id: impl FnOnce() -> String, context: &Context<'_>) {
+        self.add_with(time, context, |out| out.extend_from_slice(id().as_bytes()));
+    }
+
+    /// Adds an event, citing it by its id (without building the id as a string first).
+    pub(crate) fn add_event(&mut self, event: &Event, context: &Context<'_>) {
+        self.add_with(event.time, context, |out| {
+            write_event_id(event, context.input_names, out);
+        });
+    }
+
+    /// The ids listed, in the order the events were added.
+    pub(crate) fn ids(&self) -> Vec<String> {
+        let mut ids = Vec::with_capacity(self.listed);
+        let mut rest = self.ids.as_slice();
+        while let Some((length, tail)) = rest.split_first_chunk::<4>() {
+            let length = u32::from_le_bytes(*length) as usize;
+            let (text, tail) = tail.split_at(length.min(tail.len()));
+            ids.push(String::from_utf8_lossy(text).into_owned());
+            rest = tail;
+        }
+        ids
     }
 }
 

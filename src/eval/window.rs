@@ -161,33 +161,43 @@ impl WindowShape {
                 evidence: Evidence::new(event.time),
             });
             condition.add(&mut state.aggregates, event);
-            state
-                .evidence
-                .add(event.time, || context.id(event), context);
+            state.evidence.add_event(event, context);
         }
     }
 
+    /// Closes the window: evaluates every group, raises those whose condition
+    /// holds, and empties the groups (keeping the tables for the next window).
+    ///
+    /// Groups are evaluated in table order (each group's result, and its
+    /// baseline history, depend on that group alone; percentiles on all of
+    /// them), and only the raised ones are sorted by key, which is the order
+    /// they are raised in.
     fn close(&mut self, start: i64, context: &Context<'_>, out: &mut Vec<Raised>) {
         let end = start.saturating_add(self.length);
+        let mut raised: Vec<(GroupKey, Raised)> = Vec::new();
         for index in 0..self.groupings.len() {
-            let groups = std::mem::take(&mut self.groups[index]).into_sorted();
-            let aggregates: Vec<Vec<Option<Number>>> = groups
-                .iter()
-                .map(|(_, state)| Condition::aggregate_values(&state.aggregates))
+            let mut groups = std::mem::take(&mut self.groups[index]);
+            let evaluated: Vec<(GroupKey, GroupState, Vec<Option<Number>>)> = groups
+                .drain()
+                .map(|(key, state)| {
+                    let values = Condition::aggregate_values(&state.aggregates);
+                    (key, state, values)
+                })
                 .collect();
+            self.groups[index] = groups;
             let percentiles: Vec<Option<f64>> = self
                 .condition
                 .percentiles
                 .iter()
                 .map(|spec| {
-                    let mut values: Vec<f64> = aggregates
+                    let mut values: Vec<f64> = evaluated
                         .iter()
-                        .filter_map(|values| Condition::inner_value(&spec.inner, values))
+                        .filter_map(|(_, _, values)| Condition::inner_value(&spec.inner, values))
                         .collect();
                     percentile(&mut values, spec.percentile)
                 })
                 .collect();
-            for ((key, state), values) in groups.into_iter().zip(aggregates) {
+            for (key, state, values) in evaluated {
                 let baselines = if self.learns() {
                     self.baselines(index, &key, start, &values, context)
                 } else {
@@ -200,14 +210,17 @@ impl WindowShape {
                 };
                 let learning = self.learns() && state.evidence.last < context.learn_end;
                 if !learning && self.condition.holds(&leaves) {
-                    out.push(Raised {
+                    let alert = Raised {
                         time: end,
                         group: group_object(&self.groupings[index].names, &key),
                         evidence: state.evidence,
                         values: self.condition.report(&leaves),
-                    });
+                    };
+                    raised.push((key, alert));
                 }
             }
+            raised.sort_by(|left, right| left.0.cmp(&right.0));
+            out.extend(raised.drain(..).map(|(_, alert)| alert));
         }
     }
 
