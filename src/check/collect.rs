@@ -412,11 +412,11 @@ fn lower_list(
     for literal in &list.values {
         match literal_value(literal, element_type) {
             Ok(value) => {
-                if let ast::Literal::Regex(regex) = literal {
-                    if let Some(diagnostic) = regexes::check_literal(regex) {
-                        diagnostics.push(diagnostic);
-                        continue;
-                    }
+                if let ast::Literal::Regex(regex) = literal
+                    && let Some(diagnostic) = regexes::check_literal(regex)
+                {
+                    diagnostics.push(diagnostic);
+                    continue;
                 }
                 values.push(value);
             }

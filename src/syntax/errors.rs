@@ -301,10 +301,11 @@ fn hints(text: &str, position: usize, found: &str, expected: &[String]) -> Vec<S
             "`{found}` is a reserved word and cannot be used as a name"
         ));
     }
-    if found.chars().next().is_some_and(|c| c.is_alphabetic()) && !KEYWORDS.contains(&found) {
-        if let Some(keyword) = did_you_mean(found, KEYWORDS.iter().copied()) {
-            hints.push(format!("did you mean `{keyword}`?"));
-        }
+    if found.chars().next().is_some_and(|c| c.is_alphabetic())
+        && !KEYWORDS.contains(&found)
+        && let Some(keyword) = did_you_mean(found, KEYWORDS.iter().copied())
+    {
+        hints.push(format!("did you mean `{keyword}`?"));
     }
     if expects("`:`") && found.chars().next().is_some_and(|c| c.is_alphanumeric()) {
         hints.push("metadata entries are written `key: value`".to_string());
