@@ -4,7 +4,9 @@
 //! rendered diagnostics are snapshotted under `tests/snapshots/errors/<CODE>.snap`
 //! with the fixture text as the snapshot description, and it must produce its
 //! own code. Lines `// param: NAME=VALUE` at the top of a fixture become
-//! parameter overrides, for the override codes.
+//! parameter overrides, for the override codes. Target capability fixtures
+//! (E04xx) are also compiled for every registered target, and `// target: ID`
+//! names a target on the command line, for the unknown-target code.
 
 use std::path::Path;
 
@@ -14,17 +16,16 @@ use tripline::diagnostics::codes::REGISTRY;
 use tripline::diagnostics::{ColorMode, Diagnostic, render_human};
 use tripline::source::Sources;
 use tripline::syntax::parse;
+use tripline::targets;
 
 const FIXTURES: &str = "tests/fixtures/errors";
 
-/// Codes other stages own, with fixtures of their own: target capability
-/// (E04xx) and event-line, path, configuration and test-file inputs (E0510-E0539).
+/// Codes other stages own, with fixtures of their own: event-line, path,
+/// configuration and test-file inputs (E0510-E0539).
 fn owned_elsewhere(code: &str) -> bool {
-    code.starts_with("E04")
-        || code
-            .strip_prefix("E05")
-            .and_then(|rest| rest.parse::<u32>().ok())
-            .is_some_and(|number| (10..40).contains(&number))
+    code.strip_prefix("E05")
+        .and_then(|rest| rest.parse::<u32>().ok())
+        .is_some_and(|number| (10..40).contains(&number))
 }
 
 /// Parses and checks one fixture: its diagnostics and their rendering.
@@ -45,11 +46,42 @@ fn run(code: &str) -> (String, Vec<Diagnostic>, String) {
     let id = sources.add(path.clone(), text.clone());
     let (file, mut diagnostics) = parse(&text, id);
     if diagnostics.is_empty() {
-        let (_, checked) = check(&sources, &[(id, file)], &options);
+        let (pack, checked) = check(&sources, &[(id, file)], &options);
         diagnostics = checked;
+        if let Some(pack) = pack.filter(|_| code.starts_with("E04")) {
+            diagnostics.extend(compile_all(&text, &pack, &sources));
+        }
     }
     let rendered = render_human(&diagnostics, &sources, ColorMode::Never);
     (text, diagnostics, rendered)
+}
+
+/// Target capability fixtures (E04xx): the checked pack compiled for every
+/// registered target, or for the `// target: ID` named in the fixture.
+fn compile_all(text: &str, pack: &tripline::ir::Pack, sources: &Sources) -> Vec<Diagnostic> {
+    let registry = targets::registry();
+    let mut diagnostics = Vec::new();
+    for line in text.lines().take_while(|line| line.starts_with("//")) {
+        if let Some(id) = line.strip_prefix("// target: ") {
+            let id = id.trim();
+            if targets::find(id).is_none() {
+                diagnostics.push(targets::unknown_target(id, &registry));
+            }
+        }
+    }
+    for target in &registry {
+        let mapping = target.default_mapping(&pack.schema);
+        for rule in &pack.rules {
+            if let Err(problems) =
+                targets::compile_rule(target.as_ref(), rule, pack, &mapping, &registry)
+            {
+                diagnostics.extend(problems.iter().map(|problem| {
+                    targets::problem_diagnostic(problem, target.id(), rule, sources)
+                }));
+            }
+        }
+    }
+    diagnostics
 }
 
 fn fixture_codes() -> Vec<String> {

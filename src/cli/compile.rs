@@ -20,7 +20,6 @@ use std::process::ExitCode;
 use serde_json::{Map, Value as Json, json};
 
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, RulesArgs, load_project, plural};
-use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::eval::{self, EvalOptions};
 use crate::ir::{self, Pack};
@@ -70,14 +69,7 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
                 }
             }
             None => {
-                let mut diagnostic =
-                    Diagnostic::new(Code::UNKNOWN_TARGET, format!("unknown target `{id}`"));
-                if let Some(close) = did_you_mean(id, registry.iter().map(|target| target.id())) {
-                    diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
-                }
-                let ids: Vec<&str> = registry.iter().map(|target| target.id()).collect();
-                global
-                    .report_one(diagnostic.note(format!("registered targets: {}", ids.join(", "))));
+                global.report_one(targets::unknown_target(id, &registry));
                 return ExitCode::from(EXIT_USAGE);
             }
         }

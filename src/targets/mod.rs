@@ -164,6 +164,18 @@ pub fn find(id: &str) -> Option<Box<dyn Target>> {
     registry().into_iter().find(|target| target.id() == id)
 }
 
+/// E0403 for a target id that is not registered, with the closest id and the
+/// list of registered ones.
+pub fn unknown_target(id: &str, registry: &[Box<dyn Target>]) -> crate::diagnostics::Diagnostic {
+    use crate::diagnostics::{Code, Diagnostic, suggest::did_you_mean};
+    let mut diagnostic = Diagnostic::new(Code::UNKNOWN_TARGET, format!("unknown target `{id}`"));
+    if let Some(close) = did_you_mean(id, registry.iter().map(|target| target.id())) {
+        diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+    }
+    let ids: Vec<&str> = registry.iter().map(|target| target.id()).collect();
+    diagnostic.note(format!("registered targets: {}", ids.join(", ")))
+}
+
 /// The needs of `rule` that `target` lacks, as E0401 problems naming the
 /// registered targets that can express each.
 pub fn capability_problems(
