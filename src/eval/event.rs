@@ -507,19 +507,17 @@ pub(crate) fn is_fold_space(character: char) -> bool {
 /// the bytes can be scanned whatever the text's encoding.
 #[inline]
 pub(crate) fn is_fold_clean(text: &[u8]) -> bool {
-    // Branch-free over fixed chunks, so that the common (clean) case vectorises.
-    let mut dirty = false;
-    let mut chunks = text.chunks_exact(32);
-    for chunk in &mut chunks {
-        dirty |= chunk
-            .iter()
-            .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
-    }
-    dirty |= chunks
-        .remainder()
+    // Branch-free folds, so that the common (clean) case vectorises.
+    let controls = text
         .iter()
-        .any(|&byte| byte.wrapping_sub(9) < 5);
-    !dirty && memchr::memmem::find(text, b"  ").is_none()
+        .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
+    let double_spaces = text
+        .iter()
+        .zip(text.iter().skip(1))
+        .fold(false, |found, (&left, &right)| {
+            found | ((left == b' ') & (right == b' '))
+        });
+    !controls && !double_spaces
 }
 
 /// Appends the variant of `buffer[start..end]` to the buffer, unless it is
@@ -868,5 +866,57 @@ mod tests {
         assert_eq!(lower_folded("  ÉCOLE "), " école ");
         assert_eq!(folded("A  B"), "A B");
         assert_eq!(lower("ÀB"), "àb");
+    }
+
+    #[test]
+    fn variants_are_aliased_lowered_in_place_or_transformed() {
+        let variant = |text: &str, variant: Variant| {
+            let mut buffer = format!("<{text}>");
+            let (start, end) = push_variant(&mut buffer, 1, 1 + text.len(), variant);
+            (buffer[start..end].to_string(), start == 1)
+        };
+        // Already in the form: the text itself, no copy.
+        assert_eq!(variant("abc def", Variant::Lower), ("abc def".into(), true));
+        assert_eq!(
+            variant("abc def", Variant::LowerFolded),
+            ("abc def".into(), true)
+        );
+        assert_eq!(
+            variant("Abc Def", Variant::Folded),
+            ("Abc Def".into(), true)
+        );
+        // ASCII with upper case: lowered in the buffer.
+        assert_eq!(
+            variant("Abc DEF", Variant::LowerFolded),
+            ("abc def".into(), false)
+        );
+        // Whitespace to fold.
+        assert_eq!(variant("a  b\tc", Variant::Folded), ("a b c".into(), false));
+        assert_eq!(
+            variant("A\r\nB", Variant::LowerFolded),
+            ("a b".into(), false)
+        );
+        assert_eq!(variant("a  b", Variant::Lower), ("a  b".into(), true));
+        // Non-ASCII: the Unicode path.
+        assert_eq!(
+            variant("\u{130}X", Variant::Lower),
+            ("i\u{307}x".into(), false)
+        );
+        assert_eq!(
+            variant("\u{212A}", Variant::LowerFolded),
+            ("k".into(), false)
+        );
+        assert_eq!(
+            variant("stra\u{df}e", Variant::Lower),
+            ("stra\u{df}e".into(), false)
+        );
+        assert_eq!(
+            variant("\u{1E9E}  X", Variant::LowerFolded),
+            ("\u{df} x".into(), false)
+        );
+        assert!(is_fold_clean(b"one two three"));
+        assert!(!is_fold_clean(b"one  two"));
+        assert!(!is_fold_clean(b"one\x0btwo"));
+        assert!(is_fold_clean("caf\u{e9} \u{A0}".as_bytes()));
     }
 }

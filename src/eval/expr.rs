@@ -532,6 +532,31 @@ mod tests {
     }
 
     #[test]
+    fn text_equality_takes_the_unicode_path_for_non_ascii_text() {
+        assert!(text_equal_ignoring_case("HTTP_get", "http_GET"));
+        assert!(text_equal_ignoring_case("\u{212A}", "k"));
+        assert!(text_equal_ignoring_case("\u{C9}COLE", "\u{e9}cole"));
+        assert!(!text_equal_ignoring_case("\u{130}", "i"));
+        assert!(compare(
+            CompareOp::Equal,
+            Scalar::Str("::1"),
+            Scalar::Str("0:0:0:0:0:0:0:1")
+        ));
+        assert!(compare(
+            CompareOp::NotEqual,
+            Scalar::Str("10.0.0.1"),
+            Scalar::Str("10.0.0.2")
+        ));
+        assert!(compare(
+            CompareOp::Equal,
+            Scalar::Str("Abc"),
+            Scalar::Str("aBC")
+        ));
+        assert!(parse_address("inference").is_none());
+        assert!(parse_address("fe80::1").is_some());
+    }
+
+    #[test]
     fn arithmetic_and_comparison() {
         assert_eq!(
             arithmetic(ArithmeticOp::Divide, Scalar::Int(1), Scalar::Int(2)),

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, channel, sync_channel};
+use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
@@ -157,8 +157,17 @@ type ParsedBatch = Result<Vec<Item>, io::Error>;
 const BATCH_LINES: usize = 2048;
 const BATCH_BYTES: usize = 1 << 20;
 
+type JobQueue = Arc<Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>>;
+
 struct ThreadedSource {
     results: Receiver<(u64, ParsedBatch)>,
+    /// The parsers' queue: the evaluating thread takes a batch from it itself
+    /// when the batch it needs next is not parsed yet.
+    jobs: JobQueue,
+    recycle: Sender<RawBatch>,
+    projection: Arc<Projection>,
+    input: u32,
+    scratch: String,
     waiting: BTreeMap<u64, ParsedBatch>,
     next_batch: u64,
     current: VecDeque<Item>,
@@ -182,7 +191,7 @@ impl ThreadedSource {
         // does not fault in fresh pages for every batch.
         let (recycle_sender, recycle_receiver) = channel::<RawBatch>();
         scope.spawn(move || read_batches(&mut reader, &job_sender, &recycle_receiver));
-        let jobs = Arc::new(Mutex::new(job_receiver));
+        let jobs: JobQueue = Arc::new(Mutex::new(job_receiver));
         for _ in 0..workers {
             let jobs = jobs.clone();
             let results: SyncSender<(u64, ParsedBatch)> = result_sender.clone();
@@ -192,6 +201,11 @@ impl ThreadedSource {
         }
         ThreadedSource {
             results: result_receiver,
+            jobs,
+            recycle: recycle_sender,
+            projection,
+            input,
+            scratch: String::new(),
             waiting: BTreeMap::new(),
             next_batch: 0,
             current: VecDeque::new(),
@@ -243,6 +257,28 @@ fn read_batches(
     }
 }
 
+/// Parses the lines of a batch, then hands its buffers back to the reader.
+fn parse_batch(
+    batch: RawBatch,
+    recycle: &Sender<RawBatch>,
+    projection: &Projection,
+    input: u32,
+    scratch: &mut String,
+) -> Vec<Item> {
+    let mut items = Vec::with_capacity(batch.ends.len());
+    let mut start = 0;
+    for (offset, end) in batch.ends.iter().enumerate() {
+        let line = batch.first_line + offset as u64;
+        if let Some(item) = parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
+        {
+            items.push(item);
+        }
+        start = *end;
+    }
+    let _ = recycle.send(batch);
+    items
+}
+
 fn parse_batches(
     jobs: &Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>,
     results: &SyncSender<(u64, ParsedBatch)>,
@@ -259,25 +295,8 @@ fn parse_batches(
         let Ok((sequence, batch)) = job else {
             return;
         };
-        let parsed = batch.map(|batch| {
-            let mut items = Vec::with_capacity(batch.ends.len());
-            let mut start = 0;
-            for (offset, end) in batch.ends.iter().enumerate() {
-                let line = batch.first_line + offset as u64;
-                if let Some(item) = parse_bytes(
-                    projection,
-                    &batch.data[start..*end],
-                    input,
-                    line,
-                    &mut scratch,
-                ) {
-                    items.push(item);
-                }
-                start = *end;
-            }
-            let _ = recycle.send(batch);
-            items
-        });
+        let parsed =
+            batch.map(|batch| parse_batch(batch, recycle, projection, input, &mut scratch));
         if results.send((sequence, parsed)).is_err() {
             return;
         }
@@ -293,6 +312,36 @@ impl Source for ThreadedSource {
             let batch = match self.waiting.remove(&self.next_batch) {
                 Some(batch) => batch,
                 None => loop {
+                    match self.results.try_recv() {
+                        Ok((sequence, batch)) if sequence == self.next_batch => break batch,
+                        Ok((sequence, batch)) => {
+                            self.waiting.insert(sequence, batch);
+                            continue;
+                        }
+                        Err(TryRecvError::Disconnected) => return Ok(None),
+                        Err(TryRecvError::Empty) => {}
+                    }
+                    // Nothing parsed yet: parse a queued batch here rather than wait.
+                    let job = match self.jobs.try_lock() {
+                        Ok(receiver) => receiver.try_recv().ok(),
+                        Err(_) => None,
+                    };
+                    if let Some((sequence, raw)) = job {
+                        let parsed = raw.map(|raw| {
+                            parse_batch(
+                                raw,
+                                &self.recycle,
+                                &self.projection,
+                                self.input,
+                                &mut self.scratch,
+                            )
+                        });
+                        if sequence == self.next_batch {
+                            break parsed;
+                        }
+                        self.waiting.insert(sequence, parsed);
+                        continue;
+                    }
                     match self.results.recv() {
                         Ok((sequence, batch)) if sequence == self.next_batch => break batch,
                         Ok((sequence, batch)) => {

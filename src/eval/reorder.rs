@@ -7,37 +7,18 @@
 //! input everything is released. Memory is bounded by the events of one
 //! lateness span.
 
-use std::cmp::{Ordering, Reverse};
-use std::collections::BinaryHeap;
+use std::collections::VecDeque;
 
 use super::error::{LineError, LineErrorKind};
 use super::event::Event;
 
-struct Queued(Event);
-
-impl PartialEq for Queued {
-    fn eq(&self, other: &Self) -> bool {
-        self.cmp(other) == Ordering::Equal
-    }
-}
-
-impl Eq for Queued {}
-
-impl PartialOrd for Queued {
-    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
-        Some(self.cmp(other))
-    }
-}
-
-impl Ord for Queued {
-    fn cmp(&self, other: &Self) -> Ordering {
-        (self.0.time, self.0.line).cmp(&(other.0.time, other.0.line))
-    }
-}
-
 /// Reorders one input's events within the lateness bound.
+///
+/// The events are kept sorted by (time, line) in a deque: inputs are mostly
+/// in order, so an event usually goes to the back in O(1), and only a late
+/// one is inserted in its place.
 pub(crate) struct ReorderBuffer {
-    heap: BinaryHeap<Reverse<Queued>>,
+    queue: VecDeque<Event>,
     latest: i64,
     lateness: i64,
 }
@@ -45,7 +26,7 @@ pub(crate) struct ReorderBuffer {
 impl ReorderBuffer {
     pub(crate) fn new(lateness: i64) -> ReorderBuffer {
         ReorderBuffer {
-            heap: BinaryHeap::new(),
+            queue: VecDeque::new(),
             latest: i64::MIN,
             lateness: lateness.max(0),
         }
@@ -68,25 +49,33 @@ impl ReorderBuffer {
             });
         }
         self.latest = self.latest.max(event.time);
-        self.heap.push(Reverse(Queued(event)));
+        let order = (event.time, event.line);
+        if self
+            .queue
+            .back()
+            .is_none_or(|last| (last.time, last.line) <= order)
+        {
+            self.queue.push_back(event);
+        } else {
+            let position = self
+                .queue
+                .partition_point(|queued| (queued.time, queued.line) <= order);
+            self.queue.insert(position, event);
+        }
         Ok(())
     }
 
     /// The next event no acceptable later line can precede.
     pub(crate) fn pop_ready(&mut self) -> Option<Event> {
         let bound = self.bound();
-        if self
-            .heap
-            .peek()
-            .is_some_and(|Reverse(Queued(event))| event.time <= bound)
-        {
-            return self.heap.pop().map(|Reverse(Queued(event))| event);
+        if self.queue.front().is_some_and(|event| event.time <= bound) {
+            return self.queue.pop_front();
         }
         None
     }
 
     /// The next event, ready or not (at the end of input).
     pub(crate) fn pop_any(&mut self) -> Option<Event> {
-        self.heap.pop().map(|Reverse(Queued(event))| event)
+        self.queue.pop_front()
     }
 }
