@@ -16,6 +16,7 @@
 //! weaker query.
 
 pub mod elastic_eql;
+pub mod sentinel_kql;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -156,7 +157,10 @@ pub trait Target {
 
 /// Every registered target, in id order. Tests loop over this.
 pub fn registry() -> Vec<Box<dyn Target>> {
-    vec![Box::new(elastic_eql::ElasticEql)]
+    vec![
+        Box::new(elastic_eql::ElasticEql),
+        Box::new(sentinel_kql::SentinelKql),
+    ]
 }
 
 /// The registered target with this id.

@@ -1,0 +1,511 @@
+//! `sentinel_kql`: Microsoft Sentinel scheduled analytics rules in Kusto.
+//!
+//! Input: a checked rule whose needs this target supports, the pack and a
+//! [`Mapping`] to the PascalCase columns of one custom table. Output: per rule
+//! the analytics rule in the YAML form of the Azure-Sentinel repository
+//! (`rules/<id>.yaml`), the same rule as an ARM template (`arm/<id>.json`)
+//! and the query alone (`queries/<id>.kql`); for the pack, the custom table
+//! definition (`tables/LLMAppEvents_CL.json`). Both rule forms are serialised
+//! from one [`SentinelRule`]. Translation rules and what conformance proves
+//! are in `docs/targets.md`.
+
+mod query;
+pub mod quote;
+mod uuid;
+
+use serde::Serialize;
+use serde_json::json;
+
+use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
+use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
+
+pub use query::{Query, rule_query};
+pub use uuid::uuid_v5;
+
+/// The target id.
+pub const ID: &str = "sentinel_kql";
+
+/// The custom table holding the events.
+pub const TABLE: &str = "LLMAppEvents_CL";
+
+/// Retention of the custom table, in days.
+pub const RETENTION_DAYS: i64 = 90;
+
+/// The shortest and longest `queryFrequency`/`queryPeriod` Sentinel accepts.
+const MIN_PERIOD_MS: i64 = 5 * 60_000;
+const MAX_PERIOD_MS: i64 = 14 * 86_400_000;
+
+/// The namespace of the rule GUIDs (UUID v5 of the rule id).
+const NAMESPACE: [u8; 16] = [
+    0x6b, 0x1f, 0x3c, 0x52, 0x8e, 0x0d, 0x4a, 0x57, 0x9a, 0x31, 0x27, 0x4e, 0x1d, 0x5c, 0x90, 0x2b,
+];
+
+const QUERY_TEMPLATE: &str = include_str!("../../../targets/sentinel_kql/query.kql.j2");
+
+/// Microsoft Sentinel analytics rules.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SentinelKql;
+
+impl Target for SentinelKql {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn product(&self) -> &'static str {
+        "Microsoft Sentinel, scheduled analytics rules in KQL"
+    }
+
+    fn supports(&self, need: Need) -> bool {
+        matches!(
+            need,
+            Need::Match
+                | Need::Threshold
+                | Need::GroupingSets
+                | Need::CaseInsensitiveText
+                | Need::WhitespaceFolding
+                | Need::Regex
+                | Need::KeyedLookup
+                | Need::NarrowedLookup
+                | Need::Cidr
+                | Need::MultiTypeSource
+        )
+    }
+
+    fn lacks_reason(&self, need: Need) -> String {
+        match need {
+            Need::Sequence | Need::SequenceRepeat => format!(
+                "{ID} does not translate sequences yet: Kusto's `scan` keeps every partial match, not the evaluator's latest-starting one cleared on completion"
+            ),
+            Need::Baseline => format!(
+                "{ID} does not translate baselines yet: the history must start at the first event and count empty windows, which one scheduled query cannot see"
+            ),
+            Need::Percentile => format!(
+                "{ID} does not translate percentiles yet: Kusto's `percentile()` is nearest-rank on an estimate, not linear interpolation"
+            ),
+            Need::NewValue => format!(
+                "{ID} does not translate new values yet: the learning period of the evaluator's history has no exact form in a scheduled query"
+            ),
+            Need::Cluster => format!("{ID} has no similarity clustering"),
+            Need::Arithmetic => format!(
+                "{ID} is not given arithmetic: Kusto's integer division and division by zero differ from the evaluator's"
+            ),
+            other => format!("{ID} has no {}", other.description()),
+        }
+    }
+
+    fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
+        let mut mapping = Mapping {
+            data_source: vec![TABLE.to_string()],
+            ..Mapping::default()
+        };
+        let fields = schema
+            .common
+            .iter()
+            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
+        for field in fields {
+            let name = if field.name == "timestamp" {
+                "TimeGenerated".to_string()
+            } else {
+                quote::pascal_case(&field.name)
+            };
+            mapping
+                .fields
+                .entry(field.name.clone())
+                .or_insert(TargetField {
+                    name,
+                    field_type: kusto_type(field.value_type).to_string(),
+                });
+        }
+        mapping
+    }
+
+    fn compile_rule(
+        &self,
+        rule: &Rule,
+        pack: &Pack,
+        mapping: &Mapping,
+    ) -> Result<Vec<Artifact>, Vec<Problem>> {
+        let table = mapping
+            .data_source
+            .first()
+            .map_or(TABLE, String::as_str)
+            .to_string();
+        let query = rule_query(rule, pack, mapping, &table)?;
+        let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
+        let frequency = rule.metadata.schedule_ms;
+        let period = query.period_ms.max(frequency);
+        for (what, value) in [("queryFrequency", frequency), ("queryPeriod", period)] {
+            if !(MIN_PERIOD_MS..=MAX_PERIOD_MS).contains(&value) {
+                return Err(vec![Problem::untranslatable(
+                    rule.origin,
+                    format!(
+                        "the {what} would be {}; Sentinel accepts 5m to 14d",
+                        duration_text(value)
+                    ),
+                )]);
+            }
+        }
+        let sentinel = sentinel_rule(rule, &query, mapping, frequency, period);
+        let yaml = serde_yaml::to_string(&sentinel)
+            .map_err(|error| bug(format!("the rule does not serialise: {error}")))?;
+        let arm = serde_json::to_string_pretty(&arm_template(&sentinel))
+            .map_err(|error| bug(format!("the ARM template does not serialise: {error}")))?;
+        let environment = super::templates::environment(&[("query.kql.j2", QUERY_TEMPLATE)]);
+        let query_file = super::templates::render(
+            &environment,
+            "query.kql.j2",
+            json!({
+                "version": env!("CARGO_PKG_VERSION"),
+                "target": ID,
+                "rule_id": rule.id,
+                "rule_version": rule.metadata.version,
+                "query": query.text,
+            }),
+        )
+        .map_err(bug)?;
+        Ok(vec![
+            Artifact {
+                path: format!("rules/{}.yaml", rule.id),
+                text: format!(
+                    "# Generated by tripline {} for target {ID} from rule {}; do not edit.\n{yaml}",
+                    env!("CARGO_PKG_VERSION"),
+                    rule.id
+                ),
+            },
+            Artifact {
+                path: format!("arm/{}.json", rule.id),
+                text: format!("{arm}\n"),
+            },
+            Artifact {
+                path: format!("queries/{}.kql", rule.id),
+                text: query_file,
+            },
+        ])
+    }
+
+    fn pack_artifacts(&self, _pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+        let table = mapping
+            .data_source
+            .first()
+            .map_or(TABLE, String::as_str)
+            .to_string();
+        let mut columns: Vec<(&String, &TargetField)> = mapping.fields.iter().collect();
+        columns.sort_by(|left, right| left.1.name.cmp(&right.1.name));
+        let columns: Vec<serde_json::Value> = columns
+            .iter()
+            .map(|(canonical, field)| {
+                json!({
+                    "name": field.name,
+                    "type": table_type(&field.field_type),
+                    "description": format!("Tripline field `{canonical}`"),
+                })
+            })
+            .collect();
+        let template = json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "metadata": {
+                "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
+                "target": ID,
+            },
+            "parameters": { "workspace": { "type": "string" } },
+            "resources": [{
+                "type": "Microsoft.OperationalInsights/workspaces/tables",
+                "apiVersion": "2022-10-01",
+                "name": format!("[concat(parameters('workspace'), '/{table}')]"),
+                "properties": {
+                    "plan": "Analytics",
+                    "retentionInDays": RETENTION_DAYS,
+                    "totalRetentionInDays": RETENTION_DAYS,
+                    "schema": { "name": table, "columns": columns },
+                },
+            }],
+        });
+        let text = serde_json::to_string_pretty(&template).unwrap_or_default();
+        vec![Artifact {
+            path: format!("tables/{table}.json"),
+            text: format!("{text}\n"),
+        }]
+    }
+}
+
+/// The Kusto type of a schema type (`ip` is text in Sentinel).
+pub fn kusto_type(value_type: ValueType) -> &'static str {
+    match value_type {
+        ValueType::String | ValueType::Ip | ValueType::Regex => "string",
+        ValueType::Int => "long",
+        ValueType::Float => "real",
+        ValueType::Bool => "bool",
+        ValueType::Timestamp => "datetime",
+        ValueType::Duration => "timespan",
+    }
+}
+
+/// The type name of the Log Analytics tables API for a Kusto type.
+fn table_type(kusto: &str) -> &str {
+    match kusto {
+        "bool" => "boolean",
+        "datetime" => "dateTime",
+        other => other,
+    }
+}
+
+/// An analytics rule as the Azure-Sentinel repository writes it.
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SentinelRule {
+    id: String,
+    name: String,
+    description: String,
+    severity: &'static str,
+    required_data_connectors: Vec<String>,
+    query_frequency: String,
+    query_period: String,
+    trigger_operator: &'static str,
+    trigger_threshold: i64,
+    tactics: Vec<String>,
+    relevant_techniques: Vec<String>,
+    tags: Vec<String>,
+    query: String,
+    entity_mappings: Vec<EntityMapping>,
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    custom_details: std::collections::BTreeMap<String, String>,
+    incident_configuration: IncidentConfiguration,
+    event_grouping_settings: EventGroupingSettings,
+    version: String,
+    kind: &'static str,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EntityMapping {
+    entity_type: &'static str,
+    field_mappings: Vec<FieldMapping>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FieldMapping {
+    identifier: &'static str,
+    column_name: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct IncidentConfiguration {
+    create_incident: bool,
+    grouping_configuration: GroupingConfiguration,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct GroupingConfiguration {
+    enabled: bool,
+    reopen_closed_incident: bool,
+    lookback_duration: String,
+    matching_method: &'static str,
+    group_by_entities: Vec<String>,
+    group_by_alert_details: Vec<String>,
+    group_by_custom_details: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct EventGroupingSettings {
+    aggregation_kind: &'static str,
+}
+
+fn severity_name(severity: Severity) -> &'static str {
+    match severity {
+        Severity::High => "High",
+        Severity::Medium => "Medium",
+        Severity::Low => "Low",
+    }
+}
+
+fn sentinel_rule(
+    rule: &Rule,
+    query: &Query,
+    mapping: &Mapping,
+    frequency: i64,
+    period: i64,
+) -> SentinelRule {
+    let metadata = &rule.metadata;
+    let mut tags = vec![
+        "Tripline".to_string(),
+        format!("Category: {}", metadata.category.name()),
+    ];
+    tags.extend(metadata.owasp.iter().map(|id| format!("OWASP: {id}")));
+    tags.extend(metadata.atlas.iter().map(|id| format!("ATLAS: {id}")));
+    if let Some(route) = &metadata.route {
+        tags.push(format!("Route: {route}"));
+    }
+    tags.extend(metadata.tags.iter().cloned());
+    let mut description = metadata.description.trim().to_string();
+    if !metadata.atlas.is_empty() {
+        description.push_str(&format!("\n\nMITRE ATLAS: {}.", metadata.atlas.join(", ")));
+    }
+    description.push_str(&format!("\n\nTripline rule `{}`.", rule.id));
+    let output_has = |canonical: &str| -> Option<String> {
+        let name = mapping.field(canonical)?.name.clone();
+        (query.all_columns || query.group_columns.contains(&name)).then_some(name)
+    };
+    let mut entity_mappings = Vec::new();
+    if let Some(column) = output_has("user_id") {
+        entity_mappings.push(EntityMapping {
+            entity_type: "Account",
+            field_mappings: vec![FieldMapping {
+                identifier: "Name",
+                column_name: column,
+            }],
+        });
+    }
+    if let Some(column) = output_has("src_ip") {
+        entity_mappings.push(EntityMapping {
+            entity_type: "IP",
+            field_mappings: vec![FieldMapping {
+                identifier: "Address",
+                column_name: column,
+            }],
+        });
+    }
+    let custom_details: std::collections::BTreeMap<String, String> = query
+        .group_columns
+        .iter()
+        .chain(&query.value_columns)
+        .map(|column| (column.clone(), column.clone()))
+        .collect();
+    let grouped = !query.group_columns.is_empty();
+    SentinelRule {
+        id: uuid_v5(&NAMESPACE, rule.id.as_bytes()),
+        name: metadata.title.clone(),
+        description,
+        severity: severity_name(metadata.severity),
+        required_data_connectors: Vec::new(),
+        query_frequency: duration_text(frequency),
+        query_period: duration_text(period),
+        trigger_operator: "gt",
+        trigger_threshold: 0,
+        tactics: metadata.attack.clone(),
+        relevant_techniques: Vec::new(),
+        tags,
+        query: query.text.clone(),
+        entity_mappings,
+        custom_details,
+        incident_configuration: IncidentConfiguration {
+            create_incident: true,
+            grouping_configuration: GroupingConfiguration {
+                enabled: grouped,
+                reopen_closed_incident: false,
+                lookback_duration: "5h".to_string(),
+                matching_method: "Selected",
+                group_by_entities: Vec::new(),
+                group_by_alert_details: Vec::new(),
+                group_by_custom_details: query.group_columns.clone(),
+            },
+        },
+        event_grouping_settings: EventGroupingSettings {
+            aggregation_kind: "AlertPerResult",
+        },
+        version: format!("{}.0.0", metadata.version),
+        kind: "Scheduled",
+    }
+}
+
+/// An ISO 8601 duration (`PT5M`, `P1DT5M`) for ARM.
+pub fn iso_duration(milliseconds: i64) -> String {
+    let seconds = milliseconds / 1000;
+    let (days, rest) = (seconds / 86_400, seconds % 86_400);
+    let (hours, rest) = (rest / 3600, rest % 3600);
+    let (minutes, seconds) = (rest / 60, rest % 60);
+    let mut text = String::from("P");
+    if days > 0 {
+        text.push_str(&format!("{days}D"));
+    }
+    if hours + minutes + seconds > 0 || days == 0 {
+        text.push('T');
+        if hours > 0 {
+            text.push_str(&format!("{hours}H"));
+        }
+        if minutes > 0 {
+            text.push_str(&format!("{minutes}M"));
+        }
+        if seconds > 0 || (hours == 0 && minutes == 0) {
+            text.push_str(&format!("{seconds}S"));
+        }
+    }
+    text
+}
+
+fn parse_short(text: &str) -> i64 {
+    let (number, unit) = text.split_at(text.len().saturating_sub(1));
+    let number: i64 = number.parse().unwrap_or(0);
+    number
+        * match unit {
+            "d" => 86_400_000,
+            "h" => 3_600_000,
+            "m" => 60_000,
+            _ => 1000,
+        }
+}
+
+fn arm_template(rule: &SentinelRule) -> serde_json::Value {
+    let operator = "GreaterThan";
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": { "workspace": { "type": "string" } },
+        "resources": [{
+            "id": format!("[concat(resourceId('Microsoft.OperationalInsights/workspaces/providers', parameters('workspace'), 'Microsoft.SecurityInsights'),'/alertRules/{}')]", rule.id),
+            "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{}')]", rule.id),
+            "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
+            "kind": "Scheduled",
+            "apiVersion": "2023-02-01",
+            "properties": {
+                "displayName": rule.name,
+                "description": rule.description,
+                "severity": rule.severity,
+                "enabled": true,
+                "query": rule.query,
+                "queryFrequency": iso_duration(parse_short(&rule.query_frequency)),
+                "queryPeriod": iso_duration(parse_short(&rule.query_period)),
+                "triggerOperator": operator,
+                "triggerThreshold": rule.trigger_threshold,
+                "suppressionDuration": "PT5H",
+                "suppressionEnabled": false,
+                "tactics": rule.tactics,
+                "techniques": rule.relevant_techniques,
+                "entityMappings": rule.entity_mappings,
+                "customDetails": if rule.custom_details.is_empty() { serde_json::Value::Null } else { json!(rule.custom_details) },
+                "incidentConfiguration": {
+                    "createIncident": rule.incident_configuration.create_incident,
+                    "groupingConfiguration": {
+                        "enabled": rule.incident_configuration.grouping_configuration.enabled,
+                        "reopenClosedIncident": false,
+                        "lookbackDuration": "PT5H",
+                        "matchingMethod": rule.incident_configuration.grouping_configuration.matching_method,
+                        "groupByEntities": [],
+                        "groupByAlertDetails": [],
+                        "groupByCustomDetails": rule.incident_configuration.grouping_configuration.group_by_custom_details,
+                    },
+                },
+                "eventGroupingSettings": { "aggregationKind": rule.event_grouping_settings.aggregation_kind },
+                "templateVersion": rule.version,
+            },
+        }],
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn iso_durations() {
+        assert_eq!(iso_duration(300_000), "PT5M");
+        assert_eq!(iso_duration(3_600_000), "PT1H");
+        assert_eq!(iso_duration(86_400_000), "P1D");
+        assert_eq!(iso_duration(86_400_000 + 300_000), "P1DT5M");
+        assert_eq!(iso_duration(parse_short("70m")), "PT1H10M");
+    }
+}
