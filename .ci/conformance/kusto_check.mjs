@@ -1,0 +1,168 @@
+// Conformance of the sentinel_kql target against Kusto.Language, the parser
+// and semantic analyser Sentinel's own editor uses (npm
+// `@kusto/language-service-next`).
+//
+// Usage: node kusto_check.mjs <node_modules dir> <compile output>/sentinel_kql
+//
+// Input: the directory `tripline compile` wrote for the target. The table
+// definition the target emits (`tables/*.json`, the ARM `tables` resource) is
+// read and turned into a DatabaseSymbol, so columns and types are checked
+// against what is deployed, not against a list kept here. Every query
+// (`queries/*.kql`, the YAML `query`, the ARM `query`) must:
+//   - be non-empty and reference the table (an empty script analyses clean);
+//   - analyse with zero error diagnostics;
+//   - have a tabular result whose columns include those the rule's entity
+//     mappings and custom details name.
+// Every rule YAML must have the Azure-Sentinel keys, queryFrequency and
+// queryPeriod within 5m..14d with period >= frequency, and agree with its ARM
+// template. A sanity query with a wrong column must fail (the analyser is
+// really checking names). It proves syntax, names and types; it cannot prove
+// meaning (no Kusto engine runs offline).
+
+import fs from "node:fs";
+import path from "node:path";
+import { createRequire } from "node:module";
+
+const [modules, output] = process.argv.slice(2);
+if (!modules || !output) {
+  console.error("usage: kusto_check.mjs <node_modules> <sentinel_kql output dir>");
+  process.exit(2);
+}
+const require = createRequire(path.join(path.resolve(modules), "x.js"));
+const dir = path.join(path.resolve(modules), "@kusto/language-service-next");
+require(path.join(dir, "bridge.js"));
+require(path.join(dir, "Kusto.Language.Bridge.js"));
+const YAML = require("yaml");
+const K = globalThis.Kusto.Language;
+const S = K.Symbols;
+
+const failures = [];
+const fail = (where, message) => failures.push(`${where}: ${message}`);
+
+// The table the target emits.
+const API_TYPES = { string: "string", long: "long", int: "int", real: "real", boolean: "bool", dateTime: "datetime", timespan: "timespan", guid: "guid", dynamic: "dynamic" };
+const tableFiles = fs.readdirSync(path.join(output, "tables")).filter((f) => f.endsWith(".json"));
+if (tableFiles.length === 0) fail("tables", "no table definition emitted");
+const tables = [];
+const columnsByTable = {};
+for (const file of tableFiles) {
+  const template = JSON.parse(fs.readFileSync(path.join(output, "tables", file), "utf8"));
+  for (const resource of template.resources) {
+    if (resource.type !== "Microsoft.OperationalInsights/workspaces/tables") fail(file, `unexpected resource ${resource.type}`);
+    const props = resource.properties;
+    if (props.retentionInDays !== 90) fail(file, "retention is not 90 days");
+    const schema = props.schema;
+    const columns = schema.columns.map((c) => {
+      const type = API_TYPES[c.type];
+      if (!type) fail(file, `column ${c.name}: unknown type ${c.type}`);
+      if (!/^[A-Za-z][A-Za-z0-9_]*$/.test(c.name)) fail(file, `column ${c.name}: not a plain name`);
+      return `${c.name}:${type}`;
+    });
+    if (!schema.columns.some((c) => c.name === "TimeGenerated" && c.type === "dateTime")) fail(file, "no TimeGenerated dateTime column");
+    columnsByTable[schema.name] = new Set(schema.columns.map((c) => c.name));
+    tables.push(S.TableSymbol.From(`(${columns.join(", ")})`).WithName(schema.name));
+  }
+}
+const database = new S.DatabaseSymbol.$ctor1("tripline", tables, false);
+const globals = K.GlobalState.Default.WithDatabase(database);
+const tableNames = Object.keys(columnsByTable);
+
+function diagnostics(query) {
+  const code = K.KustoCode.ParseAndAnalyze(query, globals);
+  const list = code.GetDiagnostics();
+  const errors = [];
+  for (let i = 0; i < list.Count; i++) {
+    const d = list.getItem(i);
+    if (d.Severity === "Error") errors.push(`${d.Code} at ${d.Start}: ${d.Message}`);
+  }
+  return { code, errors };
+}
+
+function resultColumns(code) {
+  const type = code.ResultType;
+  if (!type || !(type instanceof S.TableSymbol)) return null;
+  const names = new Set();
+  const cols = type.Columns;
+  for (let i = 0; i < cols.Count; i++) names.add(cols.getItem(i).Name);
+  return names;
+}
+
+// The analyser must reject a wrong column and an unknown table.
+for (const bad of [`${tableNames[0]} | where NoSuchColumn_ == 1`, `NoSuchTable_CL | take 1`, `${tableNames[0]} | where TimeGenerated > 5`]) {
+  if (diagnostics(bad).errors.length === 0) fail("sanity", `the analyser accepted: ${bad}`);
+}
+
+let analysed = 0;
+function checkQuery(where, query, required) {
+  if (typeof query !== "string" || query.replace(/\/\/.*$/gm, "").trim() === "") {
+    fail(where, "empty query");
+    return;
+  }
+  if (!tableNames.some((name) => query.includes(name))) fail(where, "the query does not read the emitted table");
+  const { code, errors } = diagnostics(query);
+  analysed += 1;
+  for (const error of errors) fail(where, error);
+  const columns = resultColumns(code);
+  if (!columns) {
+    fail(where, "the query has no tabular result");
+    return;
+  }
+  for (const column of required) if (!columns.has(column)) fail(where, `result has no column ${column}`);
+}
+
+const REQUIRED_KEYS = ["id", "name", "description", "severity", "requiredDataConnectors", "queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold", "tactics", "relevantTechniques", "query", "entityMappings", "incidentConfiguration", "eventGroupingSettings", "version", "kind"];
+const ms = (text) => {
+  const m = /^(\d+)([mhd])$/.exec(String(text));
+  if (!m) return NaN;
+  return Number(m[1]) * { m: 60e3, h: 3600e3, d: 86400e3 }[m[2]];
+};
+const isoMs = (text) => {
+  const m = /^P(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/.exec(String(text));
+  if (!m) return NaN;
+  return ((+(m[1] || 0) * 24 + +(m[2] || 0)) * 60 + +(m[3] || 0)) * 60e3 + +(m[4] || 0) * 1e3;
+};
+
+const ruleFiles = fs.readdirSync(path.join(output, "rules")).filter((f) => f.endsWith(".yaml")).sort();
+if (ruleFiles.length === 0) fail("rules", "no rule compiled");
+const guids = new Set();
+for (const file of ruleFiles) {
+  const id = file.replace(/\.yaml$/, "");
+  const rule = YAML.parse(fs.readFileSync(path.join(output, "rules", file), "utf8"));
+  for (const key of REQUIRED_KEYS) if (!(key in rule)) fail(file, `missing key ${key}`);
+  if (!/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/.test(rule.id)) fail(file, `id ${rule.id} is not a v5 GUID`);
+  if (guids.has(rule.id)) fail(file, "duplicate id");
+  guids.add(rule.id);
+  if (!["High", "Medium", "Low", "Informational"].includes(rule.severity)) fail(file, `severity ${rule.severity}`);
+  if (rule.kind !== "Scheduled" || rule.triggerOperator !== "gt" || rule.triggerThreshold !== 0) fail(file, "kind/trigger");
+  const frequency = ms(rule.queryFrequency);
+  const period = ms(rule.queryPeriod);
+  const [low, high] = [5 * 60e3, 14 * 86400e3];
+  if (!(frequency >= low && frequency <= high)) fail(file, `queryFrequency ${rule.queryFrequency} outside 5m..14d`);
+  if (!(period >= low && period <= high)) fail(file, `queryPeriod ${rule.queryPeriod} outside 5m..14d`);
+  if (!(period >= frequency)) fail(file, "queryPeriod < queryFrequency");
+  if ((rule.relevantTechniques || []).some((t) => !/^T\d{4}(\.\d{3})?$/.test(t))) fail(file, "relevantTechniques holds non-ATT&CK ids");
+  const required = new Set();
+  for (const mapping of rule.entityMappings || []) for (const field of mapping.fieldMappings) required.add(field.columnName);
+  for (const column of Object.values(rule.customDetails || {})) required.add(column);
+  for (const column of rule.incidentConfiguration.groupingConfiguration.groupByCustomDetails || []) {
+    if (!(rule.customDetails || {})[column]) fail(file, `incident grouping by ${column}, not a custom detail`);
+  }
+  checkQuery(`${file} query`, rule.query, required);
+  const kql = fs.readFileSync(path.join(output, "queries", `${id}.kql`), "utf8");
+  checkQuery(`queries/${id}.kql`, kql, required);
+  const arm = JSON.parse(fs.readFileSync(path.join(output, "arm", `${id}.json`), "utf8"));
+  const resource = arm.resources[0];
+  const props = resource.properties;
+  if (resource.type !== "Microsoft.OperationalInsights/workspaces/providers/alertRules" || resource.kind !== "Scheduled") fail(`arm/${id}.json`, "resource type/kind");
+  if (!resource.name.includes(rule.id)) fail(`arm/${id}.json`, "name does not carry the rule GUID");
+  if (props.query !== rule.query) fail(`arm/${id}.json`, "query differs from the YAML's");
+  if (isoMs(props.queryFrequency) !== frequency || isoMs(props.queryPeriod) !== period) fail(`arm/${id}.json`, "schedule differs from the YAML's");
+  if (props.severity !== rule.severity || props.displayName !== rule.name) fail(`arm/${id}.json`, "metadata differs from the YAML's");
+}
+
+if (failures.length > 0) {
+  for (const failure of failures) console.error(`FAIL ${failure}`);
+  console.error(`${failures.length} failure(s); ${analysed} queries analysed`);
+  process.exit(1);
+}
+console.log(`sentinel_kql: ${ruleFiles.length} rules, ${analysed} queries analysed against ${tableNames.join(", ")}: 0 errors`);
