@@ -17,6 +17,7 @@
 
 pub mod elastic_eql;
 pub mod sentinel_kql;
+pub mod splunk_spl;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -160,6 +161,7 @@ pub fn registry() -> Vec<Box<dyn Target>> {
     vec![
         Box::new(elastic_eql::ElasticEql),
         Box::new(sentinel_kql::SentinelKql),
+        Box::new(splunk_spl::SplunkSpl),
     ]
 }
 

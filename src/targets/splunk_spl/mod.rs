@@ -1,0 +1,440 @@
+//! `splunk_spl`: a Splunk app of scheduled searches (SPL).
+//!
+//! Input: a checked rule whose needs this target supports, the pack and a
+//! [`Mapping`] (canonical names as they are: JSON events extracted at search
+//! time). Output: per rule a `savedsearches.conf` stanza and an empty tuning
+//! macro in `macros.conf`; per pack the rest of the app directory
+//! `tripline_llm_security/` (`app.conf`, the data-source macro,
+//! `transforms.conf` and `lookups/*.csv`, `metadata/default.meta`, `README`).
+//! `match` rules and windowed thresholds (grouping sets included) are
+//! translated exactly; baselines, percentiles, new values, clusters and
+//! sequences are refused through capabilities (E0401). The translation and
+//! its assumptions are in `docs/targets.md`.
+
+mod query;
+pub mod quote;
+
+use serde_json::json;
+
+use super::templates::{environment, render};
+use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
+use crate::ir::{self, Need, Pack, Rule, Severity, Value, ValueType};
+
+pub use query::{LATENESS_SECONDS, WINDOW_FIELD, rule_search};
+use quote::{conf_value, stanza_name};
+
+/// The target id.
+pub const ID: &str = "splunk_spl";
+
+/// The app directory (and app id).
+pub const APP: &str = "tripline_llm_security";
+
+/// The data-source macro every search starts with.
+pub const DATA_SOURCE_MACRO: &str = "tripline_llm_events";
+
+/// Its default definition.
+pub const DATA_SOURCE: &str = "index=llm sourcetype=llm_application:json";
+
+const TEMPLATES: &[(&str, &str)] = &[
+    (
+        "savedsearch.conf.j2",
+        include_str!("../../../targets/splunk_spl/savedsearch.conf.j2"),
+    ),
+    (
+        "filter_macro.conf.j2",
+        include_str!("../../../targets/splunk_spl/filter_macro.conf.j2"),
+    ),
+    (
+        "macros.conf.j2",
+        include_str!("../../../targets/splunk_spl/macros.conf.j2"),
+    ),
+    (
+        "app.conf.j2",
+        include_str!("../../../targets/splunk_spl/app.conf.j2"),
+    ),
+    (
+        "default.meta.j2",
+        include_str!("../../../targets/splunk_spl/default.meta.j2"),
+    ),
+    (
+        "transforms.conf.j2",
+        include_str!("../../../targets/splunk_spl/transforms.conf.j2"),
+    ),
+    (
+        "README.j2",
+        include_str!("../../../targets/splunk_spl/README.j2"),
+    ),
+];
+
+/// Splunk scheduled searches in an app.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SplunkSpl;
+
+impl Target for SplunkSpl {
+    fn id(&self) -> &'static str {
+        ID
+    }
+
+    fn product(&self) -> &'static str {
+        "Splunk Enterprise, scheduled searches (SPL) in an app"
+    }
+
+    fn supports(&self, need: Need) -> bool {
+        matches!(
+            need,
+            Need::Match
+                | Need::Threshold
+                | Need::GroupingSets
+                | Need::CaseInsensitiveText
+                | Need::WhitespaceFolding
+                | Need::Regex
+                | Need::KeyedLookup
+                | Need::NarrowedLookup
+                | Need::Cidr
+                | Need::MultiTypeSource
+        )
+    }
+
+    fn lacks_reason(&self, need: Need) -> String {
+        match need {
+            Need::Baseline => format!(
+                "{ID} does not translate baselines: the evaluator's history (empty windows counted, undefined windows skipped, history from the start of the data, the learning period) has no exact streamstats/eventstats form yet"
+            ),
+            Need::Percentile => format!(
+                "{ID} does not translate percentiles: Splunk's exactperc interpolation is not verified to be the evaluator's linear interpolation between closest ranks"
+            ),
+            Need::NewValue => format!(
+                "{ID} does not translate first-seen history: a scheduled search sees its own time range only, and the evaluator's learning period and per-key lookback need state kept across runs"
+            ),
+            Need::Sequence | Need::SequenceRepeat => format!(
+                "{ID} does not translate sequences: `transaction` groups differently from the evaluator (greedy, no clearing on completion)"
+            ),
+            Need::Cluster => format!("{ID} has no similarity clustering"),
+            Need::Arithmetic => format!(
+                "{ID} is not given arithmetic: SPL's division and number handling are not verified against the evaluator's"
+            ),
+            other => format!("{ID} has no {}", other.description()),
+        }
+    }
+
+    fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
+        let mut mapping = Mapping {
+            data_source: vec![DATA_SOURCE.to_string()],
+            ..Mapping::default()
+        };
+        let fields = schema
+            .common
+            .iter()
+            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
+        for field in fields {
+            mapping
+                .fields
+                .entry(field.name.clone())
+                .or_insert(TargetField {
+                    name: field.name.clone(),
+                    field_type: splunk_type(field.value_type).to_string(),
+                });
+        }
+        mapping
+    }
+
+    fn compile_rule(
+        &self,
+        rule: &Rule,
+        pack: &Pack,
+        mapping: &Mapping,
+    ) -> Result<Vec<Artifact>, Vec<Problem>> {
+        let search = rule_search(rule, pack, mapping, DATA_SOURCE_MACRO)?;
+        let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
+        let Some(cron) = cron_schedule(rule.metadata.schedule_ms) else {
+            return Err(vec![Problem::untranslatable(
+                rule.origin,
+                format!(
+                    "the schedule {} has no cron form that runs once per slot (minutes dividing an hour, hours dividing a day, 1d or 7d)",
+                    duration_text(rule.metadata.schedule_ms)
+                ),
+            )]);
+        };
+        let filter_macro = filter_macro_name(&rule.id);
+        let mut lines = search.lines;
+        lines.push(format!("| `{filter_macro}`"));
+        let environment = environment(TEMPLATES);
+        let version = env!("CARGO_PKG_VERSION");
+        let stanza = render(
+            &environment,
+            "savedsearch.conf.j2",
+            json!({
+                "version": version,
+                "target": ID,
+                "rule_id": rule.id,
+                "rule_version": rule.metadata.version,
+                "stanza": stanza_name(&format!("Tripline - {}", rule.id)),
+                "description": conf_value(&description(rule, pack)),
+                "search": conf_value(&lines.join("\n")),
+                "cron": cron,
+                "earliest": format!("-{}s", search.look_back_seconds),
+                "severity": alert_severity(rule.metadata.severity),
+                "suppress_fields": search.suppress_fields.join(","),
+                "suppress_period": format!("{}s", search.suppress_seconds),
+            }),
+        )
+        .map_err(bug)?;
+        let filter = render(
+            &environment,
+            "filter_macro.conf.j2",
+            json!({ "rule_id": rule.id, "name": filter_macro }),
+        )
+        .map_err(bug)?;
+        Ok(vec![
+            Artifact {
+                path: format!("{APP}/default/savedsearches.conf"),
+                text: stanza,
+            },
+            Artifact {
+                path: format!("{APP}/default/macros.conf"),
+                text: filter,
+            },
+        ])
+    }
+
+    fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+        let environment = environment(TEMPLATES);
+        let version = env!("CARGO_PKG_VERSION");
+        let data_source = mapping
+            .data_source
+            .first()
+            .cloned()
+            .unwrap_or_else(|| DATA_SOURCE.to_string());
+        let lookups: Vec<serde_json::Value> = pack
+            .lookups
+            .values()
+            .map(|lookup| {
+                json!({
+                    "name": lookup_name(&lookup.name),
+                    "file": format!("{}.csv", lookup_name(&lookup.name)),
+                })
+            })
+            .collect();
+        let context = json!({
+            "version": version,
+            "target": ID,
+            "app": APP,
+            "app_version": app_version(),
+            "name": DATA_SOURCE_MACRO,
+            "data_source_macro": DATA_SOURCE_MACRO,
+            "definition": conf_value(&data_source),
+            "data_source": data_source,
+            "lookups": lookups,
+        });
+        let mut artifacts = Vec::new();
+        let files = [
+            ("macros.conf.j2", "default/macros.conf"),
+            ("app.conf.j2", "default/app.conf"),
+            ("transforms.conf.j2", "default/transforms.conf"),
+            ("default.meta.j2", "metadata/default.meta"),
+            ("README.j2", "README"),
+        ];
+        for (template, path) in files {
+            let text = render(&environment, template, &context)
+                .unwrap_or_else(|error| format!("# {error}\n"));
+            artifacts.push(Artifact {
+                path: format!("{APP}/{path}"),
+                text,
+            });
+        }
+        for lookup in pack.lookups.values() {
+            artifacts.push(Artifact {
+                path: format!("{APP}/lookups/{}.csv", lookup_name(&lookup.name)),
+                text: lookup_csv(lookup),
+            });
+        }
+        artifacts
+    }
+}
+
+/// The Splunk-side type name of a schema type (documentation only: Splunk
+/// fields are untyped; numbers compare as numbers when they look like them).
+fn splunk_type(value_type: ValueType) -> &'static str {
+    match value_type {
+        ValueType::String | ValueType::Regex => "string",
+        ValueType::Int | ValueType::Float | ValueType::Duration => "number",
+        ValueType::Bool => "boolean",
+        ValueType::Ip => "ip",
+        ValueType::Timestamp => "time",
+    }
+}
+
+/// The tuning macro of a rule: the id with `.` and `-` as `_`, then `_filter`.
+pub fn filter_macro_name(rule_id: &str) -> String {
+    let base: String = rule_id
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '_' {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{base}_filter")
+}
+
+/// The transforms.conf name (and CSV base name) of a lookup.
+pub fn lookup_name(name: &str) -> String {
+    let base: String = name
+        .chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() || character == '_' {
+                character
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("tripline_{base}")
+}
+
+/// Splunk's `alert.severity`: 3 low, 4 medium, 5 high (1 debug .. 6 critical).
+pub fn alert_severity(severity: Severity) -> i64 {
+    match severity {
+        Severity::High => 5,
+        Severity::Medium => 4,
+        Severity::Low => 3,
+    }
+}
+
+/// A cron expression firing once per schedule slot, or `None`.
+pub fn cron_schedule(schedule_ms: i64) -> Option<String> {
+    if schedule_ms <= 0 || schedule_ms % 60_000 != 0 {
+        return None;
+    }
+    let minutes = schedule_ms / 60_000;
+    if minutes < 60 {
+        return (60 % minutes == 0).then(|| {
+            if minutes == 1 {
+                "* * * * *".to_string()
+            } else {
+                format!("*/{minutes} * * * *")
+            }
+        });
+    }
+    if minutes % 60 != 0 {
+        return None;
+    }
+    let hours = minutes / 60;
+    // Minute 10: past the lateness bound after each slot closes.
+    match hours {
+        1 => Some("10 * * * *".to_string()),
+        2..=23 if 24 % hours == 0 => Some(format!("10 */{hours} * * *")),
+        24 => Some("10 0 * * *".to_string()),
+        168 => Some("10 0 * * 4".to_string()),
+        _ => None,
+    }
+}
+
+/// The app version: the compiler's, as Splunk wants `X.Y.Z`.
+fn app_version() -> String {
+    let version = env!("CARGO_PKG_VERSION");
+    version
+        .split(['-', '+'])
+        .next()
+        .unwrap_or(version)
+        .to_string()
+}
+
+/// Description, investigation guide and playbook, as one text.
+fn description(rule: &Rule, pack: &Pack) -> String {
+    let metadata = &rule.metadata;
+    let mut text = format!(
+        "{}\n\n{}",
+        metadata.title.trim(),
+        metadata.description.trim()
+    );
+    if let Some(guide) = &metadata.guide {
+        text.push_str(&format!("\n\n{}", guide.trim()));
+    }
+    if let Some(playbook) = metadata
+        .playbook
+        .as_ref()
+        .and_then(|name| pack.playbooks.get(name))
+    {
+        text.push_str(&format!("\n\n## Playbook: {}", playbook.title));
+        if let Some(trigger) = &playbook.trigger {
+            text.push_str(&format!("\n\nTrigger: {trigger}"));
+        }
+        text.push_str(&format!("\n\n{}", playbook.guide.trim()));
+    }
+    let mut tags: Vec<String> = vec![format!(
+        "Tripline rule: {} (version {})",
+        rule.id, metadata.version
+    )];
+    if !metadata.owasp.is_empty() {
+        tags.push(format!("OWASP: {}", metadata.owasp.join(", ")));
+    }
+    if !metadata.atlas.is_empty() {
+        tags.push(format!("ATLAS: {}", metadata.atlas.join(", ")));
+    }
+    if !metadata.attack.is_empty() {
+        tags.push(format!("ATT&CK: {}", metadata.attack.join(", ")));
+    }
+    text.push_str(&format!("\n\n{}", tags.join("\n")));
+    text
+}
+
+/// A lookup's rows as CSV, header first (the declared columns).
+fn lookup_csv(lookup: &ir::Lookup) -> String {
+    let mut writer = csv::Writer::from_writer(Vec::new());
+    let header: Vec<&str> = lookup
+        .columns
+        .iter()
+        .map(|column| column.name.as_str())
+        .collect();
+    let mut result = writer.write_record(&header);
+    for row in &lookup.rows {
+        let cells: Vec<String> = row
+            .iter()
+            .map(|value| match value {
+                Value::String(text) => text.clone(),
+                Value::Int(number) => number.to_string(),
+                Value::Float(number) => number.to_string(),
+                Value::Bool(flag) => flag.to_string(),
+                Value::DurationMs(milliseconds) => milliseconds.to_string(),
+                Value::Regex(regex) => regex.pattern.clone(),
+            })
+            .collect();
+        result = result.and(writer.write_record(&cells));
+    }
+    match (result, writer.into_inner()) {
+        (Ok(()), Ok(bytes)) => String::from_utf8_lossy(&bytes).into_owned(),
+        _ => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn cron_fires_once_per_slot() {
+        assert_eq!(cron_schedule(300_000).unwrap(), "*/5 * * * *");
+        assert_eq!(cron_schedule(60_000).unwrap(), "* * * * *");
+        assert_eq!(cron_schedule(3_600_000).unwrap(), "10 * * * *");
+        assert_eq!(cron_schedule(6 * 3_600_000).unwrap(), "10 */6 * * *");
+        assert_eq!(cron_schedule(86_400_000).unwrap(), "10 0 * * *");
+        assert_eq!(cron_schedule(7 * 86_400_000).unwrap(), "10 0 * * 4");
+        assert_eq!(cron_schedule(7 * 60_000), None);
+        assert_eq!(cron_schedule(90_000), None);
+        assert_eq!(cron_schedule(5 * 3_600_000), None);
+    }
+
+    #[test]
+    fn names_are_conf_safe() {
+        assert_eq!(
+            filter_macro_name("llm.output.secret-leak"),
+            "llm_output_secret_leak_filter"
+        );
+        assert_eq!(lookup_name("egress allow"), "tripline_egress_allow");
+    }
+}

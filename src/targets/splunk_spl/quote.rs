@@ -1,0 +1,446 @@
+//! Quoting and escaping for SPL, for the PCRE patterns that SPL's `match()`
+//! evaluates, and for `.conf` files.
+//!
+//! Input: rule values (needles, patterns, field names, free text). Output:
+//! SPL or `.conf` text that holds each value as data: no value can change
+//! the query's or the file's shape. Every function here has unit tests
+//! below, hostile values included.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+use crate::ir::TextOp;
+
+/// The whitespace the evaluator folds (space, tab, LF, CR, VT, FF).
+const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
+
+/// Every generated pattern starts with this: PCRE's UTF mode, so that a
+/// pattern character is a Unicode scalar value as in the evaluator, whatever
+/// options Splunk compiles `match()` patterns with. `(*UTF)` is accepted by
+/// PCRE 8.33 and later and by PCRE2.
+pub const UTF_MODE: &str = "(*UTF)";
+
+/// A largest repetition count PCRE accepts.
+const MAX_REPEAT: u32 = 65_535;
+
+/// An SPL string literal (eval and search alike): `"` and `\` escaped, every
+/// other character as it is. Callers never pass line breaks (patterns spell
+/// them as escapes); should one arrive it stays inside the quotes.
+pub fn spl_string(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('"');
+    for character in text.chars() {
+        match character {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            other => out.push(other),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// A field reference in an eval expression: bare when it is a plain name,
+/// single-quoted when it holds dots; `None` for names SPL cannot quote
+/// (single quotes, spaces and other punctuation have no escape there).
+pub fn field_reference(name: &str) -> Option<String> {
+    let mut characters = name.chars();
+    let first = characters.next()?;
+    if !(first.is_ascii_alphabetic() || first == '_') {
+        return None;
+    }
+    if name
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric() || character == '_')
+    {
+        return Some(name.to_string());
+    }
+    if name
+        .chars()
+        .all(|character| character.is_ascii_alphanumeric() || matches!(character, '_' | '.'))
+    {
+        return Some(format!("'{name}'"));
+    }
+    None
+}
+
+/// Whether a value can be written as a bare search term (`event_type=x`).
+pub fn plain_term(value: &str) -> bool {
+    !value.is_empty()
+        && value
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '_')
+}
+
+/// A `.conf` value: a multi-line value continues with a trailing backslash
+/// on every line but the last. A line that itself ends with a backslash
+/// would join the next; it gets a trailing space (free text only: callers
+/// never pass searches that end in a backslash). Carriage returns are dropped.
+pub fn conf_value(text: &str) -> String {
+    let text = text.replace('\r', "");
+    let lines: Vec<&str> = text.split('\n').collect();
+    let mut out = String::new();
+    for (index, line) in lines.iter().enumerate() {
+        out.push_str(line);
+        if line.ends_with('\\') {
+            out.push(' ');
+        }
+        if index + 1 < lines.len() {
+            out.push_str(" \\\n");
+        }
+    }
+    out
+}
+
+/// A `.conf` stanza name: `[` `]` and line breaks replaced, so the name
+/// cannot close the header or open another.
+pub fn stanza_name(text: &str) -> String {
+    text.chars()
+        .map(|character| match character {
+            '[' | ']' | '\n' | '\r' => '_',
+            other => other,
+        })
+        .collect()
+}
+
+/// Appends one character as a PCRE literal: ASCII letters and digits as they
+/// are, ASCII punctuation escaped with a backslash (always literal in PCRE),
+/// `$` and everything else as `\x{..}` (a code point in UTF mode). `$` is
+/// spelled as an escape so that no `$token$` substitution ever sees it.
+fn push_literal(out: &mut String, character: char) {
+    if character.is_ascii_alphanumeric() {
+        out.push(character);
+    } else if (character.is_ascii_punctuation() || character == ' ') && character != '$' {
+        out.push('\\');
+        out.push(character);
+    } else {
+        out.push_str(&format!("\\x{{{:X}}}", character as u32));
+    }
+}
+
+/// The Unicode-lowercase of one character when it is one character.
+fn lower_char(character: char) -> Option<char> {
+    let mut lowered = character.to_lowercase();
+    match (lowered.next(), lowered.next()) {
+        (Some(single), None) => Some(single),
+        _ => None,
+    }
+}
+
+/// For every character that other characters lowercase to, those others.
+fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
+    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let mut sources: HashMap<char, Vec<char>> = HashMap::new();
+        for code in 0..=0x10FFFF_u32 {
+            let Some(character) = char::from_u32(code) else {
+                continue;
+            };
+            if let Some(lowered) = lower_char(character)
+                && lowered != character
+            {
+                sources.entry(lowered).or_default().push(character);
+            }
+        }
+        sources
+    })
+}
+
+/// Characters whose lowercasing depends on context (final sigma) or changes
+/// the length (`İ`): per-character classes cannot reproduce them.
+fn context_dependent(character: char) -> bool {
+    matches!(character, 'Σ' | 'σ' | 'ς' | '\u{0130}' | '\u{0307}')
+}
+
+/// Appends the class of characters whose lowercase equals `character`'s.
+fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
+    let Some(lowered) = lower_char(character) else {
+        return Err(format!("`{character}` lowercases to several characters"));
+    };
+    let mut members = vec![lowered];
+    if let Some(sources) = lowercase_sources().get(&lowered) {
+        members.extend(sources.iter().copied());
+    }
+    members.extend(extra.iter().copied());
+    members.sort_unstable();
+    members.dedup();
+    if let [single] = members.as_slice() {
+        push_literal(out, *single);
+    } else {
+        out.push('[');
+        for member in members {
+            push_literal(out, member);
+        }
+        out.push(']');
+    }
+    Ok(())
+}
+
+/// The body (no anchors, no mode prefix) of a PCRE pattern matching the
+/// values that one needle accepts under the evaluator's text operator:
+/// case-insensitivity as explicit classes built from the evaluator's own
+/// lowercase mapping, a whitespace run as `[\t-\r ]+` when folding.
+pub fn needle_pattern(
+    needle: &str,
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let characters: Vec<char> = needle.chars().collect();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        if fold_whitespace && FOLD_SPACE.contains(&character) {
+            out.push_str("[\\x{9}-\\x{D}\\ ]+");
+            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
+                index += 1;
+            }
+            continue;
+        }
+        if case_sensitive {
+            push_literal(&mut out, character);
+        } else {
+            if context_dependent(character) {
+                return Err(format!(
+                    "the needle {} contains `{character}`, whose case-insensitive comparison depends on context",
+                    spl_string(needle)
+                ));
+            }
+            // A field's `İ` lowercases to `i` and a combining dot: it can end
+            // a match of a needle ending in `i` where the match may continue.
+            let last = index + 1 == characters.len();
+            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
+            let extra: &[char] = if last && open_end && lower_char(character) == Some('i') {
+                &['\u{0130}']
+            } else {
+                &[]
+            };
+            push_case_class(&mut out, character, extra)?;
+        }
+        index += 1;
+    }
+    Ok(out)
+}
+
+/// A whole PCRE pattern for `field OP any of needles`: the alternatives
+/// anchored as the operator needs (`\A`, `\z`: `$` would also match before
+/// a final line feed).
+pub fn needles_pattern(
+    needles: &[&str],
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let bodies = needles
+        .iter()
+        .map(|needle| needle_pattern(needle, op, case_sensitive, fold_whitespace))
+        .collect::<Result<Vec<_>, _>>()?;
+    let (start, end) = match op {
+        TextOp::Equals => ("\\A", "\\z"),
+        TextOp::StartsWith => ("\\A", ""),
+        TextOp::EndsWith => ("", "\\z"),
+        TextOp::Contains => ("", ""),
+    };
+    Ok(format!("{UTF_MODE}{start}(?:{}){end}", bodies.join("|")))
+}
+
+/// Translates a pattern of the language's regex subset (Rust `regex` syntax,
+/// unanchored search) into a PCRE pattern that finds a match in exactly the
+/// same values: the Rust parser's own Unicode classes and case folding
+/// spelled out, `^`/`$` as `\A`/`\z`. Word boundaries and multi-line anchors
+/// are refused (PCRE's `\b` is ASCII unless Unicode properties are on, and
+/// its line-break convention is a build option).
+pub fn search_pattern(pattern: &str, case_insensitive: bool) -> Result<String, String> {
+    let wrapped = if case_insensitive {
+        format!("(?i:{pattern})")
+    } else {
+        pattern.to_string()
+    };
+    let hir = regex_syntax::Parser::new()
+        .parse(&wrapped)
+        .map_err(|error| format!("the regex does not parse: {error}"))?;
+    Ok(format!("{UTF_MODE}{}", translate(&hir)?))
+}
+
+fn translate(hir: &Hir) -> Result<String, String> {
+    match hir.kind() {
+        HirKind::Empty => Ok("(?:)".to_string()),
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0)
+                .map_err(|_| "a byte-oriented literal has no PCRE spelling".to_string())?;
+            let mut out = String::new();
+            for character in text.chars() {
+                push_literal(&mut out, character);
+            }
+            Ok(format!("(?:{out})"))
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            if class.ranges().is_empty() {
+                // A class that matches nothing.
+                return Ok("(?!)".to_string());
+            }
+            let mut out = String::from("[");
+            for range in class.ranges() {
+                push_literal(&mut out, range.start());
+                if range.end() != range.start() {
+                    out.push('-');
+                    push_literal(&mut out, range.end());
+                }
+            }
+            out.push(']');
+            Ok(out)
+        }
+        HirKind::Class(Class::Bytes(_)) => Err("a byte class has no PCRE spelling".to_string()),
+        HirKind::Look(Look::Start) => Ok("\\A".to_string()),
+        HirKind::Look(Look::End) => Ok("\\z".to_string()),
+        HirKind::Look(look) => Err(format!(
+            "{} has no exact PCRE equivalent in Splunk",
+            look_name(*look)
+        )),
+        HirKind::Repetition(repetition) => {
+            if repetition.min > MAX_REPEAT || repetition.max.is_some_and(|max| max > MAX_REPEAT) {
+                return Err(format!(
+                    "a repetition count above {MAX_REPEAT} is not accepted by PCRE"
+                ));
+            }
+            let sub = translate(&repetition.sub)?;
+            let quantifier = match (repetition.min, repetition.max) {
+                (0, None) => "*".to_string(),
+                (1, None) => "+".to_string(),
+                (0, Some(1)) => "?".to_string(),
+                (min, None) => format!("{{{min},}}"),
+                (min, Some(max)) if min == max => format!("{{{min}}}"),
+                (min, Some(max)) => format!("{{{min},{max}}}"),
+            };
+            // Matching or not does not depend on greediness.
+            Ok(format!("(?:{sub}){quantifier}"))
+        }
+        HirKind::Capture(capture) => Ok(format!("(?:{})", translate(&capture.sub)?)),
+        HirKind::Concat(items) => {
+            let parts = items.iter().map(translate).collect::<Result<String, _>>()?;
+            Ok(format!("(?:{parts})"))
+        }
+        HirKind::Alternation(branches) => {
+            let parts = branches
+                .iter()
+                .map(translate)
+                .collect::<Result<Vec<_>, _>>()?;
+            Ok(format!("(?:{})", parts.join("|")))
+        }
+    }
+}
+
+fn look_name(look: Look) -> &'static str {
+    match look {
+        Look::StartLF | Look::StartCRLF => "a multi-line `^`",
+        Look::EndLF | Look::EndCRLF => "a multi-line `$`",
+        Look::WordAscii | Look::WordUnicode => "`\\b` (word boundary)",
+        Look::WordAsciiNegate | Look::WordUnicodeNegate => "`\\B` (not a word boundary)",
+        _ => "a word-boundary assertion",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn spl_strings_hold_hostile_values_as_data() {
+        assert_eq!(spl_string("plain"), "\"plain\"");
+        assert_eq!(spl_string("a\" | delete"), "\"a\\\" | delete\"");
+        assert_eq!(spl_string("back\\slash\\"), "\"back\\\\slash\\\\\"");
+        assert_eq!(spl_string("\\\" OR 1=1"), "\"\\\\\\\" OR 1=1\"");
+    }
+
+    #[test]
+    fn field_references_are_bare_quoted_or_refused() {
+        assert_eq!(field_reference("user_input").unwrap(), "user_input");
+        assert_eq!(field_reference("gen_ai.tool").unwrap(), "'gen_ai.tool'");
+        assert_eq!(field_reference("a'b"), None);
+        assert_eq!(field_reference("a b"), None);
+        assert_eq!(field_reference("1abc"), None);
+        assert_eq!(field_reference("x | delete"), None);
+    }
+
+    #[test]
+    fn conf_values_continue_lines_with_a_backslash() {
+        assert_eq!(conf_value("one line"), "one line");
+        assert_eq!(conf_value("a\nb\r\nc"), "a \\\nb \\\nc");
+        assert_eq!(conf_value("ends\\\nnext"), "ends\\  \\\nnext");
+        assert_eq!(conf_value("a\n[stanza]"), "a \\\n[stanza]");
+        assert_eq!(stanza_name("x]\n[y"), "x___y");
+    }
+
+    #[test]
+    fn literals_escape_punctuation_and_spell_the_rest_as_code_points() {
+        let mut out = String::new();
+        for character in "a.\"\\$\n\u{e9}".chars() {
+            push_literal(&mut out, character);
+        }
+        assert_eq!(out, "a\\.\\\"\\\\\\x{24}\\x{A}\\x{E9}");
+    }
+
+    #[test]
+    fn case_insensitive_needles_become_classes_from_the_lowercase_mapping() {
+        assert_eq!(
+            needles_pattern(&["Ok"], TextOp::Equals, false, false).unwrap(),
+            "(*UTF)\\A(?:[Oo][Kk\\x{212A}])\\z"
+        );
+        assert_eq!(
+            needles_pattern(&["a b"], TextOp::Contains, false, true).unwrap(),
+            "(*UTF)(?:[Aa][\\x{9}-\\x{D}\\ ]+[Bb])"
+        );
+        assert_eq!(
+            needles_pattern(&["x", "y"], TextOp::StartsWith, true, false).unwrap(),
+            "(*UTF)\\A(?:x|y)"
+        );
+        assert_eq!(
+            needles_pattern(&["hi"], TextOp::Contains, false, true).unwrap(),
+            "(*UTF)(?:[Hh][Ii\\x{130}])"
+        );
+        assert!(needle_pattern("Σx", TextOp::Contains, false, true).is_err());
+    }
+
+    #[test]
+    fn hostile_needles_stay_inside_the_pattern_and_the_string() {
+        let pattern = needles_pattern(&["\" | delete"], TextOp::Equals, true, false).unwrap();
+        assert_eq!(pattern, "(*UTF)\\A(?:\\\"\\ \\|\\ delete)\\z");
+        assert_eq!(
+            spl_string(&pattern),
+            "\"(*UTF)\\\\A(?:\\\\\\\"\\\\ \\\\|\\\\ delete)\\\\z\""
+        );
+        let newline = needles_pattern(&["a\nb\\"], TextOp::Equals, true, false).unwrap();
+        assert!(!newline.contains('\n'));
+        assert!(newline.ends_with("\\x{A}b\\\\)\\z"));
+    }
+
+    #[test]
+    fn regexes_translate_from_the_rust_parse() {
+        assert_eq!(
+            search_pattern("^ab+c$", false).unwrap(),
+            "(*UTF)(?:\\A(?:a)(?:(?:b))+(?:c)\\z)"
+        );
+        assert_eq!(search_pattern("x|y", true).unwrap(), "(*UTF)[X-Yx-y]");
+        assert_eq!(
+            search_pattern("(?i)k", false).unwrap(),
+            "(*UTF)[Kk\\x{212A}]"
+        );
+        assert!(
+            search_pattern("[0-9]{2,3}", false)
+                .unwrap()
+                .contains("[0-9]){2,3}")
+        );
+        assert!(
+            search_pattern("\\bAKIA", false)
+                .unwrap_err()
+                .contains("word boundary")
+        );
+        assert!(search_pattern("(?m)^x", false).is_err());
+        assert!(search_pattern("a{70000}", false).is_err());
+    }
+}
