@@ -226,6 +226,9 @@ pub(crate) enum Matcher {
     Never,
     /// Whole-value membership.
     Equals(FastSet<Box<str>>),
+    /// Whole-value membership in a few values: compared in turn, which is
+    /// cheaper than hashing the text.
+    EqualsFew(Vec<Box<str>>),
     /// Substring: one SIMD multi-literal searcher (Teddy) for every needle
     /// when it can be built, which is several times faster than the
     /// automaton on short texts; the automaton otherwise.
@@ -242,6 +245,9 @@ impl Matcher {
             return Ok(Matcher::Never);
         }
         Ok(match op {
+            TextOp::Equals if needles.len() <= 4 => {
+                Matcher::EqualsFew(needles.into_iter().map(String::into_boxed_str).collect())
+            }
             TextOp::Equals => {
                 Matcher::Equals(needles.into_iter().map(String::into_boxed_str).collect())
             }
@@ -280,6 +286,7 @@ impl Matcher {
         match self {
             Matcher::Never => false,
             Matcher::Equals(set) => set.contains(text),
+            Matcher::EqualsFew(needles) => needles.iter().any(|needle| **needle == *text),
             Matcher::Contains(_, Some(searcher)) => searcher.find(text).is_some(),
             Matcher::Contains(automaton, None) => automaton.is_match(text),
             Matcher::StartsWith(automaton) => {

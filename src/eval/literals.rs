@@ -14,7 +14,7 @@
 //! body requires; classes, assertions and optional parts require nothing.
 //! This is sound (never a false negative), so results are the set's own.
 
-use aho_corasick::AhoCorasick;
+use aho_corasick::{AhoCorasick, packed};
 use regex_syntax::hir::{Hir, HirKind};
 
 /// Literal sets larger than this are not worth a prefilter.
@@ -23,11 +23,28 @@ const MAX_LITERALS: usize = 64;
 /// Literals shorter than this make the prefilter scan no cheaper than the regexes.
 const MIN_LITERAL_BYTES: usize = 2;
 
+/// A scan for any of several literals: Teddy (SIMD) when it can be built,
+/// an Aho-Corasick automaton otherwise.
+#[derive(Debug)]
+enum Prefilter {
+    Packed(packed::Searcher),
+    Automaton(AhoCorasick),
+}
+
+impl Prefilter {
+    fn is_match(&self, text: &str) -> bool {
+        match self {
+            Prefilter::Packed(searcher) => searcher.find(text).is_some(),
+            Prefilter::Automaton(automaton) => automaton.is_match(text),
+        }
+    }
+}
+
 /// A regex list compiled for `matches_any`.
 #[derive(Debug)]
 pub(crate) struct PatternSet {
     set: regex::RegexSet,
-    prefilter: Option<AhoCorasick>,
+    prefilter: Option<Prefilter>,
 }
 
 impl PatternSet {
@@ -58,7 +75,7 @@ impl PatternSet {
 
 /// One automaton over the required literals of every pattern, or `None` when
 /// some pattern has none (or they are too many or too short to help).
-fn prefilter(patterns: &[String]) -> Option<AhoCorasick> {
+fn prefilter(patterns: &[String]) -> Option<Prefilter> {
     if patterns.is_empty() {
         return None;
     }
@@ -76,7 +93,15 @@ fn prefilter(patterns: &[String]) -> Option<AhoCorasick> {
     {
         return None;
     }
-    AhoCorasick::new(&needles).ok()
+    let searcher = packed::Config::new()
+        .match_kind(packed::MatchKind::LeftmostFirst)
+        .builder()
+        .extend(&needles)
+        .build();
+    match searcher {
+        Some(searcher) => Some(Prefilter::Packed(searcher)),
+        None => AhoCorasick::new(&needles).ok().map(Prefilter::Automaton),
+    }
 }
 
 /// Literals one of which every match of `hir` contains, or `None`.
