@@ -19,6 +19,7 @@ pub mod elastic_eql;
 pub mod sentinel_kql;
 pub mod splunk_spl;
 mod templates;
+mod uuid;
 
 use std::collections::BTreeMap;
 

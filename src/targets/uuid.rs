@@ -1,4 +1,5 @@
-//! Name-based UUIDs (version 5, RFC 9562) for deterministic rule GUIDs.
+//! Name-based UUIDs (version 5, RFC 9562) for deterministic rule GUIDs,
+//! shared by the targets that need stable ids (`sentinel_kql`, `sigma`).
 //!
 //! Input: a namespace and a name. Output: the UUID text. SHA-1 is written out
 //! here (about forty lines) rather than pulling in a crate for one use.
@@ -55,7 +56,7 @@ fn sha1(data: &[u8]) -> [u8; 20] {
 }
 
 /// The version-5 UUID of `name` in `namespace`, lowercase and hyphenated.
-pub fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
+pub(crate) fn uuid_v5(namespace: &[u8; 16], name: &[u8]) -> String {
     let mut input = namespace.to_vec();
     input.extend_from_slice(name);
     let digest = sha1(&input);

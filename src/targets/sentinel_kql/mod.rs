@@ -11,7 +11,6 @@
 
 mod query;
 pub mod quote;
-mod uuid;
 
 use serde::Serialize;
 use serde_json::json;
@@ -19,8 +18,8 @@ use serde_json::json;
 use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
 use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
 
+use super::uuid::uuid_v5;
 pub use query::{Query, rule_query};
-pub use uuid::uuid_v5;
 
 /// The target id.
 pub const ID: &str = "sentinel_kql";
