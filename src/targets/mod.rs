@@ -17,6 +17,7 @@
 
 pub mod elastic_eql;
 pub mod sentinel_kql;
+pub mod sigma;
 pub mod splunk_spl;
 mod templates;
 mod uuid;
@@ -162,6 +163,7 @@ pub fn registry() -> Vec<Box<dyn Target>> {
     vec![
         Box::new(elastic_eql::ElasticEql),
         Box::new(sentinel_kql::SentinelKql),
+        Box::new(sigma::Sigma),
         Box::new(splunk_spl::SplunkSpl),
     ]
 }
