@@ -88,6 +88,11 @@ impl<'p> Compiler<'p> {
         self.projection.read(name)
     }
 
+    /// The slot of a field a detection shape reads (after the filters).
+    pub(crate) fn shape_field(&mut self, name: &str) -> u16 {
+        self.projection.keep(name)
+    }
+
     fn variant(&mut self, slot: u16, form: Form) -> Option<u16> {
         let variant = match form {
             Form::Exact => return None,
@@ -464,7 +469,7 @@ impl<'p> Compiler<'p> {
                 let types = self.rule_types.clone();
                 let spec = AggregateSpec {
                     function: *function,
-                    field: field.as_deref().map(|name| self.field(name)),
+                    field: field.as_deref().map(|name| self.shape_field(name)),
                     filter: filter
                         .as_deref()
                         .map(|filter| self.filter(filter, &types))

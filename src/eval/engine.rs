@@ -352,7 +352,10 @@ type CompiledDetection = (Option<FilterId>, Shape, Vec<u32>);
 
 fn grouping(compiler: &mut Compiler<'_>, names: &[String]) -> Grouping {
     Grouping {
-        slots: names.iter().map(|name| compiler.field(name)).collect(),
+        slots: names
+            .iter()
+            .map(|name| compiler.shape_field(name))
+            .collect(),
         names: names.to_vec(),
     }
 }
@@ -432,7 +435,7 @@ fn compile_detection(
             condition,
         } => {
             let predicate = filter(compiler, source)?;
-            let slot = compiler.field(field);
+            let slot = compiler.shape_field(field);
             let condition = compiler.condition(condition)?;
             (
                 predicate,

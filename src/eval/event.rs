@@ -104,7 +104,7 @@ pub struct Event {
     pub(crate) input: u32,
     /// Its line in that input, from 1.
     pub(crate) line: u64,
-    text: Box<str>,
+    text: String,
     /// The fields' slots, then the precomputed variants (from `variant_base`),
     /// then the results of the filters as bits, 64 per slot (from `filter_base`).
     slots: Box<[Slot]>,
@@ -172,6 +172,9 @@ impl Event {
 struct FieldInfo {
     name: String,
     materialize: bool,
+    /// Read after the filters (group keys, aggregated fields, event ids):
+    /// kept in the event that waits in the reorder buffer and reaches the engine.
+    kept: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -230,9 +233,9 @@ impl Projection {
             event_type: 0,
             event_id: 0,
         };
-        projection.timestamp = projection.read("timestamp");
-        projection.event_type = projection.read("event_type");
-        projection.event_id = projection.read("event_id");
+        projection.timestamp = projection.keep("timestamp");
+        projection.event_type = projection.keep("event_type");
+        projection.event_id = projection.keep("event_id");
         for event in schema.events.values() {
             let mut info = TypeInfo {
                 checks: Vec::new(),
@@ -279,6 +282,7 @@ impl Projection {
         self.fields.push(FieldInfo {
             name: name.to_string(),
             materialize: false,
+            kept: false,
         });
         self.by_name.insert(name.into(), slot);
         self.table.insert(name, slot);
@@ -289,6 +293,13 @@ impl Projection {
     pub(crate) fn read(&mut self, name: &str) -> u16 {
         let slot = self.slot_or_probe(name);
         self.fields[usize::from(slot)].materialize = true;
+        slot
+    }
+
+    /// Marks a field as read after the filters (by a detection shape) and returns its slot.
+    pub(crate) fn keep(&mut self, name: &str) -> u16 {
+        let slot = self.read(name);
+        self.fields[usize::from(slot)].kept = true;
         slot
     }
 
@@ -415,12 +426,14 @@ impl Projection {
         }
         let filter_base = slots.len() as u16;
         slots.resize(slots.len() + filter_words, Slot::Int(0));
+        // The event owns the buffer while the filters run; then it keeps only
+        // the text of the fields read after them, and the buffer goes back.
         let mut event = Event {
             time,
             event_type,
             input,
             line: number,
-            text: scratch.as_str().into(),
+            text: std::mem::take(scratch),
             slots: slots.into_boxed_slice(),
             variant_base,
             filter_base,
@@ -435,7 +448,39 @@ impl Projection {
                 }
             }
         }
+        *scratch = self.compact(&mut event);
         Ok(Some(event))
+    }
+}
+
+impl Projection {
+    /// Drops from the event the text that only the filters read (and the
+    /// variants), so that an event waiting in the reorder buffer holds its
+    /// group keys and ids, not its prompt and output. Returns the full buffer.
+    fn compact(&self, event: &mut Event) -> String {
+        let fields = self.fields.len();
+        let mut length = 0;
+        for (slot, field) in event.slots[..fields].iter_mut().zip(&self.fields) {
+            if let Slot::Str(start, end) = *slot {
+                if field.kept {
+                    length += (end - start) as usize;
+                } else {
+                    *slot = Slot::Missing;
+                }
+            }
+        }
+        for slot in &mut event.slots[fields..usize::from(event.filter_base)] {
+            *slot = Slot::Missing;
+        }
+        let mut text = String::with_capacity(length);
+        for slot in &mut event.slots[..fields] {
+            if let Slot::Str(start, end) = *slot {
+                let begin = text.len() as u32;
+                text.push_str(event.text.get(start as usize..end as usize).unwrap_or(""));
+                *slot = Slot::Str(begin, text.len() as u32);
+            }
+        }
+        std::mem::replace(&mut event.text, text)
     }
 }
 
