@@ -16,6 +16,7 @@
 //! weaker query.
 
 pub mod elastic_eql;
+pub mod kibana_kql;
 pub mod sentinel_kql;
 pub mod sigma;
 pub mod splunk_spl;
@@ -162,6 +163,7 @@ pub trait Target {
 pub fn registry() -> Vec<Box<dyn Target>> {
     vec![
         Box::new(elastic_eql::ElasticEql),
+        Box::new(kibana_kql::KibanaKql),
         Box::new(sentinel_kql::SentinelKql),
         Box::new(sigma::Sigma),
         Box::new(splunk_spl::SplunkSpl),

@@ -27,9 +27,9 @@ pub const INDEX_PATTERN: &str = "logs-tripline.llm_application-*";
 
 /// How far back each run looks beyond its interval for late events: the
 /// evaluator's default lateness bound.
-const LATENESS_MS: i64 = 5 * 60_000;
+pub(crate) const LATENESS_MS: i64 = 5 * 60_000;
 
-const TEMPLATES: &[(&str, &str)] = &[
+pub(crate) const TEMPLATES: &[(&str, &str)] = &[
     (
         "query.eql.j2",
         include_str!("../../../targets/elastic_eql/query.eql.j2"),
@@ -238,7 +238,7 @@ fn look_back_ms(rule: &Rule) -> i64 {
     rule.metadata.schedule_ms + LATENESS_MS + span
 }
 
-fn rule_object(rule: &Rule, query: &str, note: &str, mapping: &Mapping) -> Json {
+pub(crate) fn rule_object(rule: &Rule, query: &str, note: &str, mapping: &Mapping) -> Json {
     let metadata = &rule.metadata;
     let mut tags = vec![
         "Tripline".to_string(),

@@ -18,7 +18,7 @@ pub const MAX_REGEX_LENGTH: usize = 1000;
 
 /// The whitespace that folding collapses, as the evaluator defines it
 /// (space, tab, line feed, carriage return, vertical tab, form feed).
-const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
+pub(crate) const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
 
 /// EQL's reserved words: a field path segment spelled like one is quoted.
 const KEYWORDS: [&str; 22] = [
@@ -79,7 +79,7 @@ fn push_literal(out: &mut String, character: char) {
 }
 
 /// The Unicode-lowercase of one character when it is one character.
-fn lower_char(character: char) -> Option<char> {
+pub(crate) fn lower_char(character: char) -> Option<char> {
     let mut lowered = character.to_lowercase();
     match (lowered.next(), lowered.next()) {
         (Some(single), None) => Some(single),
@@ -88,7 +88,7 @@ fn lower_char(character: char) -> Option<char> {
 }
 
 /// For every character that other characters lowercase to, those others.
-fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
+pub(crate) fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
     static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
     SOURCES.get_or_init(|| {
         let mut sources: HashMap<char, Vec<char>> = HashMap::new();
