@@ -154,8 +154,8 @@ struct RawBatch {
 
 type ParsedBatch = Result<Vec<Item>, io::Error>;
 
-const BATCH_LINES: usize = 2048;
-const BATCH_BYTES: usize = 1 << 20;
+const BATCH_LINES: usize = 512;
+const BATCH_BYTES: usize = 256 << 10;
 
 type JobQueue = Arc<Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>>;
 
