@@ -10,8 +10,9 @@
 //! same file, in this process:
 //!
 //! - (a) the floor: read every line and fully deserialize it into a
-//!   `serde_json::Value`, and the projected parse the evaluator uses (only the
-//!   fields the pack reads are materialised);
+//!   `serde_json::Value`, and (a') the projected parse the evaluator uses (only
+//!   the fields the pack reads are materialised; it also runs the rules'
+//!   filters, which the evaluator evaluates when a line is parsed);
 //! - (b) `tripline eval` with the whole shipped pack (`rules/`), with 1 and 2
 //!   threads, each in a child process (this binary re-run with `--child`) so
 //!   that its peak resident memory (`VmHWM`) is its own.
@@ -295,7 +296,7 @@ fn main() {
             peak_kb: 0,
         };
         report(
-            "(a') projected parse (evaluator's)",
+            "(a') projected parse + filters",
             lines,
             bytes,
             &projected,

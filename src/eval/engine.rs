@@ -6,9 +6,11 @@
 //! by the group's JSON text, then in raising order).
 //!
 //! At load time the engine plans the hot path: the projection (which fields
-//! to materialise, which case-folded variants to precompute), compiled
-//! filters with shared automata, and an index from event type to the rules that
-//! read it. Per event: windows whose end the event's time has reached are closed
+//! to materialise, which case-folded variants to precompute, which fields the
+//! shapes read after the filters), compiled filters with shared automata (run
+//! by the projection when a line is parsed: a filter reads one event, so its
+//! result does not depend on order; the engine reads the result bits), and an
+//! index from event type to the rules that read it. Per event: windows whose end the event's time has reached are closed
 //! first (so an event at a window's end belongs to the next window), alerts
 //! raised before the event's time are released in order, then the rules that
 //! read the event's type see it.

@@ -6,10 +6,13 @@
 //!
 //! With one thread, lines are read and parsed in turn. With `N >= 2`, each
 //! input gets a reader thread that cuts the bytes into batches of lines
-//! (with their line numbers) and `N - 1` workers that parse batches; the
-//! evaluating thread takes the parsed batches back in order, so every later
-//! step sees exactly what it sees with one thread. Channels are bounded, so a
-//! slow evaluator holds back the reader and memory stays bounded.
+//! (with their line numbers) and `N - 1` workers that parse batches (and run
+//! the filters, see [`Projection`]); the evaluating thread takes the parsed
+//! batches back in order, so every later step sees exactly what it sees with
+//! one thread. When the batch it needs next is not parsed yet, the evaluating
+//! thread parses a queued batch itself instead of waiting, so with two threads
+//! both cores parse. Channels are bounded, so a slow evaluator holds back the
+//! reader and memory stays bounded (a few batches of 512 lines).
 //!
 //! Each input is reordered by its own [`ReorderBuffer`]; the inputs are then
 //! merged by (time, input index).

@@ -8,7 +8,7 @@
 //! | file | input | output |
 //! | --- | --- | --- |
 //! | `input.rs` | paths, stdin | lines → parsed events, merged in time order |
-//! | `event.rs` | one line, the [`Projection`] | an [`Event`] (only the fields rules read) or a line error |
+//! | `event.rs` | one line, the [`Projection`] | an [`Event`] (the filters' results and the fields the shapes read) or a line error |
 //! | `reorder.rs` | one input's events | the same in time order, within the lateness |
 //! | `compile.rs` | IR expressions, lists, lookups | predicates, automata, conditions |
 //! | `expr.rs` | a predicate, an event | true or false |
