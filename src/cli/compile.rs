@@ -98,7 +98,17 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         }
         outputs.push((target.id(), output));
     }
-    global.report(&diagnostics, &project.sources);
+    // Refusals come in rule × target numbers: one line each here, and the
+    // whole picture in the matrix below; `tripline compile --target T` on one
+    // rule's file, or `--message-format json`, gives the full diagnostics.
+    if selected.len() == 1 {
+        global.report(&diagnostics, &project.sources);
+    } else {
+        global.report_short(&diagnostics, &project.sources);
+    }
+    if global.message_format == super::MessageFormat::Human && selected.len() > 1 {
+        print_matrix(pack, &outputs);
+    }
     for (id, output) in &outputs {
         let directory = args.out.join(id);
         if let Err(error) = replace_directory(&directory, &output.files) {
@@ -141,6 +151,46 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// The rule × target matrix: `ok`, or the codes that refused the pair.
+fn print_matrix(pack: &Pack, outputs: &[(&str, targets::PackOutput)]) {
+    let width = pack
+        .rules
+        .iter()
+        .map(|rule| rule.id.len())
+        .max()
+        .unwrap_or(4);
+    let mut out = std::io::stdout().lock();
+    let mut header = format!("{:width$}", "rule");
+    for (id, _) in outputs {
+        header.push_str(&format!("  {id}"));
+    }
+    let _ = writeln!(out, "{header}");
+    for rule in &pack.rules {
+        let mut line = format!("{:width$}", rule.id);
+        for (id, output) in outputs {
+            let cell = match output
+                .failures
+                .iter()
+                .find(|(failed, _)| *failed == rule.id)
+            {
+                None => "ok".to_string(),
+                Some((_, problems)) => {
+                    let mut codes: Vec<&str> = problems
+                        .iter()
+                        .map(|problem| problem.code.as_str())
+                        .collect();
+                    codes.sort_unstable();
+                    codes.dedup();
+                    codes.join(",")
+                }
+            };
+            line.push_str(&format!("  {cell:<w$}", w = id.len()));
+        }
+        let _ = writeln!(out, "{}", line.trim_end());
+    }
+    let _ = writeln!(out);
 }
 
 /// Writes `files` into a fresh temporary directory beside `directory`, then

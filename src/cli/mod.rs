@@ -92,6 +92,16 @@ impl Global {
         let _ = stderr.write_all(rendered.as_bytes());
     }
 
+    /// Prints diagnostics one line each (human) or as JSON lines.
+    pub fn report_short(&self, diagnostics: &[Diagnostic], sources: &Sources) {
+        let rendered = match self.message_format {
+            MessageFormat::Human => diagnostics::render_short(diagnostics, sources, self.color),
+            MessageFormat::Json => diagnostics::render_json(diagnostics, sources),
+        };
+        let mut stderr = std::io::stderr().lock();
+        let _ = stderr.write_all(rendered.as_bytes());
+    }
+
     /// Prints one diagnostic that has no source (I/O, usage).
     pub fn report_one(&self, diagnostic: Diagnostic) {
         self.report(&[diagnostic], &Sources::new());

@@ -12,7 +12,7 @@ pub mod suggest;
 use serde::Serialize;
 
 pub use codes::{Code, CodeInfo};
-pub use render::{ColorMode, render_human, render_json};
+pub use render::{ColorMode, render_human, render_json, render_short};
 
 use crate::source::Span;
 

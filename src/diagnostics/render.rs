@@ -20,12 +20,30 @@ pub enum ColorMode {
 
 /// Renders diagnostics as rustc-style text.
 pub fn render_human(diagnostics: &[Diagnostic], sources: &Sources, color: ColorMode) -> String {
+    render_with(diagnostics, sources, color, term::DisplayStyle::Rich)
+}
+
+/// Renders diagnostics one line each (`path:line:column: error[CODE]: message`),
+/// for commands that report many findings of one kind.
+pub fn render_short(diagnostics: &[Diagnostic], sources: &Sources, color: ColorMode) -> String {
+    render_with(diagnostics, sources, color, term::DisplayStyle::Short)
+}
+
+fn render_with(
+    diagnostics: &[Diagnostic],
+    sources: &Sources,
+    color: ColorMode,
+    style: term::DisplayStyle,
+) -> String {
     let mut files = SimpleFiles::new();
     let ids: Vec<usize> = sources
         .iter()
         .map(|(_, file)| files.add(file.path.clone(), file.text.clone()))
         .collect();
-    let config = term::Config::default();
+    let config = term::Config {
+        display_style: style,
+        ..term::Config::default()
+    };
     let mut out = Vec::new();
     {
         let mut writer: Box<dyn WriteColor> = match color {
