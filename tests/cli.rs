@@ -208,3 +208,17 @@ fn docs_and_coverage_render_the_pack() {
             .is_some_and(|techniques| !techniques.is_empty())
     );
 }
+
+/// The capability table in the README is the one the code prints.
+#[test]
+fn the_readme_capability_table_is_current() {
+    let output = tripline(&["compile", "--list-targets"]);
+    assert_eq!(code(&output), 0);
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    for line in text(&output.stdout).lines().filter(|line| line.starts_with('|')) {
+        assert!(
+            readme.contains(line),
+            "README.md lacks this line of `tripline compile --list-targets`; paste the table again:\n{line}"
+        );
+    }
+}
