@@ -209,16 +209,21 @@ fn docs_and_coverage_render_the_pack() {
     );
 }
 
-/// The capability table in the README is the one the code prints.
+/// The capability tables in the README and docs/targets.md are the one the code prints.
 #[test]
 fn the_readme_capability_table_is_current() {
     let output = tripline(&["compile", "--list-targets"]);
     assert_eq!(code(&output), 0);
-    let readme = std::fs::read_to_string("README.md").expect("README");
-    for line in text(&output.stdout).lines().filter(|line| line.starts_with('|')) {
-        assert!(
-            readme.contains(line),
-            "README.md lacks this line of `tripline compile --list-targets`; paste the table again:\n{line}"
-        );
+    for document in ["README.md", "docs/targets.md"] {
+        let content = std::fs::read_to_string(document).expect("document");
+        for line in text(&output.stdout)
+            .lines()
+            .filter(|line| line.starts_with('|'))
+        {
+            assert!(
+                content.contains(line),
+                "{document} lacks this line of `tripline compile --list-targets`; paste the table again:\n{line}"
+            );
+        }
     }
 }
