@@ -21,9 +21,12 @@ use std::collections::{BTreeMap, VecDeque};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::mpsc::{Receiver, Sender, SyncSender, TryRecvError, channel, sync_channel};
+use std::sync::mpsc::{
+    Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, channel, sync_channel,
+};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
+use std::time::Duration;
 
 use super::error::{EvalError, LineError, LineErrorKind};
 use super::event::{Event, Projection};
@@ -158,6 +161,9 @@ struct RawBatch {
 type ParsedBatch = Result<Vec<Item>, io::Error>;
 
 const BATCH_LINES: usize = 512;
+/// How long the evaluating thread waits for a parsed batch before it looks for
+/// a queued one to parse itself.
+const HELP_INTERVAL: Duration = Duration::from_micros(200);
 const BATCH_BYTES: usize = 256 << 10;
 
 type JobQueue = Arc<Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>>;
@@ -345,12 +351,15 @@ impl Source for ThreadedSource {
                         self.waiting.insert(sequence, parsed);
                         continue;
                     }
-                    match self.results.recv() {
+                    // A parser waiting for the reader holds the queue: wait a
+                    // little for a result, then look at the queue again.
+                    match self.results.recv_timeout(HELP_INTERVAL) {
                         Ok((sequence, batch)) if sequence == self.next_batch => break batch,
                         Ok((sequence, batch)) => {
                             self.waiting.insert(sequence, batch);
                         }
-                        Err(_) => return Ok(None),
+                        Err(RecvTimeoutError::Timeout) => {}
+                        Err(RecvTimeoutError::Disconnected) => return Ok(None),
                     }
                 },
             };
