@@ -16,6 +16,7 @@
 //! weaker query.
 
 pub mod elastic_eql;
+pub mod elastic_esql;
 pub mod kibana_kql;
 pub mod sentinel_kql;
 pub mod sigma;
@@ -163,6 +164,7 @@ pub trait Target {
 pub fn registry() -> Vec<Box<dyn Target>> {
     vec![
         Box::new(elastic_eql::ElasticEql),
+        Box::new(elastic_esql::ElasticEsql),
         Box::new(kibana_kql::KibanaKql),
         Box::new(sentinel_kql::SentinelKql),
         Box::new(sigma::Sigma),

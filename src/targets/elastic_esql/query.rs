@@ -1,0 +1,717 @@
+//! The ES|QL query of a match rule.
+//!
+//! Input: a match rule, the pack and the ECS field mapping. Output: ES|QL
+//! text, or E0402 problems for the constructs with no exact translation.
+//! ES|QL has three-valued logic: a test on a missing field is `null`, and
+//! `WHERE` keeps only `true` rows. `AND`/`OR` with a `null` side give the
+//! same rows as with a `false` side, but `NOT null` is `null`: so a negated
+//! operator is written `(f IS NOT NULL AND NOT (...))` (false on a missing
+//! field, as in the evaluator) and every test under `NOT` is made total with
+//! `f IS NOT NULL AND ...`, so that the `NOT` is true on a missing field.
+
+use std::collections::BTreeMap;
+
+use super::quote::{esql_string, field_reference};
+use crate::ir::{
+    self, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule, Source, StringSet,
+    TextOp, Value, ValueType,
+};
+use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
+use crate::targets::{Mapping, Problem};
+
+/// The most lookup rows inlined into one query.
+pub const MAX_INLINED_ROWS: usize = 500;
+
+/// The ES|QL query of a match rule.
+pub fn rule_query(rule: &Rule, pack: &Pack, mapping: &Mapping) -> Result<String, Vec<Problem>> {
+    let mut translator = Translator {
+        pack,
+        mapping,
+        problems: Vec::new(),
+    };
+    let indexes = mapping.data_source.join(", ");
+    let query = match &rule.detection {
+        Detection::Match { source } => {
+            let condition = translator.source(source, rule.origin);
+            format!("FROM {indexes} METADATA _id, _index, _version\n| WHERE {condition}")
+        }
+        other => {
+            translator.problems.push(Problem::untranslatable(
+                rule.origin,
+                format!(
+                    "a {} rule has no ES|QL translation in this target",
+                    ir::shape_name(other)
+                ),
+            ));
+            String::new()
+        }
+    };
+    if translator.problems.is_empty() {
+        Ok(query)
+    } else {
+        Err(translator.problems)
+    }
+}
+
+struct Translator<'a> {
+    pack: &'a Pack,
+    mapping: &'a Mapping,
+    problems: Vec<Problem>,
+}
+
+impl<'a> Translator<'a> {
+    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
+        self.problems
+            .push(Problem::untranslatable(origin, message.into()));
+        "false".to_string()
+    }
+
+    fn field(&mut self, canonical: &str, origin: Origin) -> String {
+        match self.mapping.field(canonical) {
+            Some(field) => field_reference(&field.name),
+            None => self.fail(
+                origin,
+                format!("the field `{canonical}` has no mapping for this target"),
+            ),
+        }
+    }
+
+    fn source(&mut self, source: &Source, origin: Origin) -> String {
+        let event_type = self.field("event_type", origin);
+        let mut parts = vec![match source.event_types.as_slice() {
+            [single] => format!("{event_type} == {}", esql_string(single)),
+            many => format!(
+                "{event_type} IN ({})",
+                many.iter()
+                    .map(|name| esql_string(name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        }];
+        if let Some(filter) = &source.filter {
+            let condition = self.expr(filter, false);
+            parts.push(format!("({condition})"));
+        }
+        parts.join(" AND ")
+    }
+
+    /// An expression; `under_not` when a `NOT` encloses it.
+    fn expr(&mut self, expr: &Expr, under_not: bool) -> String {
+        match &expr.kind {
+            ExprKind::Literal {
+                value: Value::Bool(value),
+            } => value.to_string(),
+            ExprKind::Not { operand } => {
+                let inner = self.expr(operand, true);
+                format!("NOT ({inner})")
+            }
+            ExprKind::And { operands } | ExprKind::Or { operands } => {
+                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                operands
+                    .iter()
+                    .map(|operand| format!("({})", self.expr(operand, under_not)))
+                    .collect::<Vec<_>>()
+                    .join(joiner)
+            }
+            ExprKind::Exists { field } => {
+                let field = self.field(field, expr.origin);
+                format!("{field} IS NOT NULL")
+            }
+            ExprKind::Compare { op, left, right } => {
+                self.compare(expr, *op, left, right, under_not)
+            }
+            ExprKind::Text {
+                op,
+                case_sensitive,
+                fold_whitespace,
+                negated,
+                subject,
+                needles,
+            } => {
+                let Some((canonical, field)) = self.subject(subject, expr.origin) else {
+                    return "false".to_string();
+                };
+                if subject.value_type != ValueType::String {
+                    return self.fail(
+                        expr.origin,
+                        format!(
+                            "a string operator on the {} field `{canonical}` has no exact ES|QL translation",
+                            subject.value_type.name()
+                        ),
+                    );
+                }
+                let body = match needles {
+                    StringSet::NarrowedLookup {
+                        lookup,
+                        keys,
+                        column,
+                    } => self.narrowed(
+                        expr.origin,
+                        &field,
+                        (*op, *case_sensitive, *fold_whitespace),
+                        lookup,
+                        keys,
+                        column,
+                    ),
+                    other => {
+                        let values = self.needles(other, expr.origin);
+                        self.text_test(
+                            expr.origin,
+                            &field,
+                            (*op, *case_sensitive, *fold_whitespace),
+                            &values,
+                        )
+                    }
+                };
+                let mut guarded = vec![field];
+                if let StringSet::NarrowedLookup { keys, .. } = needles {
+                    for (_, key) in keys {
+                        guarded.push(self.field(key, expr.origin));
+                    }
+                }
+                guard(&guarded, body, *negated, under_not)
+            }
+            ExprKind::Matches {
+                negated,
+                subject,
+                patterns,
+            } => {
+                let Some((canonical, field)) = self.subject(subject, expr.origin) else {
+                    return "false".to_string();
+                };
+                if subject.value_type != ValueType::String {
+                    return self.fail(
+                        expr.origin,
+                        format!(
+                            "a regex on the {} field `{canonical}` has no exact ES|QL translation",
+                            subject.value_type.name()
+                        ),
+                    );
+                }
+                let regexes: Vec<ir::Regex> = match patterns {
+                    RegexSet::Literal(regex) => vec![regex.clone()],
+                    RegexSet::List(name) => self
+                        .pack
+                        .lists
+                        .get(name)
+                        .map(|list| {
+                            list.values
+                                .iter()
+                                .filter_map(|value| match value {
+                                    Value::Regex(regex) => Some(regex.clone()),
+                                    Value::String(text) => Some(ir::Regex {
+                                        pattern: text.clone(),
+                                        case_insensitive: false,
+                                    }),
+                                    _ => None,
+                                })
+                                .collect()
+                        })
+                        .unwrap_or_default(),
+                };
+                let mut tests = Vec::new();
+                for regex in &regexes {
+                    match search_regex(&regex.pattern, regex.case_insensitive) {
+                        Ok(text) => tests.push(format!("{field} RLIKE {}", esql_string(&text))),
+                        Err(reason) => {
+                            self.fail(
+                                expr.origin,
+                                format!("the regex /{}/: {reason}", regex.pattern),
+                            );
+                        }
+                    }
+                }
+                guard(&[field], any(tests), *negated, under_not)
+            }
+            ExprKind::InValues {
+                negated,
+                subject,
+                values,
+            } => {
+                let Some((_, field)) = self.subject(subject, expr.origin) else {
+                    return "false".to_string();
+                };
+                let mut items = Vec::new();
+                for value in values {
+                    match number_or_bool(value) {
+                        Some(text) => items.push(text),
+                        None => {
+                            return self.fail(
+                                expr.origin,
+                                "a membership value is not a number or boolean",
+                            );
+                        }
+                    }
+                }
+                let body = if items.is_empty() {
+                    "false".to_string()
+                } else {
+                    format!("{field} IN ({})", items.join(", "))
+                };
+                guard(&[field], body, *negated, under_not)
+            }
+            ExprKind::InCidr {
+                negated,
+                subject,
+                networks,
+            } => {
+                let Some((canonical, field)) = self.subject(subject, expr.origin) else {
+                    return "false".to_string();
+                };
+                if subject.value_type != ValueType::Ip {
+                    return self.fail(
+                        expr.origin,
+                        format!(
+                            "`{canonical}` is a {} field: CIDR_MATCH needs an `ip` field, and matching every textual form of an address with a regex is not exact",
+                            subject.value_type.name()
+                        ),
+                    );
+                }
+                let mut items = Vec::new();
+                for network in networks {
+                    if network.contains(':') {
+                        return self.fail(
+                            expr.origin,
+                            format!(
+                                "the IPv6 network `{network}`: Elasticsearch stores IPv4 addresses as IPv4-mapped IPv6, so an IPv6 network can match IPv4 addresses the evaluator keeps apart"
+                            ),
+                        );
+                    }
+                    items.push(esql_string(network));
+                }
+                let body = format!("CIDR_MATCH({field}, {})", items.join(", "));
+                guard(&[field], body, *negated, under_not)
+            }
+            ExprKind::InLookup {
+                negated,
+                case_sensitive,
+                subjects,
+                lookup,
+                columns,
+            } => {
+                let mut fields = Vec::new();
+                for subject in subjects {
+                    match self.subject(subject, expr.origin) {
+                        Some((_, field)) => fields.push(field),
+                        None => return "false".to_string(),
+                    }
+                }
+                let body = self.lookup_rows(expr.origin, &fields, *case_sensitive, lookup, columns);
+                guard(&fields, body, *negated, under_not)
+            }
+            _ => self.fail(
+                expr.origin,
+                "this expression has no ES|QL translation in a match rule",
+            ),
+        }
+    }
+
+    fn subject(&mut self, subject: &Expr, origin: Origin) -> Option<(String, String)> {
+        match &subject.kind {
+            ExprKind::Field { name } => {
+                let field = self.field(name, origin);
+                Some((name.clone(), field))
+            }
+            _ => {
+                self.fail(
+                    origin,
+                    "an operator on a computed value has no ES|QL translation; only fields are tested",
+                );
+                None
+            }
+        }
+    }
+
+    fn compare(
+        &mut self,
+        expr: &Expr,
+        op: CompareOp,
+        left: &Expr,
+        right: &Expr,
+        under_not: bool,
+    ) -> String {
+        let (field_side, value_side, op) = match (&left.kind, &right.kind) {
+            (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
+                (left, right, op)
+            }
+            (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
+                (right, left, mirror(op))
+            }
+            _ => {
+                return self.fail(
+                    expr.origin,
+                    "a comparison between two fields or computed values has no exact ES|QL translation",
+                );
+            }
+        };
+        let Some((canonical, field)) = self.subject(field_side, expr.origin) else {
+            return "false".to_string();
+        };
+        if !(field_side.value_type.is_numeric() || field_side.value_type == ValueType::Bool) {
+            return self.fail(
+                expr.origin,
+                format!(
+                    "a comparison on the {} field `{canonical}` has no exact ES|QL translation",
+                    field_side.value_type.name()
+                ),
+            );
+        }
+        let value = match &value_side.kind {
+            ExprKind::Literal { value } | ExprKind::Param { value, .. } => number_or_bool(value),
+            _ => None,
+        };
+        let Some(value) = value else {
+            return self.fail(expr.origin, "the compared value is not a number or boolean");
+        };
+        let symbol = match op {
+            CompareOp::Equal => "==",
+            CompareOp::NotEqual => "!=",
+            CompareOp::Less => "<",
+            CompareOp::LessEqual => "<=",
+            CompareOp::Greater => ">",
+            CompareOp::GreaterEqual => ">=",
+        };
+        guard(
+            std::slice::from_ref(&field),
+            format!("{field} {symbol} {value}"),
+            false,
+            under_not,
+        )
+    }
+
+    fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
+        match set {
+            StringSet::Literals(values) => values.clone(),
+            StringSet::List(name) => match self.pack.lists.get(name) {
+                Some(list) => list.values.iter().filter_map(string_of).collect(),
+                None => {
+                    self.fail(origin, format!("the list `{name}` is not in the pack"));
+                    Vec::new()
+                }
+            },
+            StringSet::LookupColumn { lookup, column } => {
+                let Some((table, index)) = self.column(lookup, column, origin) else {
+                    return Vec::new();
+                };
+                if table.rows.len() > MAX_INLINED_ROWS {
+                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
+                    return Vec::new();
+                }
+                // Empty cells are no needles, as in the evaluator.
+                table
+                    .rows
+                    .iter()
+                    .filter_map(|row| row.get(index).and_then(string_of))
+                    .filter(|text| !text.is_empty())
+                    .collect()
+            }
+            StringSet::NarrowedLookup { .. } => Vec::new(),
+        }
+    }
+
+    fn column(
+        &mut self,
+        lookup: &str,
+        column: &str,
+        origin: Origin,
+    ) -> Option<(&'a ir::Lookup, usize)> {
+        let pack: &'a Pack = self.pack;
+        let Some(table) = pack.lookups.get(lookup) else {
+            self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
+            return None;
+        };
+        let Some(index) = table.column_index(column) else {
+            self.fail(
+                origin,
+                format!("the lookup `{lookup}` has no column `{column}`"),
+            );
+            return None;
+        };
+        Some((table, index))
+    }
+
+    /// `field OP any needle`: case-sensitive equality as `==`/`IN` (an exact
+    /// keyword comparison), everything else as anchored Lucene regexes with
+    /// the evaluator's case classes and whitespace runs (`elastic_eql`'s).
+    fn text_test(
+        &mut self,
+        origin: Origin,
+        field: &str,
+        (op, case_sensitive, fold_whitespace): (TextOp, bool, bool),
+        needles: &[String],
+    ) -> String {
+        let mut needles: Vec<&String> = needles.iter().collect();
+        needles.sort();
+        needles.dedup();
+        let mut plain = Vec::new();
+        let mut tests = Vec::new();
+        for needle in needles {
+            if op == TextOp::Equals && !fold_whitespace && case_sensitive {
+                plain.push(esql_string(needle));
+                continue;
+            }
+            match needle_regex(needle, op, case_sensitive, fold_whitespace) {
+                Ok(regex) => tests.push(format!("{field} RLIKE {}", esql_string(&regex))),
+                Err(reason) => {
+                    self.fail(origin, reason);
+                }
+            }
+        }
+        match plain.as_slice() {
+            [] => {}
+            [single] => tests.insert(0, format!("{field} == {single}")),
+            many => tests.insert(0, format!("{field} IN ({})", many.join(", "))),
+        }
+        any(tests)
+    }
+
+    /// `field OP any needle of the rows whose key columns equal the event's key fields`.
+    fn narrowed(
+        &mut self,
+        origin: Origin,
+        field: &str,
+        test: (TextOp, bool, bool),
+        lookup: &str,
+        keys: &[(String, String)],
+        column: &str,
+    ) -> String {
+        let case_sensitive = test.1;
+        let Some((table, needle_index)) = self.column(lookup, column, origin) else {
+            return "false".to_string();
+        };
+        if table.rows.len() > MAX_INLINED_ROWS {
+            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+        }
+        let mut key_columns = Vec::new();
+        for (key_column, key_field) in keys {
+            let Some((_, index)) = self.column(lookup, key_column, origin) else {
+                return "false".to_string();
+            };
+            let field = self.field(key_field, origin);
+            key_columns.push((index, field));
+        }
+        // The needles grouped by the key cells, in the key's comparison form.
+        let mut groups: BTreeMap<Vec<String>, (Vec<String>, Vec<String>)> = BTreeMap::new();
+        for row in &table.rows {
+            let cells: Vec<String> = key_columns
+                .iter()
+                .map(|(index, _)| row.get(*index).and_then(string_of).unwrap_or_default())
+                .collect();
+            let Some(needle) = row
+                .get(needle_index)
+                .and_then(string_of)
+                .filter(|text| !text.is_empty())
+            else {
+                continue;
+            };
+            let form: Vec<String> = cells
+                .iter()
+                .map(|cell| {
+                    if case_sensitive {
+                        cell.clone()
+                    } else {
+                        cell.to_lowercase()
+                    }
+                })
+                .collect();
+            groups
+                .entry(form)
+                .or_insert_with(|| (cells, Vec::new()))
+                .1
+                .push(needle);
+        }
+        let mut alternatives = Vec::new();
+        for (cells, needles) in groups.into_values() {
+            let mut parts = Vec::new();
+            for ((_, key_field), cell) in key_columns.iter().zip(&cells) {
+                parts.push(self.text_test(
+                    origin,
+                    key_field,
+                    (TextOp::Equals, case_sensitive, false),
+                    std::slice::from_ref(cell),
+                ));
+            }
+            parts.push(self.text_test(origin, field, test, &needles));
+            alternatives.push(format!("({})", parts.join(" AND ")));
+        }
+        any(alternatives)
+    }
+
+    /// `(f1, f2) in L.(c1, c2)`: an OR over the rows.
+    fn lookup_rows(
+        &mut self,
+        origin: Origin,
+        fields: &[String],
+        case_sensitive: bool,
+        lookup: &str,
+        columns: &[String],
+    ) -> String {
+        let mut indexes = Vec::new();
+        let mut table = None;
+        for column in columns {
+            let Some((found, index)) = self.column(lookup, column, origin) else {
+                return "false".to_string();
+            };
+            table = Some(found);
+            indexes.push(index);
+        }
+        let Some(table) = table else {
+            return "false".to_string();
+        };
+        if table.rows.len() > MAX_INLINED_ROWS {
+            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+        }
+        if fields.len() != indexes.len() || fields.is_empty() {
+            return self.fail(origin, "the lookup's columns and subjects do not pair up");
+        }
+        let mut alternatives = Vec::new();
+        for row in &table.rows {
+            let parts: Vec<String> = fields
+                .iter()
+                .zip(&indexes)
+                .map(|(field, index)| {
+                    let cell = row.get(*index).and_then(string_of).unwrap_or_default();
+                    self.text_test(
+                        origin,
+                        field,
+                        (TextOp::Equals, case_sensitive, false),
+                        &[cell],
+                    )
+                })
+                .collect();
+            alternatives.push(format!("({})", parts.join(" AND ")));
+        }
+        alternatives.sort();
+        alternatives.dedup();
+        any(alternatives)
+    }
+}
+
+fn too_many_rows(lookup: &str, rows: usize) -> String {
+    format!(
+        "the lookup `{lookup}` has {rows} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query"
+    )
+}
+
+/// An OR of tests; `false` when there are none. Long ORs are nested as a
+/// balanced tree of parenthesised halves, so the expression depth grows with
+/// the logarithm of the number of tests (a flat `a OR b OR ...` parses
+/// left-deep, and Elasticsearch's ES|QL parser bounds expression depth).
+fn any(tests: Vec<String>) -> String {
+    const FLAT: usize = 8;
+    match tests.len() {
+        0 => "false".to_string(),
+        1 => tests.into_iter().next().unwrap_or_default(),
+        count if count <= FLAT => format!("({})", tests.join(" OR ")),
+        count => {
+            let mut first = tests;
+            let second = first.split_off(count / 2);
+            format!("({} OR {})", any(first), any(second))
+        }
+    }
+}
+
+/// Makes an atomic test total where it matters: a negated operator is false
+/// on a missing field, and a test under `NOT` is false (not `null`) there.
+fn guard(fields: &[String], body: String, negated: bool, under_not: bool) -> String {
+    let presence: Vec<String> = fields
+        .iter()
+        .map(|field| format!("{field} IS NOT NULL"))
+        .collect();
+    if negated {
+        format!("({} AND NOT ({body}))", presence.join(" AND "))
+    } else if under_not {
+        format!("({} AND {body})", presence.join(" AND "))
+    } else {
+        body
+    }
+}
+
+fn mirror(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Less => CompareOp::Greater,
+        CompareOp::LessEqual => CompareOp::GreaterEqual,
+        CompareOp::Greater => CompareOp::Less,
+        CompareOp::GreaterEqual => CompareOp::LessEqual,
+        other => other,
+    }
+}
+
+/// A number or boolean as an ES|QL literal (doubles always with a point or exponent).
+fn number_or_bool(value: &Value) -> Option<String> {
+    match value {
+        Value::Int(value) => Some(value.to_string()),
+        Value::Float(value) if value.is_finite() => {
+            let text = value.to_string();
+            Some(if text.contains(['.', 'e', 'E']) {
+                text
+            } else {
+                format!("{text}.0")
+            })
+        }
+        Value::Bool(value) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+fn string_of(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Int(value) => Some(value.to_string()),
+        Value::Float(value) => Some(value.to_string()),
+        Value::Bool(value) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn negated_tests_are_false_and_tests_under_not_total_on_missing_fields() {
+        let fields = ["a".to_string()];
+        assert_eq!(
+            guard(&fields, "a == 1".to_string(), true, false),
+            "(a IS NOT NULL AND NOT (a == 1))"
+        );
+        assert_eq!(
+            guard(&fields, "a == 1".to_string(), false, true),
+            "(a IS NOT NULL AND a == 1)"
+        );
+        assert_eq!(guard(&fields, "a == 1".to_string(), false, false), "a == 1");
+    }
+
+    #[test]
+    fn long_ors_nest_as_balanced_halves() {
+        let tests: Vec<String> = (0..20).map(|index| format!("t{index}")).collect();
+        let text = any(tests);
+        let mut depth = 0_i32;
+        let mut deepest = 0;
+        for character in text.chars() {
+            match character {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        assert_eq!(depth, 0);
+        assert!(deepest <= 4, "{text}");
+        assert_eq!(text.matches(" OR ").count(), 19);
+        assert_eq!(any(Vec::new()), "false");
+        assert_eq!(any(vec!["a".to_string()]), "a");
+    }
+
+    #[test]
+    fn numbers_are_literals_of_their_type() {
+        assert_eq!(number_or_bool(&Value::Int(-3)).as_deref(), Some("-3"));
+        assert_eq!(number_or_bool(&Value::Float(2.0)).as_deref(), Some("2.0"));
+        assert_eq!(number_or_bool(&Value::Float(f64::NAN)), None);
+        assert_eq!(number_or_bool(&Value::Bool(true)).as_deref(), Some("true"));
+    }
+}
