@@ -1,0 +1,136 @@
+"""Conformance check for the elastic_esql target.
+
+Usage: esql_check.py <compile dir> <index template json>
+
+With PyPI `detection-rules-esql-py` (import name `esql`, Elastic's offline
+ES|QL parser and analyzer): every query (the `.esql` file and the NDJSON
+`query`, which must be equal) parses with zero syntax errors and passes
+`esql.analyze` under an `esql.Schema` built from the emitted index template
+(unknown fields, unknown functions and commands, type mismatches are errors).
+`esql.validate_detection_rule_query` is not run: it enforces the
+detection-rules repository's style (a KEEP command), not what Kibana needs. The parse tree is also walked
+independently: every field reference must be a mapped field or a METADATA
+field, every function name known to the package's catalogue. Match rules
+must start `FROM <index> METADATA _id, _index, _version` (Kibana's alert
+deduplication needs them) and have no STATS. Wrong queries (an unknown
+field, an unknown function, a syntax error) must fail.
+
+No ES|QL engine runs offline: this proves the queries are well formed for
+the package's ES|QL grammar and reference only mapped fields, not what
+Elasticsearch returns for them.
+"""
+
+import json
+import sys
+from pathlib import Path
+
+import esql
+from esql import ast as esql_ast
+
+METADATA = {"_id", "_index", "_version"}
+
+# Operators the tree builder represents as calls (RLIKE, IS NOT NULL, NOT, IN lists).
+OPERATORS = {"rlike", "like", "is_null", "is_not_null", "not", "__values__"}
+
+
+def schema_from_template(path):
+    template = json.loads(Path(path).read_text())
+    mappings = template["template"]["mappings"]
+    return esql.Schema({"properties": mappings["properties"]}), flat_fields(mappings["properties"])
+
+
+def flat_fields(properties, prefix=""):
+    fields = {}
+    for name, body in properties.items():
+        full = f"{prefix}{name}"
+        if "properties" in body:
+            fields.update(flat_fields(body["properties"], f"{full}."))
+        else:
+            fields[full] = body.get("type")
+    return fields
+
+
+def nodes(value, seen=None):
+    """Every AST node reachable from value (dataclass-like attributes, lists)."""
+    if seen is None:
+        seen = set()
+    if id(value) in seen:
+        return
+    seen.add(id(value))
+    if isinstance(value, esql_ast.BaseNode):
+        yield value
+        for attribute in vars(value).values():
+            yield from nodes(attribute, seen)
+    elif isinstance(value, (list, tuple)):
+        for item in value:
+            yield from nodes(item, seen)
+
+
+def check_query(text, schema, fields):
+    """The problems of one query (empty when it passes)."""
+    problems = []
+    try:
+        tree = esql.parse_query(text)
+    except esql.EsqlError as error:
+        return [f"does not parse: {error}"]
+    try:
+        esql.analyze(tree, schema)
+    except esql.EsqlError as error:
+        problems.append(f"analysis: {error}")
+    defined = set(esql.get_defined_columns(tree))
+    for name in esql.get_unique_fields(tree):
+        if name not in fields and name not in METADATA and name not in defined:
+            problems.append(f"unmapped field `{name}`")
+    for node in nodes(tree):
+        if isinstance(node, esql_ast.FunctionCall):
+            name = getattr(node, "name", None)
+            if not name or not (name.lower() in OPERATORS or esql.is_known_function(name.lower())):
+                problems.append(f"unknown function `{name}`")
+    if not esql.is_aggregate_query(tree):
+        metadata = set(esql.get_metadata_fields(tree))
+        if not METADATA <= metadata:
+            problems.append(f"a non-aggregating query without METADATA {sorted(METADATA)}")
+    return problems
+
+
+def main():
+    # The package's tree builder recurses once per operator of a left-deep chain.
+    sys.setrecursionlimit(20000)
+    compile_dir = Path(sys.argv[1])
+    schema, fields = schema_from_template(sys.argv[2])
+    failures = 0
+    checked = 0
+    rules = [json.loads(line) for line in (compile_dir / "rules.ndjson").read_text().splitlines() if line]
+    for rule in rules:
+        rule_id = rule["rule_id"]
+        file_text = (compile_dir / "queries" / f"{rule_id}.esql").read_text()
+        body = "\n".join(line for line in file_text.splitlines() if not line.startswith("//"))
+        if body.strip() != rule["query"].strip():
+            print(f"FAIL {rule_id}: the .esql file and the NDJSON query differ")
+            failures += 1
+        if rule.get("type") != "esql" or rule.get("language") != "esql":
+            print(f"FAIL {rule_id}: type/language are not esql")
+            failures += 1
+        for label, text in (("file", file_text), ("ndjson", rule["query"])):
+            checked += 1
+            for problem in check_query(text, schema, fields):
+                print(f"FAIL {rule_id} ({label}): {problem}")
+                failures += 1
+    # The check must reject what is wrong.
+    index = "logs-tripline.llm_application-*"
+    wrong = {
+        "unknown field": f"FROM {index} METADATA _id, _index, _version | WHERE tripline.no_such_field == \"x\"",
+        "unknown function": f"FROM {index} METADATA _id, _index, _version | WHERE NO_SUCH_FN(user.id)",
+        "syntax error": f"FROM {index} METADATA _id, _index, _version | WHERE user.id == ",
+        "missing metadata": f"FROM {index} | WHERE user.id == \"x\"",
+    }
+    for label, text in wrong.items():
+        if not check_query(text, schema, fields):
+            print(f"FAIL the check accepted a wrong query ({label}): {text}")
+            failures += 1
+    print(f"elastic_esql: {len(rules)} rules, {checked} queries checked, {failures} failures")
+    sys.exit(1 if failures or not rules else 0)
+
+
+if __name__ == "__main__":
+    main()
