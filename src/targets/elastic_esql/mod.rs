@@ -25,6 +25,20 @@ pub use query::rule_query;
 /// The target id.
 pub const ID: &str = "elastic_esql";
 
+/// How far back each run reads: its interval and the lateness bound for a
+/// match rule; for a window rule the window plus two schedule slots and the
+/// lateness bound, so that every event of the windows ending in the run's
+/// slot is read.
+fn look_back_ms(rule: &Rule) -> i64 {
+    let schedule = rule.metadata.schedule_ms;
+    match &rule.detection {
+        ir::Detection::Window { window_ms, .. } => {
+            window_ms + 2 * schedule + elastic_eql::LATENESS_MS
+        }
+        _ => schedule + elastic_eql::LATENESS_MS,
+    }
+}
+
 /// Kibana detection rules with ES|QL queries.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ElasticEsql;
@@ -42,6 +56,7 @@ impl Target for ElasticEsql {
         matches!(
             need,
             Need::Match
+                | Need::Threshold
                 | Need::CaseInsensitiveText
                 | Need::WhitespaceFolding
                 | Need::Regex
@@ -54,8 +69,8 @@ impl Target for ElasticEsql {
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::Threshold | Need::GroupingSets => format!(
-                "{ID} does not compile windows yet: the epoch-aligned window and once-per-slot filter over `NOW()` are not yet translated and checked"
+            Need::GroupingSets => format!(
+                "{ID} has no grouping sets: each set needs its own STATS, which one ES|QL query can hold only with FORK (ES|QL 9.3+, not assumed)"
             ),
             Need::Sequence | Need::SequenceRepeat => {
                 format!("{ID} has no sequences (Elastic expresses them as EQL rules)")
@@ -92,10 +107,7 @@ impl Target for ElasticEsql {
             fields.remove("index");
             fields.insert(
                 "from".to_string(),
-                json!(format!(
-                    "now-{}",
-                    duration_text(rule.metadata.schedule_ms + elastic_eql::LATENESS_MS)
-                )),
+                json!(format!("now-{}", duration_text(look_back_ms(rule)))),
             );
             fields.insert("meta".to_string(), meta(rule, ID));
         }

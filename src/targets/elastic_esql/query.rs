@@ -13,8 +13,8 @@ use std::collections::BTreeMap;
 
 use super::quote::{esql_string, field_reference};
 use crate::ir::{
-    self, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule, Source, StringSet,
-    TextOp, Value, ValueType,
+    self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
+    Source, StringSet, TextOp, Value, ValueType,
 };
 use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
 use crate::targets::{Mapping, Problem};
@@ -22,7 +22,11 @@ use crate::targets::{Mapping, Problem};
 /// The most lookup rows inlined into one query.
 pub const MAX_INLINED_ROWS: usize = 500;
 
-/// The ES|QL query of a match rule.
+/// How late an event may arrive: windows are reported only once they closed
+/// this long ago (the evaluator's lateness bound).
+const LATENESS_MS: i64 = crate::targets::elastic_eql::LATENESS_MS;
+
+/// The ES|QL query of a match or threshold rule.
 pub fn rule_query(rule: &Rule, pack: &Pack, mapping: &Mapping) -> Result<String, Vec<Problem>> {
     let mut translator = Translator {
         pack,
@@ -35,6 +39,12 @@ pub fn rule_query(rule: &Rule, pack: &Pack, mapping: &Mapping) -> Result<String,
             let condition = translator.source(source, rule.origin);
             format!("FROM {indexes} METADATA _id, _index, _version\n| WHERE {condition}")
         }
+        Detection::Window {
+            source,
+            groupings,
+            window_ms,
+            condition,
+        } => translator.window(rule, &indexes, source, groupings, *window_ms, condition),
         other => {
             translator.problems.push(Problem::untranslatable(
                 rule.origin,
@@ -64,6 +74,219 @@ impl<'a> Translator<'a> {
         self.problems
             .push(Problem::untranslatable(origin, message.into()));
         "false".to_string()
+    }
+
+    /// A threshold rule: epoch-aligned windows computed from epoch
+    /// milliseconds, one `STATS` per window and group, the windows that closed
+    /// in this run's slot (at least the lateness bound ago), the condition.
+    fn window(
+        &mut self,
+        rule: &Rule,
+        indexes: &str,
+        source: &Source,
+        groupings: &[Vec<String>],
+        window_ms: i64,
+        condition: &Expr,
+    ) -> String {
+        let grouping = match groupings {
+            [single] => single.clone(),
+            _ => {
+                return self.fail(
+                    rule.origin,
+                    "several grouping sets need one STATS each, which one ES|QL query without FORK cannot hold",
+                );
+            }
+        };
+        let schedule_ms = rule.metadata.schedule_ms;
+        if window_ms <= 0 || schedule_ms <= 0 {
+            return self.fail(rule.origin, "the window and the schedule must be positive");
+        }
+        let mut filter = self.source(source, rule.origin);
+        let mut keys = Vec::new();
+        for field in &grouping {
+            let key = self.field(field, rule.origin);
+            // The evaluator ignores events without a key; STATS would group them under null.
+            filter.push_str(&format!(" AND {key} IS NOT NULL"));
+            keys.push(key);
+        }
+        let time = self.field("timestamp", rule.origin);
+        let mut aggregates: Vec<(String, String)> = Vec::new();
+        let mut labels: BTreeMap<String, String> = BTreeMap::new();
+        let test = self.condition(condition, &mut aggregates, &mut labels);
+        let stats: Vec<String> = aggregates
+            .iter()
+            .map(|(name, expression)| format!("{name} = {expression}"))
+            .collect();
+        let mut by = vec!["tripline_window_start_ms".to_string()];
+        by.extend(keys);
+        let w = window_ms;
+        let s = schedule_ms;
+        format!(
+            "FROM {indexes}\n\
+             | WHERE {filter}\n\
+             | EVAL tripline_time_ms = TO_LONG({time})\n\
+             | EVAL tripline_window_start_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}\n\
+             | STATS {} BY {}\n\
+             | EVAL tripline_window_end_ms = tripline_window_start_ms + {w}, tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}\n\
+             | WHERE tripline_window_end_ms > tripline_slot_end_ms - {s} AND tripline_window_end_ms <= tripline_slot_end_ms\n\
+             | WHERE {test}\n\
+             | EVAL tripline_window_start = TO_DATETIME(tripline_window_start_ms), tripline_window_end = TO_DATETIME(tripline_window_end_ms)\n\
+             | DROP tripline_window_start_ms, tripline_window_end_ms, tripline_slot_end_ms",
+            stats.join(", "),
+            by.join(", ")
+        )
+    }
+
+    /// A condition over aggregates, total like the evaluator's: a
+    /// comparison with an aggregate that has no value is false, never null.
+    fn condition(
+        &mut self,
+        expr: &Expr,
+        aggregates: &mut Vec<(String, String)>,
+        labels: &mut BTreeMap<String, String>,
+    ) -> String {
+        match &expr.kind {
+            ExprKind::Not { operand } => {
+                format!("NOT ({})", self.condition(operand, aggregates, labels))
+            }
+            ExprKind::And { operands } | ExprKind::Or { operands } => {
+                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
+                    " AND "
+                } else {
+                    " OR "
+                };
+                operands
+                    .iter()
+                    .map(|operand| format!("({})", self.condition(operand, aggregates, labels)))
+                    .collect::<Vec<_>>()
+                    .join(joiner)
+            }
+            ExprKind::Literal {
+                value: Value::Bool(value),
+            } => value.to_string(),
+            ExprKind::Compare { op, left, right } => {
+                let mut guards = Vec::new();
+                let left = self.operand(left, aggregates, labels, &mut guards);
+                let right = self.operand(right, aggregates, labels, &mut guards);
+                let symbol = match op {
+                    CompareOp::Equal => "==",
+                    CompareOp::NotEqual => "!=",
+                    CompareOp::Less => "<",
+                    CompareOp::LessEqual => "<=",
+                    CompareOp::Greater => ">",
+                    CompareOp::GreaterEqual => ">=",
+                };
+                guards.push(format!("{left} {symbol} {right}"));
+                if guards.len() == 1 {
+                    guards.remove(0)
+                } else {
+                    format!("({})", guards.join(" AND "))
+                }
+            }
+            _ => self.fail(expr.origin, "this alert condition has no ES|QL translation"),
+        }
+    }
+
+    fn operand(
+        &mut self,
+        expr: &Expr,
+        aggregates: &mut Vec<(String, String)>,
+        labels: &mut BTreeMap<String, String>,
+        guards: &mut Vec<String>,
+    ) -> String {
+        match &expr.kind {
+            ExprKind::Literal { value } | ExprKind::Param { value, .. } => {
+                match number_or_bool(value) {
+                    Some(text) => text,
+                    None => self.fail(expr.origin, "the compared value is not a number"),
+                }
+            }
+            ExprKind::Aggregate {
+                function,
+                field,
+                filter,
+                label,
+            } => {
+                let name = match labels.get(label) {
+                    Some(name) => name.clone(),
+                    None => {
+                        let base = match field {
+                            Some(field) => format!("{}_{field}", function.name()),
+                            None => function.name().to_string(),
+                        };
+                        let mut name = base.clone();
+                        let mut suffix = 2;
+                        while aggregates.iter().any(|(taken, _)| *taken == name) {
+                            name = format!("{base}_{suffix}");
+                            suffix += 1;
+                        }
+                        let name = field_reference(&name);
+                        let expression =
+                            self.aggregate(*function, field.as_deref(), filter.as_deref(), expr);
+                        aggregates.push((name.clone(), expression));
+                        labels.insert(label.clone(), name.clone());
+                        name
+                    }
+                };
+                // AVG/MIN/MAX have no value without values: the comparison is
+                // false then, also under NOT.
+                if matches!(
+                    function,
+                    AggregateFunction::Avg | AggregateFunction::Min | AggregateFunction::Max
+                ) {
+                    guards.push(format!("{name} IS NOT NULL"));
+                }
+                name
+            }
+            _ => self.fail(
+                expr.origin,
+                "only aggregates, numbers and parameters are compared in an ES|QL alert condition",
+            ),
+        }
+    }
+
+    /// One aggregate; a filter selects the events through `CASE` (a `null`
+    /// condition is false there).
+    fn aggregate(
+        &mut self,
+        function: AggregateFunction,
+        field: Option<&str>,
+        filter: Option<&Expr>,
+        expr: &Expr,
+    ) -> String {
+        let predicate = filter.map(|filter| self.expr(filter, false));
+        let Some(canonical) = field else {
+            return match predicate {
+                Some(predicate) => format!("SUM(CASE({predicate}, 1, 0))"),
+                None => "COUNT(*)".to_string(),
+            };
+        };
+        let field = self.field(canonical, expr.origin);
+        let value = match &predicate {
+            Some(predicate) => format!("CASE({predicate}, {field})"),
+            None => field.clone(),
+        };
+        match function {
+            AggregateFunction::Count => match predicate {
+                Some(predicate) => format!("SUM(CASE({predicate}, 1, 0))"),
+                None => "COUNT(*)".to_string(),
+            },
+            // Exact: COUNT_DISTINCT is a HyperLogLog estimate above its precision threshold.
+            AggregateFunction::Distinct => format!("COALESCE(MV_COUNT(VALUES({value})), 0)"),
+            AggregateFunction::Sum => {
+                let numeric = self
+                    .mapping
+                    .field(canonical)
+                    .is_some_and(|field| matches!(field.field_type.as_str(), "long" | "double"));
+                if !numeric {
+                    return self.fail(expr.origin, "`sum` of a field that is not a number");
+                }
+                format!("COALESCE(SUM({value}), 0)")
+            }
+            AggregateFunction::Avg => format!("AVG({value})"),
+            AggregateFunction::Min => format!("MIN({value})"),
+            AggregateFunction::Max => format!("MAX({value})"),
+        }
     }
 
     fn field(&mut self, canonical: &str, origin: Origin) -> String {
