@@ -90,6 +90,16 @@ def check_query(text, schema, fields):
         metadata = set(esql.get_metadata_fields(tree))
         if not METADATA <= metadata:
             problems.append(f"a non-aggregating query without METADATA {sorted(METADATA)}")
+    else:
+        # Window rules: grouped by the epoch-aligned window, reported per slot from NOW().
+        grouping = set(esql.get_stats_grouping_fields(tree))
+        if "tripline_window_start_ms" not in grouping:
+            problems.append("an aggregating query not grouped by tripline_window_start_ms")
+        calls = {getattr(node, "name", "").lower() for node in nodes(tree) if isinstance(node, esql_ast.FunctionCall)}
+        if "now" not in calls or "tripline_slot_end_ms" not in set(esql.get_unique_fields(tree)):
+            problems.append("an aggregating query without the NOW() slot filter")
+        if "count_distinct" in calls:
+            problems.append("COUNT_DISTINCT is an estimate; distinct counts must be exact")
     return problems
 
 
@@ -123,6 +133,8 @@ def main():
         "unknown function": f"FROM {index} METADATA _id, _index, _version | WHERE NO_SUCH_FN(user.id)",
         "syntax error": f"FROM {index} METADATA _id, _index, _version | WHERE user.id == ",
         "missing metadata": f"FROM {index} | WHERE user.id == \"x\"",
+        "window without slot filter": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS count = COUNT(*) BY tripline_window_start_ms, user.id | WHERE count >= 5",
+        "approximate distinct": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS d = COUNT_DISTINCT(user.id) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE d > tripline_slot_end_ms",
     }
     for label, text in wrong.items():
         if not check_query(text, schema, fields):
