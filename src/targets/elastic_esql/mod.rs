@@ -6,9 +6,11 @@
 //! replaced) and `queries/<rule id>.esql` holding the query with a header
 //! comment. Match rules become non-aggregating queries
 //! (`FROM ... METADATA _id, _index, _version | WHERE ...`: Kibana needs the
-//! metadata fields to deduplicate alerts). Window shapes are refused through
-//! capabilities (E0401) until their epoch-slot translation is conformance
-//! checked. The translation rules are in `docs/targets.md`.
+//! metadata fields to deduplicate alerts); threshold rules become `STATS` over
+//! epoch-aligned windows computed from epoch milliseconds, reported once per
+//! schedule slot after the lateness bound. Grouping sets and stateful shapes
+//! are refused through capabilities (E0401). The translation rules are in
+//! `docs/targets.md`.
 
 mod query;
 pub mod quote;
