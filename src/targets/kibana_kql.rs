@@ -20,6 +20,7 @@ use serde_json::{Value as Json, json};
 
 use super::elastic_eql::quote::{lower_char, lowercase_sources};
 use super::elastic_eql::{self, ElasticEql};
+use super::lower::{self, mirror, scalar_text};
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{
@@ -580,31 +581,12 @@ impl<'a> Translator<'a> {
     }
 
     fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match set {
-            StringSet::Literals(values) => values.clone(),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => list.values.iter().filter_map(string_of).collect(),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    Vec::new()
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let Some((table, index)) = self.column(lookup, column, origin) else {
-                    return Vec::new();
-                };
-                if table.rows.len() > MAX_INLINED_ROWS {
-                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
-                    return Vec::new();
-                }
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(index).and_then(string_of))
-                    .filter(|text| !text.is_empty())
-                    .collect()
+        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                Vec::new()
             }
-            StringSet::NarrowedLookup { .. } => Vec::new(),
         }
     }
 
@@ -614,19 +596,13 @@ impl<'a> Translator<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a Pack = self.pack;
-        let Some(table) = pack.lookups.get(lookup) else {
-            self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
-            return None;
-        };
-        let Some(index) = table.column_index(column) else {
-            self.fail(
-                origin,
-                format!("the lookup `{lookup}` has no column `{column}`"),
-            );
-            return None;
-        };
-        Some((table, index))
+        match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                None
+            }
+        }
     }
 
     /// `field OP any needle`, as an OR of KQL values.
@@ -711,14 +687,14 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let Some(needle) = row
                 .get(needle_index)
-                .and_then(string_of)
+                .and_then(scalar_text)
                 .filter(|text| !text.is_empty())
             else {
                 continue;
             };
             let mut parts = Vec::new();
             for (index, key_field) in &key_columns {
-                let cell = row.get(*index).and_then(string_of).unwrap_or_default();
+                let cell = row.get(*index).and_then(scalar_text).unwrap_or_default();
                 parts.push(self.text_test(
                     origin,
                     key_field,
@@ -769,7 +745,7 @@ impl<'a> Translator<'a> {
                 .iter()
                 .zip(&indexes)
                 .map(|(field, index)| {
-                    let cell = row.get(*index).and_then(string_of).unwrap_or_default();
+                    let cell = row.get(*index).and_then(scalar_text).unwrap_or_default();
                     self.text_test(origin, field, TextOp::Equals, case_sensitive, &[cell])
                 })
                 .collect();
@@ -799,32 +775,12 @@ fn guard(fields: &[String], body: String, negated: bool) -> String {
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
-    }
-}
-
 /// A number or boolean as an unquoted KQL literal (which KQL parses back
 /// into the same number or boolean).
 fn number_or_bool(value: &Value) -> Option<String> {
     match value {
         Value::Int(value) => Some(value.to_string()),
         Value::Float(value) if value.is_finite() => Some(value.to_string()),
-        Value::Bool(value) => Some(value.to_string()),
-        _ => None,
-    }
-}
-
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) => Some(value.to_string()),
         Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }

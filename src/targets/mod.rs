@@ -18,6 +18,7 @@
 pub mod elastic_eql;
 pub mod elastic_esql;
 pub mod kibana_kql;
+pub mod lower;
 pub mod sentinel_kql;
 pub mod sigma;
 pub mod splunk_spl;

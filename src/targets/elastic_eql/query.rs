@@ -17,6 +17,7 @@ use crate::ir::{
     self, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule, Source, StringSet,
     TextOp, Value, ValueType,
 };
+use crate::targets::lower::{self, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one query.
@@ -421,32 +422,12 @@ impl<'a> Translator<'a> {
 
     /// The needle strings of a list, lookup column or literal set.
     fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match set {
-            StringSet::Literals(values) => values.clone(),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => list.values.iter().filter_map(string_of).collect(),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    Vec::new()
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let Some((table, index)) = self.column(lookup, column, origin) else {
-                    return Vec::new();
-                };
-                if table.rows.len() > MAX_INLINED_ROWS {
-                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
-                    return Vec::new();
-                }
-                // Empty cells are no needles, as in the evaluator.
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(index).and_then(string_of))
-                    .filter(|text| !text.is_empty())
-                    .collect()
+        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                Vec::new()
             }
-            StringSet::NarrowedLookup { .. } => Vec::new(),
         }
     }
 
@@ -456,20 +437,10 @@ impl<'a> Translator<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a ir::Pack = self.pack;
-        match pack.lookups.get(lookup) {
-            Some(table) => match table.column_index(column) {
-                Some(index) => Some((table, index)),
-                None => {
-                    self.fail(
-                        origin,
-                        format!("the lookup `{lookup}` has no column `{column}`"),
-                    );
-                    None
-                }
-            },
-            None => {
-                self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
+        match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
                 None
             }
         }
@@ -552,11 +523,11 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let cells: Vec<String> = key_columns
                 .iter()
-                .map(|(index, _)| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|(index, _)| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let Some(needle) = row
                 .get(needle_index)
-                .and_then(string_of)
+                .and_then(scalar_text)
                 .filter(|text| !text.is_empty())
             else {
                 continue;
@@ -639,7 +610,7 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let cells: Vec<String> = indexes
                 .iter()
-                .map(|index| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|index| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let form = if case_sensitive {
                 cells[0].clone()
@@ -793,16 +764,6 @@ fn parenthesise_in(parent: &Expr, child: &Expr, text: String) -> String {
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
-    }
-}
-
 fn number_or_bool(value: &Value) -> Option<String> {
     match value {
         Value::Int(value) => Some(value.to_string()),
@@ -814,16 +775,6 @@ fn number_or_bool(value: &Value) -> Option<String> {
                 format!("{text}.0")
             })
         }
-        Value::Bool(value) => Some(value.to_string()),
-        _ => None,
-    }
-}
-
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) => Some(value.to_string()),
         Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }

@@ -17,6 +17,7 @@ use crate::ir::{
     Source, StringSet, TextOp, Value, ValueType,
 };
 use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
+use crate::targets::lower::{self, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one query.
@@ -607,32 +608,12 @@ impl<'a> Translator<'a> {
     }
 
     fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match set {
-            StringSet::Literals(values) => values.clone(),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => list.values.iter().filter_map(string_of).collect(),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    Vec::new()
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let Some((table, index)) = self.column(lookup, column, origin) else {
-                    return Vec::new();
-                };
-                if table.rows.len() > MAX_INLINED_ROWS {
-                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
-                    return Vec::new();
-                }
-                // Empty cells are no needles, as in the evaluator.
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(index).and_then(string_of))
-                    .filter(|text| !text.is_empty())
-                    .collect()
+        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                Vec::new()
             }
-            StringSet::NarrowedLookup { .. } => Vec::new(),
         }
     }
 
@@ -642,19 +623,13 @@ impl<'a> Translator<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a Pack = self.pack;
-        let Some(table) = pack.lookups.get(lookup) else {
-            self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
-            return None;
-        };
-        let Some(index) = table.column_index(column) else {
-            self.fail(
-                origin,
-                format!("the lookup `{lookup}` has no column `{column}`"),
-            );
-            return None;
-        };
-        Some((table, index))
+        match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                None
+            }
+        }
     }
 
     /// `field OP any needle`: case-sensitive equality as `==`/`IN` (an exact
@@ -722,11 +697,11 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let cells: Vec<String> = key_columns
                 .iter()
-                .map(|(index, _)| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|(index, _)| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let Some(needle) = row
                 .get(needle_index)
-                .and_then(string_of)
+                .and_then(scalar_text)
                 .filter(|text| !text.is_empty())
             else {
                 continue;
@@ -797,7 +772,7 @@ impl<'a> Translator<'a> {
                 .iter()
                 .zip(&indexes)
                 .map(|(field, index)| {
-                    let cell = row.get(*index).and_then(string_of).unwrap_or_default();
+                    let cell = row.get(*index).and_then(scalar_text).unwrap_or_default();
                     self.text_test(
                         origin,
                         field,
@@ -854,16 +829,6 @@ fn guard(fields: &[String], body: String, negated: bool, under_not: bool) -> Str
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
-    }
-}
-
 /// A number or boolean as an ES|QL literal (doubles always with a point or exponent).
 fn number_or_bool(value: &Value) -> Option<String> {
     match value {
@@ -876,16 +841,6 @@ fn number_or_bool(value: &Value) -> Option<String> {
                 format!("{text}.0")
             })
         }
-        Value::Bool(value) => Some(value.to_string()),
-        _ => None,
-    }
-}
-
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) => Some(value.to_string()),
         Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }

@@ -15,6 +15,7 @@ use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
+use crate::targets::lower::{self, mirror};
 use crate::targets::{Mapping, Problem, duration_text};
 
 /// The most lookup rows inlined into one query.
@@ -762,31 +763,12 @@ impl<'a> Translator<'a> {
     }
 
     fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match set {
-            StringSet::Literals(values) => values.clone(),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => list.values.iter().filter_map(string_of).collect(),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    Vec::new()
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let Some((table, index)) = self.lookup_column(lookup, column, origin) else {
-                    return Vec::new();
-                };
-                if table.rows.len() > MAX_INLINED_ROWS {
-                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
-                    return Vec::new();
-                }
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(index).and_then(string_of))
-                    .filter(|text| !text.is_empty())
-                    .collect()
+        match lower::needles(self.pack, set, MAX_INLINED_ROWS, string_of) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                Vec::new()
             }
-            StringSet::NarrowedLookup { .. } => Vec::new(),
         }
     }
 
@@ -796,20 +778,10 @@ impl<'a> Translator<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a ir::Pack = self.pack;
-        match pack.lookups.get(lookup) {
-            Some(table) => match table.column_index(column) {
-                Some(index) => Some((table, index)),
-                None => {
-                    self.fail(
-                        origin,
-                        format!("the lookup `{lookup}` has no column `{column}`"),
-                    );
-                    None
-                }
-            },
-            None => {
-                self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
+        match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
                 None
             }
         }
@@ -1062,16 +1034,6 @@ fn symbol(op: CompareOp) -> &'static str {
         CompareOp::LessEqual => "<=",
         CompareOp::Greater => ">",
         CompareOp::GreaterEqual => ">=",
-    }
-}
-
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
     }
 }
 

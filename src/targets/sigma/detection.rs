@@ -19,6 +19,7 @@ use crate::ir::{
     self, CompareOp, Expr, ExprKind, Origin, Pack, RegexSet, Source, StringSet, TextOp, Value,
     ValueType,
 };
+use crate::targets::lower::{self, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows or list values inlined into one rule.
@@ -120,16 +121,6 @@ fn number(value: &Value) -> Option<Yaml> {
     match value {
         Value::Int(value) => Some(Yaml::Number((*value).into())),
         Value::Float(value) if value.is_finite() => Some(Yaml::Number((*value).into())),
-        _ => None,
-    }
-}
-
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) => Some(value.to_string()),
-        Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }
 }
@@ -468,17 +459,12 @@ impl<'a> Builder<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a Pack = self.pack;
-        let Some(table) = pack.lookups.get(lookup) else {
-            self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
-            return None;
-        };
-        let Some(index) = table.column_index(column) else {
-            self.fail(
-                origin,
-                format!("the lookup `{lookup}` has no column `{column}`"),
-            );
-            return None;
+        let (table, index) = match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => found,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                return None;
+            }
         };
         if table.rows.len() > MAX_INLINED_ROWS {
             self.fail(origin, too_many_rows(lookup, table.rows.len()));
@@ -490,28 +476,15 @@ impl<'a> Builder<'a> {
     /// The needles of a string set; `None` after a failure. A narrowed lookup
     /// is handled by the caller.
     fn needles(&mut self, origin: Origin, needles: &StringSet) -> Option<Vec<String>> {
-        match needles {
-            StringSet::Literals(values) => Some(values.clone()),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => Some(list.values.iter().filter_map(string_of).collect()),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    None
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let (table, index) = self.column(lookup, column, origin)?;
-                // Empty cells are no needles, as in the evaluator.
-                Some(
-                    table
-                        .rows
-                        .iter()
-                        .filter_map(|row| row.get(index).and_then(string_of))
-                        .filter(|text| !text.is_empty())
-                        .collect(),
-                )
+        if let StringSet::NarrowedLookup { .. } = needles {
+            return None;
+        }
+        match lower::needles(self.pack, needles, MAX_INLINED_ROWS, scalar_text) {
+            Ok(needles) => Some(needles),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                None
             }
-            StringSet::NarrowedLookup { .. } => None,
         }
     }
 
@@ -627,11 +600,11 @@ impl<'a> Builder<'a> {
         for row in &table.rows {
             let cells: Vec<String> = key_columns
                 .iter()
-                .map(|(index, _)| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|(index, _)| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let Some(needle) = row
                 .get(needle_index)
-                .and_then(string_of)
+                .and_then(scalar_text)
                 .filter(|text| !text.is_empty())
             else {
                 continue;
@@ -719,7 +692,7 @@ impl<'a> Builder<'a> {
         for row in &table.rows {
             let mut map = YamlMap::new();
             for (field, index) in fields.iter().zip(&indexes) {
-                let cell = row.get(*index).and_then(string_of).unwrap_or_default();
+                let cell = row.get(*index).and_then(scalar_text).unwrap_or_default();
                 let name = self.field_name(field);
                 if !case_sensitive && plain_case_insensitive(&cell, TextOp::Equals, false) {
                     map.insert(Yaml::String(name), Yaml::String(plain_value(&cell)));
@@ -747,16 +720,6 @@ fn op_name(op: TextOp) -> &'static str {
         TextOp::Contains => "contains",
         TextOp::StartsWith => "startswith",
         TextOp::EndsWith => "endswith",
-    }
-}
-
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
     }
 }
 

@@ -17,6 +17,7 @@ use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
+use crate::targets::lower::{self, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one search.
@@ -488,31 +489,12 @@ impl<'a> Translator<'a> {
     }
 
     fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match set {
-            StringSet::Literals(values) => values.clone(),
-            StringSet::List(name) => match self.pack.lists.get(name) {
-                Some(list) => list.values.iter().filter_map(string_of).collect(),
-                None => {
-                    self.fail(origin, format!("the list `{name}` is not in the pack"));
-                    Vec::new()
-                }
-            },
-            StringSet::LookupColumn { lookup, column } => {
-                let Some((table, index)) = self.column(lookup, column, origin) else {
-                    return Vec::new();
-                };
-                if table.rows.len() > MAX_INLINED_ROWS {
-                    self.fail(origin, too_many_rows(lookup, table.rows.len()));
-                    return Vec::new();
-                }
-                table
-                    .rows
-                    .iter()
-                    .filter_map(|row| row.get(index).and_then(string_of))
-                    .filter(|text| !text.is_empty())
-                    .collect()
+        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
+                Vec::new()
             }
-            StringSet::NarrowedLookup { .. } => Vec::new(),
         }
     }
 
@@ -522,18 +504,10 @@ impl<'a> Translator<'a> {
         column: &str,
         origin: Origin,
     ) -> Option<(&'a ir::Lookup, usize)> {
-        let pack: &'a Pack = self.pack;
-        let Some(table) = pack.lookups.get(lookup) else {
-            self.fail(origin, format!("the lookup `{lookup}` is not in the pack"));
-            return None;
-        };
-        match table.column_index(column) {
-            Some(index) => Some((table, index)),
-            None => {
-                self.fail(
-                    origin,
-                    format!("the lookup `{lookup}` has no column `{column}`"),
-                );
+        match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(too_many_rows));
                 None
             }
         }
@@ -568,11 +542,11 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let cells: Vec<String> = key_columns
                 .iter()
-                .map(|(index, _)| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|(index, _)| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let Some(needle) = row
                 .get(needle_index)
-                .and_then(string_of)
+                .and_then(scalar_text)
                 .filter(|text| !text.is_empty())
             else {
                 continue;
@@ -655,7 +629,7 @@ impl<'a> Translator<'a> {
         for row in &table.rows {
             let cells: Vec<String> = indexes
                 .iter()
-                .map(|index| row.get(*index).and_then(string_of).unwrap_or_default())
+                .map(|index| row.get(*index).and_then(scalar_text).unwrap_or_default())
                 .collect();
             let form: Vec<String> = cells
                 .iter()
@@ -969,16 +943,6 @@ fn symbol(op: CompareOp) -> &'static str {
     }
 }
 
-fn mirror(op: CompareOp) -> CompareOp {
-    match op {
-        CompareOp::Less => CompareOp::Greater,
-        CompareOp::LessEqual => CompareOp::GreaterEqual,
-        CompareOp::Greater => CompareOp::Less,
-        CompareOp::GreaterEqual => CompareOp::LessEqual,
-        other => other,
-    }
-}
-
 fn number(value: &Value) -> Option<String> {
     match value {
         Value::Int(value) => Some(value.to_string()),
@@ -990,16 +954,6 @@ fn number(value: &Value) -> Option<String> {
                 format!("{text}.0")
             })
         }
-        _ => None,
-    }
-}
-
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) => Some(value.to_string()),
-        Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }
 }

@@ -1,0 +1,141 @@
+//! Target-neutral lowering decisions shared by the compile targets.
+//!
+//! Input: pieces of an IR expression (a `StringSet`, a lookup and column
+//! name, a comparison operator) and the pack.
+//! Output: decisions every target makes the same way, before any syntax:
+//! the needle strings of a list, lookup column or literal set, a lookup
+//! column resolved to its table and index, a comparison operator mirrored.
+//! Refusals come back as [`Refusal`] values; each target words the one
+//! whose message names the target itself (too many lookup rows).
+
+use crate::ir::{self, CompareOp, Pack, StringSet, Value};
+
+/// Why a shared decision could not be made.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refusal {
+    /// The list is not in the pack.
+    MissingList(String),
+    /// The lookup is not in the pack.
+    MissingLookup(String),
+    /// The lookup has no such column.
+    MissingColumn { lookup: String, column: String },
+    /// The lookup has more rows than the target inlines.
+    TooManyRows { lookup: String, rows: usize },
+}
+
+impl Refusal {
+    /// The one-line message; `too_many_rows` words the only refusal whose
+    /// message names the target.
+    pub fn message(&self, too_many_rows: fn(&str, usize) -> String) -> String {
+        match self {
+            Refusal::MissingList(name) => format!("the list `{name}` is not in the pack"),
+            Refusal::MissingLookup(lookup) => format!("the lookup `{lookup}` is not in the pack"),
+            Refusal::MissingColumn { lookup, column } => {
+                format!("the lookup `{lookup}` has no column `{column}`")
+            }
+            Refusal::TooManyRows { lookup, rows } => too_many_rows(lookup, *rows),
+        }
+    }
+}
+
+/// A lookup column resolved to its table and column index.
+pub fn lookup_column<'p>(
+    pack: &'p Pack,
+    lookup: &str,
+    column: &str,
+) -> Result<(&'p ir::Lookup, usize), Refusal> {
+    let table = pack
+        .lookups
+        .get(lookup)
+        .ok_or_else(|| Refusal::MissingLookup(lookup.to_string()))?;
+    let index = table
+        .column_index(column)
+        .ok_or_else(|| Refusal::MissingColumn {
+            lookup: lookup.to_string(),
+            column: column.to_string(),
+        })?;
+    Ok((table, index))
+}
+
+/// The needle strings of a list, lookup column or literal set, as the
+/// evaluator sees them: list values and lookup cells through `text_of`,
+/// empty lookup cells dropped, lookups of more than `max_rows` rows
+/// refused. A narrowed lookup has no fixed needles (the caller handles it)
+/// and gives none.
+pub fn needles(
+    pack: &Pack,
+    set: &StringSet,
+    max_rows: usize,
+    text_of: fn(&Value) -> Option<String>,
+) -> Result<Vec<String>, Refusal> {
+    match set {
+        StringSet::Literals(values) => Ok(values.clone()),
+        StringSet::List(name) => match pack.lists.get(name) {
+            Some(list) => Ok(list.values.iter().filter_map(text_of).collect()),
+            None => Err(Refusal::MissingList(name.clone())),
+        },
+        StringSet::LookupColumn { lookup, column } => {
+            let (table, index) = lookup_column(pack, lookup, column)?;
+            if table.rows.len() > max_rows {
+                return Err(Refusal::TooManyRows {
+                    lookup: lookup.clone(),
+                    rows: table.rows.len(),
+                });
+            }
+            // Empty cells are no needles, as in the evaluator.
+            Ok(table
+                .rows
+                .iter()
+                .filter_map(|row| row.get(index).and_then(text_of))
+                .filter(|text| !text.is_empty())
+                .collect())
+        }
+        StringSet::NarrowedLookup { .. } => Ok(Vec::new()),
+    }
+}
+
+/// A scalar as the text a string operator compares: strings as they are,
+/// numbers and booleans in their display form, anything else none.
+pub fn scalar_text(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        Value::Int(value) => Some(value.to_string()),
+        Value::Float(value) => Some(value.to_string()),
+        Value::Bool(value) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
+/// The operator with its sides swapped: `c < f` is `f > c`.
+pub fn mirror(op: CompareOp) -> CompareOp {
+    match op {
+        CompareOp::Less => CompareOp::Greater,
+        CompareOp::LessEqual => CompareOp::GreaterEqual,
+        CompareOp::Greater => CompareOp::Less,
+        CompareOp::GreaterEqual => CompareOp::LessEqual,
+        other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mirror_swaps_only_the_ordering_operators() {
+        assert_eq!(mirror(CompareOp::Less), CompareOp::Greater);
+        assert_eq!(mirror(CompareOp::GreaterEqual), CompareOp::LessEqual);
+        assert_eq!(mirror(CompareOp::Equal), CompareOp::Equal);
+        assert_eq!(mirror(CompareOp::NotEqual), CompareOp::NotEqual);
+    }
+
+    #[test]
+    fn scalar_text_is_the_display_form_of_scalars() {
+        assert_eq!(scalar_text(&Value::Int(3)), Some("3".to_string()));
+        assert_eq!(scalar_text(&Value::Bool(true)), Some("true".to_string()));
+        assert_eq!(
+            scalar_text(&Value::String("x".into())),
+            Some("x".to_string())
+        );
+    }
+}
