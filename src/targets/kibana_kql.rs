@@ -20,7 +20,7 @@ use serde_json::{Value as Json, json};
 
 use super::elastic_eql::quote::{lower_char, lowercase_sources};
 use super::elastic_eql::{self, ElasticEql};
-use super::lower::{self, mirror, scalar_text};
+use super::lower::{self, scalar_text};
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{
@@ -537,19 +537,16 @@ impl<'a> Translator<'a> {
     }
 
     fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let (field_side, value_side, op) = match (&left.kind, &right.kind) {
-            (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
-                (left, right, op)
-            }
-            (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
-                (right, left, mirror(op))
-            }
-            _ => {
-                return self.fail(
-                    expr.origin,
-                    "a comparison between two fields or computed values has no KQL translation",
-                );
-            }
+        let Some(lower::Comparison {
+            field: field_side,
+            value,
+            op,
+        }) = lower::field_versus_constant(op, left, right)
+        else {
+            return self.fail(
+                expr.origin,
+                "a comparison between two fields or computed values has no KQL translation",
+            );
         };
         let Some((canonical, field)) = self.subject(field_side, expr.origin) else {
             return "false".to_string();
@@ -563,11 +560,7 @@ impl<'a> Translator<'a> {
                 ),
             );
         }
-        let value = match &value_side.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => number_or_bool(value),
-            _ => None,
-        };
-        let Some(value) = value else {
+        let Some(value) = number_or_bool(value) else {
             return self.fail(expr.origin, "the compared value is not a number or boolean");
         };
         match op {

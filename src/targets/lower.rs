@@ -1,14 +1,16 @@
 //! Target-neutral lowering decisions shared by the compile targets.
 //!
-//! Input: pieces of an IR expression (a `StringSet`, a lookup and column
-//! name, a comparison operator) and the pack.
+//! Input: pieces of an IR expression (a comparison's operator and sides, a
+//! `StringSet`, a lookup and column name) and the pack.
 //! Output: decisions every target makes the same way, before any syntax:
 //! the needle strings of a list, lookup column or literal set, a lookup
-//! column resolved to its table and index, a comparison operator mirrored.
+//! column resolved to its table and index, a comparison normalised to
+//! `field OP constant` (the operator mirrored when the field was on the
+//! right, field-versus-field and computed sides refused).
 //! Refusals come back as [`Refusal`] values; each target words the one
 //! whose message names the target itself (too many lookup rows).
 
-use crate::ir::{self, CompareOp, Pack, StringSet, Value};
+use crate::ir::{self, CompareOp, Expr, ExprKind, Pack, StringSet, Value};
 
 /// Why a shared decision could not be made.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -115,6 +117,39 @@ pub fn mirror(op: CompareOp) -> CompareOp {
         CompareOp::GreaterEqual => CompareOp::LessEqual,
         other => other,
     }
+}
+
+/// A comparison normalised to `field OP constant`.
+pub struct Comparison<'e> {
+    /// The field side.
+    pub field: &'e Expr,
+    /// The constant: a literal's or parameter's value.
+    pub value: &'e Value,
+    /// The operator, mirrored if the field was on the right.
+    pub op: CompareOp,
+}
+
+/// `field OP constant` from either order of a field and a literal or
+/// parameter; `None` for any other pair of sides (two fields, computed
+/// values), which no target translates exactly.
+pub fn field_versus_constant<'e>(
+    op: CompareOp,
+    left: &'e Expr,
+    right: &'e Expr,
+) -> Option<Comparison<'e>> {
+    let (field, constant, op) = match (&left.kind, &right.kind) {
+        (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
+            (left, right, op)
+        }
+        (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
+            (right, left, mirror(op))
+        }
+        _ => return None,
+    };
+    let (ExprKind::Literal { value } | ExprKind::Param { value, .. }) = &constant.kind else {
+        return None;
+    };
+    Some(Comparison { field, value, op })
 }
 
 #[cfg(test)]

@@ -17,7 +17,7 @@ use crate::ir::{
     self, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule, Source, StringSet,
     TextOp, Value, ValueType,
 };
-use crate::targets::lower::{self, mirror, scalar_text};
+use crate::targets::lower::{self, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one query.
@@ -371,19 +371,16 @@ impl<'a> Translator<'a> {
         right: &Expr,
         under_not: bool,
     ) -> String {
-        let (field_side, value_side, op) = match (&left.kind, &right.kind) {
-            (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
-                (left, right, op)
-            }
-            (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
-                (right, left, mirror(op))
-            }
-            _ => {
-                return self.fail(
-                    expr.origin,
-                    "a comparison between two fields or computed values has no exact EQL translation",
-                );
-            }
+        let Some(lower::Comparison {
+            field: field_side,
+            value,
+            op,
+        }) = lower::field_versus_constant(op, left, right)
+        else {
+            return self.fail(
+                expr.origin,
+                "a comparison between two fields or computed values has no exact EQL translation",
+            );
         };
         let Some((canonical, field)) = self.subject(field_side, expr.origin) else {
             return "false".to_string();
@@ -397,11 +394,7 @@ impl<'a> Translator<'a> {
                 ),
             );
         }
-        let value = match &value_side.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => number_or_bool(value),
-            _ => None,
-        };
-        let Some(value) = value else {
+        let Some(value) = number_or_bool(value) else {
             return self.fail(expr.origin, "the compared value is not a number or boolean");
         };
         let symbol = match op {

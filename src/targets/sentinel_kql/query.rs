@@ -15,7 +15,7 @@ use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
-use crate::targets::lower::{self, mirror};
+use crate::targets::lower;
 use crate::targets::{Mapping, Problem, duration_text};
 
 /// The most lookup rows inlined into one query.
@@ -720,19 +720,16 @@ impl<'a> Translator<'a> {
     }
 
     fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let (field_side, value_side, op) = match (&left.kind, &right.kind) {
-            (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
-                (left, right, op)
-            }
-            (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
-                (right, left, mirror(op))
-            }
-            _ => {
-                return self.fail(
-                    expr.origin,
-                    "a comparison between two fields or computed values has no exact Kusto translation here",
-                );
-            }
+        let Some(lower::Comparison {
+            field: field_side,
+            value,
+            op,
+        }) = lower::field_versus_constant(op, left, right)
+        else {
+            return self.fail(
+                expr.origin,
+                "a comparison between two fields or computed values has no exact Kusto translation here",
+            );
         };
         let Some(canonical) = self.subject(field_side, expr.origin) else {
             return "false".to_string();
@@ -746,11 +743,7 @@ impl<'a> Translator<'a> {
                 ),
             );
         }
-        let value = match &value_side.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => number_or_bool(value),
-            _ => None,
-        };
-        let Some(value) = value else {
+        let Some(value) = number_or_bool(value) else {
             return self.fail(expr.origin, "the compared value is not a number or boolean");
         };
         let (column, _) = self.column(&canonical, expr.origin);

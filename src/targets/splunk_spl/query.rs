@@ -448,19 +448,16 @@ impl<'a> Translator<'a> {
     }
 
     fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let (field_side, value_side, op) = match (&left.kind, &right.kind) {
-            (ExprKind::Field { .. }, ExprKind::Literal { .. } | ExprKind::Param { .. }) => {
-                (left, right, op)
-            }
-            (ExprKind::Literal { .. } | ExprKind::Param { .. }, ExprKind::Field { .. }) => {
-                (right, left, mirror(op))
-            }
-            _ => {
-                return self.fail(
-                    expr.origin,
-                    "a comparison between two fields or computed values has no exact SPL translation",
-                );
-            }
+        let Some(lower::Comparison {
+            field: field_side,
+            value,
+            op,
+        }) = lower::field_versus_constant(op, left, right)
+        else {
+            return self.fail(
+                expr.origin,
+                "a comparison between two fields or computed values has no exact SPL translation",
+            );
         };
         if !field_side.value_type.is_numeric() {
             return self.fail(
@@ -474,11 +471,7 @@ impl<'a> Translator<'a> {
         let Some(field) = self.subject(field_side, expr.origin) else {
             return "false()".to_string();
         };
-        let value = match &value_side.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => number(value),
-            _ => None,
-        };
-        let Some(value) = value else {
+        let Some(value) = number(value) else {
             return self.fail(expr.origin, "the compared value is not a number");
         };
         guard(
