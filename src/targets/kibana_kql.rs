@@ -18,9 +18,9 @@
 
 use serde_json::{Value as Json, json};
 
-use super::elastic_eql::quote::{lower_char, lowercase_sources};
 use super::elastic_eql::{self, ElasticEql};
 use super::lower::{self, scalar_text};
+use super::lower::{lower_char, lowercase_sources};
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{

@@ -6,9 +6,14 @@
 //! the needle strings of a list, lookup column or literal set, a lookup
 //! column resolved to its table and index, a comparison normalised to
 //! `field OP constant` (the operator mirrored when the field was on the
-//! right, field-versus-field and computed sides refused).
+//! right, field-versus-field and computed sides refused), the members of
+//! the case-insensitive character class of a character under the
+//! evaluator's lowercasing.
 //! Refusals come back as [`Refusal`] values; each target words the one
 //! whose message names the target itself (too many lookup rows).
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use crate::ir::{self, CompareOp, Expr, ExprKind, Pack, StringSet, Value};
 
@@ -152,6 +157,60 @@ pub fn field_versus_constant<'e>(
     Some(Comparison { field, value, op })
 }
 
+/// The Unicode-lowercase of one character when it is one character.
+pub fn lower_char(character: char) -> Option<char> {
+    let mut lowered = character.to_lowercase();
+    match (lowered.next(), lowered.next()) {
+        (Some(single), None) => Some(single),
+        _ => None,
+    }
+}
+
+/// For every character that other characters lowercase to, those others.
+pub fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
+    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
+    SOURCES.get_or_init(|| {
+        let mut sources: HashMap<char, Vec<char>> = HashMap::new();
+        for code in 0..=0x10FFFF_u32 {
+            let Some(character) = char::from_u32(code) else {
+                continue;
+            };
+            if let Some(lowered) = lower_char(character)
+                && lowered != character
+            {
+                sources.entry(lowered).or_default().push(character);
+            }
+        }
+        sources
+    })
+}
+
+/// Characters the evaluator's case-insensitive comparison cannot be
+/// reproduced for by per-character classes: lowercasing them depends on
+/// context (Greek sigma becomes `ς` at the end of a word) or changes the
+/// length (`İ` lowercases to `i` and a combining dot).
+pub fn context_dependent(character: char) -> bool {
+    matches!(character, 'Σ' | 'σ' | 'ς' | '\u{0130}' | '\u{0307}')
+}
+
+/// The members, sorted and distinct, of the case-insensitive class of
+/// `character` as the evaluator's lowercasing sees it: its lowercase, every
+/// character that lowercases to the same, and `extra`. A single member is
+/// a literal; the target renders the rest in its own class syntax.
+pub fn case_class(character: char, extra: &[char]) -> Result<Vec<char>, String> {
+    let Some(lowered) = lower_char(character) else {
+        return Err(format!("`{character}` lowercases to several characters"));
+    };
+    let mut members = vec![lowered];
+    if let Some(sources) = lowercase_sources().get(&lowered) {
+        members.extend(sources.iter().copied());
+    }
+    members.extend(extra.iter().copied());
+    members.sort_unstable();
+    members.dedup();
+    Ok(members)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -162,6 +221,15 @@ mod tests {
         assert_eq!(mirror(CompareOp::GreaterEqual), CompareOp::LessEqual);
         assert_eq!(mirror(CompareOp::Equal), CompareOp::Equal);
         assert_eq!(mirror(CompareOp::NotEqual), CompareOp::NotEqual);
+    }
+
+    #[test]
+    fn case_classes_follow_the_evaluators_lowercase() {
+        assert_eq!(case_class('a', &[]), Ok(vec!['A', 'a']));
+        assert_eq!(case_class('k', &[]), Ok(vec!['K', 'k', '\u{212A}']));
+        assert_eq!(case_class('1', &[]), Ok(vec!['1']));
+        assert!(case_class('\u{0130}', &[]).is_err());
+        assert!(context_dependent('σ'));
     }
 
     #[test]

@@ -6,12 +6,10 @@
 //! the query's or the file's shape. Every function here has unit tests
 //! below, hostile values included.
 
-use std::collections::HashMap;
-use std::sync::OnceLock;
-
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
+use crate::targets::lower;
 
 /// The whitespace the evaluator folds (space, tab, LF, CR, VT, FF).
 const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
@@ -120,52 +118,9 @@ fn push_literal(out: &mut String, character: char) {
     }
 }
 
-/// The Unicode-lowercase of one character when it is one character.
-fn lower_char(character: char) -> Option<char> {
-    let mut lowered = character.to_lowercase();
-    match (lowered.next(), lowered.next()) {
-        (Some(single), None) => Some(single),
-        _ => None,
-    }
-}
-
-/// For every character that other characters lowercase to, those others.
-fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
-    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
-    SOURCES.get_or_init(|| {
-        let mut sources: HashMap<char, Vec<char>> = HashMap::new();
-        for code in 0..=0x10FFFF_u32 {
-            let Some(character) = char::from_u32(code) else {
-                continue;
-            };
-            if let Some(lowered) = lower_char(character)
-                && lowered != character
-            {
-                sources.entry(lowered).or_default().push(character);
-            }
-        }
-        sources
-    })
-}
-
-/// Characters whose lowercasing depends on context (final sigma) or changes
-/// the length (`İ`): per-character classes cannot reproduce them.
-fn context_dependent(character: char) -> bool {
-    matches!(character, 'Σ' | 'σ' | 'ς' | '\u{0130}' | '\u{0307}')
-}
-
 /// Appends the class of characters whose lowercase equals `character`'s.
 fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
-    let Some(lowered) = lower_char(character) else {
-        return Err(format!("`{character}` lowercases to several characters"));
-    };
-    let mut members = vec![lowered];
-    if let Some(sources) = lowercase_sources().get(&lowered) {
-        members.extend(sources.iter().copied());
-    }
-    members.extend(extra.iter().copied());
-    members.sort_unstable();
-    members.dedup();
+    let members = lower::case_class(character, extra)?;
     if let [single] = members.as_slice() {
         push_literal(out, *single);
     } else {
@@ -203,7 +158,7 @@ pub fn needle_pattern(
         if case_sensitive {
             push_literal(&mut out, character);
         } else {
-            if context_dependent(character) {
+            if lower::context_dependent(character) {
                 return Err(format!(
                     "the needle {} contains `{character}`, whose case-insensitive comparison depends on context",
                     spl_string(needle)
@@ -213,7 +168,7 @@ pub fn needle_pattern(
             // a match of a needle ending in `i` where the match may continue.
             let last = index + 1 == characters.len();
             let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
-            let extra: &[char] = if last && open_end && lower_char(character) == Some('i') {
+            let extra: &[char] = if last && open_end && lower::lower_char(character) == Some('i') {
                 &['\u{0130}']
             } else {
                 &[]
