@@ -8,11 +8,11 @@
 //! `field OP constant` (the operator mirrored when the field was on the
 //! right, field-versus-field and computed sides refused), the members of
 //! the case-insensitive character class of a character under the
-//! evaluator's lowercasing.
+//! evaluator's lowercasing, the needles of a narrowed lookup grouped by key.
 //! Refusals come back as [`Refusal`] values; each target words the one
 //! whose message names the target itself (too many lookup rows).
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::OnceLock;
 
 use crate::ir::{self, CompareOp, Expr, ExprKind, Pack, StringSet, Value};
@@ -155,6 +155,48 @@ pub fn field_versus_constant<'e>(
         return None;
     };
     Some(Comparison { field, value, op })
+}
+
+/// The needles of a narrowed lookup grouped by their rows' key cells:
+/// rows whose key cells are equal in the key's comparison form (lowercased
+/// unless `case_sensitive`) form one group, given as the first such row's
+/// cells and every group row's needle, in the order of the comparison
+/// forms. Rows with an empty needle cell are no needles, as in the
+/// evaluator; a missing key cell reads as empty.
+pub fn needles_by_key(
+    table: &ir::Lookup,
+    needle_index: usize,
+    key_indexes: &[usize],
+    case_sensitive: bool,
+    text_of: fn(&Value) -> Option<String>,
+) -> Vec<(Vec<String>, Vec<String>)> {
+    let mut groups: BTreeMap<Vec<String>, (Vec<String>, Vec<String>)> = BTreeMap::new();
+    for row in &table.rows {
+        let cells: Vec<String> = key_indexes
+            .iter()
+            .map(|index| row.get(*index).and_then(text_of).unwrap_or_default())
+            .collect();
+        let Some(needle) = row
+            .get(needle_index)
+            .and_then(text_of)
+            .filter(|text| !text.is_empty())
+        else {
+            continue;
+        };
+        let form: Vec<String> = cells
+            .iter()
+            .map(|cell| {
+                if case_sensitive {
+                    cell.clone()
+                } else {
+                    cell.to_lowercase()
+                }
+            })
+            .collect();
+        let entry = groups.entry(form).or_insert_with(|| (cells, Vec::new()));
+        entry.1.push(needle);
+    }
+    groups.into_values().collect()
 }
 
 /// The Unicode-lowercase of one character when it is one character.

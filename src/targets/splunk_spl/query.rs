@@ -531,40 +531,19 @@ impl<'a> Translator<'a> {
             let field = self.field(key_field, origin);
             key_columns.push((index, field));
         }
-        let mut groups: BTreeMap<Vec<String>, (Vec<String>, Vec<String>)> = BTreeMap::new();
-        for row in &table.rows {
-            let cells: Vec<String> = key_columns
-                .iter()
-                .map(|(index, _)| row.get(*index).and_then(scalar_text).unwrap_or_default())
-                .collect();
-            let Some(needle) = row
-                .get(needle_index)
-                .and_then(scalar_text)
-                .filter(|text| !text.is_empty())
-            else {
-                continue;
-            };
-            let form: Vec<String> = cells
-                .iter()
-                .map(|cell| {
-                    if case_sensitive {
-                        cell.clone()
-                    } else {
-                        cell.to_lowercase()
-                    }
-                })
-                .collect();
-            groups
-                .entry(form)
-                .or_insert_with(|| (cells, Vec::new()))
-                .1
-                .push(needle);
-        }
+        let key_indexes: Vec<usize> = key_columns.iter().map(|(index, _)| *index).collect();
+        let groups = lower::needles_by_key(
+            table,
+            needle_index,
+            &key_indexes,
+            case_sensitive,
+            scalar_text,
+        );
         if groups.is_empty() {
             return "false()".to_string();
         }
         let mut alternatives = Vec::new();
-        for (cells, needles) in groups.into_values() {
+        for (cells, needles) in groups {
             let mut parts = Vec::new();
             for ((_, key_field), cell) in key_columns.iter().zip(&cells) {
                 parts.push(self.pattern_test(
