@@ -4,6 +4,11 @@
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
+
+/// The evaluator hands parsed events between threads; mimalloc frees memory
+/// allocated on another thread far more cheaply than the system allocator.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use tripline::cli::{self, ColorChoice, Global, MessageFormat};
 
 /// Tripline: detection content for LLM-application security, checked, tested and compiled.

@@ -4,8 +4,11 @@
 //! Output: one stream of events in time order across all inputs, with bad
 //! lines reported in place, each tagged with the index of its input.
 //!
-//! With one thread, lines are read and parsed in turn. With `N >= 2`, each
-//! input gets a reader thread that cuts the bytes into batches of lines
+//! With one thread, lines are read and parsed in turn. With two, each input
+//! gets one thread that reads and parses batches of lines (running the
+//! filters) while the evaluating thread evaluates: a two-stage pipeline, which
+//! keeps two cores busy without a third thread competing for them. With
+//! `N >= 3`, each input gets a reader thread that cuts the bytes into batches of lines
 //! (with their line numbers) and `N - 1` workers that parse batches (and run
 //! the filters, see [`Projection`]); the evaluating thread takes the parsed
 //! batches back in order, so every later step sees exactly what it sees with
@@ -149,6 +152,92 @@ impl Source for SequentialSource {
             }
         }
     }
+}
+
+/// Two stages: one thread reads and parses batches of lines (running the
+/// filters), the evaluating thread only evaluates. With two cores this keeps
+/// both busy without a third thread competing for them.
+struct PipelinedSource {
+    results: Receiver<ParsedBatch>,
+    current: VecDeque<Item>,
+    name: String,
+}
+
+impl PipelinedSource {
+    fn spawn<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        mut reader: Box<dyn BufRead + Send>,
+        projection: Arc<Projection>,
+        input: u32,
+        name: String,
+    ) -> PipelinedSource {
+        let (sender, results) = sync_channel::<ParsedBatch>(4);
+        scope.spawn(move || {
+            let (recycle_sender, recycle_receiver) = channel::<RawBatch>();
+            let mut scratch = String::new();
+            // The reader half runs on this same thread, one batch at a time.
+            let mut line = 0u64;
+            loop {
+                let batch = next_raw_batch(&mut reader, &recycle_receiver, &mut line);
+                let finished = matches!(&batch, Ok((_, true)) | Err(_));
+                let parsed = batch.map(|(batch, _)| {
+                    parse_batch(batch, &recycle_sender, &projection, input, &mut scratch)
+                });
+                if sender.send(parsed).is_err() || finished {
+                    break;
+                }
+            }
+        });
+        PipelinedSource {
+            results,
+            current: VecDeque::new(),
+            name,
+        }
+    }
+}
+
+impl Source for PipelinedSource {
+    fn next(&mut self) -> Result<Option<Item>, EvalError> {
+        loop {
+            if let Some(item) = self.current.pop_front() {
+                return Ok(Some(item));
+            }
+            match self.results.recv() {
+                Ok(Ok(items)) => self.current = items.into(),
+                Ok(Err(error)) => return Err(EvalError::read(&self.name, &error)),
+                Err(_) => return Ok(None),
+            }
+        }
+    }
+}
+
+/// Reads the next batch of lines; `true` when the input ended with it.
+fn next_raw_batch(
+    reader: &mut Box<dyn BufRead + Send>,
+    recycled: &Receiver<RawBatch>,
+    line: &mut u64,
+) -> Result<(RawBatch, bool), io::Error> {
+    let mut batch = match recycled.try_recv() {
+        Ok(mut batch) => {
+            batch.data.clear();
+            batch.ends.clear();
+            batch.first_line = *line + 1;
+            batch
+        }
+        Err(_) => RawBatch {
+            first_line: *line + 1,
+            data: Vec::with_capacity(BATCH_BYTES + 4096),
+            ends: Vec::with_capacity(BATCH_LINES),
+        },
+    };
+    while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
+        if reader.read_until(b'\n', &mut batch.data)? == 0 {
+            return Ok((batch, true));
+        }
+        *line += 1;
+        batch.ends.push(batch.data.len());
+    }
+    Ok((batch, false))
 }
 
 /// Lines of one batch: the bytes, where each line ends, and the first line's number.
@@ -420,7 +509,15 @@ impl<'a> Merged<'a> {
         let mut ordered = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.iter().enumerate() {
             let reader = input.open()?;
-            let source: Box<dyn Source + 'scope> = if threads >= 2 {
+            let source: Box<dyn Source + 'scope> = if threads == 2 {
+                Box::new(PipelinedSource::spawn(
+                    scope,
+                    reader,
+                    projection.clone(),
+                    index as u32,
+                    input.name(),
+                ))
+            } else if threads >= 3 {
                 Box::new(ThreadedSource::spawn(
                     scope,
                     reader,
