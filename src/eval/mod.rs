@@ -119,7 +119,8 @@ pub struct EvalOptions {
     pub max_event_ids: usize,
     /// The rule ids to evaluate; empty means all.
     pub rules: Vec<String>,
-    /// Threads: 1 parses on the evaluating thread; N >= 2 adds a reader and N - 1 parsers per input.
+    /// Threads: 1 parses on the evaluating thread; 2 adds one thread per input that reads and
+    /// parses (a two-stage pipeline); N >= 3 adds a reader and N - 1 parsers per input.
     pub threads: usize,
     /// Skip bad lines (counting them) instead of stopping.
     pub skip_invalid: bool,
