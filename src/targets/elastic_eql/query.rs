@@ -397,14 +397,7 @@ impl<'a> Translator<'a> {
         let Some(value) = number_or_bool(value) else {
             return self.fail(expr.origin, "the compared value is not a number or boolean");
         };
-        let symbol = match op {
-            CompareOp::Equal => "==",
-            CompareOp::NotEqual => "!=",
-            CompareOp::Less => "<",
-            CompareOp::LessEqual => "<=",
-            CompareOp::Greater => ">",
-            CompareOp::GreaterEqual => ">=",
-        };
+        let symbol = op.symbol();
         guard(
             std::slice::from_ref(&field),
             format!("{field} {symbol} {value}"),

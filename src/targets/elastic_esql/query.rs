@@ -169,14 +169,7 @@ impl<'a> Translator<'a> {
                 let mut guards = Vec::new();
                 let left = self.operand(left, aggregates, labels, &mut guards);
                 let right = self.operand(right, aggregates, labels, &mut guards);
-                let symbol = match op {
-                    CompareOp::Equal => "==",
-                    CompareOp::NotEqual => "!=",
-                    CompareOp::Less => "<",
-                    CompareOp::LessEqual => "<=",
-                    CompareOp::Greater => ">",
-                    CompareOp::GreaterEqual => ">=",
-                };
+                let symbol = op.symbol();
                 guards.push(format!("{left} {symbol} {right}"));
                 if guards.len() == 1 {
                     guards.remove(0)
@@ -584,14 +577,7 @@ impl<'a> Translator<'a> {
         let Some(value) = number_or_bool(value) else {
             return self.fail(expr.origin, "the compared value is not a number or boolean");
         };
-        let symbol = match op {
-            CompareOp::Equal => "==",
-            CompareOp::NotEqual => "!=",
-            CompareOp::Less => "<",
-            CompareOp::LessEqual => "<=",
-            CompareOp::Greater => ">",
-            CompareOp::GreaterEqual => ">=",
-        };
+        let symbol = op.symbol();
         guard(
             std::slice::from_ref(&field),
             format!("{field} {symbol} {value}"),

@@ -290,7 +290,7 @@ impl<'a> Translator<'a> {
                 let mut guards = Vec::new();
                 let left = self.operand(left, aggregates, labels, &mut guards);
                 let right = self.operand(right, aggregates, labels, &mut guards);
-                let comparison = format!("{left} {} {right}", symbol(*op));
+                let comparison = format!("{left} {} {right}", op.symbol());
                 if guards.is_empty() {
                     comparison
                 } else {
@@ -749,7 +749,7 @@ impl<'a> Translator<'a> {
         let (column, _) = self.column(&canonical, expr.origin);
         self.guard(
             &[canonical],
-            format!("{column} {} {value}", symbol(op)),
+            format!("{column} {} {value}", op.symbol()),
             false,
             expr.origin,
         )
@@ -993,17 +993,6 @@ fn capitalised(text: &str) -> String {
     match characters.next() {
         Some(first) => first.to_uppercase().chain(characters).collect(),
         None => String::new(),
-    }
-}
-
-fn symbol(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Equal => "==",
-        CompareOp::NotEqual => "!=",
-        CompareOp::Less => "<",
-        CompareOp::LessEqual => "<=",
-        CompareOp::Greater => ">",
-        CompareOp::GreaterEqual => ">=",
     }
 }
 

@@ -476,7 +476,7 @@ impl<'a> Translator<'a> {
         };
         guard(
             std::slice::from_ref(&field),
-            format!("{field} {} {value}", symbol(op)),
+            format!("{field} {} {value}", op.symbol()),
             false,
         )
     }
@@ -806,7 +806,7 @@ impl<'a> Translator<'a> {
                     return self.fail(expr.origin, "the compared value is not a number");
                 };
                 let name = self.aggregate(aggregate_side, aggregates);
-                format!("(isnotnull({name}) AND {name} {} {value})", symbol(op))
+                format!("(isnotnull({name}) AND {name} {} {value})", op.symbol())
             }
             _ => self.fail(expr.origin, "this condition has no exact SPL translation"),
         }
@@ -901,17 +901,6 @@ fn guard(fields: &[String], body: String, negated: bool) -> String {
         format!("({} AND NOT ({body}))", presence.join(" AND "))
     } else {
         format!("({} AND ({body}))", presence.join(" AND "))
-    }
-}
-
-fn symbol(op: CompareOp) -> &'static str {
-    match op {
-        CompareOp::Equal => "==",
-        CompareOp::NotEqual => "!=",
-        CompareOp::Less => "<",
-        CompareOp::LessEqual => "<=",
-        CompareOp::Greater => ">",
-        CompareOp::GreaterEqual => ">=",
     }
 }
 
