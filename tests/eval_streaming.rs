@@ -409,6 +409,69 @@ fn two_threads_give_the_same_output_as_one() {
     assert_eq!(one, eval_with(&pack, &events, &options));
 }
 
+/// Bad lines spread over many batches of several inputs: with any number of
+/// threads, the same line numbers are reported, the same lines are counted,
+/// and without `--skip-invalid` the first bad line in time order stops the run.
+#[test]
+fn bad_lines_in_many_batches_are_reported_alike_with_any_thread_count() {
+    let pack = failures_pack();
+    let mut first = String::new();
+    let mut second = String::new();
+    let mut bad_lines = Vec::new();
+    for index in 0..6_000i64 {
+        if index % 997 == 3 {
+            first.push_str("{not json\n");
+            bad_lines.push(index + 1);
+        } else {
+            first.push_str(&format!("{}\n", failure(index * 2, "u")));
+        }
+        second.push_str(&format!("{}\n", failure(index * 2 + 1, "v")));
+    }
+    let first = write("bad-many-a.jsonl", &first);
+    let second = write("bad-many-b.jsonl", &second);
+    let mut seen = Vec::new();
+    for threads in [1, 2, 3, 5] {
+        let options = EvalOptions {
+            skip_invalid: true,
+            threads,
+            ..quiet()
+        };
+        let (alerts, summary) = run(&pack, &[first.clone(), second.clone()], &options).unwrap();
+        assert_eq!(summary.skipped_total(), bad_lines.len() as u64, "{threads}");
+        assert_eq!(summary.events_read, 12_000 - bad_lines.len() as u64);
+        let lines: Vec<String> = summary
+            .first_skipped
+            .iter()
+            .map(|skipped| skipped.message.split(": ").next().unwrap().to_string())
+            .collect();
+        assert_eq!(
+            lines.first(),
+            Some(&format!("{}:{}", first.display(), bad_lines[0])),
+            "{threads}"
+        );
+        seen.push((alerts, lines));
+        let stopped = run(
+            &pack,
+            &[first.clone(), second.clone()],
+            &EvalOptions {
+                threads,
+                ..quiet()
+            },
+        )
+        .unwrap_err();
+        assert!(
+            stopped
+                .diagnostic()
+                .unwrap()
+                .message
+                .starts_with(&format!("{}:{}: ", first.display(), bad_lines[0])),
+            "{threads}: {}",
+            stopped.diagnostic().unwrap().message
+        );
+    }
+    assert!(seen.windows(2).all(|pair| pair[0] == pair[1]));
+}
+
 #[test]
 fn alerts_come_out_in_raising_order() {
     let pack = many_rules_pack();

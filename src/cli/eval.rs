@@ -58,8 +58,9 @@ pub struct EvalArgs {
     /// How far out of timestamp order the input may be.
     #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = duration)]
     pub lateness: i64,
-    /// Threads: 1 parses and evaluates on one thread; 2 reads and parses on a second thread;
-    /// N >= 3 adds a reader and N - 1 parsers (output is identical in every case).
+    /// Threads: 1 reads, parses and evaluates on one thread; N >= 2 adds N - 1 threads that
+    /// read and parse batches of lines, which the evaluating thread also parses when it would
+    /// otherwise wait (output is identical in every case).
     #[arg(long, value_name = "N", default_value_t = 1)]
     pub threads: usize,
 }

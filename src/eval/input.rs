@@ -4,32 +4,28 @@
 //! Output: one stream of events in time order across all inputs, with bad
 //! lines reported in place, each tagged with the index of its input.
 //!
-//! With one thread, lines are read and parsed in turn. With two, each input
-//! gets one thread that reads and parses batches of lines (running the
-//! filters) while the evaluating thread evaluates: a two-stage pipeline, which
-//! keeps two cores busy without a third thread competing for them. With
-//! `N >= 3`, each input gets a reader thread that cuts the bytes into batches of lines
-//! (with their line numbers) and `N - 1` workers that parse batches (and run
-//! the filters, see [`Projection`]); the evaluating thread takes the parsed
-//! batches back in order, so every later step sees exactly what it sees with
-//! one thread. When the batch it needs next is not parsed yet, the evaluating
-//! thread parses a queued batch itself instead of waiting, so with two threads
-//! both cores parse. Channels are bounded, so a slow evaluator holds back the
-//! reader and memory stays bounded (a few batches of 512 lines).
+//! With one thread, lines are read and parsed in turn. With `N >= 2`, each
+//! input gets `N - 1` parser threads that share its reader: a parser takes the
+//! next batch of lines (numbered, with their line numbers) under a lock, then
+//! parses it (running the filters, see [`Projection`]) outside the lock. The
+//! evaluating thread takes the parsed batches back in number order, so every
+//! later step sees exactly what it sees with one thread; when the batch it
+//! needs next is not ready, it reads and parses the next batch itself instead
+//! of waiting. So with two threads, both cores parse and one of them also
+//! evaluates, and the work balances itself whichever stage is heavier. Parsed
+//! batches wait in a bounded channel and the evaluating thread parses at most
+//! a few batches ahead, so memory stays bounded (a few batches of 512 lines).
 //!
 //! Each input is reordered by its own [`ReorderBuffer`]; the inputs are then
 //! merged by (time, input index).
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader};
 use std::path::PathBuf;
-use std::sync::mpsc::{
-    Receiver, RecvTimeoutError, Sender, SyncSender, TryRecvError, channel, sync_channel,
-};
+use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
 use std::thread::Scope;
-use std::time::Duration;
 
 use super::error::{EvalError, LineError, LineErrorKind};
 use super::event::{Event, Projection};
@@ -154,92 +150,6 @@ impl Source for SequentialSource {
     }
 }
 
-/// Two stages: one thread reads and parses batches of lines (running the
-/// filters), the evaluating thread only evaluates. With two cores this keeps
-/// both busy without a third thread competing for them.
-struct PipelinedSource {
-    results: Receiver<ParsedBatch>,
-    current: VecDeque<Item>,
-    name: String,
-}
-
-impl PipelinedSource {
-    fn spawn<'scope>(
-        scope: &'scope Scope<'scope, '_>,
-        mut reader: Box<dyn BufRead + Send>,
-        projection: Arc<Projection>,
-        input: u32,
-        name: String,
-    ) -> PipelinedSource {
-        let (sender, results) = sync_channel::<ParsedBatch>(4);
-        scope.spawn(move || {
-            let (recycle_sender, recycle_receiver) = channel::<RawBatch>();
-            let mut scratch = String::new();
-            // The reader half runs on this same thread, one batch at a time.
-            let mut line = 0u64;
-            loop {
-                let batch = next_raw_batch(&mut reader, &recycle_receiver, &mut line);
-                let finished = matches!(&batch, Ok((_, true)) | Err(_));
-                let parsed = batch.map(|(batch, _)| {
-                    parse_batch(batch, &recycle_sender, &projection, input, &mut scratch)
-                });
-                if sender.send(parsed).is_err() || finished {
-                    break;
-                }
-            }
-        });
-        PipelinedSource {
-            results,
-            current: VecDeque::new(),
-            name,
-        }
-    }
-}
-
-impl Source for PipelinedSource {
-    fn next(&mut self) -> Result<Option<Item>, EvalError> {
-        loop {
-            if let Some(item) = self.current.pop_front() {
-                return Ok(Some(item));
-            }
-            match self.results.recv() {
-                Ok(Ok(items)) => self.current = items.into(),
-                Ok(Err(error)) => return Err(EvalError::read(&self.name, &error)),
-                Err(_) => return Ok(None),
-            }
-        }
-    }
-}
-
-/// Reads the next batch of lines; `true` when the input ended with it.
-fn next_raw_batch(
-    reader: &mut Box<dyn BufRead + Send>,
-    recycled: &Receiver<RawBatch>,
-    line: &mut u64,
-) -> Result<(RawBatch, bool), io::Error> {
-    let mut batch = match recycled.try_recv() {
-        Ok(mut batch) => {
-            batch.data.clear();
-            batch.ends.clear();
-            batch.first_line = *line + 1;
-            batch
-        }
-        Err(_) => RawBatch {
-            first_line: *line + 1,
-            data: Vec::with_capacity(BATCH_BYTES + 4096),
-            ends: Vec::with_capacity(BATCH_LINES),
-        },
-    };
-    while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
-        if reader.read_until(b'\n', &mut batch.data)? == 0 {
-            return Ok((batch, true));
-        }
-        *line += 1;
-        batch.ends.push(batch.data.len());
-    }
-    Ok((batch, false))
-}
-
 /// Lines of one batch: the bytes, where each line ends, and the first line's number.
 struct RawBatch {
     first_line: u64,
@@ -250,115 +160,82 @@ struct RawBatch {
 type ParsedBatch = Result<Vec<Item>, io::Error>;
 
 const BATCH_LINES: usize = 512;
-/// How long the evaluating thread waits for a parsed batch before it looks for
-/// a queued one to parse itself.
-const HELP_INTERVAL: Duration = Duration::from_micros(200);
 const BATCH_BYTES: usize = 256 << 10;
+/// How many batches past the one it needs the evaluating thread parses itself
+/// before it waits for the parsers instead.
+const MAX_AHEAD: usize = 4;
 
-type JobQueue = Arc<Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>>;
-
-struct ThreadedSource {
-    results: Receiver<(u64, ParsedBatch)>,
-    /// The parsers' queue: the evaluating thread takes a batch from it itself
-    /// when the batch it needs next is not parsed yet.
-    jobs: JobQueue,
-    recycle: Sender<RawBatch>,
-    projection: Arc<Projection>,
-    input: u32,
-    scratch: String,
-    waiting: BTreeMap<u64, ParsedBatch>,
-    next_batch: u64,
-    current: VecDeque<Item>,
-    name: String,
+/// The reading end of one input, shared by every thread that parses it: a
+/// thread takes the next batch of lines (and its sequence number) under the
+/// lock, then parses it outside the lock.
+struct SharedReader {
+    reader: Box<dyn BufRead + Send>,
+    /// Lines read so far.
+    line: u64,
+    /// Batches handed out so far.
+    sequence: u64,
+    /// The number of batches, once the input has ended (or failed).
+    total: Option<u64>,
+    /// Parsed batches' buffers, reused so that reading does not fault in
+    /// fresh pages for every batch.
+    recycled: Vec<RawBatch>,
 }
 
-impl ThreadedSource {
-    fn spawn<'scope>(
-        scope: &'scope Scope<'scope, '_>,
-        mut reader: Box<dyn BufRead + Send>,
-        projection: Arc<Projection>,
-        workers: usize,
-        input: u32,
-        name: String,
-    ) -> ThreadedSource {
-        let workers = workers.max(1);
-        let (job_sender, job_receiver) =
-            sync_channel::<(u64, Result<RawBatch, io::Error>)>(workers * 2);
-        let (result_sender, result_receiver) = sync_channel::<(u64, ParsedBatch)>(workers * 2);
-        // Parsed batches' byte buffers go back to the reader, so that reading
-        // does not fault in fresh pages for every batch.
-        let (recycle_sender, recycle_receiver) = channel::<RawBatch>();
-        scope.spawn(move || read_batches(&mut reader, &job_sender, &recycle_receiver));
-        let jobs: JobQueue = Arc::new(Mutex::new(job_receiver));
-        for _ in 0..workers {
-            let jobs = jobs.clone();
-            let results: SyncSender<(u64, ParsedBatch)> = result_sender.clone();
-            let recycle = recycle_sender.clone();
-            let projection = projection.clone();
-            scope.spawn(move || parse_batches(&jobs, &results, &recycle, &projection, input));
+impl SharedReader {
+    /// The next batch and its sequence number; `None` once the input has ended.
+    fn take(shared: &Mutex<SharedReader>) -> Option<(u64, Result<RawBatch, io::Error>)> {
+        let mut guard = shared.lock().ok()?;
+        let this = &mut *guard;
+        if this.total.is_some() {
+            return None;
         }
-        ThreadedSource {
-            results: result_receiver,
-            jobs,
-            recycle: recycle_sender,
-            projection,
-            input,
-            scratch: String::new(),
-            waiting: BTreeMap::new(),
-            next_batch: 0,
-            current: VecDeque::new(),
-            name,
-        }
-    }
-}
-
-fn read_batches(
-    reader: &mut Box<dyn BufRead + Send>,
-    jobs: &SyncSender<(u64, Result<RawBatch, io::Error>)>,
-    recycled: &Receiver<RawBatch>,
-) {
-    let mut line = 0u64;
-    for sequence in 0u64.. {
-        let mut batch = match recycled.try_recv() {
-            Ok(mut batch) => {
-                batch.data.clear();
-                batch.ends.clear();
-                batch.first_line = line + 1;
-                batch
-            }
-            Err(_) => RawBatch {
-                first_line: line + 1,
-                data: Vec::with_capacity(BATCH_BYTES + 4096),
-                ends: Vec::with_capacity(BATCH_LINES),
-            },
-        };
-        let mut finished = false;
+        let mut batch = this.recycled.pop().unwrap_or_else(|| RawBatch {
+            first_line: 0,
+            data: Vec::with_capacity(BATCH_BYTES + 4096),
+            ends: Vec::with_capacity(BATCH_LINES),
+        });
+        batch.data.clear();
+        batch.ends.clear();
+        batch.first_line = this.line + 1;
+        let sequence = this.sequence;
+        this.sequence += 1;
         while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
-            match reader.read_until(b'\n', &mut batch.data) {
+            match this.reader.read_until(b'\n', &mut batch.data) {
                 Ok(0) => {
-                    finished = true;
+                    this.total = Some(this.sequence);
                     break;
                 }
                 Ok(_) => {
-                    line += 1;
+                    this.line += 1;
                     batch.ends.push(batch.data.len());
                 }
                 Err(error) => {
-                    let _ = jobs.send((sequence, Err(error)));
-                    return;
+                    this.total = Some(this.sequence);
+                    return Some((sequence, Err(error)));
                 }
             }
         }
-        if jobs.send((sequence, Ok(batch))).is_err() || finished {
-            return;
+        Some((sequence, Ok(batch)))
+    }
+
+    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch) {
+        if let Ok(mut guard) = shared.lock()
+            && guard.recycled.len() < MAX_AHEAD * 4
+        {
+            guard.recycled.push(batch);
         }
+    }
+
+    /// The number of batches, once known.
+    fn total(shared: &Mutex<SharedReader>) -> Option<u64> {
+        shared.lock().ok().and_then(|guard| guard.total)
     }
 }
 
 /// Parses the lines of a batch, then hands its buffers back to the reader.
 fn parse_batch(
     batch: RawBatch,
-    recycle: &Sender<RawBatch>,
+    shared: &Mutex<SharedReader>,
     projection: &Projection,
     input: u32,
     scratch: &mut String,
@@ -373,88 +250,131 @@ fn parse_batch(
         }
         start = *end;
     }
-    let _ = recycle.send(batch);
+    SharedReader::recycle(shared, batch);
     items
 }
 
-fn parse_batches(
-    jobs: &Mutex<Receiver<(u64, Result<RawBatch, io::Error>)>>,
-    results: &SyncSender<(u64, ParsedBatch)>,
-    recycle: &Sender<RawBatch>,
-    projection: &Projection,
+/// `N - 1` parser threads and the evaluating thread share one input: each
+/// parser takes the next batch of lines from the [`SharedReader`], parses it
+/// and sends it back numbered; the evaluating thread evaluates the batches in
+/// number order, and parses a batch itself whenever the one it needs next is
+/// not ready (up to [`MAX_AHEAD`] batches ahead), so that no core idles.
+struct ParallelSource {
+    shared: Arc<Mutex<SharedReader>>,
+    results: Receiver<(u64, ParsedBatch)>,
+    projection: Arc<Projection>,
     input: u32,
-) {
-    let mut scratch = String::new();
-    loop {
-        let job = match jobs.lock() {
-            Ok(receiver) => receiver.recv(),
-            Err(_) => return,
-        };
-        let Ok((sequence, batch)) = job else {
-            return;
-        };
-        let parsed =
-            batch.map(|batch| parse_batch(batch, recycle, projection, input, &mut scratch));
-        if results.send((sequence, parsed)).is_err() {
-            return;
+    scratch: String,
+    waiting: BTreeMap<u64, ParsedBatch>,
+    next_batch: u64,
+    current: std::vec::IntoIter<Item>,
+    name: String,
+}
+
+impl ParallelSource {
+    fn spawn<'scope>(
+        scope: &'scope Scope<'scope, '_>,
+        reader: Box<dyn BufRead + Send>,
+        projection: Arc<Projection>,
+        parsers: usize,
+        input: u32,
+        name: String,
+    ) -> ParallelSource {
+        let parsers = parsers.max(1);
+        let shared = Arc::new(Mutex::new(SharedReader {
+            reader,
+            line: 0,
+            sequence: 0,
+            total: None,
+            recycled: Vec::new(),
+        }));
+        // Bounded: a slow evaluator holds the parsers back.
+        let (sender, results) = sync_channel::<(u64, ParsedBatch)>(parsers * 2);
+        for _ in 0..parsers {
+            let shared = shared.clone();
+            let sender = sender.clone();
+            let projection = projection.clone();
+            scope.spawn(move || {
+                let mut scratch = String::new();
+                while let Some((sequence, batch)) = SharedReader::take(&shared) {
+                    let parsed = batch
+                        .map(|batch| parse_batch(batch, &shared, &projection, input, &mut scratch));
+                    if sender.send((sequence, parsed)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        ParallelSource {
+            shared,
+            results,
+            projection,
+            input,
+            scratch: String::new(),
+            waiting: BTreeMap::new(),
+            next_batch: 0,
+            current: Vec::new().into_iter(),
+            name,
+        }
+    }
+
+    /// The batch numbered `next_batch`, or `None` after the last one.
+    fn next_batch(&mut self) -> Option<ParsedBatch> {
+        loop {
+            if let Some(batch) = self.waiting.remove(&self.next_batch) {
+                return Some(batch);
+            }
+            match self.results.try_recv() {
+                Ok((sequence, batch)) => {
+                    self.waiting.insert(sequence, batch);
+                    continue;
+                }
+                Err(TryRecvError::Empty) => {}
+                // Every parser has stopped, and none holds this batch.
+                Err(TryRecvError::Disconnected) => return None,
+            }
+            if self.waiting.len() < MAX_AHEAD {
+                // Parse the next unread batch here rather than wait.
+                if let Some((sequence, batch)) = SharedReader::take(&self.shared) {
+                    let parsed = batch.map(|batch| {
+                        parse_batch(
+                            batch,
+                            &self.shared,
+                            &self.projection,
+                            self.input,
+                            &mut self.scratch,
+                        )
+                    });
+                    self.waiting.insert(sequence, parsed);
+                    continue;
+                }
+            }
+            if SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total) {
+                return None;
+            }
+            // A parser holds the batch needed next: wait for it.
+            match self.results.recv() {
+                Ok((sequence, batch)) => {
+                    self.waiting.insert(sequence, batch);
+                }
+                Err(_) => return None,
+            }
         }
     }
 }
 
-impl Source for ThreadedSource {
+impl Source for ParallelSource {
     fn next(&mut self) -> Result<Option<Item>, EvalError> {
         loop {
-            if let Some(item) = self.current.pop_front() {
+            if let Some(item) = self.current.next() {
                 return Ok(Some(item));
             }
-            let batch = match self.waiting.remove(&self.next_batch) {
-                Some(batch) => batch,
-                None => loop {
-                    match self.results.try_recv() {
-                        Ok((sequence, batch)) if sequence == self.next_batch => break batch,
-                        Ok((sequence, batch)) => {
-                            self.waiting.insert(sequence, batch);
-                            continue;
-                        }
-                        Err(TryRecvError::Disconnected) => return Ok(None),
-                        Err(TryRecvError::Empty) => {}
-                    }
-                    // Nothing parsed yet: parse a queued batch here rather than wait.
-                    let job = match self.jobs.try_lock() {
-                        Ok(receiver) => receiver.try_recv().ok(),
-                        Err(_) => None,
-                    };
-                    if let Some((sequence, raw)) = job {
-                        let parsed = raw.map(|raw| {
-                            parse_batch(
-                                raw,
-                                &self.recycle,
-                                &self.projection,
-                                self.input,
-                                &mut self.scratch,
-                            )
-                        });
-                        if sequence == self.next_batch {
-                            break parsed;
-                        }
-                        self.waiting.insert(sequence, parsed);
-                        continue;
-                    }
-                    // A parser waiting for the reader holds the queue: wait a
-                    // little for a result, then look at the queue again.
-                    match self.results.recv_timeout(HELP_INTERVAL) {
-                        Ok((sequence, batch)) if sequence == self.next_batch => break batch,
-                        Ok((sequence, batch)) => {
-                            self.waiting.insert(sequence, batch);
-                        }
-                        Err(RecvTimeoutError::Timeout) => {}
-                        Err(RecvTimeoutError::Disconnected) => return Ok(None),
-                    }
-                },
+            let Some(batch) = self.next_batch() else {
+                return Ok(None);
             };
             self.next_batch += 1;
             match batch {
-                Ok(items) => self.current = items.into(),
+                Ok(items) => self.current = items.into_iter(),
                 Err(error) => return Err(EvalError::read(&self.name, &error)),
             }
         }
@@ -509,16 +429,8 @@ impl<'a> Merged<'a> {
         let mut ordered = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.iter().enumerate() {
             let reader = input.open()?;
-            let source: Box<dyn Source + 'scope> = if threads == 2 {
-                Box::new(PipelinedSource::spawn(
-                    scope,
-                    reader,
-                    projection.clone(),
-                    index as u32,
-                    input.name(),
-                ))
-            } else if threads >= 3 {
-                Box::new(ThreadedSource::spawn(
+            let source: Box<dyn Source + 'scope> = if threads >= 2 {
+                Box::new(ParallelSource::spawn(
                     scope,
                     reader,
                     projection.clone(),
