@@ -453,18 +453,15 @@ fn bad_lines_in_many_batches_are_reported_alike_with_any_thread_count() {
         let stopped = run(
             &pack,
             &[first.clone(), second.clone()],
-            &EvalOptions {
-                threads,
-                ..quiet()
-            },
+            &EvalOptions { threads, ..quiet() },
         )
         .unwrap_err();
         assert!(
-            stopped
-                .diagnostic()
-                .unwrap()
-                .message
-                .starts_with(&format!("{}:{}: ", first.display(), bad_lines[0])),
+            stopped.diagnostic().unwrap().message.starts_with(&format!(
+                "{}:{}: ",
+                first.display(),
+                bad_lines[0]
+            )),
             "{threads}: {}",
             stopped.diagnostic().unwrap().message
         );

@@ -5,11 +5,14 @@
 //! case-folded variants the case-insensitive operators need). Output: an
 //! [`Event`], or a [`LineError`] naming what is wrong with the line.
 //!
-//! The line is parsed with a serde visitor that looks each key up once: a key
-//! a rule reads is materialised into its slot (strings are copied into one
-//! buffer per event); a key the schema declares but no rule reads is only
-//! type-checked (its text is scanned, not copied); any other key is skipped
-//! with `IgnoredAny`. No `serde_json::Value` is built. After the line, the
+//! The line is read in one pass that looks each key up once: a key a rule
+//! reads is materialised into its slot (strings are copied into one buffer per
+//! event); a key the schema declares but no rule reads is only type-checked
+//! (its text is scanned, not copied); any other key is validated and skipped.
+//! No `serde_json::Value` is built. The pass is the hand-written scanner of
+//! [`super::scan`] for the common line, and a serde visitor that fills the
+//! same slots for any line the scanner leaves (unusual forms, and every
+//! invalid line, so that errors are worded by `serde_json`). After the line, the
 //! declared types are checked for the event's type (ints given as integral
 //! floats are accepted, numbers are never read from strings), timestamps become
 //! epoch milliseconds, and the lowercased (and whitespace-folded) variants of
@@ -23,6 +26,7 @@ use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess,
 use super::error::{LineError, LineErrorKind};
 use super::expr::Pred;
 use super::group::FastMap;
+use super::scan::{KeyUse, scan_object};
 use super::time;
 use crate::ir::{Schema, ValueType};
 
@@ -335,6 +339,35 @@ impl Projection {
             .collect()
     }
 
+    /// What the fast path does with a key's value.
+    #[inline]
+    fn key_use(&self, key: &str) -> KeyUse {
+        match self.table.get(key) {
+            Some(&slot) if self.fields[usize::from(slot)].materialize => KeyUse::Read(slot),
+            Some(&slot) => KeyUse::Probe(slot),
+            None => KeyUse::Skip,
+        }
+    }
+
+    /// Reads a line into the slots with `serde_json` (the path for lines the
+    /// fast scanner leaves).
+    fn read_with_serde(
+        &self,
+        line: &str,
+        slots: &mut [Slot],
+        text: &mut String,
+    ) -> Result<(), serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let visitor = EventVisitor {
+            projection: self,
+            slots,
+            text,
+        };
+        deserializer
+            .deserialize_map(visitor)
+            .and_then(|()| deserializer.end())
+    }
+
     /// Parses one line into an event. `Ok(None)` for a blank line.
     pub fn parse_line(
         &self,
@@ -350,16 +383,13 @@ impl Projection {
         scratch.clear();
         let mut slots = Vec::with_capacity(self.fields.len() + self.variants.len());
         slots.resize(self.fields.len(), Slot::Missing);
-        let mut deserializer = serde_json::Deserializer::from_str(line);
-        let visitor = EventVisitor {
-            projection: self,
-            slots: &mut slots,
-            text: scratch,
-        };
-        deserializer
-            .deserialize_map(visitor)
-            .and_then(|()| deserializer.end())
-            .map_err(|problem| error(LineErrorKind::NotJson(problem.to_string())))?;
+        if scan_object(line, |key| self.key_use(key), &mut slots, scratch).is_err() {
+            // Not a line the fast path takes: serde_json reads it (and words any error).
+            slots.fill(Slot::Missing);
+            scratch.clear();
+            self.read_with_serde(line, &mut slots, scratch)
+                .map_err(|problem| error(LineErrorKind::NotJson(problem.to_string())))?;
+        }
 
         let event_type = match slots[usize::from(self.event_type)] {
             Slot::Str(start, end) => self.event_type_index(&scratch[start as usize..end as usize]),
@@ -661,25 +691,45 @@ pub(crate) fn folded(text: &str) -> String {
 }
 
 /// Field names to slots: a power-of-two open-addressing table probed by a
-/// cheap hash of the name's length and edge bytes (JSON keys are short).
+/// cheap hash of the name's length and edge words (JSON keys are short).
 #[derive(Debug, Clone, Default)]
 struct NameTable {
-    entries: Vec<Option<(Box<str>, u16)>>,
+    entries: Vec<Option<NameEntry>>,
     len: usize,
 }
 
+/// A name with its first and last eight bytes as words: two names of at most
+/// 16 bytes are equal exactly when their lengths and both words are, which
+/// the lookup checks without a call to `memcmp`.
+#[derive(Debug, Clone)]
+struct NameEntry {
+    name: Box<str>,
+    words: (u64, u64),
+    slot: u16,
+}
+
 impl NameTable {
+    /// A hash of the name's length and edge words.
     #[inline]
-    fn hash(name: &[u8]) -> usize {
-        let first = name.first().copied().unwrap_or(0) as usize;
-        let last = name.last().copied().unwrap_or(0) as usize;
-        let middle = name.get(name.len() / 2).copied().unwrap_or(0) as usize;
-        (name.len().wrapping_mul(0x9E37)
-            ^ first.wrapping_mul(0x85EB)
-            ^ last.wrapping_mul(0xC2B2)
-            ^ middle.wrapping_mul(0x27D4))
-        .wrapping_mul(0x9E37_79B9)
-            >> 7
+    fn hash(length: usize, (head, tail): (u64, u64)) -> usize {
+        let mixed =
+            (head ^ tail.rotate_left(29) ^ length as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        (mixed >> 40) as usize
+    }
+
+    /// The first and last eight bytes (overlapping), or for names shorter
+    /// than eight bytes, the bytes zero-padded and no second word.
+    #[inline]
+    fn words(name: &[u8]) -> (u64, u64) {
+        if let (Some(head), Some(tail)) = (name.first_chunk::<8>(), name.last_chunk::<8>()) {
+            (u64::from_le_bytes(*head), u64::from_le_bytes(*tail))
+        } else {
+            let head = name
+                .iter()
+                .rev()
+                .fold(0u64, |word, &byte| word << 8 | u64::from(byte));
+            (head, 0)
+        }
     }
 
     fn insert(&mut self, name: &str, slot: u16) {
@@ -687,19 +737,24 @@ impl NameTable {
             let old = std::mem::take(&mut self.entries);
             self.entries = vec![None; (old.len() * 2).max(64)];
             self.len = 0;
-            for (name, slot) in old.into_iter().flatten() {
-                self.insert(&name, slot);
+            for entry in old.into_iter().flatten() {
+                self.insert(&entry.name, entry.slot);
             }
         }
         let mask = self.entries.len() - 1;
-        let mut index = Self::hash(name.as_bytes()) & mask;
-        while let Some((existing, _)) = &self.entries[index] {
-            if **existing == *name {
+        let words = Self::words(name.as_bytes());
+        let mut index = Self::hash(name.len(), words) & mask;
+        while let Some(entry) = &self.entries[index] {
+            if *entry.name == *name {
                 return;
             }
             index = (index + 1) & mask;
         }
-        self.entries[index] = Some((name.into(), slot));
+        self.entries[index] = Some(NameEntry {
+            name: name.into(),
+            words,
+            slot,
+        });
         self.len += 1;
     }
 
@@ -708,13 +763,19 @@ impl NameTable {
         if self.entries.is_empty() {
             return None;
         }
+        let bytes = name.as_bytes();
+        let words = Self::words(bytes);
         let mask = self.entries.len() - 1;
-        let mut index = Self::hash(name.as_bytes()) & mask;
+        let mut index = Self::hash(bytes.len(), words) & mask;
         loop {
             match &self.entries[index] {
                 None => return None,
-                Some((existing, slot)) if existing.len() == name.len() && **existing == *name => {
-                    return Some(slot);
+                Some(entry)
+                    if entry.name.len() == bytes.len()
+                        && entry.words == words
+                        && (bytes.len() <= 16 || *entry.name == *name) =>
+                {
+                    return Some(&entry.slot);
                 }
                 Some(_) => index = (index + 1) & mask,
             }
@@ -901,6 +962,233 @@ impl<'de> Visitor<'de> for ProbeSeed {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A projection that reads `a`, `b` and `text`, probes `p` and `q`, and skips the rest.
+    fn differential_projection() -> Projection {
+        let mut projection = Projection::new(&Schema::default());
+        for name in ["a", "b", "text", "a_longer_name_than_16"] {
+            projection.read(name);
+        }
+        for name in ["p", "q"] {
+            projection.slot_or_probe(name);
+        }
+        projection
+    }
+
+    /// The slots and text a path read, or `None` when it did not take the line.
+    type Read = Option<(Vec<Slot>, String)>;
+
+    fn both_paths(projection: &Projection, line: &str) -> (Read, Read) {
+        let count = projection.fields.len();
+        let mut fast_slots = vec![Slot::Missing; count];
+        let mut fast_text = String::new();
+        let fast = scan_object(
+            line,
+            |key| projection.key_use(key),
+            &mut fast_slots,
+            &mut fast_text,
+        )
+        .ok()
+        .map(|()| (fast_slots, fast_text));
+        let mut serde_slots = vec![Slot::Missing; count];
+        let mut serde_text = String::new();
+        let serde = projection
+            .read_with_serde(line, &mut serde_slots, &mut serde_text)
+            .ok()
+            .map(|()| (serde_slots, serde_text));
+        (fast, serde)
+    }
+
+    /// Floats compared by bits, so that `-0.0` and `0.0` differ.
+    fn same(left: &(Vec<Slot>, String), right: &(Vec<Slot>, String)) -> bool {
+        left.1 == right.1
+            && left.0.len() == right.0.len()
+            && left.0.iter().zip(&right.0).all(|pair| match pair {
+                (Slot::Float(x), Slot::Float(y)) => x.to_bits() == y.to_bits(),
+                (x, y) => x == y,
+            })
+    }
+
+    #[test]
+    fn the_fast_path_takes_ordinary_lines_and_agrees_with_serde() {
+        let projection = differential_projection();
+        for line in [
+            r#"{"a":"x","b":1,"text":"hello","p":"probed","zz":[1,{"k":null}]}"#,
+            r#" { "a" : "tab\there \"quoted\" \u00e9\u4e2d" , "b" : -12.5e-3 , "q" : true } "#,
+            r#"{"a":12345678901234567890,"b":-9223372036854775808,"text":-0,"p":1.5e300}"#,
+            r#"{"a":"x","a":"y","b":false,"text":null,"a_longer_name_than_16":"long"}"#,
+            r#"{}"#,
+            "{\"a\":\"caf\u{e9} \u{1F600}\"}",
+        ] {
+            let (fast, serde) = both_paths(&projection, line);
+            let fast = fast.unwrap_or_else(|| panic!("the fast path left {line}"));
+            let serde = serde.unwrap();
+            assert!(same(&fast, &serde), "{line}: {fast:?} != {serde:?}");
+        }
+        // Left to serde_json: escaped keys, surrogate escapes, invalid JSON.
+        for line in [
+            r#"{"\u0061":1}"#,
+            r#"{"a":"\ud83d\ude00"}"#,
+            r#"{"a":01}"#,
+            r#"{"a":1,}"#,
+            r#"{"a":"x"} trailing"#,
+            "{\"a\":\"raw\ttab\"}",
+            r#"{"a":tru}"#,
+            r#"{"a":1.}"#,
+            r#"{"a":1e400}"#,
+            r#"[1]"#,
+        ] {
+            assert!(both_paths(&projection, line).0.is_none(), "{line}");
+        }
+    }
+
+    /// A piece of string content: mostly valid (plain text, every escape),
+    /// sometimes not (a raw quote or control character, a lone backslash,
+    /// surrogate escapes).
+    fn json_piece() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let valid = prop_oneof![
+            "[a-zA-Z0-9 é中😀]{0,12}",
+            Just("\\\"".to_string()),
+            Just("\\\\".to_string()),
+            Just("\\/".to_string()),
+            Just("\\b".to_string()),
+            Just("\\f".to_string()),
+            Just("\\n".to_string()),
+            Just("\\r".to_string()),
+            Just("\\t".to_string()),
+            Just("\\u0041".to_string()),
+            Just("\\u00E9".to_string()),
+            Just("\\u4e2D".to_string()),
+            Just("\\u0000".to_string()),
+            Just("\u{7f}".to_string()),
+            Just("x".repeat(40)),
+        ];
+        let invalid = prop_oneof![
+            Just("\"".to_string()),
+            Just("\\".to_string()),
+            Just("\\x".to_string()),
+            Just("\\u00".to_string()),
+            Just("\\ud83d".to_string()),
+            Just("\\udc00".to_string()),
+            Just("\\ud83d\\ude00".to_string()),
+            Just("\t".to_string()),
+            Just("\u{1}".to_string()),
+            Just("{".to_string()),
+            Just(",".to_string()),
+        ];
+        prop_oneof![40 => valid, 1 => invalid]
+    }
+
+    fn json_value() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let leaf = prop_oneof![
+            proptest::collection::vec(json_piece(), 0..8)
+                .prop_map(|pieces| format!("\"{}\"", pieces.concat())),
+            "-?(0|[1-9][0-9]{0,22})(\\.[0-9]{1,20})?([eE][+-]?[0-9]{1,3})?",
+            "-?0[0-9]{1,3}|-|[0-9]+\\.|[0-9]+[eE]|\\.5|\\+1|tru|nul|fals",
+            any::<i64>().prop_map(|value| value.to_string()),
+            any::<f64>().prop_map(|value| value.to_string()),
+            Just("true".to_string()),
+            Just("false".to_string()),
+            Just("null".to_string()),
+        ];
+        leaf.prop_recursive(3, 16, 4, |inner| {
+            prop_oneof![
+                proptest::collection::vec(inner.clone(), 0..4)
+                    .prop_map(|items| format!("[{}]", items.join(","))),
+                proptest::collection::vec(("[a-z]{1,3}", inner), 0..4).prop_map(|entries| {
+                    let entries: Vec<String> = entries
+                        .into_iter()
+                        .map(|(key, value)| format!("\"{key}\":{value}"))
+                        .collect();
+                    format!("{{{}}}", entries.join(","))
+                }),
+            ]
+        })
+    }
+
+    fn json_line() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let key = prop_oneof![
+            Just("a".to_string()),
+            Just("b".to_string()),
+            Just("text".to_string()),
+            Just("p".to_string()),
+            Just("q".to_string()),
+            Just("zz".to_string()),
+            Just("a_longer_name_than_16".to_string()),
+            Just("a_longer_name_than_17".to_string()),
+            Just("\\u0061".to_string()),
+        ];
+        let space = prop_oneof![8 => Just(""), 1 => Just(" "), 1 => Just("\t"), 1 => Just("\r\n")];
+        (
+            proptest::collection::vec((key, json_value(), space.clone()), 0..6),
+            space,
+            prop_oneof![
+                20 => Just(String::new()),
+                1 => Just("x".to_string()),
+                1 => Just(",".to_string()),
+                1 => Just("}".to_string()),
+            ],
+        )
+            .prop_map(|(entries, space, tail)| {
+                let entries: Vec<String> = entries
+                    .into_iter()
+                    .map(|(key, value, space)| {
+                        format!("{space}\"{key}\"{space}:{space}{value}{space}")
+                    })
+                    .collect();
+                format!("{space}{{{}}}{space}{tail}", entries.join(","))
+            })
+    }
+
+    /// The generator is worth running: the fast path takes most of its lines
+    /// (and leaves some), so the agreement property checks real work.
+    #[test]
+    fn the_fast_path_takes_most_generated_lines() {
+        use proptest::strategy::{Strategy, ValueTree};
+        let projection = differential_projection();
+        let mut runner = proptest::test_runner::TestRunner::deterministic();
+        let (mut taken, mut valid) = (0, 0);
+        for _ in 0..2000 {
+            let line = json_line().new_tree(&mut runner).unwrap().current();
+            let (fast, serde) = both_paths(&projection, &line);
+            taken += usize::from(fast.is_some());
+            valid += usize::from(serde.is_some());
+        }
+        assert!(
+            taken > 800 && valid < 2000,
+            "taken {taken}, valid {valid} of 2000"
+        );
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(3000))]
+
+        /// Whatever the fast path accepts, serde_json accepts and reads into the same slots.
+        #[test]
+        fn agrees_with_serde(line in json_line()) {
+            let projection = differential_projection();
+            let (fast, serde) = both_paths(&projection, &line);
+            if let Some(fast) = fast {
+                let serde = serde.expect("serde_json rejects a line the fast path took");
+                proptest::prop_assert!(same(&fast, &serde), "{}: {:?} != {:?}", line, fast, serde);
+            }
+        }
+
+        /// The same for arbitrary text cut from JSON-like pieces.
+        #[test]
+        fn agrees_with_serde_on_noise(pieces in proptest::collection::vec(json_piece(), 0..24)) {
+            let line = format!("{{\"a\":{}", pieces.concat());
+            let projection = differential_projection();
+            let (fast, serde) = both_paths(&projection, &line);
+            if let Some(fast) = fast {
+                let serde = serde.expect("serde_json rejects a line the fast path took");
+                proptest::prop_assert!(same(&fast, &serde), "{}: {:?} != {:?}", line, fast, serde);
+            }
+        }
+    }
 
     #[test]
     fn folding_collapses_runs_and_lowercases() {

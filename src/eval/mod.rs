@@ -89,6 +89,7 @@ mod literals;
 mod new_value;
 mod output;
 mod reorder;
+mod scan;
 mod sequence;
 mod state;
 mod time;
