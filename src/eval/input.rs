@@ -128,14 +128,34 @@ struct SequentialSource {
 impl Source for SequentialSource {
     fn next(&mut self) -> Result<Option<Item>, EvalError> {
         loop {
-            self.buffer.clear();
-            let read = self
+            // A line that is whole in the reader's buffer is parsed where it
+            // lies; only a line that crosses the buffer's end is copied.
+            let available = self
                 .reader
-                .read_until(b'\n', &mut self.buffer)
+                .fill_buf()
                 .map_err(|error| EvalError::read(&self.name, &error))?;
-            if read == 0 {
+            if available.is_empty() {
                 return Ok(None);
             }
+            if let Some(newline) = memchr::memchr(b'\n', available) {
+                self.line += 1;
+                let item = parse_bytes(
+                    &self.projection,
+                    &available[..=newline],
+                    self.input,
+                    self.line,
+                    &mut self.scratch,
+                );
+                self.reader.consume(newline + 1);
+                if let Some(item) = item {
+                    return Ok(Some(item));
+                }
+                continue;
+            }
+            self.buffer.clear();
+            self.reader
+                .read_until(b'\n', &mut self.buffer)
+                .map_err(|error| EvalError::read(&self.name, &error))?;
             self.line += 1;
             if let Some(item) = parse_bytes(
                 &self.projection,

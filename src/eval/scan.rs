@@ -323,41 +323,51 @@ fn is_special(byte: u8) -> bool {
     (byte < 0x20) | (byte == b'"') | (byte == b'\\')
 }
 
-/// The position of the first special byte, eight bytes at a time: in each
+/// The position of the first special byte, a word of eight bytes at a time: in each
 /// word, the classic zero-byte test (`(x - 0x01..) & !x & 0x80..`) flags the
 /// bytes equal to a quote or a backslash (after an xor) and the bytes below
 /// 0x20. A borrow can flag a byte above a flagged one, never below it, so the
 /// lowest flag is exact.
 #[inline]
 fn find_special(bytes: &[u8]) -> Option<usize> {
+    // Sixteen bytes (two words) per step, one branch for both.
+    let mut pairs = bytes.chunks_exact(16);
+    let mut offset = 0;
+    for pair in &mut pairs {
+        let (Some(low), Some(high)) = (pair.first_chunk::<8>(), pair.last_chunk::<8>()) else {
+            break;
+        };
+        let (low, high) = (special_flags(*low), special_flags(*high));
+        if low | high != 0 {
+            let flags = if low != 0 { low } else { high };
+            let base = if low != 0 { offset } else { offset + 8 };
+            return Some(base + (flags.trailing_zeros() / 8) as usize);
+        }
+        offset += 16;
+    }
+    pairs
+        .remainder()
+        .iter()
+        .position(|&byte| is_special(byte))
+        .map(|position| offset + position)
+}
+
+/// The high bit of each special byte of a word (and maybe of bytes above
+/// the first special one, never below it).
+#[inline]
+fn special_flags(word: [u8; 8]) -> u64 {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGHS: u64 = 0x8080_8080_8080_8080;
     const QUOTES: u64 = ONES * b'"' as u64;
     const BACKSLASHES: u64 = ONES * b'\\' as u64;
     const SPACES: u64 = ONES * 0x20;
-    let mut words = bytes.chunks_exact(8);
-    let mut offset = 0;
-    for word in &mut words {
-        let Ok(word) = <[u8; 8]>::try_from(word) else {
-            break;
-        };
-        let word = u64::from_le_bytes(word);
-        let quotes = word ^ QUOTES;
-        let backslashes = word ^ BACKSLASHES;
-        let flags = ((quotes.wrapping_sub(ONES) & !quotes)
-            | (backslashes.wrapping_sub(ONES) & !backslashes)
-            | (word.wrapping_sub(SPACES) & !word))
-            & HIGHS;
-        if flags != 0 {
-            return Some(offset + (flags.trailing_zeros() / 8) as usize);
-        }
-        offset += 8;
-    }
-    words
-        .remainder()
-        .iter()
-        .position(|&byte| is_special(byte))
-        .map(|position| offset + position)
+    let word = u64::from_le_bytes(word);
+    let quotes = word ^ QUOTES;
+    let backslashes = word ^ BACKSLASHES;
+    ((quotes.wrapping_sub(ONES) & !quotes)
+        | (backslashes.wrapping_sub(ONES) & !backslashes)
+        | (word.wrapping_sub(SPACES) & !word))
+        & HIGHS
 }
 
 fn hex4(bytes: &[u8]) -> Option<u32> {
