@@ -1,8 +1,9 @@
 //! Evaluator throughput: parse-only floors against evaluating the shipped pack.
 //!
 //! ```text
-//! cargo bench --bench eval                       # 100k and 1M events
+//! cargo bench --bench eval                       # 100k and 1M events, best of 3 runs
 //! cargo bench --bench eval -- --sizes 100000     # one size
+//! cargo bench --bench eval -- --runs 5           # best of 5
 //! ```
 //!
 //! For each size, events come from `cargo run --release --example generate_logs
@@ -17,9 +18,12 @@
 //!   threads, each in a child process (this binary re-run with `--child`) so
 //!   that its peak resident memory (`VmHWM`) is its own.
 //!
-//! Reported: events/s, MB/s, the ratio of (b) to the full-deserialize floor,
-//! and peak memory. When the shipped pack does not check, the report says so
-//! and measures only the parsers.
+//! Each measurement runs `--runs` times (3 by default), the measurements
+//! interleaved so that a slow spell of the machine touches all of them alike.
+//! Reported per measurement: the best time and how much slower the worst run
+//! was, events/s, MB/s, the ratio of (b) to the full-deserialize floor (best
+//! against best), and peak memory (the highest of the runs). When the shipped
+//! pack does not check, the report says so and measures only the floor.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -202,25 +206,41 @@ fn child(path: &Path, scopes: &Path, threads: usize) {
     );
 }
 
-struct Measured {
-    seconds: f64,
+/// The runs of one measurement: their times and the highest peak memory.
+#[derive(Default)]
+struct Runs {
+    seconds: Vec<f64>,
     peak_kb: u64,
 }
 
-fn report(label: &str, events: usize, bytes: u64, measured: &Measured, floor: Option<f64>) {
-    let rate = events as f64 / measured.seconds;
-    let megabytes = bytes as f64 / 1e6 / measured.seconds;
-    let ratio = floor.map_or(String::new(), |floor| {
-        format!("{:>8.2}", floor / measured.seconds)
-    });
-    let peak = if measured.peak_kb > 0 {
-        format!("{:>9.1}", measured.peak_kb as f64 / 1024.0)
+impl Runs {
+    fn add(&mut self, seconds: f64, peak_kb: u64) {
+        self.seconds.push(seconds);
+        self.peak_kb = self.peak_kb.max(peak_kb);
+    }
+
+    fn best(&self) -> f64 {
+        self.seconds.iter().copied().fold(f64::INFINITY, f64::min)
+    }
+
+    fn worst(&self) -> f64 {
+        self.seconds.iter().copied().fold(0.0, f64::max)
+    }
+}
+
+fn report(label: &str, events: usize, bytes: u64, runs: &Runs, floor: Option<f64>) {
+    let seconds = runs.best();
+    let rate = events as f64 / seconds;
+    let megabytes = bytes as f64 / 1e6 / seconds;
+    let ratio = floor.map_or(String::new(), |floor| format!("{:>8.2}", floor / seconds));
+    let spread = format!("+{:.0}%", (runs.worst() / seconds - 1.0) * 100.0);
+    let peak = if runs.peak_kb > 0 {
+        format!("{:>9.1}", runs.peak_kb as f64 / 1024.0)
     } else {
         String::new()
     };
     println!(
-        "  {label:<34} {:>8.3} s {:>12.0} ev/s {:>8.1} MB/s {ratio:>8} {peak:>9}",
-        measured.seconds, rate, megabytes
+        "  {label:<34} {seconds:>8.3} s {spread:>6} {rate:>12.0} ev/s {megabytes:>8.1} MB/s {ratio:>8} {peak:>9}"
     );
 }
 
@@ -243,6 +263,13 @@ fn main() {
                 .collect()
         })
         .unwrap_or_else(|| vec![100_000, 1_000_000]);
+    let runs: usize = arguments
+        .iter()
+        .position(|argument| argument == "--runs")
+        .and_then(|position| arguments.get(position + 1))
+        .and_then(|runs| runs.parse().ok())
+        .unwrap_or(3)
+        .max(1);
 
     for count in sizes {
         let (path, scopes) = events_file(count);
@@ -255,21 +282,73 @@ fn main() {
             path.display()
         );
         println!(
-            "  {:<34} {:>10} {:>17} {:>13} {:>8} {:>9}",
-            "", "time", "events", "throughput", "ratio", "peak MB"
+            "  {:<34} {:>10} {:>6} {:>17} {:>13} {:>8} {:>9}",
+            "", "best of runs", "worst", "events", "throughput", "ratio", "peak MB"
         );
 
-        let start = Instant::now();
-        let mut lines = 0usize;
-        for_each_line(&path, |line, _| {
-            let value: serde_json::Value = serde_json::from_str(line).unwrap();
-            std::hint::black_box(&value);
-            lines += 1;
-        });
-        let full = Measured {
-            seconds: start.elapsed().as_secs_f64(),
-            peak_kb: 0,
+        let pack = match shipped_pack(Some(&scopes)) {
+            Ok(pack) => Some(pack),
+            Err(problem) => {
+                println!("  the shipped pack (rules/) does not check: {problem}");
+                println!("  (a') and (b) not measured: the evaluator needs a checked pack");
+                None
+            }
         };
+        // Every measurement runs `runs` times, interleaved, so that a slow
+        // spell of the machine touches all of them; the best time of each is
+        // reported, with the spread of its runs.
+        let mut full = Runs::default();
+        let mut projected = Runs::default();
+        let mut evals = [Runs::default(), Runs::default()];
+        let mut lines = 0usize;
+        let mut events = 0usize;
+        let mut alerts_line = String::new();
+        for _ in 0..runs {
+            let start = Instant::now();
+            lines = 0;
+            for_each_line(&path, |line, _| {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                std::hint::black_box(&value);
+                lines += 1;
+            });
+            full.add(start.elapsed().as_secs_f64(), 0);
+            let Some(pack) = &pack else {
+                continue;
+            };
+            let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
+            let projection = engine.projection();
+            let start = Instant::now();
+            let mut scratch = String::new();
+            for_each_line(&path, |line, number| {
+                let event = projection
+                    .parse_line(line, 0, number, &mut scratch)
+                    .unwrap();
+                std::hint::black_box(&event);
+            });
+            projected.add(start.elapsed().as_secs_f64(), 0);
+            for (threads, runs) in [1, 2].into_iter().zip(&mut evals) {
+                let output = Command::new(std::env::current_exe().unwrap())
+                    .arg("--child")
+                    .arg(&path)
+                    .arg(&scopes)
+                    .arg(threads.to_string())
+                    .output()
+                    .unwrap();
+                assert!(
+                    output.status.success(),
+                    "eval with {threads} thread(s) failed: {}",
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                let text = String::from_utf8_lossy(&output.stdout);
+                let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
+                runs.add(fields[0].parse().unwrap(), fields[3].parse().unwrap());
+                events = fields[1].parse().unwrap();
+                if threads == 1 {
+                    alerts_line = format!("{} alerts: {}", fields[2], fields.get(4).unwrap_or(&""));
+                }
+            }
+        }
+        let floor = full.best();
         report(
             "(a) full parse to serde_json::Value",
             lines,
@@ -277,81 +356,36 @@ fn main() {
             &full,
             None,
         );
-
-        let pack = match shipped_pack(Some(&scopes)) {
-            Ok(pack) => pack,
-            Err(problem) => {
-                println!("  the shipped pack (rules/) does not check: {problem}");
-                println!("  (b) not measured: the evaluator needs a checked pack");
-                continue;
-            }
-        };
-        let engine = eval::Engine::new(&pack, &EvalOptions::default()).unwrap();
-        let projection = engine.projection();
-        let start = Instant::now();
-        let mut scratch = String::new();
-        for_each_line(&path, |line, number| {
-            let event = projection
-                .parse_line(line, 0, number, &mut scratch)
-                .unwrap();
-            std::hint::black_box(&event);
-        });
-        let projected = Measured {
-            seconds: start.elapsed().as_secs_f64(),
-            peak_kb: 0,
+        let Some(pack) = &pack else {
+            continue;
         };
         report(
             "(a') projected parse + filters",
             lines,
             bytes,
             &projected,
-            Some(full.seconds),
+            Some(floor),
         );
+        let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
         println!(
             "      {} rules; {} of the schema's fields read",
             pack.rules.len(),
-            projection.read_fields().len()
+            engine.projection().read_fields().len()
         );
-
-        for threads in [1, 2] {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .arg("--child")
-                .arg(&path)
-                .arg(&scopes)
-                .arg(threads.to_string())
-                .output()
-                .unwrap();
-            if !output.status.success() {
-                println!(
-                    "  (b) eval with {threads} thread(s) failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                continue;
-            }
-            let text = String::from_utf8_lossy(&output.stdout);
-            let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
-            let measured = Measured {
-                seconds: fields[0].parse().unwrap(),
-                peak_kb: fields[3].parse().unwrap(),
-            };
-            let events: usize = fields[1].parse().unwrap();
+        for (threads, runs) in [1, 2].into_iter().zip(&evals) {
             report(
                 &format!("(b) eval, shipped pack, {threads} thread(s)"),
                 events,
                 bytes,
-                &measured,
-                Some(full.seconds),
+                runs,
+                Some(floor),
             );
             if threads == 1 {
-                println!(
-                    "      {} alerts: {}",
-                    fields[2],
-                    fields.get(4).unwrap_or(&"")
-                );
+                println!("      {alerts_line}");
             }
         }
         println!(
-            "  ratio = full-parse time / time, i.e. (b)/(a) in throughput; > 1 is faster than the floor"
+            "  best of {runs} interleaved runs; worst = how much slower the slowest run was;\n  ratio = best full-parse time / best time, i.e. (b)/(a) in throughput; > 1 is faster than the floor"
         );
     }
 }

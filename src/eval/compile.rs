@@ -59,11 +59,12 @@ fn constant(value: &ir::Value) -> Compiled<Constant> {
 }
 
 impl<'p> Compiler<'p> {
-    /// A compiler for `pack`, starting from a projection of its schema.
-    pub(crate) fn new(pack: &'p ir::Pack) -> Self {
+    /// A compiler for `pack`, starting from a projection of its schema that
+    /// keeps the `kept` fields first (see [`Projection::new`]).
+    pub(crate) fn new(pack: &'p ir::Pack, kept: &[String]) -> Self {
         Compiler {
             pack,
-            projection: Projection::new(&pack.schema),
+            projection: Projection::new(&pack.schema, kept),
             matchers: FastMap::default(),
             narrowed: FastMap::default(),
             regexes: FastMap::default(),

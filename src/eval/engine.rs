@@ -113,7 +113,15 @@ impl Engine {
             .filter(|rule| options.rules.is_empty() || options.rules.contains(&rule.id))
             .collect();
         selected.sort_by(|left, right| left.id.cmp(&right.id));
-        let mut compiler = Compiler::new(pack);
+        // A first pass learns which fields the shapes read, so that the
+        // projection gives them the lowest slots (an event waiting in the
+        // reorder buffer keeps only those); a rule that does not compile is
+        // reported by the second pass.
+        let mut first = Compiler::new(pack, &[]);
+        for rule in &selected {
+            let _ = compile_detection(&mut first, &rule.detection);
+        }
+        let mut compiler = Compiler::new(pack, &first.projection.kept_names());
         let mut rules = Vec::with_capacity(selected.len());
         let mut dispatch: Vec<Vec<usize>> = Vec::new();
         let mut rule_types = Vec::new();

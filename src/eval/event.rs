@@ -109,9 +109,12 @@ pub struct Event {
     /// Its line in that input, from 1.
     pub(crate) line: u64,
     text: String,
-    /// The fields' slots, then the precomputed variants (from `variant_base`),
-    /// then the results of the filters as bits, 64 per slot (from `filter_base`).
+    /// The fields' slots (the first `fields`), then the precomputed variants
+    /// (from `variant_base`), then the results of the filters as bits, 64 per
+    /// slot (from `filter_base`). Once the filters have run, only the slots the
+    /// shapes read are left (see [`Projection::compact`]).
     slots: Box<[Slot]>,
+    fields: u16,
     variant_base: u16,
     filter_base: u16,
 }
@@ -120,6 +123,9 @@ impl Event {
     /// The value of a slot, `None` when missing (or of no scalar type).
     #[inline]
     pub(crate) fn scalar(&self, slot: u16) -> Option<Scalar<'_>> {
+        if slot >= self.fields {
+            return None;
+        }
         match self.slots.get(usize::from(slot))? {
             Slot::Str(start, end) => {
                 Some(Scalar::Str(self.text.get(*start as usize..*end as usize)?))
@@ -134,6 +140,9 @@ impl Event {
     /// The text of a string slot.
     #[inline]
     pub(crate) fn text(&self, slot: u16) -> Option<&str> {
+        if slot >= self.fields {
+            return None;
+        }
         match self.slots.get(usize::from(slot))? {
             Slot::Str(start, end) => self.text.get(*start as usize..*end as usize),
             _ => None,
@@ -144,10 +153,11 @@ impl Event {
     /// [`Projection::variant`]); meaningful only when the slot holds text.
     #[inline]
     pub(crate) fn variant(&self, position: u16) -> &str {
-        match self
-            .slots
-            .get(usize::from(self.variant_base) + usize::from(position))
-        {
+        let index = usize::from(self.variant_base) + usize::from(position);
+        if index >= usize::from(self.filter_base) {
+            return "";
+        }
+        match self.slots.get(index) {
             Some(Slot::Str(start, end)) => {
                 self.text.get(*start as usize..*end as usize).unwrap_or("")
             }
@@ -214,6 +224,9 @@ pub struct Projection {
     timestamp: u16,
     event_type: u16,
     event_id: u16,
+    /// One past the highest slot a detection shape reads: an event keeps
+    /// only the slots below it once its filters have run.
+    kept_limit: u16,
 }
 
 /// The slot of `event_id` in every projection (after `timestamp` and `event_type`).
@@ -222,7 +235,12 @@ pub(crate) const EVENT_ID_SLOT: u16 = 2;
 impl Projection {
     /// A projection that type-checks every field of the schema and materialises
     /// `timestamp`, `event_type` and `event_id`; rules add what they read with [`Projection::read`].
-    pub(crate) fn new(schema: &Schema) -> Projection {
+    ///
+    /// `kept` names the fields the detection shapes will read (see
+    /// [`Projection::keep`]): they get the lowest slots, after the three
+    /// above, so that an event waiting in the reorder buffer holds only that
+    /// short prefix of slots (see [`Projection::kept_names`]).
+    pub(crate) fn new(schema: &Schema, kept: &[String]) -> Projection {
         let mut projection = Projection {
             filters: Vec::new(),
             type_filters: Vec::new(),
@@ -236,10 +254,14 @@ impl Projection {
             timestamp: 0,
             event_type: 0,
             event_id: 0,
+            kept_limit: 0,
         };
         projection.timestamp = projection.keep("timestamp");
         projection.event_type = projection.keep("event_type");
         projection.event_id = projection.keep("event_id");
+        for name in kept {
+            projection.keep(name);
+        }
         for event in schema.events.values() {
             let mut info = TypeInfo {
                 checks: Vec::new(),
@@ -304,7 +326,18 @@ impl Projection {
     pub(crate) fn keep(&mut self, name: &str) -> u16 {
         let slot = self.read(name);
         self.fields[usize::from(slot)].kept = true;
+        self.kept_limit = self.kept_limit.max(slot + 1);
         slot
+    }
+
+    /// The fields detection shapes read, in slot order: what a second
+    /// projection of the same rules should keep first.
+    pub(crate) fn kept_names(&self) -> Vec<String> {
+        self.fields
+            .iter()
+            .filter(|field| field.kept)
+            .map(|field| field.name.clone())
+            .collect()
     }
 
     /// Requests a case-insensitive variant of a slot; returns its position.
@@ -465,6 +498,7 @@ impl Projection {
             line: number,
             text: std::mem::take(scratch),
             slots: slots.into_boxed_slice(),
+            fields: variant_base,
             variant_base,
             filter_base,
         };
@@ -484,32 +518,40 @@ impl Projection {
 }
 
 impl Projection {
-    /// Drops from the event the text that only the filters read (and the
-    /// variants), so that an event waiting in the reorder buffer holds its
-    /// group keys and ids, not its prompt and output. Returns the full buffer.
+    /// Drops from the event what only the filters read: the slots past the
+    /// kept ones, the variants, and the text of every field the shapes do not
+    /// read, so that an event waiting in the reorder buffer holds its group
+    /// keys and ids (a short prefix of slots, and their text), not its prompt
+    /// and output. Returns the full text buffer, for the next line.
     fn compact(&self, event: &mut Event) -> String {
-        let fields = self.fields.len();
+        let limit = usize::from(self.kept_limit).min(usize::from(event.fields));
+        let kept = &self.fields[..limit];
         let mut length = 0;
-        for (slot, field) in event.slots[..fields].iter_mut().zip(&self.fields) {
-            if let Slot::Str(start, end) = *slot {
-                if field.kept {
-                    length += (end - start) as usize;
-                } else {
-                    *slot = Slot::Missing;
-                }
+        for (slot, field) in event.slots[..limit].iter().zip(kept) {
+            if let (Slot::Str(start, end), true) = (*slot, field.kept) {
+                length += (end - start) as usize;
             }
         }
-        for slot in &mut event.slots[fields..usize::from(event.filter_base)] {
-            *slot = Slot::Missing;
-        }
+        let filters = &event.slots[usize::from(event.filter_base)..];
+        let mut slots = Vec::with_capacity(limit + filters.len());
         let mut text = String::with_capacity(length);
-        for slot in &mut event.slots[..fields] {
-            if let Slot::Str(start, end) = *slot {
-                let begin = text.len() as u32;
-                text.push_str(event.text.get(start as usize..end as usize).unwrap_or(""));
-                *slot = Slot::Str(begin, text.len() as u32);
-            }
+        for (slot, field) in event.slots[..limit].iter().zip(kept) {
+            slots.push(match *slot {
+                Slot::Str(start, end) if field.kept => {
+                    let begin = text.len() as u32;
+                    text.push_str(event.text.get(start as usize..end as usize).unwrap_or(""));
+                    Slot::Str(begin, text.len() as u32)
+                }
+                Slot::Str(..) | Slot::Probed => Slot::Missing,
+                other => other,
+            });
         }
+        slots.extend_from_slice(filters);
+        event.slots = slots.into_boxed_slice();
+        let limit = limit as u16;
+        event.fields = limit;
+        event.variant_base = limit;
+        event.filter_base = limit;
         std::mem::replace(&mut event.text, text)
     }
 }
@@ -965,7 +1007,7 @@ mod tests {
 
     /// A projection that reads `a`, `b` and `text`, probes `p` and `q`, and skips the rest.
     fn differential_projection() -> Projection {
-        let mut projection = Projection::new(&Schema::default());
+        let mut projection = Projection::new(&Schema::default(), &[]);
         for name in ["a", "b", "text", "a_longer_name_than_16"] {
             projection.read(name);
         }
@@ -1188,6 +1230,36 @@ mod tests {
                 proptest::prop_assert!(same(&fast, &serde), "{}: {:?} != {:?}", line, fast, serde);
             }
         }
+    }
+
+    #[test]
+    fn an_event_keeps_only_the_slots_the_shapes_read() {
+        let mut projection = Projection::new(&Schema::default(), &["user".to_string()]);
+        let user = projection.keep("user");
+        let prompt = projection.read("prompt");
+        let count = projection.read("count");
+        assert_eq!(
+            user, 3,
+            "kept fields come right after timestamp, event_type, event_id"
+        );
+        let mut scratch = String::new();
+        let event = projection
+            .parse_line(
+                r#"{"timestamp":"2026-03-02T00:00:00Z","event_type":"x","user":"u1","prompt":"a long prompt","count":3}"#,
+                0,
+                1,
+                &mut scratch,
+            )
+            .unwrap()
+            .unwrap();
+        assert_eq!(event.scalar(user), Some(Scalar::Str("u1")));
+        assert_eq!(event.scalar(prompt), None);
+        assert_eq!(event.scalar(count), None);
+        assert_eq!(event.slots.len(), 4, "{:?}", event.slots);
+        // Only the kept text: the event type and the user (the timestamp is a number now).
+        assert_eq!(event.text, "xu1");
+        // The full buffer went back for the next line.
+        assert!(scratch.contains("a long prompt"));
     }
 
     #[test]
