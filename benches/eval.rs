@@ -318,7 +318,7 @@ fn main() {
             let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
             let projection = engine.projection();
             let start = Instant::now();
-            let mut scratch = String::new();
+            let mut scratch = eval::Scratch::default();
             for_each_line(&path, |line, number| {
                 let event = projection
                     .parse_line(line, 0, number, &mut scratch)

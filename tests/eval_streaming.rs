@@ -511,7 +511,7 @@ fn alerts_come_out_in_raising_order() {
 
 fn feed(engine: &mut Engine, events: &[Value]) {
     let projection = engine.projection();
-    let mut scratch = String::new();
+    let mut scratch = eval::Scratch::default();
     for (index, value) in events.iter().enumerate() {
         let event = projection
             .parse_line(&value.to_string(), 0, index as u64 + 1, &mut scratch)

@@ -113,7 +113,7 @@ pub struct Event {
     /// (from `variant_base`), then the results of the filters as bits, 64 per
     /// slot (from `filter_base`). Once the filters have run, only the slots the
     /// shapes read are left (see [`Projection::compact`]).
-    slots: Box<[Slot]>,
+    slots: Vec<Slot>,
     fields: u16,
     variant_base: u16,
     filter_base: u16,
@@ -180,6 +180,15 @@ impl Event {
     pub fn time_millis(&self) -> i64 {
         self.time
     }
+}
+
+/// The buffers one parsing thread reuses from line to line: the text of
+/// the line's fields and its slots, which each event gives back once it has
+/// kept what it needs.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    text: String,
+    slots: Vec<Slot>,
 }
 
 #[derive(Debug, Clone)]
@@ -407,14 +416,18 @@ impl Projection {
         line: &str,
         input: u32,
         number: u64,
-        scratch: &mut String,
+        buffers: &mut Scratch,
     ) -> Result<Option<Event>, LineError> {
         if line.trim().is_empty() {
             return Ok(None);
         }
         let error = |kind| LineError { line: number, kind };
+        let scratch = &mut buffers.text;
         scratch.clear();
-        let mut slots = Vec::with_capacity(self.fields.len() + self.variants.len());
+        let filter_words = self.filters.len().div_ceil(64);
+        let mut slots = std::mem::take(&mut buffers.slots);
+        slots.clear();
+        slots.reserve(self.fields.len() + self.variants.len() + filter_words);
         slots.resize(self.fields.len(), Slot::Missing);
         if scan_object(line, |key| self.key_use(key), &mut slots, scratch).is_err() {
             // Not a line the fast path takes: serde_json reads it (and words any error).
@@ -477,8 +490,6 @@ impl Projection {
             }
         }
         let variant_base = slots.len() as u16;
-        let filter_words = self.filters.len().div_ceil(64);
-        slots.reserve_exact(self.variants.len() + filter_words);
         for &(slot, variant) in &self.variants {
             let Slot::Str(start, end) = slots[usize::from(slot)] else {
                 slots.push(Slot::Missing);
@@ -497,7 +508,7 @@ impl Projection {
             input,
             line: number,
             text: std::mem::take(scratch),
-            slots: slots.into_boxed_slice(),
+            slots,
             fields: variant_base,
             variant_base,
             filter_base,
@@ -512,7 +523,7 @@ impl Projection {
                 }
             }
         }
-        *scratch = self.compact(&mut event);
+        (buffers.text, buffers.slots) = self.compact(&mut event);
         Ok(Some(event))
     }
 }
@@ -522,8 +533,8 @@ impl Projection {
     /// kept ones, the variants, and the text of every field the shapes do not
     /// read, so that an event waiting in the reorder buffer holds its group
     /// keys and ids (a short prefix of slots, and their text), not its prompt
-    /// and output. Returns the full text buffer, for the next line.
-    fn compact(&self, event: &mut Event) -> String {
+    /// and output. Returns the full text and slot buffers, for the next line.
+    fn compact(&self, event: &mut Event) -> (String, Vec<Slot>) {
         let limit = usize::from(self.kept_limit).min(usize::from(event.fields));
         let kept = &self.fields[..limit];
         let mut length = 0;
@@ -547,12 +558,14 @@ impl Projection {
             });
         }
         slots.extend_from_slice(filters);
-        event.slots = slots.into_boxed_slice();
         let limit = limit as u16;
         event.fields = limit;
         event.variant_base = limit;
         event.filter_base = limit;
-        std::mem::replace(&mut event.text, text)
+        (
+            std::mem::replace(&mut event.text, text),
+            std::mem::replace(&mut event.slots, slots),
+        )
     }
 }
 
@@ -1242,7 +1255,7 @@ mod tests {
             user, 3,
             "kept fields come right after timestamp, event_type, event_id"
         );
-        let mut scratch = String::new();
+        let mut scratch = Scratch::default();
         let event = projection
             .parse_line(
                 r#"{"timestamp":"2026-03-02T00:00:00Z","event_type":"x","user":"u1","prompt":"a long prompt","count":3}"#,
@@ -1259,7 +1272,7 @@ mod tests {
         // Only the kept text: the event type and the user (the timestamp is a number now).
         assert_eq!(event.text, "xu1");
         // The full buffer went back for the next line.
-        assert!(scratch.contains("a long prompt"));
+        assert!(scratch.text.contains("a long prompt"));
     }
 
     #[test]

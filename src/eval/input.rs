@@ -28,7 +28,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use super::error::{EvalError, LineError, LineErrorKind};
-use super::event::{Event, Projection};
+use super::event::{Event, Projection, Scratch};
 use super::reorder::ReorderBuffer;
 
 /// Where events come from.
@@ -95,7 +95,7 @@ fn parse_bytes(
     bytes: &[u8],
     input: u32,
     line: u64,
-    scratch: &mut String,
+    scratch: &mut Scratch,
 ) -> Option<Item> {
     let Ok(text) = std::str::from_utf8(trim_line_end(bytes)) else {
         return Some(Item::Bad(LineError {
@@ -122,7 +122,7 @@ struct SequentialSource {
     input: u32,
     line: u64,
     buffer: Vec<u8>,
-    scratch: String,
+    scratch: Scratch,
 }
 
 impl Source for SequentialSource {
@@ -258,7 +258,7 @@ fn parse_batch(
     shared: &Mutex<SharedReader>,
     projection: &Projection,
     input: u32,
-    scratch: &mut String,
+    scratch: &mut Scratch,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(batch.ends.len());
     let mut start = 0;
@@ -284,7 +284,7 @@ struct ParallelSource {
     results: Receiver<(u64, ParsedBatch)>,
     projection: Arc<Projection>,
     input: u32,
-    scratch: String,
+    scratch: Scratch,
     waiting: BTreeMap<u64, ParsedBatch>,
     next_batch: u64,
     current: std::vec::IntoIter<Item>,
@@ -315,7 +315,7 @@ impl ParallelSource {
             let sender = sender.clone();
             let projection = projection.clone();
             scope.spawn(move || {
-                let mut scratch = String::new();
+                let mut scratch = Scratch::default();
                 while let Some((sequence, batch)) = SharedReader::take(&shared) {
                     let parsed = batch
                         .map(|batch| parse_batch(batch, &shared, &projection, input, &mut scratch));
@@ -330,7 +330,7 @@ impl ParallelSource {
             results,
             projection,
             input,
-            scratch: String::new(),
+            scratch: Scratch::default(),
             waiting: BTreeMap::new(),
             next_batch: 0,
             current: Vec::new().into_iter(),
@@ -466,7 +466,7 @@ impl<'a> Merged<'a> {
                     input: index as u32,
                     line: 0,
                     buffer: Vec::new(),
-                    scratch: String::new(),
+                    scratch: Scratch::default(),
                 })
             };
             ordered.push(Ordered {

@@ -99,7 +99,7 @@ use std::io;
 
 pub use engine::Engine;
 pub use error::{EvalError, LineError, LineErrorKind, Summary};
-pub use event::{Event, Projection};
+pub use event::{Event, Projection, Scratch};
 pub use input::Input;
 pub use output::{Alert, TableCollector, write_json_line};
 pub use time::parse_duration;
@@ -153,7 +153,7 @@ pub fn evaluate_values(
     engine.set_input_names(vec![NAME.to_string()]);
     let projection = engine.projection();
     let mut parsed = Vec::with_capacity(events.len());
-    let mut scratch = String::new();
+    let mut scratch = Scratch::default();
     for (index, value) in events.iter().enumerate() {
         let line = serde_json::to_string(value).unwrap_or_default();
         match projection.parse_line(&line, 0, index as u64 + 1, &mut scratch) {
