@@ -278,3 +278,36 @@ fn out_of_order_lines_within_the_lateness_are_evaluated_in_time_order() {
         assert_eq!(alerts[0].event_ids, ["e3", "e1"], "threads {threads}");
     }
 }
+
+/// The first 64 filters' results live in the event and the rest in its
+/// slots: with 150 rules, each fires on its own event and on no other.
+#[test]
+fn filter_results_past_the_64th_are_kept_apart() {
+    let rules: String = (0..150)
+        .map(|index| {
+            rule(
+                &format!("t.many_{index:03}"),
+                &format!("match auth where user_id == \"u{index}\""),
+            )
+        })
+        .collect();
+    let pack = pack(&rules);
+    let events: Vec<Value> = (0..150)
+        .map(|index| {
+            event(
+                index,
+                "auth",
+                json!({"user_id": format!("u{index}"), "event_id": format!("e{index}")}),
+            )
+        })
+        .collect();
+    let mut fired: Vec<(String, Vec<String>)> = eval(&pack, &events)
+        .into_iter()
+        .map(|alert| (alert.rule_id, alert.event_ids))
+        .collect();
+    fired.sort();
+    let expected: Vec<(String, Vec<String>)> = (0..150)
+        .map(|index| (format!("t.many_{index:03}"), vec![format!("e{index}")]))
+        .collect();
+    assert_eq!(fired, expected);
+}

@@ -110,10 +110,14 @@ pub struct Event {
     pub(crate) line: u64,
     text: String,
     /// The fields' slots (the first `fields`), then the precomputed variants
-    /// (from `variant_base`), then the results of the filters as bits, 64 per
-    /// slot (from `filter_base`). Once the filters have run, only the slots the
-    /// shapes read are left (see [`Projection::compact`]).
+    /// (from `variant_base`), then the results of the filters past the 64th
+    /// as bits, 64 per slot (from `filter_base`). Once the filters have run,
+    /// only the slots the shapes read are left (see [`Projection::compact`]).
     slots: Vec<Slot>,
+    /// The results of the first 64 filters, in the event itself: the engine
+    /// tests them for every rule of the event's type, and most fail, so most
+    /// rules never touch the slots.
+    passed_low: u64,
     fields: u16,
     variant_base: u16,
     filter_base: u16,
@@ -169,7 +173,10 @@ impl Event {
     /// filter that does not apply to the event's type).
     #[inline]
     pub(crate) fn passed(&self, filter: FilterId) -> bool {
-        let index = usize::from(self.filter_base) + usize::from(filter / 64);
+        if filter < 64 {
+            return self.passed_low >> filter & 1 == 1;
+        }
+        let index = usize::from(self.filter_base) + usize::from(filter / 64 - 1);
         match self.slots.get(index) {
             Some(Slot::Int(bits)) => (*bits as u64) >> (filter % 64) & 1 == 1,
             _ => false,
@@ -424,7 +431,7 @@ impl Projection {
         let error = |kind| LineError { line: number, kind };
         let scratch = &mut buffers.text;
         scratch.clear();
-        let filter_words = self.filters.len().div_ceil(64);
+        let filter_words = self.filters.len().div_ceil(64).saturating_sub(1);
         let mut slots = std::mem::take(&mut buffers.slots);
         slots.clear();
         slots.reserve(self.fields.len() + self.variants.len() + filter_words);
@@ -509,14 +516,20 @@ impl Projection {
             line: number,
             text: std::mem::take(scratch),
             slots,
+            passed_low: 0,
             fields: variant_base,
             variant_base,
             filter_base,
         };
         if let Some(filters) = event_type.and_then(|index| self.type_filters.get(index as usize)) {
             for &filter in filters {
-                if self.filters[usize::from(filter)].test(&event) {
-                    let index = usize::from(filter_base) + usize::from(filter / 64);
+                if !self.filters[usize::from(filter)].test(&event) {
+                    continue;
+                }
+                if filter < 64 {
+                    event.passed_low |= 1 << filter;
+                } else {
+                    let index = usize::from(filter_base) + usize::from(filter / 64 - 1);
                     if let Slot::Int(bits) = &mut event.slots[index] {
                         *bits = (*bits as u64 | 1 << (filter % 64)) as i64;
                     }
