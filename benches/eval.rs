@@ -4,6 +4,7 @@
 //! cargo bench --bench eval                       # 100k and 1M events, best of 3 runs
 //! cargo bench --bench eval -- --sizes 100000     # one size
 //! cargo bench --bench eval -- --runs 5           # best of 5
+//! cargo bench --bench eval -- --no-rate          # without the constant-rate memory check
 //! ```
 //!
 //! For each size, events come from `cargo run --release --example generate_logs
@@ -24,6 +25,10 @@
 //! was, events/s, MB/s, the ratio of (b) to the full-deserialize floor (best
 //! against best), and peak memory (the highest of the runs). When the shipped
 //! pack does not check, the report says so and measures only the floor.
+//!
+//! Last, peak memory at one event rate: 100k events over 3 days against 1M
+//! events over 30 days (`generate_logs --days`), the check that memory does
+//! not grow with the length of the input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::collections::BTreeMap;
@@ -118,13 +123,15 @@ fn shipped_pack(user_scopes: Option<&Path>) -> Result<ir::Pack, String> {
     }
 }
 
-/// Generates (or reuses) the events file of `count` events and its `user_scopes` lookup.
-fn events_file(count: usize) -> (PathBuf, PathBuf) {
+/// Generates (or reuses) the events file of `count` events (over `days`, or
+/// the generator's default span) and its `user_scopes` lookup.
+fn events_file(count: usize, days: Option<u32>) -> (PathBuf, PathBuf) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| manifest_dir().join("target"), PathBuf::from);
     let directory = target.join("bench-data");
     fs::create_dir_all(&directory).unwrap();
-    let path = directory.join(format!("events-{count}-seed{SEED}.jsonl"));
+    let span = days.map_or(String::new(), |days| format!("-{days}d"));
+    let path = directory.join(format!("events-{count}-seed{SEED}{span}.jsonl"));
     let scopes = directory.join(format!("user_scopes-{count}.csv"));
     if !path.exists() || !scopes.exists() {
         eprintln!("generating {count} events into {} ...", path.display());
@@ -139,6 +146,7 @@ fn events_file(count: usize) -> (PathBuf, PathBuf) {
                 "--",
             ])
             .args(["--events", &count.to_string(), "--seed", SEED])
+            .args(days.map(|days| format!("--days={days}")))
             .arg("--out")
             .arg(&path)
             .arg("--user-scopes")
@@ -271,8 +279,8 @@ fn main() {
         .unwrap_or(3)
         .max(1);
 
-    for count in sizes {
-        let (path, scopes) = events_file(count);
+    for &count in &sizes {
+        let (path, scopes) = events_file(count, None);
         let bytes = fs::metadata(&path)
             .map(|metadata| metadata.len())
             .unwrap_or(0);
@@ -386,6 +394,41 @@ fn main() {
         }
         println!(
             "  best of {runs} interleaved runs; worst = how much slower the slowest run was;\n  ratio = best full-parse time / best time, i.e. (b)/(a) in throughput; > 1 is faster than the floor"
+        );
+    }
+    if !arguments.iter().any(|argument| argument == "--no-rate") {
+        constant_rate_memory(runs);
+    }
+}
+
+/// Peak memory of one-thread eval at one event rate: 100k events over 3 days
+/// and 1M events over 30 days. Both files generated with the same seed have
+/// the same rate, so state tied to time spans (the reorder buffer's
+/// lateness, windows, lookbacks) holds as many events in both; only the
+/// input's length differs.
+fn constant_rate_memory(runs: usize) {
+    println!("\npeak memory at one rate (eval, 1 thread, highest of {runs} runs)");
+    for (count, days) in [(100_000, 3), (1_000_000, 30)] {
+        let (path, scopes) = events_file(count, Some(days));
+        let mut peak = 0u64;
+        let mut line = String::new();
+        for _ in 0..runs {
+            let output = Command::new(std::env::current_exe().unwrap())
+                .arg("--child")
+                .arg(&path)
+                .arg(&scopes)
+                .arg("1")
+                .output()
+                .unwrap();
+            assert!(output.status.success(), "eval failed");
+            let text = String::from_utf8_lossy(&output.stdout);
+            let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
+            peak = peak.max(fields[3].parse().unwrap());
+            line = format!("{} alerts", fields[2]);
+        }
+        println!(
+            "  {count:>9} events over {days:>2} days {:>9.1} MB   ({line})",
+            peak as f64 / 1024.0
         );
     }
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! cargo run --release --example generate_logs -- --events 1000000 --seed 7 \
-//!     [--start 2026-03-02T00:00:00Z] [--out events.jsonl] [--user-scopes user_scopes.csv]
+//!     [--start 2026-03-02T00:00:00Z] [--days D] [--out events.jsonl] [--user-scopes user_scopes.csv]
 //! ```
 //!
 //! Writes exactly `--events` JSON Lines events in the shape of `design/events.md` (to stdout
@@ -46,7 +46,7 @@
 //! - new countries: `RU`, `KP`, `IR`, `NG`, `VN` (no user lives there); attackers use
 //!   addresses in 203.0.113.0/24 and victims are ordinary `key-NNNN` keys.
 //!
-//! Time span: `max(3 days, N / 10 s)` when N >= 100,000, so that rules learning during the
+//! Time span: `--days D` when given (at least 2); otherwise `max(3 days, N / 10 s)` when N >= 100,000, so that rules learning during the
 //! first 24 hours get two days of history and the rate stays at most ~10 events/s; below
 //! that, `max(2 hours, N x 2.592 s)` (the rate of 100,000 events in 3 days; two hours
 //! always hold an hour-aligned slot for an episode).
@@ -97,6 +97,11 @@ struct Args {
     /// Also write the `user_scopes` lookup of the generated users to this CSV file.
     #[arg(long)]
     user_scopes: Option<PathBuf>,
+    /// Time span in days, instead of the default below; with it, N events over
+    /// D days keep the rate of N / D, so that inputs of different lengths can
+    /// have the same rate.
+    #[arg(long, value_parser = clap::value_parser!(u32).range(2..=3650))]
+    days: Option<u32>,
 }
 
 // ---------------------------------------------------------------- static tables
@@ -1724,7 +1729,10 @@ fn main() -> Result<(), Box<dyn Error>> {
     }
     let events = args.events;
     let start_ms = args.start.as_millisecond();
-    let end_ms = start_ms.saturating_add(span_ms(events));
+    let span = args
+        .days
+        .map_or_else(|| span_ms(events), |days| i64::from(days) * DAY);
+    let end_ms = start_ms.saturating_add(span);
     let mut rng = StdRng::seed_from_u64(args.seed);
     let (attack_rng, benign_rng) = (
         StdRng::seed_from_u64(rng.random()),
