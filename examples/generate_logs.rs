@@ -24,7 +24,7 @@
 //!   isolated policy refusals (at most one per user per hour) and rate-limit events; plus a
 //!   dependency inventory per app every day at 00:05Z with safe versions. Volume follows a
 //!   daily curve (peak 14:00Z, trough 02:00Z) and drops at weekends.
-//! - Attack episodes of 20 kinds (`KINDS`, named as in the summary line): about one per
+//! - Attack episodes of 22 kinds (`KINDS`, named as in the summary line): about one per
 //!   20,000 events, each kind at least once from 100,000 events, fewer below (one from 100
 //!   events). Each episode lies inside one aligned window of the rule it targets (hour,
 //!   5 or 10 minutes, minute), and baseline or new-value episodes come after the first 25
@@ -478,6 +478,38 @@ fn inference(rng: &mut StdRng, app: usize, input: &str, output: String, tokens: 
     }
 }
 
+/// An inference with `input_tokens` of context instead, its cost recomputed at the app's price.
+fn with_input_tokens(payload: Payload, app: usize, tokens: u32) -> Payload {
+    match payload {
+        Payload::Inference {
+            model,
+            system_prompt,
+            user_input,
+            output,
+            output_tokens,
+            latency_ms,
+            finish_reason,
+            ..
+        } => {
+            let profile = &APPS[app];
+            let cost =
+                f64::from(tokens) * profile.price.0 + f64::from(output_tokens) * profile.price.1;
+            Payload::Inference {
+                model,
+                system_prompt,
+                user_input,
+                output,
+                input_tokens: tokens,
+                output_tokens,
+                latency_ms,
+                cost_usd: (cost * 1e3).round() / 1e6,
+                finish_reason,
+            }
+        }
+        other => other,
+    }
+}
+
 #[derive(Serialize)]
 struct ToolArgs<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -747,14 +779,15 @@ fn span_ms(events: u64) -> i64 {
     }
 }
 
-/// Roughly one episode per 20,000 events, every kind from 100,000 events, one from 100.
+/// Roughly one episode per 20,000 events, every kind from 100,000 events (22 kinds,
+/// one per 4,000 events up to that), one from 100.
 fn episode_count(events: u64) -> usize {
     let events = usize::try_from(events).unwrap_or(usize::MAX);
     if events < 100 {
         0
     } else {
         (events / 20_000)
-            .max((events / 5_000).min(KINDS.len()))
+            .max((events / 4_000).min(KINDS.len()))
             .max(1)
     }
 }
@@ -966,7 +999,7 @@ type PlanEpisode = fn(&mut Planner, i64) -> Vec<Event>;
 
 /// The attack kinds: the name in the summary, the placement, and the method that plans one
 /// episode from an hour-aligned anchor.
-const KINDS: [(&str, Placement, PlanEpisode); 20] = [
+const KINDS: [(&str, Placement, PlanEpisode); 22] = [
     (
         "prompt_extraction",
         Placement::Anytime,
@@ -1042,6 +1075,16 @@ const KINDS: [(&str, Placement, PlanEpisode); 20] = [
         "system_prompt_leak",
         Placement::Anytime,
         Planner::system_prompt_leak,
+    ),
+    (
+        "spend_spike",
+        Placement::AfterLearning,
+        Planner::spend_spike,
+    ),
+    (
+        "refusal_rate",
+        Placement::AfterLearning,
+        Planner::refusal_rate,
     ),
 ];
 
@@ -1401,6 +1444,82 @@ impl Planner {
             };
             let output = format!("Ligne {} : traduction terminée.", index + 1);
             events.push(self.infer(time_ms, who, &input, &output, 40));
+        }
+        events
+    }
+
+    /// A denial of wallet on one `sales-agent` key (the app whose keys spend least, so the
+    /// key's own daily baseline is low): 90 calls inside 50 minutes of one hour, each with a
+    /// stuffed context, together about ten times the key's expected daily spend and at
+    /// least 20 USD. Fewer than the volume-spike minimum of 100 calls, and outputs under the
+    /// 4,000-token threshold, so only the spend rule is meant to fire.
+    fn spend_spike(&mut self, anchor: i64) -> Vec<Event> {
+        const CALLS: usize = 90;
+        let user = self.victim(|user| user.app == SALES);
+        let profile = &APPS[SALES];
+        // A benign call: its prompt and input, half the extra context, ~300 output tokens.
+        let benign_input =
+            (profile.system_prompt.len() + 80) / 4 + profile.context_tokens as usize / 2;
+        let benign_cost =
+            benign_input as f64 * profile.price.0 / 1e3 + 300.0 * profile.price.1 / 1e3;
+        let expected_daily = f64::from(self.world.users[user].weight)
+            * self.inferences_per_weight_hour
+            * 24.0
+            * benign_cost;
+        let per_call = (10.0 * expected_daily).max(20.0) / CALLS as f64;
+        let context = ((per_call * 1e3 / profile.price.0) as u32).clamp(100_000, 2_000_000);
+        let who = self.who(user);
+        let times = self.times(CALLS, anchor, 50 * MINUTE);
+        times
+            .into_iter()
+            .map(|time_ms| {
+                let (input, output) = benign_exchange(&mut self.rng, SALES, false);
+                let tokens = self.rng.random_range(1_000..2_000);
+                let input_tokens = context + self.rng.random_range(0..5_000);
+                let payload = with_input_tokens(
+                    inference(&mut self.rng, SALES, &input, output, tokens),
+                    SALES,
+                    input_tokens,
+                );
+                Event {
+                    time_ms,
+                    who,
+                    payload,
+                }
+            })
+            .collect()
+    }
+
+    /// A jailbreak campaign against one app: policy refusals from many of its users inside
+    /// 50 minutes of one hour, at least 25 and about 3% of the app's expected inferences in
+    /// an hour (benign refusals run at about 0.6%), each in a fresh session and spread over
+    /// the app's 50 users, so that no session or key comes near the refusal-cluster threshold.
+    fn refusal_rate(&mut self, anchor: i64) -> Vec<Event> {
+        let app = self.rng.random_range(0..APPS.len());
+        let users: Vec<usize> = (0..self.world.users.len())
+            .filter(|&user| self.world.users[user].app == app)
+            .collect();
+        let weight: u32 = users
+            .iter()
+            .map(|&user| self.world.users[user].weight)
+            .sum();
+        let expected = f64::from(weight) * self.inferences_per_weight_hour;
+        let count = (0.03 * expected).ceil().max(25.0) as usize;
+        let times = self.times(count, anchor, 50 * MINUTE);
+        let mut events = Vec::with_capacity(count);
+        for (index, time_ms) in times.into_iter().enumerate() {
+            let who = self.who(users[index % users.len()]);
+            let (input, category) = pick(&mut self.rng, &ATTACK_REFUSALS);
+            let payload = Payload::PolicyRefusal {
+                user_input: input.to_string(),
+                policy_category: category,
+                model: APPS[app].model,
+            };
+            events.push(Event {
+                time_ms,
+                who,
+                payload,
+            });
         }
         events
     }
