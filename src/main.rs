@@ -43,8 +43,11 @@ enum Command {
     Docs(cli::docs::DocsArgs),
     /// Writes the ATLAS coverage of the pack as an ATT&CK Navigator layer.
     Coverage(cli::docs::CoverageArgs),
-    /// Compiles every rule for SIEM targets into `build/<target>/`; exit 1 when a rule cannot be compiled for a target.
+    /// Compiles every rule for SIEM targets into `build/<target>/`; a rule a target cannot
+    /// express is reported and skipped for that target (exit 1 with `--deny-unsupported`).
     Compile(cli::compile::CompileArgs),
+    /// Prints the registered targets and what each can express (the capability table).
+    Targets,
 }
 
 fn main() -> ExitCode {
@@ -71,5 +74,6 @@ fn main() -> ExitCode {
         Command::Docs(args) => cli::docs::run_docs(args, &global),
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
+        Command::Targets => cli::compile::run_targets(),
     }
 }

@@ -212,8 +212,13 @@ fn docs_and_coverage_render_the_pack() {
 /// The capability tables in the README and docs/targets.md are the one the code prints.
 #[test]
 fn the_readme_capability_table_is_current() {
-    let output = tripline(&["compile", "--list-targets"]);
+    let output = tripline(&["targets"]);
     assert_eq!(code(&output), 0);
+    // `compile --list-targets`, the older spelling, prints the same.
+    assert_eq!(
+        tripline(&["compile", "--list-targets"]).stdout,
+        output.stdout
+    );
     for document in ["README.md", "docs/targets.md"] {
         let content = std::fs::read_to_string(document).expect("document");
         for line in text(&output.stdout)
@@ -222,8 +227,47 @@ fn the_readme_capability_table_is_current() {
         {
             assert!(
                 content.contains(line),
-                "{document} lacks this line of `tripline compile --list-targets`; paste the table again:\n{line}"
+                "{document} lacks this line of `tripline targets`; paste the table again:\n{line}"
             );
         }
     }
+}
+
+/// A rule a target cannot express is reported and left out of that target,
+/// and the run exits 0; `--deny-unsupported` makes it exit 1. A rule error
+/// exits 1 either way.
+#[test]
+fn compile_leaves_out_what_a_target_cannot_express_and_can_deny_it() {
+    let directory = temp_dir("compile-gap");
+    // A new-value rule: no target compiles first-seen history yet.
+    std::fs::write(
+        directory.join("gap.tdl"),
+        "rule local.gap {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match auth where outcome == \"success\"\n  new src_ip for user_id lookback 30d\n}\n",
+    )
+    .expect("write rule");
+    let rule = directory.join("gap.tdl").to_string_lossy().into_owned();
+    let out = directory.join("build").to_string_lossy().into_owned();
+    let output = tripline(&["compile", "rules/schema", &rule, "--out", &out]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains("E0401") && stderr.contains("gap.tdl:"),
+        "{stderr}"
+    );
+    assert!(directory.join("build/splunk_spl").is_dir());
+    let denied = tripline(&[
+        "compile",
+        "rules/schema",
+        &rule,
+        "--out",
+        &out,
+        "--deny-unsupported",
+    ]);
+    assert_eq!(code(&denied), 1, "{}", text(&denied.stderr));
+    assert!(text(&denied.stderr).contains("--deny-unsupported"));
+    let typo = directory.join("typo.tdl");
+    std::fs::write(&typo, "rule local.typo {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match inference where user_inptu contains \"x\"\n}\n").expect("write rule");
+    let typo = typo.to_string_lossy().into_owned();
+    let broken = tripline(&["compile", "rules/schema", &typo, "--out", &out]);
+    assert_eq!(code(&broken), 1, "{}", text(&broken.stderr));
 }

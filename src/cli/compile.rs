@@ -4,9 +4,11 @@
 //! Input: the checked pack and the [`targets::registry`]. Output:
 //! `DIR/<target>/` with the target's artifacts, replaced atomically (rendered
 //! in memory, written to a temporary directory, renamed into place), and
-//! E04xx diagnostics for each rule × target that cannot be compiled. Exit 0
-//! when everything requested compiled, 1 when some rule × target did not,
-//! 2 on usage or I/O problems. `--list-targets` prints the capability table.
+//! E04xx diagnostics for each rule × target that cannot be compiled, which is
+//! left out of that target's output. Exit 0 when the pack checks and every
+//! target was written (1 with `--deny-unsupported` when some rule × target was
+//! left out), 1 on rule errors, 2 on usage or I/O problems. `tripline targets`
+//! (or `compile --list-targets`) prints the capability table.
 //! The hidden `--fixtures DIR` writes, per target, every test case of every
 //! compiled rule with its events in the target's field names, the evaluator's
 //! alert count and the rule's artifacts compiled with the case's parameters:
@@ -37,9 +39,13 @@ pub struct CompileArgs {
     /// The output directory; each target writes `DIR/<target>/`.
     #[arg(long, value_name = "DIR", default_value = "build")]
     pub out: PathBuf,
-    /// Prints the capability table (targets × needs) and exits.
+    /// Prints the capability table (targets × needs) and exits (as `tripline targets`).
     #[arg(long)]
     pub list_targets: bool,
+    /// Exits 1 when some rule cannot be compiled for some selected target
+    /// (by default such a pair is reported, left out, and the run exits 0).
+    #[arg(long)]
+    pub deny_unsupported: bool,
     /// Writes conformance fixtures (test-case events in target field names,
     /// evaluator alert counts, per-case artifacts) to `DIR/<target>.json`.
     #[arg(long, value_name = "DIR", hide = true)]
@@ -49,16 +55,22 @@ pub struct CompileArgs {
     pub rules: RulesArgs,
 }
 
+/// Runs `targets`: each registered target and the capability table.
+pub fn run_targets() -> ExitCode {
+    let registry = targets::registry();
+    let mut out = std::io::stdout().lock();
+    for target in &registry {
+        let _ = writeln!(out, "{}: {}", target.id(), target.product());
+    }
+    let _ = writeln!(out, "\n{}", targets::capability_table(&registry));
+    ExitCode::from(EXIT_OK)
+}
+
 /// Runs `compile`.
 pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
     let registry = targets::registry();
     if args.list_targets {
-        let mut out = std::io::stdout().lock();
-        for target in &registry {
-            let _ = writeln!(out, "{}: {}", target.id(), target.product());
-        }
-        let _ = writeln!(out, "\n{}", targets::capability_table(&registry));
-        return ExitCode::from(EXIT_OK);
+        return run_targets();
     }
     let mut selected: Vec<&dyn Target> = Vec::new();
     for id in &args.targets {
@@ -143,12 +155,24 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
             }
         }
     }
-    if outputs
+    let left_out: usize = outputs
         .iter()
-        .any(|(_, output)| !output.failures.is_empty())
-    {
+        .map(|(_, output)| output.failures.len())
+        .sum();
+    if left_out > 0 && args.deny_unsupported {
+        eprintln!(
+            "error: {left_out} rule × target pair{} not compiled (--deny-unsupported)",
+            plural(left_out)
+        );
         ExitCode::from(EXIT_FINDINGS)
     } else {
+        if left_out > 0 && global.message_format == super::MessageFormat::Human {
+            eprintln!(
+                "note: {left_out} rule × target pair{} not compiled (each reported above); \
+                 `--deny-unsupported` makes that exit 1",
+                plural(left_out)
+            );
+        }
         ExitCode::from(EXIT_OK)
     }
 }
