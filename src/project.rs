@@ -19,7 +19,7 @@ use serde::Deserialize;
 use crate::check::{self, CheckOptions, LookupOverride};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::ir;
-use crate::source::Sources;
+use crate::source::{SourceId, Sources, Span};
 use crate::syntax;
 
 /// The name of a content repository's configuration file.
@@ -62,6 +62,29 @@ pub struct Config {
     /// Lookup changes.
     #[serde(default)]
     pub lookups: BTreeMap<String, LookupChange>,
+    /// Field mapping and data source changes, by target id.
+    #[serde(default)]
+    pub mappings: BTreeMap<String, MappingChange>,
+}
+
+/// `mappings: { TARGET: { fields: { CANONICAL: NAME }, data_source: [...] } }`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MappingChange {
+    /// Canonical field name → the field's name in the target.
+    #[serde(default)]
+    pub fields: BTreeMap<String, String>,
+    /// Where the target reads events (index patterns, table, macro definition).
+    pub data_source: Option<Vec<String>>,
+}
+
+/// The mapping changes of one configuration file, with where it was read.
+#[derive(Debug, Clone)]
+pub struct MappingConfig {
+    /// The configuration file (in [`Project::sources`], for locating errors).
+    pub source: SourceId,
+    /// Its changes, by target id.
+    pub changes: BTreeMap<String, MappingChange>,
 }
 
 /// `lists: { NAME: { extend: [...] } }`.
@@ -108,6 +131,8 @@ pub struct Project {
     pub test_files: Vec<(PathBuf, bool)>,
     /// Rule files of own roots (to tell which rules must carry tests).
     pub own_rule_files: Vec<String>,
+    /// Mapping changes of the configuration files read, in order (later ones win).
+    pub mappings: Vec<MappingConfig>,
 }
 
 /// Loads and checks. An error here is a usage or I/O problem (exit code 2);
@@ -117,12 +142,20 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         lookup_dir: options.lookup_dir.clone(),
         ..CheckOptions::default()
     };
-    let roots = resolve_roots(&options.paths, &mut check_options)?;
+    let mut configs = Vec::new();
+    let roots = resolve_roots(&options.paths, &mut check_options, &mut configs)?;
     for (name, value) in &options.params {
         check_options.params.insert(name.clone(), value.clone());
     }
 
     let mut sources = Sources::new();
+    let mappings = configs
+        .into_iter()
+        .map(|(path, text, changes)| MappingConfig {
+            source: sources.add(path, text),
+            changes,
+        })
+        .collect();
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
     let mut test_files = Vec::new();
@@ -164,11 +197,19 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         roots,
         test_files,
         own_rule_files,
+        mappings,
     })
 }
 
+/// A configuration file read: its path, its text and its mapping changes.
+type ConfigRead = (String, String, BTreeMap<String, MappingChange>);
+
 /// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
-fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Root>, Diagnostic> {
+fn resolve_roots(
+    paths: &[PathBuf],
+    options: &mut CheckOptions,
+    configs: &mut Vec<ConfigRead>,
+) -> Result<Vec<Root>, Diagnostic> {
     let paths: Vec<PathBuf> = if paths.is_empty() {
         if Path::new(CONFIG_FILE).is_file() {
             vec![PathBuf::from(CONFIG_FILE)]
@@ -188,7 +229,7 @@ fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Ro
             None
         };
         match config_path {
-            Some(config_path) => roots.extend(apply_config(&config_path, options)?),
+            Some(config_path) => roots.extend(apply_config(&config_path, options, configs)?),
             None if path.exists() => roots.push(Root { path, own: true }),
             None => {
                 return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
@@ -200,7 +241,11 @@ fn resolve_roots(paths: &[PathBuf], options: &mut CheckOptions) -> Result<Vec<Ro
     Ok(roots)
 }
 
-fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Diagnostic> {
+fn apply_config(
+    path: &Path,
+    options: &mut CheckOptions,
+    configs: &mut Vec<ConfigRead>,
+) -> Result<Vec<Root>, Diagnostic> {
     let text = fs::read_to_string(path).map_err(|error| io_error(path, &error))?;
     let config: Config = serde_yaml::from_str(&text).map_err(|error| {
         // serde_yaml's message already says where ("at line 4 column 1").
@@ -263,7 +308,53 @@ fn apply_config(path: &Path, options: &mut CheckOptions) -> Result<Vec<Root>, Di
         };
         options.lookup_overrides.insert(name.clone(), change);
     }
+    configs.push((display_path(path), text, config.mappings));
     Ok(roots)
+}
+
+/// The span of a key in a block-style YAML file, found by its path of keys
+/// (each key on its own line, indented under its parent); the deepest key
+/// found when the rest is not (flow style), or `None`.
+pub fn yaml_key_span(sources: &Sources, source: SourceId, keys: &[&str]) -> Option<Span> {
+    let file = sources.get(source)?;
+    let text = &file.text;
+    let mut found = None;
+    let mut offset = 0;
+    let mut parent_indent: Option<usize> = None;
+    let mut keys = keys.iter().peekable();
+    for line in text.split_inclusive('\n') {
+        let start = offset;
+        offset += line.len();
+        let Some(key) = keys.peek() else {
+            break;
+        };
+        let trimmed = line.trim_start();
+        let indent = line.len() - trimmed.len();
+        if parent_indent.is_some_and(|parent| indent <= parent)
+            && !trimmed.trim().is_empty()
+            && !trimmed.starts_with('#')
+        {
+            // Left the parent's block without finding the key.
+            break;
+        }
+        let name = trimmed
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .trim_matches(|c| c == '"' || c == '\'');
+        if trimmed.contains(':') && name == **key {
+            let begin = start + indent;
+            found = Some(Span::new(
+                source,
+                begin,
+                begin + trimmed.split(':').next().unwrap_or("").len(),
+            ));
+            parent_indent = Some(indent);
+            keys.next();
+        }
+    }
+    found
 }
 
 /// Every `.tdl` and `*.test.yaml` file under `path`, in sorted order.

@@ -271,3 +271,86 @@ fn compile_leaves_out_what_a_target_cannot_express_and_can_deny_it() {
     let broken = tripline(&["compile", "rules/schema", &typo, "--out", &out]);
     assert_eq!(code(&broken), 1, "{}", text(&broken.stderr));
 }
+
+fn content_repo(name: &str, mappings: &str) -> std::path::PathBuf {
+    let directory = temp_dir(name);
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    std::fs::write(
+        directory.join("tripline.yaml"),
+        format!("packs: [{}]\nmappings:\n{mappings}", rules.display()),
+    )
+    .expect("write config");
+    directory
+}
+
+fn compile_in(directory: &Path, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .arg("compile")
+        .args(arguments)
+        .current_dir(directory)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the tripline binary runs")
+}
+
+/// `mappings:` in tripline.yaml renames fields and sets the data source per target.
+#[test]
+fn a_content_repository_maps_fields_and_the_data_source() {
+    let directory = content_repo(
+        "mapped",
+        "  splunk_spl:\n    data_source: [\"index=acme sourcetype=llm\"]\n    fields:\n      src_ip: src\n",
+    );
+    let output = compile_in(&directory, &["--target", "splunk_spl", "--out", "out"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let app = directory.join("out/splunk_spl/tripline_llm_security/default");
+    let searches = std::fs::read_to_string(app.join("savedsearches.conf")).expect("searches");
+    let macros = std::fs::read_to_string(app.join("macros.conf")).expect("macros");
+    assert!(
+        macros.contains("definition = index=acme sourcetype=llm"),
+        "{macros}"
+    );
+    // The SPL of every search (a `search = ` key and its continuation lines).
+    let mut spl = String::new();
+    let mut inside = false;
+    for line in searches.lines() {
+        if line.starts_with("search = ") {
+            inside = true;
+        } else if inside && !line.starts_with(' ') && !line.starts_with('|') {
+            inside = false;
+        }
+        if inside {
+            spl.push_str(line);
+            spl.push('\n');
+        }
+    }
+    assert!(spl.contains(" src ") && !spl.contains("src_ip"), "{spl}");
+}
+
+/// Every mistake in `mappings:` is an E0531 error at its key, and nothing is written.
+#[test]
+fn mapping_mistakes_are_located_errors() {
+    let directory = content_repo(
+        "mapping-errors",
+        "  splunk_spll:\n    fields: {}\n  sentinel_kql:\n    data_source: [Events]\n    fields:\n      src_ipp: ClientIp\n      user_id: User.Id\n  sigma:\n    fields:\n      src_ip: api_key_id\n",
+    );
+    let output = compile_in(&directory, &["--out", "out"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    for expected in [
+        "tripline.yaml:3:3",
+        "did you mean `splunk_spl`?",
+        "tripline.yaml:6:5",
+        "custom log table",
+        "tripline.yaml:8:7",
+        "did you mean `src_ip`?",
+        "tripline.yaml:9:7",
+        "`User.Id` cannot name `user_id` in sentinel_kql",
+        "would both be `api_key_id` in sigma",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "{expected} missing from:\n{stderr}"
+        );
+    }
+    assert!(!directory.join("out").exists());
+}

@@ -96,11 +96,17 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
     let Some(pack) = project.pack.as_ref() else {
         return ExitCode::from(EXIT_FINDINGS);
     };
+    let mappings = match target_mappings(&selected, pack, &project, &registry) {
+        Ok(mappings) => mappings,
+        Err(problems) => {
+            global.report(&problems, &project.sources);
+            return ExitCode::from(EXIT_USAGE);
+        }
+    };
     let mut diagnostics = Vec::new();
     let mut outputs = Vec::new();
-    for target in &selected {
-        let mapping = target.default_mapping(&pack.schema);
-        let output = targets::compile_pack(*target, pack, &mapping, &registry);
+    for (target, mapping) in selected.iter().zip(&mappings) {
+        let output = targets::compile_pack(*target, pack, mapping, &registry);
         for (rule_id, problems) in &output.failures {
             if let Some(rule) = pack.rule(rule_id) {
                 diagnostics.extend(problems.iter().map(|problem| {
@@ -138,9 +144,8 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         );
     }
     if let Some(directory) = &args.fixtures {
-        for target in &selected {
-            let mapping = target.default_mapping(&pack.schema);
-            let fixtures = match fixtures(*target, pack, &mapping, &project, &registry) {
+        for (target, mapping) in selected.iter().zip(&mappings) {
+            let fixtures = match fixtures(*target, pack, mapping, &project, &registry) {
                 Ok(fixtures) => fixtures,
                 Err(diagnostic) => {
                     global.report_one(diagnostic);
@@ -174,6 +179,147 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
             );
         }
         ExitCode::from(EXIT_OK)
+    }
+}
+
+/// Each selected target's mapping: its default for the pack's schema, with
+/// the `mappings:` of the content repository's `tripline.yaml` applied (later
+/// files win). An unknown target, an unknown canonical field, or a name or
+/// data source the target does not accept is an E0531 error at its key.
+fn target_mappings(
+    selected: &[&dyn Target],
+    pack: &Pack,
+    project: &crate::project::Project,
+    registry: &[Box<dyn Target>],
+) -> Result<Vec<Mapping>, Vec<Diagnostic>> {
+    let mut problems = Vec::new();
+    let locate = |config: &crate::project::MappingConfig, keys: &[&str], diagnostic: Diagnostic| {
+        let file = project
+            .sources
+            .get(config.source)
+            .map(|file| file.path.clone())
+            .unwrap_or_default();
+        match crate::project::yaml_key_span(&project.sources, config.source, keys) {
+            Some(span) => diagnostic.primary(span, "here"),
+            None => diagnostic.in_file(file),
+        }
+    };
+    for config in &project.mappings {
+        for id in config.changes.keys() {
+            if !registry.iter().any(|target| target.id() == id) {
+                let mut diagnostic = Diagnostic::new(
+                    Code::CONFIG,
+                    format!("`mappings` names `{id}`, which is not a target"),
+                )
+                .help(format!(
+                    "the targets are {}",
+                    registry
+                        .iter()
+                        .map(|target| format!("`{}`", target.id()))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                if let Some(close) = crate::diagnostics::suggest::did_you_mean(
+                    id,
+                    registry.iter().map(|target| target.id()),
+                ) {
+                    diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+                }
+                problems.push(locate(config, &["mappings", id], diagnostic));
+            }
+        }
+    }
+    let mut mappings = Vec::with_capacity(selected.len());
+    for target in selected {
+        let mut mapping = target.default_mapping(&pack.schema);
+        for config in &project.mappings {
+            let Some(change) = config.changes.get(target.id()) else {
+                continue;
+            };
+            for (canonical, name) in &change.fields {
+                let keys = ["mappings", target.id(), "fields", canonical.as_str()];
+                let Some(field) = mapping.fields.get_mut(canonical) else {
+                    let mut diagnostic = Diagnostic::new(
+                        Code::CONFIG,
+                        format!("the event schema has no field `{canonical}` to map"),
+                    );
+                    if let Some(close) = crate::diagnostics::suggest::did_you_mean(
+                        canonical,
+                        pack.schema
+                            .common
+                            .iter()
+                            .chain(
+                                pack.schema
+                                    .events
+                                    .values()
+                                    .flat_map(|event| event.fields.iter()),
+                            )
+                            .map(|field| field.name.as_str()),
+                    ) {
+                        diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+                    }
+                    problems.push(locate(config, &keys, diagnostic));
+                    continue;
+                };
+                match target.check_field_name(name) {
+                    Ok(()) => field.name = name.clone(),
+                    Err(reason) => problems.push(locate(
+                        config,
+                        &keys,
+                        Diagnostic::new(
+                            Code::CONFIG,
+                            format!("`{name}` cannot name `{canonical}` in {}", target.id()),
+                        )
+                        .note(reason),
+                    )),
+                }
+            }
+            if let Some(values) = &change.data_source {
+                match target.check_data_source(values) {
+                    Ok(()) => mapping.data_source = values.clone(),
+                    Err(reason) => problems.push(locate(
+                        config,
+                        &["mappings", target.id(), "data_source"],
+                        Diagnostic::new(
+                            Code::CONFIG,
+                            format!("the data source of {} is not one it accepts", target.id()),
+                        )
+                        .note(reason),
+                    )),
+                }
+            }
+        }
+        let mut owners: BTreeMap<&str, &str> = BTreeMap::new();
+        for (canonical, field) in &mapping.fields {
+            if let Some(other) = owners.insert(field.name.as_str(), canonical.as_str()) {
+                let config = project
+                    .mappings
+                    .iter()
+                    .rev()
+                    .find(|config| config.changes.contains_key(target.id()));
+                let diagnostic = Diagnostic::new(
+                    Code::CONFIG,
+                    format!(
+                        "`{other}` and `{canonical}` would both be `{}` in {}",
+                        field.name,
+                        target.id()
+                    ),
+                )
+                .help("map each field of the schema to a name of its own");
+                problems.push(match config {
+                    Some(config) => {
+                        locate(config, &["mappings", target.id(), "fields"], diagnostic)
+                    }
+                    None => diagnostic,
+                });
+            }
+        }
+        mappings.push(mapping);
+    }
+    if problems.is_empty() {
+        Ok(mappings)
+    } else {
+        Err(problems)
     }
 }
 

@@ -80,6 +80,10 @@ impl Target for KibanaKql {
         ElasticEql.default_mapping(schema)
     }
 
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        elastic_eql::check_index_patterns(values)
+    }
+
     fn compile_rule(
         &self,
         rule: &Rule,

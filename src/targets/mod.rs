@@ -96,8 +96,10 @@ pub struct TargetField {
 /// Canonical field name → target field, plus the target's data source.
 ///
 /// A target builds its default from the pack's schema
-/// ([`Target::default_mapping`]); a content repository can override single
-/// fields and the data source (the type is deserialisable for that purpose).
+/// ([`Target::default_mapping`]); a content repository renames single fields
+/// and sets the data source under `mappings:` in its `tripline.yaml`, which
+/// `compile` checks with [`Target::check_field_name`] and
+/// [`Target::check_data_source`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Mapping {
     /// Every canonical field of the schema.
@@ -124,6 +126,18 @@ impl Mapping {
     }
 }
 
+/// Letters, digits and `_` (and `@` at the start, as in `@timestamp`), in
+/// parts joined by `.`, none starting with a digit.
+pub fn is_dotted_identifier(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').enumerate().all(|(index, part)| {
+            let mut characters = part.chars();
+            characters.next().is_some_and(|first| {
+                first.is_ascii_alphabetic() || first == '_' || (index == 0 && first == '@')
+            }) && characters.all(|character| character.is_ascii_alphanumeric() || character == '_')
+        })
+}
+
 /// A SIEM product and its query language.
 pub trait Target {
     /// The id: product and language (`elastic_eql`); also the module name,
@@ -146,6 +160,31 @@ pub trait Target {
 
     /// The default field mapping for a schema.
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping;
+
+    /// Whether a content repository may map a field to `name` (`mappings:` in
+    /// `tripline.yaml`); the error says why not. By default, dotted
+    /// identifiers (`user.id`, `src_ip`).
+    fn check_field_name(&self, name: &str) -> Result<(), String> {
+        if is_dotted_identifier(name) {
+            Ok(())
+        } else {
+            Err("a field name here is letters, digits and `_`, in parts joined by `.`, not starting with a digit".to_string())
+        }
+    }
+
+    /// Whether a content repository may set the data source to `values`; the
+    /// error says why not. By default, one or more non-empty single lines.
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        if values.is_empty()
+            || values
+                .iter()
+                .any(|value| value.trim().is_empty() || value.chars().any(char::is_control))
+        {
+            Err("the data source is one or more non-empty lines".to_string())
+        } else {
+            Ok(())
+        }
+    }
 
     /// Compiles one rule whose needs the target supports.
     fn compile_rule(

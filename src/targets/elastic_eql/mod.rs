@@ -25,6 +25,29 @@ pub const ID: &str = "elastic_eql";
 /// The index pattern of the event data stream.
 pub const INDEX_PATTERN: &str = "logs-tripline.llm_application-*";
 
+/// Index patterns as Elasticsearch accepts them: lowercase, without spaces
+/// or any of `\\ / ? " < > | , #`, optionally prefixed by a remote cluster (`remote:logs-*`).
+pub fn check_index_patterns(values: &[String]) -> Result<(), String> {
+    let valid = |pattern: &String| {
+        let index = pattern
+            .rsplit_once(':')
+            .map_or(pattern.as_str(), |(_, index)| index);
+        !index.is_empty()
+            && !index.starts_with(['-', '_', '+'])
+            && index.chars().all(|character| {
+                !character.is_ascii_uppercase()
+                    && !character.is_whitespace()
+                    && !character.is_control()
+                    && !"\\/?\"<>|,#:".contains(character)
+            })
+    };
+    if !values.is_empty() && values.iter().all(valid) {
+        Ok(())
+    } else {
+        Err("the data source is one or more index patterns: lowercase, without spaces or any of `\\ / ? \" < > | , #`".to_string())
+    }
+}
+
 /// How far back each run looks beyond its interval for late events: the
 /// evaluator's default lateness bound.
 pub(crate) const LATENESS_MS: i64 = 5 * 60_000;
@@ -105,6 +128,10 @@ impl Target for ElasticEql {
                 });
         }
         mapping
+    }
+
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        check_index_patterns(values)
     }
 
     fn compile_rule(

@@ -92,6 +92,10 @@ impl Target for ElasticEsql {
         ElasticEql.default_mapping(schema)
     }
 
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        elastic_eql::check_index_patterns(values)
+    }
+
     fn compile_rule(
         &self,
         rule: &Rule,

@@ -118,6 +118,33 @@ impl Target for SentinelKql {
         mapping
     }
 
+    fn check_field_name(&self, name: &str) -> Result<(), String> {
+        if super::is_dotted_identifier(name) && !name.contains('.') && !name.starts_with('@') {
+            Ok(())
+        } else {
+            Err(
+                "a column of a custom table is letters, digits and `_`, not starting with a digit"
+                    .to_string(),
+            )
+        }
+    }
+
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        match values {
+            [table]
+                if table.ends_with("_CL")
+                    && super::is_dotted_identifier(table)
+                    && !table.contains('.')
+                    && !table.starts_with('@') =>
+            {
+                Ok(())
+            }
+            _ => Err(
+                "the data source is one custom log table, named like `LLMAppEvents_CL`".to_string(),
+            ),
+        }
+    }
+
     fn compile_rule(
         &self,
         rule: &Rule,

@@ -102,6 +102,25 @@ impl Target for Sigma {
         mapping
     }
 
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        match values {
+            [product]
+                if !product.is_empty()
+                    && product.chars().all(|character| {
+                        character.is_ascii_lowercase()
+                            || character.is_ascii_digit()
+                            || character == '_'
+                    }) =>
+            {
+                Ok(())
+            }
+            _ => Err(
+                "the data source is one `logsource` product: lowercase letters, digits and `_`"
+                    .to_string(),
+            ),
+        }
+    }
+
     fn compile_rule(
         &self,
         rule: &Rule,
