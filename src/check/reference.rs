@@ -32,6 +32,25 @@ pub const ATTACK_TACTICS: [&str; 14] = [
     "Impact",
 ];
 
+/// Each ATT&CK enterprise tactic as [`ATTACK_TACTICS`] spells it, with its
+/// name as MITRE writes it and its id (for Kibana's `threat`, which wants both).
+pub const ATTACK_TACTIC_IDS: [(&str, &str, &str); 14] = [
+    ("Reconnaissance", "Reconnaissance", "TA0043"),
+    ("ResourceDevelopment", "Resource Development", "TA0042"),
+    ("InitialAccess", "Initial Access", "TA0001"),
+    ("Execution", "Execution", "TA0002"),
+    ("Persistence", "Persistence", "TA0003"),
+    ("PrivilegeEscalation", "Privilege Escalation", "TA0004"),
+    ("DefenseEvasion", "Defense Evasion", "TA0005"),
+    ("CredentialAccess", "Credential Access", "TA0006"),
+    ("Discovery", "Discovery", "TA0007"),
+    ("LateralMovement", "Lateral Movement", "TA0008"),
+    ("Collection", "Collection", "TA0009"),
+    ("CommandAndControl", "Command and Control", "TA0011"),
+    ("Exfiltration", "Exfiltration", "TA0010"),
+    ("Impact", "Impact", "TA0040"),
+];
+
 /// Reference data passed into the checker: no global is read while checking.
 #[derive(Debug, Clone)]
 pub struct Reference {
@@ -81,5 +100,21 @@ mod tests {
         );
         assert!(!reference.knows_atlas("AML.T9999"));
         assert!(reference.atlas.len() >= 40);
+    }
+
+    #[test]
+    fn every_attack_tactic_has_a_name_and_an_id() {
+        let spellings: Vec<&str> = ATTACK_TACTIC_IDS
+            .iter()
+            .map(|(spelling, _, _)| *spelling)
+            .collect();
+        assert_eq!(spellings, ATTACK_TACTICS);
+        for (spelling, name, id) in ATTACK_TACTIC_IDS {
+            assert_eq!(
+                name.replace(' ', "").to_lowercase(),
+                spelling.to_lowercase()
+            );
+            assert!(id.starts_with("TA00") && id.len() == 6, "{id}");
+        }
     }
 }

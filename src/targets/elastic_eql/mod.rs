@@ -15,6 +15,7 @@ use serde_json::{Value as Json, json};
 
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
+use crate::check::reference::ATTACK_TACTIC_IDS;
 use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
 
 pub use query::rule_query;
@@ -245,6 +246,31 @@ fn ecs_field(name: &str, value_type: ValueType) -> (String, &'static str) {
     (format!("tripline.{name}"), field_type)
 }
 
+/// Kibana's `threat`: one MITRE ATT&CK entry per tactic of the rule's
+/// `attack` metadata (the ATLAS ids are in `tags`; ATLAS tactics are not
+/// in the reference data the project ships).
+fn threat(tactics: &[String]) -> Json {
+    tactics
+        .iter()
+        .filter_map(|tactic| {
+            ATTACK_TACTIC_IDS
+                .iter()
+                .find(|(spelling, _, _)| spelling == tactic)
+        })
+        .map(|(_, name, id)| {
+            json!({
+                "framework": "MITRE ATT&CK",
+                "tactic": {
+                    "id": id,
+                    "name": name,
+                    "reference": format!("https://attack.mitre.org/tactics/{id}/"),
+                },
+                "technique": [],
+            })
+        })
+        .collect()
+}
+
 /// Kibana's risk score band for a severity.
 pub fn risk_score(severity: Severity) -> i64 {
     match severity {
@@ -312,7 +338,7 @@ pub(crate) fn rule_object(rule: &Rule, query: &str, note: &str, mapping: &Mappin
         "interval": duration_text(metadata.schedule_ms),
         "from": format!("now-{}", duration_text(look_back_ms(rule))),
         "to": "now",
-        "threat": [],
+        "threat": threat(&metadata.attack),
         "note": note,
         "tags": tags,
         "required_fields": required_fields,
