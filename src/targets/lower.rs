@@ -45,6 +45,67 @@ impl Refusal {
     }
 }
 
+/// What every target's query builder shares: a refused construct becomes a
+/// [`Problem`] at its origin (the query gets the target's constant false in
+/// its place, and is never emitted), and needles and lookup columns are read
+/// through [`needles`] and [`lookup_column`] with the target's row limit and
+/// words. A builder implements the four required items; the rest is here.
+pub(crate) trait Lowerer<'a> {
+    /// The target's constant false (`false`, `false()`...).
+    const FALSE: &'static str;
+    /// How many lookup rows the target inlines into one query.
+    const MAX_ROWS: usize;
+
+    /// The pack being compiled.
+    fn pack(&self) -> &'a Pack;
+
+    /// Where refusals go.
+    fn problems(&mut self) -> &mut Vec<super::Problem>;
+
+    /// The refusal of a lookup with more rows than [`Lowerer::MAX_ROWS`].
+    fn too_many_rows(lookup: &str, rows: usize) -> String;
+
+    /// A needle's text; by default any scalar's display form.
+    fn needle_text(value: &Value) -> Option<String> {
+        scalar_text(value)
+    }
+
+    /// Records a refusal; returns the target's constant false for its place.
+    fn fail(&mut self, origin: ir::Origin, message: impl Into<String>) -> String {
+        self.problems()
+            .push(super::Problem::untranslatable(origin, message.into()));
+        Self::FALSE.to_string()
+    }
+
+    /// The needle strings of a list, lookup column or literal set (none, and a
+    /// refusal, when they cannot be inlined).
+    fn needles(&mut self, set: &StringSet, origin: ir::Origin) -> Vec<String> {
+        match needles(self.pack(), set, Self::MAX_ROWS, Self::needle_text) {
+            Ok(needles) => needles,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(Self::too_many_rows));
+                Vec::new()
+            }
+        }
+    }
+
+    /// A lookup and the index of one of its columns, or a refusal.
+    fn lookup_column(
+        &mut self,
+        lookup: &str,
+        column: &str,
+        origin: ir::Origin,
+    ) -> Option<(&'a ir::Lookup, usize)> {
+        match lookup_column(self.pack(), lookup, column) {
+            Ok(found) => Some(found),
+            Err(refusal) => {
+                self.fail(origin, refusal.message(Self::too_many_rows));
+                None
+            }
+        }
+    }
+}
+
 /// A lookup column resolved to its table and column index.
 pub fn lookup_column<'p>(
     pack: &'p Pack,

@@ -17,7 +17,7 @@ use crate::ir::{
     self, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule, Source, StringSet,
     TextOp, Value, ValueType,
 };
-use crate::targets::lower::{self, scalar_text};
+use crate::targets::lower::{self, Lowerer, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one query.
@@ -95,13 +95,26 @@ struct Translator<'a> {
     problems: Vec<Problem>,
 }
 
-impl<'a> Translator<'a> {
-    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
-        self.problems
-            .push(Problem::untranslatable(origin, message.into()));
-        "false".to_string()
+impl<'a> Lowerer<'a> for Translator<'a> {
+    const FALSE: &'static str = "false";
+    const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+    fn pack(&self) -> &'a Pack {
+        self.pack
     }
 
+    fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    fn too_many_rows(lookup: &str, rows: usize) -> String {
+        format!(
+            "the lookup `{lookup}` has {rows} rows; the EQL target inlines at most {MAX_INLINED_ROWS} rows into a query"
+        )
+    }
+}
+
+impl<'a> Translator<'a> {
     /// A mapped field reference.
     fn field(&mut self, canonical: &str, origin: Origin) -> String {
         match self.mapping.field(canonical) {
@@ -406,32 +419,6 @@ impl<'a> Translator<'a> {
         )
     }
 
-    /// The needle strings of a list, lookup column or literal set.
-    fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
-            Ok(needles) => needles,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                Vec::new()
-            }
-        }
-    }
-
-    fn column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        match lower::lookup_column(self.pack, lookup, column) {
-            Ok(found) => Some(found),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                None
-            }
-        }
-    }
-
     /// `field OP any needle`.
     fn text_test(
         &mut self,
@@ -490,15 +477,15 @@ impl<'a> Translator<'a> {
         keys: &[(String, String)],
         column: &str,
     ) -> String {
-        let Some((table, needle_index)) = self.column(lookup, column, origin) else {
+        let Some((table, needle_index)) = self.lookup_column(lookup, column, origin) else {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         let mut key_columns = Vec::new();
         for (key_column, key_field) in keys {
-            let Some((_, index)) = self.column(lookup, key_column, origin) else {
+            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
                 return "false".to_string();
             };
             let field = self.field(key_field, origin);
@@ -558,7 +545,7 @@ impl<'a> Translator<'a> {
         let mut indexes = Vec::new();
         let mut table = None;
         for column in columns {
-            let Some((found, index)) = self.column(lookup, column, origin) else {
+            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
                 return "false".to_string();
             };
             table = Some(found);
@@ -568,7 +555,7 @@ impl<'a> Translator<'a> {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         if fields.len() != indexes.len() || fields.is_empty() {
             return self.fail(origin, "the lookup's columns and subjects do not pair up");
@@ -645,12 +632,6 @@ impl<'a> Translator<'a> {
             format!("({})", alternatives.join(" or "))
         }
     }
-}
-
-fn too_many_rows(lookup: &str, rows: usize) -> String {
-    format!(
-        "the lookup `{lookup}` has {rows} rows; the EQL target inlines at most {MAX_INLINED_ROWS} rows into a query"
-    )
 }
 
 /// Makes an atomic test total: a negated operator is false on a missing

@@ -17,7 +17,7 @@ use crate::ir::{
     Source, StringSet, TextOp, Value, ValueType,
 };
 use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
-use crate::targets::lower::{self, scalar_text};
+use crate::targets::lower::{self, Lowerer, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one query.
@@ -70,13 +70,26 @@ struct Translator<'a> {
     problems: Vec<Problem>,
 }
 
-impl<'a> Translator<'a> {
-    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
-        self.problems
-            .push(Problem::untranslatable(origin, message.into()));
-        "false".to_string()
+impl<'a> Lowerer<'a> for Translator<'a> {
+    const FALSE: &'static str = "false";
+    const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+    fn pack(&self) -> &'a Pack {
+        self.pack
     }
 
+    fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    fn too_many_rows(lookup: &str, rows: usize) -> String {
+        format!(
+            "the lookup `{lookup}` has {rows} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query"
+        )
+    }
+}
+
+impl<'a> Translator<'a> {
     /// A threshold rule: epoch-aligned windows computed from epoch
     /// milliseconds, one `STATS` per window and group, the windows that closed
     /// in this run's slot (at least the lateness bound ago), the condition.
@@ -586,31 +599,6 @@ impl<'a> Translator<'a> {
         )
     }
 
-    fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
-            Ok(needles) => needles,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                Vec::new()
-            }
-        }
-    }
-
-    fn column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        match lower::lookup_column(self.pack, lookup, column) {
-            Ok(found) => Some(found),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                None
-            }
-        }
-    }
-
     /// `field OP any needle`: case-sensitive equality as `==`/`IN` (an exact
     /// keyword comparison), everything else as anchored Lucene regexes with
     /// the evaluator's case classes and whitespace runs (`elastic_eql`'s).
@@ -657,15 +645,15 @@ impl<'a> Translator<'a> {
         column: &str,
     ) -> String {
         let case_sensitive = test.1;
-        let Some((table, needle_index)) = self.column(lookup, column, origin) else {
+        let Some((table, needle_index)) = self.lookup_column(lookup, column, origin) else {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         let mut key_columns = Vec::new();
         for (key_column, key_field) in keys {
-            let Some((_, index)) = self.column(lookup, key_column, origin) else {
+            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
                 return "false".to_string();
             };
             let field = self.field(key_field, origin);
@@ -709,7 +697,7 @@ impl<'a> Translator<'a> {
         let mut indexes = Vec::new();
         let mut table = None;
         for column in columns {
-            let Some((found, index)) = self.column(lookup, column, origin) else {
+            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
                 return "false".to_string();
             };
             table = Some(found);
@@ -719,7 +707,7 @@ impl<'a> Translator<'a> {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         if fields.len() != indexes.len() || fields.is_empty() {
             return self.fail(origin, "the lookup's columns and subjects do not pair up");
@@ -745,12 +733,6 @@ impl<'a> Translator<'a> {
         alternatives.dedup();
         any(alternatives)
     }
-}
-
-fn too_many_rows(lookup: &str, rows: usize) -> String {
-    format!(
-        "the lookup `{lookup}` has {rows} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query"
-    )
 }
 
 /// An OR of tests; `false` when there are none. Long ORs are nested as a

@@ -15,7 +15,7 @@ use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
-use crate::targets::lower;
+use crate::targets::lower::{self, Lowerer};
 use crate::targets::{Mapping, Problem, duration_text};
 
 /// The most lookup rows inlined into one query.
@@ -122,13 +122,30 @@ struct AggregateColumn {
     count_column: Option<(String, String)>,
 }
 
-impl<'a> Translator<'a> {
-    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
-        self.problems
-            .push(Problem::untranslatable(origin, message.into()));
-        "false".to_string()
+impl<'a> Lowerer<'a> for Translator<'a> {
+    const FALSE: &'static str = "false";
+    const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+    fn pack(&self) -> &'a Pack {
+        self.pack
     }
 
+    fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    fn too_many_rows(lookup: &str, rows: usize) -> String {
+        format!(
+            "the lookup `{lookup}` has {rows} rows; the Sentinel target inlines at most {MAX_INLINED_ROWS} rows into a query"
+        )
+    }
+
+    fn needle_text(value: &Value) -> Option<String> {
+        string_of(value)
+    }
+}
+
+impl<'a> Translator<'a> {
     /// A mapped column reference and its Kusto type.
     fn column(&mut self, canonical: &str, origin: Origin) -> (String, String) {
         match self.mapping.field(canonical) {
@@ -755,31 +772,6 @@ impl<'a> Translator<'a> {
         )
     }
 
-    fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match lower::needles(self.pack, set, MAX_INLINED_ROWS, string_of) {
-            Ok(needles) => needles,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                Vec::new()
-            }
-        }
-    }
-
-    fn lookup_column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        match lower::lookup_column(self.pack, lookup, column) {
-            Ok(found) => Some(found),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                None
-            }
-        }
-    }
-
     /// `column OP any needle`, exact. Case-sensitive tests without folding
     /// use Kusto's ordinal operators; everything else an RE2 regex with
     /// explicit case classes.
@@ -844,7 +836,7 @@ impl<'a> Translator<'a> {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         let mut key_columns = Vec::new();
         for (key_column, key_field) in keys {
@@ -908,7 +900,7 @@ impl<'a> Translator<'a> {
             return "false".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         if fields.len() != indexes.len() || fields.is_empty() {
             return self.fail(origin, "the lookup's columns and subjects do not pair up");
@@ -980,12 +972,6 @@ impl<'a> Translator<'a> {
         }
         alternatives.join("\n    or ")
     }
-}
-
-fn too_many_rows(lookup: &str, rows: usize) -> String {
-    format!(
-        "the lookup `{lookup}` has {rows} rows; the Sentinel target inlines at most {MAX_INLINED_ROWS} rows into a query"
-    )
 }
 
 fn capitalised(text: &str) -> String {

@@ -19,7 +19,7 @@ use crate::ir::{
     self, CompareOp, Expr, ExprKind, Origin, Pack, RegexSet, Source, StringSet, TextOp, Value,
     ValueType,
 };
-use crate::targets::lower::{self, mirror, scalar_text};
+use crate::targets::lower::{self, Lowerer, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows or list values inlined into one rule.
@@ -125,19 +125,26 @@ fn number(value: &Value) -> Option<Yaml> {
     }
 }
 
-fn too_many_rows(lookup: &str, rows: usize) -> String {
-    format!(
-        "the lookup `{lookup}` has {rows} rows; at most {MAX_INLINED_ROWS} are inlined into a Sigma rule"
-    )
+impl<'a> Lowerer<'a> for Builder<'a> {
+    const FALSE: &'static str = "false_";
+    const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+    fn pack(&self) -> &'a Pack {
+        self.pack
+    }
+
+    fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    fn too_many_rows(lookup: &str, rows: usize) -> String {
+        format!(
+            "the lookup `{lookup}` has {rows} rows; at most {MAX_INLINED_ROWS} are inlined into a Sigma rule"
+        )
+    }
 }
 
 impl<'a> Builder<'a> {
-    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
-        self.problems
-            .push(Problem::untranslatable(origin, message.into()));
-        "false_".to_string()
-    }
-
     /// The target name of a canonical field.
     fn field_name(&self, canonical: &str) -> String {
         self.mapping
@@ -453,26 +460,6 @@ impl<'a> Builder<'a> {
         )
     }
 
-    fn column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        let (table, index) = match lower::lookup_column(self.pack, lookup, column) {
-            Ok(found) => found,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                return None;
-            }
-        };
-        if table.rows.len() > MAX_INLINED_ROWS {
-            self.fail(origin, too_many_rows(lookup, table.rows.len()));
-            return None;
-        }
-        Some((table, index))
-    }
-
     /// The needles of a string set; `None` after a failure. A narrowed lookup
     /// is handled by the caller.
     fn needles(&mut self, origin: Origin, needles: &StringSet) -> Option<Vec<String>> {
@@ -482,7 +469,7 @@ impl<'a> Builder<'a> {
         match lower::needles(self.pack, needles, MAX_INLINED_ROWS, scalar_text) {
             Ok(needles) => Some(needles),
             Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
+                self.fail(origin, refusal.message(Self::too_many_rows));
                 None
             }
         }
@@ -586,12 +573,12 @@ impl<'a> Builder<'a> {
         keys: &[(String, String)],
         column: &str,
     ) -> String {
-        let Some((table, needle_index)) = self.column(lookup, column, origin) else {
+        let Some((table, needle_index)) = self.lookup_column(lookup, column, origin) else {
             return "false_".to_string();
         };
         let mut key_columns = Vec::new();
         for (key_column, key_field) in keys {
-            let Some((_, index)) = self.column(lookup, key_column, origin) else {
+            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
                 return "false_".to_string();
             };
             key_columns.push((index, key_field.clone()));
@@ -655,7 +642,7 @@ impl<'a> Builder<'a> {
         let mut indexes = Vec::new();
         let mut table = None;
         for column in columns {
-            let Some((found, index)) = self.column(lookup, column, origin) else {
+            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
                 return "false_".to_string();
             };
             table = Some(found);

@@ -17,7 +17,7 @@ use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
-use crate::targets::lower::{self, mirror, scalar_text};
+use crate::targets::lower::{self, Lowerer, mirror, scalar_text};
 use crate::targets::{Mapping, Problem};
 
 /// The most lookup rows inlined into one search.
@@ -140,13 +140,26 @@ struct Translator<'a> {
     problems: Vec<Problem>,
 }
 
-impl<'a> Translator<'a> {
-    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> String {
-        self.problems
-            .push(Problem::untranslatable(origin, message.into()));
-        "false()".to_string()
+impl<'a> Lowerer<'a> for Translator<'a> {
+    const FALSE: &'static str = "false()";
+    const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+    fn pack(&self) -> &'a Pack {
+        self.pack
     }
 
+    fn problems(&mut self) -> &mut Vec<Problem> {
+        &mut self.problems
+    }
+
+    fn too_many_rows(lookup: &str, rows: usize) -> String {
+        format!(
+            "the lookup `{lookup}` has {rows} rows; the Splunk target inlines at most {MAX_INLINED_ROWS} rows into a search"
+        )
+    }
+}
+
+impl<'a> Translator<'a> {
     /// A mapped field reference.
     fn field(&mut self, canonical: &str, origin: Origin) -> String {
         let Some(field) = self.mapping.field(canonical) else {
@@ -481,31 +494,6 @@ impl<'a> Translator<'a> {
         )
     }
 
-    fn needles(&mut self, set: &StringSet, origin: Origin) -> Vec<String> {
-        match lower::needles(self.pack, set, MAX_INLINED_ROWS, scalar_text) {
-            Ok(needles) => needles,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                Vec::new()
-            }
-        }
-    }
-
-    fn column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        match lower::lookup_column(self.pack, lookup, column) {
-            Ok(found) => Some(found),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(too_many_rows));
-                None
-            }
-        }
-    }
-
     /// `field OP any needle of the rows whose key columns equal the event's
     /// key fields`: an OR over the distinct key cells.
     fn narrowed(
@@ -517,15 +505,15 @@ impl<'a> Translator<'a> {
         keys: &[(String, String)],
         column: &str,
     ) -> String {
-        let Some((table, needle_index)) = self.column(lookup, column, origin) else {
+        let Some((table, needle_index)) = self.lookup_column(lookup, column, origin) else {
             return "false()".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         let mut key_columns = Vec::new();
         for (key_column, key_field) in keys {
-            let Some((_, index)) = self.column(lookup, key_column, origin) else {
+            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
                 return "false()".to_string();
             };
             let field = self.field(key_field, origin);
@@ -581,7 +569,7 @@ impl<'a> Translator<'a> {
         let mut indexes = Vec::new();
         let mut table = None;
         for column in columns {
-            let Some((found, index)) = self.column(lookup, column, origin) else {
+            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
                 return "false()".to_string();
             };
             table = Some(found);
@@ -591,7 +579,7 @@ impl<'a> Translator<'a> {
             return "false()".to_string();
         };
         if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, too_many_rows(lookup, table.rows.len()));
+            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
         }
         if fields.len() != indexes.len() || fields.is_empty() {
             return self.fail(origin, "the lookup's columns and subjects do not pair up");
@@ -881,12 +869,6 @@ fn stats_function(function: AggregateFunction) -> &'static str {
         AggregateFunction::Min => "min",
         AggregateFunction::Max => "max",
     }
-}
-
-fn too_many_rows(lookup: &str, rows: usize) -> String {
-    format!(
-        "the lookup `{lookup}` has {rows} rows; the Splunk target inlines at most {MAX_INLINED_ROWS} rows into a search"
-    )
 }
 
 /// Makes an atomic test total: true or false, never null. A negated
