@@ -596,3 +596,28 @@ fn memory_stays_flat_on_a_long_bounded_stream() {
     // State is bounded by the live keys (40 users, 20 keys, 5 addresses), not by the 40,000 events.
     assert!(peak < 400, "{peak}");
 }
+
+/// A gzip file cut short is a read error naming the file, with any number
+/// of threads (the parser that meets it hands the error over in its place).
+#[test]
+fn a_damaged_gzip_file_is_a_read_error_naming_it() {
+    let pack = failures_pack();
+    let events: Vec<Value> = (0..3_000).map(|index| failure(index, "u")).collect();
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    encoder.write_all(jsonl(&events).as_bytes()).unwrap();
+    let mut bytes = encoder.finish().unwrap();
+    bytes.truncate(bytes.len() * 2 / 3);
+    let path = temp_dir("damaged").join("cut.jsonl.gz");
+    std::fs::write(&path, &bytes).unwrap();
+    for threads in [1, 2, 3] {
+        let options = EvalOptions { threads, ..quiet() };
+        let error = run(&pack, &[path.clone()], &options).unwrap_err();
+        let diagnostic = error.diagnostic().unwrap();
+        assert!(
+            diagnostic
+                .message
+                .starts_with(&format!("{}: cannot read events", path.display())),
+            "{threads}: {diagnostic:?}"
+        );
+    }
+}
