@@ -73,6 +73,19 @@ impl<'p> Compiler<'p> {
         }
     }
 
+    /// A compiler like [`Compiler::new`] that takes over the automata, regex
+    /// sets and lookup sets `previous` built for the same pack: they are
+    /// keyed by content and hold no slots. (Narrowed lookups hold the slots of
+    /// their key fields, so they are built again.)
+    pub(crate) fn reusing(pack: &'p ir::Pack, kept: &[String], previous: Compiler<'p>) -> Self {
+        Compiler {
+            matchers: previous.matchers,
+            regexes: previous.regexes,
+            lookups: previous.lookups,
+            ..Compiler::new(pack, kept)
+        }
+    }
+
     /// Sets the event types of the rule being compiled, for its aggregate filters.
     pub(crate) fn set_rule_types(&mut self, event_types: &[u32]) {
         self.rule_types = event_types.to_vec();

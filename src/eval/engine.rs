@@ -121,7 +121,8 @@ impl Engine {
         for rule in &selected {
             let _ = compile_detection(&mut first, &rule.detection);
         }
-        let mut compiler = Compiler::new(pack, &first.projection.kept_names());
+        let kept = first.projection.kept_names();
+        let mut compiler = Compiler::reusing(pack, &kept, first);
         let mut rules = Vec::with_capacity(selected.len());
         let mut dispatch: Vec<Vec<usize>> = Vec::new();
         let mut rule_types = Vec::new();
