@@ -60,9 +60,16 @@ pub struct EvalArgs {
     pub lateness: i64,
     /// Threads: 1 reads, parses and evaluates on one thread; N >= 2 adds N - 1 threads that
     /// read and parse batches of lines, which the evaluating thread also parses when it would
-    /// otherwise wait (output is identical in every case).
-    #[arg(long, value_name = "N", default_value_t = 1)]
-    pub threads: usize,
+    /// otherwise wait (output is identical in every case). Default: the number of cores, at
+    /// most 4.
+    #[arg(long, value_name = "N")]
+    pub threads: Option<usize>,
+}
+
+/// The default thread count: the cores available, at most 4 (evaluation
+/// itself stays on one thread, so more parsers would mostly wait).
+fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |cores| cores.get().min(4))
 }
 
 /// Runs `eval`.
@@ -75,7 +82,7 @@ pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
         learn_ms: args.learn,
         lateness_ms: args.lateness,
         rules: args.rule_ids.clone(),
-        threads: args.threads.max(1),
+        threads: args.threads.unwrap_or_else(default_threads).max(1),
         skip_invalid: args.skip_invalid,
         ..EvalOptions::default()
     };
