@@ -120,8 +120,9 @@ pub struct EvalOptions {
     pub max_event_ids: usize,
     /// The rule ids to evaluate; empty means all.
     pub rules: Vec<String>,
-    /// Threads: 1 parses on the evaluating thread; 2 adds one thread per input that reads and
-    /// parses (a two-stage pipeline); N >= 3 adds a reader and N - 1 parsers per input.
+    /// Threads: 1 reads and parses on the evaluating thread; N >= 2 adds N - 1 threads per
+    /// input that read and parse batches of lines, which the evaluating thread also parses
+    /// when it would otherwise wait. The alerts are the same with any N.
     pub threads: usize,
     /// Skip bad lines (counting them) instead of stopping.
     pub skip_invalid: bool,

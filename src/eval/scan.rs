@@ -12,7 +12,7 @@
 //! rare forms stay `serde_json`'s own. Numbers other than plain integers of at
 //! most 18 digits are converted by `serde_json` itself, so that every number
 //! becomes the same slot on both paths. A differential property test holds
-//! the two paths to the same result (`tests::agrees_with_serde`).
+//! the two paths to the same result (`event::tests::agrees_with_serde`).
 //!
 //! [`Projection`]: super::event::Projection
 
