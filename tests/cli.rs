@@ -354,3 +354,53 @@ fn mapping_mistakes_are_located_errors() {
     }
     assert!(!directory.join("out").exists());
 }
+
+/// A lookup too large to inline is refused, in each target's words, with
+/// its size (the shipped 5 rows and 600 more) and the limit.
+#[test]
+fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
+    let directory = temp_dir("big-lookup");
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    let mut csv = String::from("domain\n");
+    for index in 0..600 {
+        csv.push_str(&format!("host{index}.example.com\n"));
+    }
+    std::fs::write(directory.join("big.csv"), csv).expect("write csv");
+    std::fs::write(
+        directory.join("tripline.yaml"),
+        format!(
+            "packs: [{}]\nlookups:\n  egress_allowlist: {{ extend: big.csv }}\n",
+            rules.display()
+        ),
+    )
+    .expect("write config");
+    let output = compile_in(&directory, &["--out", "out"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    let refusals: Vec<&str> = stderr
+        .lines()
+        .filter(|line| line.contains("agent.egress.unexpected_domain") && line.contains("E0402"))
+        .collect();
+    for (target, words) in [
+        (
+            "elastic_eql",
+            "the EQL target inlines at most 500 rows into a query",
+        ),
+        (
+            "sentinel_kql",
+            "the Sentinel target inlines at most 500 rows into a query",
+        ),
+        (
+            "splunk_spl",
+            "the Splunk target inlines at most 500 rows into a search",
+        ),
+        ("sigma", "at most 500 are inlined into a Sigma rule"),
+    ] {
+        assert!(
+            refusals.iter().any(|line| line.contains(target)
+                && line.contains("has 605 rows")
+                && line.contains(words)),
+            "{target}: {stderr}"
+        );
+    }
+}

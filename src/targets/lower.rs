@@ -106,6 +106,38 @@ pub(crate) trait Lowerer<'a> {
     }
 }
 
+/// Implements [`Lowerer`] for a query builder that has `pack` and `problems`
+/// fields, given its constant false and the words of its too-many-rows
+/// refusal (`{lookup}`, `{rows}` and `{max}` are filled in), and optionally
+/// how it writes a needle. The row limit is the caller's `MAX_INLINED_ROWS`.
+macro_rules! lowerer {
+    ($builder:ident, $false:literal, $rows:literal $(, needle_text: $text:path)?) => {
+        impl<'a> $crate::targets::lower::Lowerer<'a> for $builder<'a> {
+            const FALSE: &'static str = $false;
+            const MAX_ROWS: usize = MAX_INLINED_ROWS;
+
+            fn pack(&self) -> &'a $crate::ir::Pack {
+                self.pack
+            }
+
+            fn problems(&mut self) -> &mut Vec<$crate::targets::Problem> {
+                &mut self.problems
+            }
+
+            fn too_many_rows(lookup: &str, rows: usize) -> String {
+                format!($rows, lookup = lookup, rows = rows, max = MAX_INLINED_ROWS)
+            }
+
+            $(
+                fn needle_text(value: &$crate::ir::Value) -> Option<String> {
+                    $text(value)
+                }
+            )?
+        }
+    };
+}
+pub(crate) use lowerer;
+
 /// A lookup column resolved to its table and column index.
 pub fn lookup_column<'p>(
     pack: &'p Pack,

@@ -70,24 +70,11 @@ struct Translator<'a> {
     problems: Vec<Problem>,
 }
 
-impl<'a> Lowerer<'a> for Translator<'a> {
-    const FALSE: &'static str = "false";
-    const MAX_ROWS: usize = MAX_INLINED_ROWS;
-
-    fn pack(&self) -> &'a Pack {
-        self.pack
-    }
-
-    fn problems(&mut self) -> &mut Vec<Problem> {
-        &mut self.problems
-    }
-
-    fn too_many_rows(lookup: &str, rows: usize) -> String {
-        format!(
-            "the lookup `{lookup}` has {rows} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query"
-        )
-    }
-}
+lower::lowerer!(
+    Translator,
+    "false",
+    "the lookup `{lookup}` has {rows} rows; the ES|QL target inlines at most {max} rows into a query"
+);
 
 impl<'a> Translator<'a> {
     /// A threshold rule: epoch-aligned windows computed from epoch

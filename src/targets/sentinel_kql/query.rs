@@ -122,28 +122,12 @@ struct AggregateColumn {
     count_column: Option<(String, String)>,
 }
 
-impl<'a> Lowerer<'a> for Translator<'a> {
-    const FALSE: &'static str = "false";
-    const MAX_ROWS: usize = MAX_INLINED_ROWS;
-
-    fn pack(&self) -> &'a Pack {
-        self.pack
-    }
-
-    fn problems(&mut self) -> &mut Vec<Problem> {
-        &mut self.problems
-    }
-
-    fn too_many_rows(lookup: &str, rows: usize) -> String {
-        format!(
-            "the lookup `{lookup}` has {rows} rows; the Sentinel target inlines at most {MAX_INLINED_ROWS} rows into a query"
-        )
-    }
-
-    fn needle_text(value: &Value) -> Option<String> {
-        string_of(value)
-    }
-}
+lower::lowerer!(
+    Translator,
+    "false",
+    "the lookup `{lookup}` has {rows} rows; the Sentinel target inlines at most {max} rows into a query",
+    needle_text: string_of
+);
 
 impl<'a> Translator<'a> {
     /// A mapped column reference and its Kusto type.

@@ -125,24 +125,11 @@ fn number(value: &Value) -> Option<Yaml> {
     }
 }
 
-impl<'a> Lowerer<'a> for Builder<'a> {
-    const FALSE: &'static str = "false_";
-    const MAX_ROWS: usize = MAX_INLINED_ROWS;
-
-    fn pack(&self) -> &'a Pack {
-        self.pack
-    }
-
-    fn problems(&mut self) -> &mut Vec<Problem> {
-        &mut self.problems
-    }
-
-    fn too_many_rows(lookup: &str, rows: usize) -> String {
-        format!(
-            "the lookup `{lookup}` has {rows} rows; at most {MAX_INLINED_ROWS} are inlined into a Sigma rule"
-        )
-    }
-}
+lower::lowerer!(
+    Builder,
+    "false_",
+    "the lookup `{lookup}` has {rows} rows; at most {max} are inlined into a Sigma rule"
+);
 
 impl<'a> Builder<'a> {
     /// The target name of a canonical field.
