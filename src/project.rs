@@ -308,8 +308,68 @@ fn apply_config(
         };
         options.lookup_overrides.insert(name.clone(), change);
     }
+    // What serde's shape and the checks above leave (non-empty values, the
+    // form of parameter names) is the shipped schema's.
+    check_config_schema(path, &text)?;
     configs.push((display_path(path), text, config.mappings));
     Ok(roots)
+}
+
+/// The JSON Schema of `tripline.yaml` the project ships, for editors and for
+/// the checks serde's shape cannot make (non-empty values, the form of
+/// parameter names).
+pub const CONFIG_SCHEMA: &str = include_str!("../docs/tripline.schema.json");
+
+/// Validates a configuration that deserialised against [`CONFIG_SCHEMA`];
+/// the first violation is an E0531 error naming its key and line.
+fn check_config_schema(path: &Path, text: &str) -> Result<(), Diagnostic> {
+    let problem =
+        |message: String| Diagnostic::new(Code::CONFIG, message).in_file(display_path(path));
+    let schema: serde_json::Value = serde_json::from_str(CONFIG_SCHEMA).map_err(|error| {
+        problem(format!(
+            "the shipped configuration schema does not parse: {error}"
+        ))
+    })?;
+    let validator = jsonschema::draft202012::new(&schema).map_err(|error| {
+        problem(format!(
+            "the shipped configuration schema is invalid: {error}"
+        ))
+    })?;
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(text) else {
+        return Ok(());
+    };
+    // Keys that are not strings cannot become JSON; serde has read the file already.
+    let Ok(instance) = serde_json::to_value(&document) else {
+        return Ok(());
+    };
+    let Some(error) = validator.iter_errors(&instance).next() else {
+        return Ok(());
+    };
+    let pointer = error.instance_path().to_string();
+    let keys: Vec<String> = pointer
+        .split('/')
+        .skip(1)
+        .map(|key| key.replace("~1", "/").replace("~0", "~"))
+        .collect();
+    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let at = yaml_key_line(text, &keys).map_or(String::new(), |line| format!(" at line {line}"));
+    let place = if pointer.is_empty() {
+        "the configuration".to_string()
+    } else {
+        format!("`{}`", keys.join("."))
+    };
+    Err(problem(format!("{place}{at}: {error}"))
+        .help("docs/tripline.schema.json describes every key; editors read it through `# yaml-language-server: $schema=...`"))
+}
+
+/// The line (from 1) of a key in block-style YAML text: the deepest key of the
+/// path found, each under its parent.
+fn yaml_key_line(text: &str, keys: &[&str]) -> Option<usize> {
+    let mut sources = Sources::new();
+    let id = sources.add("", text);
+    let span = yaml_key_span(&sources, id, keys)?;
+    let file = sources.get(id)?;
+    Some(file.line_column(span.start as usize).line)
 }
 
 /// The span of a key in a block-style YAML file, found by its path of keys

@@ -404,3 +404,29 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
         );
     }
 }
+
+/// tripline.yaml is also checked against the shipped schema
+/// (docs/tripline.schema.json): a violation serde's shape lets through is
+/// E0531 naming the key and its line, and the example repository conforms.
+#[test]
+fn the_configuration_is_checked_against_the_shipped_schema() {
+    let directory = content_repo("schema", "  sigma:\n    data_source: []\n");
+    let output = Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .arg("check")
+        .current_dir(&directory)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the tripline binary runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(
+        stderr.contains("E0531") && stderr.contains("`mappings.sigma.data_source` at line 4"),
+        "{stderr}"
+    );
+    let example = Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .arg("check")
+        .current_dir("examples/content-repo")
+        .output()
+        .expect("the tripline binary runs");
+    assert_eq!(code(&example), 0, "{}", text(&example.stderr));
+}
