@@ -250,6 +250,70 @@ pub fn field_versus_constant<'e>(
     Some(Comparison { field, value, op })
 }
 
+/// A comparison the targets that compare only numbers and booleans take:
+/// the field (its expression and name), the operator turned so the field is
+/// on the left, and the constant in the target's notation.
+pub struct TypedComparison<'e> {
+    /// The field side.
+    pub field: &'e Expr,
+    /// Its canonical name.
+    pub name: &'e str,
+    /// The operator, mirrored if the field was on the right.
+    pub op: CompareOp,
+    /// The constant, written by the target's `value_text`.
+    pub value: String,
+}
+
+/// `field OP constant` on a number or boolean field, with the constant
+/// written by `value_text`; otherwise the refusal, naming `language`.
+pub fn typed_comparison<'e>(
+    op: CompareOp,
+    left: &'e Expr,
+    right: &'e Expr,
+    language: &str,
+    value_text: fn(&Value) -> Option<String>,
+) -> Result<TypedComparison<'e>, String> {
+    let Some(Comparison { field, value, op }) = field_versus_constant(op, left, right) else {
+        return Err(format!(
+            "a comparison between two fields or computed values has no exact {language} translation"
+        ));
+    };
+    let ExprKind::Field { name } = &field.kind else {
+        return Err(format!("only a field can be compared in {language}"));
+    };
+    if !(field.value_type.is_numeric() || field.value_type == ir::ValueType::Bool) {
+        return Err(format!(
+            "a comparison on the {} field `{name}` has no exact {language} translation",
+            field.value_type.name()
+        ));
+    }
+    let value = value_text(value).ok_or("the compared value is not a number or boolean")?;
+    Ok(TypedComparison {
+        field,
+        name,
+        op,
+        value,
+    })
+}
+
+/// A number in decimal notation that reads back as the same type (a float
+/// keeps a `.0`), or a boolean: the constants of EQL and ES|QL.
+pub fn decimal_number_or_bool(value: &Value) -> Option<String> {
+    match value {
+        Value::Int(value) => Some(value.to_string()),
+        Value::Float(value) if value.is_finite() => {
+            let text = value.to_string();
+            Some(if text.contains(['.', 'e', 'E']) {
+                text
+            } else {
+                format!("{text}.0")
+            })
+        }
+        Value::Bool(value) => Some(value.to_string()),
+        _ => None,
+    }
+}
+
 /// The needles of a narrowed lookup grouped by their rows' key cells:
 /// rows whose key cells are equal in the key's comparison form (lowercased
 /// unless `case_sensitive`) form one group, given as the first such row's

@@ -283,7 +283,7 @@ impl<'a> Translator<'a> {
                 };
                 let mut items = Vec::new();
                 for value in values {
-                    match number_or_bool(value) {
+                    match lower::decimal_number_or_bool(value) {
                         Some(text) => items.push(text),
                         None => {
                             return self.fail(
@@ -371,33 +371,15 @@ impl<'a> Translator<'a> {
         right: &Expr,
         under_not: bool,
     ) -> String {
-        let Some(lower::Comparison {
-            field: field_side,
-            value,
-            op,
-        }) = lower::field_versus_constant(op, left, right)
-        else {
-            return self.fail(
-                expr.origin,
-                "a comparison between two fields or computed values has no exact EQL translation",
-            );
+        let comparison =
+            match lower::typed_comparison(op, left, right, "EQL", lower::decimal_number_or_bool) {
+                Ok(comparison) => comparison,
+                Err(refusal) => return self.fail(expr.origin, refusal),
+            };
+        let Some((_, field)) = self.subject(comparison.field, expr.origin) else {
+            return Self::FALSE.to_string();
         };
-        let Some((canonical, field)) = self.subject(field_side, expr.origin) else {
-            return "false".to_string();
-        };
-        if !(field_side.value_type.is_numeric() || field_side.value_type == ValueType::Bool) {
-            return self.fail(
-                expr.origin,
-                format!(
-                    "a comparison on the {} field `{canonical}` has no exact EQL translation",
-                    field_side.value_type.name()
-                ),
-            );
-        }
-        let Some(value) = number_or_bool(value) else {
-            return self.fail(expr.origin, "the compared value is not a number or boolean");
-        };
-        let symbol = op.symbol();
+        let (symbol, value) = (comparison.op.symbol(), comparison.value);
         guard(
             std::slice::from_ref(&field),
             format!("{field} {symbol} {value}"),
@@ -697,22 +679,6 @@ fn parenthesise_in(parent: &Expr, child: &Expr, text: String) -> String {
             format!("({text})")
         }
         _ => text,
-    }
-}
-
-fn number_or_bool(value: &Value) -> Option<String> {
-    match value {
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) if value.is_finite() => {
-            let text = value.to_string();
-            Some(if text.contains(['.', 'e', 'E']) {
-                text
-            } else {
-                format!("{text}.0")
-            })
-        }
-        Value::Bool(value) => Some(value.to_string()),
-        _ => None,
     }
 }
 

@@ -190,7 +190,7 @@ impl<'a> Translator<'a> {
     ) -> String {
         match &expr.kind {
             ExprKind::Literal { value } | ExprKind::Param { value, .. } => {
-                match number_or_bool(value) {
+                match lower::decimal_number_or_bool(value) {
                     Some(text) => text,
                     None => self.fail(expr.origin, "the compared value is not a number"),
                 }
@@ -454,7 +454,7 @@ impl<'a> Translator<'a> {
                 };
                 let mut items = Vec::new();
                 for value in values {
-                    match number_or_bool(value) {
+                    match lower::decimal_number_or_bool(value) {
                         Some(text) => items.push(text),
                         None => {
                             return self.fail(
@@ -551,33 +551,20 @@ impl<'a> Translator<'a> {
         right: &Expr,
         under_not: bool,
     ) -> String {
-        let Some(lower::Comparison {
-            field: field_side,
-            value,
+        let comparison = match lower::typed_comparison(
             op,
-        }) = lower::field_versus_constant(op, left, right)
-        else {
-            return self.fail(
-                expr.origin,
-                "a comparison between two fields or computed values has no exact ES|QL translation",
-            );
+            left,
+            right,
+            "ES|QL",
+            lower::decimal_number_or_bool,
+        ) {
+            Ok(comparison) => comparison,
+            Err(refusal) => return self.fail(expr.origin, refusal),
         };
-        let Some((canonical, field)) = self.subject(field_side, expr.origin) else {
-            return "false".to_string();
+        let Some((_, field)) = self.subject(comparison.field, expr.origin) else {
+            return Self::FALSE.to_string();
         };
-        if !(field_side.value_type.is_numeric() || field_side.value_type == ValueType::Bool) {
-            return self.fail(
-                expr.origin,
-                format!(
-                    "a comparison on the {} field `{canonical}` has no exact ES|QL translation",
-                    field_side.value_type.name()
-                ),
-            );
-        }
-        let Some(value) = number_or_bool(value) else {
-            return self.fail(expr.origin, "the compared value is not a number or boolean");
-        };
-        let symbol = op.symbol();
+        let (symbol, value) = (comparison.op.symbol(), comparison.value);
         guard(
             std::slice::from_ref(&field),
             format!("{field} {symbol} {value}"),
@@ -756,23 +743,6 @@ fn guard(fields: &[String], body: String, negated: bool, under_not: bool) -> Str
     }
 }
 
-/// A number or boolean as an ES|QL literal (doubles always with a point or exponent).
-fn number_or_bool(value: &Value) -> Option<String> {
-    match value {
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) if value.is_finite() => {
-            let text = value.to_string();
-            Some(if text.contains(['.', 'e', 'E']) {
-                text
-            } else {
-                format!("{text}.0")
-            })
-        }
-        Value::Bool(value) => Some(value.to_string()),
-        _ => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -814,9 +784,18 @@ mod tests {
 
     #[test]
     fn numbers_are_literals_of_their_type() {
-        assert_eq!(number_or_bool(&Value::Int(-3)).as_deref(), Some("-3"));
-        assert_eq!(number_or_bool(&Value::Float(2.0)).as_deref(), Some("2.0"));
-        assert_eq!(number_or_bool(&Value::Float(f64::NAN)), None);
-        assert_eq!(number_or_bool(&Value::Bool(true)).as_deref(), Some("true"));
+        assert_eq!(
+            lower::decimal_number_or_bool(&Value::Int(-3)).as_deref(),
+            Some("-3")
+        );
+        assert_eq!(
+            lower::decimal_number_or_bool(&Value::Float(2.0)).as_deref(),
+            Some("2.0")
+        );
+        assert_eq!(lower::decimal_number_or_bool(&Value::Float(f64::NAN)), None);
+        assert_eq!(
+            lower::decimal_number_or_bool(&Value::Bool(true)).as_deref(),
+            Some("true")
+        );
     }
 }

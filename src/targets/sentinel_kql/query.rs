@@ -721,36 +721,17 @@ impl<'a> Translator<'a> {
     }
 
     fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let Some(lower::Comparison {
-            field: field_side,
-            value,
-            op,
-        }) = lower::field_versus_constant(op, left, right)
-        else {
-            return self.fail(
-                expr.origin,
-                "a comparison between two fields or computed values has no exact Kusto translation here",
-            );
+        let comparison = match lower::typed_comparison(op, left, right, "Kusto", number_or_bool) {
+            Ok(comparison) => comparison,
+            Err(refusal) => return self.fail(expr.origin, refusal),
         };
-        let Some(canonical) = self.subject(field_side, expr.origin) else {
-            return "false".to_string();
-        };
-        if !(field_side.value_type.is_numeric() || field_side.value_type == ValueType::Bool) {
-            return self.fail(
-                expr.origin,
-                format!(
-                    "a comparison on the {} field `{canonical}` has no exact Kusto translation",
-                    field_side.value_type.name()
-                ),
-            );
-        }
-        let Some(value) = number_or_bool(value) else {
-            return self.fail(expr.origin, "the compared value is not a number or boolean");
+        let Some(canonical) = self.subject(comparison.field, expr.origin) else {
+            return Self::FALSE.to_string();
         };
         let (column, _) = self.column(&canonical, expr.origin);
         self.guard(
             &[canonical],
-            format!("{column} {} {value}", op.symbol()),
+            format!("{column} {} {}", comparison.op.symbol(), comparison.value),
             false,
             expr.origin,
         )

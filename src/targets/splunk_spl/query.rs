@@ -873,17 +873,10 @@ fn guard(fields: &[String], body: String, negated: bool) -> String {
     }
 }
 
+/// A number in decimal notation; SPL comparisons take no booleans.
 fn number(value: &Value) -> Option<String> {
     match value {
-        Value::Int(value) => Some(value.to_string()),
-        Value::Float(value) if value.is_finite() => {
-            let text = value.to_string();
-            Some(if text.contains(['.', 'e', 'E']) {
-                text
-            } else {
-                format!("{text}.0")
-            })
-        }
-        _ => None,
+        Value::Bool(_) => None,
+        other => lower::decimal_number_or_bool(other),
     }
 }
