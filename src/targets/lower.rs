@@ -89,6 +89,37 @@ pub(crate) trait Lowerer<'a> {
         }
     }
 
+    /// The lookup and its `columns`' indexes for a tuple test of `fields`
+    /// (one field per column, within the row limit); `None` after a refusal.
+    fn tuple_lookup(
+        &mut self,
+        origin: ir::Origin,
+        fields: &[String],
+        lookup: &str,
+        columns: &[String],
+    ) -> Option<(&'a ir::Lookup, Vec<usize>)> {
+        let mut indexes = Vec::with_capacity(columns.len());
+        let mut table = None;
+        for column in columns {
+            let (found, index) = self.lookup_column(lookup, column, origin)?;
+            table = Some(found);
+            indexes.push(index);
+        }
+        let Some(table) = table else {
+            self.fail(origin, "the lookup has no columns");
+            return None;
+        };
+        if table.rows.len() > Self::MAX_ROWS {
+            self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
+            return None;
+        }
+        if fields.len() != indexes.len() || fields.is_empty() {
+            self.fail(origin, "the lookup's columns and subjects do not pair up");
+            return None;
+        }
+        Some((table, indexes))
+    }
+
     /// A lookup and the index of one of its columns, or a refusal.
     fn lookup_column(
         &mut self,
@@ -312,6 +343,39 @@ pub fn decimal_number_or_bool(value: &Value) -> Option<String> {
         Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }
+}
+
+/// The rows of a tuple lookup grouped by their first cell (in comparison
+/// form: lowercased unless `case_sensitive`): the first cell as the first
+/// such row writes it, and the rest of every row of the group, in the order
+/// of the comparison forms. A missing cell reads as empty.
+pub fn rows_by_first_cell(
+    table: &ir::Lookup,
+    indexes: &[usize],
+    case_sensitive: bool,
+    text_of: fn(&Value) -> Option<String>,
+) -> Vec<(String, Vec<Vec<String>>)> {
+    let mut groups: BTreeMap<String, (String, Vec<Vec<String>>)> = BTreeMap::new();
+    for row in &table.rows {
+        let cells: Vec<String> = indexes
+            .iter()
+            .map(|index| row.get(*index).and_then(text_of).unwrap_or_default())
+            .collect();
+        let Some((first, rest)) = cells.split_first() else {
+            continue;
+        };
+        let form = if case_sensitive {
+            first.clone()
+        } else {
+            first.to_lowercase()
+        };
+        groups
+            .entry(form)
+            .or_insert_with(|| (first.clone(), Vec::new()))
+            .1
+            .push(rest.to_vec());
+    }
+    groups.into_values().collect()
 }
 
 /// The needles of a narrowed lookup grouped by their rows' key cells:

@@ -668,24 +668,9 @@ impl<'a> Translator<'a> {
         lookup: &str,
         columns: &[String],
     ) -> String {
-        let mut indexes = Vec::new();
-        let mut table = None;
-        for column in columns {
-            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
-                return "false".to_string();
-            };
-            table = Some(found);
-            indexes.push(index);
-        }
-        let Some(table) = table else {
-            return "false".to_string();
+        let Some((table, indexes)) = self.tuple_lookup(origin, fields, lookup, columns) else {
+            return Self::FALSE.to_string();
         };
-        if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
-        }
-        if fields.len() != indexes.len() || fields.is_empty() {
-            return self.fail(origin, "the lookup's columns and subjects do not pair up");
-        }
         let mut alternatives = Vec::new();
         for row in &table.rows {
             let parts: Vec<String> = fields

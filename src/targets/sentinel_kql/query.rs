@@ -852,45 +852,15 @@ impl<'a> Translator<'a> {
         lookup: &str,
         columns: &[String],
     ) -> String {
-        let mut indexes = Vec::new();
-        let mut table = None;
-        for column in columns {
-            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
-                return "false".to_string();
-            };
-            table = Some(found);
-            indexes.push(index);
-        }
-        let Some(table) = table else {
-            return "false".to_string();
+        let Some((table, indexes)) = self.tuple_lookup(origin, fields, lookup, columns) else {
+            return Self::FALSE.to_string();
         };
-        if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
-        }
-        if fields.len() != indexes.len() || fields.is_empty() {
-            return self.fail(origin, "the lookup's columns and subjects do not pair up");
-        }
-        let mut groups: BTreeMap<String, (String, Vec<Vec<String>>)> = BTreeMap::new();
-        for row in &table.rows {
-            let cells: Vec<String> = indexes
-                .iter()
-                .map(|index| row.get(*index).and_then(string_of).unwrap_or_default())
-                .collect();
-            let form = if case_sensitive {
-                cells[0].clone()
-            } else {
-                cells[0].to_lowercase()
-            };
-            let entry = groups
-                .entry(form)
-                .or_insert_with(|| (cells[0].clone(), Vec::new()));
-            entry.1.push(cells[1..].to_vec());
-        }
+        let groups = lower::rows_by_first_cell(table, &indexes, case_sensitive, string_of);
         if groups.is_empty() {
-            return "false".to_string();
+            return Self::FALSE.to_string();
         }
         let mut alternatives = Vec::new();
-        for (first, rests) in groups.into_values() {
+        for (first, rests) in groups {
             let mut parts = vec![self.text_test(
                 origin,
                 &fields[0],

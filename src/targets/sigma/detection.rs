@@ -626,21 +626,9 @@ impl<'a> Builder<'a> {
         lookup: &str,
         columns: &[String],
     ) -> String {
-        let mut indexes = Vec::new();
-        let mut table = None;
-        for column in columns {
-            let Some((found, index)) = self.lookup_column(lookup, column, origin) else {
-                return "false_".to_string();
-            };
-            table = Some(found);
-            indexes.push(index);
-        }
-        let Some(table) = table else {
-            return self.fail(origin, "the lookup has no columns");
+        let Some((table, indexes)) = self.tuple_lookup(origin, fields, lookup, columns) else {
+            return Self::FALSE.to_string();
         };
-        if fields.len() != indexes.len() || fields.is_empty() {
-            return self.fail(origin, "the lookup's columns and subjects do not pair up");
-        }
         let mut rows = Vec::new();
         for row in &table.rows {
             let mut map = YamlMap::new();
