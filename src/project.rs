@@ -362,22 +362,23 @@ fn check_config_schema(path: &Path, text: &str) -> Result<(), Diagnostic> {
         .help("docs/tripline.schema.json describes every key; editors read it through `# yaml-language-server: $schema=...`"))
 }
 
-/// The line (from 1) of a key in block-style YAML text: the deepest key of the
-/// path found, each under its parent.
+/// The line (from 1) of a key in block-style YAML text (see [`yaml_key_range`]).
 fn yaml_key_line(text: &str, keys: &[&str]) -> Option<usize> {
-    let mut sources = Sources::new();
-    let id = sources.add("", text);
-    let span = yaml_key_span(&sources, id, keys)?;
-    let file = sources.get(id)?;
-    Some(file.line_column(span.start as usize).line)
+    let (start, _) = yaml_key_range(text, keys)?;
+    Some(text[..start].matches('\n').count() + 1)
 }
 
 /// The span of a key in a block-style YAML file, found by its path of keys
 /// (each key on its own line, indented under its parent); the deepest key
 /// found when the rest is not (flow style), or `None`.
 pub fn yaml_key_span(sources: &Sources, source: SourceId, keys: &[&str]) -> Option<Span> {
-    let file = sources.get(source)?;
-    let text = &file.text;
+    let (start, end) = yaml_key_range(&sources.get(source)?.text, keys)?;
+    Some(Span::new(source, start, end))
+}
+
+/// The byte range of a key in block-style YAML text, found by its path of
+/// keys (see [`yaml_key_span`]).
+fn yaml_key_range(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
     let mut found = None;
     let mut offset = 0;
     let mut parent_indent: Option<usize> = None;
@@ -405,11 +406,7 @@ pub fn yaml_key_span(sources: &Sources, source: SourceId, keys: &[&str]) -> Opti
             .trim_matches(|c| c == '"' || c == '\'');
         if trimmed.contains(':') && name == **key {
             let begin = start + indent;
-            found = Some(Span::new(
-                source,
-                begin,
-                begin + trimmed.split(':').next().unwrap_or("").len(),
-            ));
+            found = Some((begin, begin + trimmed.split(':').next().unwrap_or("").len()));
             parent_indent = Some(indent);
             keys.next();
         }

@@ -109,7 +109,7 @@ pub struct Event {
     /// Its line in that input, from 1.
     pub(crate) line: u64,
     text: String,
-    /// The fields' slots (the first `fields`), then the precomputed variants
+    /// The fields' slots (before `variant_base`), then the precomputed variants
     /// (from `variant_base`), then the results of the filters past the 64th
     /// as bits, 64 per slot (from `filter_base`). Once the filters have run,
     /// only the slots the shapes read are left (see [`Projection::compact`]).
@@ -118,7 +118,6 @@ pub struct Event {
     /// tests them for every rule of the event's type, and most fail, so most
     /// rules never touch the slots.
     passed_low: u64,
-    fields: u16,
     variant_base: u16,
     filter_base: u16,
 }
@@ -127,7 +126,7 @@ impl Event {
     /// The value of a slot, `None` when missing (or of no scalar type).
     #[inline]
     pub(crate) fn scalar(&self, slot: u16) -> Option<Scalar<'_>> {
-        if slot >= self.fields {
+        if slot >= self.variant_base {
             return None;
         }
         match self.slots.get(usize::from(slot))? {
@@ -144,7 +143,7 @@ impl Event {
     /// The text of a string slot.
     #[inline]
     pub(crate) fn text(&self, slot: u16) -> Option<&str> {
-        if slot >= self.fields {
+        if slot >= self.variant_base {
             return None;
         }
         match self.slots.get(usize::from(slot))? {
@@ -517,7 +516,6 @@ impl Projection {
             text: std::mem::take(scratch),
             slots,
             passed_low: 0,
-            fields: variant_base,
             variant_base,
             filter_base,
         };
@@ -548,7 +546,7 @@ impl Projection {
     /// keys and ids (a short prefix of slots, and their text), not its prompt
     /// and output. Returns the full text and slot buffers, for the next line.
     fn compact(&self, event: &mut Event) -> (String, Vec<Slot>) {
-        let limit = usize::from(self.kept_limit).min(usize::from(event.fields));
+        let limit = usize::from(self.kept_limit).min(usize::from(event.variant_base));
         let kept = &self.fields[..limit];
         let mut length = 0;
         for (slot, field) in event.slots[..limit].iter().zip(kept) {
@@ -572,7 +570,6 @@ impl Projection {
         }
         slots.extend_from_slice(filters);
         let limit = limit as u16;
-        event.fields = limit;
         event.variant_base = limit;
         event.filter_base = limit;
         (
