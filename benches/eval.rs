@@ -214,6 +214,42 @@ fn child(path: &Path, scopes: &Path, threads: usize) {
     );
 }
 
+/// What one child evaluation reported.
+struct Child {
+    seconds: f64,
+    events: usize,
+    alerts: u64,
+    peak_kb: u64,
+    /// Alerts per rule, as JSON.
+    per_rule: String,
+}
+
+/// Runs `eval` once in a child process (this binary with `--child`), so
+/// that its peak memory is its own.
+fn run_child(path: &Path, scopes: &Path, threads: usize) -> Child {
+    let output = Command::new(std::env::current_exe().unwrap())
+        .arg("--child")
+        .arg(path)
+        .arg(scopes)
+        .arg(threads.to_string())
+        .output()
+        .unwrap();
+    assert!(
+        output.status.success(),
+        "eval with {threads} thread(s) failed: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let text = String::from_utf8_lossy(&output.stdout);
+    let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
+    Child {
+        seconds: fields[0].parse().unwrap(),
+        events: fields[1].parse().unwrap(),
+        alerts: fields[2].parse().unwrap(),
+        peak_kb: fields[3].parse().unwrap(),
+        per_rule: fields.get(4).unwrap_or(&"").to_string(),
+    }
+}
+
 /// The runs of one measurement: their times and the highest peak memory.
 #[derive(Default)]
 struct Runs {
@@ -335,24 +371,11 @@ fn main() {
             });
             projected.add(start.elapsed().as_secs_f64(), 0);
             for (threads, runs) in [1, 2].into_iter().zip(&mut evals) {
-                let output = Command::new(std::env::current_exe().unwrap())
-                    .arg("--child")
-                    .arg(&path)
-                    .arg(&scopes)
-                    .arg(threads.to_string())
-                    .output()
-                    .unwrap();
-                assert!(
-                    output.status.success(),
-                    "eval with {threads} thread(s) failed: {}",
-                    String::from_utf8_lossy(&output.stderr)
-                );
-                let text = String::from_utf8_lossy(&output.stdout);
-                let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
-                runs.add(fields[0].parse().unwrap(), fields[3].parse().unwrap());
-                events = fields[1].parse().unwrap();
+                let child = run_child(&path, &scopes, threads);
+                runs.add(child.seconds, child.peak_kb);
+                events = child.events;
                 if threads == 1 {
-                    alerts_line = format!("{} alerts: {}", fields[2], fields.get(4).unwrap_or(&""));
+                    alerts_line = format!("{} alerts: {}", child.alerts, child.per_rule);
                 }
             }
         }
@@ -413,18 +436,9 @@ fn constant_rate_memory(runs: usize) {
         let mut peak = 0u64;
         let mut line = String::new();
         for _ in 0..runs {
-            let output = Command::new(std::env::current_exe().unwrap())
-                .arg("--child")
-                .arg(&path)
-                .arg(&scopes)
-                .arg("1")
-                .output()
-                .unwrap();
-            assert!(output.status.success(), "eval failed");
-            let text = String::from_utf8_lossy(&output.stdout);
-            let fields: Vec<&str> = text.trim().splitn(5, ' ').collect();
-            peak = peak.max(fields[3].parse().unwrap());
-            line = format!("{} alerts", fields[2]);
+            let child = run_child(&path, &scopes, 1);
+            peak = peak.max(child.peak_kb);
+            line = format!("{} alerts", child.alerts);
         }
         println!(
             "  {count:>9} events over {days:>2} days {:>9.1} MB   ({line})",
