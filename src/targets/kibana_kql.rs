@@ -453,18 +453,17 @@ impl<'a> Translator<'a> {
                 let Some((_, field)) = self.subject(subject, expr.origin) else {
                     return "false".to_string();
                 };
-                let mut items = Vec::new();
-                for value in values {
-                    match number_or_bool(value) {
-                        Some(text) => items.push(format!("{field}:{text}")),
-                        None => {
-                            return self.fail(
-                                expr.origin,
-                                "a membership value is not a number or boolean",
-                            );
-                        }
-                    }
-                }
+                let Some(texts) = values
+                    .iter()
+                    .map(number_or_bool)
+                    .collect::<Option<Vec<String>>>()
+                else {
+                    return self.fail(expr.origin, "a membership value is not a number or boolean");
+                };
+                let items: Vec<String> = texts
+                    .into_iter()
+                    .map(|text| format!("{field}:{text}"))
+                    .collect();
                 let body = if items.is_empty() {
                     format!("not {field}:* and {field}:*")
                 } else {

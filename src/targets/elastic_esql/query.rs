@@ -452,18 +452,13 @@ impl<'a> Translator<'a> {
                 let Some((_, field)) = self.subject(subject, expr.origin) else {
                     return "false".to_string();
                 };
-                let mut items = Vec::new();
-                for value in values {
-                    match lower::decimal_number_or_bool(value) {
-                        Some(text) => items.push(text),
-                        None => {
-                            return self.fail(
-                                expr.origin,
-                                "a membership value is not a number or boolean",
-                            );
-                        }
-                    }
-                }
+                let Some(items) = values
+                    .iter()
+                    .map(lower::decimal_number_or_bool)
+                    .collect::<Option<Vec<String>>>()
+                else {
+                    return self.fail(expr.origin, "a membership value is not a number or boolean");
+                };
                 let body = if items.is_empty() {
                     "false".to_string()
                 } else {

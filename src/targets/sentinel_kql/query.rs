@@ -594,18 +594,17 @@ impl<'a> Translator<'a> {
                     return "false".to_string();
                 };
                 let (column, _) = self.column(&canonical, expr.origin);
-                let mut tests = Vec::new();
-                for value in values {
-                    match number_or_bool(value) {
-                        Some(text) => tests.push(format!("{column} == {text}")),
-                        None => {
-                            return self.fail(
-                                expr.origin,
-                                "a membership value is not a number or boolean",
-                            );
-                        }
-                    }
-                }
+                let Some(texts) = values
+                    .iter()
+                    .map(number_or_bool)
+                    .collect::<Option<Vec<String>>>()
+                else {
+                    return self.fail(expr.origin, "a membership value is not a number or boolean");
+                };
+                let tests: Vec<String> = texts
+                    .into_iter()
+                    .map(|text| format!("{column} == {text}"))
+                    .collect();
                 let body = if tests.is_empty() {
                     "false".to_string()
                 } else {

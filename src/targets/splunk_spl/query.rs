@@ -362,15 +362,13 @@ impl<'a> Translator<'a> {
                         "membership of a boolean has no verified SPL translation (JSON booleans are extracted as text)",
                     );
                 }
-                let mut tests = Vec::new();
-                for value in values {
-                    match number(value) {
-                        Some(text) => tests.push(format!("{field} == {text}")),
-                        None => {
-                            return self.fail(expr.origin, "a membership value is not a number");
-                        }
-                    }
-                }
+                let Some(texts) = values.iter().map(number).collect::<Option<Vec<String>>>() else {
+                    return self.fail(expr.origin, "a membership value is not a number");
+                };
+                let tests: Vec<String> = texts
+                    .into_iter()
+                    .map(|text| format!("{field} == {text}"))
+                    .collect();
                 let body = if tests.is_empty() {
                     "false()".to_string()
                 } else {
