@@ -19,9 +19,12 @@ pub mod elastic_eql;
 pub mod elastic_esql;
 pub mod kibana_kql;
 pub mod lower;
+pub mod plan;
+pub mod re2;
 pub mod sentinel_kql;
 pub mod sigma;
 pub mod splunk_spl;
+pub mod syntax;
 mod templates;
 mod uuid;
 

@@ -10,12 +10,13 @@
 
 use std::collections::BTreeMap;
 
-use super::quote::{column_reference, kusto_string, needles_regex, search_regex};
+use super::quote::{column_reference, kusto_string};
 use crate::ir::{
     self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
     Source, StringSet, TextOp, Value, ValueType,
 };
 use crate::targets::lower::{self, Lowerer};
+use crate::targets::re2::{self, needles_regex, search_regex};
 use crate::targets::{Mapping, Problem, duration_text};
 
 /// The most lookup rows inlined into one query.
@@ -562,7 +563,7 @@ impl<'a> Translator<'a> {
                 };
                 let mut translated = Vec::new();
                 for regex in &regexes {
-                    match search_regex(&regex.pattern, regex.case_insensitive) {
+                    match search_regex(&re2::RE2, &regex.pattern, regex.case_insensitive) {
                         Ok(text) => translated.push(text),
                         Err(reason) => {
                             self.fail(
@@ -775,7 +776,7 @@ impl<'a> Translator<'a> {
                 }
             };
         }
-        match needles_regex(&needles, op, case_sensitive, fold_whitespace) {
+        match needles_regex(&re2::RE2, &needles, op, case_sensitive, fold_whitespace) {
             Ok(pattern) => {
                 let literal = self.string(&pattern, origin);
                 format!("{column} matches regex {literal}")

@@ -11,7 +11,7 @@
 //! matches before a final line feed.
 
 use crate::ir::TextOp;
-use crate::targets::sentinel_kql::quote as re2;
+use crate::targets::re2;
 
 /// The whitespace the evaluator folds (9..=13 and space).
 const FOLD_SPACE: [char; 6] = ['\t', '\n', '\u{0B}', '\u{0C}', '\r', ' '];
@@ -51,12 +51,13 @@ pub fn needles_regex(
     case_sensitive: bool,
     fold_whitespace: bool,
 ) -> Result<String, String> {
-    re2::needles_regex(needles, op, case_sensitive, fold_whitespace).map(|text| python_pcre(&text))
+    re2::needles_regex(&re2::RE2, needles, op, case_sensitive, fold_whitespace)
+        .map(|text| python_pcre(&text))
 }
 
 /// A `|re` pattern that searches exactly what the Rust regex searches.
 pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, String> {
-    re2::search_regex(pattern, case_insensitive)
+    re2::search_regex(&re2::RE2, pattern, case_insensitive)
         .map(|text| python_pcre(&text))
         .map_err(|reason| reason.replace("ASCII-only in RE2", "ASCII-only in PCRE"))
 }

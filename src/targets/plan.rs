@@ -1,0 +1,896 @@
+//! The lowering plan: one target-neutral walk from a checked rule to the
+//! relational steps every target prints.
+//!
+//! Input: an [`ir::Rule`] and its [`Pack`]. Output: a [`Plan`], or the
+//! [`Problem`]s of constructs no target can print exactly. The walk makes
+//! every decision that does not depend on syntax, once:
+//!
+//! | plan step | what is decided here |
+//! | --- | --- |
+//! | source and filter ([`Source`], [`Pred`]) | event types; each test made total (false on a missing field, negated or not) with the fields it needs present |
+//! | needles ([`TestKind::Text`]) | list values, lookup columns and literals resolved; empty lookup cells dropped |
+//! | comparisons ([`TestKind::Compare`]) | normalised to `field OP constant` on a number or boolean field |
+//! | lookup joins ([`TestKind::Rows`], [`TestKind::Narrowed`]) | rows resolved and grouped; the lookup's size kept for row limits |
+//! | time bucketing and aggregation ([`Window`]) | epoch-aligned buckets, grouping sets, aggregates shared by label |
+//! | history ([`Baseline`]) | the lookback in whole buckets and the value of an empty bucket |
+//! | condition ([`Cond`]) | leaves, constants, which values an alert reports, where a missing value can reach a `not` |
+//!
+//! Targets print a plan through [`super::syntax::Syntax`]; what a target
+//! cannot print becomes E0402 at the construct, naming the target.
+
+use super::{Problem, lower};
+use crate::ir::{
+    self, AggregateFunction, ArithmeticOp, CompareOp, Detection, Expr, ExprKind, Origin, Pack,
+    RegexSet, Rule, StringSet, TextOp, Value, ValueType,
+};
+
+/// A rule lowered to relational steps.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The detection shape.
+    pub shape: Shape,
+}
+
+/// The detection shapes as relational steps.
+#[derive(Debug, Clone)]
+pub enum Shape {
+    /// Source and filter; one alert per event.
+    Match(Source),
+    /// Bucket, aggregate per group, optional history and percentiles, condition.
+    Window(Window),
+    /// Per-event history of value combinations per key.
+    NewValue {
+        /// Events read.
+        source: Source,
+        /// The key history is kept per.
+        key: Vec<String>,
+        /// Fields whose combination must be new.
+        values: Vec<String>,
+        /// History length in milliseconds.
+        lookback_ms: i64,
+    },
+    /// Ordered steps sharing a key.
+    Sequence {
+        /// Key fields.
+        by: Vec<String>,
+        /// Longest span from first to last event, in milliseconds.
+        within_ms: i64,
+        /// Steps and how many events each needs.
+        steps: Vec<(Source, u32)>,
+    },
+    /// Similarity clustering of a text field.
+    Cluster {
+        /// Events read.
+        source: Source,
+        /// The clustered field.
+        field: String,
+        /// Bucket length in milliseconds.
+        window_ms: i64,
+        /// The condition over each cluster.
+        condition: Condition,
+    },
+}
+
+/// Which events a step reads.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Accepted event types.
+    pub event_types: Vec<String>,
+    /// Filter; none means every event of those types.
+    pub filter: Option<Pred>,
+}
+
+/// A boolean over one event, two-valued: every [`Test`] is false when a
+/// field it reads is missing.
+#[derive(Debug, Clone)]
+pub enum Pred {
+    /// All true.
+    And(Vec<Pred>),
+    /// Any true.
+    Or(Vec<Pred>),
+    /// Negation.
+    Not(Box<Pred>),
+    /// The field is present and not null.
+    Exists(String),
+    /// An atomic test.
+    Test(Test),
+}
+
+/// An atomic test: true when every field in [`Test::fields`] is present and
+/// the test holds (`negated`: does not hold); false when a field is missing.
+#[derive(Debug, Clone)]
+pub struct Test {
+    /// `not in`, `not matches`, `!=`...
+    pub negated: bool,
+    /// Where it was written.
+    pub origin: Origin,
+    /// What is tested.
+    pub kind: TestKind,
+}
+
+/// The lookup a test's values came from, for row limits.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LookupRef {
+    /// Lookup name.
+    pub name: String,
+    /// Its number of rows.
+    pub rows: usize,
+}
+
+/// What an atomic test tests.
+#[derive(Debug, Clone)]
+pub enum TestKind {
+    /// `field OP constant` on a number or boolean field.
+    Compare {
+        /// The field.
+        field: String,
+        /// Its type.
+        field_type: ValueType,
+        /// The operator, field on the left.
+        op: CompareOp,
+        /// The constant.
+        value: Value,
+    },
+    /// A string operator against fixed needles.
+    Text {
+        /// The field.
+        field: String,
+        /// The operator.
+        op: TextOp,
+        /// Exact case.
+        case_sensitive: bool,
+        /// Whitespace runs compare as one space.
+        fold_whitespace: bool,
+        /// The needles (never empty strings from a lookup).
+        needles: Vec<String>,
+        /// The lookup they came from.
+        lookup: Option<LookupRef>,
+    },
+    /// A string operator whose needles are the rows of a lookup selected by
+    /// the event's own fields.
+    Narrowed {
+        /// The field.
+        field: String,
+        /// The operator.
+        op: TextOp,
+        /// Exact case (also for the key columns).
+        case_sensitive: bool,
+        /// Whitespace folding of the needles.
+        fold_whitespace: bool,
+        /// The event fields compared with the key columns.
+        keys: Vec<String>,
+        /// Per distinct key: its cells, and its needles.
+        groups: Vec<(Vec<String>, Vec<String>)>,
+        /// The lookup.
+        lookup: LookupRef,
+    },
+    /// Regex search against any of the patterns.
+    Regex {
+        /// The field.
+        field: String,
+        /// The patterns.
+        patterns: Vec<ir::Regex>,
+    },
+    /// Membership of a number or boolean in constants.
+    Values {
+        /// The field.
+        field: String,
+        /// The constants.
+        values: Vec<Value>,
+    },
+    /// Network membership.
+    Cidr {
+        /// The field.
+        field: String,
+        /// Its type.
+        field_type: ValueType,
+        /// Networks in CIDR notation.
+        networks: Vec<String>,
+    },
+    /// The fields' values are a row of a lookup's columns.
+    Rows {
+        /// The fields, one per column.
+        fields: Vec<String>,
+        /// Exact case.
+        case_sensitive: bool,
+        /// Rows grouped by their first cell: the first cell, and the rest of each row.
+        groups: Vec<(String, Vec<Vec<String>>)>,
+        /// The lookup.
+        lookup: LookupRef,
+    },
+}
+
+impl Test {
+    /// The fields that must be present for the test to be true.
+    pub fn fields(&self) -> Vec<String> {
+        match &self.kind {
+            TestKind::Compare { field, .. }
+            | TestKind::Text { field, .. }
+            | TestKind::Regex { field, .. }
+            | TestKind::Values { field, .. }
+            | TestKind::Cidr { field, .. } => vec![field.clone()],
+            TestKind::Narrowed { field, .. } => vec![field.clone()],
+            TestKind::Rows { fields, .. } => fields.clone(),
+        }
+    }
+}
+
+/// Aggregation per group in epoch-aligned buckets.
+#[derive(Debug, Clone)]
+pub struct Window {
+    /// Events read.
+    pub source: Source,
+    /// Grouping sets; one empty grouping is a single global group.
+    pub groupings: Vec<Vec<String>>,
+    /// Bucket length in milliseconds.
+    pub bucket_ms: i64,
+    /// The alert condition.
+    pub condition: Condition,
+}
+
+/// An `alert when` condition with its leaves.
+#[derive(Debug, Clone, Default)]
+pub struct Condition {
+    /// The boolean.
+    pub root: Option<Cond>,
+    /// Aggregates, one per distinct label.
+    pub aggregates: Vec<Aggregate>,
+    /// Baselines.
+    pub baselines: Vec<Baseline>,
+    /// Percentiles.
+    pub percentiles: Vec<Percentile>,
+    /// The values an alert reports, by label, in the evaluator's order.
+    pub reported: Vec<(String, Leaf)>,
+}
+
+/// One aggregate per group and bucket.
+#[derive(Debug, Clone)]
+pub struct Aggregate {
+    /// Function.
+    pub function: AggregateFunction,
+    /// Field argument.
+    pub field: Option<String>,
+    /// Only events passing this count.
+    pub filter: Option<Pred>,
+    /// The text as written.
+    pub label: String,
+}
+
+/// The mean of an expression over the group's earlier buckets.
+#[derive(Debug, Clone)]
+pub struct Baseline {
+    /// The expression averaged (over aggregates only).
+    pub inner: Cond,
+    /// The lookback rounded down to whole buckets, in milliseconds.
+    pub span_ms: i64,
+    /// The expression's value on a bucket without events (counted for
+    /// buckets where the group had none), if it has one.
+    pub empty: Option<f64>,
+    /// The text as written.
+    pub label: String,
+}
+
+/// A percentile of an expression across the groups of a bucket.
+#[derive(Debug, Clone)]
+pub struct Percentile {
+    /// The expression ranked (over aggregates only).
+    pub inner: Cond,
+    /// 0..=100.
+    pub percentile: f64,
+    /// The text as written.
+    pub label: String,
+}
+
+/// A leaf of a condition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leaf {
+    /// An aggregate, by index.
+    Aggregate(usize),
+    /// A baseline, by index.
+    Baseline(usize),
+    /// A percentile, by index.
+    Percentile(usize),
+}
+
+/// A condition over leaves and constants. A comparison with a side that has
+/// no value is false; arithmetic with such a side, or division by zero, has
+/// no value.
+#[derive(Debug, Clone)]
+pub enum Cond {
+    /// An integer.
+    Int(i64),
+    /// A float.
+    Float(f64),
+    /// A boolean.
+    Bool(bool),
+    /// No value (a string constant).
+    Missing,
+    /// A leaf.
+    Leaf(Leaf),
+    /// Arithmetic.
+    Arithmetic(ArithmeticOp, Box<Cond>, Box<Cond>),
+    /// Comparison.
+    Compare(CompareOp, Box<Cond>, Box<Cond>),
+    /// All.
+    And(Vec<Cond>),
+    /// Any.
+    Or(Vec<Cond>),
+    /// Negation.
+    Not(Box<Cond>),
+}
+
+impl Condition {
+    /// Whether `cond` can have no value: a percentile, a baseline, `avg`,
+    /// `min` or `max`, a division, or arithmetic on any of those.
+    pub fn may_be_missing(&self, cond: &Cond) -> bool {
+        match cond {
+            Cond::Missing => true,
+            Cond::Int(_) | Cond::Float(_) | Cond::Bool(_) => false,
+            Cond::Leaf(Leaf::Aggregate(index)) => !matches!(
+                self.aggregates[*index].function,
+                AggregateFunction::Count | AggregateFunction::Distinct | AggregateFunction::Sum
+            ),
+            Cond::Leaf(_) => true,
+            Cond::Arithmetic(op, left, right) => {
+                *op == ArithmeticOp::Divide
+                    || self.may_be_missing(left)
+                    || self.may_be_missing(right)
+            }
+            Cond::Compare(..) | Cond::And(_) | Cond::Or(_) | Cond::Not(_) => false,
+        }
+    }
+
+    /// The value of an expression over aggregates on a bucket without
+    /// events (0 for `count`, `distinct` and `sum`; none for the others).
+    pub fn empty_value(&self, cond: &Cond) -> Option<f64> {
+        match cond {
+            Cond::Int(value) => Some(*value as f64),
+            Cond::Float(value) => Some(*value),
+            Cond::Leaf(Leaf::Aggregate(index)) => match self.aggregates[*index].function {
+                AggregateFunction::Count | AggregateFunction::Distinct | AggregateFunction::Sum => {
+                    Some(0.0)
+                }
+                _ => None,
+            },
+            Cond::Arithmetic(op, left, right) => {
+                let (left, right) = (self.empty_value(left)?, self.empty_value(right)?);
+                let value = match op {
+                    ArithmeticOp::Add => left + right,
+                    ArithmeticOp::Subtract => left - right,
+                    ArithmeticOp::Multiply => left * right,
+                    ArithmeticOp::Divide if right == 0.0 => return None,
+                    ArithmeticOp::Divide => left / right,
+                };
+                value.is_finite().then_some(value)
+            }
+            _ => None,
+        }
+    }
+}
+
+/// Lowers a rule to its plan, or the problems no target can get past.
+pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
+    let mut walk = Walk {
+        pack,
+        problems: Vec::new(),
+    };
+    let shape = match &rule.detection {
+        Detection::Match { source } => Shape::Match(walk.source(source)),
+        Detection::Window {
+            source,
+            groupings,
+            window_ms,
+            condition,
+        } => {
+            let source = walk.source(source);
+            let condition = walk.condition(condition, *window_ms);
+            Shape::Window(Window {
+                source,
+                groupings: groupings.clone(),
+                bucket_ms: *window_ms,
+                condition,
+            })
+        }
+        Detection::NewValue {
+            source,
+            values,
+            key,
+            lookback_ms,
+        } => Shape::NewValue {
+            source: walk.source(source),
+            key: key.clone(),
+            values: values.clone(),
+            lookback_ms: *lookback_ms,
+        },
+        Detection::Sequence {
+            by,
+            within_ms,
+            steps,
+        } => Shape::Sequence {
+            by: by.clone(),
+            within_ms: *within_ms,
+            steps: steps
+                .iter()
+                .map(|step| (walk.source(&step.source), step.repeat))
+                .collect(),
+        },
+        Detection::Cluster {
+            source,
+            field,
+            window_ms,
+            condition,
+            ..
+        } => Shape::Cluster {
+            source: walk.source(source),
+            field: field.clone(),
+            window_ms: *window_ms,
+            condition: walk.condition(condition, *window_ms),
+        },
+    };
+    if walk.problems.is_empty() {
+        Ok(Plan { shape })
+    } else {
+        Err(walk.problems)
+    }
+}
+
+struct Walk<'p> {
+    pack: &'p Pack,
+    problems: Vec<Problem>,
+}
+
+impl Walk<'_> {
+    fn fail(&mut self, origin: Origin, message: impl Into<String>) -> Pred {
+        self.problems
+            .push(Problem::untranslatable(origin, message.into()));
+        Pred::Or(Vec::new())
+    }
+
+    fn source(&mut self, source: &ir::Source) -> Source {
+        Source {
+            event_types: source.event_types.clone(),
+            filter: source.filter.as_ref().map(|filter| self.pred(filter)),
+        }
+    }
+
+    /// The field a test reads; operators on computed values are refused.
+    fn subject(&mut self, subject: &Expr, origin: Origin) -> Option<String> {
+        match &subject.kind {
+            ExprKind::Field { name } => Some(name.clone()),
+            _ => {
+                self.fail(
+                    origin,
+                    "an operator on a computed value has no exact translation; only fields are tested",
+                );
+                None
+            }
+        }
+    }
+
+    fn test(&mut self, negated: bool, origin: Origin, kind: TestKind) -> Pred {
+        Pred::Test(Test {
+            negated,
+            origin,
+            kind,
+        })
+    }
+
+    fn lookup_ref(&self, name: &str) -> LookupRef {
+        LookupRef {
+            name: name.to_string(),
+            rows: self
+                .pack
+                .lookups
+                .get(name)
+                .map_or(0, |table| table.rows.len()),
+        }
+    }
+
+    fn pred(&mut self, expr: &Expr) -> Pred {
+        let origin = expr.origin;
+        match &expr.kind {
+            ExprKind::And { operands } => {
+                Pred::And(operands.iter().map(|operand| self.pred(operand)).collect())
+            }
+            ExprKind::Or { operands } => {
+                Pred::Or(operands.iter().map(|operand| self.pred(operand)).collect())
+            }
+            ExprKind::Not { operand } => Pred::Not(Box::new(self.pred(operand))),
+            ExprKind::Exists { field } => Pred::Exists(field.clone()),
+            ExprKind::Literal {
+                value: Value::Bool(value),
+            }
+            | ExprKind::Param {
+                value: Value::Bool(value),
+                ..
+            } => {
+                if *value {
+                    Pred::And(Vec::new())
+                } else {
+                    Pred::Or(Vec::new())
+                }
+            }
+            ExprKind::Compare { op, left, right } => {
+                let Some(comparison) = lower::field_versus_constant(*op, left, right) else {
+                    return self.fail(
+                        origin,
+                        "a comparison between two fields or computed values has no exact translation",
+                    );
+                };
+                let ExprKind::Field { name } = &comparison.field.kind else {
+                    return self.fail(origin, "only a field can be compared");
+                };
+                let field_type = comparison.field.value_type;
+                if !(field_type.is_numeric() || field_type == ValueType::Bool) {
+                    return self.fail(
+                        origin,
+                        format!(
+                            "a comparison on the {} field `{name}` has no exact translation",
+                            field_type.name()
+                        ),
+                    );
+                }
+                if !matches!(
+                    comparison.value,
+                    Value::Int(_) | Value::Float(_) | Value::Bool(_)
+                ) {
+                    return self.fail(origin, "the compared value is not a number or boolean");
+                }
+                self.test(
+                    false,
+                    origin,
+                    TestKind::Compare {
+                        field: name.clone(),
+                        field_type,
+                        op: comparison.op,
+                        value: comparison.value.clone(),
+                    },
+                )
+            }
+            ExprKind::Text {
+                op,
+                case_sensitive,
+                fold_whitespace,
+                negated,
+                subject,
+                needles,
+            } => {
+                let Some(field) = self.subject(subject, origin) else {
+                    return Pred::Or(Vec::new());
+                };
+                let kind = match needles {
+                    StringSet::NarrowedLookup {
+                        lookup,
+                        keys,
+                        column,
+                    } => {
+                        let Some(kind) = self.narrowed(
+                            origin,
+                            (field, *op, *case_sensitive, *fold_whitespace),
+                            lookup,
+                            keys,
+                            column,
+                        ) else {
+                            return Pred::Or(Vec::new());
+                        };
+                        kind
+                    }
+                    set => {
+                        let values =
+                            match lower::needles(self.pack, set, usize::MAX, lower::scalar_text) {
+                                Ok(values) => values,
+                                Err(refusal) => {
+                                    return self
+                                        .fail(origin, refusal.message(|_, _| String::new()));
+                                }
+                            };
+                        let lookup = match set {
+                            StringSet::LookupColumn { lookup, .. } => Some(self.lookup_ref(lookup)),
+                            _ => None,
+                        };
+                        TestKind::Text {
+                            field,
+                            op: *op,
+                            case_sensitive: *case_sensitive,
+                            fold_whitespace: *fold_whitespace,
+                            needles: values,
+                            lookup,
+                        }
+                    }
+                };
+                self.test(*negated, origin, kind)
+            }
+            ExprKind::Matches {
+                negated,
+                subject,
+                patterns,
+            } => {
+                let Some(field) = self.subject(subject, origin) else {
+                    return Pred::Or(Vec::new());
+                };
+                let patterns = match patterns {
+                    RegexSet::Literal(regex) => vec![regex.clone()],
+                    RegexSet::List(name) => match self.pack.lists.get(name) {
+                        Some(list) => list
+                            .values
+                            .iter()
+                            .filter_map(|value| match value {
+                                Value::Regex(regex) => Some(regex.clone()),
+                                Value::String(text) => Some(ir::Regex {
+                                    pattern: text.clone(),
+                                    case_insensitive: false,
+                                }),
+                                _ => None,
+                            })
+                            .collect(),
+                        None => {
+                            return self
+                                .fail(origin, format!("the list `{name}` is not in the pack"));
+                        }
+                    },
+                };
+                self.test(*negated, origin, TestKind::Regex { field, patterns })
+            }
+            ExprKind::InValues {
+                negated,
+                subject,
+                values,
+            } => {
+                let Some(field) = self.subject(subject, origin) else {
+                    return Pred::Or(Vec::new());
+                };
+                if !values
+                    .iter()
+                    .all(|value| matches!(value, Value::Int(_) | Value::Float(_) | Value::Bool(_)))
+                {
+                    return self.fail(origin, "a membership value is not a number or boolean");
+                }
+                let values = values.clone();
+                self.test(*negated, origin, TestKind::Values { field, values })
+            }
+            ExprKind::InCidr {
+                negated,
+                subject,
+                networks,
+            } => {
+                let Some(field) = self.subject(subject, origin) else {
+                    return Pred::Or(Vec::new());
+                };
+                let kind = TestKind::Cidr {
+                    field,
+                    field_type: subject.value_type,
+                    networks: networks.clone(),
+                };
+                self.test(*negated, origin, kind)
+            }
+            ExprKind::InLookup {
+                negated,
+                case_sensitive,
+                subjects,
+                lookup,
+                columns,
+            } => {
+                let mut fields = Vec::new();
+                for subject in subjects {
+                    let Some(field) = self.subject(subject, origin) else {
+                        return Pred::Or(Vec::new());
+                    };
+                    if subject.value_type != ValueType::String {
+                        return self.fail(origin, "a lookup test on a field that is not a string");
+                    }
+                    fields.push(field);
+                }
+                let mut indexes = Vec::new();
+                for column in columns {
+                    match lower::lookup_column(self.pack, lookup, column) {
+                        Ok((_, index)) => indexes.push(index),
+                        Err(refusal) => {
+                            return self.fail(origin, refusal.message(|_, _| String::new()));
+                        }
+                    }
+                }
+                if fields.is_empty() || fields.len() != indexes.len() {
+                    return self.fail(origin, "the lookup's columns and subjects do not pair up");
+                }
+                let table = &self.pack.lookups[lookup];
+                let groups = lower::rows_by_first_cell(table, &indexes, *case_sensitive, text_cell);
+                let kind = TestKind::Rows {
+                    fields,
+                    case_sensitive: *case_sensitive,
+                    groups,
+                    lookup: self.lookup_ref(lookup),
+                };
+                self.test(*negated, origin, kind)
+            }
+            other => self.fail(
+                origin,
+                format!("a {} expression is not a filter", node_name(other)),
+            ),
+        }
+    }
+
+    fn narrowed(
+        &mut self,
+        origin: Origin,
+        (field, op, case_sensitive, fold_whitespace): (String, TextOp, bool, bool),
+        lookup: &str,
+        keys: &[(String, String)],
+        column: &str,
+    ) -> Option<TestKind> {
+        let (table, needle_index) = match lower::lookup_column(self.pack, lookup, column) {
+            Ok(found) => found,
+            Err(refusal) => {
+                self.fail(origin, refusal.message(|_, _| String::new()));
+                return None;
+            }
+        };
+        let mut key_indexes = Vec::new();
+        for (key_column, _) in keys {
+            match lower::lookup_column(self.pack, lookup, key_column) {
+                Ok((_, index)) => key_indexes.push(index),
+                Err(refusal) => {
+                    self.fail(origin, refusal.message(|_, _| String::new()));
+                    return None;
+                }
+            }
+        }
+        let groups =
+            lower::needles_by_key(table, needle_index, &key_indexes, case_sensitive, text_cell);
+        Some(TestKind::Narrowed {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            keys: keys.iter().map(|(_, field)| field.clone()).collect(),
+            groups,
+            lookup: self.lookup_ref(lookup),
+        })
+    }
+
+    fn condition(&mut self, expr: &Expr, bucket_ms: i64) -> Condition {
+        let mut condition = Condition::default();
+        let root = self.cond(expr, &mut condition, false, bucket_ms);
+        condition.root = Some(root);
+        condition
+    }
+
+    fn cond(&mut self, expr: &Expr, out: &mut Condition, inner: bool, bucket_ms: i64) -> Cond {
+        let report = |out: &mut Condition, label: &str, leaf: Leaf| {
+            if !inner && !out.reported.iter().any(|(existing, _)| existing == label) {
+                out.reported.push((label.to_string(), leaf));
+            }
+        };
+        match &expr.kind {
+            ExprKind::Literal { value } | ExprKind::Param { value, .. } => match value {
+                Value::Int(value) => Cond::Int(*value),
+                Value::Float(value) => Cond::Float(*value),
+                Value::Bool(value) => Cond::Bool(*value),
+                _ => Cond::Missing,
+            },
+            ExprKind::Aggregate {
+                function,
+                field,
+                filter,
+                label,
+            } => {
+                let index = match out
+                    .aggregates
+                    .iter()
+                    .position(|found| found.label == *label)
+                {
+                    Some(index) => index,
+                    None => {
+                        let filter = filter.as_deref().map(|filter| self.pred(filter));
+                        out.aggregates.push(Aggregate {
+                            function: *function,
+                            field: field.clone(),
+                            filter,
+                            label: label.clone(),
+                        });
+                        out.aggregates.len() - 1
+                    }
+                };
+                report(out, label, Leaf::Aggregate(index));
+                Cond::Leaf(Leaf::Aggregate(index))
+            }
+            ExprKind::Baseline {
+                aggregate,
+                lookback_ms,
+                label,
+            } => {
+                let inner = self.cond(aggregate, out, true, bucket_ms);
+                let empty = out.empty_value(&inner);
+                out.baselines.push(Baseline {
+                    inner,
+                    span_ms: lookback_ms / bucket_ms.max(1) * bucket_ms.max(1),
+                    empty,
+                    label: label.clone(),
+                });
+                let leaf = Leaf::Baseline(out.baselines.len() - 1);
+                report(out, label, leaf);
+                Cond::Leaf(leaf)
+            }
+            ExprKind::Percentile {
+                aggregate,
+                percentile,
+                label,
+            } => {
+                let inner = self.cond(aggregate, out, true, bucket_ms);
+                out.percentiles.push(Percentile {
+                    inner,
+                    percentile: *percentile,
+                    label: label.clone(),
+                });
+                let leaf = Leaf::Percentile(out.percentiles.len() - 1);
+                report(out, label, leaf);
+                Cond::Leaf(leaf)
+            }
+            ExprKind::Arithmetic { op, left, right } => Cond::Arithmetic(
+                *op,
+                Box::new(self.cond(left, out, inner, bucket_ms)),
+                Box::new(self.cond(right, out, inner, bucket_ms)),
+            ),
+            ExprKind::Compare { op, left, right } => Cond::Compare(
+                *op,
+                Box::new(self.cond(left, out, inner, bucket_ms)),
+                Box::new(self.cond(right, out, inner, bucket_ms)),
+            ),
+            ExprKind::And { operands } => Cond::And(
+                operands
+                    .iter()
+                    .map(|operand| self.cond(operand, out, inner, bucket_ms))
+                    .collect(),
+            ),
+            ExprKind::Or { operands } => Cond::Or(
+                operands
+                    .iter()
+                    .map(|operand| self.cond(operand, out, inner, bucket_ms))
+                    .collect(),
+            ),
+            ExprKind::Not { operand } => {
+                Cond::Not(Box::new(self.cond(operand, out, inner, bucket_ms)))
+            }
+            other => {
+                self.fail(
+                    expr.origin,
+                    format!(
+                        "a {} expression has no place in a condition",
+                        node_name(other)
+                    ),
+                );
+                Cond::Missing
+            }
+        }
+    }
+}
+
+/// A lookup cell as text: strings only (the checker types lookup tests as strings).
+fn text_cell(value: &Value) -> Option<String> {
+    match value {
+        Value::String(text) => Some(text.clone()),
+        _ => None,
+    }
+}
+
+/// What an expression node is called in messages.
+pub fn node_name(kind: &ExprKind) -> &'static str {
+    match kind {
+        ExprKind::Literal { .. } => "literal",
+        ExprKind::Field { .. } => "field",
+        ExprKind::Param { .. } => "parameter",
+        ExprKind::Not { .. } => "`not`",
+        ExprKind::And { .. } => "`and`",
+        ExprKind::Or { .. } => "`or`",
+        ExprKind::Exists { .. } => "`exists`",
+        ExprKind::Compare { .. } => "comparison",
+        ExprKind::Arithmetic { .. } => "arithmetic",
+        ExprKind::Text { .. } => "string operator",
+        ExprKind::Matches { .. } => "regex match",
+        ExprKind::InValues { .. } => "membership test",
+        ExprKind::InCidr { .. } => "cidr test",
+        ExprKind::InLookup { .. } => "lookup test",
+        ExprKind::Aggregate { .. } => "aggregate",
+        ExprKind::Baseline { .. } => "baseline",
+        ExprKind::Percentile { .. } => "percentile",
+    }
+}

@@ -1,0 +1,382 @@
+//! The RE2-family regex writer: needles and Rust regexes as patterns for
+//! engines of the RE2 family (RE2 itself, as in Kusto and DuckDB, and Java's
+//! `java.util.regex`, as in Spark).
+//!
+//! Input: needles or a Rust regex from the IR and a [`Flavour`]. Output: a
+//! pattern that searches exactly what the evaluator searches.
+//! Case-insensitive needles get explicit character classes built from the
+//! evaluator's own Unicode lowercase mapping, so the pattern does not depend
+//! on how the engine folds case; Rust regexes are translated from their HIR
+//! with every class spelled out as code-point ranges. The flavours differ
+//! only where the engines do: how the end of the text is written (Java's
+//! `$` also matches before a final line break), ASCII word boundaries (Java
+//! 17's `\b` is not ASCII) and line anchors, class sizes and repeat limits.
+
+use regex_syntax::ParserBuilder;
+use regex_syntax::hir::{Class, Hir, HirKind, Look};
+
+use crate::ir::TextOp;
+use crate::targets::lower;
+
+/// Where an RE2-family engine differs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Flavour {
+    /// The engine, for messages.
+    pub name: &'static str,
+    /// The end-of-text anchor.
+    pub end: &'static str,
+    /// The ASCII word boundary and its negation; none refuses them.
+    pub word_boundary: Option<(&'static str, &'static str)>,
+    /// Whether `(?m:^)` and `(?m:$)` mean what they mean in Rust.
+    pub line_anchors: bool,
+    /// The most ranges one translated character class may have.
+    pub max_class_ranges: usize,
+    /// The largest counted repetition.
+    pub max_repeat: u32,
+}
+
+/// RE2 (Kusto, DuckDB).
+pub const RE2: Flavour = Flavour {
+    name: "RE2",
+    end: "$",
+    word_boundary: Some(("\\b", "\\B")),
+    line_anchors: true,
+    max_class_ranges: 64,
+    max_repeat: 1000,
+};
+
+/// RE2 as DuckDB runs it: the same syntax, with whole Unicode classes spelled out.
+pub const RE2_WIDE: Flavour = Flavour {
+    max_class_ranges: 2000,
+    ..RE2
+};
+
+/// `java.util.regex` (Spark's `rlike` and `regexp`).
+pub const JAVA: Flavour = Flavour {
+    name: "Java",
+    end: "\\z",
+    word_boundary: Some((
+        "(?:(?<=[0-9A-Za-z_])(?![0-9A-Za-z_])|(?<![0-9A-Za-z_])(?=[0-9A-Za-z_]))",
+        "(?:(?<=[0-9A-Za-z_])(?=[0-9A-Za-z_])|(?<![0-9A-Za-z_])(?![0-9A-Za-z_]))",
+    )),
+    line_anchors: false,
+    max_class_ranges: 2000,
+    max_repeat: 100_000,
+};
+
+/// The whitespace the evaluator folds: tab, line feed, vertical tab, form
+/// feed, carriage return (9..=13) and space.
+const FOLD_SPACE: [char; 6] = ['\t', '\n', '\u{0B}', '\u{0C}', '\r', ' '];
+
+/// A character written literally in an RE2 pattern.
+fn push_literal(out: &mut String, character: char) {
+    let plain = character.is_ascii_alphanumeric()
+        || character == ' '
+        || (character.is_ascii_graphic() && !"\\.+*?()|[]{}^$".contains(character));
+    if plain {
+        out.push(character);
+    } else if "\\.+*?()|[]{}^$".contains(character) {
+        out.push('\\');
+        out.push(character);
+    } else {
+        out.push_str(&format!("\\x{{{:X}}}", character as u32));
+    }
+}
+
+/// A character inside an RE2 class.
+fn push_class_member(out: &mut String, character: char) {
+    if character.is_ascii_alphanumeric() {
+        out.push(character);
+    } else {
+        out.push_str(&format!("\\x{{{:X}}}", character as u32));
+    }
+}
+
+fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
+    let members = lower::case_class(character, extra)?;
+    if let [single] = members.as_slice() {
+        push_literal(out, *single);
+    } else {
+        out.push('[');
+        for member in members {
+            push_class_member(out, member);
+        }
+        out.push(']');
+    }
+    Ok(())
+}
+
+/// The body of an RE2 pattern (no anchors) that matches a needle as the
+/// evaluator compares it: exact, or case-insensitive through explicit
+/// classes; whitespace runs as `[\t-\r ]+` when folding.
+pub fn needle_pattern(
+    needle: &str,
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let mut out = String::new();
+    let characters: Vec<char> = needle.chars().collect();
+    let mut index = 0;
+    while index < characters.len() {
+        let character = characters[index];
+        if fold_whitespace && FOLD_SPACE.contains(&character) {
+            out.push_str("[\\x{9}-\\x{D} ]+");
+            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
+                index += 1;
+            }
+            continue;
+        }
+        if case_sensitive {
+            push_literal(&mut out, character);
+        } else {
+            if lower::context_dependent(character) {
+                return Err(format!(
+                    "the needle contains `{character}`, whose case-insensitive comparison depends on context"
+                ));
+            }
+            // A field's `İ` lowercases to `i` and a combining dot: it can end
+            // a match of a needle ending in `i` where the match may continue.
+            let last = index + 1 == characters.len();
+            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
+            let extra: &[char] = if last && open_end && lower::lower_char(character) == Some('i') {
+                &['\u{0130}']
+            } else {
+                &[]
+            };
+            push_case_class(&mut out, character, extra)?;
+        }
+        index += 1;
+    }
+    Ok(out)
+}
+
+/// An RE2 search pattern for a text operator over several needles.
+pub fn needles_regex(
+    flavour: &Flavour,
+    needles: &[String],
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let mut bodies = Vec::new();
+    for needle in needles {
+        bodies.push(needle_pattern(needle, op, case_sensitive, fold_whitespace)?);
+    }
+    let alternation = format!("(?:{})", bodies.join("|"));
+    Ok(match op {
+        TextOp::Equals => format!("^{alternation}{}", flavour.end),
+        TextOp::Contains => alternation,
+        TextOp::StartsWith => format!("^{alternation}"),
+        TextOp::EndsWith => format!("{alternation}{}", flavour.end),
+    })
+}
+
+/// An RE2 pattern that searches exactly what the Rust regex searches.
+pub fn search_regex(
+    flavour: &Flavour,
+    pattern: &str,
+    case_insensitive: bool,
+) -> Result<String, String> {
+    let hir = ParserBuilder::new()
+        .case_insensitive(case_insensitive)
+        .build()
+        .parse(pattern)
+        .map_err(|error| format!("does not parse: {error}"))?;
+    translate(flavour, &hir)
+}
+
+fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
+    match hir.kind() {
+        HirKind::Empty => Ok("(?:)".to_string()),
+        HirKind::Literal(literal) => {
+            let text = std::str::from_utf8(&literal.0)
+                .map_err(|_| "a byte literal that is not UTF-8 has no RE2 form".to_string())?;
+            let mut out = String::new();
+            for character in text.chars() {
+                push_literal(&mut out, character);
+            }
+            Ok(out)
+        }
+        HirKind::Class(Class::Unicode(class)) => {
+            let ranges: Vec<(char, char)> = class
+                .ranges()
+                .iter()
+                .map(|range| (range.start(), range.end()))
+                .collect();
+            if ranges.is_empty() {
+                return Err("an empty class matches nothing".to_string());
+            }
+            if ranges.len() > flavour.max_class_ranges {
+                return Err(format!(
+                    "a character class with {} Unicode ranges (`\\d`, `\\w`, `\\s` are Unicode in Rust and ASCII in RE2; write `[0-9]`) exceeds the {} ranges spelled out",
+                    ranges.len(),
+                    flavour.max_class_ranges
+                ));
+            }
+            let mut out = String::from("[");
+            for (start, end) in ranges {
+                push_class_member(&mut out, start);
+                if end != start {
+                    out.push('-');
+                    push_class_member(&mut out, end);
+                }
+            }
+            out.push(']');
+            Ok(out)
+        }
+        HirKind::Class(Class::Bytes(_)) => {
+            Err("a byte class (`(?-u)`) has no exact RE2 form".to_string())
+        }
+        HirKind::Look(look) => match look {
+            Look::Start => Ok("^".to_string()),
+            Look::End => Ok(flavour.end.to_string()),
+            Look::StartLF if flavour.line_anchors => Ok("(?m:^)".to_string()),
+            Look::EndLF if flavour.line_anchors => Ok("(?m:$)".to_string()),
+            Look::WordAscii | Look::WordAsciiNegate => match flavour.word_boundary {
+                Some((boundary, negated)) => Ok(if *look == Look::WordAscii {
+                    boundary.to_string()
+                } else {
+                    negated.to_string()
+                }),
+                None => Err(format!("{} has no ASCII word boundary", flavour.name)),
+            },
+            Look::WordUnicode | Look::WordUnicodeNegate => Err(
+                "`\\b`/`\\B` are Unicode-aware in the evaluator and ASCII-only in RE2: write `(?-u:\\b)` or spell the boundary out"
+                    .to_string(),
+            ),
+            other => Err(format!("the assertion {other:?} has no {} form", flavour.name)),
+        },
+        HirKind::Repetition(repetition) => {
+            let inner = translate(flavour, &repetition.sub)?;
+            let inner = if is_atom(&repetition.sub) {
+                inner
+            } else {
+                format!("(?:{inner})")
+            };
+            let quantifier = match (repetition.min, repetition.max) {
+                (0, None) => "*".to_string(),
+                (1, None) => "+".to_string(),
+                (0, Some(1)) => "?".to_string(),
+                (min, _) if min > flavour.max_repeat => {
+                    return Err(format!(
+                        "a repetition of {min} exceeds {}'s {}",
+                        flavour.name, flavour.max_repeat
+                    ));
+                }
+                (_, Some(max)) if max > flavour.max_repeat => {
+                    return Err(format!(
+                        "a repetition of {max} exceeds {}'s {}",
+                        flavour.name, flavour.max_repeat
+                    ));
+                }
+                (min, None) => format!("{{{min},}}"),
+                (min, Some(max)) if min == max => format!("{{{min}}}"),
+                (min, Some(max)) => format!("{{{min},{max}}}"),
+            };
+            let lazy = if repetition.greedy { "" } else { "?" };
+            Ok(format!("{inner}{quantifier}{lazy}"))
+        }
+        HirKind::Capture(capture) => Ok(format!("(?:{})", translate(flavour, &capture.sub)?)),
+        HirKind::Concat(parts) => {
+            let mut out = String::new();
+            for part in parts {
+                let text = translate(flavour, part)?;
+                if matches!(part.kind(), HirKind::Alternation(_)) {
+                    out.push_str(&format!("(?:{text})"));
+                } else {
+                    out.push_str(&text);
+                }
+            }
+            Ok(out)
+        }
+        HirKind::Alternation(branches) => {
+            let mut texts = Vec::new();
+            for branch in branches {
+                texts.push(translate(flavour, branch)?);
+            }
+            Ok(format!("(?:{})", texts.join("|")))
+        }
+    }
+}
+
+fn is_atom(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Class(_) | HirKind::Capture(_) | HirKind::Alternation(_) => true,
+        HirKind::Literal(literal) => std::str::from_utf8(&literal.0)
+            .map(|text| text.chars().count() == 1)
+            .unwrap_or(false),
+        _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn needles_get_case_classes_from_the_evaluators_lowercase() {
+        let pattern = needle_pattern("Ok", TextOp::Equals, false, false).unwrap();
+        assert_eq!(pattern, "[Oo][Kk\\x{212A}]");
+        let pattern = needle_pattern("a.b", TextOp::Contains, true, false).unwrap();
+        assert_eq!(pattern, "a\\.b");
+        assert!(needle_pattern("Σ", TextOp::Contains, false, false).is_err());
+        // A trailing `i` of an open-ended needle also accepts `İ`.
+        let pattern = needle_pattern("hi", TextOp::Contains, false, false).unwrap();
+        assert!(pattern.ends_with("\\x{130}]"), "{pattern}");
+    }
+
+    #[test]
+    fn folding_turns_whitespace_runs_into_a_repeated_class() {
+        let pattern = needle_pattern("a \t b", TextOp::Contains, true, true).unwrap();
+        assert_eq!(pattern, "a[\\x{9}-\\x{D} ]+b");
+    }
+
+    #[test]
+    fn hostile_needles_are_literal_in_the_regex() {
+        let pattern = needle_pattern("\") | (.*", TextOp::Contains, true, false).unwrap();
+        assert_eq!(pattern, "\"\\) \\| \\(\\.\\*");
+        let compiled = regex::Regex::new(&pattern).unwrap();
+        assert!(compiled.is_match("x\") | (.* y"));
+        assert!(!compiled.is_match("anything"));
+        let regex =
+            needles_regex(&RE2, &["a|b".to_string()], TextOp::Equals, false, false).unwrap();
+        let compiled = regex::Regex::new(&regex).unwrap();
+        assert!(compiled.is_match("A|B"));
+        assert!(!compiled.is_match("a"));
+    }
+
+    #[test]
+    fn search_regexes_translate_the_subset_exactly() {
+        assert_eq!(search_regex(&RE2, "ab+c", false).unwrap(), "ab+c");
+        assert_eq!(
+            search_regex(&RE2, "(x|yz)?", false).unwrap(),
+            "(?:(?:x|yz))?"
+        );
+        assert_eq!(
+            search_regex(&RE2, "[a-c]{2,5}", false).unwrap(),
+            "[a-c]{2,5}"
+        );
+        assert_eq!(search_regex(&RE2, "k", true).unwrap(), "[Kk\\x{212A}]");
+        assert_eq!(search_regex(&RE2, "(?-u:\\b)x", false).unwrap(), "\\bx");
+        assert!(search_regex(&RE2, "\\bx", false).is_err());
+        assert!(search_regex(&RE2, "\\w+", false).is_err());
+        assert_eq!(
+            search_regex(&RE2, "a.b", false).unwrap(),
+            "a[\\x{0}-\\x{9}\\x{B}-\\x{10FFFF}]b"
+        );
+    }
+
+    #[test]
+    fn the_java_flavour_anchors_at_the_very_end_and_spells_boundaries_out() {
+        let regex = needles_regex(&JAVA, &["ok".to_string()], TextOp::Equals, true, false).unwrap();
+        assert_eq!(regex, "^(?:ok)\\z");
+        let boundary = search_regex(&JAVA, "(?-u:\\b)x", false).unwrap();
+        assert!(boundary.starts_with("(?:(?<=[0-9A-Za-z_])"), "{boundary}");
+        assert!(search_regex(&JAVA, "(?m)^x", false).is_err());
+        assert_eq!(search_regex(&RE2, "x$", false).unwrap(), "x$");
+        assert_eq!(search_regex(&JAVA, "x$", false).unwrap(), "x\\z");
+        // Unicode classes that RE2 in Kusto refuses are spelled out for wider engines.
+        assert!(search_regex(&RE2_WIDE, "\\d", false).is_ok());
+    }
+}
