@@ -443,7 +443,7 @@ fn fixtures(
                 ..EvalOptions::default()
             };
             let alerts = match eval::evaluate_values(&case_pack, &case.events, &options) {
-                Ok(alerts) => alerts.len(),
+                Ok(alerts) => alerts,
                 Err(error) => {
                     return Err(Diagnostic::new(
                         Code::TEST_FILE,
@@ -455,13 +455,18 @@ fn fixtures(
                     .in_file(file.display.clone()));
                 }
             };
-            let mut events: Vec<(i64, Json)> = case
+            let mut events: Vec<(i64, usize, Json)> = case
                 .events
                 .iter()
-                .map(|event| (timestamp_ms(event), mapped_event(event, mapping)))
+                .enumerate()
+                .map(|(index, event)| {
+                    (timestamp_ms(event), index + 1, mapped_event(event, mapping))
+                })
                 .collect();
             // The evaluator processes events in time order; so does the check.
-            events.sort_by_key(|(time, _)| *time);
+            // `line` is the event's place in the case, which alerts cite as
+            // `<events>:line` when it has no `event_id`.
+            events.sort_by_key(|(time, _, _)| *time);
             let files: Map<String, Json> = artifacts
                 .into_iter()
                 .map(|artifact| (artifact.path, Json::String(artifact.text)))
@@ -471,9 +476,10 @@ fn fixtures(
                 "case": case.name,
                 "file": file.display,
                 "shape": ir::shape_name(&rule.detection),
-                "evaluator_alerts": alerts,
+                "evaluator_alerts": alerts.len(),
+                "evaluator_alert_list": alerts,
                 "artifacts": files,
-                "events": events.into_iter().map(|(time, event)| json!({"time_ms": time, "event": event})).collect::<Vec<_>>(),
+                "events": events.into_iter().map(|(time, line, event)| json!({"time_ms": time, "line": line, "event": event})).collect::<Vec<_>>(),
             }));
         }
     }

@@ -15,6 +15,7 @@
 //! construct that it cannot translate exactly (E0402). It never emits a
 //! weaker query.
 
+pub mod duckdb_sql;
 pub mod elastic_eql;
 pub mod elastic_esql;
 pub mod kibana_kql;
@@ -23,7 +24,9 @@ pub mod plan;
 pub mod re2;
 pub mod sentinel_kql;
 pub mod sigma;
+pub mod spark_sql;
 pub mod splunk_spl;
+pub mod sql;
 pub mod syntax;
 mod templates;
 mod uuid;
@@ -206,11 +209,13 @@ pub trait Target {
 /// Every registered target, in id order. Tests loop over this.
 pub fn registry() -> Vec<Box<dyn Target>> {
     vec![
+        Box::new(duckdb_sql::DuckdbSql),
         Box::new(elastic_eql::ElasticEql),
         Box::new(elastic_esql::ElasticEsql),
         Box::new(kibana_kql::KibanaKql),
         Box::new(sentinel_kql::SentinelKql),
         Box::new(sigma::Sigma),
+        Box::new(spark_sql::SparkSql),
         Box::new(splunk_spl::SplunkSpl),
     ]
 }

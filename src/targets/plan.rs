@@ -102,6 +102,9 @@ pub enum Pred {
 pub struct Test {
     /// `not in`, `not matches`, `!=`...
     pub negated: bool,
+    /// The fields whose presence must be tested: those the test reads, less
+    /// the ones every event carries.
+    pub guard: Vec<String>,
     /// Where it was written.
     pub origin: Origin,
     /// What is tested.
@@ -372,6 +375,7 @@ impl Condition {
 pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
     let mut walk = Walk {
         pack,
+        types: Vec::new(),
         problems: Vec::new(),
     };
     let shape = match &rule.detection {
@@ -436,6 +440,9 @@ pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
 
 struct Walk<'p> {
     pack: &'p Pack,
+    /// The event types of the source being walked: the only values its
+    /// events' `event_type` can have.
+    types: Vec<String>,
     problems: Vec<Problem>,
 }
 
@@ -447,6 +454,7 @@ impl Walk<'_> {
     }
 
     fn source(&mut self, source: &ir::Source) -> Source {
+        self.types = source.event_types.clone();
         Source {
             event_types: source.event_types.clone(),
             filter: source.filter.as_ref().map(|filter| self.pred(filter)),
@@ -468,11 +476,25 @@ impl Walk<'_> {
     }
 
     fn test(&mut self, negated: bool, origin: Origin, kind: TestKind) -> Pred {
-        Pred::Test(Test {
+        let mut test = Test {
             negated,
+            guard: Vec::new(),
             origin,
             kind,
-        })
+        };
+        let required = |field: &String| {
+            self.pack
+                .schema
+                .common
+                .iter()
+                .any(|common| common.name == *field && common.required)
+        };
+        test.guard = test
+            .fields()
+            .into_iter()
+            .filter(|field| !required(field))
+            .collect();
+        Pred::Test(test)
     }
 
     fn lookup_ref(&self, name: &str) -> LookupRef {
@@ -588,13 +610,37 @@ impl Walk<'_> {
                             StringSet::LookupColumn { lookup, .. } => Some(self.lookup_ref(lookup)),
                             _ => None,
                         };
-                        TestKind::Text {
-                            field,
-                            op: *op,
-                            case_sensitive: *case_sensitive,
-                            fold_whitespace: *fold_whitespace,
-                            needles: values,
-                            lookup,
+                        if field == "event_type" && *op == TextOp::Equals {
+                            // The source's types are the only values: compare exactly.
+                            let values = self
+                                .types
+                                .iter()
+                                .filter(|name| {
+                                    values.iter().any(|needle| {
+                                        needle == *name
+                                            || (!case_sensitive
+                                                && needle.to_lowercase() == name.to_lowercase())
+                                    })
+                                })
+                                .cloned()
+                                .collect();
+                            TestKind::Text {
+                                field,
+                                op: TextOp::Equals,
+                                case_sensitive: true,
+                                fold_whitespace: false,
+                                needles: values,
+                                lookup: None,
+                            }
+                        } else {
+                            TestKind::Text {
+                                field,
+                                op: *op,
+                                case_sensitive: *case_sensitive,
+                                fold_whitespace: *fold_whitespace,
+                                needles: values,
+                                lookup,
+                            }
                         }
                     }
                 };

@@ -156,8 +156,8 @@ fn refuse(
 /// A test made total: its fields present and the body true (or, negated, false).
 fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
     let mut parts = Vec::new();
-    for field in test.fields() {
-        match syntax.exists(&field) {
+    for field in &test.guard {
+        match syntax.exists(field) {
             Ok(presence) if !parts.contains(&presence) => parts.push(presence),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),

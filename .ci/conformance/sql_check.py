@@ -1,0 +1,143 @@
+"""Agreement check: a SQL target's runner against `tripline eval`.
+
+Usage:
+    python sql_check.py cases TARGET_DIR FIXTURES.json
+    python sql_check.py traffic TARGET_DIR EVENTS.jsonl EVAL_ALERTS.jsonl
+
+`cases`: every test case of every rule the target compiled (from
+`tripline compile --fixtures`), compiled with the case's parameters, is run
+through the target's own run.py on the case's events; the alerts must equal
+the evaluator's, field by field. `traffic`: the runner's alerts on a
+generated file must equal `tripline eval`'s on the same file, for the rules
+the target compiled. Any difference fails, printing the rule, the case and
+both alert sets.
+"""
+
+import importlib.util
+import json
+import math
+import os
+import shutil
+import sys
+import tempfile
+
+
+def load_runner(directory, name):
+    spec = importlib.util.spec_from_file_location(name, os.path.join(directory, "run.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def same(left, right):
+    """Field-by-field equality; floats within a relative 1e-9 (summation order differs)."""
+    if isinstance(left, dict) and isinstance(right, dict):
+        return left.keys() == right.keys() and all(same(left[key], right[key]) for key in left)
+    if isinstance(left, list) and isinstance(right, list):
+        return len(left) == len(right) and all(same(a, b) for a, b in zip(left, right))
+    if isinstance(left, bool) or isinstance(right, bool):
+        return left is right
+    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
+        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
+    return left == right
+
+
+def unmatched(expected, actual):
+    """Alerts of each side with no equal alert on the other."""
+    remaining = list(actual)
+    missing = []
+    for alert in expected:
+        for index, candidate in enumerate(remaining):
+            if same(alert, candidate):
+                del remaining[index]
+                break
+        else:
+            missing.append(alert)
+    return missing, remaining
+
+
+def report(title, expected, actual):
+    missing, extra = unmatched(expected, actual)
+    if not missing and not extra:
+        return True
+    print(f"DISAGREE {title}")
+    print("  evaluator:")
+    for alert in expected:
+        print("    " + json.dumps(alert, sort_keys=True))
+    print("  runner:")
+    for alert in actual:
+        print("    " + json.dumps(alert, sort_keys=True))
+    return False
+
+
+def cases(target_dir, fixtures_path):
+    fixtures = json.load(open(fixtures_path, encoding="utf-8"))
+    failures = 0
+    compared = 0
+    alerts_compared = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for number, case in enumerate(fixtures["cases"]):
+            directory = os.path.join(scratch, f"case-{number}")
+            os.makedirs(os.path.join(directory, "rules"))
+            for name in ("run.py", "events_table.json"):
+                shutil.copy(os.path.join(target_dir, name), directory)
+            for path, text in case["artifacts"].items():
+                with open(os.path.join(directory, path), "w", encoding="utf-8") as handle:
+                    handle.write(text)
+            events_path = os.path.join(directory, "events.jsonl")
+            with open(events_path, "w", encoding="utf-8") as handle:
+                for entry in sorted(case["events"], key=lambda entry: entry["line"]):
+                    handle.write(json.dumps(entry["event"]) + "\n")
+            runner = load_runner(directory, f"runner_{number}")
+            actual = runner.alerts([events_path], [case["rule"]])
+            # The runner cites events without an id by their path; the evaluator by `<events>`.
+            for alert in actual:
+                alert["event_ids"] = [
+                    "<events>" + ref[len(events_path):] if ref.startswith(events_path + ":") else ref
+                    for ref in alert["event_ids"]
+                ]
+            expected = case["evaluator_alert_list"]
+            compared += 1
+            alerts_compared += len(expected)
+            if not report(f"{case['rule']} / {case['case']} ({case['file']})", expected, actual):
+                failures += 1
+    print(f"{fixtures['target']}: {compared} test cases, {alerts_compared} evaluator alerts, {failures} disagreements")
+    return failures == 0 and compared > 0
+
+
+def traffic(target_dir, events_path, eval_alerts_path):
+    runner = load_runner(target_dir, "runner_traffic")
+    actual = runner.alerts([events_path])
+    compiled = {rule["rule_id"] for rule in runner.load_rules(())}
+    expected = [
+        alert
+        for alert in (json.loads(line) for line in open(eval_alerts_path, encoding="utf-8") if line.strip())
+        if alert["rule_id"] in compiled
+    ]
+    ok = True
+    for rule in sorted(compiled):
+        ok &= report(
+            f"{rule} on {events_path}",
+            [alert for alert in expected if alert["rule_id"] == rule],
+            [alert for alert in actual if alert["rule_id"] == rule],
+        )
+    fired = {alert["rule_id"] for alert in expected}
+    print(
+        f"{os.path.basename(os.path.normpath(target_dir))}: {len(compiled)} rules on {events_path}: "
+        f"{len(expected)} evaluator alerts from {len(fired)} rules, {len(actual)} runner alerts, "
+        f"{'agree' if ok else 'DISAGREE'}"
+    )
+    return ok and len(expected) > 0
+
+
+def main(argv):
+    if len(argv) == 4 and argv[1] == "cases":
+        return 0 if cases(argv[2], argv[3]) else 1
+    if len(argv) == 5 and argv[1] == "traffic":
+        return 0 if traffic(argv[2], argv[3], argv[4]) else 1
+    print(__doc__, file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

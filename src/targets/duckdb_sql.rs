@@ -1,0 +1,87 @@
+//! `duckdb_sql`: DuckDB SQL over JSON-lines events, with a runner.
+//!
+//! Input: a checked rule and its plan. Output: `rules/<id>.sql` (one
+//! `SELECT` per rule over the `events` table), `rules.jsonl` (what the
+//! runner needs to turn rows into alerts), `events_table.json` (the table's
+//! columns) and `run.py`, which loads events into DuckDB and prints alerts in
+//! `tripline eval`'s format. The shapes are printed by [`super::sql`]; this
+//! file is DuckDB's spelling.
+
+use super::re2::{self, Flavour};
+use super::sql::{self, SqlDialect, SqlTarget};
+use crate::ir::{TextOp, ValueType};
+
+/// The target id.
+pub const ID: &str = "duckdb_sql";
+
+/// DuckDB SQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DuckdbSql;
+
+impl SqlDialect for DuckdbSql {
+    fn target(&self) -> &'static str {
+        ID
+    }
+
+    fn flavour(&self) -> &'static Flavour {
+        &re2::RE2_WIDE
+    }
+
+    fn regex_match(&self, value: &str, pattern: &str) -> String {
+        format!("regexp_matches({value}, {pattern})")
+    }
+
+    fn text_function(&self, op: TextOp, value: &str, needle: &str) -> String {
+        let function = match op {
+            TextOp::StartsWith => "starts_with",
+            TextOp::EndsWith => "ends_with",
+            _ => "contains",
+        };
+        format!("{function}({value}, {needle})")
+    }
+
+    /// Standard SQL quoting: DuckDB reads backslashes literally.
+    fn string(&self, text: &str) -> String {
+        format!("'{}'", text.replace('\'', "''"))
+    }
+
+    fn ident(&self, name: &str) -> String {
+        sql::plain_or_quoted(name, '"')
+    }
+
+    fn float(&self, value: f64) -> String {
+        format!("{value:?}::DOUBLE")
+    }
+
+    /// `%` truncates towards zero in DuckDB; `fmod` floors, as the evaluator's buckets do.
+    fn bucket(&self, time_ms: &str, length_ms: i64) -> String {
+        format!("{time_ms} - fmod({time_ms}, {length_ms})::BIGINT")
+    }
+
+    fn first_refs(&self, count: usize) -> String {
+        format!("list(_ref ORDER BY _order)[1:{count}]")
+    }
+
+    fn array_of(&self, value: &str) -> String {
+        format!("[{value}]")
+    }
+
+    fn percentile(&self, expr: &str, fraction: f64) -> String {
+        format!("quantile_cont({expr}, {fraction:?})")
+    }
+}
+
+impl SqlTarget for DuckdbSql {
+    const PRODUCT: &'static str = "DuckDB SQL over JSON-lines events, with a Python runner";
+    const RUNNER: &'static str = include_str!("../../targets/duckdb_sql/run.py");
+    const README: &'static str = include_str!("../../targets/duckdb_sql/README.md");
+
+    fn column_type(&self, value_type: ValueType) -> &'static str {
+        match value_type {
+            ValueType::Int => "BIGINT",
+            ValueType::Float => "DOUBLE",
+            ValueType::Bool => "BOOLEAN",
+            _ => "VARCHAR",
+        }
+    }
+}

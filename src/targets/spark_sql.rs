@@ -1,0 +1,90 @@
+//! `spark_sql`: Spark SQL (Databricks or any Spark 3.5+ cluster), with a runner.
+//!
+//! Input: a checked rule and its plan. Output: the same files as
+//! [`super::duckdb_sql`], in Spark's spelling, and a `run.py` that runs
+//! under `spark-submit` or a plain `python` with `pyspark` in local mode.
+//! Regexes are Java's: the end of the text is `\z` and ASCII word
+//! boundaries are spelled out with look-around.
+
+use super::re2::{self, Flavour};
+use super::sql::{self, SqlDialect, SqlTarget};
+use crate::ir::{TextOp, ValueType};
+
+/// The target id.
+pub const ID: &str = "spark_sql";
+
+/// Spark SQL.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SparkSql;
+
+impl SqlDialect for SparkSql {
+    fn target(&self) -> &'static str {
+        ID
+    }
+
+    fn flavour(&self) -> &'static Flavour {
+        &re2::JAVA
+    }
+
+    fn regex_match(&self, value: &str, pattern: &str) -> String {
+        format!("{value} RLIKE {pattern}")
+    }
+
+    fn text_function(&self, op: TextOp, value: &str, needle: &str) -> String {
+        let function = match op {
+            TextOp::StartsWith => "startswith",
+            TextOp::EndsWith => "endswith",
+            _ => "contains",
+        };
+        format!("{function}({value}, {needle})")
+    }
+
+    /// Spark reads backslash escapes in string literals, so both the quote
+    /// and the backslash are escaped.
+    fn string(&self, text: &str) -> String {
+        format!("'{}'", text.replace('\\', "\\\\").replace('\'', "\\'"))
+    }
+
+    fn ident(&self, name: &str) -> String {
+        sql::plain_or_quoted(name, '`')
+    }
+
+    fn float(&self, value: f64) -> String {
+        format!("{value:?}D")
+    }
+
+    fn bucket(&self, time_ms: &str, length_ms: i64) -> String {
+        format!("{time_ms} - pmod({time_ms}, {length_ms})")
+    }
+
+    fn first_refs(&self, count: usize) -> String {
+        format!(
+            "slice(transform(array_sort(collect_list(struct(_order, _ref))), e -> e._ref), 1, {count})"
+        )
+    }
+
+    fn array_of(&self, value: &str) -> String {
+        format!("array({value})")
+    }
+
+    /// `percentile` is exact, with linear interpolation (not `percentile_approx`).
+    fn percentile(&self, expr: &str, fraction: f64) -> String {
+        format!("percentile({expr}, {fraction:?})")
+    }
+}
+
+impl SqlTarget for SparkSql {
+    const PRODUCT: &'static str =
+        "Spark SQL (Databricks, any Spark cluster), with a PySpark runner";
+    const RUNNER: &'static str = include_str!("../../targets/spark_sql/run.py");
+    const README: &'static str = include_str!("../../targets/spark_sql/README.md");
+
+    fn column_type(&self, value_type: ValueType) -> &'static str {
+        match value_type {
+            ValueType::Int => "BIGINT",
+            ValueType::Float => "DOUBLE",
+            ValueType::Bool => "BOOLEAN",
+            _ => "STRING",
+        }
+    }
+}

@@ -1,0 +1,975 @@
+//! The SQL family: a [`Plan`] printed as one `SELECT` over an events table,
+//! for the targets whose dialect implements [`SqlDialect`].
+//!
+//! Input: a rule's plan, the mapping (column names and the events table) and
+//! a dialect. Output: the query text and the [`QueryInfo`] the runner needs
+//! to turn its rows into alerts. Every query returns one row per alert with
+//! the columns `raised_ms`, `first_seen_ms`, `last_seen_ms`, `event_count`
+//! and `event_ids` (the first 100 event references in processing order),
+//! then the group's columns and one column per reported value.
+//!
+//! The events table has one column per schema field plus three the runner
+//! derives: `_time_ms` (the timestamp in epoch milliseconds), `_order` (the
+//! evaluator's processing order: time, then input file, then line) and
+//! `_ref` (the `event_id`, or `file:line`). A one-row table `tripline_run`
+//! holds `first_time_ms` and `learn_end_ms` of the run. Shapes:
+//!
+//! | plan | SQL |
+//! | --- | --- |
+//! | source and filter | `WHERE event_type IN (...) AND ...` |
+//! | bucket | `_time_ms` rounded down to an epoch multiple of the window |
+//! | aggregation per group | `GROUP BY` per grouping set, `UNION ALL` across sets |
+//! | history ([`plan::Baseline`]) | window functions over earlier buckets, `RANGE` the lookback |
+//! | percentile | a window aggregate over the groups of a bucket |
+//! | new value | `lag` over the key and over key and value, in processing order |
+//! | condition | `WHERE` over the aggregate columns |
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::plan::{self, Cond, Condition, Leaf, Plan, Shape, Source};
+use super::re2::{self, Flavour};
+use super::syntax::{self, Spelled, Syntax, Unsupported};
+use super::{Artifact, Mapping, Problem, Target, TargetField};
+use crate::ir::{
+    self, AggregateFunction, ArithmeticOp, CompareOp, Need, Rule, TextOp, Value, ValueType,
+};
+
+/// How many event references an alert lists, as in `tripline eval`.
+pub const MAX_EVENT_IDS: usize = 100;
+
+/// What a SQL dialect spells its own way; the rest of SQL is shared.
+pub trait SqlDialect {
+    /// The target id, for messages.
+    fn target(&self) -> &'static str;
+
+    /// The regex engine behind [`SqlDialect::regex_match`].
+    fn flavour(&self) -> &'static Flavour;
+
+    /// Whether `value` regex-searches `pattern` (a string literal).
+    fn regex_match(&self, value: &str, pattern: &str) -> String;
+
+    /// Case-sensitive substring, prefix and suffix tests against a literal.
+    fn text_function(&self, op: TextOp, value: &str, needle: &str) -> String;
+
+    /// A string literal.
+    fn string(&self, text: &str) -> String;
+
+    /// A column or alias name, quoted when it is not a plain identifier.
+    fn ident(&self, name: &str) -> String;
+
+    /// A float literal typed as a double.
+    fn float(&self, value: f64) -> String;
+
+    /// The start of the epoch-aligned bucket of `length_ms` holding `time_ms`.
+    fn bucket(&self, time_ms: &str, length_ms: i64) -> String;
+
+    /// An aggregate: the first `count` values of `_ref` in `_order`.
+    fn first_refs(&self, count: usize) -> String;
+
+    /// A one-element array.
+    fn array_of(&self, value: &str) -> String;
+
+    /// A window aggregate: the percentile (0..=1, linear interpolation) of `expr`.
+    fn percentile(&self, expr: &str, fraction: f64) -> String;
+
+    /// `count(*)` of the rows passing `filter`.
+    fn count_where(&self, filter: &str) -> String {
+        format!("count(*) FILTER (WHERE {filter})")
+    }
+}
+
+/// What the runner reads besides the rows.
+#[derive(Debug, Clone, Serialize)]
+pub struct QueryInfo {
+    /// The rule id.
+    pub rule: String,
+    /// `match`, `threshold`, `baseline`, `percentile` or `new_value`.
+    pub shape: &'static str,
+    /// Per grouping set, the group fields and their columns (several sets
+    /// are told apart by the `grouping_set` column).
+    pub groupings: Vec<Vec<(String, String)>>,
+    /// Reported values: label and column.
+    pub values: Vec<(String, String)>,
+}
+
+/// The query of one rule, or the problems of what the dialect cannot spell.
+pub fn query(
+    dialect: &dyn SqlDialect,
+    rule: &Rule,
+    plan: &Plan,
+    mapping: &Mapping,
+) -> Result<(String, QueryInfo), Vec<Problem>> {
+    let mut printer = Printer {
+        dialect,
+        syntax: SqlSyntax { dialect, mapping },
+        table: mapping
+            .data_source
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "events".to_string()),
+        problems: Vec::new(),
+    };
+    let (body, info) = match &plan.shape {
+        Shape::Match(source) => printer.matched(rule, source),
+        Shape::Window(window) => printer.window(rule, window),
+        Shape::NewValue {
+            source,
+            key,
+            values,
+            lookback_ms,
+        } => printer.new_value(rule, source, key, values, *lookback_ms),
+        Shape::Sequence { .. } | Shape::Cluster { .. } => {
+            return Err(vec![Problem::untranslatable(
+                rule.origin,
+                "the SQL targets print no sequences or clusters",
+            )]);
+        }
+    };
+    if !printer.problems.is_empty() {
+        return Err(printer.problems);
+    }
+    let header = format!(
+        "-- {}: {}\n-- Compiled by tripline from {}. Reads `{}` and `tripline_run` as run.py defines them.\n",
+        rule.id, rule.metadata.title, rule.file, printer.table
+    );
+    Ok((format!("{header}{body}"), info))
+}
+
+struct Printer<'d> {
+    dialect: &'d dyn SqlDialect,
+    syntax: SqlSyntax<'d>,
+    table: String,
+    problems: Vec<Problem>,
+}
+
+/// The evidence columns every alert row carries, over the rows of a group.
+fn evidence(dialect: &dyn SqlDialect) -> String {
+    format!(
+        "min(_time_ms) AS first_seen_ms, max(_time_ms) AS last_seen_ms, count(*) AS event_count,\n    {} AS event_ids",
+        dialect.first_refs(MAX_EVENT_IDS)
+    )
+}
+
+impl Printer<'_> {
+    fn column(&self, field: &str) -> String {
+        self.syntax.column(field)
+    }
+
+    /// `event_type IN (...) AND filter`.
+    fn filter(&mut self, source: &Source) -> String {
+        let types: Vec<String> = source
+            .event_types
+            .iter()
+            .map(|name| self.dialect.string(name))
+            .collect();
+        let mut parts = vec![if types.len() == 1 {
+            format!("{} = {}", self.column("event_type"), types[0])
+        } else {
+            format!("{} IN ({})", self.column("event_type"), types.join(", "))
+        }];
+        if let Some(filter) = &source.filter {
+            parts.push(syntax::predicate(&self.syntax, filter, &mut self.problems));
+        }
+        parts.join("\n  AND ")
+    }
+
+    fn matched(&mut self, rule: &Rule, source: &Source) -> (String, QueryInfo) {
+        let filter = self.filter(source);
+        let body = format!(
+            "SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {} AS event_ids\nFROM {}\nWHERE {filter}\n",
+            self.dialect.array_of("_ref"),
+            self.table
+        );
+        let info = QueryInfo {
+            rule: rule.id.clone(),
+            shape: "match",
+            groupings: vec![Vec::new()],
+            values: Vec::new(),
+        };
+        (body, info)
+    }
+
+    fn new_value(
+        &mut self,
+        rule: &Rule,
+        source: &Source,
+        key: &[String],
+        values: &[String],
+        lookback_ms: i64,
+    ) -> (String, QueryInfo) {
+        let mut filter = self.filter(source);
+        let columns: Vec<String> = key
+            .iter()
+            .chain(values)
+            .map(|field| self.column(field))
+            .collect();
+        for column in &columns {
+            filter.push_str(&format!("\n  AND {column} IS NOT NULL"));
+        }
+        let key_columns = columns[..key.len()].join(", ");
+        let all_columns = columns.join(", ");
+        let body = format!(
+            "WITH matched AS (\n  SELECT * FROM {table}\n  WHERE {filter}\n),\n\
+             sightings AS (\n  SELECT *,\n    lag(_time_ms) OVER (PARTITION BY {key_columns} ORDER BY _order) AS key_seen_ms,\n    lag(_time_ms) OVER (PARTITION BY {all_columns} ORDER BY _order) AS value_seen_ms\n  FROM matched\n)\n\
+             SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {refs} AS event_ids, {all_columns}\n\
+             FROM sightings CROSS JOIN tripline_run\n\
+             -- the key was seen within the lookback, this combination was not\n\
+             WHERE key_seen_ms >= _time_ms - {lookback_ms}\n  AND (value_seen_ms IS NULL OR value_seen_ms < _time_ms - {lookback_ms})\n  AND _time_ms >= learn_end_ms\n",
+            table = self.table,
+            refs = self.dialect.array_of("_ref"),
+        );
+        let grouping = key
+            .iter()
+            .chain(values)
+            .zip(&columns)
+            .map(|(field, column)| (field.clone(), unquoted(column)))
+            .collect();
+        let info = QueryInfo {
+            rule: rule.id.clone(),
+            shape: "new_value",
+            groupings: vec![grouping],
+            values: Vec::new(),
+        };
+        (body, info)
+    }
+
+    fn window(&mut self, rule: &Rule, window: &plan::Window) -> (String, QueryInfo) {
+        let condition = &window.condition;
+        let filter = self.filter(&window.source);
+        let names = aggregate_names(condition);
+        let mut aggregates = Vec::new();
+        for (aggregate, name) in condition.aggregates.iter().zip(&names) {
+            let filter = aggregate
+                .filter
+                .as_ref()
+                .map(|filter| syntax::predicate(&self.syntax, filter, &mut self.problems));
+            let argument = aggregate.field.as_deref().map(|field| self.column(field));
+            let text = match (aggregate.function, argument) {
+                (AggregateFunction::Count, _) => match &filter {
+                    Some(filter) => self.dialect.count_where(filter),
+                    None => "count(*)".to_string(),
+                },
+                (function, Some(argument)) => {
+                    let call = match function {
+                        AggregateFunction::Distinct => format!("count(DISTINCT {argument})"),
+                        other => format!("{}({argument})", sql_function(other)),
+                    };
+                    let call = match &filter {
+                        Some(filter) => format!("{call} FILTER (WHERE {filter})"),
+                        None => call,
+                    };
+                    if function == AggregateFunction::Sum {
+                        format!("coalesce({call}, 0)")
+                    } else {
+                        call
+                    }
+                }
+                (_, None) => "NULL".to_string(),
+            };
+            aggregates.push(format!("{text} AS {name}"));
+        }
+        let several = window.groupings.len() > 1;
+        let all_fields: Vec<&String> = {
+            let mut fields: Vec<&String> = Vec::new();
+            for field in window.groupings.iter().flatten() {
+                if !fields.contains(&field) {
+                    fields.push(field);
+                }
+            }
+            fields
+        };
+        let mut selects = Vec::new();
+        for (index, grouping) in window.groupings.iter().enumerate() {
+            let mut keys: Vec<String> = Vec::new();
+            if several {
+                keys.push(format!("{index} AS grouping_set"));
+            }
+            for field in &all_fields {
+                let column = self.column(field);
+                keys.push(if grouping.contains(field) {
+                    column
+                } else {
+                    format!("NULL AS {column}")
+                });
+            }
+            keys.push("window_start".to_string());
+            let mut group_by: Vec<String> =
+                grouping.iter().map(|field| self.column(field)).collect();
+            group_by.push("window_start".to_string());
+            let present: Vec<String> = grouping
+                .iter()
+                .map(|field| format!("{} IS NOT NULL", self.column(field)))
+                .collect();
+            let mut select = format!(
+                "  SELECT {},\n    {},\n    {}\n  FROM matched\n",
+                keys.join(", "),
+                aggregates.join(",\n    "),
+                evidence(self.dialect)
+            );
+            if !present.is_empty() {
+                select.push_str(&format!("  WHERE {}\n", present.join(" AND ")));
+            }
+            select.push_str(&format!("  GROUP BY {}", group_by.join(", ")));
+            selects.push(select);
+        }
+        let mut partition: Vec<String> = Vec::new();
+        if several {
+            partition.push("grouping_set".to_string());
+        }
+        partition.extend(all_fields.iter().map(|field| self.column(field)));
+        let mut ctes = vec![
+            format!(
+                "matched AS (\n  SELECT *, {} AS window_start\n  FROM {}\n  WHERE {filter}\n)",
+                self.dialect.bucket("_time_ms", window.bucket_ms),
+                self.table
+            ),
+            format!("groups AS (\n{}\n)", selects.join("\n  UNION ALL\n")),
+        ];
+        let printer = CondPrinter {
+            dialect: self.dialect,
+            condition,
+            names: &names,
+        };
+        let mut source = "groups".to_string();
+        if !condition.baselines.is_empty() {
+            ctes.push(history(&printer, window.bucket_ms, &partition));
+            source = "history".to_string();
+        }
+        let mut scores = Vec::new();
+        for (index, baseline) in condition.baselines.iter().enumerate() {
+            scores.push(baseline_mean(self.dialect, baseline, index + 1));
+        }
+        for (index, percentile) in condition.percentiles.iter().enumerate() {
+            let mut over = Vec::new();
+            if several {
+                over.push("grouping_set".to_string());
+            }
+            over.push("window_start".to_string());
+            scores.push(format!(
+                "{} OVER (PARTITION BY {}) AS percentile_{}",
+                self.dialect.percentile(
+                    &printer.value(&percentile.inner),
+                    percentile.percentile / 100.0
+                ),
+                over.join(", "),
+                index + 1
+            ));
+        }
+        if !scores.is_empty() {
+            ctes.push(format!(
+                "scored AS (\n  SELECT *,\n    {}\n  FROM {source}\n)",
+                scores.join(",\n    ")
+            ));
+            source = "scored".to_string();
+        }
+        let mut wheres =
+            vec![printer.boolean(condition.root.as_ref().unwrap_or(&Cond::Bool(false)), false)];
+        let learns = !condition.baselines.is_empty();
+        if learns {
+            wheres.push("last_seen_ms >= learn_end_ms".to_string());
+        }
+        // With baselines, `history` has joined `tripline_run` for `learn_end_ms`.
+        let body = format!(
+            "WITH {}\nSELECT window_start + {} AS raised_ms, *\nFROM {source}\nWHERE {}\n",
+            ctes.join(",\n"),
+            window.bucket_ms,
+            wheres.join("\n  AND ")
+        );
+        let groupings = window
+            .groupings
+            .iter()
+            .map(|grouping| {
+                grouping
+                    .iter()
+                    .map(|field| (field.clone(), unquoted(&self.column(field))))
+                    .collect()
+            })
+            .collect();
+        let values = condition
+            .reported
+            .iter()
+            .map(|(label, leaf)| (label.clone(), leaf_name(*leaf, &names)))
+            .collect();
+        let shape = if learns {
+            "baseline"
+        } else if condition.percentiles.is_empty() {
+            "threshold"
+        } else {
+            "percentile"
+        };
+        let info = QueryInfo {
+            rule: rule.id.clone(),
+            shape,
+            groupings,
+            values,
+        };
+        (body, info)
+    }
+}
+
+/// The `history` step: per baseline, over the group's earlier buckets
+/// within the lookback (`RANGE` over bucket starts), the sum and number of
+/// the expression's values and the number of buckets with events, and how
+/// many buckets the lookback holds since the run's first bucket.
+fn history(printer: &CondPrinter<'_>, bucket_ms: i64, partition: &[String]) -> String {
+    let dialect = printer.dialect;
+    let mut columns = Vec::new();
+    let mut windows = Vec::new();
+    for (index, baseline) in printer.condition.baselines.iter().enumerate() {
+        let number = index + 1;
+        let inner = printer.value(&baseline.inner);
+        columns.push(format!(
+            "least({}, window_start - ({})) / {bucket_ms} AS baseline_{number}_buckets",
+            baseline.span_ms,
+            dialect.bucket("first_time_ms", bucket_ms)
+        ));
+        columns.push(format!(
+            "sum({inner}) OVER earlier_{number} AS baseline_{number}_sum"
+        ));
+        columns.push(format!(
+            "count({inner}) OVER earlier_{number} AS baseline_{number}_values"
+        ));
+        columns.push(format!(
+            "count(*) OVER earlier_{number} AS baseline_{number}_active"
+        ));
+        windows.push(format!(
+            "earlier_{number} AS (PARTITION BY {} ORDER BY window_start RANGE BETWEEN {} PRECEDING AND 1 PRECEDING)",
+            partition.join(", "),
+            baseline.span_ms
+        ));
+    }
+    format!(
+        "history AS (\n  SELECT *,\n    {}\n  FROM groups CROSS JOIN tripline_run\n  WINDOW {}\n)",
+        columns.join(",\n    "),
+        windows.join(",\n    ")
+    )
+}
+
+/// A baseline's mean from its `history` columns: buckets without events
+/// count at the expression's empty value (when it has one), buckets where
+/// it has no value are skipped, and no earlier bucket means no baseline.
+fn baseline_mean(dialect: &dyn SqlDialect, baseline: &plan::Baseline, number: usize) -> String {
+    let name = format!("baseline_{number}");
+    let empties = format!("{name}_buckets - {name}_active");
+    let mean = match baseline.empty {
+        Some(0.0) => {
+            format!("coalesce({name}_sum, 0) / nullif({name}_values + {empties}, 0)")
+        }
+        Some(empty) => format!(
+            "(coalesce({name}_sum, 0) + {} * ({empties})) / nullif({name}_values + {empties}, 0)",
+            dialect.float(empty)
+        ),
+        None => format!("{name}_sum / nullif({name}_values, 0)"),
+    };
+    format!("CASE WHEN {name}_buckets > 0 THEN {mean} END AS {name}")
+}
+
+fn sql_function(function: AggregateFunction) -> &'static str {
+    match function {
+        AggregateFunction::Count => "count",
+        AggregateFunction::Distinct => "count",
+        AggregateFunction::Sum => "sum",
+        AggregateFunction::Avg => "avg",
+        AggregateFunction::Min => "min",
+        AggregateFunction::Max => "max",
+    }
+}
+
+/// Column names for the aggregates: `count_all`, `sum_cost_usd`,
+/// `count_where_1`..., distinct.
+fn aggregate_names(condition: &Condition) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for (index, aggregate) in condition.aggregates.iter().enumerate() {
+        let base = match (&aggregate.field, &aggregate.filter) {
+            (_, Some(_)) => format!("{}_where_{}", aggregate.function.name(), index + 1),
+            (None, None) => format!("{}_all", aggregate.function.name()),
+            (Some(field), None) => format!("{}_{field}", aggregate.function.name()),
+        };
+        let mut name = base.clone();
+        let mut suffix = 2;
+        while names.contains(&name) {
+            name = format!("{base}_{suffix}");
+            suffix += 1;
+        }
+        names.push(name);
+    }
+    names
+}
+
+fn leaf_name(leaf: Leaf, names: &[String]) -> String {
+    match leaf {
+        Leaf::Aggregate(index) => names[index].clone(),
+        Leaf::Baseline(index) => format!("baseline_{}", index + 1),
+        Leaf::Percentile(index) => format!("percentile_{}", index + 1),
+    }
+}
+
+/// A name as the runner reads it from a row (without quotes).
+fn unquoted(column: &str) -> String {
+    let trimmed = column
+        .strip_prefix(['"', '`'])
+        .and_then(|rest| rest.strip_suffix(['"', '`']));
+    match trimmed {
+        Some(inner) => inner.replace("\"\"", "\"").replace("``", "`"),
+        None => column.to_string(),
+    }
+}
+
+struct CondPrinter<'a> {
+    dialect: &'a dyn SqlDialect,
+    condition: &'a Condition,
+    names: &'a [String],
+}
+
+impl CondPrinter<'_> {
+    /// A numeric expression (NULL when it has no value).
+    fn value(&self, cond: &Cond) -> String {
+        match cond {
+            Cond::Int(value) => value.to_string(),
+            Cond::Float(value) => self.dialect.float(*value),
+            Cond::Bool(value) => value.to_string(),
+            Cond::Missing => "NULL".to_string(),
+            Cond::Leaf(leaf) => leaf_name(*leaf, self.names),
+            Cond::Arithmetic(op, left, right) => {
+                let (left, right) = (self.value(left), self.value(right));
+                match op {
+                    ArithmeticOp::Add => format!("({left} + {right})"),
+                    ArithmeticOp::Subtract => format!("({left} - {right})"),
+                    ArithmeticOp::Multiply => format!("({left} * {right})"),
+                    ArithmeticOp::Divide => format!(
+                        "({} * {left} / nullif({right}, 0))",
+                        self.dialect.float(1.0)
+                    ),
+                }
+            }
+            other => self.boolean(other, false),
+        }
+    }
+
+    /// A boolean; under a `not`, comparisons that may meet a missing value
+    /// are made false rather than unknown, as the evaluator has them.
+    fn boolean(&self, cond: &Cond, negated: bool) -> String {
+        match cond {
+            Cond::Compare(op, left, right) => {
+                let text = format!("{} {} {}", self.value(left), symbol(*op), self.value(right));
+                if negated
+                    && (self.condition.may_be_missing(left) || self.condition.may_be_missing(right))
+                {
+                    format!("coalesce({text}, false)")
+                } else {
+                    text
+                }
+            }
+            Cond::And(operands) => join(
+                operands
+                    .iter()
+                    .map(|operand| self.boolean(operand, negated)),
+                " AND ",
+            ),
+            Cond::Or(operands) => join(
+                operands
+                    .iter()
+                    .map(|operand| self.boolean(operand, negated)),
+                " OR ",
+            ),
+            Cond::Not(operand) => format!("NOT ({})", self.boolean(operand, !negated)),
+            Cond::Bool(value) => value.to_string(),
+            _ => "false".to_string(),
+        }
+    }
+}
+
+fn join(parts: impl Iterator<Item = String>, separator: &str) -> String {
+    let parts: Vec<String> = parts.collect();
+    match parts.len() {
+        0 => "true".to_string(),
+        1 => parts.into_iter().next().unwrap_or_default(),
+        _ => format!("({})", parts.join(separator)),
+    }
+}
+
+fn symbol(op: CompareOp) -> &'static str {
+    match op {
+        CompareOp::Equal => "=",
+        CompareOp::NotEqual => "<>",
+        CompareOp::Less => "<",
+        CompareOp::LessEqual => "<=",
+        CompareOp::Greater => ">",
+        CompareOp::GreaterEqual => ">=",
+    }
+}
+
+/// The manifest the runner reads: per rule, its metadata and [`QueryInfo`].
+pub fn manifest_entry(rule: &Rule, info: &QueryInfo, file: &str) -> serde_json::Value {
+    let values: BTreeMap<&str, &str> = info
+        .values
+        .iter()
+        .map(|(label, column)| (label.as_str(), column.as_str()))
+        .collect();
+    serde_json::json!({
+        "rule_id": rule.id,
+        "severity": rule.metadata.severity.name(),
+        "title": rule.metadata.title,
+        "shape": info.shape,
+        "query": file,
+        "groupings": info.groupings,
+        "values": values,
+    })
+}
+
+/// [`Syntax`] for every SQL dialect: SQL's own operators, the dialect's
+/// functions for text and regexes.
+struct SqlSyntax<'d> {
+    dialect: &'d dyn SqlDialect,
+    mapping: &'d Mapping,
+}
+
+impl SqlSyntax<'_> {
+    fn column(&self, field: &str) -> String {
+        let name = self
+            .mapping
+            .field(field)
+            .map_or(field, |target| target.name.as_str());
+        self.dialect.ident(name)
+    }
+
+    fn literal(&self, value: &Value) -> Option<String> {
+        match value {
+            Value::Int(value) => Some(value.to_string()),
+            Value::Float(value) if value.is_finite() => Some(self.dialect.float(*value)),
+            Value::Bool(value) => Some(value.to_string()),
+            _ => None,
+        }
+    }
+}
+
+impl Syntax for SqlSyntax<'_> {
+    fn target(&self) -> &'static str {
+        self.dialect.target()
+    }
+
+    fn and(&self, operands: Vec<String>) -> String {
+        format!("({})", operands.join(" AND "))
+    }
+
+    fn or(&self, operands: Vec<String>) -> String {
+        format!("({})", operands.join(" OR "))
+    }
+
+    fn not(&self, operand: String) -> String {
+        format!("NOT {operand}")
+    }
+
+    fn exists(&self, field: &str) -> Spelled {
+        Ok(format!("{} IS NOT NULL", self.column(field)))
+    }
+
+    fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
+        let value = self
+            .literal(value)
+            .ok_or_else(|| self.lacks("a comparison with this constant"))?;
+        Ok(format!("{} {} {value}", self.column(field), symbol(op)))
+    }
+
+    fn values(&self, field: &str, values: &[Value]) -> Spelled {
+        let literals = values
+            .iter()
+            .map(|value| self.literal(value))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| self.lacks("a membership test with these constants"))?;
+        Ok(format!(
+            "{} IN ({})",
+            self.column(field),
+            literals.join(", ")
+        ))
+    }
+
+    fn text(
+        &self,
+        field: &str,
+        op: TextOp,
+        case_sensitive: bool,
+        fold_whitespace: bool,
+        needles: &[String],
+    ) -> Spelled {
+        let column = self.column(field);
+        if case_sensitive && !fold_whitespace {
+            let literals: Vec<String> = needles
+                .iter()
+                .map(|needle| self.dialect.string(needle))
+                .collect();
+            return Ok(match op {
+                TextOp::Equals if literals.len() == 1 => format!("{column} = {}", literals[0]),
+                TextOp::Equals => format!("{column} IN ({})", literals.join(", ")),
+                other => {
+                    let tests: Vec<String> = literals
+                        .iter()
+                        .map(|literal| self.dialect.text_function(other, &column, literal))
+                        .collect();
+                    if tests.len() == 1 {
+                        tests.into_iter().next().unwrap_or_default()
+                    } else {
+                        self.or(tests)
+                    }
+                }
+            });
+        }
+        let pattern = re2::needles_regex(
+            self.dialect.flavour(),
+            needles,
+            op,
+            case_sensitive,
+            fold_whitespace,
+        )
+        .map_err(Unsupported)?;
+        Ok(self
+            .dialect
+            .regex_match(&column, &self.dialect.string(&pattern)))
+    }
+
+    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let mut translated = Vec::new();
+        for regex in patterns {
+            let text = re2::search_regex(
+                self.dialect.flavour(),
+                &regex.pattern,
+                regex.case_insensitive,
+            )
+            .map_err(|reason| Unsupported(format!("the regex /{}/: {reason}", regex.pattern)))?;
+            translated.push(format!("(?:{text})"));
+        }
+        let column = self.column(field);
+        Ok(self
+            .dialect
+            .regex_match(&column, &self.dialect.string(&translated.join("|"))))
+    }
+}
+
+/// What a SQL target adds to [`SqlDialect`]: its product, runner and notes.
+/// Every `SqlTarget` is a [`Target`]: the rest is the same for all.
+pub trait SqlTarget: SqlDialect {
+    /// The product, for people.
+    const PRODUCT: &'static str;
+    /// The runner script, `run.py`.
+    const RUNNER: &'static str;
+    /// The README written beside the queries.
+    const README: &'static str;
+
+    /// The column type of a schema type.
+    fn column_type(&self, value_type: ValueType) -> &'static str;
+}
+
+/// The needs every SQL target supports.
+fn supports(need: Need) -> bool {
+    !matches!(
+        need,
+        Need::Sequence | Need::SequenceRepeat | Need::Cluster | Need::Cidr
+    )
+}
+
+/// Why a SQL target lacks a need.
+fn lacks_reason(target: &str, need: Need) -> String {
+    match need {
+        Need::Sequence | Need::SequenceRepeat => format!(
+            "{target} does not print sequences: the evaluator clears a key's partial matches when one completes, which depends on every earlier match and has no set-based form"
+        ),
+        Need::Cluster => format!(
+            "{target} does not print clusters: greedy clustering in event order has no set-based form"
+        ),
+        Need::Cidr => format!(
+            "{target} has no IP address type in its base install; the evaluator's address parsing has no exact SQL form"
+        ),
+        other => format!("{target} has no {}", other.description()),
+    }
+}
+
+/// The default mapping: canonical names, the target's column types, the `events` table.
+fn default_mapping<T: SqlTarget>(target: &T, schema: &ir::Schema) -> Mapping {
+    let mut mapping = Mapping {
+        data_source: vec!["events".to_string()],
+        ..Mapping::default()
+    };
+    let fields = schema
+        .common
+        .iter()
+        .chain(schema.events.values().flat_map(|event| event.fields.iter()));
+    for field in fields {
+        mapping
+            .fields
+            .entry(field.name.clone())
+            .or_insert(TargetField {
+                name: field.name.clone(),
+                field_type: target.column_type(field.value_type).to_string(),
+            });
+    }
+    mapping
+}
+
+/// A column name: a plain identifier that is not one of the runner's own.
+fn check_field_name(name: &str) -> Result<(), String> {
+    let plain = super::is_dotted_identifier(name) && !name.contains('.') && !name.starts_with('@');
+    if plain && !name.starts_with('_') {
+        Ok(())
+    } else {
+        Err("a column here is letters, digits and `_`, not starting with a digit or `_` (the runner's own columns start with `_`)".to_string())
+    }
+}
+
+/// The events table: one name, optionally qualified by a schema (`logs.llm_events`).
+fn check_data_source(values: &[String]) -> Result<(), String> {
+    match values {
+        [table] if super::is_dotted_identifier(table) && !table.starts_with('@') => Ok(()),
+        _ => Err("the data source is one table name, optionally schema-qualified (`events`, `logs.llm_events`)".to_string()),
+    }
+}
+
+/// One rule: its query and its line of `rules.jsonl`.
+fn compile_rule<T: SqlTarget>(
+    target: &T,
+    rule: &Rule,
+    pack: &ir::Pack,
+    mapping: &Mapping,
+) -> Result<Vec<Artifact>, Vec<Problem>> {
+    let plan = plan::plan(rule, pack)?;
+    let (text, info) = query(target, rule, &plan, mapping)?;
+    let file = format!("rules/{}.sql", rule.id);
+    let entry = manifest_entry(rule, &info, &file);
+    Ok(vec![
+        Artifact { path: file, text },
+        Artifact {
+            path: "rules.jsonl".to_string(),
+            text: format!("{entry}\n"),
+        },
+    ])
+}
+
+/// The runner, its README and the events table's columns.
+fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact> {
+    let columns: Vec<serde_json::Value> = mapping
+        .fields
+        .iter()
+        .map(|(canonical, field)| {
+            serde_json::json!({"field": canonical, "column": field.name, "type": field.field_type})
+        })
+        .collect();
+    let table = serde_json::json!({
+        "table": mapping.data_source.first().cloned().unwrap_or_else(|| "events".to_string()),
+        "columns": columns,
+    });
+    vec![
+        Artifact {
+            path: "run.py".to_string(),
+            text: T::RUNNER.to_string(),
+        },
+        Artifact {
+            path: "README.md".to_string(),
+            text: T::README.to_string(),
+        },
+        Artifact {
+            path: "events_table.json".to_string(),
+            text: format!(
+                "{}\n",
+                serde_json::to_string_pretty(&table).unwrap_or_default()
+            ),
+        },
+    ]
+}
+
+impl<T: SqlTarget> Target for T {
+    fn id(&self) -> &'static str {
+        self.target()
+    }
+
+    fn product(&self) -> &'static str {
+        T::PRODUCT
+    }
+
+    fn supports(&self, need: Need) -> bool {
+        supports(need)
+    }
+
+    fn lacks_reason(&self, need: Need) -> String {
+        lacks_reason(self.target(), need)
+    }
+
+    fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
+        default_mapping(self, schema)
+    }
+
+    fn check_field_name(&self, name: &str) -> Result<(), String> {
+        check_field_name(name)
+    }
+
+    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
+        check_data_source(values)
+    }
+
+    fn compile_rule(
+        &self,
+        rule: &Rule,
+        pack: &ir::Pack,
+        mapping: &Mapping,
+    ) -> Result<Vec<Artifact>, Vec<Problem>> {
+        compile_rule(self, rule, pack, mapping)
+    }
+
+    fn pack_artifacts(&self, _pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
+        pack_artifacts(self, mapping)
+    }
+}
+
+/// A name as it is when it is a plain identifier, otherwise quoted with
+/// `quote` (doubled inside).
+pub fn plain_or_quoted(name: &str, quote: char) -> String {
+    let plain = !name.is_empty()
+        && name
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '_')
+        && !name.starts_with(|character: char| character.is_ascii_digit())
+        && !RESERVED.contains(&name.to_ascii_uppercase().as_str());
+    if plain {
+        name.to_string()
+    } else {
+        let doubled = name.replace(quote, &format!("{quote}{quote}"));
+        format!("{quote}{doubled}{quote}")
+    }
+}
+
+/// Words that are reserved in DuckDB or Spark and could be schema fields.
+const RESERVED: &[&str] = &[
+    "ALL",
+    "AND",
+    "AS",
+    "BY",
+    "CASE",
+    "CAST",
+    "CREATE",
+    "DEFAULT",
+    "DESC",
+    "DISTINCT",
+    "END",
+    "FALSE",
+    "FROM",
+    "GROUP",
+    "IN",
+    "INTERVAL",
+    "IS",
+    "LIMIT",
+    "NOT",
+    "NULL",
+    "OR",
+    "ORDER",
+    "SELECT",
+    "TABLE",
+    "THEN",
+    "TIMESTAMP",
+    "TO",
+    "TRUE",
+    "USER",
+    "WHEN",
+    "WHERE",
+    "WINDOW",
+    "WITH",
+];
