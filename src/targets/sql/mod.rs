@@ -24,17 +24,19 @@
 //! | new value | `lag` over the key and over key and value, in processing order |
 //! | condition | `WHERE` over the aggregate columns |
 
-use std::collections::BTreeMap;
-
 use serde::Serialize;
 
+mod syntax;
+mod target;
+
+pub use target::{SqlTarget, plain_or_quoted};
+
+use syntax::SqlSyntax;
+
 use super::plan::{self, Cond, Condition, Leaf, Plan, Shape, Source};
-use super::re2::{self, Flavour};
-use super::syntax::{self, Spelled, Syntax, Unsupported};
-use super::{Artifact, Mapping, Problem, Target, TargetField};
-use crate::ir::{
-    self, AggregateFunction, ArithmeticOp, CompareOp, Need, Rule, TextOp, Value, ValueType,
-};
+use super::re2::Flavour;
+use super::{Mapping, Problem};
+use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp, Rule, TextOp};
 
 /// How many event references an alert lists, as in `tripline eval`.
 pub const MAX_EVENT_IDS: usize = 100;
@@ -170,7 +172,11 @@ impl Printer<'_> {
             format!("{} IN ({})", self.column("event_type"), types.join(", "))
         }];
         if let Some(filter) = &source.filter {
-            parts.push(syntax::predicate(&self.syntax, filter, &mut self.problems));
+            parts.push(super::syntax::predicate(
+                &self.syntax,
+                filter,
+                &mut self.problems,
+            ));
         }
         parts.join("\n  AND ")
     }
@@ -244,7 +250,7 @@ impl Printer<'_> {
             let filter = aggregate
                 .filter
                 .as_ref()
-                .map(|filter| syntax::predicate(&self.syntax, filter, &mut self.problems));
+                .map(|filter| super::syntax::predicate(&self.syntax, filter, &mut self.problems));
             let argument = aggregate.field.as_deref().map(|field| self.column(field));
             let text = match (aggregate.function, argument) {
                 (AggregateFunction::Count, _) => match &filter {
@@ -590,7 +596,7 @@ fn join(parts: impl Iterator<Item = String>, separator: &str) -> String {
     }
 }
 
-fn symbol(op: CompareOp) -> &'static str {
+pub(crate) fn symbol(op: CompareOp) -> &'static str {
     match op {
         CompareOp::Equal => "=",
         CompareOp::NotEqual => "<>",
@@ -600,376 +606,3 @@ fn symbol(op: CompareOp) -> &'static str {
         CompareOp::GreaterEqual => ">=",
     }
 }
-
-/// The manifest the runner reads: per rule, its metadata and [`QueryInfo`].
-pub fn manifest_entry(rule: &Rule, info: &QueryInfo, file: &str) -> serde_json::Value {
-    let values: BTreeMap<&str, &str> = info
-        .values
-        .iter()
-        .map(|(label, column)| (label.as_str(), column.as_str()))
-        .collect();
-    serde_json::json!({
-        "rule_id": rule.id,
-        "severity": rule.metadata.severity.name(),
-        "title": rule.metadata.title,
-        "shape": info.shape,
-        "query": file,
-        "groupings": info.groupings,
-        "values": values,
-    })
-}
-
-/// [`Syntax`] for every SQL dialect: SQL's own operators, the dialect's
-/// functions for text and regexes.
-struct SqlSyntax<'d> {
-    dialect: &'d dyn SqlDialect,
-    mapping: &'d Mapping,
-}
-
-impl SqlSyntax<'_> {
-    fn column(&self, field: &str) -> String {
-        let name = self
-            .mapping
-            .field(field)
-            .map_or(field, |target| target.name.as_str());
-        self.dialect.ident(name)
-    }
-
-    fn literal(&self, value: &Value) -> Option<String> {
-        match value {
-            Value::Int(value) => Some(value.to_string()),
-            Value::Float(value) if value.is_finite() => Some(self.dialect.float(*value)),
-            Value::Bool(value) => Some(value.to_string()),
-            _ => None,
-        }
-    }
-}
-
-impl Syntax for SqlSyntax<'_> {
-    fn target(&self) -> &'static str {
-        self.dialect.target()
-    }
-
-    fn and(&self, operands: Vec<String>) -> String {
-        format!("({})", operands.join(" AND "))
-    }
-
-    fn or(&self, operands: Vec<String>) -> String {
-        format!("({})", operands.join(" OR "))
-    }
-
-    fn not(&self, operand: String) -> String {
-        format!("NOT {operand}")
-    }
-
-    fn exists(&self, field: &str) -> Spelled {
-        Ok(format!("{} IS NOT NULL", self.column(field)))
-    }
-
-    fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
-        let value = self
-            .literal(value)
-            .ok_or_else(|| self.lacks("a comparison with this constant"))?;
-        Ok(format!("{} {} {value}", self.column(field), symbol(op)))
-    }
-
-    fn values(&self, field: &str, values: &[Value]) -> Spelled {
-        let literals = values
-            .iter()
-            .map(|value| self.literal(value))
-            .collect::<Option<Vec<String>>>()
-            .ok_or_else(|| self.lacks("a membership test with these constants"))?;
-        Ok(format!(
-            "{} IN ({})",
-            self.column(field),
-            literals.join(", ")
-        ))
-    }
-
-    fn text(
-        &self,
-        field: &str,
-        op: TextOp,
-        case_sensitive: bool,
-        fold_whitespace: bool,
-        needles: &[String],
-    ) -> Spelled {
-        let column = self.column(field);
-        if case_sensitive && !fold_whitespace {
-            let literals: Vec<String> = needles
-                .iter()
-                .map(|needle| self.dialect.string(needle))
-                .collect();
-            return Ok(match op {
-                TextOp::Equals if literals.len() == 1 => format!("{column} = {}", literals[0]),
-                TextOp::Equals => format!("{column} IN ({})", literals.join(", ")),
-                other => {
-                    let tests: Vec<String> = literals
-                        .iter()
-                        .map(|literal| self.dialect.text_function(other, &column, literal))
-                        .collect();
-                    if tests.len() == 1 {
-                        tests.into_iter().next().unwrap_or_default()
-                    } else {
-                        self.or(tests)
-                    }
-                }
-            });
-        }
-        let pattern = re2::needles_regex(
-            self.dialect.flavour(),
-            needles,
-            op,
-            case_sensitive,
-            fold_whitespace,
-        )
-        .map_err(Unsupported)?;
-        Ok(self
-            .dialect
-            .regex_match(&column, &self.dialect.string(&pattern)))
-    }
-
-    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
-        let mut translated = Vec::new();
-        for regex in patterns {
-            let text = re2::search_regex(
-                self.dialect.flavour(),
-                &regex.pattern,
-                regex.case_insensitive,
-            )
-            .map_err(|reason| Unsupported(format!("the regex /{}/: {reason}", regex.pattern)))?;
-            translated.push(format!("(?:{text})"));
-        }
-        let column = self.column(field);
-        Ok(self
-            .dialect
-            .regex_match(&column, &self.dialect.string(&translated.join("|"))))
-    }
-}
-
-/// What a SQL target adds to [`SqlDialect`]: its product, runner and notes.
-/// Every `SqlTarget` is a [`Target`]: the rest is the same for all.
-pub trait SqlTarget: SqlDialect {
-    /// The product, for people.
-    const PRODUCT: &'static str;
-    /// The runner script, `run.py`.
-    const RUNNER: &'static str;
-    /// The README written beside the queries.
-    const README: &'static str;
-
-    /// The column type of a schema type.
-    fn column_type(&self, value_type: ValueType) -> &'static str;
-}
-
-/// The needs every SQL target supports.
-fn supports(need: Need) -> bool {
-    !matches!(
-        need,
-        Need::Sequence | Need::SequenceRepeat | Need::Cluster | Need::Cidr
-    )
-}
-
-/// Why a SQL target lacks a need.
-fn lacks_reason(target: &str, need: Need) -> String {
-    match need {
-        Need::Sequence | Need::SequenceRepeat => format!(
-            "{target} does not print sequences: the evaluator clears a key's partial matches when one completes, which depends on every earlier match and has no set-based form"
-        ),
-        Need::Cluster => format!(
-            "{target} does not print clusters: greedy clustering in event order has no set-based form"
-        ),
-        Need::Cidr => format!(
-            "{target} has no IP address type in its base install; the evaluator's address parsing has no exact SQL form"
-        ),
-        other => format!("{target} has no {}", other.description()),
-    }
-}
-
-/// The default mapping: canonical names, the target's column types, the `events` table.
-fn default_mapping<T: SqlTarget>(target: &T, schema: &ir::Schema) -> Mapping {
-    let mut mapping = Mapping {
-        data_source: vec!["events".to_string()],
-        ..Mapping::default()
-    };
-    let fields = schema
-        .common
-        .iter()
-        .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-    for field in fields {
-        mapping
-            .fields
-            .entry(field.name.clone())
-            .or_insert(TargetField {
-                name: field.name.clone(),
-                field_type: target.column_type(field.value_type).to_string(),
-            });
-    }
-    mapping
-}
-
-/// A column name: a plain identifier that is not one of the runner's own.
-fn check_field_name(name: &str) -> Result<(), String> {
-    let plain = super::is_dotted_identifier(name) && !name.contains('.') && !name.starts_with('@');
-    if plain && !name.starts_with('_') {
-        Ok(())
-    } else {
-        Err("a column here is letters, digits and `_`, not starting with a digit or `_` (the runner's own columns start with `_`)".to_string())
-    }
-}
-
-/// The events table: one name, optionally qualified by a schema (`logs.llm_events`).
-fn check_data_source(values: &[String]) -> Result<(), String> {
-    match values {
-        [table] if super::is_dotted_identifier(table) && !table.starts_with('@') => Ok(()),
-        _ => Err("the data source is one table name, optionally schema-qualified (`events`, `logs.llm_events`)".to_string()),
-    }
-}
-
-/// One rule: its query and its line of `rules.jsonl`.
-fn compile_rule<T: SqlTarget>(
-    target: &T,
-    rule: &Rule,
-    pack: &ir::Pack,
-    mapping: &Mapping,
-) -> Result<Vec<Artifact>, Vec<Problem>> {
-    let plan = plan::plan(rule, pack)?;
-    let (text, info) = query(target, rule, &plan, mapping)?;
-    let file = format!("rules/{}.sql", rule.id);
-    let entry = manifest_entry(rule, &info, &file);
-    Ok(vec![
-        Artifact { path: file, text },
-        Artifact {
-            path: "rules.jsonl".to_string(),
-            text: format!("{entry}\n"),
-        },
-    ])
-}
-
-/// The runner, its README and the events table's columns.
-fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact> {
-    let columns: Vec<serde_json::Value> = mapping
-        .fields
-        .iter()
-        .map(|(canonical, field)| {
-            serde_json::json!({"field": canonical, "column": field.name, "type": field.field_type})
-        })
-        .collect();
-    let table = serde_json::json!({
-        "table": mapping.data_source.first().cloned().unwrap_or_else(|| "events".to_string()),
-        "columns": columns,
-    });
-    vec![
-        Artifact {
-            path: "run.py".to_string(),
-            text: T::RUNNER.to_string(),
-        },
-        Artifact {
-            path: "README.md".to_string(),
-            text: T::README.to_string(),
-        },
-        Artifact {
-            path: "events_table.json".to_string(),
-            text: format!(
-                "{}\n",
-                serde_json::to_string_pretty(&table).unwrap_or_default()
-            ),
-        },
-    ]
-}
-
-impl<T: SqlTarget> Target for T {
-    fn id(&self) -> &'static str {
-        self.target()
-    }
-
-    fn product(&self) -> &'static str {
-        T::PRODUCT
-    }
-
-    fn supports(&self, need: Need) -> bool {
-        supports(need)
-    }
-
-    fn lacks_reason(&self, need: Need) -> String {
-        lacks_reason(self.target(), need)
-    }
-
-    fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        default_mapping(self, schema)
-    }
-
-    fn check_field_name(&self, name: &str) -> Result<(), String> {
-        check_field_name(name)
-    }
-
-    fn check_data_source(&self, values: &[String]) -> Result<(), String> {
-        check_data_source(values)
-    }
-
-    fn compile_rule(
-        &self,
-        rule: &Rule,
-        pack: &ir::Pack,
-        mapping: &Mapping,
-    ) -> Result<Vec<Artifact>, Vec<Problem>> {
-        compile_rule(self, rule, pack, mapping)
-    }
-
-    fn pack_artifacts(&self, _pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
-        pack_artifacts(self, mapping)
-    }
-}
-
-/// A name as it is when it is a plain identifier, otherwise quoted with
-/// `quote` (doubled inside).
-pub fn plain_or_quoted(name: &str, quote: char) -> String {
-    let plain = !name.is_empty()
-        && name
-            .chars()
-            .all(|character| character.is_ascii_alphanumeric() || character == '_')
-        && !name.starts_with(|character: char| character.is_ascii_digit())
-        && !RESERVED.contains(&name.to_ascii_uppercase().as_str());
-    if plain {
-        name.to_string()
-    } else {
-        let doubled = name.replace(quote, &format!("{quote}{quote}"));
-        format!("{quote}{doubled}{quote}")
-    }
-}
-
-/// Words that are reserved in DuckDB or Spark and could be schema fields.
-const RESERVED: &[&str] = &[
-    "ALL",
-    "AND",
-    "AS",
-    "BY",
-    "CASE",
-    "CAST",
-    "CREATE",
-    "DEFAULT",
-    "DESC",
-    "DISTINCT",
-    "END",
-    "FALSE",
-    "FROM",
-    "GROUP",
-    "IN",
-    "INTERVAL",
-    "IS",
-    "LIMIT",
-    "NOT",
-    "NULL",
-    "OR",
-    "ORDER",
-    "SELECT",
-    "TABLE",
-    "THEN",
-    "TIMESTAMP",
-    "TO",
-    "TRUE",
-    "USER",
-    "WHEN",
-    "WHERE",
-    "WINDOW",
-    "WITH",
-];
