@@ -33,3 +33,4 @@ pub mod source;
 pub mod syntax;
 pub mod targets;
 pub mod testing;
+pub mod words;

@@ -14,42 +14,7 @@ pub const OWASP_IDS: [&str; 10] = [
     "LLM01", "LLM02", "LLM03", "LLM04", "LLM05", "LLM06", "LLM07", "LLM08", "LLM09", "LLM10",
 ];
 
-/// The 14 ATT&CK enterprise tactics, spelled as Microsoft Sentinel spells them.
-pub const ATTACK_TACTICS: [&str; 14] = [
-    "Reconnaissance",
-    "ResourceDevelopment",
-    "InitialAccess",
-    "Execution",
-    "Persistence",
-    "PrivilegeEscalation",
-    "DefenseEvasion",
-    "CredentialAccess",
-    "Discovery",
-    "LateralMovement",
-    "Collection",
-    "CommandAndControl",
-    "Exfiltration",
-    "Impact",
-];
-
-/// Each ATT&CK enterprise tactic as [`ATTACK_TACTICS`] spells it, with its
-/// name as MITRE writes it and its id (for Kibana's `threat`, which wants both).
-pub const ATTACK_TACTIC_IDS: [(&str, &str, &str); 14] = [
-    ("Reconnaissance", "Reconnaissance", "TA0043"),
-    ("ResourceDevelopment", "Resource Development", "TA0042"),
-    ("InitialAccess", "Initial Access", "TA0001"),
-    ("Execution", "Execution", "TA0002"),
-    ("Persistence", "Persistence", "TA0003"),
-    ("PrivilegeEscalation", "Privilege Escalation", "TA0004"),
-    ("DefenseEvasion", "Defense Evasion", "TA0005"),
-    ("CredentialAccess", "Credential Access", "TA0006"),
-    ("Discovery", "Discovery", "TA0007"),
-    ("LateralMovement", "Lateral Movement", "TA0008"),
-    ("Collection", "Collection", "TA0009"),
-    ("CommandAndControl", "Command and Control", "TA0011"),
-    ("Exfiltration", "Exfiltration", "TA0010"),
-    ("Impact", "Impact", "TA0040"),
-];
+pub use crate::ir::attack::{ATTACK_TACTIC_IDS, ATTACK_TACTICS};
 
 /// Reference data passed into the checker: no global is read while checking.
 #[derive(Debug, Clone)]

@@ -427,7 +427,7 @@ fn fixtures(
         for case in &file.cases {
             let mut rule = rule.clone();
             for (name, value) in &case.params {
-                set_param(&mut rule.detection, name, value);
+                rule.detection.set_param(name, value);
             }
             let Ok(artifacts) = targets::compile_rule(target, &rule, pack, mapping, registry)
             else {
@@ -535,62 +535,5 @@ fn insert_path(map: &mut Map<String, Json>, segments: &[&str], value: Json) {
                 insert_path(next, rest, value);
             }
         }
-    }
-}
-
-fn set_param(detection: &mut ir::Detection, name: &str, value: &ir::Value) {
-    let mut visit = |expr: &mut ir::Expr| set_param_in(expr, name, value);
-    match detection {
-        ir::Detection::Match { source } | ir::Detection::NewValue { source, .. } => {
-            source.filter.iter_mut().for_each(&mut visit);
-        }
-        ir::Detection::Window {
-            source, condition, ..
-        }
-        | ir::Detection::Cluster {
-            source, condition, ..
-        } => {
-            source.filter.iter_mut().for_each(&mut visit);
-            visit(condition);
-        }
-        ir::Detection::Sequence { steps, .. } => {
-            for step in steps {
-                step.source.filter.iter_mut().for_each(&mut visit);
-            }
-        }
-    }
-}
-
-fn set_param_in(expr: &mut ir::Expr, name: &str, new_value: &ir::Value) {
-    use ir::ExprKind;
-    match &mut expr.kind {
-        ExprKind::Param { name: param, value } if param == name => *value = new_value.clone(),
-        ExprKind::Not { operand } => set_param_in(operand, name, new_value),
-        ExprKind::And { operands } | ExprKind::Or { operands } => {
-            for operand in operands {
-                set_param_in(operand, name, new_value);
-            }
-        }
-        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
-            set_param_in(left, name, new_value);
-            set_param_in(right, name, new_value);
-        }
-        ExprKind::Text { subject, .. }
-        | ExprKind::Matches { subject, .. }
-        | ExprKind::InValues { subject, .. }
-        | ExprKind::InCidr { subject, .. } => set_param_in(subject, name, new_value),
-        ExprKind::InLookup { subjects, .. } => {
-            for subject in subjects {
-                set_param_in(subject, name, new_value);
-            }
-        }
-        ExprKind::Aggregate {
-            filter: Some(filter),
-            ..
-        } => set_param_in(filter, name, new_value),
-        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
-            set_param_in(aggregate, name, new_value);
-        }
-        _ => {}
     }
 }

@@ -178,10 +178,7 @@ pub fn load_pack(
     }
 }
 
-/// `s` when `count` is not 1.
-pub fn plural(count: usize) -> &'static str {
-    if count == 1 { "" } else { "s" }
-}
+pub use crate::words::plural;
 
 /// Prints a JSON document to stdout, or writes it to `out` atomically.
 pub fn emit_json(value: &serde_json::Value, out: Option<&std::path::Path>) -> ExitCode {

@@ -138,7 +138,7 @@ impl<'p> Compiler<'p> {
                 Box::new(self.value(left)?),
                 Box::new(self.value(right)?),
             ),
-            other => return Err(format!("a {} expression is not a value", node_name(other))),
+            other => return Err(format!("a {} expression is not a value", other.node_name())),
         })
     }
 
@@ -238,7 +238,7 @@ impl<'p> Compiler<'p> {
             other => {
                 return Err(format!(
                     "a {} expression cannot filter events",
-                    node_name(other)
+                    other.node_name()
                 ));
             }
         })
@@ -548,7 +548,7 @@ impl<'p> Compiler<'p> {
             other => {
                 return Err(format!(
                     "a {} expression cannot appear in an alert condition",
-                    node_name(other)
+                    other.node_name()
                 ));
             }
         })
@@ -563,27 +563,5 @@ impl<'p> Compiler<'p> {
         indexes.sort_unstable();
         indexes.dedup();
         indexes
-    }
-}
-
-fn node_name(kind: &ExprKind) -> &'static str {
-    match kind {
-        ExprKind::Literal { .. } => "literal",
-        ExprKind::Field { .. } => "field",
-        ExprKind::Param { .. } => "parameter",
-        ExprKind::Not { .. } => "`not`",
-        ExprKind::And { .. } => "`and`",
-        ExprKind::Or { .. } => "`or`",
-        ExprKind::Exists { .. } => "`exists`",
-        ExprKind::Compare { .. } => "comparison",
-        ExprKind::Arithmetic { .. } => "arithmetic",
-        ExprKind::Text { .. } => "string operator",
-        ExprKind::Matches { .. } => "`matches`",
-        ExprKind::InValues { .. } => "`in`",
-        ExprKind::InCidr { .. } => "`in cidr`",
-        ExprKind::InLookup { .. } => "lookup membership",
-        ExprKind::Aggregate { .. } => "aggregate",
-        ExprKind::Baseline { .. } => "`baseline`",
-        ExprKind::Percentile { .. } => "`percentile`",
     }
 }

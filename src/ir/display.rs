@@ -57,3 +57,28 @@ pub fn children(expr: &Expr) -> Vec<&Expr> {
         }
     }
 }
+
+impl ExprKind {
+    /// What the node is called in messages (`comparison`, `` `and` ``, `lookup test`...).
+    pub fn node_name(&self) -> &'static str {
+        match self {
+            ExprKind::Literal { .. } => "literal",
+            ExprKind::Field { .. } => "field",
+            ExprKind::Param { .. } => "parameter",
+            ExprKind::Not { .. } => "`not`",
+            ExprKind::And { .. } => "`and`",
+            ExprKind::Or { .. } => "`or`",
+            ExprKind::Exists { .. } => "`exists`",
+            ExprKind::Compare { .. } => "comparison",
+            ExprKind::Arithmetic { .. } => "arithmetic",
+            ExprKind::Text { .. } => "string operator",
+            ExprKind::Matches { .. } => "regex match",
+            ExprKind::InValues { .. } => "membership test",
+            ExprKind::InCidr { .. } => "cidr test",
+            ExprKind::InLookup { .. } => "lookup test",
+            ExprKind::Aggregate { .. } => "aggregate",
+            ExprKind::Baseline { .. } => "baseline",
+            ExprKind::Percentile { .. } => "percentile",
+        }
+    }
+}

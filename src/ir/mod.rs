@@ -10,8 +10,10 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+pub mod attack;
 mod display;
 mod needs;
+mod params;
 
 pub use display::shape_name;
 pub use needs::{Need, needs, needs_with_origins};

@@ -224,7 +224,7 @@ fn pack_for_case(
         if !rule.uses.params.contains(name) {
             return Err(format!("the rule does not use the parameter `{name}`"));
         }
-        set_param(&mut rule.detection, name, value);
+        rule.detection.set_param(name, value);
     }
     Ok(Pack {
         schema: pack.schema.clone(),
@@ -236,73 +236,12 @@ fn pack_for_case(
     })
 }
 
-fn set_param(detection: &mut ir::Detection, name: &str, value: &ir::Value) {
-    let mut visit = |expr: &mut ir::Expr| set_param_in(expr, name, value);
-    match detection {
-        ir::Detection::Match { source } | ir::Detection::NewValue { source, .. } => {
-            source.filter.iter_mut().for_each(&mut visit);
-        }
-        ir::Detection::Window {
-            source, condition, ..
-        }
-        | ir::Detection::Cluster {
-            source, condition, ..
-        } => {
-            source.filter.iter_mut().for_each(&mut visit);
-            visit(condition);
-        }
-        ir::Detection::Sequence { steps, .. } => {
-            for step in steps {
-                step.source.filter.iter_mut().for_each(&mut visit);
-            }
-        }
-    }
-}
-
-fn set_param_in(expr: &mut ir::Expr, name: &str, new_value: &ir::Value) {
-    use ir::ExprKind;
-    match &mut expr.kind {
-        ExprKind::Param { name: param, value } if param == name => *value = new_value.clone(),
-        ExprKind::Literal { .. }
-        | ExprKind::Field { .. }
-        | ExprKind::Param { .. }
-        | ExprKind::Exists { .. } => {}
-        ExprKind::Not { operand } => set_param_in(operand, name, new_value),
-        ExprKind::And { operands } | ExprKind::Or { operands } => {
-            operands
-                .iter_mut()
-                .for_each(|operand| set_param_in(operand, name, new_value));
-        }
-        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
-            set_param_in(left, name, new_value);
-            set_param_in(right, name, new_value);
-        }
-        ExprKind::Text { subject, .. }
-        | ExprKind::Matches { subject, .. }
-        | ExprKind::InValues { subject, .. }
-        | ExprKind::InCidr { subject, .. } => set_param_in(subject, name, new_value),
-        ExprKind::InLookup { subjects, .. } => {
-            subjects
-                .iter_mut()
-                .for_each(|subject| set_param_in(subject, name, new_value));
-        }
-        ExprKind::Aggregate { filter, .. } => {
-            if let Some(filter) = filter {
-                set_param_in(filter, name, new_value);
-            }
-        }
-        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
-            set_param_in(aggregate, name, new_value);
-        }
-    }
-}
-
 fn compare(expectation: &Expectation, alerts: &[Alert]) -> Result<(), String> {
     if alerts.len() != expectation.alerts {
         return Err(format!(
             "expected {} alert{}, got {}{}",
             expectation.alerts,
-            crate::cli::plural(expectation.alerts),
+            crate::words::plural(expectation.alerts),
             alerts.len(),
             describe_alerts(alerts)
         ));
@@ -342,7 +281,7 @@ fn describe_alerts(alerts: &[Alert]) -> String {
         text.push_str(&format!(
             "\n      alert: group {group}, {} event{} from {} to {}, values {values}",
             alert.count,
-            crate::cli::plural(usize::try_from(alert.count).unwrap_or(usize::MAX)),
+            crate::words::plural(usize::try_from(alert.count).unwrap_or(usize::MAX)),
             alert.first_seen,
             alert.last_seen
         ));

@@ -390,7 +390,7 @@ impl Walk<'_> {
             }
             other => self.fail(
                 origin,
-                format!("a {} expression is not a filter", node_name(other)),
+                format!("a {} expression is not a filter", other.node_name()),
             ),
         }
     }
@@ -541,7 +541,7 @@ impl Walk<'_> {
                     expr.origin,
                     format!(
                         "a {} expression has no place in a condition",
-                        node_name(other)
+                        other.node_name()
                     ),
                 );
                 Cond::Missing
@@ -555,28 +555,5 @@ fn text_cell(value: &Value) -> Option<String> {
     match value {
         Value::String(text) => Some(text.clone()),
         _ => None,
-    }
-}
-
-/// What an expression node is called in messages.
-pub fn node_name(kind: &ExprKind) -> &'static str {
-    match kind {
-        ExprKind::Literal { .. } => "literal",
-        ExprKind::Field { .. } => "field",
-        ExprKind::Param { .. } => "parameter",
-        ExprKind::Not { .. } => "`not`",
-        ExprKind::And { .. } => "`and`",
-        ExprKind::Or { .. } => "`or`",
-        ExprKind::Exists { .. } => "`exists`",
-        ExprKind::Compare { .. } => "comparison",
-        ExprKind::Arithmetic { .. } => "arithmetic",
-        ExprKind::Text { .. } => "string operator",
-        ExprKind::Matches { .. } => "regex match",
-        ExprKind::InValues { .. } => "membership test",
-        ExprKind::InCidr { .. } => "cidr test",
-        ExprKind::InLookup { .. } => "lookup test",
-        ExprKind::Aggregate { .. } => "aggregate",
-        ExprKind::Baseline { .. } => "baseline",
-        ExprKind::Percentile { .. } => "percentile",
     }
 }

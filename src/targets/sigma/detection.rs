@@ -184,7 +184,7 @@ impl<'a> Builder<'a> {
         match &subject.kind {
             ExprKind::Field { name } => Some(name.clone()),
             other => {
-                let what = node_name(other);
+                let what = other.node_name();
                 self.fail(
                     subject.origin,
                     format!("a {what} as the subject of a test has no Sigma form (a selection tests a field)"),
@@ -375,7 +375,7 @@ impl<'a> Builder<'a> {
                 }
             }
             other => {
-                let what = node_name(other);
+                let what = other.node_name();
                 self.fail(expr.origin, format!("a {what} has no Sigma form"))
             }
         }
@@ -661,18 +661,5 @@ fn op_name(op: TextOp) -> &'static str {
         TextOp::Contains => "contains",
         TextOp::StartsWith => "startswith",
         TextOp::EndsWith => "endswith",
-    }
-}
-
-fn node_name(kind: &ExprKind) -> &'static str {
-    match kind {
-        ExprKind::Literal { .. } => "literal",
-        ExprKind::Field { .. } => "bare field",
-        ExprKind::Param { .. } => "parameter",
-        ExprKind::Arithmetic { .. } => "arithmetic expression",
-        ExprKind::Aggregate { .. } => "aggregate",
-        ExprKind::Baseline { .. } => "baseline",
-        ExprKind::Percentile { .. } => "percentile",
-        _ => "expression",
     }
 }
