@@ -79,7 +79,7 @@ def cases(target_dir, fixtures_path):
         for number, case in enumerate(fixtures["cases"]):
             directory = os.path.join(scratch, f"case-{number}")
             os.makedirs(os.path.join(directory, "rules"))
-            for name in ("run.py", "events_table.json"):
+            for name in ("run.py", "tripline_alerts.py", "events_table.json"):
                 shutil.copy(os.path.join(target_dir, name), directory)
             for path, text in case["artifacts"].items():
                 with open(os.path.join(directory, path), "w", encoding="utf-8") as handle:
@@ -108,7 +108,7 @@ def cases(target_dir, fixtures_path):
 def traffic(target_dir, events_path, eval_alerts_path):
     runner = load_runner(target_dir, "runner_traffic")
     actual = runner.alerts([events_path])
-    compiled = {rule["rule_id"] for rule in runner.load_rules(())}
+    compiled = {rule["rule_id"] for rule in runner.shared.load_rules(target_dir)}
     expected = [
         alert
         for alert in (json.loads(line) for line in open(eval_alerts_path, encoding="utf-8") if line.strip())

@@ -85,3 +85,54 @@ impl SqlTarget for DuckdbSql {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A standard SQL literal as DuckDB reads it back: quotes doubled, nothing else special.
+    fn read_back(literal: &str) -> Option<String> {
+        let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+        let mut out = String::new();
+        let mut characters = inner.chars().peekable();
+        while let Some(character) = characters.next() {
+            if character == '\'' {
+                // Inside the literal a quote only ever appears doubled.
+                if characters.next() != Some('\'') {
+                    return None;
+                }
+            }
+            out.push(character);
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn a_hostile_value_stays_one_string_literal() {
+        for hostile in [
+            "'); DROP TABLE events; --",
+            "a''b",
+            "back\\slash' OR 1=1 --",
+            "line\nbreak",
+        ] {
+            let literal = DuckdbSql.string(hostile);
+            assert_eq!(read_back(&literal).as_deref(), Some(hostile), "{literal}");
+        }
+    }
+
+    #[test]
+    fn names_are_quoted_unless_plain() {
+        assert_eq!(DuckdbSql.ident("src_ip"), "src_ip");
+        assert_eq!(DuckdbSql.ident("timestamp"), "\"timestamp\"");
+        assert_eq!(DuckdbSql.ident("a\"b; --"), "\"a\"\"b; --\"");
+    }
+
+    #[test]
+    fn buckets_floor_towards_the_epoch_for_earlier_times_too() {
+        // `%` truncates in DuckDB; the bucket must floor as the evaluator does.
+        assert_eq!(
+            DuckdbSql.bucket("_time_ms", 3_600_000),
+            "_time_ms - fmod(_time_ms, 3600000)::BIGINT"
+        );
+    }
+}

@@ -121,6 +121,31 @@ impl Mapping {
         self.fields.get(canonical)
     }
 
+    /// Every field of the schema (common fields first, then each event
+    /// type's, the first declaration of a name winning), named and typed by
+    /// `target_field`, over `data_source`.
+    pub fn from_schema(
+        schema: &ir::Schema,
+        data_source: Vec<String>,
+        target_field: impl Fn(&ir::Field) -> TargetField,
+    ) -> Mapping {
+        let mut mapping = Mapping {
+            data_source,
+            ..Mapping::default()
+        };
+        let fields = schema
+            .common
+            .iter()
+            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
+        for field in fields {
+            mapping
+                .fields
+                .entry(field.name.clone())
+                .or_insert_with(|| target_field(field));
+        }
+        mapping
+    }
+
     /// Applies overrides (`canonical → target name`), keeping the types.
     pub fn with_overrides(mut self, overrides: &BTreeMap<String, String>) -> Self {
         for (canonical, name) in overrides {

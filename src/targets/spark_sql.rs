@@ -88,3 +88,43 @@ impl SqlTarget for SparkSql {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Spark string literal read back: backslash escapes decoded.
+    fn read_back(literal: &str) -> Option<String> {
+        let inner = literal.strip_prefix('\'')?.strip_suffix('\'')?;
+        let mut out = String::new();
+        let mut characters = inner.chars();
+        while let Some(character) = characters.next() {
+            match character {
+                '\\' => out.push(characters.next()?),
+                '\'' => return None,
+                other => out.push(other),
+            }
+        }
+        Some(out)
+    }
+
+    #[test]
+    fn a_hostile_value_stays_one_string_literal() {
+        for hostile in [
+            "'); DROP TABLE events; --",
+            "trailing backslash \\",
+            "\\' OR 1=1 --",
+            "(?i)\\bx\\z",
+        ] {
+            let literal = SparkSql.string(hostile);
+            assert_eq!(read_back(&literal).as_deref(), Some(hostile), "{literal}");
+        }
+    }
+
+    #[test]
+    fn regexes_are_written_for_java() {
+        assert_eq!(SparkSql.flavour().end, "\\z");
+        assert_eq!(SparkSql.regex_match("output", "'x'"), "output RLIKE 'x'");
+        assert_eq!(SparkSql.ident("a`b"), "`a``b`");
+    }
+}

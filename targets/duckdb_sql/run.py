@@ -17,17 +17,16 @@ rules/, one per rule, and read the `events` table and the one-row
 `tripline_run` table this script defines.
 """
 
-import argparse
 import gzip
-import json
 import os
-import re
 import shutil
 import sys
 import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+sys.path.insert(0, HERE)
+
+import tripline_alerts as shared  # noqa: E402  (beside this script)
 
 # The JSON types each column accepts; ints also take integral floats.
 ACCEPTS = {
@@ -38,27 +37,8 @@ ACCEPTS = {
 }
 
 
-def duration_ms(text):
-    match = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text.strip())
-    if text.strip() == "0":
-        return 0
-    if not match:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a duration such as 24h or 90m")
-    return int(match.group(1)) * UNITS[match.group(2)]
-
-
 def sql_string(text):
     return "'" + text.replace("'", "''") + "'"
-
-
-def rfc3339(millis):
-    """The evaluator's timestamp text: UTC, milliseconds only when not zero."""
-    import datetime
-
-    seconds, fraction = divmod(millis, 1000)
-    moment = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
 
 
 def load_events(connection, paths, table, workdir):
@@ -81,59 +61,49 @@ def load_events(connection, paths, table, workdir):
         + ") WHERE trim(_text) <> ''"
     )
     columns = table["columns"]
-    checks = ["NOT json_valid(_text) OR json_type(_text) <> 'OBJECT'"]
+    # Each line is parsed once, into one JSON fragment per schema field.
+    structure = "{" + ", ".join(f'"{column["field"]}": "JSON"' for column in columns) + "}"
+    connection.execute(
+        "CREATE TEMP TABLE parsed AS SELECT _file, _name, _line, "
+        "json_valid(_text) AND starts_with(ltrim(_text), '{') AS _object, "
+        f"CASE WHEN json_valid(_text) AND starts_with(ltrim(_text), '{{') THEN json_transform(_text, {sql_string(structure)}) END AS _e "
+        "FROM lines"
+    )
+    checks = ["NOT _object"]
     for column in columns:
-        path = sql_string("$." + column["field"])
-        kind = f"json_type(_text, {path})"
+        fragment = f'_e."{column["field"]}"'
+        kind = f"json_type({fragment})"
         checks.append(f"({kind} IS NOT NULL AND {kind} <> 'NULL' AND {kind} NOT IN {ACCEPTS[column['type']]})")
         if column["type"] == "BIGINT":
-            checks.append(f"({kind} = 'DOUBLE' AND CAST(json_extract(_text, {path}) AS DOUBLE) % 1 <> 0)")
+            checks.append(f"({kind} = 'DOUBLE' AND CAST({fragment} AS DOUBLE) % 1 <> 0)")
+    time = "TRY_CAST(_e.\"timestamp\" ->> '$' AS TIMESTAMPTZ)"
+    checks.append(f"_e.\"event_type\" ->> '$' IS NULL OR {time} IS NULL")
     bad = connection.execute(
-        "SELECT _name, _line FROM lines WHERE " + " OR ".join(f"({check})" for check in checks)
-        + " OR (json_valid(_text) AND json_type(_text) = 'OBJECT' AND (json_extract_string(_text, '$.timestamp') IS NULL"
-        + " OR json_extract_string(_text, '$.event_type') IS NULL"
-        + " OR TRY_CAST(json_extract_string(_text, '$.timestamp') AS TIMESTAMPTZ) IS NULL))"
+        "SELECT _name, _line FROM parsed WHERE "
+        + " OR ".join(f"({check})" for check in checks)
         + " ORDER BY _file, _line LIMIT 1"
     ).fetchone()
     if bad:
-        raise SystemExit(f"error: {bad[0]}:{bad[1]}: not a valid event (JSON object with the schema's types, timestamp and event_type)")
+        raise SystemExit(
+            f"error: {bad[0]}:{bad[1]}: not a valid event (a JSON object with the schema's types, a timestamp and an event_type)"
+        )
     selected = []
     for column in columns:
-        path = sql_string("$." + column["field"])
+        fragment = f'_e."{column["field"]}"'
         if column["type"] == "VARCHAR":
-            value = f"json_extract_string(_text, {path})"
+            value = f"{fragment} ->> '$'"
         elif column["type"] == "BIGINT":
-            value = f"CAST(CAST(json_extract(_text, {path}) AS DOUBLE) AS BIGINT)"
-            value = f"CASE WHEN json_type(_text, {path}) = 'DOUBLE' THEN {value} ELSE CAST(json_extract(_text, {path}) AS BIGINT) END"
+            value = f"CASE WHEN json_type({fragment}) = 'DOUBLE' THEN CAST(CAST({fragment} AS DOUBLE) AS BIGINT) ELSE CAST({fragment} AS BIGINT) END"
         else:
-            value = f"CAST(json_extract(_text, {path}) AS {column['type']})"
+            value = f"CAST({fragment} AS {column['type']})"
         selected.append(f"{value} AS \"{column['column']}\"")
     connection.execute(
         f"CREATE TEMP TABLE {table['table']} AS SELECT *, row_number() OVER (ORDER BY _time_ms, _file, _line) AS _order FROM ("
-        f"SELECT {', '.join(selected)}, "
-        f"epoch_ms(CAST(json_extract_string(_text, '$.timestamp') AS TIMESTAMPTZ)) AS _time_ms, "
-        f"coalesce(json_extract_string(_text, '$.event_id'), _name || ':' || _line) AS _ref, _file, _line "
-        f"FROM lines)"
+        f"SELECT {', '.join(selected)}, epoch_ms({time}) AS _time_ms, "
+        f"coalesce(_e.\"event_id\" ->> '$', _name || ':' || _line) AS _ref, _file, _line FROM parsed)"
     )
-
-
-def group_object(row, groupings):
-    grouping = groupings[row.get("grouping_set", 0) or 0] if len(groupings) > 1 else groupings[0]
-    return {field: plain(row[column]) for field, column in sorted(grouping)}
-
-
-def plain(value):
-    """A database value as the evaluator writes it in JSON."""
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
-    if isinstance(value, float):
-        return value if value == value and abs(value) != float("inf") else None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return float(value)
+    connection.execute("DROP TABLE lines")
+    connection.execute("DROP TABLE parsed")
 
 
 def run(connection, rules, learn_ms, table_name):
@@ -142,83 +112,36 @@ def run(connection, rules, learn_ms, table_name):
         f"CREATE OR REPLACE TEMP TABLE tripline_run AS SELECT min(_time_ms) AS first_time_ms, "
         f"min(_time_ms) + {learn_ms} AS learn_end_ms FROM {table_name}"
     )
-    alerts = []
+    pairs = []
     for rule in rules:
-        with open(os.path.join(HERE, rule["query"]), encoding="utf-8") as handle:
-            query = handle.read()
-        cursor = connection.execute(query)
+        cursor = connection.execute(shared.query_text(HERE, rule))
         names = [description[0] for description in cursor.description]
-        for values in cursor.fetchall():
-            row = dict(zip(names, values))
-            group = group_object(row, rule["groupings"])
-            count = int(row["event_count"])
-            alert = {
-                "rule_id": rule["rule_id"],
-                "severity": rule["severity"],
-                "title": rule["title"],
-                "group": group,
-                "first_seen": rfc3339(int(row["first_seen_ms"])),
-                "last_seen": rfc3339(int(row["last_seen_ms"])),
-                "count": count,
-                "event_ids": list(row["event_ids"]),
-            }
-            if count > len(alert["event_ids"]):
-                alert["truncated"] = True
-            alert["values"] = {label: plain(row[column]) for label, column in sorted(rule["values"].items())}
-            key = [json.dumps(value, sort_keys=True) for value in group.values()]
-            alerts.append(((int(row["raised_ms"]), rule["rule_id"], key, int(row["first_seen_ms"])), alert))
-    alerts.sort(key=lambda pair: pair[0])
-    return [alert for _, alert in alerts]
+        pairs.extend(shared.alert(rule, dict(zip(names, values))) for values in cursor.fetchall())
+    return shared.ordered(pairs)
 
 
-def load_rules(selected):
-    with open(os.path.join(HERE, "rules.jsonl"), encoding="utf-8") as handle:
-        rules = [json.loads(line) for line in handle if line.strip()]
-    known = {rule["rule_id"] for rule in rules}
-    for rule_id in selected:
-        if rule_id not in known:
-            raise SystemExit(f"error: no compiled rule `{rule_id}` in {HERE}/rules.jsonl")
-    return [rule for rule in rules if not selected or rule["rule_id"] in selected]
-
-
-def events_table():
-    with open(os.path.join(HERE, "events_table.json"), encoding="utf-8") as handle:
-        return json.load(handle)
-
-
-def alerts(paths, rule_ids=(), learn_ms=24 * UNITS["h"], database=None):
+def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS, database=None):
     """The alerts of the compiled rules (all, or `rule_ids`) on the event files."""
     import duckdb
 
     for path in paths:
         if not os.path.isfile(path):
             raise SystemExit(f"error: {path}: no such file")
-    rules = load_rules(rule_ids)
+    rules = shared.load_rules(HERE, rule_ids)
     connection = duckdb.connect(database or ":memory:")
-    table = events_table()
+    table = shared.events_table(HERE)
     with tempfile.TemporaryDirectory() as workdir:
         load_events(connection, paths, table, workdir)
         return run(connection, rules, learn_ms, table["table"])
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run compiled Tripline rules on JSON-lines events with DuckDB.")
-    parser.add_argument("--events", action="append", required=True, metavar="FILE", help="a JSON-lines file (.gz too); repeatable")
-    parser.add_argument("--rule", action="append", default=[], metavar="ID", help="run only this rule; repeatable")
-    parser.add_argument("--learn", type=duration_ms, default=duration_ms("24h"), help="learning period of baseline and new-value rules (default 24h)")
-    parser.add_argument("--out", metavar="FILE", help="write alerts here instead of standard output")
-    parser.add_argument("--database", metavar="FILE", help="a DuckDB database file to work in (default: in memory)")
-    args = parser.parse_args(argv)
-    found = alerts(args.events, args.rule, args.learn, args.database)
-    output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        for alert in found:
-            output.write(json.dumps(alert, ensure_ascii=False, separators=(",", ":")) + "\n")
-    finally:
-        if args.out:
-            output.close()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        shared.main(
+            sys.argv[1:],
+            "Run compiled Tripline rules on JSON-lines events with DuckDB.",
+            "a JSON-lines file (.gz too); repeatable",
+            alerts,
+            {"database": "a DuckDB database file to work in (default: in memory)"},
+        )
+    )

@@ -21,38 +21,14 @@ Python job, or register your own `events` table with the columns in
 events_table.json and run the queries directly.
 """
 
-import argparse
-import datetime
 import glob
-import json
 import os
-import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+sys.path.insert(0, HERE)
 
-
-def duration_ms(text):
-    if text.strip() == "0":
-        return 0
-    match = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text.strip())
-    if not match:
-        raise argparse.ArgumentTypeError(f"`{text}` is not a duration such as 24h or 90m")
-    return int(match.group(1)) * UNITS[match.group(2)]
-
-
-def rfc3339(millis):
-    """The evaluator's timestamp text: UTC, milliseconds only when not zero."""
-    seconds, fraction = divmod(millis, 1000)
-    moment = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
-    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
-    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
-
-
-def events_table():
-    with open(os.path.join(HERE, "events_table.json"), encoding="utf-8") as handle:
-        return json.load(handle)
+import tripline_alerts as shared  # noqa: E402  (beside this script)
 
 
 def expand(paths):
@@ -132,59 +108,16 @@ def load_events(spark, paths, table):
     return events
 
 
-def plain(value):
-    """A Spark value as the evaluator writes it in JSON."""
-    import decimal
-
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value == value.to_integral_value() else float(value)
-    if isinstance(value, float) and (value != value or abs(value) == float("inf")):
-        return None
-    return value
-
-
 def run(spark, rules, learn_ms, table_name):
     """Every rule's alerts, in the evaluator's order."""
     spark.sql(
         f"SELECT min(_time_ms) AS first_time_ms, min(_time_ms) + {learn_ms} AS learn_end_ms FROM {table_name}"
     ).createOrReplaceTempView("tripline_run")
-    alerts = []
+    pairs = []
     for rule in rules:
-        with open(os.path.join(HERE, rule["query"]), encoding="utf-8") as handle:
-            query = handle.read()
-        for row in spark.sql(query).collect():
-            row = row.asDict()
-            groupings = rule["groupings"]
-            grouping = groupings[row.get("grouping_set") or 0] if len(groupings) > 1 else groupings[0]
-            group = {field: plain(row[column]) for field, column in sorted(grouping)}
-            count = int(row["event_count"])
-            alert = {
-                "rule_id": rule["rule_id"],
-                "severity": rule["severity"],
-                "title": rule["title"],
-                "group": group,
-                "first_seen": rfc3339(int(row["first_seen_ms"])),
-                "last_seen": rfc3339(int(row["last_seen_ms"])),
-                "count": count,
-                "event_ids": list(row["event_ids"]),
-            }
-            if count > len(alert["event_ids"]):
-                alert["truncated"] = True
-            alert["values"] = {label: plain(row[column]) for label, column in sorted(rule["values"].items())}
-            key = [json.dumps(value, sort_keys=True) for value in group.values()]
-            alerts.append(((int(row["raised_ms"]), rule["rule_id"], key, int(row["first_seen_ms"])), alert))
-    alerts.sort(key=lambda pair: pair[0])
-    return [alert for _, alert in alerts]
-
-
-def load_rules(selected):
-    with open(os.path.join(HERE, "rules.jsonl"), encoding="utf-8") as handle:
-        rules = [json.loads(line) for line in handle if line.strip()]
-    known = {rule["rule_id"] for rule in rules}
-    for rule_id in selected:
-        if rule_id not in known:
-            raise SystemExit(f"error: no compiled rule `{rule_id}` in {HERE}/rules.jsonl")
-    return [rule for rule in rules if not selected or rule["rule_id"] in selected]
+        for row in spark.sql(shared.query_text(HERE, rule)).collect():
+            pairs.append(shared.alert(rule, row.asDict()))
+    return shared.ordered(pairs)
 
 
 def session():
@@ -201,11 +134,11 @@ def session():
     return spark
 
 
-def alerts(paths, rule_ids=(), learn_ms=24 * UNITS["h"]):
+def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS):
     """The alerts of the compiled rules (all, or `rule_ids`) on the events at `paths`."""
-    rules = load_rules(rule_ids)
+    rules = shared.load_rules(HERE, rule_ids)
     spark = session()
-    table = events_table()
+    table = shared.events_table(HERE)
     events = load_events(spark, paths, table)
     try:
         return run(spark, rules, learn_ms, table["table"])
@@ -213,23 +146,12 @@ def alerts(paths, rule_ids=(), learn_ms=24 * UNITS["h"]):
         events.unpersist()
 
 
-def main(argv=None):
-    parser = argparse.ArgumentParser(description="Run compiled Tripline rules on JSON-lines events with Spark SQL.")
-    parser.add_argument("--events", action="append", required=True, metavar="PATH", help="a JSON-lines file, directory or glob (.gz too); repeatable")
-    parser.add_argument("--rule", action="append", default=[], metavar="ID", help="run only this rule; repeatable")
-    parser.add_argument("--learn", type=duration_ms, default=duration_ms("24h"), help="learning period of baseline and new-value rules (default 24h)")
-    parser.add_argument("--out", metavar="FILE", help="write alerts here instead of standard output")
-    args = parser.parse_args(argv)
-    found = alerts(args.events, args.rule, args.learn)
-    output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
-    try:
-        for alert in found:
-            output.write(json.dumps(alert, ensure_ascii=False, separators=(",", ":")) + "\n")
-    finally:
-        if args.out:
-            output.close()
-    return 0
-
-
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(
+        shared.main(
+            sys.argv[1:],
+            "Run compiled Tripline rules on JSON-lines events with Spark SQL.",
+            "a JSON-lines file, directory or glob (.gz too); repeatable",
+            alerts,
+        )
+    )

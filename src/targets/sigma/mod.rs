@@ -82,24 +82,10 @@ impl Target for Sigma {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        let mut mapping = Mapping {
-            data_source: vec![PRODUCT.to_string()],
-            ..Mapping::default()
-        };
-        let fields = schema
-            .common
-            .iter()
-            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-        for field in fields {
-            mapping
-                .fields
-                .entry(field.name.clone())
-                .or_insert(TargetField {
-                    name: field.name.clone(),
-                    field_type: field.value_type.name().to_string(),
-                });
-        }
-        mapping
+        Mapping::from_schema(schema, vec![PRODUCT.to_string()], |field| TargetField {
+            name: field.name.clone(),
+            field_type: field.value_type.name().to_string(),
+        })
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {

@@ -7,6 +7,9 @@ use super::{QueryInfo, SqlDialect, query};
 use crate::ir::{self, Need, Rule, ValueType};
 use crate::targets::{Artifact, Mapping, Problem, Target, TargetField, is_dotted_identifier, plan};
 
+/// What both runners share (rules, rows as alerts, the command line).
+const SHARED_RUNNER: &str = include_str!("../../../targets/sql/tripline_alerts.py");
+
 /// The manifest the runner reads: per rule, its metadata and [`QueryInfo`].
 fn manifest_entry(rule: &Rule, info: &QueryInfo, file: &str) -> serde_json::Value {
     let values: BTreeMap<&str, &str> = info
@@ -65,24 +68,10 @@ fn lacks_reason(target: &str, need: Need) -> String {
 
 /// The default mapping: canonical names, the target's column types, the `events` table.
 fn default_mapping<T: SqlTarget>(target: &T, schema: &ir::Schema) -> Mapping {
-    let mut mapping = Mapping {
-        data_source: vec!["events".to_string()],
-        ..Mapping::default()
-    };
-    let fields = schema
-        .common
-        .iter()
-        .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-    for field in fields {
-        mapping
-            .fields
-            .entry(field.name.clone())
-            .or_insert(TargetField {
-                name: field.name.clone(),
-                field_type: target.column_type(field.value_type).to_string(),
-            });
-    }
-    mapping
+    Mapping::from_schema(schema, vec!["events".to_string()], |field| TargetField {
+        name: field.name.clone(),
+        field_type: target.column_type(field.value_type).to_string(),
+    })
 }
 
 /// A column name: a plain identifier that is not one of the runner's own.
@@ -140,6 +129,10 @@ fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact>
         Artifact {
             path: "run.py".to_string(),
             text: T::RUNNER.to_string(),
+        },
+        Artifact {
+            path: "tripline_alerts.py".to_string(),
+            text: SHARED_RUNNER.to_string(),
         },
         Artifact {
             path: "README.md".to_string(),

@@ -1,0 +1,130 @@
+"""What the Tripline SQL runners share: the compiled rules, and query rows as alerts.
+
+Written by `tripline compile` beside each SQL target's run.py, which imports
+it. A query row has `raised_ms`, `first_seen_ms`, `last_seen_ms`,
+`event_count` and `event_ids`, then the group's columns (and `grouping_set`
+when a rule has several groupings) and one column per reported value;
+rules.jsonl says which column is which. Alerts come out in the format and
+order of `tripline eval`: by the time they are raised, then rule id, then
+group.
+"""
+
+import argparse
+import datetime
+import decimal
+import json
+import os
+import re
+import sys
+
+UNITS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
+DEFAULT_LEARN_MS = 24 * UNITS["h"]
+
+
+def duration_ms(text):
+    """`500ms`, `90s`, `10m`, `24h`, `7d`, `2w` or `0`, as milliseconds."""
+    if text.strip() == "0":
+        return 0
+    match = re.fullmatch(r"(\d+)(ms|s|m|h|d|w)", text.strip())
+    if not match:
+        raise argparse.ArgumentTypeError(f"`{text}` is not a duration such as 24h or 90m")
+    return int(match.group(1)) * UNITS[match.group(2)]
+
+
+def rfc3339(millis):
+    """The evaluator's timestamp text: UTC, milliseconds only when not zero."""
+    seconds, fraction = divmod(millis, 1000)
+    moment = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc) + datetime.timedelta(seconds=seconds)
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S")
+    return f"{text}.{fraction:03d}Z" if fraction else f"{text}Z"
+
+
+def plain(value):
+    """A database value as the evaluator writes it in JSON: integers stay
+    integers (also 128-bit sums and whole decimals), non-finite floats are null."""
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return value if value == value and abs(value) != float("inf") else None
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    return value
+
+
+def events_table(here):
+    """The events table's name and columns (events_table.json)."""
+    with open(os.path.join(here, "events_table.json"), encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def load_rules(here, selected=()):
+    """The compiled rules (rules.jsonl), all or those in `selected`."""
+    with open(os.path.join(here, "rules.jsonl"), encoding="utf-8") as handle:
+        rules = [json.loads(line) for line in handle if line.strip()]
+    known = {rule["rule_id"] for rule in rules}
+    for rule_id in selected:
+        if rule_id not in known:
+            raise SystemExit(f"error: no compiled rule `{rule_id}` in {here}/rules.jsonl")
+    return [rule for rule in rules if not selected or rule["rule_id"] in selected]
+
+
+def query_text(here, rule):
+    with open(os.path.join(here, rule["query"]), encoding="utf-8") as handle:
+        return handle.read()
+
+
+def alert(rule, row):
+    """One query row as (order key, alert)."""
+    groupings = rule["groupings"]
+    grouping = groupings[row.get("grouping_set") or 0] if len(groupings) > 1 else groupings[0]
+    group = {field: plain(row[column]) for field, column in sorted(grouping)}
+    count = int(row["event_count"])
+    found = {
+        "rule_id": rule["rule_id"],
+        "severity": rule["severity"],
+        "title": rule["title"],
+        "group": group,
+        "first_seen": rfc3339(int(row["first_seen_ms"])),
+        "last_seen": rfc3339(int(row["last_seen_ms"])),
+        "count": count,
+        "event_ids": list(row["event_ids"]),
+    }
+    if count > len(found["event_ids"]):
+        found["truncated"] = True
+    found["values"] = {label: plain(row[column]) for label, column in sorted(rule["values"].items())}
+    key = [json.dumps(value, sort_keys=True) for value in group.values()]
+    return (int(row["raised_ms"]), rule["rule_id"], key, int(row["first_seen_ms"])), found
+
+
+def ordered(pairs):
+    """Alerts in the evaluator's order."""
+    return [found for _, found in sorted(pairs, key=lambda pair: pair[0])]
+
+
+def main(argv, description, events_help, alerts, extra=None):
+    """The runners' command line: parse, run `alerts(paths, rule_ids, learn_ms, **extra)`, write JSON lines."""
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument("--events", action="append", required=True, metavar="PATH", help=events_help)
+    parser.add_argument("--rule", action="append", default=[], metavar="ID", help="run only this rule; repeatable")
+    parser.add_argument(
+        "--learn",
+        type=duration_ms,
+        default=DEFAULT_LEARN_MS,
+        help="learning period of baseline and new-value rules (default 24h)",
+    )
+    parser.add_argument("--out", metavar="FILE", help="write alerts here instead of standard output")
+    for name, help_text in (extra or {}).items():
+        parser.add_argument(f"--{name}", metavar="FILE", help=help_text)
+    args = parser.parse_args(argv)
+    options = {name: getattr(args, name) for name in (extra or {})}
+    found = alerts(args.events, args.rule, args.learn, **options)
+    output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
+    try:
+        for each in found:
+            output.write(json.dumps(each, ensure_ascii=False, separators=(",", ":")) + "\n")
+    finally:
+        if args.out:
+            output.close()
+    return 0
