@@ -250,12 +250,15 @@ fn baseline_without_earlier_windows_has_no_value() {
         .map(|n| event(n, "inference", json!({"api_key_id": "k1"})))
         .collect();
     assert!(eval(&pack, &events).is_empty());
-    // A key first seen later has the empty windows since the input began as history: baseline 0.
+    // A key first seen later has no history of its own: no baseline, whatever
+    // came before it in the input (it used to count the input's empty hours).
     let mut events = vec![event(0, "inference", json!({"api_key_id": "other"}))];
     events.extend((0..3).map(|n| event(2 * HOUR + n, "inference", json!({"api_key_id": "k2"}))));
-    let alerts = eval(&pack, &events);
-    assert_eq!(groups(&alerts), [json!({"api_key_id": "k2"})]);
-    assert_eq!(alerts[0].values["baseline(count(), 7d)"], json!(0.0));
+    let short = EvalOptions {
+        learn_ms: 0,
+        ..EvalOptions::default()
+    };
+    assert!(eval_with(&pack, &events, &short).is_empty());
 }
 
 #[test]
@@ -265,22 +268,55 @@ fn baseline_history_is_bounded_by_the_lookback() {
         "match inference\n group by api_key_id within 1h\n alert when count() >= 2 * baseline(count(), 2h) and count() >= 1",
     ));
     let key = json!({"api_key_id": "k1"});
-    // 10 calls in hour 0, then 1 in hour 3: the 2h lookback sees hours 1 and 2 only (0 + 0).
+    // 10 calls in hour 0, 1 in hour 1, then 1 in hour 3: the 2h lookback
+    // sees hours 1 and 2 only, (1 + 0) / 2; hour 0 would make it 11 / 3.
     let mut events: Vec<_> = (0..10)
         .map(|n| event(n, "inference", key.clone()))
         .collect();
+    events.push(event(HOUR, "inference", key.clone()));
     events.push(event(3 * HOUR, "inference", key.clone()));
-    let alerts = eval(&pack, &events);
-    assert_eq!(alerts.len(), 1);
-    assert_eq!(alerts[0].values["baseline(count(), 2h)"], json!(0.0));
+    let hour = EvalOptions {
+        learn_ms: 3_600_000,
+        ..EvalOptions::default()
+    };
+    let alerts = eval_with(&pack, &events, &hour);
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].values["baseline(count(), 2h)"], json!(0.5));
 }
 
 #[test]
-fn baseline_rules_are_quiet_during_learning() {
+fn baseline_history_starts_at_the_groups_own_first_window() {
+    // Semantics since 0.2: a group's history starts at its first window inside
+    // the lookback, and it alerts once that history reaches back the learning
+    // period (24h). Before, history reached back to the input's first event,
+    // so a key that appeared on day two had a day of empty hours as history
+    // and alerted on its first busy hour.
+    let pack = volume_pack();
+    let key = json!({"api_key_id": "k2"});
+    let mut events = vec![event(0, "inference", json!({"api_key_id": "other"}))];
+    let burst = |hour: i64| -> Vec<serde_json::Value> {
+        (0..10)
+            .map(|n| event(hour * HOUR + n, "inference", json!({"api_key_id": "k2"})))
+            .collect()
+    };
+    events.extend((30..35).map(|hour| event(hour * HOUR, "inference", key.clone())));
+    events.extend(burst(35));
+    events.extend((36..55).map(|hour| event(hour * HOUR, "inference", key.clone())));
+    events.extend(burst(55));
+    let alerts = eval_with(&pack, &events, &EvalOptions::default());
+    // Hour 35: five hours of history, not yet the learning period: quiet.
+    // Hour 55: 25 hours of history (19 ones, one 10, five ones... mean about 1.4): 10 >= 5 × 1.36.
+    assert_eq!(alerts.len(), 1, "{alerts:#?}");
+    assert_eq!(alerts[0].first_seen, "2026-03-04T07:00:00Z");
+}
+
+#[test]
+fn baseline_rules_are_quiet_until_the_groups_history_reaches_the_learning_period() {
     let pack = volume_pack();
     let key = json!({"api_key_id": "k1"});
     let mut events = vec![event(0, "inference", key.clone())];
     events.extend((0..3).map(|n| event(4 * HOUR + n, "inference", key.clone())));
+    // Four hours of history against the default 24h learning period.
     let learning = EvalOptions::default();
     assert!(eval_with(&pack, &events, &learning).is_empty());
     let short = EvalOptions {
@@ -308,7 +344,12 @@ fn baseline_skips_windows_where_the_ratio_has_no_value() {
     // Hour 3: 4 inferences, 2 refusals (rate 0.5) against a baseline of 0.25.
     events.extend((0..4).map(|n| event(3 * HOUR + n, "inference", app.clone())));
     events.extend((0..2).map(|n| event(3 * HOUR + 10 + n, "policy_refusal", app.clone())));
-    let alerts = eval(&pack, &events);
+    // Three hours of history: a learning period of one hour lets hour 3 alert.
+    let hour = EvalOptions {
+        learn_ms: 3_600_000,
+        ..EvalOptions::default()
+    };
+    let alerts = eval_with(&pack, &events, &hour);
     assert_eq!(alerts.len(), 1, "{alerts:#?}");
     assert_eq!(alerts[0].first_seen, "2026-03-02T03:00:00Z");
     let baseline = alerts[0]
@@ -342,6 +383,41 @@ fn percentile_ties_do_not_exceed_it() {
         .map(|s| event(0, "inference", json!({"session_id": s})))
         .collect();
     assert!(eval(&pack, &tied).is_empty());
+}
+
+#[test]
+fn percentile_is_the_value_at_an_exact_rank() {
+    // Semantics since 0.2: rank floor((N - 1) * P / 100) of the ascending
+    // values, no interpolation (which gave 2.5 here).
+    let pack = pack(&rule(
+        "t.rank",
+        "match inference\n group by session_id within 1d\n alert when count() > percentile(count(), 50)",
+    ));
+    let mut events = Vec::new();
+    for (session, count) in [("s1", 1), ("s2", 2), ("s3", 3), ("s4", 4)] {
+        events
+            .extend((0..count).map(|n| event(n * 60, "inference", json!({"session_id": session}))));
+    }
+    let alerts = eval(&pack, &events);
+    assert_eq!(
+        groups(&alerts),
+        [json!({"session_id": "s3"}), json!({"session_id": "s4"})]
+    );
+    assert_eq!(alerts[0].values["percentile(count(), 50)"], json!(2.0));
+}
+
+#[test]
+fn arithmetic_in_conditions_is_over_doubles() {
+    // Semantics since 0.2: 2 × i64::MAX overflowed the old integer
+    // arithmetic (no value, so false); over doubles it is a large number.
+    let pack = pack(&rule(
+        "t.doubles",
+        "match inference\n group by session_id within 1h\n alert when count() * 9223372036854775807 > 0",
+    ));
+    let events: Vec<_> = (0..2)
+        .map(|n| event(n, "inference", json!({"session_id": "s"})))
+        .collect();
+    assert_eq!(eval(&pack, &events).len(), 1);
 }
 
 fn new_location_pack() -> tripline::ir::Pack {

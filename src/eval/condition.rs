@@ -327,9 +327,12 @@ fn evaluate(cond: &Cond, leaves: &Leaves) -> Value {
         Cond::Percentile(index) => float(leaves.percentiles.get(*index).copied().flatten()),
         Cond::Arithmetic(op, left, right) => {
             match (evaluate(left, leaves), evaluate(right, leaves)) {
+                // Arithmetic in conditions is over doubles, as in every
+                // SIEM's and SQL engine's aggregates; no integer overflow.
                 (Value::Number(left), Value::Number(right)) => {
-                    match super::expr::arithmetic(*op, left.scalar(), right.scalar()) {
-                        Some(Scalar::Int(value)) => Value::Number(Number::Int(value)),
+                    let (left, right) =
+                        (Scalar::Float(left.as_f64()), Scalar::Float(right.as_f64()));
+                    match super::expr::arithmetic(*op, left, right) {
                         Some(Scalar::Float(value)) => Value::Number(Number::Float(value)),
                         _ => Value::None,
                     }
@@ -372,11 +375,8 @@ pub(crate) fn percentile(values: &mut [f64], p: f64) -> Option<f64> {
         return None;
     }
     values.sort_by(f64::total_cmp);
-    let rank = (values.len() - 1) as f64 * p.clamp(0.0, 100.0) / 100.0;
-    let lower = rank.floor() as usize;
-    let upper = rank.ceil() as usize;
-    let (low, high) = (values[lower], values[upper.min(values.len() - 1)]);
-    Some(low + (high - low) * (rank - lower as f64))
+    let rank = ((values.len() - 1) as f64 * p.clamp(0.0, 100.0) / 100.0).floor() as usize;
+    values.get(rank.min(values.len() - 1)).copied()
 }
 
 #[cfg(test)]
@@ -384,13 +384,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn percentile_interpolates_like_numpy() {
-        assert_eq!(percentile(&mut [1.0, 2.0, 3.0, 4.0], 50.0), Some(2.5));
+    fn percentile_is_the_value_at_an_exact_rank() {
+        // Rank floor((4 - 1) * 0.5) = 1 of [1, 2, 3, 4]: 2, not the interpolated 2.5.
+        assert_eq!(percentile(&mut [1.0, 2.0, 3.0, 4.0], 50.0), Some(2.0));
         assert_eq!(percentile(&mut [5.0], 99.0), Some(5.0));
-        // numpy.percentile([1]*99 + [10], 99) == 1.09
+        // Rank floor(99 * 0.99) = 98 of ninety-nine 1s and one 10: 1 (NumPy's interpolation gives 1.09).
         let mut values: Vec<f64> = std::iter::repeat_n(1.0, 99).chain([10.0]).collect();
-        let value = percentile(&mut values, 99.0).unwrap();
-        assert!((value - 1.09).abs() < 1e-9, "{value}");
+        assert_eq!(percentile(&mut values, 99.0), Some(1.0));
         assert_eq!(percentile(&mut [], 99.0), None);
         assert_eq!(percentile(&mut [3.0, 1.0, 2.0], 100.0), Some(3.0));
         assert_eq!(percentile(&mut [3.0, 1.0, 2.0], 0.0), Some(1.0));

@@ -206,8 +206,8 @@ impl Engine {
     ) -> io::Result<bool> {
         let first_time = *self.first_time.get_or_insert(event.time);
         let context = Context {
-            first_time,
             learn_end: first_time.saturating_add(self.learn_ms),
+            learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
             input_names: &self.input_names,
         };
@@ -274,8 +274,8 @@ impl Engine {
     pub fn finish(&mut self, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<()> {
         let first_time = self.first_time.unwrap_or(0);
         let context = Context {
-            first_time,
             learn_end: first_time.saturating_add(self.learn_ms),
+            learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
             input_names: &self.input_names,
         };

@@ -13,10 +13,10 @@ use super::group::{GroupKey, KeyValue};
 /// Facts about the run every shape reads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {
-    /// Time of the first event of the input (epoch milliseconds).
-    pub(crate) first_time: i64,
-    /// End of the learning period: new-value and baseline rules do not alert before it.
+    /// End of the learning period of new-value rules: they do not alert before it.
     pub(crate) learn_end: i64,
+    /// How far back a group's baseline history must reach before its windows alert.
+    pub(crate) learn_ms: i64,
     /// How many event ids an alert lists.
     pub(crate) max_event_ids: usize,
     /// Input names, for ids of events without `event_id`.

@@ -139,16 +139,6 @@ pub(crate) fn window_start(time: i64, length: i64) -> i64 {
     time - time.rem_euclid(length)
 }
 
-/// The smallest window start (a multiple of `length`) at or after `time`.
-pub(crate) fn window_start_at_or_after(time: i64, length: i64) -> i64 {
-    let start = window_start(time, length);
-    if start == time {
-        start
-    } else {
-        start.saturating_add(length)
-    }
-}
-
 /// Parses a duration as the language writes it (`500ms`, `90s`, `10m`,
 /// `1h`, `7d`, `2w`; `0` alone is zero) to milliseconds.
 pub fn parse_duration(text: &str) -> Option<i64> {
@@ -253,7 +243,6 @@ mod tests {
         // Seven-day windows start on Thursdays (the epoch was a Thursday).
         assert_eq!(format_millis(window_start(t, week)), "2026-02-26T00:00:00Z");
         assert_eq!(window_start(-1, hour), -hour);
-        assert_eq!(window_start_at_or_after(edge + 1, hour), edge + hour);
         assert_eq!(format_duration(86_400_000), "1d");
         assert_eq!(format_duration(90_000), "90s");
         assert_eq!(parse_duration("24h"), Some(86_400_000));

@@ -20,7 +20,7 @@ use super::condition::{Condition, Leaves, Number, percentile};
 use super::event::Event;
 use super::group::{GroupKey, KeyBuf, KeyMap};
 use super::state::{Context, Evidence, Raised, group_object};
-use super::time::{window_start, window_start_at_or_after};
+use super::time::window_start;
 
 /// One grouping set: the key fields and their names.
 #[derive(Debug, Clone)]
@@ -198,17 +198,18 @@ impl WindowShape {
                 })
                 .collect();
             for (key, state, values) in evaluated {
-                let baselines = if self.learns() {
-                    self.baselines(index, &key, start, &values, context)
+                let (baselines, depth) = if self.learns() {
+                    self.baselines(index, &key, start, &values)
                 } else {
-                    Vec::new()
+                    (Vec::new(), 0)
                 };
                 let leaves = Leaves {
                     aggregates: values,
                     baselines,
                     percentiles: percentiles.clone(),
                 };
-                let learning = self.learns() && state.evidence.last < context.learn_end;
+                // A group alerts once its own history reaches back the learning period.
+                let learning = self.learns() && depth < context.learn_ms;
                 if !learning && self.condition.holds(&leaves) {
                     let alert = Raised {
                         time: end,
@@ -224,37 +225,44 @@ impl WindowShape {
         }
     }
 
-    /// The baselines of a group for the window starting at `start`, then records
+    /// The baselines of a group for the window starting at `start`, and how
+    /// far back its history inside the longest lookback reaches; then records
     /// this window's inner values in the group's history.
+    ///
+    /// A baseline averages the group's windows from its first window inside
+    /// the lookback up to `start`: windows without events count at the
+    /// expression's empty value, windows where it has no value are skipped,
+    /// and with no window inside the lookback there is no baseline.
     fn baselines(
         &mut self,
         grouping: usize,
         key: &GroupKey,
         start: i64,
         values: &[Option<Number>],
-        context: &Context<'_>,
-    ) -> Vec<Option<f64>> {
-        let first_window = window_start(context.first_time, self.length);
+    ) -> (Vec<Option<f64>>, i64) {
         let history = self.history[grouping].get_owned(key);
         let mut result = Vec::with_capacity(self.condition.baselines.len());
+        let mut depth = 0;
         for (leaf, spec) in self.condition.baselines.iter().enumerate() {
-            let low = first_window.max(window_start_at_or_after(
-                start.saturating_sub(spec.lookback),
-                self.length,
-            ));
-            if low >= start {
+            let span = spec.lookback / self.length * self.length;
+            let inside = || {
+                history
+                    .into_iter()
+                    .flatten()
+                    .filter(|(window, _)| *window >= start.saturating_sub(span) && *window < start)
+            };
+            let Some(first) = inside().map(|(window, _)| *window).min() else {
                 result.push(None);
                 continue;
-            }
-            let windows = (start - low) / self.length;
+            };
+            depth = depth.max(start - first);
+            let windows = (start - first) / self.length;
             let (mut sum, mut counted, mut stored) = (0.0, 0i64, 0i64);
-            for (window, inner) in history.into_iter().flatten() {
-                if *window >= low && *window < start {
-                    stored += 1;
-                    if let Some(value) = inner.get(leaf).copied().flatten() {
-                        sum += value;
-                        counted += 1;
-                    }
+            for (_, inner) in inside() {
+                stored += 1;
+                if let Some(value) = inner.get(leaf).copied().flatten() {
+                    sum += value;
+                    counted += 1;
                 }
             }
             if let Some(empty) = self.empty_baselines[leaf] {
@@ -278,6 +286,6 @@ impl WindowShape {
             windows.pop_front();
         }
         windows.push_back((start, inner));
-        result
+        (result, depth)
     }
 }

@@ -65,10 +65,6 @@ impl SqlDialect for DuckdbSql {
     fn array_of(&self, value: &str) -> String {
         format!("[{value}]")
     }
-
-    fn percentile(&self, expr: &str, fraction: f64) -> String {
-        format!("quantile_cont({expr}, {fraction:?})")
-    }
 }
 
 impl SqlTarget for DuckdbSql {

@@ -66,11 +66,6 @@ impl SqlDialect for SparkSql {
     fn array_of(&self, value: &str) -> String {
         format!("array({value})")
     }
-
-    /// `percentile` is exact, with linear interpolation (not `percentile_approx`).
-    fn percentile(&self, expr: &str, fraction: f64) -> String {
-        format!("percentile({expr}, {fraction:?})")
-    }
 }
 
 impl SqlTarget for SparkSql {

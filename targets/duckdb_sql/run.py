@@ -110,7 +110,7 @@ def run(connection, rules, learn_ms, table_name):
     """Every rule's alerts, in the evaluator's order."""
     connection.execute(
         f"CREATE OR REPLACE TEMP TABLE tripline_run AS SELECT min(_time_ms) AS first_time_ms, "
-        f"min(_time_ms) + {learn_ms} AS learn_end_ms FROM {table_name}"
+        f"min(_time_ms) + {learn_ms} AS learn_end_ms, {learn_ms} AS learn_ms FROM {table_name}"
     )
     pairs = []
     for rule in rules:

@@ -111,7 +111,7 @@ def load_events(spark, paths, table):
 def run(spark, rules, learn_ms, table_name):
     """Every rule's alerts, in the evaluator's order."""
     spark.sql(
-        f"SELECT min(_time_ms) AS first_time_ms, min(_time_ms) + {learn_ms} AS learn_end_ms FROM {table_name}"
+        f"SELECT min(_time_ms) AS first_time_ms, min(_time_ms) + {learn_ms} AS learn_end_ms, {learn_ms} AS learn_ms FROM {table_name}"
     ).createOrReplaceTempView("tripline_run")
     pairs = []
     for rule in rules:

@@ -214,7 +214,12 @@ impl Test {
             | TestKind::Regex { field, .. }
             | TestKind::Values { field, .. }
             | TestKind::Cidr { field, .. } => vec![field.clone()],
-            TestKind::Narrowed { field, .. } => vec![field.clone()],
+            // The key fields too: with a key missing, no row is selected.
+            TestKind::Narrowed { field, keys, .. } => {
+                let mut fields = vec![field.clone()];
+                fields.extend(keys.iter().cloned());
+                fields
+            }
             TestKind::Rows { fields, .. } => fields.clone(),
         }
     }

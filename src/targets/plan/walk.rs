@@ -413,6 +413,15 @@ impl Walk<'_> {
         let mut key_indexes = Vec::new();
         for (key_column, _) in keys {
             match lower::lookup_column(self.pack, lookup, key_column) {
+                Ok((_, index)) if table.columns[index].value_type != ValueType::String => {
+                    self.fail(
+                        origin,
+                        format!(
+                            "the key column `{key_column}` of `{lookup}` is not a string; only string keys select rows exactly"
+                        ),
+                    );
+                    return None;
+                }
                 Ok((_, index)) => key_indexes.push(index),
                 Err(refusal) => {
                     self.fail(origin, refusal.message(|_, _| String::new()));

@@ -12,7 +12,8 @@
 //! derives: `_time_ms` (the timestamp in epoch milliseconds), `_order` (the
 //! evaluator's processing order: time, then input file, then line) and
 //! `_ref` (the `event_id`, or `file:line`). A one-row table `tripline_run`
-//! holds `first_time_ms` and `learn_end_ms` of the run. Shapes:
+//! holds `first_time_ms`, `learn_ms` (the learning period) and `learn_end_ms`
+//! (the first event plus the learning period) of the run. Shapes:
 //!
 //! | plan | SQL |
 //! | --- | --- |
@@ -20,7 +21,7 @@
 //! | bucket | `_time_ms` rounded down to an epoch multiple of the window |
 //! | aggregation per group | `GROUP BY` per grouping set, `UNION ALL` across sets |
 //! | history ([`plan::Baseline`]) | window functions over earlier buckets, `RANGE` the lookback |
-//! | percentile | a window aggregate over the groups of a bucket |
+//! | percentile | the value at rank ⌊(N − 1) · P / 100⌋ of the groups of a bucket, by `row_number` |
 //! | new value | `lag` over the key and over key and value, in processing order |
 //! | condition | `WHERE` over the aggregate columns |
 
@@ -72,9 +73,6 @@ pub trait SqlDialect {
 
     /// A one-element array.
     fn array_of(&self, value: &str) -> String;
-
-    /// A window aggregate: the percentile (0..=1, linear interpolation) of `expr`.
-    fn percentile(&self, expr: &str, fraction: f64) -> String;
 
     /// `count(*)` of the rows passing `filter`.
     fn count_where(&self, filter: &str) -> String {
@@ -340,28 +338,46 @@ impl Printer<'_> {
         };
         let mut source = "groups".to_string();
         if !condition.baselines.is_empty() {
-            ctes.push(history(&printer, window.bucket_ms, &partition));
+            ctes.push(history(&printer, &partition));
             source = "history".to_string();
         }
         let mut scores = Vec::new();
         for (index, baseline) in condition.baselines.iter().enumerate() {
-            scores.push(baseline_mean(self.dialect, baseline, index + 1));
-        }
-        for (index, percentile) in condition.percentiles.iter().enumerate() {
-            let mut over = Vec::new();
-            if several {
-                over.push("grouping_set".to_string());
-            }
-            over.push("window_start".to_string());
-            scores.push(format!(
-                "{} OVER (PARTITION BY {}) AS percentile_{}",
-                self.dialect.percentile(
-                    &printer.value(&percentile.inner),
-                    percentile.percentile / 100.0
-                ),
-                over.join(", "),
-                index + 1
+            scores.push(baseline_mean(
+                self.dialect,
+                baseline,
+                index + 1,
+                window.bucket_ms,
             ));
+        }
+        if !condition.percentiles.is_empty() {
+            let mut bucket = Vec::new();
+            if several {
+                bucket.push("grouping_set".to_string());
+            }
+            bucket.push("window_start".to_string());
+            let bucket = bucket.join(", ");
+            let mut ranks = Vec::new();
+            for (index, percentile) in condition.percentiles.iter().enumerate() {
+                let number = index + 1;
+                let inner = printer.value(&percentile.inner);
+                ranks.push(format!(
+                    "row_number() OVER (PARTITION BY {bucket} ORDER BY {inner} NULLS LAST) - 1 AS percentile_{number}_rank"
+                ));
+                ranks.push(format!(
+                    "count({inner}) OVER (PARTITION BY {bucket}) AS percentile_{number}_groups"
+                ));
+                // The value at rank floor((N - 1) * P / 100) of the ascending values.
+                scores.push(format!(
+                    "max(CASE WHEN percentile_{number}_rank = floor((percentile_{number}_groups - 1) * {} / 100) THEN {inner} END) OVER (PARTITION BY {bucket}) AS percentile_{number}",
+                    self.dialect.float(percentile.percentile.clamp(0.0, 100.0))
+                ));
+            }
+            ctes.push(format!(
+                "ranked AS (\n  SELECT *,\n    {}\n  FROM {source}\n)",
+                ranks.join(",\n    ")
+            ));
+            source = "ranked".to_string();
         }
         if !scores.is_empty() {
             ctes.push(format!(
@@ -374,9 +390,18 @@ impl Printer<'_> {
             vec![printer.boolean(condition.root.as_ref().unwrap_or(&Cond::Bool(false)), false)];
         let learns = !condition.baselines.is_empty();
         if learns {
-            wheres.push("last_seen_ms >= learn_end_ms".to_string());
+            // A group alerts once its own history reaches back the learning period.
+            let firsts: Vec<String> = (1..=condition.baselines.len())
+                .map(|number| format!("baseline_{number}_first"))
+                .collect();
+            let first = if firsts.len() == 1 {
+                firsts[0].clone()
+            } else {
+                format!("least({})", firsts.join(", "))
+            };
+            wheres.push(format!("window_start - {first} >= learn_ms"));
         }
-        // With baselines, `history` has joined `tripline_run` for `learn_end_ms`.
+        // With baselines, `history` has joined `tripline_run` for `learn_ms`.
         let body = format!(
             "WITH {}\nSELECT window_start + {} AS raised_ms, *\nFROM {source}\nWHERE {}\n",
             ctes.join(",\n"),
@@ -416,20 +441,17 @@ impl Printer<'_> {
 }
 
 /// The `history` step: per baseline, over the group's earlier buckets
-/// within the lookback (`RANGE` over bucket starts), the sum and number of
-/// the expression's values and the number of buckets with events, and how
-/// many buckets the lookback holds since the run's first bucket.
-fn history(printer: &CondPrinter<'_>, bucket_ms: i64, partition: &[String]) -> String {
-    let dialect = printer.dialect;
+/// within the lookback (`RANGE` over bucket starts), the first such bucket,
+/// the sum and number of the expression's values and the number of buckets
+/// with events.
+fn history(printer: &CondPrinter<'_>, partition: &[String]) -> String {
     let mut columns = Vec::new();
     let mut windows = Vec::new();
     for (index, baseline) in printer.condition.baselines.iter().enumerate() {
         let number = index + 1;
         let inner = printer.value(&baseline.inner);
         columns.push(format!(
-            "least({}, window_start - ({})) / {bucket_ms} AS baseline_{number}_buckets",
-            baseline.span_ms,
-            dialect.bucket("first_time_ms", bucket_ms)
+            "min(window_start) OVER earlier_{number} AS baseline_{number}_first"
         ));
         columns.push(format!(
             "sum({inner}) OVER earlier_{number} AS baseline_{number}_sum"
@@ -453,23 +475,27 @@ fn history(printer: &CondPrinter<'_>, bucket_ms: i64, partition: &[String]) -> S
     )
 }
 
-/// A baseline's mean from its `history` columns: buckets without events
-/// count at the expression's empty value (when it has one), buckets where
-/// it has no value are skipped, and no earlier bucket means no baseline.
-fn baseline_mean(dialect: &dyn SqlDialect, baseline: &plan::Baseline, number: usize) -> String {
+/// A baseline's mean from its `history` columns: the buckets from the
+/// group's first bucket inside the lookback, those without events at the
+/// expression's empty value (when it has one), those where it has no value
+/// skipped; no bucket inside the lookback means no baseline.
+fn baseline_mean(
+    dialect: &dyn SqlDialect,
+    baseline: &plan::Baseline,
+    number: usize,
+    bucket_ms: i64,
+) -> String {
     let name = format!("baseline_{number}");
-    let empties = format!("{name}_buckets - {name}_active");
+    let empties = format!("(window_start - {name}_first) / {bucket_ms} - {name}_active");
     let mean = match baseline.empty {
-        Some(0.0) => {
-            format!("coalesce({name}_sum, 0) / nullif({name}_values + {empties}, 0)")
-        }
+        Some(0.0) => format!("coalesce({name}_sum, 0) / nullif({name}_values + {empties}, 0)"),
         Some(empty) => format!(
             "(coalesce({name}_sum, 0) + {} * ({empties})) / nullif({name}_values + {empties}, 0)",
             dialect.float(empty)
         ),
         None => format!("{name}_sum / nullif({name}_values, 0)"),
     };
-    format!("CASE WHEN {name}_buckets > 0 THEN {mean} END AS {name}")
+    format!("CASE WHEN {name}_first IS NOT NULL THEN {mean} END AS {name}")
 }
 
 fn sql_function(function: AggregateFunction) -> &'static str {
@@ -538,19 +564,37 @@ impl CondPrinter<'_> {
             Cond::Bool(value) => value.to_string(),
             Cond::Missing => "NULL".to_string(),
             Cond::Leaf(leaf) => leaf_name(*leaf, self.names),
+            // Over doubles, as the evaluator: `/` is a double division in
+            // both engines; `+`, `-` and `*` of two integers are made double
+            // so that they cannot overflow.
             Cond::Arithmetic(op, left, right) => {
+                let integers = !self.is_double(left) && !self.is_double(right);
                 let (left, right) = (self.value(left), self.value(right));
+                let left = if integers && *op != ArithmeticOp::Divide {
+                    format!("{} * {left}", self.dialect.float(1.0))
+                } else {
+                    left
+                };
                 match op {
                     ArithmeticOp::Add => format!("({left} + {right})"),
                     ArithmeticOp::Subtract => format!("({left} - {right})"),
                     ArithmeticOp::Multiply => format!("({left} * {right})"),
-                    ArithmeticOp::Divide => format!(
-                        "({} * {left} / nullif({right}, 0))",
-                        self.dialect.float(1.0)
-                    ),
+                    ArithmeticOp::Divide => format!("({left} / nullif({right}, 0))"),
                 }
             }
             other => self.boolean(other, false),
+        }
+    }
+
+    /// Whether the SQL value of `cond` is a double whatever the data.
+    fn is_double(&self, cond: &Cond) -> bool {
+        match cond {
+            Cond::Float(_) | Cond::Arithmetic(..) => true,
+            Cond::Leaf(Leaf::Baseline(_) | Leaf::Percentile(_)) => true,
+            Cond::Leaf(Leaf::Aggregate(index)) => {
+                self.condition.aggregates[*index].function == AggregateFunction::Avg
+            }
+            _ => false,
         }
     }
 
