@@ -105,6 +105,41 @@ pub trait Syntax {
     fn lacks(&self, what: &str) -> Unsupported {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
+
+    /// The fields whose presence guards `test`; by default the plan's
+    /// [`Test::guard`].
+    fn guard_fields(&self, test: &Test) -> Vec<String> {
+        test.guard.clone()
+    }
+
+    /// A test made total: the presence tests of its fields (distinct, maybe
+    /// none) and its body, negated or not; by default all of them joined by
+    /// [`Syntax::and`], the body under [`Syntax::not`] when negated.
+    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// The tests of one alternative of a lookup test (a key's cells and its
+    /// needles, or a row's cells) joined by `and`; by default [`Syntax::and`].
+    fn lookup_and(&self, tests: Vec<String>) -> String {
+        self.and(tests)
+    }
+
+    /// The alternatives of a lookup test (never fewer than two) joined by
+    /// `or`; by default [`Syntax::or`].
+    fn lookup_or(&self, alternatives: Vec<String>) -> String {
+        self.or(alternatives)
+    }
+
+    /// Every reason `test` is refused, each its own problem at the test,
+    /// given the first one its spelling stopped at; by default that one. A
+    /// target may list more (each pattern of a list it cannot spell).
+    fn refusals(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+        let _ = test;
+        vec![first]
+    }
 }
 
 /// Spells a predicate; every construct the target refuses is a problem at
@@ -119,7 +154,16 @@ pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) 
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
         Pred::Test(test) => match test_body(syntax, test) {
             Ok(body) => guard(syntax, test, body, problems),
-            Err(Unsupported(reason)) => refuse(syntax, Some(test.origin), reason, problems),
+            Err(first) => {
+                let mut refusals = syntax.refusals(test, first.clone());
+                if refusals.is_empty() {
+                    refusals.push(first);
+                }
+                for Unsupported(reason) in refusals {
+                    refuse(syntax, Some(test.origin), reason, problems);
+                }
+                syntax.constant(false)
+            }
         },
     }
 }
@@ -156,15 +200,14 @@ fn refuse(
 /// A test made total: its fields present and the body true (or, negated, false).
 fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
     let mut parts = Vec::new();
-    for field in &test.guard {
+    for field in &syntax.guard_fields(test) {
         match syntax.exists(field) {
             Ok(presence) if !parts.contains(&presence) => parts.push(presence),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
         }
     }
-    parts.push(if test.negated { syntax.not(body) } else { body });
-    syntax.and(parts)
+    syntax.guarded(parts, body, test.negated)
 }
 
 /// The body of a test, assuming its fields are present.
@@ -238,7 +281,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                 needles.sort();
                 needles.dedup();
                 parts.push(syntax.text(field, *op, *case_sensitive, *fold_whitespace, &needles)?);
-                alternatives.push(syntax.and(parts));
+                alternatives.push(syntax.lookup_and(parts));
             }
             Ok(any(syntax, alternatives))
         }
@@ -271,14 +314,14 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                         for (field, cell) in fields[1..].iter().zip(rest) {
                             tests.push(equals(field, std::slice::from_ref(cell))?);
                         }
-                        rows.push(syntax.and(tests));
+                        rows.push(syntax.lookup_and(tests));
                     }
                     parts.push(any(syntax, rows));
                 }
                 alternatives.push(if parts.len() == 1 {
                     parts.remove(0)
                 } else {
-                    syntax.and(parts)
+                    syntax.lookup_and(parts)
                 });
             }
             Ok(any(syntax, alternatives))
@@ -290,7 +333,7 @@ fn any(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
     match alternatives.len() {
         0 => syntax.constant(false),
         1 => alternatives.remove(0),
-        _ => syntax.or(alternatives),
+        _ => syntax.lookup_or(alternatives),
     }
 }
 

@@ -11,6 +11,7 @@
 
 mod query;
 pub mod quote;
+mod syntax;
 
 use serde::Serialize;
 use serde_json::json;

@@ -2,33 +2,22 @@
 //!
 //! Input: a rule (match or threshold window), the pack and the field mapping.
 //! Output: KQL text over the custom table, or E0402 problems for the
-//! constructs with no exact translation. Every atomic test is made total (true
-//! or false, never null): it is guarded by the presence of its fields
-//! (`isnotempty` for strings, which Kusto stores as empty when absent,
-//! `isnotnull` otherwise), so a negated operator is false on a missing field
-//! and `not (...)` of a test on a missing field is true, as in the evaluator.
+//! constructs with no exact translation. The rule is lowered by the shared
+//! [`plan`]; filters (of the source and of each aggregate) are spelled by
+//! [`Kusto`] through [`spelling::predicate`]; this module lays out the query:
+//! the event-type test, windows, grouping sets, aggregate columns and the
+//! alert condition.
 
-use std::collections::BTreeMap;
-
-use super::quote::{column_reference, kusto_string};
-use crate::ir::{
-    self, AggregateFunction, CompareOp, Detection, Expr, ExprKind, Origin, Pack, RegexSet, Rule,
-    Source, StringSet, TextOp, Value, ValueType,
-};
-use crate::targets::lower::{self, Lowerer};
-use crate::targets::re2::{self, needles_regex, search_regex};
+use super::quote::pascal_case;
+use super::syntax::{self, Kusto, number_or_bool};
+use crate::ir::{self, AggregateFunction, Rule, Value};
+use crate::targets::plan::{self, Cond, Leaf, Pred, Shape, Source};
+use crate::targets::syntax::{self as spelling, Unsupported};
 use crate::targets::{Mapping, Problem, duration_text};
-
-/// The most lookup rows inlined into one query.
-pub const MAX_INLINED_ROWS: usize = 500;
 
 /// How long after a window ends its alert is raised: the evaluator's default
 /// lateness bound, so that late events still count.
 pub const LATENESS_MS: i64 = 5 * 60_000;
-
-/// A dotted quad exactly as Rust's `Ipv4Addr` parser accepts it (no leading
-/// zeros), with the Unicode whitespace `str::trim` removes around it.
-const IPV4_TEXT: &str = r"^[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])){3})[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*$";
 
 /// A compiled query and what its results carry.
 #[derive(Debug, Clone)]
@@ -48,19 +37,21 @@ pub struct Query {
 /// The KQL query of a match or threshold rule.
 pub fn rule_query(
     rule: &Rule,
-    pack: &Pack,
+    pack: &ir::Pack,
     mapping: &Mapping,
     table: &str,
 ) -> Result<Query, Vec<Problem>> {
-    let mut translator = Translator {
-        pack,
+    let plan = plan::plan(rule, pack)?;
+    let mut printer = Printer {
+        rule,
+        schema: &pack.schema,
         mapping,
         problems: Vec::new(),
     };
     let schedule = rule.metadata.schedule_ms;
-    let query = match &rule.detection {
-        Detection::Match { source } => {
-            let condition = translator.source(source, rule.origin);
+    let query = match &plan.shape {
+        Shape::Match(source) => {
+            let condition = printer.source(source);
             Query {
                 text: format!("{table}\n| where {condition}"),
                 group_columns: Vec::new(),
@@ -69,35 +60,21 @@ pub fn rule_query(
                 period_ms: schedule,
             }
         }
-        Detection::Window {
-            source,
-            groupings,
-            window_ms,
-            condition,
-        } => translator.window(
-            rule, table, source, groupings, *window_ms, condition, schedule,
-        ),
-        other => {
-            translator.problems.push(Problem::untranslatable(
+        Shape::Window(window) => printer.window(table, window, schedule),
+        _ => {
+            return Err(vec![Problem::untranslatable(
                 rule.origin,
                 format!(
                     "a {} rule has no exact Kusto translation in this target",
-                    ir::shape_name(other)
+                    ir::shape_name(&rule.detection)
                 ),
-            ));
-            Query {
-                text: String::new(),
-                group_columns: Vec::new(),
-                value_columns: Vec::new(),
-                all_columns: false,
-                period_ms: schedule,
-            }
+            )]);
         }
     };
-    if translator.problems.is_empty() {
+    if printer.problems.is_empty() {
         Ok(query)
     } else {
-        Err(translator.problems)
+        Err(printer.problems)
     }
 }
 
@@ -109,8 +86,9 @@ fn epoch_bin(column: &str, window_ms: i64) -> String {
     )
 }
 
-struct Translator<'a> {
-    pack: &'a Pack,
+struct Printer<'a> {
+    rule: &'a Rule,
+    schema: &'a ir::Schema,
     mapping: &'a Mapping,
     problems: Vec<Problem>,
 }
@@ -123,79 +101,73 @@ struct AggregateColumn {
     count_column: Option<(String, String)>,
 }
 
-lower::lowerer!(
-    Translator,
-    "false",
-    "the lookup `{lookup}` has {rows} rows; the Sentinel target inlines at most {max} rows into a query",
-    needle_text: string_of
-);
+impl Printer<'_> {
+    /// Records a refusal at the rule; the query gets `false` in its place.
+    fn fail(&mut self, message: impl Into<String>) -> String {
+        self.problems
+            .push(Problem::untranslatable(self.rule.origin, message.into()));
+        "false".to_string()
+    }
 
-impl<'a> Translator<'a> {
+    fn spelled(&mut self, spelled: Result<String, Unsupported>) -> String {
+        spelled.unwrap_or_else(|Unsupported(reason)| self.fail(reason))
+    }
+
     /// A mapped column reference and its Kusto type.
-    fn column(&mut self, canonical: &str, origin: Origin) -> (String, String) {
-        match self.mapping.field(canonical) {
-            Some(field) => (column_reference(&field.name), field.field_type.clone()),
-            None => (
-                self.fail(
-                    origin,
-                    format!("the field `{canonical}` has no mapping for this target"),
-                ),
-                "bool".to_string(),
-            ),
+    fn column(&mut self, field: &str) -> (String, String) {
+        match syntax::column(self.mapping, field) {
+            Ok((column, kind)) => (column, kind.to_string()),
+            Err(Unsupported(reason)) => (self.fail(reason), "bool".to_string()),
         }
     }
 
-    fn presence(&mut self, canonical: &str, origin: Origin) -> String {
-        let (column, kind) = self.column(canonical, origin);
-        if kind == "string" {
-            format!("isnotempty({column})")
-        } else {
-            format!("isnotnull({column})")
-        }
+    fn presence(&mut self, field: &str) -> String {
+        let presence = syntax::presence(self.mapping, field);
+        self.spelled(presence)
     }
 
-    fn string(&mut self, text: &str, origin: Origin) -> String {
-        match kusto_string(text) {
-            Ok(literal) => literal,
-            Err(reason) => self.fail(origin, reason),
-        }
+    /// A filter over the events of `source`.
+    fn predicate(&mut self, source: &Source, pred: &Pred) -> String {
+        let kusto = Kusto {
+            mapping: self.mapping,
+            schema: self.schema,
+            types: &source.event_types,
+        };
+        spelling::predicate(&kusto, pred, &mut self.problems)
     }
 
     /// The event-type test and the filter of a source.
-    fn source(&mut self, source: &Source, origin: Origin) -> String {
-        let (event_type, _) = self.column("event_type", origin);
+    fn source(&mut self, source: &Source) -> String {
+        let (event_type, _) = self.column("event_type");
         let types: Vec<String> = source
             .event_types
             .iter()
-            .map(|name| self.string(name, origin))
+            .map(|name| syntax::string(name))
+            .map(|literal| self.spelled(literal))
             .collect();
         let mut parts = vec![match types.as_slice() {
             [single] => format!("{event_type} == {single}"),
             many => format!("{event_type} in ({})", many.join(", ")),
         }];
         if let Some(filter) = &source.filter {
-            let condition = self.expr(filter);
+            let condition = self.predicate(source, filter);
             parts.push(format!("({condition})"));
         }
         parts.join(" and ")
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn window(
-        &mut self,
-        rule: &Rule,
-        table: &str,
-        source: &Source,
-        groupings: &[Vec<String>],
-        window_ms: i64,
-        condition: &Expr,
-        schedule_ms: i64,
-    ) -> Query {
-        let filter = self.source(source, rule.origin);
-        let (time, _) = self.column("timestamp", rule.origin);
+    fn window(&mut self, table: &str, window: &plan::Window, schedule_ms: i64) -> Query {
+        let filter = self.source(&window.source);
+        let (time, _) = self.column("timestamp");
         let mut aggregates: Vec<AggregateColumn> = Vec::new();
-        let mut labels: BTreeMap<String, usize> = BTreeMap::new();
-        let test = self.condition(condition, &mut aggregates, &mut labels);
+        for aggregate in &window.condition.aggregates {
+            let column = self.aggregate(aggregate, &window.source, &aggregates);
+            aggregates.push(column);
+        }
+        let test = match &window.condition.root {
+            Some(root) => self.condition(root, &aggregates),
+            None => self.fail("the rule has no alert condition"),
+        };
         let mut summaries = Vec::new();
         for aggregate in &aggregates {
             summaries.push(format!("{} = {}", aggregate.name, aggregate.expression));
@@ -203,15 +175,15 @@ impl<'a> Translator<'a> {
                 summaries.push(format!("{name} = {expression}"));
             }
         }
-        let window = duration_text(window_ms);
+        let window_ms = window.bucket_ms;
         let mut group_columns: Vec<String> = Vec::new();
         let mut branches = Vec::new();
-        for grouping in groupings {
+        for grouping in &window.groupings {
             let mut keys = Vec::new();
             let mut present = Vec::new();
             for field in grouping {
-                let (column, _) = self.column(field, rule.origin);
-                present.push(self.presence(field, rule.origin));
+                let (column, _) = self.column(field);
+                present.push(self.presence(field));
                 if !group_columns.contains(&column) {
                     group_columns.push(column.clone());
                 }
@@ -230,7 +202,8 @@ impl<'a> Translator<'a> {
             branches.push(branch);
         }
         let mut text = format!(
-            "let Window = {window};\nlet ClosedBefore = now() - {};\nlet ClosedAfter = ClosedBefore - {};\nlet Events = {table}\n    | where {filter};\n",
+            "let Window = {};\nlet ClosedBefore = now() - {};\nlet ClosedAfter = ClosedBefore - {};\nlet Events = {table}\n    | where {filter};\n",
+            duration_text(window_ms),
             duration_text(LATENESS_MS),
             duration_text(schedule_ms)
         );
@@ -263,35 +236,28 @@ impl<'a> Translator<'a> {
 
     /// A condition over aggregates: total, like the evaluator's (a
     /// comparison with a side that has no value is false).
-    fn condition(
-        &mut self,
-        expr: &Expr,
-        aggregates: &mut Vec<AggregateColumn>,
-        labels: &mut BTreeMap<String, usize>,
-    ) -> String {
-        match &expr.kind {
-            ExprKind::Not { operand } => {
-                format!("not({})", self.condition(operand, aggregates, labels))
+    fn condition(&mut self, cond: &Cond, aggregates: &[AggregateColumn]) -> String {
+        match cond {
+            Cond::Not(operand) => {
+                format!("not({})", self.condition(operand, aggregates))
             }
-            ExprKind::And { operands } | ExprKind::Or { operands } => {
-                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
+            Cond::And(operands) | Cond::Or(operands) => {
+                let joiner = if matches!(cond, Cond::And(_)) {
                     " and "
                 } else {
                     " or "
                 };
                 let parts: Vec<String> = operands
                     .iter()
-                    .map(|operand| format!("({})", self.condition(operand, aggregates, labels)))
+                    .map(|operand| format!("({})", self.condition(operand, aggregates)))
                     .collect();
                 parts.join(joiner)
             }
-            ExprKind::Literal {
-                value: Value::Bool(value),
-            } => value.to_string(),
-            ExprKind::Compare { op, left, right } => {
+            Cond::Bool(value) => value.to_string(),
+            Cond::Compare(op, left, right) => {
                 let mut guards = Vec::new();
-                let left = self.operand(left, aggregates, labels, &mut guards);
-                let right = self.operand(right, aggregates, labels, &mut guards);
+                let left = self.operand(left, aggregates, &mut guards);
+                let right = self.operand(right, aggregates, &mut guards);
                 let comparison = format!("{left} {} {right}", op.symbol());
                 if guards.is_empty() {
                     comparison
@@ -299,101 +265,69 @@ impl<'a> Translator<'a> {
                     format!("{} and {comparison}", guards.join(" and "))
                 }
             }
-            other => self.fail(
-                expr.origin,
-                format!(
-                    "a {} in an alert condition has no Kusto translation here",
-                    node_name(other)
-                ),
-            ),
+            other => self.fail(format!(
+                "a {} in an alert condition has no Kusto translation here",
+                cond_name(other)
+            )),
         }
     }
 
     fn operand(
         &mut self,
-        expr: &Expr,
-        aggregates: &mut Vec<AggregateColumn>,
-        labels: &mut BTreeMap<String, usize>,
+        cond: &Cond,
+        aggregates: &[AggregateColumn],
         guards: &mut Vec<String>,
     ) -> String {
-        match &expr.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => {
-                match number_or_bool(value) {
-                    Some(text) => text,
-                    None => self.fail(expr.origin, "the compared value is not a number"),
-                }
-            }
-            ExprKind::Aggregate {
-                function,
-                field,
-                filter,
-                label,
-            } => {
-                let index = match labels.get(label) {
-                    Some(index) => *index,
-                    None => {
-                        let taken: Vec<String> = aggregates
-                            .iter()
-                            .map(|column| column.name.clone())
-                            .collect();
-                        let column = self.aggregate(
-                            *function,
-                            field.as_deref(),
-                            filter.as_deref(),
-                            expr,
-                            &taken,
-                        );
-                        aggregates.push(column);
-                        labels.insert(label.clone(), aggregates.len() - 1);
-                        aggregates.len() - 1
-                    }
-                };
-                let aggregate = &aggregates[index];
+        let value = match cond {
+            Cond::Int(value) => Value::Int(*value),
+            Cond::Float(value) => Value::Float(*value),
+            Cond::Bool(value) => Value::Bool(*value),
+            Cond::Leaf(Leaf::Aggregate(index)) if *index < aggregates.len() => {
+                let aggregate = &aggregates[*index];
                 if let Some((count, _)) = &aggregate.count_column {
                     guards.push(format!("{count} > 0"));
                 }
-                aggregate.name.clone()
+                return aggregate.name.clone();
             }
-            other => self.fail(
-                expr.origin,
-                format!(
+            Cond::Missing => return self.fail("the compared value is not a number"),
+            other => {
+                return self.fail(format!(
                     "a {} in an alert condition has no Kusto translation here",
-                    node_name(other)
-                ),
-            ),
-        }
+                    cond_name(other)
+                ));
+            }
+        };
+        number_or_bool(&value).unwrap_or_else(|| self.fail("the compared value is not a number"))
     }
 
+    /// The column of an aggregate, named after its function and field
+    /// (`DistinctUserId`), numbered after the first of a name.
     fn aggregate(
         &mut self,
-        function: AggregateFunction,
-        field: Option<&str>,
-        filter: Option<&Expr>,
-        expr: &Expr,
-        taken: &[String],
+        aggregate: &plan::Aggregate,
+        source: &Source,
+        taken: &[AggregateColumn],
     ) -> AggregateColumn {
-        let predicate = match filter {
-            Some(filter) => self.expr(filter),
+        let function = aggregate.function;
+        let filtered = aggregate.filter.is_some();
+        let predicate = match &aggregate.filter {
+            Some(filter) => self.predicate(source, filter),
             None => "true".to_string(),
         };
-        let base = match field {
-            Some(field) => format!(
-                "{}{}",
-                capitalised(function.name()),
-                super::quote::pascal_case(field)
-            ),
+        let base = match &aggregate.field {
+            Some(field) => format!("{}{}", capitalised(function.name()), pascal_case(field)),
             None => capitalised(function.name()),
         };
         let mut name = base.clone();
         let mut suffix = 2;
-        while taken.contains(&name) {
+        while taken.iter().any(|column| column.name == name) {
             name = format!("{base}{suffix}");
             suffix += 1;
         }
-        let Some(field) = field else {
+        let Some(field) = &aggregate.field else {
             return AggregateColumn {
                 name,
-                expression: if filter.is_some() {
+                expression: if filtered {
                     format!("countif({predicate})")
                 } else {
                     "count()".to_string()
@@ -401,511 +335,52 @@ impl<'a> Translator<'a> {
                 count_column: None,
             };
         };
-        let (column, kind) = self.column(field, expr.origin);
-        let present = self.presence(field, expr.origin);
-        let counted = if filter.is_some() {
+        let (column, kind) = self.column(field);
+        let present = self.presence(field);
+        let counted = if filtered {
             format!("{present} and ({predicate})")
         } else {
             present
         };
         let count_column = Some((format!("{name}Values"), format!("countif({counted})")));
-        match function {
-            AggregateFunction::Count => AggregateColumn {
-                name,
-                expression: format!("countif({predicate})"),
-                count_column: None,
-            },
-            AggregateFunction::Distinct => AggregateColumn {
-                name,
-                expression: format!("count_distinctif({column}, {counted})"),
-                count_column: None,
-            },
-            AggregateFunction::Sum => {
-                if kind == "real" || kind == "long" {
-                    AggregateColumn {
-                        name,
-                        expression: format!(
-                            "coalesce(sumif({column}, {counted}), {})",
-                            if kind == "real" { "real(0)" } else { "long(0)" }
-                        ),
-                        count_column: None,
-                    }
-                } else {
-                    AggregateColumn {
-                        name: self.fail(expr.origin, "`sum` of a field that is not a number"),
-                        expression: String::new(),
-                        count_column: None,
-                    }
-                }
-            }
-            AggregateFunction::Avg => AggregateColumn {
-                name,
-                expression: format!("avgif(todouble({column}), {counted})"),
-                count_column,
-            },
-            AggregateFunction::Min => AggregateColumn {
-                name,
-                expression: format!("minif({column}, {counted})"),
-                count_column,
-            },
-            AggregateFunction::Max => AggregateColumn {
-                name,
-                expression: format!("maxif({column}, {counted})"),
-                count_column,
-            },
-        }
-    }
-
-    /// A filter expression, total (never null).
-    fn expr(&mut self, expr: &Expr) -> String {
-        match &expr.kind {
-            ExprKind::Literal {
-                value: Value::Bool(value),
-            } => value.to_string(),
-            ExprKind::Not { operand } => format!("not({})", self.expr(operand)),
-            ExprKind::And { operands } | ExprKind::Or { operands } => {
-                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
-                    " and "
-                } else {
-                    " or "
-                };
-                operands
-                    .iter()
-                    .map(|operand| format!("({})", self.expr(operand)))
-                    .collect::<Vec<_>>()
-                    .join(joiner)
-            }
-            ExprKind::Exists { field } => self.presence(field, expr.origin),
-            ExprKind::Compare { op, left, right } => self.compare(expr, *op, left, right),
-            ExprKind::Text {
-                op,
-                case_sensitive,
-                fold_whitespace,
-                negated,
-                subject,
-                needles,
-            } => {
-                let Some(canonical) = self.subject(subject, expr.origin) else {
-                    return "false".to_string();
-                };
-                if subject.value_type != ValueType::String {
-                    return self.fail(
-                        expr.origin,
-                        format!(
-                            "a string operator on the {} field `{canonical}`",
-                            subject.value_type.name()
-                        ),
-                    );
-                }
-                let (column, _) = self.column(&canonical, expr.origin);
-                let mut fields = vec![canonical];
-                let body = match needles {
-                    StringSet::NarrowedLookup {
-                        lookup,
-                        keys,
-                        column: needle_column,
-                    } => {
-                        fields.extend(keys.iter().map(|(_, field)| field.clone()));
-                        self.narrowed(
-                            expr.origin,
-                            &column,
-                            *op,
-                            *case_sensitive,
-                            *fold_whitespace,
-                            lookup,
-                            keys,
-                            needle_column,
-                        )
-                    }
-                    other => {
-                        let values = self.needles(other, expr.origin);
-                        self.text_test(
-                            expr.origin,
-                            &column,
-                            *op,
-                            *case_sensitive,
-                            *fold_whitespace,
-                            &values,
-                        )
-                    }
-                };
-                self.guard(&fields, body, *negated, expr.origin)
-            }
-            ExprKind::Matches {
-                negated,
-                subject,
-                patterns,
-            } => {
-                let Some(canonical) = self.subject(subject, expr.origin) else {
-                    return "false".to_string();
-                };
-                let (column, _) = self.column(&canonical, expr.origin);
-                let regexes: Vec<ir::Regex> = match patterns {
-                    RegexSet::Literal(regex) => vec![regex.clone()],
-                    RegexSet::List(name) => self
-                        .pack
-                        .lists
-                        .get(name)
-                        .map(|list| {
-                            list.values
-                                .iter()
-                                .filter_map(|value| match value {
-                                    Value::Regex(regex) => Some(regex.clone()),
-                                    Value::String(text) => Some(ir::Regex {
-                                        pattern: text.clone(),
-                                        case_insensitive: false,
-                                    }),
-                                    _ => None,
-                                })
-                                .collect()
-                        })
-                        .unwrap_or_default(),
-                };
-                let mut translated = Vec::new();
-                for regex in &regexes {
-                    match search_regex(&re2::RE2, &regex.pattern, regex.case_insensitive) {
-                        Ok(text) => translated.push(text),
-                        Err(reason) => {
-                            self.fail(
-                                expr.origin,
-                                format!("the regex /{}/: {reason}", regex.pattern),
-                            );
-                        }
-                    }
-                }
-                let body = if translated.is_empty() {
-                    "false".to_string()
-                } else {
-                    let pattern = translated
-                        .iter()
-                        .map(|text| format!("(?:{text})"))
-                        .collect::<Vec<_>>()
-                        .join("|");
-                    let literal = self.string(&pattern, expr.origin);
-                    format!("{column} matches regex {literal}")
-                };
-                self.guard(&[canonical], body, *negated, expr.origin)
-            }
-            ExprKind::InValues {
-                negated,
-                subject,
-                values,
-            } => {
-                let Some(canonical) = self.subject(subject, expr.origin) else {
-                    return "false".to_string();
-                };
-                let (column, _) = self.column(&canonical, expr.origin);
-                let Some(texts) = values
-                    .iter()
-                    .map(number_or_bool)
-                    .collect::<Option<Vec<String>>>()
-                else {
-                    return self.fail(expr.origin, "a membership value is not a number or boolean");
-                };
-                let tests: Vec<String> = texts
-                    .into_iter()
-                    .map(|text| format!("{column} == {text}"))
-                    .collect();
-                let body = if tests.is_empty() {
-                    "false".to_string()
-                } else {
-                    tests.join(" or ")
-                };
-                self.guard(&[canonical], body, *negated, expr.origin)
-            }
-            ExprKind::InCidr {
-                negated,
-                subject,
-                networks,
-            } => {
-                let Some(canonical) = self.subject(subject, expr.origin) else {
-                    return "false".to_string();
-                };
-                let (column, _) = self.column(&canonical, expr.origin);
-                let mut tests = Vec::new();
-                for network in networks {
-                    let valid_v4 = network.split_once('/').is_some_and(|(address, prefix)| {
-                        address.parse::<std::net::Ipv4Addr>().is_ok()
-                            && prefix.parse::<u8>().is_ok_and(|bits| bits <= 32)
-                    });
-                    if !valid_v4 {
-                        return self.fail(
-                            expr.origin,
-                            format!(
-                                "the network {network} is not IPv4 CIDR: Kusto's IPv6 functions accept address spellings the evaluator rejects"
-                            ),
-                        );
-                    }
-                    let literal = self.string(network, expr.origin);
-                    tests.push(format!("ipv4_is_in_range(Address, {literal})"));
-                }
-                let pattern = self.string(IPV4_TEXT, expr.origin);
-                // The address as the evaluator parses it (trimmed, strict
-                // dotted quad); any other text is no IPv4 address.
-                let address = format!("extract({pattern}, 1, {column})");
-                let tests: Vec<String> = tests
-                    .iter()
-                    .map(|test| format!("({})", test.replace("Address", &address)))
-                    .collect();
-                let body = format!(
-                    "{column} matches regex {pattern} and ({})",
-                    tests.join(" or ")
-                );
-                self.guard(&[canonical], body, *negated, expr.origin)
-            }
-            ExprKind::InLookup {
-                negated,
-                case_sensitive,
-                subjects,
-                lookup,
-                columns,
-            } => {
-                let mut canonicals = Vec::new();
-                let mut fields = Vec::new();
-                for subject in subjects {
-                    match self.subject(subject, expr.origin) {
-                        Some(canonical) => {
-                            if subject.value_type != ValueType::String {
-                                return self.fail(
-                                    expr.origin,
-                                    "a lookup test on a field that is not a string",
-                                );
-                            }
-                            fields.push(self.column(&canonical, expr.origin).0);
-                            canonicals.push(canonical);
-                        }
-                        None => return "false".to_string(),
-                    }
-                }
-                let body = self.lookup_rows(expr.origin, &fields, *case_sensitive, lookup, columns);
-                self.guard(&canonicals, body, *negated, expr.origin)
-            }
-            other => self.fail(
-                expr.origin,
-                format!(
-                    "a {} expression has no Kusto translation here",
-                    node_name(other)
-                ),
+        let (expression, count_column) = match function {
+            AggregateFunction::Count => (format!("countif({predicate})"), None),
+            AggregateFunction::Distinct => (format!("count_distinctif({column}, {counted})"), None),
+            AggregateFunction::Sum if kind == "real" || kind == "long" => (
+                format!("coalesce(sumif({column}, {counted}), {kind}(0))"),
+                None,
             ),
-        }
-    }
-
-    /// Makes an atomic test total: true only with every field present;
-    /// a negated test is false on a missing field.
-    fn guard(&mut self, fields: &[String], body: String, negated: bool, origin: Origin) -> String {
-        let mut presence: Vec<String> = Vec::new();
-        for field in fields {
-            let test = self.presence(field, origin);
-            if !presence.contains(&test) {
-                presence.push(test);
+            AggregateFunction::Sum => {
+                name = self.fail("`sum` of a field that is not a number");
+                (String::new(), None)
             }
-        }
-        if negated {
-            format!("{} and not({body})", presence.join(" and "))
-        } else {
-            format!("{} and ({body})", presence.join(" and "))
-        }
-    }
-
-    fn subject(&mut self, subject: &Expr, origin: Origin) -> Option<String> {
-        match &subject.kind {
-            ExprKind::Field { name } => Some(name.clone()),
-            _ => {
-                self.fail(
-                    origin,
-                    "an operator on a computed value has no Kusto translation; only fields are tested",
-                );
-                None
-            }
-        }
-    }
-
-    fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let comparison = match lower::typed_comparison(op, left, right, "Kusto", number_or_bool) {
-            Ok(comparison) => comparison,
-            Err(refusal) => return self.fail(expr.origin, refusal),
+            AggregateFunction::Avg => (
+                format!("avgif(todouble({column}), {counted})"),
+                count_column,
+            ),
+            AggregateFunction::Min => (format!("minif({column}, {counted})"), count_column),
+            AggregateFunction::Max => (format!("maxif({column}, {counted})"), count_column),
         };
-        let Some(canonical) = self.subject(comparison.field, expr.origin) else {
-            return Self::FALSE.to_string();
-        };
-        let (column, _) = self.column(&canonical, expr.origin);
-        self.guard(
-            &[canonical],
-            format!("{column} {} {}", comparison.op.symbol(), comparison.value),
-            false,
-            expr.origin,
-        )
-    }
-
-    /// `column OP any needle`, exact. Case-sensitive tests without folding
-    /// use Kusto's ordinal operators; everything else an RE2 regex with
-    /// explicit case classes.
-    fn text_test(
-        &mut self,
-        origin: Origin,
-        column: &str,
-        op: TextOp,
-        case_sensitive: bool,
-        fold_whitespace: bool,
-        needles: &[String],
-    ) -> String {
-        let mut needles: Vec<String> = needles.to_vec();
-        needles.sort();
-        needles.dedup();
-        if needles.is_empty() {
-            return "false".to_string();
-        }
-        if case_sensitive && !fold_whitespace {
-            let literals: Vec<String> = needles
-                .iter()
-                .map(|needle| self.string(needle, origin))
-                .collect();
-            return match op {
-                TextOp::Equals => format!("{column} in ({})", literals.join(", ")),
-                other => {
-                    let operator = match other {
-                        TextOp::Contains => "contains_cs",
-                        TextOp::StartsWith => "startswith_cs",
-                        _ => "endswith_cs",
-                    };
-                    literals
-                        .iter()
-                        .map(|literal| format!("{column} {operator} {literal}"))
-                        .collect::<Vec<_>>()
-                        .join(" or ")
-                }
-            };
-        }
-        match needles_regex(&re2::RE2, &needles, op, case_sensitive, fold_whitespace) {
-            Ok(pattern) => {
-                let literal = self.string(&pattern, origin);
-                format!("{column} matches regex {literal}")
-            }
-            Err(reason) => self.fail(origin, reason),
+        AggregateColumn {
+            name,
+            expression,
+            count_column,
         }
     }
+}
 
-    #[allow(clippy::too_many_arguments)]
-    fn narrowed(
-        &mut self,
-        origin: Origin,
-        column: &str,
-        op: TextOp,
-        case_sensitive: bool,
-        fold_whitespace: bool,
-        lookup: &str,
-        keys: &[(String, String)],
-        needle_column: &str,
-    ) -> String {
-        let Some((table, needle_index)) = self.lookup_column(lookup, needle_column, origin) else {
-            return "false".to_string();
-        };
-        if table.rows.len() > MAX_INLINED_ROWS {
-            return self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
-        }
-        let mut key_columns = Vec::new();
-        for (key_column, key_field) in keys {
-            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
-                return "false".to_string();
-            };
-            let (field, _) = self.column(key_field, origin);
-            key_columns.push((index, field));
-        }
-        let key_indexes: Vec<usize> = key_columns.iter().map(|(index, _)| *index).collect();
-        let groups =
-            lower::needles_by_key(table, needle_index, &key_indexes, case_sensitive, string_of);
-        if groups.is_empty() {
-            return "false".to_string();
-        }
-        let mut alternatives = Vec::new();
-        for (cells, needles) in groups {
-            let mut parts = Vec::new();
-            for ((_, key_field), cell) in key_columns.iter().zip(&cells) {
-                parts.push(self.text_test(
-                    origin,
-                    key_field,
-                    TextOp::Equals,
-                    case_sensitive,
-                    false,
-                    std::slice::from_ref(cell),
-                ));
-            }
-            parts.push(self.text_test(
-                origin,
-                column,
-                op,
-                case_sensitive,
-                fold_whitespace,
-                &needles,
-            ));
-            alternatives.push(format!("({})", parts.join(" and ")));
-        }
-        alternatives.join("\n    or ")
-    }
-
-    /// `(f1, f2) in L.(c1, c2)`: an OR over the rows, grouped by the first cell.
-    fn lookup_rows(
-        &mut self,
-        origin: Origin,
-        fields: &[String],
-        case_sensitive: bool,
-        lookup: &str,
-        columns: &[String],
-    ) -> String {
-        let Some((table, indexes)) = self.tuple_lookup(origin, fields, lookup, columns) else {
-            return Self::FALSE.to_string();
-        };
-        let groups = lower::rows_by_first_cell(table, &indexes, case_sensitive, string_of);
-        if groups.is_empty() {
-            return Self::FALSE.to_string();
-        }
-        let mut alternatives = Vec::new();
-        for (first, rests) in groups {
-            let mut parts = vec![self.text_test(
-                origin,
-                &fields[0],
-                TextOp::Equals,
-                case_sensitive,
-                false,
-                &[first],
-            )];
-            if fields.len() == 2 {
-                let seconds: Vec<String> = rests
-                    .into_iter()
-                    .filter_map(|rest| rest.into_iter().next())
-                    .collect();
-                parts.push(self.text_test(
-                    origin,
-                    &fields[1],
-                    TextOp::Equals,
-                    case_sensitive,
-                    false,
-                    &seconds,
-                ));
-            } else if fields.len() > 2 {
-                let mut rows = Vec::new();
-                for rest in rests {
-                    let tests: Vec<String> = fields[1..]
-                        .iter()
-                        .zip(&rest)
-                        .map(|(field, cell)| {
-                            self.text_test(
-                                origin,
-                                field,
-                                TextOp::Equals,
-                                case_sensitive,
-                                false,
-                                std::slice::from_ref(cell),
-                            )
-                        })
-                        .collect();
-                    rows.push(format!("({})", tests.join(" and ")));
-                }
-                parts.push(format!("({})", rows.join(" or ")));
-            }
-            alternatives.push(format!("({})", parts.join(" and ")));
-        }
-        alternatives.join("\n    or ")
+/// What a condition node is called in messages.
+fn cond_name(cond: &Cond) -> &'static str {
+    match cond {
+        Cond::Int(_) | Cond::Float(_) | Cond::Bool(_) | Cond::Missing => "literal",
+        Cond::Leaf(Leaf::Aggregate(_)) => "aggregate",
+        Cond::Leaf(Leaf::Baseline(_)) => "baseline",
+        Cond::Leaf(Leaf::Percentile(_)) => "percentile",
+        Cond::Arithmetic(..) => "arithmetic",
+        Cond::Compare(..) => "comparison",
+        Cond::And(_) => "`and`",
+        Cond::Or(_) => "`or`",
+        Cond::Not(_) => "`not`",
     }
 }
 
@@ -917,40 +392,89 @@ fn capitalised(text: &str) -> String {
     }
 }
 
-fn number_or_bool(value: &Value) -> Option<String> {
-    match value {
-        Value::Int(number) => Some(format!("long({number})")),
-        Value::Float(number) if number.is_finite() => Some(format!("real({number:?})")),
-        Value::Bool(flag) => Some(flag.to_string()),
-        _ => None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-fn string_of(value: &Value) -> Option<String> {
-    match value {
-        Value::String(text) => Some(text.clone()),
-        _ => None,
-    }
-}
+    use super::*;
+    use crate::check::{CheckOptions, check};
+    use crate::source::Sources;
+    use crate::syntax::parse;
+    use crate::targets::Target;
+    use crate::targets::sentinel_kql::{SentinelKql, TABLE};
 
-fn node_name(kind: &ExprKind) -> &'static str {
-    match kind {
-        ExprKind::Literal { .. } => "literal",
-        ExprKind::Field { .. } => "field",
-        ExprKind::Param { .. } => "parameter",
-        ExprKind::Not { .. } => "`not`",
-        ExprKind::And { .. } => "`and`",
-        ExprKind::Or { .. } => "`or`",
-        ExprKind::Exists { .. } => "`exists`",
-        ExprKind::Compare { .. } => "comparison",
-        ExprKind::Arithmetic { .. } => "arithmetic",
-        ExprKind::Text { .. } => "string operator",
-        ExprKind::Matches { .. } => "regex match",
-        ExprKind::InValues { .. } => "membership test",
-        ExprKind::InCidr { .. } => "cidr test",
-        ExprKind::InLookup { .. } => "lookup test",
-        ExprKind::Aggregate { .. } => "aggregate",
-        ExprKind::Baseline { .. } => "baseline",
-        ExprKind::Percentile { .. } => "percentile",
+    const SCHEMA: &str = r#"
+common { timestamp: timestamp required, event_type: string required, app: string, src_ip: ip }
+event inference { user_input: string, output: string }
+event tool_call { tool_name: string }
+lookup pairs { file: "../../../rules/lookups/system_prompt_markers.csv", columns: { app: string, marker: string } }
+list shapes: regex = [/\bfoo\b/, /ok/, /\Bbar/]
+"#;
+
+    /// The `where` of a match rule whose detection is `detection`, or the problems.
+    fn kql(detection: &str) -> Result<String, Vec<String>> {
+        let text = format!(
+            "{SCHEMA}\nrule t.r {{\n  title: \"T\"\n  description: \"D\"\n  severity: high\n  category: llm_attack\n  {detection}\n}}\n"
+        );
+        let mut sources = Sources::new();
+        let id = sources.add("src/targets/sentinel_kql/inline.tdl", text.clone());
+        let (file, diagnostics) = parse(&text, id);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (pack, diagnostics) = check(&sources, &[(id, file)], &CheckOptions::default());
+        let pack = pack.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let mapping = SentinelKql.default_mapping(&pack.schema);
+        match rule_query(&pack.rules[0], &pack, &mapping, TABLE) {
+            Ok(query) => Ok(query.text.replace("LLMAppEvents_CL\n| where ", "")),
+            Err(problems) => Err(problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect()),
+        }
+    }
+
+    #[test]
+    fn event_type_is_compared_exactly_against_the_source_types() {
+        assert_eq!(
+            kql(r#"match inference, tool_call where event_type == "inference" or app == "x""#)
+                .unwrap(),
+            r#"EventType in ("inference", "tool_call") and ((EventType in ("inference")) or (isnotempty(App) and (App matches regex "^(?:[Xx])$")))"#
+        );
+    }
+
+    #[test]
+    fn a_negated_narrowed_lookup_is_false_without_its_key() {
+        let text = kql("match inference where output not has_any pairs[app].marker").unwrap();
+        assert!(
+            text.starts_with(
+                r#"EventType == "inference" and (isnotempty(Output) and isnotempty(App) and not((App matches regex"#
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn several_case_sensitive_needles_of_a_row_stay_one_operand() {
+        let text = kql("match inference where output has_any_cs pairs[app].marker").unwrap();
+        assert!(
+            text.contains(r#"(App in ("code-assistant") and (Output contains_cs "#),
+            "{text}"
+        );
+        assert_eq!(text.matches("\n    or (App in (").count(), 3, "{text}");
+    }
+
+    #[test]
+    fn string_operators_on_ip_fields_are_refused() {
+        assert_eq!(
+            kql(r#"match inference where src_ip startswith "10.""#).unwrap_err(),
+            vec!["a string operator on the ip field `src_ip`"]
+        );
+    }
+
+    #[test]
+    fn every_untranslatable_regex_of_a_list_is_reported() {
+        let problems = kql("match inference where output matches_any shapes").unwrap_err();
+        assert_eq!(problems.len(), 2, "{problems:?}");
+        assert!(problems[0].starts_with(r"the regex /\bfoo\b/: "));
+        assert!(problems[1].starts_with(r"the regex /\Bbar/: "));
     }
 }

@@ -1,0 +1,342 @@
+//! [`Syntax`] for Kusto: how the `sentinel_kql` target spells each filter
+//! construct of a [`plan`](crate::targets::plan).
+//!
+//! Every atomic test is made total (true or false, never null) by the
+//! presence of its fields (`isnotempty` for string columns, which Kusto
+//! stores as empty when absent, `isnotnull` otherwise): `present and (test)`,
+//! negated `present and not(test)`, so a negated operator is false on a
+//! missing field and `not (...)` of a test on a missing field is true, as in
+//! the evaluator. Operands of `and`/`or` are parenthesised one by one; a
+//! lookup test is an OR over its rows, one row a line.
+
+use super::quote::{column_reference, kusto_string};
+use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
+use crate::targets::Mapping;
+use crate::targets::plan::{LookupRef, Test, TestKind};
+use crate::targets::re2::{self, needles_regex, search_regex};
+use crate::targets::syntax::{Spelled, Syntax, Unsupported};
+
+/// The most lookup rows inlined into one query.
+pub const MAX_INLINED_ROWS: usize = 500;
+
+/// A dotted quad exactly as Rust's `Ipv4Addr` parser accepts it (no leading
+/// zeros), with the Unicode whitespace `str::trim` removes around it.
+const IPV4_TEXT: &str = r"^[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])){3})[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*$";
+
+/// Kusto over the mapped columns of the events of one source.
+pub(super) struct Kusto<'a> {
+    pub(super) mapping: &'a Mapping,
+    pub(super) schema: &'a Schema,
+    /// The event types the source reads, for the schema types of fields.
+    pub(super) types: &'a [String],
+}
+
+/// A mapped column reference and its Kusto type.
+pub(super) fn column<'m>(
+    mapping: &'m Mapping,
+    field: &str,
+) -> Result<(String, &'m str), Unsupported> {
+    match mapping.field(field) {
+        Some(target) => Ok((column_reference(&target.name), &target.field_type)),
+        None => Err(Unsupported(format!(
+            "the field `{field}` has no mapping for this target"
+        ))),
+    }
+}
+
+/// The presence test of a field: `isnotempty` for a string column, which
+/// holds `""` when the field is absent, `isnotnull` otherwise.
+pub(super) fn presence(mapping: &Mapping, field: &str) -> Spelled {
+    let (column, kind) = column(mapping, field)?;
+    Ok(if kind == "string" {
+        format!("isnotempty({column})")
+    } else {
+        format!("isnotnull({column})")
+    })
+}
+
+/// A Kusto string literal, or why there is none.
+pub(super) fn string(text: &str) -> Spelled {
+    kusto_string(text).map_err(Unsupported)
+}
+
+/// A number or boolean constant, typed (`long(3)`, `real(0.5)`, `true`).
+pub(super) fn number_or_bool(value: &Value) -> Option<String> {
+    match value {
+        Value::Int(number) => Some(format!("long({number})")),
+        Value::Float(number) if number.is_finite() => Some(format!("real({number:?})")),
+        Value::Bool(flag) => Some(flag.to_string()),
+        _ => None,
+    }
+}
+
+/// One regex of a test as RE2.
+fn pattern(regex: &ir::Regex) -> Result<String, Unsupported> {
+    search_regex(&re2::RE2, &regex.pattern, regex.case_insensitive)
+        .map_err(|reason| Unsupported(format!("the regex /{}/: {reason}", regex.pattern)))
+}
+
+/// Whether Kusto text has an `or` outside parentheses and string literals,
+/// so that an `and` next to it would bind only part of it.
+fn bare_or(text: &str) -> bool {
+    let (mut depth, mut quoted, mut escaped) = (0usize, false, false);
+    let mut previous = ' ';
+    for (index, character) in text.char_indices() {
+        if quoted {
+            match character {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => quoted = false,
+                _ => {}
+            }
+        } else {
+            match character {
+                '"' => quoted = true,
+                '(' => depth += 1,
+                ')' => depth = depth.saturating_sub(1),
+                'o' if depth == 0
+                    && previous.is_whitespace()
+                    && text[index..].starts_with("or ") =>
+                {
+                    return true;
+                }
+                _ => {}
+            }
+        }
+        previous = character;
+    }
+    false
+}
+
+impl Kusto<'_> {
+    /// The schema type of a field on the source's events.
+    fn value_type(&self, field: &str) -> Option<ValueType> {
+        self.types
+            .iter()
+            .find_map(|event| self.schema.field(event, field))
+            .or_else(|| {
+                self.schema
+                    .common
+                    .iter()
+                    .find(|common| common.name == field)
+            })
+            .map(|found| found.value_type)
+    }
+
+    fn column(&self, field: &str) -> Result<String, Unsupported> {
+        column(self.mapping, field).map(|(column, _)| column)
+    }
+}
+
+impl Syntax for Kusto<'_> {
+    fn target(&self) -> &'static str {
+        super::ID
+    }
+
+    fn and(&self, operands: Vec<String>) -> String {
+        let operands: Vec<String> = operands.iter().map(|part| format!("({part})")).collect();
+        operands.join(" and ")
+    }
+
+    fn or(&self, operands: Vec<String>) -> String {
+        let operands: Vec<String> = operands.iter().map(|part| format!("({part})")).collect();
+        operands.join(" or ")
+    }
+
+    fn not(&self, operand: String) -> String {
+        format!("not({operand})")
+    }
+
+    fn exists(&self, field: &str) -> Spelled {
+        presence(self.mapping, field)
+    }
+
+    fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
+        let value = number_or_bool(value).ok_or_else(|| {
+            Unsupported("the compared value is not a number or boolean".to_string())
+        })?;
+        Ok(format!("{} {} {value}", self.column(field)?, op.symbol()))
+    }
+
+    /// Case-sensitive tests without folding use Kusto's ordinal operators;
+    /// everything else an RE2 regex with explicit case classes.
+    fn text(
+        &self,
+        field: &str,
+        op: TextOp,
+        case_sensitive: bool,
+        fold_whitespace: bool,
+        needles: &[String],
+    ) -> Spelled {
+        if let Some(value_type) = self.value_type(field)
+            && value_type != ValueType::String
+        {
+            return Err(Unsupported(format!(
+                "a string operator on the {} field `{field}`",
+                value_type.name()
+            )));
+        }
+        let column = self.column(field)?;
+        if case_sensitive && !fold_whitespace {
+            let literals = needles
+                .iter()
+                .map(|needle| string(needle))
+                .collect::<Result<Vec<String>, Unsupported>>()?;
+            let operator = match op {
+                TextOp::Equals => return Ok(format!("{column} in ({})", literals.join(", "))),
+                TextOp::Contains => "contains_cs",
+                TextOp::StartsWith => "startswith_cs",
+                _ => "endswith_cs",
+            };
+            let tests: Vec<String> = literals
+                .iter()
+                .map(|literal| format!("{column} {operator} {literal}"))
+                .collect();
+            return Ok(tests.join(" or "));
+        }
+        let pattern = needles_regex(&re2::RE2, needles, op, case_sensitive, fold_whitespace)
+            .map_err(Unsupported)?;
+        Ok(format!("{column} matches regex {}", string(&pattern)?))
+    }
+
+    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let column = self.column(field)?;
+        let translated = patterns
+            .iter()
+            .map(|regex| pattern(regex).map(|text| format!("(?:{text})")))
+            .collect::<Result<Vec<String>, Unsupported>>()?;
+        Ok(format!(
+            "{column} matches regex {}",
+            string(&translated.join("|"))?
+        ))
+    }
+
+    fn values(&self, field: &str, values: &[Value]) -> Spelled {
+        let column = self.column(field)?;
+        let tests = values
+            .iter()
+            .map(|value| number_or_bool(value).map(|text| format!("{column} == {text}")))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| {
+                Unsupported("a membership value is not a number or boolean".to_string())
+            })?;
+        Ok(tests.join(" or "))
+    }
+
+    /// IPv4 only: the address as the evaluator parses it (trimmed, strict
+    /// dotted quad); any other text is no IPv4 address.
+    fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
+        let column = self.column(field)?;
+        let pattern = string(IPV4_TEXT)?;
+        let address = format!("extract({pattern}, 1, {column})");
+        let mut tests = Vec::new();
+        for network in networks {
+            let valid_v4 = network.split_once('/').is_some_and(|(address, prefix)| {
+                address.parse::<std::net::Ipv4Addr>().is_ok()
+                    && prefix.parse::<u8>().is_ok_and(|bits| bits <= 32)
+            });
+            if !valid_v4 {
+                return Err(Unsupported(format!(
+                    "the network {network} is not IPv4 CIDR: Kusto's IPv6 functions accept address spellings the evaluator rejects"
+                )));
+            }
+            tests.push(format!(
+                "(ipv4_is_in_range({address}, {}))",
+                string(network)?
+            ));
+        }
+        if tests.is_empty() {
+            return Ok(self.constant(false));
+        }
+        Ok(format!(
+            "{column} matches regex {pattern} and ({})",
+            tests.join(" or ")
+        ))
+    }
+
+    fn max_inlined_rows(&self) -> usize {
+        MAX_INLINED_ROWS
+    }
+
+    fn too_many_rows(&self, lookup: &LookupRef) -> String {
+        format!(
+            "the lookup `{}` has {} rows; the Sentinel target inlines at most {MAX_INLINED_ROWS} rows into a query",
+            lookup.name, lookup.rows
+        )
+    }
+
+    /// A narrowed lookup also reads its key fields: the evaluator's test is
+    /// false when one is missing, negated or not.
+    fn guard_fields(&self, test: &Test) -> Vec<String> {
+        let mut fields = test.guard.clone();
+        if let TestKind::Narrowed { keys, .. } = &test.kind {
+            let required = |field: &String| {
+                self.schema
+                    .common
+                    .iter()
+                    .any(|common| common.name == *field && common.required)
+            };
+            fields.extend(keys.iter().filter(|key| !required(key)).cloned());
+        }
+        fields
+    }
+
+    /// `present and (test)`, `present and not(test)`; a test on fields
+    /// every event carries alone (every use of it is parenthesised).
+    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+        match (presence.is_empty(), negated) {
+            (true, false) => body,
+            (true, true) => self.not(body),
+            (false, false) => format!("{} and ({body})", presence.join(" and ")),
+            (false, true) => format!("{} and {}", presence.join(" and "), self.not(body)),
+        }
+    }
+
+    fn lookup_and(&self, tests: Vec<String>) -> String {
+        let tests: Vec<String> = tests
+            .into_iter()
+            .map(|test| {
+                if bare_or(&test) {
+                    format!("({test})")
+                } else {
+                    test
+                }
+            })
+            .collect();
+        format!("({})", tests.join(" and "))
+    }
+
+    fn lookup_or(&self, alternatives: Vec<String>) -> String {
+        alternatives.join("\n    or ")
+    }
+
+    /// Every pattern of a regex list that has no RE2 form is reported.
+    fn refusals(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+        let TestKind::Regex { patterns, .. } = &test.kind else {
+            return vec![first];
+        };
+        let mut refusals: Vec<Unsupported> = patterns
+            .iter()
+            .filter_map(|regex| pattern(regex).err())
+            .collect();
+        if !refusals.contains(&first) {
+            refusals.insert(0, first);
+        }
+        refusals
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_bare_or_is_one_outside_parentheses_and_strings() {
+        assert!(bare_or(r#"A contains_cs "x" or A contains_cs "y""#));
+        assert!(bare_or("(a)\n    or (b)"));
+        assert!(!bare_or(r#"A in ("x or y", "z")"#));
+        assert!(!bare_or(r#"A matches regex "a\" or b""#));
+        assert!(!bare_or("(a or b)"));
+        assert!(!bare_or("Color == 1"));
+    }
+}
