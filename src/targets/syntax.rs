@@ -106,12 +106,6 @@ pub trait Syntax {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
 
-    /// The fields whose presence guards `test`; by default the plan's
-    /// [`Test::guard`].
-    fn guard_fields(&self, test: &Test) -> Vec<String> {
-        test.guard.clone()
-    }
-
     /// A test made total: the presence tests of its fields (distinct, maybe
     /// none) and its body, negated or not; by default all of them joined by
     /// [`Syntax::and`], the body under [`Syntax::not`] when negated.
@@ -200,7 +194,7 @@ fn refuse(
 /// A test made total: its fields present and the body true (or, negated, false).
 fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
     let mut parts = Vec::new();
-    for field in &syntax.guard_fields(test) {
+    for field in &test.guard.clone() {
         match syntax.exists(field) {
             Ok(presence) if !parts.contains(&presence) => parts.push(presence),
             Ok(_) => {}

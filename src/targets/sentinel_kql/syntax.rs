@@ -265,22 +265,6 @@ impl Syntax for Kusto<'_> {
         )
     }
 
-    /// A narrowed lookup also reads its key fields: the evaluator's test is
-    /// false when one is missing, negated or not.
-    fn guard_fields(&self, test: &Test) -> Vec<String> {
-        let mut fields = test.guard.clone();
-        if let TestKind::Narrowed { keys, .. } = &test.kind {
-            let required = |field: &String| {
-                self.schema
-                    .common
-                    .iter()
-                    .any(|common| common.name == *field && common.required)
-            };
-            fields.extend(keys.iter().filter(|key| !required(key)).cloned());
-        }
-        fields
-    }
-
     /// `present and (test)`, `present and not(test)`; a test on fields
     /// every event carries alone (every use of it is parenthesised).
     fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
