@@ -183,6 +183,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             fold_whitespace,
             needles,
             lookup,
+            ..
         } => {
             if let Some(lookup) = lookup {
                 within_rows(syntax, lookup)?;
@@ -201,7 +202,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             }
             syntax.regex(field, patterns)
         }
-        TestKind::Values { field, values } => {
+        TestKind::Values { field, values, .. } => {
             if values.is_empty() {
                 return Ok(syntax.constant(false));
             }
@@ -220,6 +221,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             keys,
             groups,
             lookup,
+            ..
         } => {
             within_rows(syntax, lookup)?;
             let mut alternatives = Vec::new();
