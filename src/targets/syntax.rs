@@ -45,6 +45,47 @@ pub trait Syntax {
         format!("not ({operand})")
     }
 
+    /// The rule's own `and` ([`Pred::And`], two or more operands). By default
+    /// [`Syntax::and`]; a target that writes the rule's connectives apart
+    /// from the conjunctions the walk builds (guards, lookup rows) overrides it.
+    fn pred_and(&self, operands: Vec<String>) -> String {
+        self.and(operands)
+    }
+
+    /// The rule's own `or` ([`Pred::Or`], two or more operands). By default
+    /// [`Syntax::or`].
+    fn pred_or(&self, operands: Vec<String>) -> String {
+        self.or(operands)
+    }
+
+    /// A test made total: the presence tests of its guard fields (possibly
+    /// none), then its body, negated when the test is. By default
+    /// [`Syntax::and`] of the presence tests and the body ([`Syntax::not`]
+    /// of it when negated).
+    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// The alternatives (two or more) that make up the body of a lookup
+    /// test: one per key of a narrowed lookup, one per first cell of a
+    /// tuple lookup. The body goes to [`Syntax::guarded`] only, so a target
+    /// whose guard encloses the body may leave the disjunction bare. By
+    /// default [`Syntax::or`].
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        self.or(alternatives)
+    }
+
+    /// Reasons to refuse a whole test before it is spelled, each its own
+    /// problem at the test: for refusals that need more than one
+    /// construct's arguments (the subject's type) or that name several
+    /// parts (every pattern of a list a target refuses). None by default.
+    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
+        let _ = test;
+        Vec::new()
+    }
+
     /// The field is present and not null.
     fn exists(&self, field: &str) -> Spelled;
 
@@ -117,10 +158,19 @@ pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) 
         Pred::Exists(field) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
-        Pred::Test(test) => match test_body(syntax, test) {
-            Ok(body) => guard(syntax, test, body, problems),
-            Err(Unsupported(reason)) => refuse(syntax, Some(test.origin), reason, problems),
-        },
+        Pred::Test(test) => {
+            let refusals = syntax.refusals(test);
+            if !refusals.is_empty() {
+                for Unsupported(reason) in refusals {
+                    refuse(syntax, Some(test.origin), reason, problems);
+                }
+                return syntax.constant(false);
+            }
+            match test_body(syntax, test) {
+                Ok(body) => guard(syntax, test, body, problems),
+                Err(Unsupported(reason)) => refuse(syntax, Some(test.origin), reason, problems),
+            }
+        }
     }
 }
 
@@ -132,8 +182,8 @@ fn join(syntax: &dyn Syntax, operands: &[Pred], problems: &mut Vec<Problem>, all
     match parts.len() {
         0 => syntax.constant(all),
         1 => parts.remove(0),
-        _ if all => syntax.and(parts),
-        _ => syntax.or(parts),
+        _ if all => syntax.pred_and(parts),
+        _ => syntax.pred_or(parts),
     }
 }
 
@@ -163,8 +213,7 @@ fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Prob
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
         }
     }
-    parts.push(if test.negated { syntax.not(body) } else { body });
-    syntax.and(parts)
+    syntax.guarded(parts, body, test.negated)
 }
 
 /// The body of a test, assuming its fields are present.
@@ -242,7 +291,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                 parts.push(syntax.text(field, *op, *case_sensitive, *fold_whitespace, &needles)?);
                 alternatives.push(syntax.and(parts));
             }
-            Ok(any(syntax, alternatives))
+            Ok(body_alternatives(syntax, alternatives))
         }
         TestKind::Rows {
             fields,
@@ -283,7 +332,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                     syntax.and(parts)
                 });
             }
-            Ok(any(syntax, alternatives))
+            Ok(body_alternatives(syntax, alternatives))
         }
     }
 }
@@ -293,6 +342,15 @@ fn any(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
         0 => syntax.constant(false),
         1 => alternatives.remove(0),
         _ => syntax.or(alternatives),
+    }
+}
+
+/// The alternatives of a lookup test's body.
+fn body_alternatives(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
+    match alternatives.len() {
+        0 => syntax.constant(false),
+        1 => alternatives.remove(0),
+        _ => syntax.alternatives(alternatives),
     }
 }
 
