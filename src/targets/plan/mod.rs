@@ -220,7 +220,12 @@ impl Test {
             | TestKind::Regex { field, .. }
             | TestKind::Values { field, .. }
             | TestKind::Cidr { field, .. } => vec![field.clone()],
-            TestKind::Narrowed { field, .. } => vec![field.clone()],
+            // The key fields select the rows: a missing key makes the test false.
+            TestKind::Narrowed { field, keys, .. } => {
+                let mut fields = vec![field.clone()];
+                fields.extend(keys.iter().cloned());
+                fields
+            }
             TestKind::Rows { fields, .. } => fields.clone(),
         }
     }
