@@ -45,6 +45,47 @@ pub trait Syntax {
         format!("not ({operand})")
     }
 
+    /// The rule's own `and` ([`Pred::And`], two or more operands). By default
+    /// [`Syntax::and`]; a target that writes the rule's connectives apart
+    /// from the conjunctions the walk builds (guards, lookup rows) overrides it.
+    fn pred_and(&self, operands: Vec<String>) -> String {
+        self.and(operands)
+    }
+
+    /// The rule's own `or` ([`Pred::Or`], two or more operands). By default
+    /// [`Syntax::or`].
+    fn pred_or(&self, operands: Vec<String>) -> String {
+        self.or(operands)
+    }
+
+    /// A test made total: the presence tests of its guard fields (possibly
+    /// none), then its body, negated when the test is. By default
+    /// [`Syntax::and`] of the presence tests and the body ([`Syntax::not`]
+    /// of it when negated).
+    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// The alternatives (two or more) that make up the body of a lookup
+    /// test: one per key of a narrowed lookup, one per first cell of a
+    /// tuple lookup. The body goes to [`Syntax::guarded`] only, so a target
+    /// whose guard encloses the body may leave the disjunction bare. By
+    /// default [`Syntax::or`].
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        self.or(alternatives)
+    }
+
+    /// Reasons to refuse a whole test before it is spelled, each its own
+    /// problem at the test: for refusals that need more than one
+    /// construct's arguments (the subject's type) or that name several
+    /// parts (every pattern of a list a target refuses). None by default.
+    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
+        let _ = test;
+        Vec::new()
+    }
+
     /// The field is present and not null.
     fn exists(&self, field: &str) -> Spelled;
 
@@ -106,31 +147,23 @@ pub trait Syntax {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
 
-    /// A test made total: the presence tests of its fields (distinct, maybe
-    /// none) and its body, negated or not; by default all of them joined by
-    /// [`Syntax::and`], the body under [`Syntax::not`] when negated.
-    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
-        let mut parts = presence;
-        parts.push(if negated { self.not(body) } else { body });
-        self.and(parts)
-    }
-
     /// The tests of one alternative of a lookup test (a key's cells and its
     /// needles, or a row's cells) joined by `and`; by default [`Syntax::and`].
     fn lookup_and(&self, tests: Vec<String>) -> String {
         self.and(tests)
     }
 
-    /// The alternatives of a lookup test (never fewer than two) joined by
-    /// `or`; by default [`Syntax::or`].
+    /// The rows of a lookup test on three or more columns that share a
+    /// first cell (never fewer than two), joined by `or`; by default
+    /// [`Syntax::or`].
     fn lookup_or(&self, alternatives: Vec<String>) -> String {
         self.or(alternatives)
     }
 
-    /// Every reason `test` is refused, each its own problem at the test,
-    /// given the first one its spelling stopped at; by default that one. A
-    /// target may list more (each pattern of a list it cannot spell).
-    fn refusals(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+    /// Every reason `test` is refused once its spelling stopped at `first`,
+    /// each its own problem at the test; by default that one. A target may
+    /// list more (each pattern of a list it cannot spell).
+    fn refusals_after(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
         let _ = test;
         vec![first]
     }
@@ -146,19 +179,28 @@ pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) 
         Pred::Exists(field) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
-        Pred::Test(test) => match test_body(syntax, test) {
-            Ok(body) => guard(syntax, test, body, problems),
-            Err(first) => {
-                let mut refusals = syntax.refusals(test, first.clone());
-                if refusals.is_empty() {
-                    refusals.push(first);
-                }
+        Pred::Test(test) => {
+            let refusals = syntax.refusals(test);
+            if !refusals.is_empty() {
                 for Unsupported(reason) in refusals {
                     refuse(syntax, Some(test.origin), reason, problems);
                 }
-                syntax.constant(false)
+                return syntax.constant(false);
             }
-        },
+            match test_body(syntax, test) {
+                Ok(body) => guard(syntax, test, body, problems),
+                Err(first) => {
+                    let mut refusals = syntax.refusals_after(test, first.clone());
+                    if refusals.is_empty() {
+                        refusals.push(first);
+                    }
+                    for Unsupported(reason) in refusals {
+                        refuse(syntax, Some(test.origin), reason, problems);
+                    }
+                    syntax.constant(false)
+                }
+            }
+        }
     }
 }
 
@@ -170,8 +212,8 @@ fn join(syntax: &dyn Syntax, operands: &[Pred], problems: &mut Vec<Problem>, all
     match parts.len() {
         0 => syntax.constant(all),
         1 => parts.remove(0),
-        _ if all => syntax.and(parts),
-        _ => syntax.or(parts),
+        _ if all => syntax.pred_and(parts),
+        _ => syntax.pred_or(parts),
     }
 }
 
@@ -220,6 +262,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             fold_whitespace,
             needles,
             lookup,
+            ..
         } => {
             if let Some(lookup) = lookup {
                 within_rows(syntax, lookup)?;
@@ -238,7 +281,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             }
             syntax.regex(field, patterns)
         }
-        TestKind::Values { field, values } => {
+        TestKind::Values { field, values, .. } => {
             if values.is_empty() {
                 return Ok(syntax.constant(false));
             }
@@ -257,6 +300,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             keys,
             groups,
             lookup,
+            ..
         } => {
             within_rows(syntax, lookup)?;
             let mut alternatives = Vec::new();
@@ -277,7 +321,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                 parts.push(syntax.text(field, *op, *case_sensitive, *fold_whitespace, &needles)?);
                 alternatives.push(syntax.lookup_and(parts));
             }
-            Ok(any(syntax, alternatives))
+            Ok(body_alternatives(syntax, alternatives))
         }
         TestKind::Rows {
             fields,
@@ -318,7 +362,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                     syntax.lookup_and(parts)
                 });
             }
-            Ok(any(syntax, alternatives))
+            Ok(body_alternatives(syntax, alternatives))
         }
     }
 }
@@ -328,6 +372,15 @@ fn any(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
         0 => syntax.constant(false),
         1 => alternatives.remove(0),
         _ => syntax.lookup_or(alternatives),
+    }
+}
+
+/// The alternatives of a lookup test's body.
+fn body_alternatives(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
+    match alternatives.len() {
+        0 => syntax.constant(false),
+        1 => alternatives.remove(0),
+        _ => syntax.alternatives(alternatives),
     }
 }
 

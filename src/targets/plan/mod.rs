@@ -20,7 +20,7 @@
 
 mod walk;
 
-pub use walk::plan;
+pub use walk::{plan, plan_and_problems};
 
 use crate::ir::{
     self, AggregateFunction, ArithmeticOp, CompareOp, Origin, TextOp, Value, ValueType,
@@ -140,6 +140,8 @@ pub enum TestKind {
     Text {
         /// The field.
         field: String,
+        /// Its type (a string, or an address tested as text).
+        field_type: ValueType,
         /// The operator.
         op: TextOp,
         /// Exact case.
@@ -156,6 +158,8 @@ pub enum TestKind {
     Narrowed {
         /// The field.
         field: String,
+        /// Its type (a string, or an address tested as text).
+        field_type: ValueType,
         /// The operator.
         op: TextOp,
         /// Exact case (also for the key columns).
@@ -180,6 +184,8 @@ pub enum TestKind {
     Values {
         /// The field.
         field: String,
+        /// Its type (a number or a boolean).
+        field_type: ValueType,
         /// The constants.
         values: Vec<Value>,
     },
@@ -214,7 +220,7 @@ impl Test {
             | TestKind::Regex { field, .. }
             | TestKind::Values { field, .. }
             | TestKind::Cidr { field, .. } => vec![field.clone()],
-            // The key fields too: with a key missing, no row is selected.
+            // The key fields select the rows: a missing key makes the test false.
             TestKind::Narrowed { field, keys, .. } => {
                 let mut fields = vec![field.clone()];
                 fields.extend(keys.iter().cloned());

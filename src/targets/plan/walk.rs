@@ -13,6 +13,18 @@ use crate::targets::{Problem, lower};
 
 /// Lowers a rule to its plan, or the problems no target can get past.
 pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
+    let (plan, problems) = plan_and_problems(rule, pack);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    }
+}
+
+/// The plan of a rule with every construct no target can print lowered to
+/// false, and the problems of those constructs: for a target that reports
+/// its own refusals of the other constructs in the same run.
+pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
     let mut walk = Walk {
         pack,
         types: Vec::new(),
@@ -71,11 +83,7 @@ pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
             condition: walk.condition(condition, *window_ms),
         },
     };
-    if walk.problems.is_empty() {
-        Ok(Plan { shape })
-    } else {
-        Err(walk.problems)
-    }
+    (Plan { shape }, walk.problems)
 }
 
 struct Walk<'p> {
@@ -228,7 +236,8 @@ impl Walk<'_> {
                     } => {
                         let Some(kind) = self.narrowed(
                             origin,
-                            (field, *op, *case_sensitive, *fold_whitespace),
+                            (field, subject.value_type),
+                            (*op, *case_sensitive, *fold_whitespace),
                             lookup,
                             keys,
                             column,
@@ -266,6 +275,7 @@ impl Walk<'_> {
                                 .collect();
                             TestKind::Text {
                                 field,
+                                field_type: subject.value_type,
                                 op: TextOp::Equals,
                                 case_sensitive: true,
                                 fold_whitespace: false,
@@ -275,6 +285,7 @@ impl Walk<'_> {
                         } else {
                             TestKind::Text {
                                 field,
+                                field_type: subject.value_type,
                                 op: *op,
                                 case_sensitive: *case_sensitive,
                                 fold_whitespace: *fold_whitespace,
@@ -331,8 +342,12 @@ impl Walk<'_> {
                 {
                     return self.fail(origin, "a membership value is not a number or boolean");
                 }
-                let values = values.clone();
-                self.test(*negated, origin, TestKind::Values { field, values })
+                let kind = TestKind::Values {
+                    field,
+                    field_type: subject.value_type,
+                    values: values.clone(),
+                };
+                self.test(*negated, origin, kind)
             }
             ExprKind::InCidr {
                 negated,
@@ -398,7 +413,8 @@ impl Walk<'_> {
     fn narrowed(
         &mut self,
         origin: Origin,
-        (field, op, case_sensitive, fold_whitespace): (String, TextOp, bool, bool),
+        (field, field_type): (String, ValueType),
+        (op, case_sensitive, fold_whitespace): (TextOp, bool, bool),
         lookup: &str,
         keys: &[(String, String)],
         column: &str,
@@ -433,6 +449,7 @@ impl Walk<'_> {
             lower::needles_by_key(table, needle_index, &key_indexes, case_sensitive, text_cell);
         Some(TestKind::Narrowed {
             field,
+            field_type,
             op,
             case_sensitive,
             fold_whitespace,

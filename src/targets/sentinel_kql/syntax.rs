@@ -294,8 +294,13 @@ impl Syntax for Kusto<'_> {
         alternatives.join("\n    or ")
     }
 
+    /// One key or first cell per line.
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        self.lookup_or(alternatives)
+    }
+
     /// Every pattern of a regex list that has no RE2 form is reported.
-    fn refusals(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+    fn refusals_after(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
         let TestKind::Regex { patterns, .. } = &test.kind else {
             return vec![first];
         };

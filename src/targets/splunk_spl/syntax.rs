@@ -1,0 +1,311 @@
+//! [`Syntax`] for SPL's `where` and `eval` expressions.
+//!
+//! Every test is total (true or false, never null): it is guarded with
+//! `isnotnull(field)`, so `NOT`, `AND` and `OR` mean what they mean in the
+//! evaluator whatever SPL does with nulls. Text is matched with `match()`
+//! and a PCRE pattern from [`super::quote`]; numbers are compared as numbers;
+//! addresses with `cidrmatch()`.
+//!
+//! A spelled test may be a bare disjunction (`a OR b`): every place that
+//! embeds one (the rule's `AND`/`OR`/`NOT`, a guard, a `where` or an `if()`)
+//! encloses it in parentheses. The conjunctions and disjunctions the walk
+//! builds inside a lookup test enclose themselves.
+
+use super::quote::{field_reference, needle_pattern, needles_pattern, search_pattern, spl_string};
+use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
+use crate::targets::Mapping;
+use crate::targets::lower;
+use crate::targets::plan::{LookupRef, Test, TestKind};
+use crate::targets::syntax::{Spelled, Syntax, Unsupported};
+
+/// The most lookup rows inlined into one search.
+pub const MAX_INLINED_ROWS: usize = 500;
+
+/// SPL over the canonical fields' mapped names.
+pub(super) struct Spl<'a> {
+    pub(super) mapping: &'a Mapping,
+}
+
+impl Spl<'_> {
+    /// A mapped field reference.
+    pub(super) fn field(&self, canonical: &str) -> Result<String, Unsupported> {
+        let Some(field) = self.mapping.field(canonical) else {
+            return Err(Unsupported(format!(
+                "the field `{canonical}` has no mapping for this target"
+            )));
+        };
+        field_reference(&field.name).ok_or_else(|| {
+            Unsupported(format!(
+                "the Splunk field name `{}` cannot be referenced in SPL (letters, digits, `_` and `.` only)",
+                field.name
+            ))
+        })
+    }
+}
+
+/// A number in decimal notation; SPL comparisons take no booleans.
+pub(super) fn number(value: &Value) -> Option<String> {
+    match value {
+        Value::Bool(_) => None,
+        other => lower::decimal_number_or_bool(other),
+    }
+}
+
+impl Syntax for Spl<'_> {
+    fn target(&self) -> &'static str {
+        super::ID
+    }
+
+    fn constant(&self, value: bool) -> String {
+        if value { "true()" } else { "false()" }.to_string()
+    }
+
+    fn and(&self, operands: Vec<String>) -> String {
+        format!("({})", operands.join(" AND "))
+    }
+
+    fn or(&self, operands: Vec<String>) -> String {
+        format!("({})", operands.join(" OR "))
+    }
+
+    fn not(&self, operand: String) -> String {
+        format!("NOT ({operand})")
+    }
+
+    fn pred_and(&self, operands: Vec<String>) -> String {
+        enclosed(operands, " AND ")
+    }
+
+    fn pred_or(&self, operands: Vec<String>) -> String {
+        enclosed(operands, " OR ")
+    }
+
+    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+        match (presence.is_empty(), negated) {
+            // Only fields every event carries: nothing to test.
+            (true, false) => body,
+            (true, true) => format!("NOT ({body})"),
+            (false, false) => format!("({} AND ({body}))", presence.join(" AND ")),
+            (false, true) => format!("({} AND NOT ({body}))", presence.join(" AND ")),
+        }
+    }
+
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        alternatives.join(" OR ")
+    }
+
+    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
+        match &test.kind {
+            TestKind::Text { field_type, .. } | TestKind::Narrowed { field_type, .. }
+                if *field_type != ValueType::String =>
+            {
+                vec![Unsupported(format!(
+                    "a string operator on a {} field has no exact SPL translation",
+                    field_type.name()
+                ))]
+            }
+            TestKind::Values { field_type, .. } if !field_type.is_numeric() => {
+                vec![Unsupported(
+                    "membership of a boolean has no verified SPL translation (JSON booleans are extracted as text)"
+                        .to_string(),
+                )]
+            }
+            TestKind::Text {
+                lookup: Some(lookup),
+                ..
+            }
+            | TestKind::Narrowed { lookup, .. }
+            | TestKind::Rows { lookup, .. }
+                if lookup.rows > MAX_INLINED_ROWS =>
+            {
+                vec![Unsupported(self.too_many_rows(lookup))]
+            }
+            TestKind::Text { .. } | TestKind::Narrowed { .. } | TestKind::Rows { .. } => {
+                needle_refusals(&test.kind)
+            }
+            // Every pattern of a list that has no PCRE form, each named.
+            TestKind::Regex { patterns, .. } => patterns
+                .iter()
+                .filter_map(|regex| {
+                    search_pattern(&regex.pattern, regex.case_insensitive)
+                        .err()
+                        .map(|reason| {
+                            Unsupported(format!("the regex /{}/: {reason}", regex.pattern))
+                        })
+                })
+                .collect(),
+            _ => Vec::new(),
+        }
+    }
+
+    fn exists(&self, field: &str) -> Spelled {
+        Ok(format!("isnotnull({})", self.field(field)?))
+    }
+
+    fn compare(&self, field: &str, field_type: ValueType, op: CompareOp, value: &Value) -> Spelled {
+        if !field_type.is_numeric() {
+            return Err(Unsupported(format!(
+                "a comparison on a {} field has no verified SPL translation",
+                field_type.name()
+            )));
+        }
+        let field = self.field(field)?;
+        let value = number(value)
+            .ok_or_else(|| Unsupported("the compared value is not a number".into()))?;
+        Ok(format!("{field} {} {value}", op.symbol()))
+    }
+
+    fn text(
+        &self,
+        field: &str,
+        op: TextOp,
+        case_sensitive: bool,
+        fold_whitespace: bool,
+        needles: &[String],
+    ) -> Spelled {
+        let field = self.field(field)?;
+        let needles: Vec<&str> = needles.iter().map(String::as_str).collect();
+        text_match(&field, &needles, op, case_sensitive, fold_whitespace)
+    }
+
+    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let field = self.field(field)?;
+        let mut tests = Vec::new();
+        for regex in patterns {
+            let pattern =
+                search_pattern(&regex.pattern, regex.case_insensitive).map_err(|reason| {
+                    Unsupported(format!("the regex /{}/: {reason}", regex.pattern))
+                })?;
+            tests.push(format!("match({field}, {})", spl_string(&pattern)));
+        }
+        Ok(tests.join(" OR "))
+    }
+
+    fn values(&self, field: &str, values: &[Value]) -> Spelled {
+        let field = self.field(field)?;
+        let tests = values
+            .iter()
+            .map(|value| number(value).map(|text| format!("{field} == {text}")))
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| Unsupported("a membership value is not a number".into()))?;
+        Ok(tests.join(" OR "))
+    }
+
+    fn cidr(&self, field: &str, field_type: ValueType, networks: &[String]) -> Spelled {
+        if field_type != ValueType::Ip {
+            return Err(Unsupported(format!(
+                "`in cidr` on a {} field: the evaluator tests only text that parses as an address, and which texts Splunk's cidrmatch() accepts as addresses is not the same set",
+                field_type.name()
+            )));
+        }
+        if networks.iter().any(|network| network.contains(':')) {
+            return Err(Unsupported(
+                "IPv6 networks: Splunk's cidrmatch() is not verified to match IPv6 addresses as the evaluator does".into(),
+            ));
+        }
+        if networks.is_empty() {
+            return Ok(self.constant(false));
+        }
+        let field = self.field(field)?;
+        let tests: Vec<String> = networks
+            .iter()
+            .map(|network| format!("cidrmatch({}, {field})", spl_string(network)))
+            .collect();
+        Ok(tests.join(" OR "))
+    }
+
+    fn max_inlined_rows(&self) -> usize {
+        MAX_INLINED_ROWS
+    }
+
+    fn too_many_rows(&self, lookup: &LookupRef) -> String {
+        format!(
+            "the lookup `{}` has {} rows; the Splunk target inlines at most {MAX_INLINED_ROWS} rows into a search",
+            lookup.name, lookup.rows
+        )
+    }
+}
+
+/// Every needle or lookup cell of a test that has no PCRE form, each named
+/// once, in the order the test is written.
+fn needle_refusals(kind: &TestKind) -> Vec<Unsupported> {
+    let mut reasons: Vec<String> = Vec::new();
+    let mut check = |needle: &str, op: TextOp, case_sensitive: bool, fold_whitespace: bool| {
+        if let Err(reason) = needle_pattern(needle, op, case_sensitive, fold_whitespace)
+            && !reasons.contains(&reason)
+        {
+            reasons.push(reason);
+        }
+    };
+    match kind {
+        TestKind::Text {
+            op,
+            case_sensitive,
+            fold_whitespace,
+            needles,
+            ..
+        } => {
+            let mut needles = needles.clone();
+            needles.sort();
+            needles.dedup();
+            for needle in &needles {
+                check(needle, *op, *case_sensitive, *fold_whitespace);
+            }
+        }
+        TestKind::Narrowed {
+            op,
+            case_sensitive,
+            fold_whitespace,
+            groups,
+            ..
+        } => {
+            for (cells, needles) in groups {
+                for cell in cells {
+                    check(cell, TextOp::Equals, *case_sensitive, false);
+                }
+                let mut needles = needles.clone();
+                needles.sort();
+                needles.dedup();
+                for needle in &needles {
+                    check(needle, *op, *case_sensitive, *fold_whitespace);
+                }
+            }
+        }
+        TestKind::Rows {
+            case_sensitive,
+            groups,
+            ..
+        } => {
+            for (first, rests) in groups {
+                check(first, TextOp::Equals, *case_sensitive, false);
+                for cell in rests.iter().flatten() {
+                    check(cell, TextOp::Equals, *case_sensitive, false);
+                }
+            }
+        }
+        _ => {}
+    }
+    reasons.into_iter().map(Unsupported).collect()
+}
+
+/// `match(reference, pattern)` for `OP any of needles` (never empty).
+pub(super) fn text_match(
+    reference: &str,
+    needles: &[&str],
+    op: TextOp,
+    case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Spelled {
+    let pattern =
+        needles_pattern(needles, op, case_sensitive, fold_whitespace).map_err(Unsupported)?;
+    Ok(format!("match({reference}, {})", spl_string(&pattern)))
+}
+
+/// Operands each in parentheses, joined: `(a) AND (b)`.
+fn enclosed(operands: Vec<String>, joiner: &str) -> String {
+    operands
+        .iter()
+        .map(|operand| format!("({operand})"))
+        .collect::<Vec<_>>()
+        .join(joiner)
+}
