@@ -7,7 +7,9 @@
 //! which is unsupported; [`predicate`] turns every unsupported construct into
 //! E0402 at its origin, naming the target. The walk itself (presence guards,
 //! `and`/`or`/`not`, row limits, lookups expanded into key and needle tests)
-//! is written once, here.
+//! is written once, here; hooks with defaults ([`Syntax::join`],
+//! [`Syntax::guard_fields`], [`Syntax::guarded`], [`Syntax::refuse_each`])
+//! let a target spell the walk's own joins and refusals its way.
 
 use super::Problem;
 use super::plan::{LookupRef, Pred, Test, TestKind};
@@ -105,35 +107,88 @@ pub trait Syntax {
     fn lacks(&self, what: &str) -> Unsupported {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
+
+    /// A predicate's `and` (`all`) or `or` of two or more operands, each
+    /// with the predicate it spells, for targets that parenthesise by
+    /// precedence; by default [`Syntax::and`] or [`Syntax::or`] of the texts.
+    fn join(&self, all: bool, operands: Vec<(&Pred, String)>) -> String {
+        let texts = operands.into_iter().map(|(_, text)| text).collect();
+        if all { self.and(texts) } else { self.or(texts) }
+    }
+
+    /// The fields whose presence makes a test total; by default its
+    /// [`Test::guard`].
+    fn guard_fields(&self, test: &Test) -> Vec<String> {
+        test.guard.clone()
+    }
+
+    /// A test made total from the presence tests of its guard fields
+    /// (distinct, maybe none) and its body, to be negated when `negated`;
+    /// `under_not` when a `not` encloses the test. By default `and` of the
+    /// presence tests and the (negated) body.
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        under_not: bool,
+    ) -> String {
+        let _ = under_not;
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// Whether a refused string or regex test is refused once per needle or
+    /// pattern the target cannot spell (each its own problem) rather than
+    /// once, with the first reason.
+    fn refuse_each(&self) -> bool {
+        false
+    }
 }
 
 /// Spells a predicate; every construct the target refuses is a problem at
 /// its origin (and the returned text is then never emitted).
 pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) -> String {
+    spell(syntax, pred, false, problems)
+}
+
+/// [`predicate`], knowing whether a `not` encloses `pred`.
+fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<Problem>) -> String {
     match pred {
-        Pred::And(operands) => join(syntax, operands, problems, true),
-        Pred::Or(operands) => join(syntax, operands, problems, false),
-        Pred::Not(operand) => syntax.not(predicate(syntax, operand, problems)),
+        Pred::And(operands) => join(syntax, operands, under_not, problems, true),
+        Pred::Or(operands) => join(syntax, operands, under_not, problems, false),
+        Pred::Not(operand) => syntax.not(spell(syntax, operand, true, problems)),
         Pred::Exists(field) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
         Pred::Test(test) => match test_body(syntax, test) {
-            Ok(body) => guard(syntax, test, body, problems),
-            Err(Unsupported(reason)) => refuse(syntax, Some(test.origin), reason, problems),
+            Ok(body) => guard(syntax, test, body, under_not, problems),
+            Err(Unsupported(reason)) => {
+                for reason in reasons(syntax, test, reason) {
+                    refuse(syntax, Some(test.origin), reason, problems);
+                }
+                syntax.constant(false)
+            }
         },
     }
 }
 
-fn join(syntax: &dyn Syntax, operands: &[Pred], problems: &mut Vec<Problem>, all: bool) -> String {
-    let mut parts: Vec<String> = operands
+fn join(
+    syntax: &dyn Syntax,
+    operands: &[Pred],
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+    all: bool,
+) -> String {
+    let mut parts: Vec<(&Pred, String)> = operands
         .iter()
-        .map(|operand| predicate(syntax, operand, problems))
+        .map(|operand| (operand, spell(syntax, operand, under_not, problems)))
         .collect();
     match parts.len() {
         0 => syntax.constant(all),
-        1 => parts.remove(0),
-        _ if all => syntax.and(parts),
-        _ => syntax.or(parts),
+        1 => parts.remove(0).1,
+        _ => syntax.join(all, parts),
     }
 }
 
@@ -153,18 +208,69 @@ fn refuse(
     syntax.constant(false)
 }
 
+/// Why a test is refused: `reason`, or with [`Syntax::refuse_each`] the
+/// distinct reasons of each needle or pattern the target cannot spell.
+fn reasons(syntax: &dyn Syntax, test: &Test, reason: String) -> Vec<String> {
+    if !syntax.refuse_each() {
+        return vec![reason];
+    }
+    let refused: Vec<Unsupported> = match &test.kind {
+        TestKind::Text {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            needles,
+            lookup,
+        } if lookup
+            .as_ref()
+            .is_none_or(|lookup| within_rows(syntax, lookup).is_ok()) =>
+        {
+            let mut needles = needles.clone();
+            needles.sort();
+            needles.dedup();
+            needles
+                .iter()
+                .filter_map(|needle| {
+                    let needle = std::slice::from_ref(needle);
+                    let spelled =
+                        syntax.text(field, *op, *case_sensitive, *fold_whitespace, needle);
+                    spelled.err()
+                })
+                .collect()
+        }
+        TestKind::Regex { field, patterns } => patterns
+            .iter()
+            .filter_map(|pattern| syntax.regex(field, std::slice::from_ref(pattern)).err())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut each: Vec<String> = Vec::new();
+    for Unsupported(reason) in refused {
+        if !each.contains(&reason) {
+            each.push(reason);
+        }
+    }
+    if each.is_empty() { vec![reason] } else { each }
+}
+
 /// A test made total: its fields present and the body true (or, negated, false).
-fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
-    let mut parts = Vec::new();
-    for field in &test.guard {
-        match syntax.exists(field) {
-            Ok(presence) if !parts.contains(&presence) => parts.push(presence),
+fn guard(
+    syntax: &dyn Syntax,
+    test: &Test,
+    body: String,
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+) -> String {
+    let mut presence = Vec::new();
+    for field in syntax.guard_fields(test) {
+        match syntax.exists(&field) {
+            Ok(spelled) if !presence.contains(&spelled) => presence.push(spelled),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
         }
     }
-    parts.push(if test.negated { syntax.not(body) } else { body });
-    syntax.and(parts)
+    syntax.guarded(presence, body, test.negated, under_not)
 }
 
 /// The body of a test, assuming its fields are present.
