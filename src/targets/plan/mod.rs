@@ -20,7 +20,7 @@
 
 mod walk;
 
-pub use walk::{node_name, plan};
+pub use walk::{node_name, plan, plan_lenient};
 
 use crate::ir::{
     self, AggregateFunction, ArithmeticOp, CompareOp, Origin, TextOp, Value, ValueType,
