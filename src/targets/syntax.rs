@@ -7,7 +7,9 @@
 //! which is unsupported; [`predicate`] turns every unsupported construct into
 //! E0402 at its origin, naming the target. The walk itself (presence guards,
 //! `and`/`or`/`not`, row limits, lookups expanded into key and needle tests)
-//! is written once, here.
+//! is written once, here; hooks with defaults ([`Syntax::join`],
+//! [`Syntax::guard_fields`], [`Syntax::guarded`], [`Syntax::refuse_each`])
+//! let a target spell the walk's own joins and refusals its way.
 
 use super::Problem;
 use super::plan::{LookupRef, Pred, Test, TestKind};
@@ -43,47 +45,6 @@ pub trait Syntax {
     /// Negation.
     fn not(&self, operand: String) -> String {
         format!("not ({operand})")
-    }
-
-    /// The rule's own `and` ([`Pred::And`], two or more operands). By default
-    /// [`Syntax::and`]; a target that writes the rule's connectives apart
-    /// from the conjunctions the walk builds (guards, lookup rows) overrides it.
-    fn pred_and(&self, operands: Vec<String>) -> String {
-        self.and(operands)
-    }
-
-    /// The rule's own `or` ([`Pred::Or`], two or more operands). By default
-    /// [`Syntax::or`].
-    fn pred_or(&self, operands: Vec<String>) -> String {
-        self.or(operands)
-    }
-
-    /// A test made total: the presence tests of its guard fields (possibly
-    /// none), then its body, negated when the test is. By default
-    /// [`Syntax::and`] of the presence tests and the body ([`Syntax::not`]
-    /// of it when negated).
-    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
-        let mut parts = presence;
-        parts.push(if negated { self.not(body) } else { body });
-        self.and(parts)
-    }
-
-    /// The alternatives (two or more) that make up the body of a lookup
-    /// test: one per key of a narrowed lookup, one per first cell of a
-    /// tuple lookup. The body goes to [`Syntax::guarded`] only, so a target
-    /// whose guard encloses the body may leave the disjunction bare. By
-    /// default [`Syntax::or`].
-    fn alternatives(&self, alternatives: Vec<String>) -> String {
-        self.or(alternatives)
-    }
-
-    /// Reasons to refuse a whole test before it is spelled, each its own
-    /// problem at the test: for refusals that need more than one
-    /// construct's arguments (the subject's type) or that name several
-    /// parts (every pattern of a list a target refuses). None by default.
-    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
-        let _ = test;
-        Vec::new()
     }
 
     /// The field is present and not null.
@@ -147,6 +108,47 @@ pub trait Syntax {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
 
+    /// A predicate's `and` (`all`) or `or` of two or more operands, each
+    /// with the predicate it spells, for targets that parenthesise by
+    /// precedence; by default [`Syntax::and`] or [`Syntax::or`] of the texts.
+    fn join(&self, all: bool, operands: Vec<(&Pred, String)>) -> String {
+        let texts = operands.into_iter().map(|(_, text)| text).collect();
+        if all { self.and(texts) } else { self.or(texts) }
+    }
+
+    /// A test made total from the presence tests of its guard fields
+    /// (distinct, maybe none) and its body, to be negated when `negated`;
+    /// `under_not` when a `not` encloses the test. By default `and` of the
+    /// presence tests and the (negated) body.
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        under_not: bool,
+    ) -> String {
+        let _ = under_not;
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// Whether a refused string or regex test is refused once per needle or
+    /// pattern the target cannot spell (each its own problem) rather than
+    /// once, with the first reason.
+    fn refuse_each(&self) -> bool {
+        false
+    }
+
+    /// The alternatives (two or more) that make up the body of a lookup
+    /// test: one per key of a narrowed lookup, one per first cell of a
+    /// tuple lookup. The body goes to [`Syntax::guarded`] only, so a target
+    /// whose guard encloses the body may leave the disjunction bare. By
+    /// default [`Syntax::or`].
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        self.or(alternatives)
+    }
+
     /// The tests of one alternative of a lookup test (a key's cells and its
     /// needles, or a row's cells) joined by `and`; by default [`Syntax::and`].
     fn lookup_and(&self, tests: Vec<String>) -> String {
@@ -160,22 +162,27 @@ pub trait Syntax {
         self.or(alternatives)
     }
 
-    /// Every reason `test` is refused once its spelling stopped at `first`,
-    /// each its own problem at the test; by default that one. A target may
-    /// list more (each pattern of a list it cannot spell).
-    fn refusals_after(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+    /// Reasons to refuse a whole test before it is spelled, each its own
+    /// problem at the test: refusals that need more than one construct's
+    /// arguments (the subject's type). None by default.
+    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
         let _ = test;
-        vec![first]
+        Vec::new()
     }
 }
 
 /// Spells a predicate; every construct the target refuses is a problem at
 /// its origin (and the returned text is then never emitted).
 pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) -> String {
+    spell(syntax, pred, false, problems)
+}
+
+/// [`predicate`], knowing whether a `not` encloses `pred`.
+fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<Problem>) -> String {
     match pred {
-        Pred::And(operands) => join(syntax, operands, problems, true),
-        Pred::Or(operands) => join(syntax, operands, problems, false),
-        Pred::Not(operand) => syntax.not(predicate(syntax, operand, problems)),
+        Pred::And(operands) => join(syntax, operands, under_not, problems, true),
+        Pred::Or(operands) => join(syntax, operands, under_not, problems, false),
+        Pred::Not(operand) => syntax.not(spell(syntax, operand, true, problems)),
         Pred::Exists(field) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
@@ -188,13 +195,9 @@ pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) 
                 return syntax.constant(false);
             }
             match test_body(syntax, test) {
-                Ok(body) => guard(syntax, test, body, problems),
-                Err(first) => {
-                    let mut refusals = syntax.refusals_after(test, first.clone());
-                    if refusals.is_empty() {
-                        refusals.push(first);
-                    }
-                    for Unsupported(reason) in refusals {
+                Ok(body) => guard(syntax, test, body, under_not, problems),
+                Err(Unsupported(reason)) => {
+                    for reason in reasons(syntax, test, reason) {
                         refuse(syntax, Some(test.origin), reason, problems);
                     }
                     syntax.constant(false)
@@ -204,16 +207,21 @@ pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) 
     }
 }
 
-fn join(syntax: &dyn Syntax, operands: &[Pred], problems: &mut Vec<Problem>, all: bool) -> String {
-    let mut parts: Vec<String> = operands
+fn join(
+    syntax: &dyn Syntax,
+    operands: &[Pred],
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+    all: bool,
+) -> String {
+    let mut parts: Vec<(&Pred, String)> = operands
         .iter()
-        .map(|operand| predicate(syntax, operand, problems))
+        .map(|operand| (operand, spell(syntax, operand, under_not, problems)))
         .collect();
     match parts.len() {
         0 => syntax.constant(all),
-        1 => parts.remove(0),
-        _ if all => syntax.pred_and(parts),
-        _ => syntax.pred_or(parts),
+        1 => parts.remove(0).1,
+        _ => syntax.join(all, parts),
     }
 }
 
@@ -233,17 +241,70 @@ fn refuse(
     syntax.constant(false)
 }
 
+/// Why a test is refused: `reason`, or with [`Syntax::refuse_each`] the
+/// distinct reasons of each needle or pattern the target cannot spell.
+fn reasons(syntax: &dyn Syntax, test: &Test, reason: String) -> Vec<String> {
+    if !syntax.refuse_each() {
+        return vec![reason];
+    }
+    let refused: Vec<Unsupported> = match &test.kind {
+        TestKind::Text {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            needles,
+            lookup,
+            ..
+        } if lookup
+            .as_ref()
+            .is_none_or(|lookup| within_rows(syntax, lookup).is_ok()) =>
+        {
+            let mut needles = needles.clone();
+            needles.sort();
+            needles.dedup();
+            needles
+                .iter()
+                .filter_map(|needle| {
+                    let needle = std::slice::from_ref(needle);
+                    let spelled =
+                        syntax.text(field, *op, *case_sensitive, *fold_whitespace, needle);
+                    spelled.err()
+                })
+                .collect()
+        }
+        TestKind::Regex { field, patterns } => patterns
+            .iter()
+            .filter_map(|pattern| syntax.regex(field, std::slice::from_ref(pattern)).err())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let mut each: Vec<String> = Vec::new();
+    for Unsupported(reason) in refused {
+        if !each.contains(&reason) {
+            each.push(reason);
+        }
+    }
+    if each.is_empty() { vec![reason] } else { each }
+}
+
 /// A test made total: its fields present and the body true (or, negated, false).
-fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
-    let mut parts = Vec::new();
-    for field in &test.guard.clone() {
+fn guard(
+    syntax: &dyn Syntax,
+    test: &Test,
+    body: String,
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+) -> String {
+    let mut presence = Vec::new();
+    for field in &test.guard {
         match syntax.exists(field) {
-            Ok(presence) if !parts.contains(&presence) => parts.push(presence),
+            Ok(spelled) if !presence.contains(&spelled) => presence.push(spelled),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
         }
     }
-    syntax.guarded(parts, body, test.negated)
+    syntax.guarded(presence, body, test.negated, under_not)
 }
 
 /// The body of a test, assuming its fields are present.

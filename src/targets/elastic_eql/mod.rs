@@ -10,6 +10,7 @@
 
 mod query;
 pub mod quote;
+mod syntax;
 
 use serde_json::{Value as Json, json};
 

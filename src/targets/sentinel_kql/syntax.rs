@@ -12,7 +12,7 @@
 use super::quote::{column_reference, kusto_string};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
-use crate::targets::plan::{LookupRef, Test, TestKind};
+use crate::targets::plan::LookupRef;
 use crate::targets::re2::{self, needles_regex, search_regex};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 
@@ -267,7 +267,13 @@ impl Syntax for Kusto<'_> {
 
     /// `present and (test)`, `present and not(test)`; a test on fields
     /// every event carries alone (every use of it is parenthesised).
-    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        _under_not: bool,
+    ) -> String {
         match (presence.is_empty(), negated) {
             (true, false) => body,
             (true, true) => self.not(body),
@@ -300,18 +306,8 @@ impl Syntax for Kusto<'_> {
     }
 
     /// Every pattern of a regex list that has no RE2 form is reported.
-    fn refusals_after(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
-        let TestKind::Regex { patterns, .. } = &test.kind else {
-            return vec![first];
-        };
-        let mut refusals: Vec<Unsupported> = patterns
-            .iter()
-            .filter_map(|regex| pattern(regex).err())
-            .collect();
-        if !refusals.contains(&first) {
-            refusals.insert(0, first);
-        }
-        refusals
+    fn refuse_each(&self) -> bool {
+        true
     }
 }
 

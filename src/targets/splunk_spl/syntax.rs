@@ -15,7 +15,7 @@ use super::quote::{field_reference, needle_pattern, needles_pattern, search_patt
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::Mapping;
 use crate::targets::lower;
-use crate::targets::plan::{LookupRef, Test, TestKind};
+use crate::targets::plan::{LookupRef, Pred, Test, TestKind};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 
 /// The most lookup rows inlined into one search.
@@ -72,15 +72,19 @@ impl Syntax for Spl<'_> {
         format!("NOT ({operand})")
     }
 
-    fn pred_and(&self, operands: Vec<String>) -> String {
-        enclosed(operands, " AND ")
+    /// The rule's own connectives, in SPL's upper case.
+    fn join(&self, all: bool, operands: Vec<(&Pred, String)>) -> String {
+        let texts = operands.into_iter().map(|(_, text)| text).collect();
+        enclosed(texts, if all { " AND " } else { " OR " })
     }
 
-    fn pred_or(&self, operands: Vec<String>) -> String {
-        enclosed(operands, " OR ")
-    }
-
-    fn guarded(&self, presence: Vec<String>, body: String, negated: bool) -> String {
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        _under_not: bool,
+    ) -> String {
         match (presence.is_empty(), negated) {
             // Only fields every event carries: nothing to test.
             (true, false) => body,
