@@ -16,7 +16,7 @@ use serde_json::{Value as Json, json};
 
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
-use crate::check::reference::ATTACK_TACTIC_IDS;
+use crate::ir::attack::ATTACK_TACTIC_IDS;
 use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
 
 pub use query::rule_query;
@@ -111,25 +111,13 @@ impl Target for ElasticEql {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        let mut mapping = Mapping {
-            data_source: vec![INDEX_PATTERN.to_string()],
-            ..Mapping::default()
-        };
-        let fields = schema
-            .common
-            .iter()
-            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-        for field in fields {
+        Mapping::from_schema(schema, vec![INDEX_PATTERN.to_string()], |field| {
             let (name, field_type) = ecs_field(&field.name, field.value_type);
-            mapping
-                .fields
-                .entry(field.name.clone())
-                .or_insert(TargetField {
-                    name: name.to_string(),
-                    field_type: field_type.to_string(),
-                });
-        }
-        mapping
+            TargetField {
+                name: name.to_string(),
+                field_type: field_type.to_string(),
+            }
+        })
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {

@@ -94,29 +94,14 @@ impl Target for SentinelKql {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        let mut mapping = Mapping {
-            data_source: vec![TABLE.to_string()],
-            ..Mapping::default()
-        };
-        let fields = schema
-            .common
-            .iter()
-            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-        for field in fields {
-            let name = if field.name == "timestamp" {
+        Mapping::from_schema(schema, vec![TABLE.to_string()], |field| TargetField {
+            name: if field.name == "timestamp" {
                 "TimeGenerated".to_string()
             } else {
                 quote::pascal_case(&field.name)
-            };
-            mapping
-                .fields
-                .entry(field.name.clone())
-                .or_insert(TargetField {
-                    name,
-                    field_type: kusto_type(field.value_type).to_string(),
-                });
-        }
-        mapping
+            },
+            field_type: kusto_type(field.value_type).to_string(),
+        })
     }
 
     fn check_field_name(&self, name: &str) -> Result<(), String> {

@@ -119,24 +119,10 @@ impl Target for SplunkSpl {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        let mut mapping = Mapping {
-            data_source: vec![DATA_SOURCE.to_string()],
-            ..Mapping::default()
-        };
-        let fields = schema
-            .common
-            .iter()
-            .chain(schema.events.values().flat_map(|event| event.fields.iter()));
-        for field in fields {
-            mapping
-                .fields
-                .entry(field.name.clone())
-                .or_insert(TargetField {
-                    name: field.name.clone(),
-                    field_type: splunk_type(field.value_type).to_string(),
-                });
-        }
-        mapping
+        Mapping::from_schema(schema, vec![DATA_SOURCE.to_string()], |field| TargetField {
+            name: field.name.clone(),
+            field_type: splunk_type(field.value_type).to_string(),
+        })
     }
 
     fn compile_rule(
