@@ -77,10 +77,10 @@ impl Target for SentinelKql {
                 "{ID} does not translate sequences yet: Kusto's `scan` keeps every partial match, not the evaluator's latest-starting one cleared on completion"
             ),
             Need::Baseline => format!(
-                "{ID} does not translate baselines yet: the history must start at the first event and count empty windows, which one scheduled query cannot see"
+                "{ID} does not translate baselines yet: the plan's history over earlier buckets has no make-series printer yet; duckdb_sql and spark_sql print it"
             ),
             Need::Percentile => format!(
-                "{ID} does not translate percentiles yet: Kusto's `percentile()` is nearest-rank on an estimate, not linear interpolation"
+                "{ID} does not translate percentiles yet: Kusto's `percentile()` estimates, and the exact rank needs a sort over the bucket's groups, which has no printer yet"
             ),
             Need::NewValue => format!(
                 "{ID} does not translate new values yet: the learning period of the evaluator's history has no exact form in a scheduled query"

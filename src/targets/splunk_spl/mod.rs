@@ -99,10 +99,10 @@ impl Target for SplunkSpl {
     fn lacks_reason(&self, need: Need) -> String {
         match need {
             Need::Baseline => format!(
-                "{ID} does not translate baselines: the evaluator's history (empty windows counted, undefined windows skipped, history from the start of the data, the learning period) has no exact streamstats/eventstats form yet"
+                "{ID} does not translate baselines yet: the plan's history over earlier buckets (from the group's first bucket in the lookback, empty buckets counted, undefined ones skipped) has no streamstats/eventstats printer yet; duckdb_sql and spark_sql print it"
             ),
             Need::Percentile => format!(
-                "{ID} does not translate percentiles: Splunk's exactperc interpolation is not verified to be the evaluator's linear interpolation between closest ranks"
+                "{ID} does not translate percentiles yet: the exact rank needs a sort over the bucket's groups, which has no printer yet (`perc` estimates); duckdb_sql and spark_sql print it"
             ),
             Need::NewValue => format!(
                 "{ID} does not translate first-seen history: a scheduled search sees its own time range only, and the evaluator's learning period and per-key lookback need state kept across runs"

@@ -9,8 +9,9 @@
 //! then the group's columns and one column per reported value.
 //!
 //! The events table has one column per schema field plus three the runner
-//! derives: `_time_ms` (the timestamp in epoch milliseconds), `_order` (the
-//! evaluator's processing order: time, then input file, then line) and
+//! derives: `_time_ms` (the timestamp in epoch milliseconds), `_order` (any
+//! value that sorts in the evaluator's processing order: time, then input
+//! file, then line) and
 //! `_ref` (the `event_id`, or `file:line`). A one-row table `tripline_run`
 //! holds `first_time_ms`, `learn_ms` (the learning period) and `learn_end_ms`
 //! (the first event plus the learning period) of the run. Shapes:
