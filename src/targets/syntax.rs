@@ -8,8 +8,9 @@
 //! E0402 at its origin, naming the target. The walk itself (presence guards,
 //! `and`/`or`/`not`, row limits, lookups expanded into key and needle tests)
 //! is written once, here; hooks with defaults ([`Syntax::join`],
-//! [`Syntax::guard_fields`], [`Syntax::guarded`], [`Syntax::refuse_each`])
-//! let a target spell the walk's own joins and refusals its way.
+//! [`Syntax::guarded`], [`Syntax::presence`], [`Syntax::key`],
+//! [`Syntax::rows`], [`Syntax::sorted_needles`], [`Syntax::refuse_each`])
+//! let a target spell the walk's own joins, guards and refusals its way.
 
 use super::Problem;
 use super::plan::{LookupRef, Pred, Test, TestKind};
@@ -169,6 +170,47 @@ pub trait Syntax {
         let _ = test;
         Vec::new()
     }
+
+    /// The presence test of a field a test is guarded with; by default
+    /// [`Syntax::exists`]. A target that guards only some tests may return
+    /// a token that its [`Syntax::guarded`] spells when it needs it.
+    fn presence(&self, field: &str) -> Spelled {
+        self.exists(field)
+    }
+
+    /// The equality of a narrowed lookup's key field with a key cell; by
+    /// default [`Syntax::text`] with `==` on the one cell.
+    fn key(&self, field: &str, case_sensitive: bool, cell: &str) -> Spelled {
+        self.text(
+            field,
+            TextOp::Equals,
+            case_sensitive,
+            false,
+            &[cell.to_string()],
+        )
+    }
+
+    /// The body of a tuple lookup test spelled at once from its rows
+    /// (grouped by first cell, each group in the lookup's order), for a
+    /// target whose form lists the rows; `None` (the default) lets the walk
+    /// compose it from equalities.
+    fn rows(
+        &self,
+        fields: &[String],
+        case_sensitive: bool,
+        groups: &[(String, Vec<Vec<String>>)],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        let _ = (fields, case_sensitive, groups, lookup);
+        None
+    }
+
+    /// Whether the needles of a string test reach [`Syntax::text`] sorted
+    /// and without duplicates (the default) or in the order the rule and
+    /// its lists and lookups give them.
+    fn sorted_needles(&self) -> bool {
+        true
+    }
 }
 
 /// Spells a predicate; every construct the target refuses is a problem at
@@ -298,7 +340,7 @@ fn guard(
 ) -> String {
     let mut presence = Vec::new();
     for field in &test.guard {
-        match syntax.exists(field) {
+        match syntax.presence(field) {
             Ok(spelled) if !presence.contains(&spelled) => presence.push(spelled),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
@@ -328,9 +370,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             if let Some(lookup) = lookup {
                 within_rows(syntax, lookup)?;
             }
-            let mut needles = needles.clone();
-            needles.sort();
-            needles.dedup();
+            let needles = ordered(syntax, needles);
             if needles.is_empty() {
                 return Ok(syntax.constant(false));
             }
@@ -368,17 +408,9 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             for (cells, needles) in groups {
                 let mut parts = Vec::new();
                 for (key, cell) in keys.iter().zip(cells) {
-                    parts.push(syntax.text(
-                        key,
-                        TextOp::Equals,
-                        *case_sensitive,
-                        false,
-                        std::slice::from_ref(cell),
-                    )?);
+                    parts.push(syntax.key(key, *case_sensitive, cell)?);
                 }
-                let mut needles = needles.clone();
-                needles.sort();
-                needles.dedup();
+                let needles = ordered(syntax, needles);
                 parts.push(syntax.text(field, *op, *case_sensitive, *fold_whitespace, &needles)?);
                 alternatives.push(syntax.lookup_and(parts));
             }
@@ -391,6 +423,9 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             lookup,
         } => {
             within_rows(syntax, lookup)?;
+            if let Some(spelled) = syntax.rows(fields, *case_sensitive, groups, lookup) {
+                return spelled;
+            }
             let equals = |field: &str, cells: &[String]| {
                 let mut cells = cells.to_vec();
                 cells.sort();
@@ -426,6 +461,16 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             Ok(body_alternatives(syntax, alternatives))
         }
     }
+}
+
+/// A test's needles as [`Syntax::sorted_needles`] asks.
+fn ordered(syntax: &dyn Syntax, needles: &[String]) -> Vec<String> {
+    let mut needles = needles.to_vec();
+    if syntax.sorted_needles() {
+        needles.sort();
+        needles.dedup();
+    }
+    needles
 }
 
 fn any(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {

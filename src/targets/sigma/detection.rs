@@ -1,28 +1,33 @@
 //! The `detection` section of a Sigma rule, from a match rule's source.
 //!
-//! Input: an IR [`Source`] (event types and filter), the pack and the field
-//! mapping. Output: named selections (each one atomic test, a YAML map or a
-//! list of maps) and a `condition` combining them with `and`, `or`, `not`,
-//! or the E0402 problems of the uses that have no exact Sigma form.
+//! Input: a [`plan`](crate::targets::plan) [`Source`] (event types and
+//! filter) and the field mapping. Output: named selections (each one atomic
+//! test, a YAML map or a list of maps) and a `condition` combining them with
+//! `and`, `or`, `not`, or the E0402 problems of the uses that have no exact
+//! Sigma form.
+//!
+//! The filter is printed by [`syntax::predicate`] through [`Selections`]: a
+//! construct's spelled text is the name of the selection it adds (kept, in
+//! the order made, in a `RefCell`), and the connectives compose the
+//! condition over those names.
 //!
 //! Every selection is false on an event missing its field, as in the
 //! evaluator. A negated operator must also be false there, so it becomes
 //! `(present and not test)` with `present` a `field|exists: true` selection;
 //! `not (...)` stays a plain `not`, true over a missing field.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping as YamlMap, Value as Yaml};
 
 use super::quote::{needles_regex, plain_case_insensitive, plain_value, search_regex};
-use crate::ir::{
-    self, CompareOp, Expr, ExprKind, Origin, Pack, RegexSet, Source, StringSet, TextOp, Value,
-    ValueType,
-};
-use crate::targets::lower::{self, Lowerer, mirror, scalar_text};
+use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
+use crate::targets::plan::{LookupRef, Source, Test, TestKind};
+use crate::targets::syntax::{self, Spelled, Syntax, Unsupported};
 use crate::targets::{Mapping, Problem};
 
-/// The most lookup rows or list values inlined into one rule.
+/// The most lookup rows inlined into one rule.
 pub const MAX_INLINED_ROWS: usize = 500;
 
 /// Selections and the condition over them.
@@ -49,45 +54,50 @@ impl Detection {
     }
 }
 
-/// The detection of a match rule's source.
+/// The detection of a match rule's source; its refusals go to `problems`
+/// (and the detection is then never emitted).
 pub fn source_detection(
     source: &Source,
-    pack: &Pack,
     mapping: &Mapping,
-) -> Result<Detection, Vec<Problem>> {
-    let mut builder = Builder {
-        pack,
+    problems: &mut Vec<Problem>,
+) -> Detection {
+    let selections = Selections {
         mapping,
-        detection: Detection::default(),
-        problems: Vec::new(),
-        names: BTreeMap::new(),
+        types: &source.event_types,
+        made: RefCell::default(),
     };
     let types: Vec<Yaml> = source
         .event_types
         .iter()
         .map(|name| Yaml::String(plain_value(name)))
         .collect();
-    let field = builder.field_name("event_type");
-    let event_type = builder.selection("event_type", single(&field, list_or_one(types)));
+    let field = selections.field_name("event_type");
+    let event_type = selections.selection("event_type", single(&field, list_or_one(types)));
     let condition = match &source.filter {
         Some(filter) => {
-            let filter = builder.expression(filter);
+            let filter = syntax::predicate(&selections, filter, problems);
             format!("{event_type} and {}", group(&filter))
         }
         None => event_type,
     };
-    if !builder.problems.is_empty() {
-        return Err(builder.problems);
+    Detection {
+        selections: selections.made.into_inner().selections,
+        condition,
     }
-    builder.detection.condition = condition;
-    Ok(builder.detection)
 }
 
-struct Builder<'a> {
-    pack: &'a Pack,
+/// Sigma's [`Syntax`]: each test adds a selection and is spelled as its name.
+struct Selections<'a> {
     mapping: &'a Mapping,
-    detection: Detection,
-    problems: Vec<Problem>,
+    /// The source's event types: the only values its `event_type` has.
+    types: &'a [String],
+    made: RefCell<Made>,
+}
+
+/// The selections made so far, and how often each stem was used.
+#[derive(Default)]
+struct Made {
+    selections: Vec<(String, Yaml)>,
     names: BTreeMap<String, usize>,
 }
 
@@ -125,13 +135,28 @@ fn number(value: &Value) -> Option<Yaml> {
     }
 }
 
-lower::lowerer!(
-    Builder,
-    "false_",
-    "the lookup `{lookup}` has {rows} rows; at most {max} are inlined into a Sigma rule"
-);
+/// `{field|gte: v, field|lte: v}` for a number, `{field: v}` for a boolean.
+fn equal_value(name: &str, value: &Value) -> Option<Yaml> {
+    let mut map = YamlMap::new();
+    match value {
+        Value::Bool(value) => {
+            map.insert(Yaml::String(name.to_string()), Yaml::Bool(*value));
+        }
+        other => {
+            let number = number(other)?;
+            map.insert(Yaml::String(format!("{name}|gte")), number.clone());
+            map.insert(Yaml::String(format!("{name}|lte")), number);
+        }
+    }
+    Some(Yaml::Mapping(map))
+}
 
-impl<'a> Builder<'a> {
+fn joined(operands: Vec<String>, joiner: &str) -> String {
+    let parts: Vec<String> = operands.iter().map(|operand| group(operand)).collect();
+    parts.join(joiner)
+}
+
+impl Selections<'_> {
     /// The target name of a canonical field.
     fn field_name(&self, canonical: &str) -> String {
         self.mapping
@@ -140,7 +165,7 @@ impl<'a> Builder<'a> {
     }
 
     /// Adds a selection named after `stem` and returns its name.
-    fn selection(&mut self, stem: &str, value: Yaml) -> String {
+    fn selection(&self, stem: &str, value: Yaml) -> String {
         let stem: String = stem
             .chars()
             .map(|character| {
@@ -151,363 +176,37 @@ impl<'a> Builder<'a> {
                 }
             })
             .collect();
-        let count = self.names.entry(stem.clone()).or_insert(0);
+        let mut made = self.made.borrow_mut();
+        let count = made.names.entry(stem.clone()).or_insert(0);
         *count += 1;
         let name = if *count == 1 {
             stem
         } else {
             format!("{stem}_{count}")
         };
-        self.detection.selections.push((name.clone(), value));
+        made.selections.push((name.clone(), value));
         name
     }
 
-    fn present(&mut self, canonical: &str) -> String {
+    /// A `field|exists: true` selection named `{field}_{suffix}`.
+    fn exists_selection(&self, canonical: &str, suffix: &str) -> String {
         let field = self.field_name(canonical);
         self.selection(
-            &format!("{canonical}_present"),
+            &format!("{canonical}_{suffix}"),
             single(&format!("{field}|exists"), Yaml::Bool(true)),
         )
     }
 
-    /// `test`, or `(present and not test)` for a negated operator.
-    fn guarded(&mut self, canonicals: &[&str], test: String, negated: bool) -> String {
-        if !negated {
-            return test;
-        }
-        let mut parts: Vec<String> = canonicals.iter().map(|field| self.present(field)).collect();
-        parts.push(format!("not {}", group(&test)));
-        parts.join(" and ")
-    }
-
-    fn subject_field(&mut self, subject: &Expr) -> Option<String> {
-        match &subject.kind {
-            ExprKind::Field { name } => Some(name.clone()),
-            other => {
-                let what = other.node_name();
-                self.fail(
-                    subject.origin,
-                    format!("a {what} as the subject of a test has no Sigma form (a selection tests a field)"),
-                );
-                None
-            }
-        }
-    }
-
-    fn expression(&mut self, expr: &Expr) -> String {
-        match &expr.kind {
-            ExprKind::And { operands } | ExprKind::Or { operands } => {
-                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
-                    " and "
-                } else {
-                    " or "
-                };
-                let parts: Vec<String> = operands
-                    .iter()
-                    .map(|operand| group(&self.expression(operand)))
-                    .collect();
-                parts.join(joiner)
-            }
-            ExprKind::Not { operand } => {
-                let inner = self.expression(operand);
-                format!("not {}", group(&inner))
-            }
-            ExprKind::Exists { field } => {
-                let name = self.field_name(field);
-                self.selection(
-                    &format!("{field}_exists"),
-                    single(&format!("{name}|exists"), Yaml::Bool(true)),
-                )
-            }
-            ExprKind::Text {
-                op,
-                case_sensitive,
-                fold_whitespace,
-                negated,
-                subject,
-                needles,
-            } => {
-                let Some(field) = self.subject_field(subject) else {
-                    return "false_".to_string();
-                };
-                let test = self.needles_test(
-                    expr.origin,
-                    &field,
-                    *op,
-                    *case_sensitive,
-                    *fold_whitespace,
-                    needles,
-                );
-                self.guarded(&[&field], test, *negated)
-            }
-            ExprKind::Matches {
-                negated,
-                subject,
-                patterns,
-            } => {
-                let Some(field) = self.subject_field(subject) else {
-                    return "false_".to_string();
-                };
-                let regexes: Vec<ir::Regex> = match patterns {
-                    RegexSet::Literal(regex) => vec![regex.clone()],
-                    RegexSet::List(name) => match self.pack.lists.get(name) {
-                        Some(list) => list
-                            .values
-                            .iter()
-                            .filter_map(|value| match value {
-                                Value::Regex(regex) => Some(regex.clone()),
-                                _ => None,
-                            })
-                            .collect(),
-                        None => {
-                            return self.fail(
-                                expr.origin,
-                                format!("the list `{name}` is not in the pack"),
-                            );
-                        }
-                    },
-                };
-                let mut translated = Vec::new();
-                for regex in &regexes {
-                    match search_regex(&regex.pattern, regex.case_insensitive) {
-                        Ok(text) => translated.push(Yaml::String(text)),
-                        Err(reason) => {
-                            return self.fail(
-                                expr.origin,
-                                format!("the regex `{}` {reason}", regex.pattern),
-                            );
-                        }
-                    }
-                }
-                if translated.is_empty() {
-                    return self.fail(expr.origin, "the regex list is empty");
-                }
-                let name = self.field_name(&field);
-                let test = self.selection(
-                    &format!("{field}_re"),
-                    single(&format!("{name}|re"), list_or_one(translated)),
-                );
-                self.guarded(&[&field], test, *negated)
-            }
-            ExprKind::InValues {
-                negated,
-                subject,
-                values,
-            } => {
-                let Some(field) = self.subject_field(subject) else {
-                    return "false_".to_string();
-                };
-                let name = self.field_name(&field);
-                let mut alternatives = Vec::new();
-                for value in values {
-                    match self.equal_value(&name, value) {
-                        Some(selection) => alternatives.push(selection),
-                        None => {
-                            return self.fail(
-                                expr.origin,
-                                "only numbers and booleans are compared as values in Sigma",
-                            );
-                        }
-                    }
-                }
-                let test = self.selection(&format!("{field}_in"), Yaml::Sequence(alternatives));
-                self.guarded(&[&field], test, *negated)
-            }
-            ExprKind::Compare { op, left, right } => self.compare(expr, *op, left, right),
-            ExprKind::InCidr {
-                negated,
-                subject,
-                networks,
-            } => {
-                let Some(field) = self.subject_field(subject) else {
-                    return "false_".to_string();
-                };
-                if let Some(network) = networks.iter().find(|network| network.contains(':')) {
-                    return self.fail(
-                        expr.origin,
-                        format!(
-                            "the IPv6 network `{network}`: Sigma backends match IPv6 networks inconsistently (Splunk's CIDR search is IPv4-only)"
-                        ),
-                    );
-                }
-                let name = self.field_name(&field);
-                let values: Vec<Yaml> = networks
-                    .iter()
-                    .map(|network| Yaml::String(network.clone()))
-                    .collect();
-                let test = self.selection(
-                    &format!("{field}_cidr"),
-                    single(&format!("{name}|cidr"), list_or_one(values)),
-                );
-                self.guarded(&[&field], test, *negated)
-            }
-            ExprKind::InLookup {
-                negated,
-                case_sensitive,
-                subjects,
-                lookup,
-                columns,
-            } => {
-                let mut fields = Vec::new();
-                for subject in subjects {
-                    match self.subject_field(subject) {
-                        Some(field) => fields.push(field),
-                        None => return "false_".to_string(),
-                    }
-                }
-                let test = self.lookup_rows(expr.origin, &fields, *case_sensitive, lookup, columns);
-                let canonicals: Vec<&str> = fields.iter().map(String::as_str).collect();
-                self.guarded(&canonicals, test, *negated)
-            }
-            ExprKind::Literal {
-                value: Value::Bool(value),
-            } => {
-                // A constant: a selection that is always true or always false.
-                let name = self.field_name("event_type");
-                let always = self.selection(
-                    "always",
-                    single(&format!("{name}|exists"), Yaml::Bool(true)),
-                );
-                if *value {
-                    always
-                } else {
-                    format!("not {always}")
-                }
-            }
-            other => {
-                let what = other.node_name();
-                self.fail(expr.origin, format!("a {what} has no Sigma form"))
-            }
-        }
-    }
-
-    /// `{field|gte: v, field|lte: v}` for a number, `{field: v}` for a boolean.
-    fn equal_value(&self, name: &str, value: &Value) -> Option<Yaml> {
-        let mut map = YamlMap::new();
-        match value {
-            Value::Bool(value) => {
-                map.insert(Yaml::String(name.to_string()), Yaml::Bool(*value));
-            }
-            other => {
-                let number = number(other)?;
-                map.insert(Yaml::String(format!("{name}|gte")), number.clone());
-                map.insert(Yaml::String(format!("{name}|lte")), number);
-            }
-        }
-        Some(Yaml::Mapping(map))
-    }
-
-    fn compare(&mut self, expr: &Expr, op: CompareOp, left: &Expr, right: &Expr) -> String {
-        let constant = |side: &Expr| match &side.kind {
-            ExprKind::Literal { value } | ExprKind::Param { value, .. } => Some(value.clone()),
-            _ => None,
-        };
-        let (field_side, value, op) = match (constant(left), constant(right)) {
-            (None, Some(value)) => (left, value, op),
-            (Some(value), None) => (right, value, mirror(op)),
-            _ => {
-                return self.fail(
-                    expr.origin,
-                    "a comparison between two fields (or two constants) has no Sigma form",
-                );
-            }
-        };
-        let Some(field) = self.subject_field(field_side) else {
-            return "false_".to_string();
-        };
-        if !(field_side.value_type.is_numeric() || field_side.value_type == ValueType::Bool) {
-            return self.fail(
-                expr.origin,
-                format!(
-                    "a comparison on a {} field has no exact Sigma form (Sigma compares numbers)",
-                    field_side.value_type.name()
-                ),
-            );
-        }
-        let name = self.field_name(&field);
-        let modifier = match op {
-            CompareOp::Less => "lt",
-            CompareOp::LessEqual => "lte",
-            CompareOp::Greater => "gt",
-            CompareOp::GreaterEqual => "gte",
-            CompareOp::Equal | CompareOp::NotEqual => {
-                let Some(selection) = self.equal_value(&name, &value) else {
-                    return self.fail(expr.origin, "the compared value is not a number or boolean");
-                };
-                let test = self.selection(&format!("{field}_eq"), selection);
-                return self.guarded(&[&field], test, op == CompareOp::NotEqual);
-            }
-        };
-        let Some(number) = number(&value) else {
-            return self.fail(expr.origin, "the compared value is not a number");
-        };
-        self.selection(
-            &format!("{field}_{modifier}"),
-            single(&format!("{name}|{modifier}"), number),
-        )
-    }
-
-    /// The needles of a string set; `None` after a failure. A narrowed lookup
-    /// is handled by the caller.
-    fn needles(&mut self, origin: Origin, needles: &StringSet) -> Option<Vec<String>> {
-        if let StringSet::NarrowedLookup { .. } = needles {
-            return None;
-        }
-        match lower::needles(self.pack, needles, MAX_INLINED_ROWS, scalar_text) {
-            Ok(needles) => Some(needles),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(Self::too_many_rows));
-                None
-            }
-        }
-    }
-
-    fn needles_test(
-        &mut self,
-        origin: Origin,
-        field: &str,
-        op: TextOp,
-        case_sensitive: bool,
-        fold_whitespace: bool,
-        needles: &StringSet,
-    ) -> String {
-        if let StringSet::NarrowedLookup {
-            lookup,
-            keys,
-            column,
-        } = needles
-        {
-            return self.narrowed(
-                origin,
-                field,
-                op,
-                case_sensitive,
-                fold_whitespace,
-                lookup,
-                keys,
-                column,
-            );
-        }
-        let Some(values) = self.needles(origin, needles) else {
-            return "false_".to_string();
-        };
-        match self.text_value(origin, field, op, case_sensitive, fold_whitespace, &values) {
-            Some(selection) => self.selection(&format!("{field}_{}", op_name(op)), selection),
-            None => "false_".to_string(),
-        }
-    }
-
     /// One selection value (a map, or a list of maps for plain values and a
-    /// regex together) testing `field OP any needle`; `None` after a failure.
+    /// regex together) testing `field OP any needle` (never empty).
     fn text_value(
-        &mut self,
-        origin: Origin,
+        &self,
         field: &str,
         op: TextOp,
         case_sensitive: bool,
         fold_whitespace: bool,
         needles: &[String],
-    ) -> Option<Yaml> {
+    ) -> Result<Yaml, Unsupported> {
         let name = self.field_name(field);
         let mut plain = Vec::new();
         let mut regex_needles = Vec::new();
@@ -527,131 +226,251 @@ impl<'a> Builder<'a> {
             alternatives.push(single(&key, list_or_one(plain)));
         }
         if !regex_needles.is_empty() {
-            match needles_regex(&regex_needles, op, case_sensitive, fold_whitespace) {
-                Ok(regex) => alternatives.push(single(&format!("{name}|re"), Yaml::String(regex))),
-                Err(reason) => {
-                    self.fail(origin, reason);
-                    return None;
-                }
-            }
+            let regex = needles_regex(&regex_needles, op, case_sensitive, fold_whitespace)
+                .map_err(Unsupported)?;
+            alternatives.push(single(&format!("{name}|re"), Yaml::String(regex)));
         }
         match alternatives.len() {
-            // No needles: the test is false, as `any` of nothing.
-            0 => {
-                self.fail(origin, "the test has no needles");
-                None
-            }
-            1 => Some(alternatives.remove(0)),
-            _ => Some(Yaml::Sequence(alternatives)),
+            0 => Err(Unsupported("the test has no needles".to_string())),
+            1 => Ok(alternatives.remove(0)),
+            _ => Ok(Yaml::Sequence(alternatives)),
+        }
+    }
+}
+
+impl Syntax for Selections<'_> {
+    fn target(&self) -> &'static str {
+        super::ID
+    }
+
+    /// A selection that is always true (every event has a type), or its negation.
+    fn constant(&self, value: bool) -> String {
+        let name = self.field_name("event_type");
+        let always = self.selection(
+            "always",
+            single(&format!("{name}|exists"), Yaml::Bool(true)),
+        );
+        if value {
+            always
+        } else {
+            format!("not {always}")
         }
     }
 
-    /// `s OP L[key].column`: a list of maps, one per group of rows with the
-    /// same key cells, each the key equalities and the needle test.
-    #[allow(clippy::too_many_arguments)]
-    fn narrowed(
-        &mut self,
-        origin: Origin,
+    fn and(&self, operands: Vec<String>) -> String {
+        joined(operands, " and ")
+    }
+
+    fn or(&self, operands: Vec<String>) -> String {
+        joined(operands, " or ")
+    }
+
+    fn not(&self, operand: String) -> String {
+        format!("not {}", group(&operand))
+    }
+
+    fn exists(&self, field: &str) -> Spelled {
+        Ok(self.exists_selection(field, "exists"))
+    }
+
+    /// The field itself: [`Syntax::guarded`] makes its selection when needed.
+    fn presence(&self, field: &str) -> Spelled {
+        Ok(field.to_string())
+    }
+
+    /// A selection is false on a missing field: only a negation (a negated
+    /// test, or `!=`) is made false there with its fields' presence.
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        _under_not: bool,
+    ) -> String {
+        if !negated && !body.starts_with("not ") {
+            return body;
+        }
+        let mut parts: Vec<String> = presence
+            .iter()
+            .map(|field| self.exists_selection(field, "present"))
+            .collect();
+        parts.push(if negated { self.not(body) } else { body });
+        parts.join(" and ")
+    }
+
+    fn compare(&self, field: &str, field_type: ValueType, op: CompareOp, value: &Value) -> Spelled {
+        let _ = field_type;
+        let name = self.field_name(field);
+        let modifier = match op {
+            CompareOp::Less => "lt",
+            CompareOp::LessEqual => "lte",
+            CompareOp::Greater => "gt",
+            CompareOp::GreaterEqual => "gte",
+            CompareOp::Equal | CompareOp::NotEqual => {
+                let selection = equal_value(&name, value).ok_or_else(|| {
+                    Unsupported("the compared value is not a number or boolean".to_string())
+                })?;
+                let test = self.selection(&format!("{field}_eq"), selection);
+                return Ok(if op == CompareOp::NotEqual {
+                    self.not(test)
+                } else {
+                    test
+                });
+            }
+        };
+        let number = number(value)
+            .ok_or_else(|| Unsupported("the compared value is not a number".to_string()))?;
+        Ok(self.selection(
+            &format!("{field}_{modifier}"),
+            single(&format!("{name}|{modifier}"), number),
+        ))
+    }
+
+    fn text(
+        &self,
         field: &str,
         op: TextOp,
         case_sensitive: bool,
         fold_whitespace: bool,
-        lookup: &str,
-        keys: &[(String, String)],
-        column: &str,
-    ) -> String {
-        let Some((table, needle_index)) = self.lookup_column(lookup, column, origin) else {
-            return "false_".to_string();
-        };
-        let mut key_columns = Vec::new();
-        for (key_column, key_field) in keys {
-            let Some((_, index)) = self.lookup_column(lookup, key_column, origin) else {
-                return "false_".to_string();
-            };
-            key_columns.push((index, key_field.clone()));
-        }
-        let key_indexes: Vec<usize> = key_columns.iter().map(|(index, _)| *index).collect();
-        let groups = lower::needles_by_key(
-            table,
-            needle_index,
-            &key_indexes,
-            case_sensitive,
-            scalar_text,
-        );
-        if groups.is_empty() {
-            return self.fail(origin, format!("the lookup `{lookup}` gives no needles"));
-        }
-        // Each group: (key1 and key2 and (needle test)); the needle test may
-        // be plain values or a regex, so each group is one selection.
-        let mut alternatives = Vec::new();
-        for (cells, needles) in groups {
-            let mut parts = Vec::new();
-            for ((_, key_field), cell) in key_columns.iter().zip(&cells) {
-                let Some(value) = self.text_value(
-                    origin,
-                    key_field,
-                    TextOp::Equals,
-                    case_sensitive,
-                    false,
-                    std::slice::from_ref(cell),
-                ) else {
-                    return "false_".to_string();
-                };
-                let name = self.selection(&format!("{key_field}_key"), value);
-                parts.push(name);
-            }
-            let Some(value) =
-                self.text_value(origin, field, op, case_sensitive, fold_whitespace, &needles)
-            else {
-                return "false_".to_string();
-            };
-            parts.push(self.selection(&format!("{field}_{}", op_name(op)), value));
-            alternatives.push(parts.join(" and "));
-        }
-        if alternatives.len() == 1 {
-            alternatives.remove(0)
-        } else {
-            let grouped: Vec<String> = alternatives.iter().map(|text| group(text)).collect();
-            grouped.join(" or ")
-        }
+        needles: &[String],
+    ) -> Spelled {
+        // The plan compares `event_type` exactly with the source's types;
+        // they are spelled as the `event_type` selection spells them.
+        let source_types = field == "event_type"
+            && op == TextOp::Equals
+            && needles.iter().all(|needle| self.types.contains(needle));
+        let case_sensitive = case_sensitive && !source_types;
+        let value = self.text_value(field, op, case_sensitive, fold_whitespace, needles)?;
+        Ok(self.selection(&format!("{field}_{}", op_name(op)), value))
     }
 
-    /// `(f1, f2) in L.(c1, c2)`: one selection, a list of maps (one per
-    /// row), each map the AND of the cell equalities.
-    fn lookup_rows(
-        &mut self,
-        origin: Origin,
+    fn key(&self, field: &str, case_sensitive: bool, cell: &str) -> Spelled {
+        let cell = [cell.to_string()];
+        let value = self.text_value(field, TextOp::Equals, case_sensitive, false, &cell)?;
+        Ok(self.selection(&format!("{field}_key"), value))
+    }
+
+    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let mut translated = Vec::new();
+        for regex in patterns {
+            let text = search_regex(&regex.pattern, regex.case_insensitive)
+                .map_err(|reason| Unsupported(format!("the regex `{}` {reason}", regex.pattern)))?;
+            translated.push(Yaml::String(text));
+        }
+        let name = self.field_name(field);
+        Ok(self.selection(
+            &format!("{field}_re"),
+            single(&format!("{name}|re"), list_or_one(translated)),
+        ))
+    }
+
+    fn values(&self, field: &str, values: &[Value]) -> Spelled {
+        let name = self.field_name(field);
+        let alternatives = values
+            .iter()
+            .map(|value| equal_value(&name, value))
+            .collect::<Option<Vec<Yaml>>>()
+            .ok_or_else(|| {
+                Unsupported("only numbers and booleans are compared as values in Sigma".to_string())
+            })?;
+        Ok(self.selection(&format!("{field}_in"), Yaml::Sequence(alternatives)))
+    }
+
+    fn cidr(&self, field: &str, field_type: ValueType, networks: &[String]) -> Spelled {
+        let _ = field_type;
+        if let Some(network) = networks.iter().find(|network| network.contains(':')) {
+            return Err(Unsupported(format!(
+                "the IPv6 network `{network}`: Sigma backends match IPv6 networks inconsistently (Splunk's CIDR search is IPv4-only)"
+            )));
+        }
+        let name = self.field_name(field);
+        let values: Vec<Yaml> = networks
+            .iter()
+            .map(|network| Yaml::String(network.clone()))
+            .collect();
+        Ok(self.selection(
+            &format!("{field}_cidr"),
+            single(&format!("{name}|cidr"), list_or_one(values)),
+        ))
+    }
+
+    /// One selection, a list of maps (one per row, in the lookup's order),
+    /// each map the AND of the cell equalities.
+    fn rows(
+        &self,
         fields: &[String],
         case_sensitive: bool,
-        lookup: &str,
-        columns: &[String],
-    ) -> String {
-        let Some((table, indexes)) = self.tuple_lookup(origin, fields, lookup, columns) else {
-            return Self::FALSE.to_string();
-        };
+        groups: &[(String, Vec<Vec<String>>)],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
         let mut rows = Vec::new();
-        for row in &table.rows {
-            let mut map = YamlMap::new();
-            for (field, index) in fields.iter().zip(&indexes) {
-                let cell = row.get(*index).and_then(scalar_text).unwrap_or_default();
-                let name = self.field_name(field);
-                if !case_sensitive && plain_case_insensitive(&cell, TextOp::Equals, false) {
-                    map.insert(Yaml::String(name), Yaml::String(plain_value(&cell)));
-                } else {
-                    match needles_regex(&[cell], TextOp::Equals, case_sensitive, false) {
-                        Ok(regex) => {
-                            map.insert(Yaml::String(format!("{name}|re")), Yaml::String(regex));
+        for (first, rests) in groups {
+            for rest in rests {
+                let mut map = YamlMap::new();
+                for (field, cell) in fields.iter().zip(std::iter::once(first).chain(rest)) {
+                    let name = self.field_name(field);
+                    if !case_sensitive && plain_case_insensitive(cell, TextOp::Equals, false) {
+                        map.insert(Yaml::String(name), Yaml::String(plain_value(cell)));
+                    } else {
+                        let cell = std::slice::from_ref(cell);
+                        match needles_regex(cell, TextOp::Equals, case_sensitive, false) {
+                            Ok(regex) => {
+                                map.insert(Yaml::String(format!("{name}|re")), Yaml::String(regex));
+                            }
+                            Err(reason) => return Some(Err(Unsupported(reason))),
                         }
-                        Err(reason) => return self.fail(origin, reason),
                     }
                 }
+                rows.push(Yaml::Mapping(map));
             }
-            rows.push(Yaml::Mapping(map));
         }
-        if rows.is_empty() {
-            return self.fail(origin, format!("the lookup `{lookup}` has no rows"));
-        }
-        self.selection(&format!("{lookup}_row"), Yaml::Sequence(rows))
+        let name = format!("{}_row", lookup.name);
+        Some(Ok(self.selection(&name, Yaml::Sequence(rows))))
+    }
+
+    fn sorted_needles(&self) -> bool {
+        false
+    }
+
+    fn max_inlined_rows(&self) -> usize {
+        MAX_INLINED_ROWS
+    }
+
+    fn too_many_rows(&self, lookup: &LookupRef) -> String {
+        format!(
+            "the lookup `{}` has {} rows; at most {MAX_INLINED_ROWS} are inlined into a Sigma rule",
+            lookup.name, lookup.rows
+        )
+    }
+
+    /// Sets Sigma has no selection for: no needles, patterns or rows.
+    fn refusals(&self, test: &Test) -> Vec<Unsupported> {
+        let within = |lookup: &LookupRef| lookup.rows <= MAX_INLINED_ROWS;
+        let reason = match &test.kind {
+            TestKind::Text {
+                field,
+                op,
+                needles,
+                lookup,
+                ..
+            } if needles.is_empty()
+                && lookup.as_ref().is_none_or(within)
+                && !(field == "event_type" && *op == TextOp::Equals) =>
+            {
+                "the test has no needles".to_string()
+            }
+            TestKind::Regex { patterns, .. } if patterns.is_empty() => {
+                "the regex list is empty".to_string()
+            }
+            TestKind::Narrowed { groups, lookup, .. } if groups.is_empty() && within(lookup) => {
+                format!("the lookup `{}` gives no needles", lookup.name)
+            }
+            TestKind::Rows { groups, lookup, .. } if groups.is_empty() => {
+                format!("the lookup `{}` has no rows", lookup.name)
+            }
+            _ => return Vec::new(),
+        };
+        vec![Unsupported(reason)]
     }
 }
 

@@ -16,6 +16,7 @@ pub mod quote;
 use serde::Serialize;
 use serde_yaml::Value as Yaml;
 
+use super::plan::{self, Shape};
 use super::uuid::uuid_v5;
 use super::{Artifact, Mapping, Problem, Target, TargetField};
 use crate::ir::{self, Detection, Need, Pack, Rule, Severity};
@@ -119,7 +120,19 @@ impl Target for Sigma {
                 "only match rules become Sigma rules",
             )]);
         };
-        let detection = source_detection(source, pack, mapping)?;
+        // The constructs no target prints are false in the plan: the rest is
+        // still printed, so that Sigma's own refusals come in the same run.
+        let (plan, mut problems) = plan::plan_and_problems(rule, pack);
+        let Shape::Match(planned) = &plan.shape else {
+            return Err(vec![Problem::untranslatable(
+                rule.origin,
+                "the plan's shape is not the rule's",
+            )]);
+        };
+        let detection = source_detection(planned, mapping, &mut problems);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
         let sigma = sigma_rule(rule, source, detection.to_yaml());
         let yaml = serde_yaml::to_string(&sigma).map_err(|error| {
             vec![Problem::untranslatable(
