@@ -105,29 +105,93 @@ pub trait Syntax {
     fn lacks(&self, what: &str) -> Unsupported {
         Unsupported(format!("{} has no exact form for {what}", self.target()))
     }
+
+    /// The fields whose presence guards `test`; by default the plan's
+    /// [`Test::guard`].
+    fn guard_fields(&self, test: &Test) -> Vec<String> {
+        test.guard.clone()
+    }
+
+    /// A test made total from the presence tests of its guard fields
+    /// (distinct, maybe none) and its body, to be negated when `negated`;
+    /// `under_not` when a `not` encloses the test. By default `and` of the
+    /// presence tests and the (negated) body.
+    fn guarded(
+        &self,
+        presence: Vec<String>,
+        body: String,
+        negated: bool,
+        under_not: bool,
+    ) -> String {
+        let _ = under_not;
+        let mut parts = presence;
+        parts.push(if negated { self.not(body) } else { body });
+        self.and(parts)
+    }
+
+    /// The tests of one alternative of a lookup test (a key's cells and its
+    /// needles, or a row's cells) joined by `and`; by default [`Syntax::and`].
+    fn lookup_and(&self, tests: Vec<String>) -> String {
+        self.and(tests)
+    }
+
+    /// The alternatives of a lookup test (never fewer than two) joined by
+    /// `or`; by default [`Syntax::or`].
+    fn lookup_or(&self, alternatives: Vec<String>) -> String {
+        self.or(alternatives)
+    }
+
+    /// Every reason `test` is refused, each its own problem at the test,
+    /// given the first one its spelling stopped at; by default that one. A
+    /// target may list more ([`each_refusal`]: every needle, pattern or
+    /// lookup cell it cannot spell).
+    fn refusals(&self, test: &Test, first: Unsupported) -> Vec<Unsupported> {
+        let _ = test;
+        vec![first]
+    }
 }
 
 /// Spells a predicate; every construct the target refuses is a problem at
 /// its origin (and the returned text is then never emitted).
 pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) -> String {
+    spell(syntax, pred, false, problems)
+}
+
+/// [`predicate`], knowing whether a `not` encloses `pred`.
+fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<Problem>) -> String {
     match pred {
-        Pred::And(operands) => join(syntax, operands, problems, true),
-        Pred::Or(operands) => join(syntax, operands, problems, false),
-        Pred::Not(operand) => syntax.not(predicate(syntax, operand, problems)),
+        Pred::And(operands) => join(syntax, operands, under_not, problems, true),
+        Pred::Or(operands) => join(syntax, operands, under_not, problems, false),
+        Pred::Not(operand) => syntax.not(spell(syntax, operand, true, problems)),
         Pred::Exists(field) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
         Pred::Test(test) => match test_body(syntax, test) {
-            Ok(body) => guard(syntax, test, body, problems),
-            Err(Unsupported(reason)) => refuse(syntax, Some(test.origin), reason, problems),
+            Ok(body) => guard(syntax, test, body, under_not, problems),
+            Err(first) => {
+                let mut refusals = syntax.refusals(test, first.clone());
+                if refusals.is_empty() {
+                    refusals.push(first);
+                }
+                for Unsupported(reason) in refusals {
+                    refuse(syntax, Some(test.origin), reason, problems);
+                }
+                syntax.constant(false)
+            }
         },
     }
 }
 
-fn join(syntax: &dyn Syntax, operands: &[Pred], problems: &mut Vec<Problem>, all: bool) -> String {
+fn join(
+    syntax: &dyn Syntax,
+    operands: &[Pred],
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+    all: bool,
+) -> String {
     let mut parts: Vec<String> = operands
         .iter()
-        .map(|operand| predicate(syntax, operand, problems))
+        .map(|operand| spell(syntax, operand, under_not, problems))
         .collect();
     match parts.len() {
         0 => syntax.constant(all),
@@ -154,17 +218,22 @@ fn refuse(
 }
 
 /// A test made total: its fields present and the body true (or, negated, false).
-fn guard(syntax: &dyn Syntax, test: &Test, body: String, problems: &mut Vec<Problem>) -> String {
+fn guard(
+    syntax: &dyn Syntax,
+    test: &Test,
+    body: String,
+    under_not: bool,
+    problems: &mut Vec<Problem>,
+) -> String {
     let mut parts = Vec::new();
-    for field in &test.guard {
+    for field in &syntax.guard_fields(test) {
         match syntax.exists(field) {
             Ok(presence) if !parts.contains(&presence) => parts.push(presence),
             Ok(_) => {}
             Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
         }
     }
-    parts.push(if test.negated { syntax.not(body) } else { body });
-    syntax.and(parts)
+    syntax.guarded(parts, body, test.negated, under_not)
 }
 
 /// The body of a test, assuming its fields are present.
@@ -238,7 +307,7 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                 needles.sort();
                 needles.dedup();
                 parts.push(syntax.text(field, *op, *case_sensitive, *fold_whitespace, &needles)?);
-                alternatives.push(syntax.and(parts));
+                alternatives.push(syntax.lookup_and(parts));
             }
             Ok(any(syntax, alternatives))
         }
@@ -271,14 +340,14 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
                         for (field, cell) in fields[1..].iter().zip(rest) {
                             tests.push(equals(field, std::slice::from_ref(cell))?);
                         }
-                        rows.push(syntax.and(tests));
+                        rows.push(syntax.lookup_and(tests));
                     }
                     parts.push(any(syntax, rows));
                 }
                 alternatives.push(if parts.len() == 1 {
                     parts.remove(0)
                 } else {
-                    syntax.and(parts)
+                    syntax.lookup_and(parts)
                 });
             }
             Ok(any(syntax, alternatives))
@@ -290,7 +359,7 @@ fn any(syntax: &dyn Syntax, mut alternatives: Vec<String>) -> String {
     match alternatives.len() {
         0 => syntax.constant(false),
         1 => alternatives.remove(0),
-        _ => syntax.or(alternatives),
+        _ => syntax.lookup_or(alternatives),
     }
 }
 
@@ -300,4 +369,114 @@ fn within_rows(syntax: &dyn Syntax, lookup: &LookupRef) -> Result<(), Unsupporte
     } else {
         Ok(())
     }
+}
+
+/// Every distinct reason `syntax` refuses a part of `test`, each needle,
+/// pattern and lookup cell spelled alone, in the order the walk spells them:
+/// for a target whose [`Syntax::refusals`] names each one. Empty when the
+/// test is refused as a whole (a lookup over the row limit).
+pub fn each_refusal(syntax: &dyn Syntax, test: &Test) -> Vec<Unsupported> {
+    let over = |lookup: &LookupRef| within_rows(syntax, lookup).is_err();
+    let text =
+        |field: &str, (op, case_sensitive, fold): (TextOp, bool, bool), needles: &[String]| {
+            let mut needles = needles.to_vec();
+            needles.sort();
+            needles.dedup();
+            needles
+                .iter()
+                .map(|needle| {
+                    syntax.text(
+                        field,
+                        op,
+                        case_sensitive,
+                        fold,
+                        std::slice::from_ref(needle),
+                    )
+                })
+                .collect::<Vec<Spelled>>()
+        };
+    let mut spelled: Vec<Spelled> = Vec::new();
+    match &test.kind {
+        TestKind::Text {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            needles,
+            lookup,
+        } => {
+            if lookup.as_ref().is_some_and(over) {
+                return Vec::new();
+            }
+            spelled.extend(text(
+                field,
+                (*op, *case_sensitive, *fold_whitespace),
+                needles,
+            ));
+        }
+        TestKind::Regex { field, patterns } => spelled.extend(
+            patterns
+                .iter()
+                .map(|pattern| syntax.regex(field, std::slice::from_ref(pattern))),
+        ),
+        TestKind::Narrowed {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            keys,
+            groups,
+            lookup,
+        } => {
+            if over(lookup) {
+                return Vec::new();
+            }
+            for (cells, needles) in groups {
+                for (key, cell) in keys.iter().zip(cells) {
+                    let equals = (TextOp::Equals, *case_sensitive, false);
+                    spelled.extend(text(key, equals, std::slice::from_ref(cell)));
+                }
+                spelled.extend(text(
+                    field,
+                    (*op, *case_sensitive, *fold_whitespace),
+                    needles,
+                ));
+            }
+        }
+        TestKind::Rows {
+            fields,
+            case_sensitive,
+            groups,
+            lookup,
+        } => {
+            if over(lookup) {
+                return Vec::new();
+            }
+            let equals = (TextOp::Equals, *case_sensitive, false);
+            for (first, rests) in groups {
+                spelled.extend(text(&fields[0], equals, std::slice::from_ref(first)));
+                if fields.len() == 2 {
+                    let seconds: Vec<String> = rests
+                        .iter()
+                        .filter_map(|rest| rest.first().cloned())
+                        .collect();
+                    spelled.extend(text(&fields[1], equals, &seconds));
+                } else {
+                    for rest in rests {
+                        for (field, cell) in fields[1..].iter().zip(rest) {
+                            spelled.extend(text(field, equals, std::slice::from_ref(cell)));
+                        }
+                    }
+                }
+            }
+        }
+        TestKind::Compare { .. } | TestKind::Values { .. } | TestKind::Cidr { .. } => {}
+    }
+    let mut reasons: Vec<Unsupported> = Vec::new();
+    for reason in spelled.into_iter().filter_map(Result::err) {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
+        }
+    }
+    reasons
 }

@@ -20,7 +20,7 @@
 
 mod walk;
 
-pub use walk::plan;
+pub use walk::{plan, plan_lenient};
 
 use crate::ir::{
     self, AggregateFunction, ArithmeticOp, CompareOp, Origin, TextOp, Value, ValueType,

@@ -13,6 +13,18 @@ use crate::targets::{Problem, lower};
 
 /// Lowers a rule to its plan, or the problems no target can get past.
 pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
+    let (plan, problems) = plan_lenient(rule, pack);
+    if problems.is_empty() {
+        Ok(plan)
+    } else {
+        Err(problems)
+    }
+}
+
+/// Lowers a rule to its plan whatever is refused: a refused construct is a
+/// false filter in the plan and its problem is returned beside it, so that
+/// a target can report its own refusals of the other constructs too.
+pub fn plan_lenient(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
     let mut walk = Walk {
         pack,
         types: Vec::new(),
@@ -71,11 +83,7 @@ pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
             condition: walk.condition(condition, *window_ms),
         },
     };
-    if walk.problems.is_empty() {
-        Ok(Plan { shape })
-    } else {
-        Err(walk.problems)
-    }
+    (Plan { shape }, walk.problems)
 }
 
 struct Walk<'p> {
