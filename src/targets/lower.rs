@@ -1,4 +1,4 @@
-//! Target-neutral lowering decisions shared by the compile targets.
+//! Lowering decisions the plan (and the targets' syntax) build on.
 //!
 //! Input: pieces of an IR expression (a comparison's operator and sides, a
 //! `StringSet`, a lookup and column name) and the pack.
@@ -44,130 +44,6 @@ impl Refusal {
         }
     }
 }
-
-/// What every target's query builder shares: a refused construct becomes a
-/// [`Problem`] at its origin (the query gets the target's constant false in
-/// its place, and is never emitted), and needles and lookup columns are read
-/// through [`needles`] and [`lookup_column`] with the target's row limit and
-/// words. A builder implements the four required items; the rest is here.
-pub(crate) trait Lowerer<'a> {
-    /// The target's constant false (`false`, `false()`...).
-    const FALSE: &'static str;
-    /// How many lookup rows the target inlines into one query.
-    const MAX_ROWS: usize;
-
-    /// The pack being compiled.
-    fn pack(&self) -> &'a Pack;
-
-    /// Where refusals go.
-    fn problems(&mut self) -> &mut Vec<super::Problem>;
-
-    /// The refusal of a lookup with more rows than [`Lowerer::MAX_ROWS`].
-    fn too_many_rows(lookup: &str, rows: usize) -> String;
-
-    /// A needle's text; by default any scalar's display form.
-    fn needle_text(value: &Value) -> Option<String> {
-        scalar_text(value)
-    }
-
-    /// Records a refusal; returns the target's constant false for its place.
-    fn fail(&mut self, origin: ir::Origin, message: impl Into<String>) -> String {
-        self.problems()
-            .push(super::Problem::untranslatable(origin, message.into()));
-        Self::FALSE.to_string()
-    }
-
-    /// The needle strings of a list, lookup column or literal set (none, and a
-    /// refusal, when they cannot be inlined).
-    fn needles(&mut self, set: &StringSet, origin: ir::Origin) -> Vec<String> {
-        match needles(self.pack(), set, Self::MAX_ROWS, Self::needle_text) {
-            Ok(needles) => needles,
-            Err(refusal) => {
-                self.fail(origin, refusal.message(Self::too_many_rows));
-                Vec::new()
-            }
-        }
-    }
-
-    /// The lookup and its `columns`' indexes for a tuple test of `fields`
-    /// (one field per column, within the row limit); `None` after a refusal.
-    fn tuple_lookup(
-        &mut self,
-        origin: ir::Origin,
-        fields: &[String],
-        lookup: &str,
-        columns: &[String],
-    ) -> Option<(&'a ir::Lookup, Vec<usize>)> {
-        let mut indexes = Vec::with_capacity(columns.len());
-        let mut table = None;
-        for column in columns {
-            let (found, index) = self.lookup_column(lookup, column, origin)?;
-            table = Some(found);
-            indexes.push(index);
-        }
-        let Some(table) = table else {
-            self.fail(origin, "the lookup has no columns");
-            return None;
-        };
-        if table.rows.len() > Self::MAX_ROWS {
-            self.fail(origin, Self::too_many_rows(lookup, table.rows.len()));
-            return None;
-        }
-        if fields.len() != indexes.len() || fields.is_empty() {
-            self.fail(origin, "the lookup's columns and subjects do not pair up");
-            return None;
-        }
-        Some((table, indexes))
-    }
-
-    /// A lookup and the index of one of its columns, or a refusal.
-    fn lookup_column(
-        &mut self,
-        lookup: &str,
-        column: &str,
-        origin: ir::Origin,
-    ) -> Option<(&'a ir::Lookup, usize)> {
-        match lookup_column(self.pack(), lookup, column) {
-            Ok(found) => Some(found),
-            Err(refusal) => {
-                self.fail(origin, refusal.message(Self::too_many_rows));
-                None
-            }
-        }
-    }
-}
-
-/// Implements [`Lowerer`] for a query builder that has `pack` and `problems`
-/// fields, given its constant false and the words of its too-many-rows
-/// refusal (`{lookup}`, `{rows}` and `{max}` are filled in), and optionally
-/// how it writes a needle. The row limit is the caller's `MAX_INLINED_ROWS`.
-macro_rules! lowerer {
-    ($builder:ident, $false:literal, $rows:literal $(, needle_text: $text:path)?) => {
-        impl<'a> $crate::targets::lower::Lowerer<'a> for $builder<'a> {
-            const FALSE: &'static str = $false;
-            const MAX_ROWS: usize = MAX_INLINED_ROWS;
-
-            fn pack(&self) -> &'a $crate::ir::Pack {
-                self.pack
-            }
-
-            fn problems(&mut self) -> &mut Vec<$crate::targets::Problem> {
-                &mut self.problems
-            }
-
-            fn too_many_rows(lookup: &str, rows: usize) -> String {
-                format!($rows, lookup = lookup, rows = rows, max = MAX_INLINED_ROWS)
-            }
-
-            $(
-                fn needle_text(value: &$crate::ir::Value) -> Option<String> {
-                    $text(value)
-                }
-            )?
-        }
-    };
-}
-pub(crate) use lowerer;
 
 /// A lookup column resolved to its table and column index.
 pub fn lookup_column<'p>(
@@ -279,52 +155,6 @@ pub fn field_versus_constant<'e>(
         return None;
     };
     Some(Comparison { field, value, op })
-}
-
-/// A comparison the targets that compare only numbers and booleans take:
-/// the field (its expression and name), the operator turned so the field is
-/// on the left, and the constant in the target's notation.
-pub struct TypedComparison<'e> {
-    /// The field side.
-    pub field: &'e Expr,
-    /// Its canonical name.
-    pub name: &'e str,
-    /// The operator, mirrored if the field was on the right.
-    pub op: CompareOp,
-    /// The constant, written by the target's `value_text`.
-    pub value: String,
-}
-
-/// `field OP constant` on a number or boolean field, with the constant
-/// written by `value_text`; otherwise the refusal, naming `language`.
-pub fn typed_comparison<'e>(
-    op: CompareOp,
-    left: &'e Expr,
-    right: &'e Expr,
-    language: &str,
-    value_text: fn(&Value) -> Option<String>,
-) -> Result<TypedComparison<'e>, String> {
-    let Some(Comparison { field, value, op }) = field_versus_constant(op, left, right) else {
-        return Err(format!(
-            "a comparison between two fields or computed values has no exact {language} translation"
-        ));
-    };
-    let ExprKind::Field { name } = &field.kind else {
-        return Err(format!("only a field can be compared in {language}"));
-    };
-    if !(field.value_type.is_numeric() || field.value_type == ir::ValueType::Bool) {
-        return Err(format!(
-            "a comparison on the {} field `{name}` has no exact {language} translation",
-            field.value_type.name()
-        ));
-    }
-    let value = value_text(value).ok_or("the compared value is not a number or boolean")?;
-    Ok(TypedComparison {
-        field,
-        name,
-        op,
-        value,
-    })
 }
 
 /// A number in decimal notation that reads back as the same type (a float

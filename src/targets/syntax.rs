@@ -289,7 +289,37 @@ fn reasons(syntax: &dyn Syntax, test: &Test, reason: String) -> Vec<String> {
     if !syntax.refuse_each() {
         return vec![reason];
     }
-    let refused: Vec<Unsupported> = match &test.kind {
+    let each: Vec<String> = each_refusal(syntax, test)
+        .into_iter()
+        .map(|Unsupported(reason)| reason)
+        .collect();
+    if each.is_empty() { vec![reason] } else { each }
+}
+
+/// The distinct reasons of every needle, pattern and lookup cell the target
+/// cannot spell, each spelled alone, in the order the walk spells them.
+fn each_refusal(syntax: &dyn Syntax, test: &Test) -> Vec<Unsupported> {
+    let over = |lookup: &LookupRef| within_rows(syntax, lookup).is_err();
+    let text =
+        |field: &str, (op, case_sensitive, fold): (TextOp, bool, bool), needles: &[String]| {
+            let mut needles = needles.to_vec();
+            needles.sort();
+            needles.dedup();
+            needles
+                .iter()
+                .map(|needle| {
+                    syntax.text(
+                        field,
+                        op,
+                        case_sensitive,
+                        fold,
+                        std::slice::from_ref(needle),
+                    )
+                })
+                .collect::<Vec<Spelled>>()
+        };
+    let mut spelled: Vec<Spelled> = Vec::new();
+    match &test.kind {
         TestKind::Text {
             field,
             op,
@@ -298,36 +328,82 @@ fn reasons(syntax: &dyn Syntax, test: &Test, reason: String) -> Vec<String> {
             needles,
             lookup,
             ..
-        } if lookup
-            .as_ref()
-            .is_none_or(|lookup| within_rows(syntax, lookup).is_ok()) =>
-        {
-            let mut needles = needles.clone();
-            needles.sort();
-            needles.dedup();
-            needles
-                .iter()
-                .filter_map(|needle| {
-                    let needle = std::slice::from_ref(needle);
-                    let spelled =
-                        syntax.text(field, *op, *case_sensitive, *fold_whitespace, needle);
-                    spelled.err()
-                })
-                .collect()
+        } => {
+            if lookup.as_ref().is_some_and(over) {
+                return Vec::new();
+            }
+            spelled.extend(text(
+                field,
+                (*op, *case_sensitive, *fold_whitespace),
+                needles,
+            ));
         }
-        TestKind::Regex { field, patterns } => patterns
-            .iter()
-            .filter_map(|pattern| syntax.regex(field, std::slice::from_ref(pattern)).err())
-            .collect(),
-        _ => Vec::new(),
-    };
-    let mut each: Vec<String> = Vec::new();
-    for Unsupported(reason) in refused {
-        if !each.contains(&reason) {
-            each.push(reason);
+        TestKind::Regex { field, patterns } => spelled.extend(
+            patterns
+                .iter()
+                .map(|pattern| syntax.regex(field, std::slice::from_ref(pattern))),
+        ),
+        TestKind::Narrowed {
+            field,
+            op,
+            case_sensitive,
+            fold_whitespace,
+            keys,
+            groups,
+            lookup,
+            ..
+        } => {
+            if over(lookup) {
+                return Vec::new();
+            }
+            for (cells, needles) in groups {
+                for (key, cell) in keys.iter().zip(cells) {
+                    let equals = (TextOp::Equals, *case_sensitive, false);
+                    spelled.extend(text(key, equals, std::slice::from_ref(cell)));
+                }
+                spelled.extend(text(
+                    field,
+                    (*op, *case_sensitive, *fold_whitespace),
+                    needles,
+                ));
+            }
+        }
+        TestKind::Rows {
+            fields,
+            case_sensitive,
+            groups,
+            lookup,
+        } => {
+            if over(lookup) {
+                return Vec::new();
+            }
+            let equals = (TextOp::Equals, *case_sensitive, false);
+            for (first, rests) in groups {
+                spelled.extend(text(&fields[0], equals, std::slice::from_ref(first)));
+                if fields.len() == 2 {
+                    let seconds: Vec<String> = rests
+                        .iter()
+                        .filter_map(|rest| rest.first().cloned())
+                        .collect();
+                    spelled.extend(text(&fields[1], equals, &seconds));
+                } else {
+                    for rest in rests {
+                        for (field, cell) in fields[1..].iter().zip(rest) {
+                            spelled.extend(text(field, equals, std::slice::from_ref(cell)));
+                        }
+                    }
+                }
+            }
+        }
+        TestKind::Compare { .. } | TestKind::Values { .. } | TestKind::Cidr { .. } => {}
+    }
+    let mut reasons: Vec<Unsupported> = Vec::new();
+    for reason in spelled.into_iter().filter_map(Result::err) {
+        if !reasons.contains(&reason) {
+            reasons.push(reason);
         }
     }
-    if each.is_empty() { vec![reason] } else { each }
+    reasons
 }
 
 /// A test made total: its fields present and the body true (or, negated, false).

@@ -14,6 +14,7 @@
 
 mod query;
 pub mod quote;
+mod syntax;
 
 use serde_json::json;
 

@@ -1,0 +1,303 @@
+//! [`Syntax`] for ES|QL filters.
+//!
+//! ES|QL has three-valued logic: a test on a missing field is `null`, and
+//! `WHERE` keeps only `true` rows. `AND`/`OR` with a `null` side give the
+//! same rows as with a `false` side, but `NOT null` is `null`: so a negated
+//! operator is written `(f IS NOT NULL AND NOT (...))` (false on a missing
+//! field, as in the evaluator) and every test under `NOT` is made total with
+//! `f IS NOT NULL AND ...`, so that the `NOT` is true on a missing field.
+//! Case-sensitive equality is `==`/`IN` (an exact keyword comparison);
+//! every other string test an anchored Lucene regex per needle
+//! (`elastic_eql`'s, with the evaluator's case classes and whitespace runs).
+
+use super::quote::{esql_string, field_reference};
+use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
+use crate::targets::Mapping;
+use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
+use crate::targets::lower::decimal_number_or_bool;
+use crate::targets::plan::LookupRef;
+use crate::targets::syntax::{Spelled, Syntax, Unsupported};
+
+/// The most lookup rows inlined into one query.
+pub const MAX_INLINED_ROWS: usize = 500;
+
+/// ES|QL over the ECS-mapped fields of the events of one source.
+pub(super) struct Esql<'a> {
+    pub(super) mapping: &'a Mapping,
+    pub(super) schema: &'a Schema,
+    /// The event types the source reads, for the schema types of fields.
+    pub(super) types: &'a [String],
+}
+
+impl Esql<'_> {
+    /// A mapped field reference.
+    pub(super) fn field(&self, canonical: &str) -> Result<String, Unsupported> {
+        match self.mapping.field(canonical) {
+            Some(field) => Ok(field_reference(&field.name)),
+            None => Err(Unsupported(format!(
+                "the field `{canonical}` has no mapping for this target"
+            ))),
+        }
+    }
+}
+
+impl Syntax for Esql<'_> {
+    fn target(&self) -> &'static str {
+        super::ID
+    }
+
+    /// Each operand parenthesised, as the rule's own `and` is written.
+    fn and(&self, operands: Vec<String>) -> String {
+        parenthesised(&operands).join(" AND ")
+    }
+
+    fn or(&self, operands: Vec<String>) -> String {
+        parenthesised(&operands).join(" OR ")
+    }
+
+    fn not(&self, operand: String) -> String {
+        format!("NOT ({operand})")
+    }
+
+    fn exists(&self, field: &str) -> Spelled {
+        Ok(format!("{} IS NOT NULL", self.field(field)?))
+    }
+
+    fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
+        let value = decimal_number_or_bool(value)
+            .ok_or_else(|| Unsupported("the compared value is not a number or boolean".into()))?;
+        Ok(format!("{} {} {value}", self.field(field)?, op.symbol()))
+    }
+
+    fn text(
+        &self,
+        field: &str,
+        op: TextOp,
+        case_sensitive: bool,
+        fold_whitespace: bool,
+        needles: &[String],
+    ) -> Spelled {
+        let reference = self.field(field)?;
+        if let Some(value_type) = not_string(self.schema, self.types, field) {
+            return Err(Unsupported(format!(
+                "a string operator on the {} field `{field}` has no exact ES|QL translation",
+                value_type.name()
+            )));
+        }
+        if op == TextOp::Equals && case_sensitive && !fold_whitespace {
+            let literals: Vec<String> = needles.iter().map(|needle| esql_string(needle)).collect();
+            return Ok(match literals.as_slice() {
+                [single] => format!("{reference} == {single}"),
+                many => format!("{reference} IN ({})", many.join(", ")),
+            });
+        }
+        let mut tests = Vec::new();
+        for needle in needles {
+            let regex =
+                needle_regex(needle, op, case_sensitive, fold_whitespace).map_err(Unsupported)?;
+            tests.push(format!("{reference} RLIKE {}", esql_string(&regex)));
+        }
+        Ok(any(tests))
+    }
+
+    fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let reference = self.field(field)?;
+        if let Some(value_type) = not_string(self.schema, self.types, field) {
+            return Err(Unsupported(format!(
+                "a regex on the {} field `{field}` has no exact ES|QL translation",
+                value_type.name()
+            )));
+        }
+        let mut tests = Vec::new();
+        for regex in patterns {
+            let text = search_regex(&regex.pattern, regex.case_insensitive).map_err(|reason| {
+                Unsupported(format!("the regex /{}/: {reason}", regex.pattern))
+            })?;
+            tests.push(format!("{reference} RLIKE {}", esql_string(&text)));
+        }
+        Ok(any(tests))
+    }
+
+    fn values(&self, field: &str, values: &[Value]) -> Spelled {
+        let items = values
+            .iter()
+            .map(decimal_number_or_bool)
+            .collect::<Option<Vec<String>>>()
+            .ok_or_else(|| Unsupported("a membership value is not a number or boolean".into()))?;
+        Ok(format!("{} IN ({})", self.field(field)?, items.join(", ")))
+    }
+
+    fn cidr(&self, field: &str, field_type: ValueType, networks: &[String]) -> Spelled {
+        let reference = self.field(field)?;
+        if field_type != ValueType::Ip {
+            return Err(Unsupported(format!(
+                "`{field}` is a {} field: CIDR_MATCH needs an `ip` field, and matching every textual form of an address with a regex is not exact",
+                field_type.name()
+            )));
+        }
+        let mut items = Vec::new();
+        for network in networks {
+            if network.contains(':') {
+                return Err(Unsupported(format!(
+                    "the IPv6 network `{network}`: Elasticsearch stores IPv4 addresses as IPv4-mapped IPv6, so an IPv6 network can match IPv4 addresses the evaluator keeps apart"
+                )));
+            }
+            items.push(esql_string(network));
+        }
+        Ok(format!("CIDR_MATCH({reference}, {})", items.join(", ")))
+    }
+
+    fn max_inlined_rows(&self) -> usize {
+        MAX_INLINED_ROWS
+    }
+
+    fn too_many_rows(&self, lookup: &LookupRef) -> String {
+        format!(
+            "the lookup `{}` has {} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query",
+            lookup.name, lookup.rows
+        )
+    }
+
+    /// Only where a `null` could turn true: a negated test, a test under `NOT`.
+    fn guarded(
+        &self,
+        mut presence: Vec<String>,
+        body: String,
+        negated: bool,
+        under_not: bool,
+    ) -> String {
+        if !negated && !under_not {
+            return body;
+        }
+        let body = if negated { self.not(body) } else { body };
+        if presence.is_empty() {
+            return body;
+        }
+        presence.push(body);
+        format!("({})", presence.join(" AND "))
+    }
+
+    fn lookup_and(&self, tests: Vec<String>) -> String {
+        format!("({})", tests.join(" AND "))
+    }
+
+    fn lookup_or(&self, alternatives: Vec<String>) -> String {
+        any(alternatives)
+    }
+
+    /// The alternatives of a lookup test, as the rows of a tuple lookup.
+    fn alternatives(&self, alternatives: Vec<String>) -> String {
+        self.lookup_or(alternatives)
+    }
+
+    /// Every needle, pattern or lookup cell with no form is its own problem.
+    fn refuse_each(&self) -> bool {
+        true
+    }
+}
+
+fn parenthesised(operands: &[String]) -> Vec<String> {
+    operands
+        .iter()
+        .map(|operand| format!("({operand})"))
+        .collect()
+}
+
+/// A type other than string that `field` has on one of the event types.
+fn not_string(schema: &Schema, types: &[String], field: &str) -> Option<ValueType> {
+    types
+        .iter()
+        .filter_map(|event_type| schema.field(event_type, field))
+        .map(|declared| declared.value_type)
+        .find(|value_type| *value_type != ValueType::String)
+}
+
+/// An OR of tests; `false` when there are none. Long ORs are nested as a
+/// balanced tree of parenthesised halves, so the expression depth grows with
+/// the logarithm of the number of tests (a flat `a OR b OR ...` parses
+/// left-deep, and Elasticsearch's ES|QL parser bounds expression depth).
+fn any(tests: Vec<String>) -> String {
+    const FLAT: usize = 8;
+    match tests.len() {
+        0 => "false".to_string(),
+        1 => tests.into_iter().next().unwrap_or_default(),
+        count if count <= FLAT => format!("({})", tests.join(" OR ")),
+        count => {
+            let mut first = tests;
+            let second = first.split_off(count / 2);
+            format!("({} OR {})", any(first), any(second))
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn esql<'a>(mapping: &'a Mapping, schema: &'a Schema) -> Esql<'a> {
+        Esql {
+            mapping,
+            schema,
+            types: &[],
+        }
+    }
+
+    #[test]
+    fn negated_tests_are_false_and_tests_under_not_total_on_missing_fields() {
+        let (mapping, schema) = (Mapping::default(), Schema::default());
+        let syntax = esql(&mapping, &schema);
+        let presence = || vec!["a IS NOT NULL".to_string()];
+        let body = || "a == 1".to_string();
+        assert_eq!(
+            syntax.guarded(presence(), body(), true, false),
+            "(a IS NOT NULL AND NOT (a == 1))"
+        );
+        assert_eq!(
+            syntax.guarded(presence(), body(), false, true),
+            "(a IS NOT NULL AND a == 1)"
+        );
+        assert_eq!(syntax.guarded(presence(), body(), false, false), "a == 1");
+        assert_eq!(
+            syntax.guarded(Vec::new(), body(), true, true),
+            "NOT (a == 1)"
+        );
+    }
+
+    #[test]
+    fn long_ors_nest_as_balanced_halves() {
+        let tests: Vec<String> = (0..20).map(|index| format!("t{index}")).collect();
+        let text = any(tests);
+        let mut depth = 0_i32;
+        let mut deepest = 0;
+        for character in text.chars() {
+            match character {
+                '(' => depth += 1,
+                ')' => depth -= 1,
+                _ => {}
+            }
+            deepest = deepest.max(depth);
+        }
+        assert_eq!(depth, 0);
+        assert!(deepest <= 4, "{text}");
+        assert_eq!(text.matches(" OR ").count(), 19);
+        assert_eq!(any(Vec::new()), "false");
+        assert_eq!(any(vec!["a".to_string()]), "a");
+    }
+
+    #[test]
+    fn numbers_are_literals_of_their_type() {
+        assert_eq!(
+            decimal_number_or_bool(&Value::Int(-3)).as_deref(),
+            Some("-3")
+        );
+        assert_eq!(
+            decimal_number_or_bool(&Value::Float(2.0)).as_deref(),
+            Some("2.0")
+        );
+        assert_eq!(decimal_number_or_bool(&Value::Float(f64::NAN)), None);
+        assert_eq!(
+            decimal_number_or_bool(&Value::Bool(true)).as_deref(),
+            Some("true")
+        );
+    }
+}
