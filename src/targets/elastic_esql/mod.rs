@@ -18,8 +18,8 @@ mod syntax;
 
 use serde_json::json;
 
-use super::elastic_eql::{self, ElasticEql};
-use super::kibana_kql::{meta, rule_note};
+use super::elastic_eql::ElasticEql;
+use super::kibana_rule::{self, rule_note};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{self, Need, Pack, Rule};
 
@@ -36,9 +36,9 @@ fn look_back_ms(rule: &Rule) -> i64 {
     let schedule = rule.metadata.schedule_ms;
     match &rule.detection {
         ir::Detection::Window { window_ms, .. } => {
-            window_ms + 2 * schedule + elastic_eql::LATENESS_MS
+            window_ms + 2 * schedule + kibana_rule::LATENESS_MS
         }
-        _ => schedule + elastic_eql::LATENESS_MS,
+        _ => schedule + kibana_rule::LATENESS_MS,
     }
 }
 
@@ -94,7 +94,7 @@ impl Target for ElasticEsql {
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {
-        elastic_eql::check_index_patterns(values)
+        kibana_rule::check_index_patterns(values)
     }
 
     fn compile_rule(
@@ -106,7 +106,7 @@ impl Target for ElasticEsql {
         let query = rule_query(rule, pack, mapping)?;
         let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
         let note = rule_note(rule, pack, ID).map_err(bug)?;
-        let mut object = elastic_eql::rule_object(rule, &query, note.trim_end(), mapping);
+        let mut object = kibana_rule::rule_object(rule, ID, &query, note.trim_end(), mapping);
         if let Some(fields) = object.as_object_mut() {
             fields.insert("type".to_string(), json!("esql"));
             fields.insert("language".to_string(), json!("esql"));
@@ -116,7 +116,6 @@ impl Target for ElasticEsql {
                 "from".to_string(),
                 json!(format!("now-{}", duration_text(look_back_ms(rule)))),
             );
-            fields.insert("meta".to_string(), meta(rule, ID));
         }
         let line = serde_json::to_string(&object)
             .map_err(|error| bug(format!("the rule object does not serialise: {error}")))?;

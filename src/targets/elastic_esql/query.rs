@@ -15,7 +15,7 @@ use crate::targets::{Mapping, Problem, syntax};
 
 /// How late an event may arrive: windows are reported only once they closed
 /// this long ago (the evaluator's lateness bound).
-const LATENESS_MS: i64 = crate::targets::elastic_eql::LATENESS_MS;
+const LATENESS_MS: i64 = crate::targets::kibana_rule::LATENESS_MS;
 
 /// The ES|QL query of a match or threshold rule.
 pub fn rule_query(rule: &Rule, pack: &Pack, mapping: &Mapping) -> Result<String, Vec<Problem>> {

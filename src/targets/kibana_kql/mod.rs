@@ -21,10 +21,10 @@ mod syntax;
 
 use serde_json::{Value as Json, json};
 
-use super::elastic_eql::{self, ElasticEql};
+use super::elastic_eql::ElasticEql;
+use super::kibana_rule::{self, rule_note};
 use super::plan::{self, Shape, Source};
 use super::syntax::{Unsupported, predicate};
-use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{self, Need, Pack, Rule};
 use syntax::Kql;
@@ -82,7 +82,7 @@ impl Target for KibanaKql {
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {
-        elastic_eql::check_index_patterns(values)
+        kibana_rule::check_index_patterns(values)
     }
 
     fn compile_rule(
@@ -94,7 +94,7 @@ impl Target for KibanaKql {
         let query = rule_query(rule, pack, mapping)?;
         let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
         let note = rule_note(rule, pack, ID).map_err(bug)?;
-        let mut object = elastic_eql::rule_object(rule, &query, note.trim_end(), mapping);
+        let mut object = kibana_rule::rule_object(rule, ID, &query, note.trim_end(), mapping);
         if let Some(fields) = object.as_object_mut() {
             fields.insert("type".to_string(), json!("query"));
             fields.insert("language".to_string(), json!("kuery"));
@@ -102,10 +102,9 @@ impl Target for KibanaKql {
                 "from".to_string(),
                 json!(format!(
                     "now-{}",
-                    duration_text(rule.metadata.schedule_ms + elastic_eql::LATENESS_MS)
+                    duration_text(rule.metadata.schedule_ms + kibana_rule::LATENESS_MS)
                 )),
             );
-            fields.insert("meta".to_string(), meta(rule, ID));
         }
         let line = serde_json::to_string(&object)
             .map_err(|error| bug(format!("the rule object does not serialise: {error}")))?;
@@ -170,7 +169,7 @@ pub fn index_template(mapping: &Mapping) -> Json {
         }
     }
     json!({
-        "index_patterns": [elastic_eql::INDEX_PATTERN],
+        "index_patterns": [kibana_rule::INDEX_PATTERN],
         "data_stream": {},
         "priority": 200,
         "_meta": {
@@ -196,41 +195,6 @@ pub fn ilm_policy() -> Json {
             },
         },
     })
-}
-
-/// The `meta` object of a Kibana rule built by `target`.
-pub(crate) fn meta(rule: &Rule, target: &str) -> Json {
-    json!({
-        "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
-        "target": target,
-        "tripline_rule_id": rule.id,
-    })
-}
-
-/// The rule's `note` (description, guide, playbook), from `elastic_eql`'s template.
-pub(crate) fn rule_note(rule: &Rule, pack: &Pack, target: &str) -> Result<String, String> {
-    let playbook = rule
-        .metadata
-        .playbook
-        .as_ref()
-        .and_then(|name| pack.playbooks.get(name));
-    render(
-        &environment(elastic_eql::TEMPLATES),
-        "note.md.j2",
-        json!({
-            "version": env!("CARGO_PKG_VERSION"),
-            "target": target,
-            "rule_id": rule.id,
-            "title": rule.metadata.title,
-            "description": rule.metadata.description.trim(),
-            "guide": rule.metadata.guide.as_deref().map(str::trim),
-            "playbook": playbook.map(|playbook| json!({
-                "title": playbook.title,
-                "trigger": playbook.trigger,
-                "guide": playbook.guide.trim(),
-            })),
-        }),
-    )
 }
 
 /// The KQL filter of a match rule.
