@@ -147,6 +147,16 @@ impl Schema {
             })
     }
 
+    /// A type other than string that `field` has on one of `event_types`:
+    /// why a string operator on it is refused.
+    pub fn non_string_type(&self, event_types: &[String], field: &str) -> Option<ValueType> {
+        event_types
+            .iter()
+            .filter_map(|event_type| self.field(event_type, field))
+            .map(|declared| declared.value_type)
+            .find(|value_type| *value_type != ValueType::String)
+    }
+
     /// Event types that declare `field` themselves (not common fields).
     pub fn event_types_with(&self, field: &str) -> Vec<&str> {
         self.events

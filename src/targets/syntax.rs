@@ -573,3 +573,12 @@ fn within_rows(syntax: &dyn Syntax, lookup: &LookupRef) -> Result<(), Unsupporte
         Ok(())
     }
 }
+
+/// Each operand in parentheses, for targets that write the rule's own
+/// connectives with every operand enclosed.
+pub fn parenthesised(operands: &[String]) -> Vec<String> {
+    operands
+        .iter()
+        .map(|operand| format!("({operand})"))
+        .collect()
+}

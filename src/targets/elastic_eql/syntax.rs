@@ -42,15 +42,6 @@ impl Eql<'_> {
     fn field(&self, canonical: &str) -> Result<String, Unsupported> {
         reference(self.mapping, canonical)
     }
-
-    /// A type other than string that a field has on one of the source's types.
-    fn not_string(&self, field: &str) -> Option<ValueType> {
-        self.types
-            .iter()
-            .filter_map(|event_type| self.pack.schema.field(event_type, field))
-            .map(|declared| declared.value_type)
-            .find(|value_type| *value_type != ValueType::String)
-    }
 }
 
 /// Whether a predicate prints as an `and` (`Some(true)`) or an `or`
@@ -129,7 +120,7 @@ impl Syntax for Eql<'_> {
         fold_whitespace: bool,
         needles: &[String],
     ) -> Spelled {
-        if let Some(value_type) = self.not_string(field) {
+        if let Some(value_type) = self.pack.schema.non_string_type(self.types, field) {
             return Err(Unsupported(format!(
                 "a string operator on the {} field `{field}` has no EQL equivalent",
                 value_type.name()

@@ -16,7 +16,7 @@ use crate::targets::Mapping;
 use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
 use crate::targets::lower::decimal_number_or_bool;
 use crate::targets::plan::LookupRef;
-use crate::targets::syntax::{Spelled, Syntax, Unsupported};
+use crate::targets::syntax::{Spelled, Syntax, Unsupported, parenthesised};
 
 /// The most lookup rows inlined into one query.
 pub const MAX_INLINED_ROWS: usize = 500;
@@ -78,7 +78,7 @@ impl Syntax for Esql<'_> {
         needles: &[String],
     ) -> Spelled {
         let reference = self.field(field)?;
-        if let Some(value_type) = not_string(self.schema, self.types, field) {
+        if let Some(value_type) = self.schema.non_string_type(self.types, field) {
             return Err(Unsupported(format!(
                 "a string operator on the {} field `{field}` has no exact ES|QL translation",
                 value_type.name()
@@ -102,7 +102,7 @@ impl Syntax for Esql<'_> {
 
     fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
         let reference = self.field(field)?;
-        if let Some(value_type) = not_string(self.schema, self.types, field) {
+        if let Some(value_type) = self.schema.non_string_type(self.types, field) {
             return Err(Unsupported(format!(
                 "a regex on the {} field `{field}` has no exact ES|QL translation",
                 value_type.name()
@@ -194,22 +194,6 @@ impl Syntax for Esql<'_> {
     fn refuse_each(&self) -> bool {
         true
     }
-}
-
-fn parenthesised(operands: &[String]) -> Vec<String> {
-    operands
-        .iter()
-        .map(|operand| format!("({operand})"))
-        .collect()
-}
-
-/// A type other than string that `field` has on one of the event types.
-fn not_string(schema: &Schema, types: &[String], field: &str) -> Option<ValueType> {
-    types
-        .iter()
-        .filter_map(|event_type| schema.field(event_type, field))
-        .map(|declared| declared.value_type)
-        .find(|value_type| *value_type != ValueType::String)
 }
 
 /// An OR of tests; `false` when there are none. Long ORs are nested as a

@@ -12,7 +12,7 @@ use super::quote::{caseless, kql_field, kql_quoted, kql_unquoted};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
 use crate::targets::plan::LookupRef;
-use crate::targets::syntax::{Spelled, Syntax, Unsupported};
+use crate::targets::syntax::{Spelled, Syntax, Unsupported, parenthesised};
 
 /// The most lookup rows inlined into one query.
 pub const MAX_INLINED_ROWS: usize = 500;
@@ -113,7 +113,7 @@ impl Syntax for Kql<'_> {
         needles: &[String],
     ) -> Spelled {
         let reference = self.field(field)?;
-        if let Some(value_type) = not_string(self.schema, self.types, field) {
+        if let Some(value_type) = self.schema.non_string_type(self.types, field) {
             return Err(Unsupported(format!(
                 "a string operator on the {} field `{field}` has no KQL equivalent",
                 value_type.name()
@@ -211,13 +211,6 @@ impl Syntax for Kql<'_> {
     }
 }
 
-fn parenthesised(operands: &[String]) -> Vec<String> {
-    operands
-        .iter()
-        .map(|operand| format!("({operand})"))
-        .collect()
-}
-
 /// A number or boolean as an unquoted KQL literal (which KQL parses back
 /// into the same number or boolean).
 fn number_or_bool(value: &Value) -> Option<String> {
@@ -227,15 +220,6 @@ fn number_or_bool(value: &Value) -> Option<String> {
         Value::Bool(value) => Some(value.to_string()),
         _ => None,
     }
-}
-
-/// A type other than string that `field` has on one of the event types.
-fn not_string(schema: &Schema, types: &[String], field: &str) -> Option<ValueType> {
-    types
-        .iter()
-        .filter_map(|event_type| schema.field(event_type, field))
-        .map(|declared| declared.value_type)
-        .find(|value_type| *value_type != ValueType::String)
 }
 
 #[cfg(test)]
