@@ -10,7 +10,7 @@
 use serde_json::{Value as Json, json};
 
 use super::templates::{environment, render};
-use super::{Mapping, duration_text};
+use super::{Mapping, Problem, duration_text};
 use crate::ir::attack::ATTACK_TACTIC_IDS;
 use crate::ir::{Pack, Rule, Severity, ValueType};
 
@@ -248,4 +248,31 @@ pub(crate) fn rule_note(rule: &Rule, pack: &Pack, target: &str) -> Result<String
             })),
         }),
     )
+}
+
+/// The rule's line of `rules.ndjson` for `target`: the envelope around
+/// `query` with its note, then the target's own `fields` set (type,
+/// language, look-back) and `removed` ones taken out.
+pub(crate) fn ndjson_line(
+    rule: &Rule,
+    pack: &Pack,
+    mapping: &Mapping,
+    (target, query): (&str, &str),
+    fields: Vec<(&str, Json)>,
+    removed: &[&str],
+) -> Result<String, Vec<Problem>> {
+    let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
+    let note = rule_note(rule, pack, target).map_err(bug)?;
+    let mut object = rule_object(rule, target, query, note.trim_end(), mapping);
+    if let Some(map) = object.as_object_mut() {
+        for (name, value) in fields {
+            map.insert(name.to_string(), value);
+        }
+        for name in removed {
+            map.remove(*name);
+        }
+    }
+    serde_json::to_string(&object)
+        .map(|line| format!("{line}\n"))
+        .map_err(|error| bug(format!("the rule object does not serialise: {error}")))
 }

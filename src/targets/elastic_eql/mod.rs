@@ -14,7 +14,7 @@ mod syntax;
 
 use serde_json::json;
 
-use super::kibana_rule::{INDEX_PATTERN, check_index_patterns, ecs_field, rule_note, rule_object};
+use super::kibana_rule::{INDEX_PATTERN, check_index_patterns, ecs_field, ndjson_line};
 use super::templates::{environment, render};
 use super::{Artifact, Mapping, Problem, Target, TargetField};
 use crate::ir::{self, Need, Pack, Rule};
@@ -98,7 +98,6 @@ impl Target for ElasticEql {
         let environment = environment(TEMPLATES);
         let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
         let version = env!("CARGO_PKG_VERSION");
-        let note = rule_note(rule, pack, ID).map_err(bug)?;
         let query_file = render(
             &environment,
             "query.eql.j2",
@@ -111,13 +110,11 @@ impl Target for ElasticEql {
             }),
         )
         .map_err(bug)?;
-        let object = rule_object(rule, ID, &query, note.trim_end(), mapping);
-        let line = serde_json::to_string(&object)
-            .map_err(|error| bug(format!("the rule object does not serialise: {error}")))?;
+        let line = ndjson_line(rule, pack, mapping, (ID, &query), Vec::new(), &[])?;
         Ok(vec![
             Artifact {
                 path: "rules.ndjson".to_string(),
-                text: format!("{line}\n"),
+                text: line,
             },
             Artifact {
                 path: format!("queries/{}.eql", rule.id),

@@ -22,7 +22,7 @@ mod syntax;
 use serde_json::{Value as Json, json};
 
 use super::elastic_eql::ElasticEql;
-use super::kibana_rule::{self, rule_note};
+use super::kibana_rule;
 use super::plan::{self, Shape, Source};
 use super::syntax::{Unsupported, predicate};
 use super::{Artifact, Mapping, Problem, Target, duration_text};
@@ -92,26 +92,23 @@ impl Target for KibanaKql {
         mapping: &Mapping,
     ) -> Result<Vec<Artifact>, Vec<Problem>> {
         let query = rule_query(rule, pack, mapping)?;
-        let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
-        let note = rule_note(rule, pack, ID).map_err(bug)?;
-        let mut object = kibana_rule::rule_object(rule, ID, &query, note.trim_end(), mapping);
-        if let Some(fields) = object.as_object_mut() {
-            fields.insert("type".to_string(), json!("query"));
-            fields.insert("language".to_string(), json!("kuery"));
-            fields.insert(
-                "from".to_string(),
-                json!(format!(
-                    "now-{}",
-                    duration_text(rule.metadata.schedule_ms + kibana_rule::LATENESS_MS)
-                )),
-            );
-        }
-        let line = serde_json::to_string(&object)
-            .map_err(|error| bug(format!("the rule object does not serialise: {error}")))?;
+        let look_back = duration_text(rule.metadata.schedule_ms + kibana_rule::LATENESS_MS);
+        let line = kibana_rule::ndjson_line(
+            rule,
+            pack,
+            mapping,
+            (ID, &query),
+            vec![
+                ("type", json!("query")),
+                ("language", json!("kuery")),
+                ("from", json!(format!("now-{look_back}"))),
+            ],
+            &[],
+        )?;
         Ok(vec![
             Artifact {
                 path: "rules.ndjson".to_string(),
-                text: format!("{line}\n"),
+                text: line,
             },
             Artifact {
                 path: format!("queries/{}.kql", rule.id),
