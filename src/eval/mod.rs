@@ -53,11 +53,11 @@
 //!
 //! # Learning period
 //!
-//! New-value and baseline rules raise no alert for events in the first
-//! `learn_ms` (default 24h) of event time, counted from the first event of
-//! the input. For a baseline window, the alert is suppressed when all of the
-//! group's events in the window fall in the learning period (its last event is
-//! earlier than the learning end). Learning windows still count as history.
+//! New-value rules raise no alert for events in the first `learn_ms`
+//! (default 24h) of event time, counted from the first event of the input.
+//! A baseline window alerts only when the group's own history (its first
+//! window inside the lookback) reaches back at least `learn_ms` before it,
+//! so baselines do not depend on where the input starts.
 //!
 //! # Case and whitespace
 //!
