@@ -225,14 +225,14 @@ fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<P
         Pred::And(operands) => join(syntax, operands, under_not, problems, true),
         Pred::Or(operands) => join(syntax, operands, under_not, problems, false),
         Pred::Not(operand) => syntax.not(spell(syntax, operand, true, problems)),
-        Pred::Exists(field) => syntax
+        Pred::Exists(field, origin) => syntax
             .exists(field)
-            .unwrap_or_else(|Unsupported(reason)| refuse(syntax, None, reason, problems)),
+            .unwrap_or_else(|Unsupported(reason)| refuse(syntax, *origin, reason, problems)),
         Pred::Test(test) => {
             let refusals = syntax.refusals(test);
             if !refusals.is_empty() {
                 for Unsupported(reason) in refusals {
-                    refuse(syntax, Some(test.origin), reason, problems);
+                    refuse(syntax, test.origin, reason, problems);
                 }
                 return syntax.constant(false);
             }
@@ -240,7 +240,7 @@ fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<P
                 Ok(body) => guard(syntax, test, body, under_not, problems),
                 Err(Unsupported(reason)) => {
                     for reason in reasons(syntax, test, reason) {
-                        refuse(syntax, Some(test.origin), reason, problems);
+                        refuse(syntax, test.origin, reason, problems);
                     }
                     syntax.constant(false)
                 }
@@ -269,16 +269,10 @@ fn join(
 
 fn refuse(
     syntax: &dyn Syntax,
-    origin: Option<Origin>,
+    origin: Origin,
     reason: String,
     problems: &mut Vec<Problem>,
 ) -> String {
-    let origin = origin.unwrap_or(Origin {
-        line: 1,
-        column: 1,
-        start: 0,
-        end: 0,
-    });
     problems.push(Problem::untranslatable(origin, reason));
     syntax.constant(false)
 }
@@ -419,7 +413,7 @@ fn guard(
         match syntax.presence(field) {
             Ok(spelled) if !presence.contains(&spelled) => presence.push(spelled),
             Ok(_) => {}
-            Err(Unsupported(reason)) => return refuse(syntax, Some(test.origin), reason, problems),
+            Err(Unsupported(reason)) => return refuse(syntax, test.origin, reason, problems),
         }
     }
     syntax.guarded(presence, body, test.negated, under_not)
@@ -581,4 +575,43 @@ pub fn parenthesised(operands: &[String]) -> Vec<String> {
         .iter()
         .map(|operand| format!("({operand})"))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A target that has no presence test at all.
+    struct NoPresence;
+
+    impl Syntax for NoPresence {
+        fn target(&self) -> &'static str {
+            "none"
+        }
+
+        fn exists(&self, _: &str) -> Spelled {
+            Err(self.lacks("presence tests"))
+        }
+    }
+
+    #[test]
+    fn an_unspellable_exists_is_refused_where_it_was_written() {
+        let origin = Origin {
+            line: 7,
+            column: 9,
+            start: 120,
+            end: 132,
+        };
+        let mut problems = Vec::new();
+        let text = predicate(
+            &NoPresence,
+            &Pred::Not(Box::new(Pred::Exists("app".to_string(), origin))),
+            &mut problems,
+        );
+        assert_eq!(problems.len(), 1);
+        assert_eq!(problems[0].origin, origin);
+        assert!(problems[0].message.contains("none has no exact form"));
+        // The text is never emitted, but it stays well formed.
+        assert_eq!(text, "not (false)");
+    }
 }

@@ -92,8 +92,8 @@ pub enum Pred {
     Or(Vec<Pred>),
     /// Negation.
     Not(Box<Pred>),
-    /// The field is present and not null.
-    Exists(String),
+    /// The field is present and not null (where `exists` was written).
+    Exists(String, Origin),
     /// An atomic test.
     Test(Test),
 }

@@ -166,7 +166,7 @@ impl Walk<'_> {
                 Pred::Or(operands.iter().map(|operand| self.pred(operand)).collect())
             }
             ExprKind::Not { operand } => Pred::Not(Box::new(self.pred(operand))),
-            ExprKind::Exists { field } => Pred::Exists(field.clone()),
+            ExprKind::Exists { field } => Pred::Exists(field.clone(), origin),
             ExprKind::Literal {
                 value: Value::Bool(value),
             }
