@@ -84,8 +84,6 @@ pub trait SqlDialect {
 /// What the runner reads besides the rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryInfo {
-    /// The rule id.
-    pub rule: String,
     /// `match`, `threshold`, `baseline`, `percentile` or `new_value`.
     pub shape: &'static str,
     /// Per grouping set, the group fields and their columns (several sets
@@ -113,14 +111,14 @@ pub fn query(
         problems: Vec::new(),
     };
     let (body, info) = match &plan.shape {
-        Shape::Match(source) => printer.matched(rule, source),
-        Shape::Window(window) => printer.window(rule, window),
+        Shape::Match(source) => printer.matched(source),
+        Shape::Window(window) => printer.window(window),
         Shape::NewValue {
             source,
             key,
             values,
             lookback_ms,
-        } => printer.new_value(rule, source, key, values, *lookback_ms),
+        } => printer.new_value(source, key, values, *lookback_ms),
         Shape::Sequence { .. } | Shape::Cluster { .. } => {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
@@ -180,7 +178,7 @@ impl Printer<'_> {
         parts.join("\n  AND ")
     }
 
-    fn matched(&mut self, rule: &Rule, source: &Source) -> (String, QueryInfo) {
+    fn matched(&mut self, source: &Source) -> (String, QueryInfo) {
         let filter = self.filter(source);
         let body = format!(
             "SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {} AS event_ids\nFROM {}\nWHERE {filter}\n",
@@ -188,7 +186,6 @@ impl Printer<'_> {
             self.table
         );
         let info = QueryInfo {
-            rule: rule.id.clone(),
             shape: "match",
             groupings: vec![Vec::new()],
             values: Vec::new(),
@@ -198,7 +195,6 @@ impl Printer<'_> {
 
     fn new_value(
         &mut self,
-        rule: &Rule,
         source: &Source,
         key: &[String],
         values: &[String],
@@ -232,7 +228,6 @@ impl Printer<'_> {
             .map(|(field, column)| (field.clone(), unquoted(column)))
             .collect();
         let info = QueryInfo {
-            rule: rule.id.clone(),
             shape: "new_value",
             groupings: vec![grouping],
             values: Vec::new(),
@@ -240,7 +235,7 @@ impl Printer<'_> {
         (body, info)
     }
 
-    fn window(&mut self, rule: &Rule, window: &plan::Window) -> (String, QueryInfo) {
+    fn window(&mut self, window: &plan::Window) -> (String, QueryInfo) {
         let condition = &window.condition;
         let filter = self.filter(&window.source);
         let names = aggregate_names(condition);
@@ -432,7 +427,6 @@ impl Printer<'_> {
             "percentile"
         };
         let info = QueryInfo {
-            rule: rule.id.clone(),
             shape,
             groupings,
             values,
