@@ -18,6 +18,10 @@ mod params;
 pub use display::shape_name;
 pub use needs::{Need, needs, needs_with_origins};
 
+/// The default learning period, 24 hours: `tripline eval --learn` and every
+/// compiled query.
+pub const DEFAULT_LEARN_MS: i64 = 24 * 60 * 60 * 1000;
+
 /// A whole checked rule pack: the schema, the shared content and the rules.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Pack {

@@ -31,6 +31,11 @@ use crate::ir::{
 pub struct Plan {
     /// The detection shape.
     pub shape: Shape,
+    /// The learning period in milliseconds: a baseline group alerts once its
+    /// own history reaches back this long; a new-value key must have been
+    /// seen this long before. Compiled queries use [`ir::DEFAULT_LEARN_MS`],
+    /// the default of `tripline eval --learn`.
+    pub learn_ms: i64,
 }
 
 /// The detection shapes as relational steps.

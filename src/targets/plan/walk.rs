@@ -83,7 +83,11 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
             condition: walk.condition(condition, *window_ms),
         },
     };
-    (Plan { shape }, walk.problems)
+    let plan = Plan {
+        shape,
+        learn_ms: ir::DEFAULT_LEARN_MS,
+    };
+    (plan, walk.problems)
 }
 
 struct Walk<'p> {
