@@ -401,10 +401,12 @@ impl<'p> Compiler<'p> {
         let patterns: Vec<String> = regexes
             .iter()
             .map(|regex| {
+                // The language's `\b`, `\d`, `\w` and `\s` are ASCII.
+                let pattern = ir::regex::ascii_classes(&regex.pattern);
                 if regex.case_insensitive {
-                    format!("(?i:{})", regex.pattern)
+                    format!("(?i:{pattern})")
                 } else {
-                    regex.pattern.clone()
+                    pattern
                 }
             })
             .collect();

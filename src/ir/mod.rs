@@ -14,6 +14,7 @@ pub mod attack;
 mod display;
 mod needs;
 mod params;
+pub mod regex;
 
 pub use display::shape_name;
 pub use needs::{Need, needs, needs_with_origins};

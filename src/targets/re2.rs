@@ -16,6 +16,7 @@ use regex_syntax::ParserBuilder;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
+use crate::ir::regex::{Edge, ascii_classes, edge_kind, word_boundary};
 use crate::targets::lower;
 
 /// Where an RE2-family engine differs.
@@ -48,6 +49,14 @@ pub const RE2: Flavour = Flavour {
 /// RE2 as DuckDB runs it: the same syntax, with whole Unicode classes spelled out.
 pub const RE2_WIDE: Flavour = Flavour {
     max_class_ranges: 2000,
+    ..RE2
+};
+
+/// The RE2 syntax with the word boundary spelled out at the pattern's ends
+/// (Sigma: its backends' engines do not share one `\b`).
+pub const RE2_NO_BOUNDARY: Flavour = Flavour {
+    name: "Sigma",
+    word_boundary: None,
     ..RE2
 };
 
@@ -181,9 +190,66 @@ pub fn search_regex(
     let hir = ParserBuilder::new()
         .case_insensitive(case_insensitive)
         .build()
-        .parse(pattern)
+        .parse(&ascii_classes(pattern))
         .map_err(|error| format!("does not parse: {error}"))?;
-    translate(flavour, &hir)
+    if flavour.word_boundary.is_some() {
+        return translate(flavour, &hir);
+    }
+    // No `\b` in the engine: a boundary at either end of the pattern becomes
+    // the character (or text edge) it requires beside the match, which a
+    // search may consume without changing whether the text matches.
+    let mut items: Vec<&Hir> = match hir.kind() {
+        HirKind::Concat(items) => items.iter().collect(),
+        _ => vec![&hir],
+    };
+    let mut prefix = String::new();
+    let mut suffix = String::new();
+    if let [first, next, ..] = items.as_slice()
+        && let Some(negated) = word_boundary(first)
+    {
+        prefix = spelled_boundary(flavour, negated, edge_kind(next, Edge::First), Edge::First)?;
+        items.remove(0);
+    }
+    if let [.., before, last] = items.as_slice()
+        && let Some(negated) = word_boundary(last)
+    {
+        suffix = spelled_boundary(flavour, negated, edge_kind(before, Edge::Last), Edge::Last)?;
+        items.pop();
+    }
+    let mut body = String::new();
+    for item in items {
+        body.push_str(&translate(flavour, item)?);
+    }
+    Ok(format!("{prefix}{body}{suffix}"))
+}
+
+/// The ASCII word characters and the rest, as RE2-family classes.
+const WORD_CLASS: &str = "[0-9A-Z_a-z]";
+const NOT_WORD_CLASS: &str = "[^0-9A-Z_a-z]";
+
+/// What stands for a `\b` (`\B` when `negated`) before (after) the match,
+/// given the kind of the match's first (last) character.
+fn spelled_boundary(
+    flavour: &Flavour,
+    negated: bool,
+    inner_word: Option<bool>,
+    edge: Edge,
+) -> Result<String, String> {
+    let Some(inner_word) = inner_word else {
+        return Err(format!(
+            "a word boundary beside text that may or may not start with a word character has no {} spelling",
+            flavour.name
+        ));
+    };
+    // The outer character is a word character exactly when one of "a
+    // boundary" and "the inner character is a word character" holds; a
+    // non-word character may also be the text's edge.
+    let outer_word = negated == inner_word;
+    Ok(match (outer_word, edge) {
+        (true, _) => WORD_CLASS.to_string(),
+        (false, Edge::First) => format!("(?:^|{NOT_WORD_CLASS})"),
+        (false, Edge::Last) => format!("(?:{}|{NOT_WORD_CLASS})", flavour.end),
+    })
 }
 
 fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
@@ -209,7 +275,7 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
             }
             if ranges.len() > flavour.max_class_ranges {
                 return Err(format!(
-                    "a character class with {} Unicode ranges (`\\d`, `\\w`, `\\s` are Unicode in Rust and ASCII in RE2; write `[0-9]`) exceeds the {} ranges spelled out",
+                    "a character class with {} ranges (such as a Unicode property) exceeds the {} ranges spelled out",
                     ranges.len(),
                     flavour.max_class_ranges
                 ));
@@ -241,11 +307,10 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
                 }),
                 None => Err(format!("{} has no ASCII word boundary", flavour.name)),
             },
-            Look::WordUnicode | Look::WordUnicodeNegate => Err(
-                "`\\b`/`\\B` are Unicode-aware in the evaluator and ASCII-only in RE2: write `(?-u:\\b)` or spell the boundary out"
-                    .to_string(),
-            ),
-            other => Err(format!("the assertion {other:?} has no {} form", flavour.name)),
+            other => Err(format!(
+                "the assertion {other:?} has no {} form",
+                flavour.name
+            )),
         },
         HirKind::Repetition(repetition) => {
             let inner = translate(flavour, &repetition.sub)?;
@@ -359,8 +424,17 @@ mod tests {
         );
         assert_eq!(search_regex(&RE2, "k", true).unwrap(), "[Kk\\x{212A}]");
         assert_eq!(search_regex(&RE2, "(?-u:\\b)x", false).unwrap(), "\\bx");
-        assert!(search_regex(&RE2, "\\bx", false).is_err());
-        assert!(search_regex(&RE2, "\\w+", false).is_err());
+        // The language's `\b` and `\w` are ASCII, as RE2's.
+        assert_eq!(search_regex(&RE2, "\\bx", false).unwrap(), "\\bx");
+        assert_eq!(
+            search_regex(&RE2, "\\w+", false).unwrap(),
+            "[0-9A-Z\\x{5F}a-z]+"
+        );
+        assert_eq!(
+            search_regex(&RE2_NO_BOUNDARY, "\\b(?:AKIA|ASIA)\\d\\b", false).unwrap(),
+            "(?:^|[^0-9A-Z_a-z])(?:AKIA|ASIA)[0-9](?:$|[^0-9A-Z_a-z])"
+        );
+        assert!(search_regex(&RE2_NO_BOUNDARY, "a\\bb", false).is_err());
         assert_eq!(
             search_regex(&RE2, "a.b", false).unwrap(),
             "a[\\x{0}-\\x{9}\\x{B}-\\x{10FFFF}]b"

@@ -171,7 +171,7 @@ event inference { user_input: string, output: string, output_tokens: int }
 event tool_call { tool_name: string, target_domain: string }
 event auth { outcome: string one_of ["success", "failure"] }
 lookup pairs { file: "../../../rules/lookups/system_prompt_markers.csv", columns: { app: string, marker: string } }
-list boundaries: regex = [/\bAKIA/, /ok/, /x$y/]
+list boundaries: regex = [/a\bb/, /ok/, /x$y/]
 "#;
 
     /// The EQL of a rule whose detection is `detection`, or the problems.
@@ -253,9 +253,13 @@ list boundaries: regex = [/\bAKIA/, /ok/, /x$y/]
     }
 
     #[test]
-    fn a_word_boundary_regex_is_refused() {
-        let problems = eql(r#"match inference where output matches /\bAKIA/"#).unwrap_err();
+    fn a_word_boundary_inside_a_regex_is_refused_and_at_its_ends_spelled_out() {
+        let problems = eql(r#"match inference where output matches /a\bb/"#).unwrap_err();
         assert!(problems[0].contains("word boundary"), "{problems:?}");
+        assert_eq!(
+            eql(r#"match inference where output matches /\bAKIA/"#).unwrap(),
+            r#"any where tripline.event_type == "inference" and tripline.output regex ("(.*[^0-9A-Z_a-z])?AKIA.*")"#
+        );
     }
 
     #[test]
@@ -303,7 +307,7 @@ list boundaries: regex = [/\bAKIA/, /ok/, /x$y/]
     fn every_refused_pattern_of_a_list_is_reported() {
         let problems = eql("match inference where output matches_any boundaries").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].contains(r"/\bAKIA/"), "{problems:?}");
+        assert!(problems[0].contains(r"/a\bb/"), "{problems:?}");
         assert!(problems[1].contains("/x$y/"), "{problems:?}");
     }
 

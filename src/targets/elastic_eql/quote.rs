@@ -8,6 +8,7 @@
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
+use crate::ir::regex::{Edge, edge_kind, word_boundary};
 use crate::targets::lower;
 
 /// Elasticsearch's default `index.max_regex_length`: a longer regex is
@@ -174,10 +175,11 @@ const MAX_CLASS_RANGES: usize = 24;
 /// `(?:^|...)` and `(?:...|$)` branches); word boundaries and anchors
 /// elsewhere have no Lucene equivalent and are refused.
 pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, String> {
+    let pattern = crate::ir::regex::ascii_classes(pattern);
     let wrapped = if case_insensitive {
         format!("(?i:{pattern})")
     } else {
-        pattern.to_string()
+        pattern
     };
     let hir = regex_syntax::Parser::new()
         .parse(&wrapped)
@@ -206,11 +208,71 @@ pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, Str
             items.pop();
         }
     }
+    // A word boundary at either end of what is left is spelled out from the
+    // kind of character beside it (Lucene regexes have no look-around).
+    if let [first, next, ..] = items.as_slice()
+        && let Some(negated) = word_boundary(first)
+    {
+        prefix = boundary_side(&prefix, negated, edge_kind(next, Edge::First), Edge::First)?;
+        items.remove(0);
+    }
+    if let [.., before, last] = items.as_slice()
+        && let Some(negated) = word_boundary(last)
+    {
+        suffix = boundary_side(&suffix, negated, edge_kind(before, Edge::Last), Edge::Last)?;
+        items.pop();
+    }
     let mut body = String::new();
     for item in items {
         body.push_str(&translate(item, true)?);
     }
     check_length(format!("{prefix}{body}{suffix}"))
+}
+
+/// Lucene's spelling of the ASCII word characters, and of everything else.
+const WORD_CLASS: &str = "[0-9A-Z_a-z]";
+const NOT_WORD_CLASS: &str = "[^0-9A-Z_a-z]";
+
+/// The prefix (or suffix) that puts a `\b` (or `\B`, `negated`) between
+/// what comes before (after) the body and the body's first (last) character,
+/// whose kind is `inner_word`.
+fn boundary_side(
+    side: &str,
+    negated: bool,
+    inner_word: Option<bool>,
+    edge: Edge,
+) -> Result<String, String> {
+    let name = if negated {
+        "`\\B` (not a word boundary)"
+    } else {
+        "`\\b` (word boundary)"
+    };
+    let Some(inner_word) = inner_word else {
+        return Err(format!(
+            "{name} beside text that may or may not start with a word character has no Lucene spelling (Lucene regexes have no look-around)"
+        ));
+    };
+    // The character outside must be a word character when exactly one of
+    // "boundary" and "the inner character is a word character" holds.
+    let outer_word = negated == inner_word;
+    Ok(match (side, outer_word, edge) {
+        // Anchored: the text's edge counts as a non-word character.
+        ("", false, _) => String::new(),
+        ("", true, _) => {
+            return Err(format!(
+                "{name} at an anchored end of the pattern never holds there"
+            ));
+        }
+        (".*", true, Edge::First) => format!(".*{WORD_CLASS}"),
+        (".*", false, Edge::First) => format!("(.*{NOT_WORD_CLASS})?"),
+        (".*", true, Edge::Last) => format!("{WORD_CLASS}.*"),
+        (".*", false, Edge::Last) => format!("({NOT_WORD_CLASS}.*)?"),
+        _ => {
+            return Err(format!(
+                "{name} next to an anchored alternative has no Lucene spelling"
+            ));
+        }
+    })
 }
 
 /// `(?:LOOK|X|Y)` (possibly captured) → the alternatives other than the anchor.
@@ -539,14 +601,55 @@ mod tests {
     }
 
     #[test]
+    fn word_boundaries_at_the_ends_are_spelled_out() {
+        assert_eq!(
+            search_regex("\\bDAN\\b", false).unwrap(),
+            "(.*[^0-9A-Z_a-z])?DAN([^0-9A-Z_a-z].*)?"
+        );
+        assert_eq!(
+            search_regex("\\b(?:AKIA|ASIA)\\d{2}\\b", false).unwrap(),
+            "(.*[^0-9A-Z_a-z])?(AKIA|ASIA)[0-9]{2}([^0-9A-Z_a-z].*)?"
+        );
+        assert_eq!(
+            search_regex("\\B-x", false).unwrap(),
+            "(.*[^0-9A-Z_a-z])?\\-x.*"
+        );
+        assert_eq!(search_regex("^\\bab", false).unwrap(), "ab.*");
+        assert!(search_regex("^\\b-", false).is_err());
+        // The spelled-out forms match what the evaluator's ASCII `\b` matches.
+        let evaluator =
+            |pattern: &str| regex::Regex::new(&crate::ir::regex::ascii_classes(pattern)).unwrap();
+        let lucene = |pattern: &str| {
+            let translated = search_regex(pattern, false).unwrap();
+            regex::Regex::new(&format!("^(?s:{})$", translated.replace("\\ ", " "))).unwrap()
+        };
+        for pattern in ["\\bDAN\\b", "\\B-x", "x\\B", "\\b(?:AKIA|ASIA)\\d{2}\\b"] {
+            for text in [
+                "DAN", "xDAN", "é DAN!", "éDAN", "a-x", "-x", "x", "xx", "AKIA12", "_ASIA99 ",
+            ] {
+                assert_eq!(
+                    evaluator(pattern).is_match(text),
+                    lucene(pattern).is_match(text),
+                    "{pattern} on {text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
     fn search_regexes_refuse_what_lucene_cannot_say() {
         assert!(
-            search_regex("\\bDAN\\b", false)
+            search_regex("a\\bb", false)
                 .unwrap_err()
                 .contains("word boundary")
         );
+        assert!(
+            search_regex("\\b(?:a|-)", false)
+                .unwrap_err()
+                .contains("may or may not")
+        );
         assert!(search_regex("a^b", false).is_err());
-        assert!(search_regex("\\d+", false).unwrap_err().contains("ranges"));
+        assert!(search_regex("\\pL+", false).unwrap_err().contains("ranges"));
         assert!(
             search_regex(&"a".repeat(1200), false)
                 .unwrap_err()

@@ -408,7 +408,7 @@ common { timestamp: timestamp required, event_type: string required, app: string
 event inference { user_input: string, output: string }
 event tool_call { tool_name: string }
 lookup pairs { file: "../../../rules/lookups/system_prompt_markers.csv", columns: { app: string, marker: string } }
-list shapes: regex = [/\bfoo\b/, /ok/, /\Bbar/]
+list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
 "#;
 
     /// The `where` of a match rule whose detection is `detection`, or the problems.
@@ -474,7 +474,7 @@ list shapes: regex = [/\bfoo\b/, /ok/, /\Bbar/]
     fn every_untranslatable_regex_of_a_list_is_reported() {
         let problems = kql("match inference where output matches_any shapes").unwrap_err();
         assert_eq!(problems.len(), 2, "{problems:?}");
-        assert!(problems[0].starts_with(r"the regex /\bfoo\b/: "));
-        assert!(problems[1].starts_with(r"the regex /\Bbar/: "));
+        assert!(problems[0].starts_with(r"the regex /\b{start}foo/: "));
+        assert!(problems[1].starts_with(r"the regex /\pL{2}/: "));
     }
 }

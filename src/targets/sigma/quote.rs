@@ -57,9 +57,8 @@ pub fn needles_regex(
 
 /// A `|re` pattern that searches exactly what the Rust regex searches.
 pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, String> {
-    re2::search_regex(&re2::RE2, pattern, case_insensitive)
+    re2::search_regex(&re2::RE2_NO_BOUNDARY, pattern, case_insensitive)
         .map(|text| python_pcre(&text))
-        .map_err(|reason| reason.replace("ASCII-only in RE2", "ASCII-only in PCRE"))
 }
 
 /// Rewrites an RE2 pattern of `sentinel_kql::quote` into the dialect Python
@@ -157,6 +156,10 @@ mod tests {
     #[test]
     fn regexes_keep_their_meaning() {
         assert!(search_regex("^a.c$", false).unwrap().ends_with("$(?!\\n)"));
-        assert!(search_regex("\\bword\\b", false).is_err());
+        assert_eq!(
+            search_regex("\\bword\\b", false).unwrap(),
+            "(?:^|[^0-9A-Z_a-z])word(?:$(?!\\n)|[^0-9A-Z_a-z])"
+        );
+        assert!(search_regex("a\\bb", false).is_err());
     }
 }

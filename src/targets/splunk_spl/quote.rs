@@ -205,14 +205,15 @@ pub fn needles_pattern(
 /// Translates a pattern of the language's regex subset (Rust `regex` syntax,
 /// unanchored search) into a PCRE pattern that finds a match in exactly the
 /// same values: the Rust parser's own Unicode classes and case folding
-/// spelled out, `^`/`$` as `\A`/`\z`. Word boundaries and multi-line anchors
-/// are refused (PCRE's `\b` is ASCII unless Unicode properties are on, and
-/// its line-break convention is a build option).
+/// spelled out, `^`/`$` as `\A`/`\z`, the language's ASCII `\b`/`\B` as
+/// PCRE's own. Multi-line anchors are refused (PCRE's line-break convention
+/// is a build option).
 pub fn search_pattern(pattern: &str, case_insensitive: bool) -> Result<String, String> {
+    let pattern = crate::ir::regex::ascii_classes(pattern);
     let wrapped = if case_insensitive {
         format!("(?i:{pattern})")
     } else {
-        pattern.to_string()
+        pattern
     };
     let hir = regex_syntax::Parser::new()
         .parse(&wrapped)
@@ -251,6 +252,12 @@ fn translate(hir: &Hir) -> Result<String, String> {
         HirKind::Class(Class::Bytes(_)) => Err("a byte class has no PCRE spelling".to_string()),
         HirKind::Look(Look::Start) => Ok("\\A".to_string()),
         HirKind::Look(Look::End) => Ok("\\z".to_string()),
+        // PCRE's `\b` is defined by `\w`, which is ASCII unless Unicode
+        // properties (UCP) are turned on, even in UTF mode:
+        // https://www.pcre.org/current/doc/html/pcre2pattern.html (generic
+        // character types), so it is the language's ASCII boundary.
+        HirKind::Look(Look::WordAscii) => Ok("\\b".to_string()),
+        HirKind::Look(Look::WordAsciiNegate) => Ok("\\B".to_string()),
         HirKind::Look(look) => Err(format!(
             "{} has no exact PCRE equivalent in Splunk",
             look_name(*look)
@@ -390,10 +397,14 @@ mod tests {
                 .unwrap()
                 .contains("[0-9]){2,3}")
         );
+        assert_eq!(
+            search_pattern("\\bAKIA\\d", false).unwrap(),
+            "(*UTF)(?:\\b(?:AKIA)[0-9])"
+        );
         assert!(
-            search_pattern("\\bAKIA", false)
+            search_pattern("\\b{start}AKIA", false)
                 .unwrap_err()
-                .contains("word boundary")
+                .contains("word-boundary")
         );
         assert!(search_pattern("(?m)^x", false).is_err());
         assert!(search_pattern("a{70000}", false).is_err());
