@@ -305,6 +305,8 @@ enum Payload {
         #[serde(skip_serializing_if = "Option::is_none")]
         target_domain: Option<String>,
         #[serde(skip_serializing_if = "Option::is_none")]
+        target_ip: Option<String>,
+        #[serde(skip_serializing_if = "Option::is_none")]
         target_path: Option<String>,
         status: &'static str,
     },
@@ -541,10 +543,23 @@ fn tool_call(name: &'static str, target: String, body: Option<&str>, result: &st
         tool_args: serde_json::to_string(&arguments).unwrap_or_default(),
         tool_result: result.to_string(),
         target_url: url,
+        target_ip: domain.as_deref().map(resolved_address),
         target_domain: domain,
         target_path: path,
         status: "success",
     }
+}
+
+/// The address a host resolved to: a literal address is itself; a name gets
+/// a stable address in the documentation range 198.51.100.0/24.
+fn resolved_address(host: &str) -> String {
+    if host.parse::<std::net::IpAddr>().is_ok() {
+        return host.to_string();
+    }
+    let hash = host.bytes().fold(2166136261u32, |hash, byte| {
+        (hash ^ u32::from(byte)).wrapping_mul(16777619)
+    });
+    format!("198.51.100.{}", hash % 254 + 1)
 }
 
 fn set_status(mut payload: Payload, new_status: &'static str) -> Payload {

@@ -30,6 +30,23 @@ fn valid_network(text: &str) -> bool {
 }
 
 impl RuleChecker<'_> {
+    /// The `ip` fields the scope's events carry, event-specific ones first.
+    fn ip_fields(&self, scope: &Scope) -> Vec<String> {
+        let schema = &self.environment.schema;
+        let mut names: Vec<String> = Vec::new();
+        let own = scope
+            .types
+            .iter()
+            .filter_map(|event| schema.events.get(event))
+            .flat_map(|event| event.fields.iter());
+        for field in own.chain(schema.common.iter()) {
+            if field.value_type == ir::ValueType::Ip && !names.contains(&field.name) {
+                names.push(field.name.clone());
+            }
+        }
+        names
+    }
+
     /// Lowers `subject [not] in[_cs] needles`.
     #[allow(clippy::too_many_arguments)]
     pub(crate) fn in_expr(
@@ -75,20 +92,34 @@ impl RuleChecker<'_> {
                 }
             }
             let lowered = lowered?;
-            if !matches!(
-                lowered.value_type,
-                ir::ValueType::Ip | ir::ValueType::String
-            ) {
-                self.diagnostics.push(
-                    Diagnostic::new(
-                        Code::TYPE_MISMATCH,
-                        format!(
-                            "`in cidr(...)` tests addresses, and this is a `{}`",
-                            lowered.value_type.name()
-                        ),
-                    )
-                    .primary(subject.span, format!("a `{}`", lowered.value_type.name())),
-                );
+            // Only `ip` fields: a SIEM tests a column typed as an address,
+            // and which texts of a string field it would read as addresses
+            // differs from engine to engine.
+            if lowered.value_type != ir::ValueType::Ip {
+                let mut diagnostic = Diagnostic::new(
+                    Code::TYPE_MISMATCH,
+                    format!(
+                        "`in cidr(...)` tests `ip` fields, and this is a `{}`",
+                        lowered.value_type.name()
+                    ),
+                )
+                .primary(subject.span, format!("a `{}`", lowered.value_type.name()));
+                let candidates = self.ip_fields(scope);
+                diagnostic = match candidates.as_slice() {
+                    [] => diagnostic.help(
+                        "declare the address as an `ip` field in the event schema (resolved at ingest) and test that",
+                    ),
+                    [single] => diagnostic.help(format!("test the `ip` field `{single}`")),
+                    several => diagnostic.help(format!(
+                        "test one of the `ip` fields {}",
+                        several
+                            .iter()
+                            .map(|name| format!("`{name}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                };
+                self.diagnostics.push(diagnostic);
                 return None;
             }
             if !ok {

@@ -372,3 +372,14 @@ fn lookups_load_relative_to_their_file_and_follow_overrides() {
     assert!(pack.is_none() && rendered.contains("E0501"), "{rendered}");
     let _ = std::fs::remove_dir_all(&directory);
 }
+
+#[test]
+fn cidr_tests_only_ip_fields_and_names_the_ones_in_scope() {
+    let text = errors(r#"match tool_call where target_domain in cidr("10.0.0.0/8")"#);
+    assert!(
+        text.contains("`in cidr(...)` tests `ip` fields, and this is a `string`"),
+        "{text}"
+    );
+    assert!(text.contains("test the `ip` field `src_ip`"), "{text}");
+    lowered(r#"match tool_call where src_ip in cidr("10.0.0.0/8")"#);
+}

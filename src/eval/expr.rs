@@ -313,11 +313,22 @@ pub(crate) enum Needles {
     Narrowed(Arc<NarrowedNeedles>),
 }
 
-/// An IP network.
+/// An IP network, as Elasticsearch keeps one: 128 bits, an IPv4 address
+/// being its IPv4-mapped IPv6 form (`::ffff:a.b.c.d`), so `10.0.0.0/8` and
+/// `::ffff:10.0.0.0/104` are the same network and an IPv6 network that
+/// covers the mapped range holds IPv4 addresses.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Network {
-    pub(crate) address: IpAddr,
+    pub(crate) bits: u128,
     pub(crate) prefix: u8,
+}
+
+/// An address as 128 bits, IPv4 mapped into IPv6.
+pub(crate) fn address_bits(address: IpAddr) -> u128 {
+    match address {
+        IpAddr::V4(address) => u128::from(address.to_ipv6_mapped()),
+        IpAddr::V6(address) => u128::from(address),
+    }
 }
 
 impl Network {
@@ -332,30 +343,24 @@ impl Network {
                 (address, if address.is_ipv4() { 32 } else { 128 })
             }
         };
-        let limit = if address.is_ipv4() { 32 } else { 128 };
-        (prefix <= limit).then_some(Network { address, prefix })
+        let (limit, offset) = if address.is_ipv4() {
+            (32, 96)
+        } else {
+            (128, 0)
+        };
+        (prefix <= limit).then_some(Network {
+            bits: address_bits(address),
+            prefix: prefix + offset,
+        })
     }
 
     pub(crate) fn contains(&self, address: IpAddr) -> bool {
-        match (self.address, address) {
-            (IpAddr::V4(network), IpAddr::V4(address)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u32::MAX << (32 - u32::from(self.prefix))
-                };
-                u32::from(network) & mask == u32::from(address) & mask
-            }
-            (IpAddr::V6(network), IpAddr::V6(address)) => {
-                let mask = if self.prefix == 0 {
-                    0
-                } else {
-                    u128::MAX << (128 - u32::from(self.prefix))
-                };
-                u128::from(network) & mask == u128::from(address) & mask
-            }
-            _ => false,
-        }
+        let mask = if self.prefix == 0 {
+            0
+        } else {
+            u128::MAX << (128 - u32::from(self.prefix))
+        };
+        self.bits & mask == address_bits(address) & mask
     }
 }
 
@@ -593,5 +598,22 @@ mod tests {
             Scalar::Str("a"),
             Scalar::Int(1)
         ));
+    }
+
+    #[test]
+    fn networks_compare_ipv4_as_its_mapped_ipv6_form() {
+        let inside = |network: &str, address: &str| {
+            super::Network::parse(network)
+                .unwrap()
+                .contains(address.parse().unwrap())
+        };
+        assert!(inside("10.0.0.0/8", "10.1.2.3"));
+        assert!(inside("10.0.0.0/8", "::ffff:10.1.2.3"));
+        assert!(inside("::ffff:0:0/96", "192.0.2.1"));
+        assert!(inside("fc00::/7", "fd12::1"));
+        assert!(!inside("fc00::/7", "10.1.2.3"));
+        assert!(!inside("::1/128", "127.0.0.1"));
+        assert!(inside("0.0.0.0/0", "8.8.8.8"));
+        assert!(!inside("0.0.0.0/0", "2001:db8::1"));
     }
 }
