@@ -239,8 +239,8 @@ fn the_readme_capability_table_is_current() {
 #[test]
 fn compile_leaves_out_what_a_target_cannot_express_and_can_deny_it() {
     let directory = temp_dir("compile-gap");
-    // A new-value rule: no SIEM target compiles first-seen history yet (the
-    // SQL targets do, and the others leave it out).
+    // A new-value rule: some targets compile first-seen history (the SQL
+    // targets, splunk_spl), and the others leave it out.
     std::fs::write(
         directory.join("gap.tdl"),
         "rule local.gap {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match auth where outcome == \"success\"\n  new src_ip for user_id lookback 30d\n}\n",

@@ -33,11 +33,17 @@ import subprocess
 import sys
 from pathlib import Path
 
-KNOWN_COMMANDS = {"search", "where", "eval", "stats", "fields", "bin", "table", "rename"}
+KNOWN_COMMANDS = {
+    "search", "where", "eval", "stats", "fields", "bin", "table", "rename",
+    # baselines, percentiles and new values (docs/targets.md, splunk_spl)
+    "eventstats", "sort", "accum", "autoregress", "filldown", "mvexpand",
+}
 FUNCTIONS = {
     "match", "isnull", "isnotnull", "cidrmatch", "floor", "now", "if", "null",
     "true", "false", "mvappend", "mvindex", "split", "len", "count", "dc", "sum",
-    "avg", "min", "max", "values",
+    "avg", "min", "max", "values", "exact", "coalesce", "round",
+    # sort's field options: num(field), str(field)
+    "num", "str",
 }
 KEYWORDS = {"AND", "OR", "NOT", "AS", "by", "OR"}
 REQUIRED_KEYS = {

@@ -6,10 +6,12 @@
 //! macro in `macros.conf`; per pack the rest of the app directory
 //! `tripline_llm_security/` (`app.conf`, the data-source macro,
 //! `transforms.conf` and `lookups/*.csv`, `metadata/default.meta`, `README`).
-//! `match` rules and windowed thresholds (grouping sets included) are
-//! translated exactly; baselines, percentiles, new values, clusters and
-//! sequences are refused through capabilities (E0401). The translation and
-//! its assumptions are in `docs/targets.md`.
+//! `match` rules, windowed thresholds (grouping sets included), baselines
+//! (`eventstats` over the reported bucket's history), exact percentiles
+//! (`sort 0` and `accum` ranks) and new values (`sort 0`, `autoregress`,
+//! `filldown`) are translated exactly; clusters and sequences are refused
+//! through capabilities (E0401). The translation and its assumptions are in
+//! `docs/targets.md`.
 
 mod query;
 pub mod quote;
@@ -93,27 +95,19 @@ impl Target for SplunkSpl {
                 | Need::NarrowedLookup
                 | Need::Cidr
                 | Need::MultiTypeSource
+                | Need::Baseline
+                | Need::Percentile
+                | Need::NewValue
+                | Need::Arithmetic
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::Baseline => format!(
-                "{ID} does not translate baselines yet: the plan's history over earlier buckets (from the group's first bucket in the lookback, empty buckets counted, undefined ones skipped) has no streamstats/eventstats printer yet; duckdb_sql and spark_sql print it"
-            ),
-            Need::Percentile => format!(
-                "{ID} does not translate percentiles yet: the exact rank needs a sort over the bucket's groups, which has no printer yet (`perc` estimates); duckdb_sql and spark_sql print it"
-            ),
-            Need::NewValue => format!(
-                "{ID} does not translate first-seen history: a scheduled search sees its own time range only, and the evaluator's learning period and per-key lookback need state kept across runs"
-            ),
             Need::Sequence | Need::SequenceRepeat => format!(
                 "{ID} does not translate sequences: `transaction` groups differently from the evaluator (greedy, no clearing on completion)"
             ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
-            Need::Arithmetic => format!(
-                "{ID} is not given arithmetic: SPL's division and number handling are not verified against the evaluator's"
-            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }

@@ -13,10 +13,10 @@
 use super::quote::plain_term;
 use super::syntax::{Spl, number, text_match};
 use crate::ir::{
-    self, AggregateFunction, Detection, Expr, ExprKind, Origin, Pack, Rule, TextOp, Value,
+    self, AggregateFunction, ArithmeticOp, Detection, Expr, ExprKind, Origin, Pack, Rule, TextOp,
+    Value,
 };
-use crate::targets::lower::mirror;
-use crate::targets::plan::{self, Condition, Pred, Shape, Source};
+use crate::targets::plan::{self, Cond, Condition, Leaf, Pred, Shape, Source};
 use crate::targets::syntax::{self, Unsupported};
 use crate::targets::{Mapping, Problem};
 
@@ -40,7 +40,8 @@ pub struct Search {
     pub suppress_seconds: i64,
 }
 
-/// The SPL of a match or window rule, ending before the tuning macro.
+/// The SPL of a match, window or new-value rule, ending before the tuning
+/// macro.
 pub fn rule_search(
     rule: &Rule,
     pack: &Pack,
@@ -60,7 +61,7 @@ pub fn rule_search(
     }
     let slot = schedule / 1000;
     match &rule.detection {
-        Detection::Match { .. } => {}
+        Detection::Match { .. } | Detection::NewValue { .. } => {}
         Detection::Window { window_ms, .. } => {
             if *window_ms <= 0 || window_ms % 1000 != 0 {
                 printer.fail(
@@ -91,9 +92,7 @@ pub fn rule_search(
             // Each run takes the events of one whole schedule slot that closed
             // at least the lateness bound ago: runs tile event time, so every
             // event alerts exactly once.
-            lines.push(format!(
-                "| where floor(_time / {slot}) == floor((now() - {LATENESS_SECONDS}) / {slot}) - 1"
-            ));
+            lines.push(slot_filter(slot));
             Search {
                 lines,
                 look_back_seconds: 2 * slot + LATENESS_SECONDS,
@@ -104,18 +103,43 @@ pub fn rule_search(
         (Shape::Window(window), Detection::Window { condition, .. }) => {
             let seconds = window.bucket_ms / 1000;
             printer.source(&window.source, &mut lines, rule.origin);
-            let suppress_fields = printer.window(
-                &window.groupings,
-                (seconds, slot),
-                (condition, &window.condition),
+            let (suppress_fields, history_seconds) = printer.window(
+                window,
+                (seconds, slot, plan.learn_ms),
+                condition,
                 &mut lines,
                 rule.origin,
             );
             Search {
                 lines,
-                look_back_seconds: 2 * slot + seconds + LATENESS_SECONDS,
+                look_back_seconds: 2 * slot + seconds + history_seconds + LATENESS_SECONDS,
                 suppress_fields,
                 suppress_seconds: seconds + 2 * slot,
+            }
+        }
+        (
+            Shape::NewValue {
+                source,
+                key,
+                values,
+                lookback_ms,
+            },
+            _,
+        ) => {
+            printer.source(source, &mut lines, rule.origin);
+            printer.new_value(
+                (key, values),
+                (*lookback_ms, plan.learn_ms, slot),
+                &mut lines,
+                rule.origin,
+            );
+            Search {
+                lines,
+                // Every event of the reported slot needs the sightings of
+                // the lookback before it.
+                look_back_seconds: 2 * slot + ceil_seconds(*lookback_ms) + LATENESS_SECONDS,
+                suppress_fields: Vec::new(),
+                suppress_seconds: 0,
             }
         }
         _ => {
@@ -128,6 +152,17 @@ pub fn rule_search(
     } else {
         Err(printer.problems)
     }
+}
+
+/// The events of the schedule slot that closed at least the lateness bound
+/// before the run (match and new-value rules).
+fn slot_filter(slot: i64) -> String {
+    format!("| where floor(_time / {slot}) == floor((now() - {LATENESS_SECONDS}) / {slot}) - 1")
+}
+
+/// Milliseconds as whole seconds, rounded up.
+fn ceil_seconds(milliseconds: i64) -> i64 {
+    (milliseconds.max(0) + 999) / 1000
 }
 
 /// One aggregate of a window condition: the eval that prepares its input
@@ -202,20 +237,34 @@ impl Printer<'_> {
         }
     }
 
-    /// Window, `stats` per group (or per grouping set), the schedule slot's
-    /// windows, the condition. Returns the fields an alert is identified by.
+    /// Window, `stats` per group (or per grouping set), history and
+    /// percentiles, the schedule slot's windows, the condition. Returns the
+    /// fields an alert is identified by, and how far before the alerting
+    /// windows the search must read (the longest baseline span, in seconds).
+    ///
+    /// Splunk rounds the result of `*` (and of `+`, `-`) to the significant
+    /// figures of its least precise operand (3 * 0.5 gives 2, see
+    /// https://wiki.splunk.com/Community:BadMath); `exact()` keeps the full
+    /// double ("exact(X): renders the result of a numeric eval calculation
+    /// with a larger amount of precision",
+    /// https://docs.splunk.com/Documentation/Splunk/latest/SearchReference/MathematicalFunctions).
+    /// So every computed number here is wrapped in `exact()`, and arithmetic
+    /// is over doubles as in the evaluator ("numbers are treated as
+    /// double-precision floating-point numbers",
+    /// https://docs.splunk.com/Documentation/SCS/current/SearchReference/EvalCommandUsage).
     fn window(
         &mut self,
-        groupings: &[Vec<String>],
-        (window, slot): (i64, i64),
-        (condition, plan): (&Expr, &Condition),
+        window: &plan::Window,
+        (bucket, slot, learn_ms): (i64, i64, i64),
+        expr: &Expr,
         lines: &mut Vec<String>,
         origin: Origin,
-    ) -> Vec<String> {
+    ) -> (Vec<String>, i64) {
+        let plan = &window.condition;
         let mut aggregates = Vec::new();
-        let condition_text = self.condition(condition, plan, &mut aggregates);
+        let names = self.aggregates(plan, expr, &mut aggregates);
         lines.push(format!(
-            "| eval {WINDOW_FIELD} = floor(_time / {window}) * {window}"
+            "| eval {WINDOW_FIELD} = floor(_time / {bucket}) * {bucket}"
         ));
         let prepares: Vec<String> = aggregates
             .iter()
@@ -229,7 +278,9 @@ impl Printer<'_> {
             .map(|aggregate| aggregate.stats.clone())
             .collect();
         let mut identity = vec![WINDOW_FIELD.to_string()];
-        match groupings {
+        // The fields a group is told apart by, for `eventstats ... by`.
+        let several = window.groupings.len() > 1;
+        let group_fields: Vec<String> = match window.groupings.as_slice() {
             [single] => {
                 let fields: Vec<String> =
                     single.iter().map(|name| self.field(name, origin)).collect();
@@ -244,169 +295,371 @@ impl Printer<'_> {
                     lines.push(format!("| where {}", present.join(" AND ")));
                 }
                 lines.push(format!("| stats {} by {}", stats.join(", "), by.join(", ")));
-                identity.extend(fields);
+                identity.extend(fields.iter().cloned());
+                fields
             }
             sets => {
-                // One multivalue key per event, a value per grouping set the
-                // event has every field of: "<set>|<len>:<value>..." is
-                // injective, so `stats` by the key groups exactly as the
-                // evaluator's grouping set does; the set's own fields are
-                // read back with values() (one value per key).
-                let mut keys = Vec::new();
-                let mut all_fields: Vec<String> = Vec::new();
-                let mut per_set: Vec<Vec<String>> = Vec::new();
-                for (index, set) in sets.iter().enumerate() {
-                    let fields: Vec<String> =
-                        set.iter().map(|name| self.field(name, origin)).collect();
-                    let present: Vec<String> = fields
-                        .iter()
-                        .map(|field| format!("isnotnull({field})"))
-                        .collect();
-                    let mut key = format!("\"{index}|\"");
-                    for field in &fields {
-                        key.push_str(&format!(" . len({field}) . \":\" . {field}"));
-                    }
-                    if present.is_empty() {
-                        keys.push(key);
-                    } else {
-                        keys.push(format!("if({}, {key}, null())", present.join(" AND ")));
-                    }
-                    for field in &fields {
-                        if !all_fields.contains(field) {
-                            all_fields.push(field.clone());
-                        }
-                    }
-                    per_set.push(fields);
-                }
-                lines.push(format!(
-                    "| eval tripline_group = mvappend({})",
-                    keys.join(", ")
-                ));
-                let mut functions = stats.clone();
-                for field in &all_fields {
-                    functions.push(format!("values({field}) AS {field}"));
-                }
-                lines.push(format!(
-                    "| stats {} by {WINDOW_FIELD}, tripline_group",
-                    functions.join(", ")
-                ));
-                lines.push(
-                    "| eval tripline_grouping = mvindex(split(tripline_group, \"|\"), 0)"
-                        .to_string(),
-                );
-                let mut clears = Vec::new();
-                for field in &all_fields {
-                    let sets_with: Vec<String> = per_set
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, fields)| fields.contains(field))
-                        .map(|(index, _)| format!("tripline_grouping == \"{index}\""))
-                        .collect();
-                    clears.push(format!(
-                        "{field} = if({}, {field}, null())",
-                        sets_with.join(" OR ")
-                    ));
-                }
-                if !clears.is_empty() {
-                    lines.push(format!("| eval {}", clears.join(", ")));
-                }
+                self.grouping_sets(sets, &stats, lines, origin);
                 identity.push("tripline_group".to_string());
+                vec!["tripline_group".to_string()]
             }
-        }
+        };
         lines.push(format!(
-            "| eval tripline_until = floor((now() - {LATENESS_SECONDS}) / {slot}) * {slot}, tripline_window_end = {WINDOW_FIELD} + {window}"
+            "| eval tripline_until = floor((now() - {LATENESS_SECONDS}) / {slot}) * {slot}, tripline_window_end = {WINDOW_FIELD} + {bucket}"
         ));
+        let printer = CondPrinter {
+            condition: plan,
+            names: &names,
+        };
+        let mut helpers = vec!["tripline_until".to_string()];
+        let history_seconds = if plan.baselines.is_empty() {
+            0
+        } else {
+            self.history(
+                &printer,
+                (bucket, slot),
+                &group_fields,
+                lines,
+                &mut helpers,
+                origin,
+            )
+        };
         lines.push(format!(
             "| where tripline_window_end > tripline_until - {slot} AND tripline_window_end <= tripline_until"
         ));
-        lines.push(format!("| where {condition_text}"));
-        lines.push("| fields - tripline_until".to_string());
-        identity
+        if !plan.baselines.is_empty() {
+            lines.push(format!(
+                "| eval {}",
+                baseline_means(plan, bucket).join(", ")
+            ));
+        }
+        let mut partition = vec![WINDOW_FIELD.to_string()];
+        if several {
+            partition.push("tripline_grouping".to_string());
+        }
+        for (index, percentile) in plan.percentiles.iter().enumerate() {
+            percentile_lines(
+                &printer,
+                percentile,
+                index + 1,
+                &partition,
+                lines,
+                &mut helpers,
+            );
+        }
+        let mut condition = printer.boolean(plan.root.as_ref().unwrap_or(&Cond::Bool(false)));
+        if !plan.baselines.is_empty() {
+            // A group alerts once its own history reaches back the learning
+            // period: from the earliest first bucket of its baselines.
+            let learn = ceil_seconds(learn_ms);
+            let learned: Vec<String> = (1..=plan.baselines.len())
+                .map(|number| {
+                    format!(
+                        "(isnotnull(tripline_baseline_{number}_first) AND {WINDOW_FIELD} - tripline_baseline_{number}_first >= {learn})"
+                    )
+                })
+                .collect();
+            let learned = if learned.len() == 1 {
+                learned.join("")
+            } else {
+                format!("({})", learned.join(" OR "))
+            };
+            condition = format!("{condition} AND {learned}");
+        }
+        lines.push(format!("| where {condition}"));
+        lines.push(format!("| fields - {}", helpers.join(", ")));
+        (identity, history_seconds)
     }
 
-    /// A window condition over aggregates (written as the rule writes it, for
-    /// the origins of refusals); collects the aggregates.
-    fn condition(
+    /// `stats` per grouping set: one multivalue key per event, a value per
+    /// grouping set the event has every field of: "<set>|<len>:<value>..."
+    /// is injective, so `stats` by the key groups exactly as the evaluator's
+    /// grouping set does; the set's own fields are read back with values()
+    /// (one value per key).
+    fn grouping_sets(
         &mut self,
-        expr: &Expr,
-        plan: &Condition,
-        aggregates: &mut Vec<Aggregate>,
-    ) -> String {
-        match &expr.kind {
-            ExprKind::Literal {
-                value: Value::Bool(value),
-            } => if *value { "true()" } else { "false()" }.to_string(),
-            ExprKind::Not { operand } => {
-                format!("NOT ({})", self.condition(operand, plan, aggregates))
+        sets: &[Vec<String>],
+        stats: &[String],
+        lines: &mut Vec<String>,
+        origin: Origin,
+    ) {
+        let mut keys = Vec::new();
+        let mut all_fields: Vec<String> = Vec::new();
+        let mut per_set: Vec<Vec<String>> = Vec::new();
+        for (index, set) in sets.iter().enumerate() {
+            let fields: Vec<String> = set.iter().map(|name| self.field(name, origin)).collect();
+            let present: Vec<String> = fields
+                .iter()
+                .map(|field| format!("isnotnull({field})"))
+                .collect();
+            let mut key = format!("\"{index}|\"");
+            for field in &fields {
+                key.push_str(&format!(" . len({field}) . \":\" . {field}"));
             }
-            ExprKind::And { operands } | ExprKind::Or { operands } => {
-                let joiner = if matches!(expr.kind, ExprKind::And { .. }) {
-                    " AND "
-                } else {
-                    " OR "
-                };
-                let parts: Vec<String> = operands
-                    .iter()
-                    .map(|operand| format!("({})", self.condition(operand, plan, aggregates)))
-                    .collect();
-                parts.join(joiner)
+            if present.is_empty() {
+                keys.push(key);
+            } else {
+                keys.push(format!("if({}, {key}, null())", present.join(" AND ")));
             }
-            ExprKind::Compare { op, left, right } => {
-                let (aggregate_side, value_side, op) = match (&left.kind, &right.kind) {
-                    (
-                        ExprKind::Aggregate { .. },
-                        ExprKind::Literal { .. } | ExprKind::Param { .. },
-                    ) => (left, right, *op),
-                    (
-                        ExprKind::Literal { .. } | ExprKind::Param { .. },
-                        ExprKind::Aggregate { .. },
-                    ) => (right, left, mirror(*op)),
-                    _ => {
-                        return self.fail(
-                            expr.origin,
-                            "only comparisons of an aggregate with a number have an exact SPL translation",
-                        );
-                    }
-                };
-                let value = match &value_side.kind {
-                    ExprKind::Literal { value } | ExprKind::Param { value, .. } => number(value),
-                    _ => None,
-                };
-                let Some(value) = value else {
-                    return self.fail(expr.origin, "the compared value is not a number");
-                };
-                let name = self.aggregate(aggregate_side, plan, aggregates);
-                format!("(isnotnull({name}) AND {name} {} {value})", op.symbol())
+            for field in &fields {
+                if !all_fields.contains(field) {
+                    all_fields.push(field.clone());
+                }
             }
-            _ => self.fail(expr.origin, "this condition has no exact SPL translation"),
+            per_set.push(fields);
+        }
+        lines.push(format!(
+            "| eval tripline_group = mvappend({})",
+            keys.join(", ")
+        ));
+        let mut functions = stats.to_vec();
+        for field in &all_fields {
+            functions.push(format!("values({field}) AS {field}"));
+        }
+        lines.push(format!(
+            "| stats {} by {WINDOW_FIELD}, tripline_group",
+            functions.join(", ")
+        ));
+        lines.push(
+            "| eval tripline_grouping = mvindex(split(tripline_group, \"|\"), 0)".to_string(),
+        );
+        let mut clears = Vec::new();
+        for field in &all_fields {
+            let sets_with: Vec<String> = per_set
+                .iter()
+                .enumerate()
+                .filter(|(_, fields)| fields.contains(field))
+                .map(|(index, _)| format!("tripline_grouping == \"{index}\""))
+                .collect();
+            clears.push(format!(
+                "{field} = if({}, {field}, null())",
+                sets_with.join(" OR ")
+            ));
+        }
+        if !clears.is_empty() {
+            lines.push(format!("| eval {}", clears.join(", ")));
         }
     }
 
-    /// The `stats` output field of an aggregate (shared when written twice):
-    /// the plan's aggregate of the same label.
+    /// The history of each baseline over the group's earlier buckets, for
+    /// the one bucket this run can report. Returns the longest span in
+    /// seconds.
+    ///
+    /// Why it is exact: with the schedule slot S no longer than the window W,
+    /// at most one window ends in (U - S, U] (window ends are W apart), so a
+    /// run reports at most the bucket starting at A = floor(U / W) * W - W.
+    /// Only A's history is needed: the rows of buckets in [A - span, A). The
+    /// search reads back 2S + W + span + lateness seconds, which reaches
+    /// before A - span whatever the run's delay within its slot, so every
+    /// bucket of that range is whole; rows outside it are dropped. Then one
+    /// `eventstats` per group gives the first such bucket, the number of
+    /// buckets with events, and the sum and number of the expression's
+    /// values: `eventstats` adds whole-group statistics to every row without
+    /// a window ("Generates summary statistics from fields in your events and
+    /// saves those statistics in a new field",
+    /// https://help.splunk.com/splunk-enterprise/spl-search-reference/9.0/search-commands/eventstats).
+    fn history(
+        &mut self,
+        printer: &CondPrinter<'_>,
+        (bucket, slot): (i64, i64),
+        group_fields: &[String],
+        lines: &mut Vec<String>,
+        helpers: &mut Vec<String>,
+        origin: Origin,
+    ) -> i64 {
+        let plan = printer.condition;
+        if slot > bucket {
+            self.fail(
+                origin,
+                format!(
+                    "a baseline is compiled for schedules no longer than the window: this rule runs every {slot}s over {bucket}s windows, so one run would report several windows whose histories differ; give it `schedule` {bucket}s or less"
+                ),
+            );
+        }
+        let spans: Vec<i64> = plan
+            .baselines
+            .iter()
+            .map(|baseline| ceil_seconds(baseline.span_ms))
+            .collect();
+        let longest = spans.iter().copied().max().unwrap_or(0);
+        lines.push(format!(
+            "| eval tripline_alerting_start = floor(tripline_until / {bucket}) * {bucket} - {bucket}"
+        ));
+        lines.push(format!(
+            "| where {WINDOW_FIELD} >= tripline_alerting_start - {longest} AND {WINDOW_FIELD} <= tripline_alerting_start"
+        ));
+        helpers.push("tripline_alerting_start".to_string());
+        let mut evals = Vec::new();
+        let mut statistics = Vec::new();
+        for (index, (baseline, span)) in plan.baselines.iter().zip(&spans).enumerate() {
+            let name = format!("tripline_baseline_{}", index + 1);
+            evals.push(format!(
+                "{name}_bucket = if({WINDOW_FIELD} >= tripline_alerting_start - {span} AND {WINDOW_FIELD} < tripline_alerting_start, {WINDOW_FIELD}, null())"
+            ));
+            evals.push(format!(
+                "{name}_input = if(isnotnull({name}_bucket), {}, null())",
+                printer.value(&baseline.inner)
+            ));
+            statistics.push(format!("min({name}_bucket) AS {name}_first"));
+            statistics.push(format!("count({name}_bucket) AS {name}_active"));
+            statistics.push(format!("sum({name}_input) AS {name}_sum"));
+            statistics.push(format!("count({name}_input) AS {name}_values"));
+            for helper in [
+                "bucket", "input", "first", "active", "sum", "values", "empty",
+            ] {
+                helpers.push(format!("{name}_{helper}"));
+            }
+        }
+        lines.push(format!("| eval {}", evals.join(", ")));
+        let by = if group_fields.is_empty() {
+            String::new()
+        } else {
+            format!(" by {}", group_fields.join(", "))
+        };
+        lines.push(format!("| eventstats {}{by}", statistics.join(", ")));
+        longest
+    }
+
+    /// New value: every sighting (an event of the source with every key and
+    /// value field present) in processing order, `_time` then `event_id`.
+    /// A sighting at t alerts when (a) the previous sighting of its key and
+    /// value combination in processing order is before t - lookback (or
+    /// there is none), and (b) the latest sighting of its key at or before
+    /// t - learn is at or after t - lookback.
+    ///
+    /// Why it is exact, with no window anywhere: `streamstats` is avoided,
+    /// because without `window`/`time_window` its documentation applies
+    /// `max_stream_window` (10,000 events,
+    /// https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/search-commands/streamstats).
+    /// Instead:
+    /// - (a) `sort 0` (no result limit: "If 0 is specified, all of the
+    ///   results are returned",
+    ///   https://help.splunk.com/splunk-enterprise/spl-search-reference/9.0/search-commands/sort)
+    ///   by an injective text of the combination, time and `event_id`, both
+    ///   texts compared as strings (`str()`: lexicographic, case-sensitive),
+    ///   then `autoregress` copies the previous result's combination and time
+    ///   ("copying one or more of the previous values for field into each
+    ///   event",
+    ///   https://help.splunk.com/splunk-cloud-platform/spl-search-reference/9.3.2408/search-commands/autoregress):
+    ///   the previous result of the same combination is its previous sighting.
+    /// - (b) every sighting gets a "ripe" copy at its time + learn; sorted by
+    ///   key, then time, ripe copies before sightings at equal times, the
+    ///   last ripe copy above a sighting (`filldown` of its key and time,
+    ///   "Replaces null values with the last non-null value",
+    ///   https://help.splunk.com/splunk-cloud-platform/spl-search-reference/9.3.2408/search-commands/filldown)
+    ///   is, when it has the sighting's key, the key's latest sighting at or
+    ///   before t - learn.
+    ///
+    /// Times are compared in whole milliseconds (`round(_time * 1000)`), so
+    /// the bounds are exact. The run reports the sightings of one schedule
+    /// slot, as match rules do, and reads the lookback before it.
+    /// `mvexpand` makes the ripe copies after `fields` has cut each result
+    /// to the few fields used, far below its memory bound (500 MB per chunk,
+    /// https://help.splunk.com/splunk-cloud-platform/spl-search-reference/10.0.2503/search-commands/mvexpand).
+    fn new_value(
+        &mut self,
+        (key, values): (&[String], &[String]),
+        (lookback_ms, learn_ms, slot): (i64, i64, i64),
+        lines: &mut Vec<String>,
+        origin: Origin,
+    ) {
+        if learn_ms <= 0 || learn_ms > lookback_ms {
+            self.fail(
+                origin,
+                "a new value needs a learning period between 0 and the lookback",
+            );
+        }
+        let key_fields: Vec<String> = key.iter().map(|name| self.field(name, origin)).collect();
+        let value_fields: Vec<String> =
+            values.iter().map(|name| self.field(name, origin)).collect();
+        let event_id = self.field("event_id", origin);
+        let all: Vec<&String> = key_fields.iter().chain(&value_fields).collect();
+        let present: Vec<String> = all
+            .iter()
+            .map(|field| format!("isnotnull({field})"))
+            .collect();
+        lines.push(format!("| where {}", present.join(" AND ")));
+        let mut kept = vec!["_time".to_string(), event_id.clone()];
+        for field in &all {
+            if !kept.contains(field) {
+                kept.push((*field).clone());
+            }
+        }
+        lines.push(format!("| fields {}", kept.join(", ")));
+        let text = |fields: &[String]| -> String {
+            fields
+                .iter()
+                .map(|field| format!("len({field}) . \":\" . {field}"))
+                .collect::<Vec<_>>()
+                .join(" . ")
+        };
+        lines.push(format!(
+            "| eval tripline_time_ms = round(exact(_time * 1000)), tripline_key = {}, tripline_value = tripline_key . {}",
+            text(&key_fields),
+            text(&value_fields)
+        ));
+        lines.push(format!(
+            "| sort 0 str(tripline_value), num(tripline_time_ms), str({event_id})"
+        ));
+        lines.push("| autoregress tripline_value AS tripline_previous_value".to_string());
+        lines.push("| autoregress tripline_time_ms AS tripline_previous_ms".to_string());
+        lines.push(
+            "| eval tripline_value_seen_ms = if(tripline_previous_value == tripline_value, tripline_previous_ms, null())"
+                .to_string(),
+        );
+        lines.push("| eval tripline_copy = mvappend(\"ripe\", \"sighting\")".to_string());
+        lines.push("| mvexpand tripline_copy".to_string());
+        lines.push(format!(
+            "| eval tripline_at_ms = if(tripline_copy == \"ripe\", tripline_time_ms + {learn_ms}, tripline_time_ms), tripline_ripe_key = if(tripline_copy == \"ripe\", tripline_key, null()), tripline_ripe_ms = if(tripline_copy == \"ripe\", tripline_time_ms, null())"
+        ));
+        // "ripe" sorts before "sighting": a copy ripe at t counts for t.
+        lines.push(
+            "| sort 0 str(tripline_key), num(tripline_at_ms), str(tripline_copy)".to_string(),
+        );
+        lines.push("| filldown tripline_ripe_key tripline_ripe_ms".to_string());
+        lines.push("| where tripline_copy == \"sighting\"".to_string());
+        lines.push(slot_filter(slot));
+        lines.push(format!(
+            "| where (isnull(tripline_value_seen_ms) OR tripline_value_seen_ms < tripline_time_ms - {lookback_ms}) AND tripline_ripe_key == tripline_key AND tripline_ripe_ms >= tripline_time_ms - {lookback_ms}"
+        ));
+        lines.push(
+            "| fields - tripline_time_ms, tripline_key, tripline_value, tripline_previous_value, tripline_previous_ms, tripline_value_seen_ms, tripline_copy, tripline_at_ms, tripline_ripe_key, tripline_ripe_ms"
+                .to_string(),
+        );
+    }
+
+    /// The `stats` output field of every aggregate of the plan, by index
+    /// (shared when two compute the same); collects what `stats` computes.
+    fn aggregates(
+        &mut self,
+        plan: &Condition,
+        expr: &Expr,
+        aggregates: &mut Vec<Aggregate>,
+    ) -> Vec<String> {
+        plan.aggregates
+            .iter()
+            .map(|aggregate| {
+                let origin = aggregate_origin(expr, &aggregate.label).unwrap_or(expr.origin);
+                self.aggregate(aggregate, origin, aggregates)
+            })
+            .collect()
+    }
+
+    /// The `stats` output field of one aggregate.
     fn aggregate(
         &mut self,
-        expr: &Expr,
-        plan: &Condition,
+        aggregate: &plan::Aggregate,
+        origin: Origin,
         aggregates: &mut Vec<Aggregate>,
     ) -> String {
-        let found = match &expr.kind {
-            ExprKind::Aggregate { label, .. } => {
-                plan.aggregates.iter().find(|found| found.label == *label)
-            }
-            _ => None,
-        };
-        let Some(plan::Aggregate {
+        let plan::Aggregate {
             function,
             field,
             filter,
             ..
-        }) = found
-        else {
-            return self.fail(expr.origin, "not an aggregate");
-        };
+        } = aggregate;
         let name = format!("tripline_aggregate_{}", aggregates.len() + 1);
-        let field = field.as_ref().map(|name| self.field(name, expr.origin));
+        let field = field.as_ref().map(|name| self.field(name, origin));
         let filter = filter.as_ref().map(|filter| self.filter(filter));
         let input = format!("{name}_input");
         let (prepare, stats) = match (function, &field, &filter) {
@@ -435,7 +688,7 @@ impl Printer<'_> {
                 format!("{}({input}) AS {name}", stats_function(*function)),
             ),
             (_, None, _) => {
-                return self.fail(expr.origin, "an aggregate without its field");
+                return self.fail(origin, "an aggregate without its field");
             }
         };
         if let Some(existing) = aggregates.iter().find(|aggregate| {
@@ -451,6 +704,212 @@ impl Printer<'_> {
             stats,
         });
         name
+    }
+}
+
+/// Where the aggregate written as `label` is, for refusals.
+fn aggregate_origin(expr: &Expr, label: &str) -> Option<Origin> {
+    match &expr.kind {
+        ExprKind::Aggregate { label: found, .. } if found == label => Some(expr.origin),
+        ExprKind::Not { operand } => aggregate_origin(operand, label),
+        ExprKind::And { operands } | ExprKind::Or { operands } => operands
+            .iter()
+            .find_map(|operand| aggregate_origin(operand, label)),
+        ExprKind::Compare { left, right, .. } | ExprKind::Arithmetic { left, right, .. } => {
+            aggregate_origin(left, label).or_else(|| aggregate_origin(right, label))
+        }
+        ExprKind::Baseline { aggregate, .. } | ExprKind::Percentile { aggregate, .. } => {
+            aggregate_origin(aggregate, label)
+        }
+        _ => None,
+    }
+}
+
+/// Each baseline's mean from its history: the buckets from the group's
+/// first bucket inside the span up to the reported one, those without events
+/// at the expression's empty value (when it has one), those where it has no
+/// value skipped; no bucket inside the span means no baseline.
+fn baseline_means(plan: &Condition, bucket: i64) -> Vec<String> {
+    let mut evals = Vec::new();
+    for (index, baseline) in plan.baselines.iter().enumerate() {
+        let name = format!("tripline_baseline_{}", index + 1);
+        let empties = format!("{name}_empty");
+        match baseline.empty {
+            Some(empty) => {
+                evals.push(format!(
+                    "{empties} = exact(({WINDOW_FIELD} - {name}_first) / {bucket} - {name}_active)"
+                ));
+                let sum = if empty == 0.0 {
+                    format!("coalesce({name}_sum, 0)")
+                } else {
+                    format!(
+                        "(coalesce({name}_sum, 0) + {} * {empties})",
+                        spl_float(empty)
+                    )
+                };
+                evals.push(format!(
+                    "{name} = if(isnotnull({name}_first) AND {name}_values + {empties} > 0, exact({sum} / ({name}_values + {empties})), null())"
+                ));
+            }
+            None => evals.push(format!(
+                "{name} = if(isnotnull({name}_first) AND {name}_values > 0, exact({name}_sum / {name}_values), null())"
+            )),
+        }
+    }
+    evals
+}
+
+/// The exact percentile: the value at 0-based rank floor((N - 1) * P / 100)
+/// of the ascending values of the N groups of the bucket that have one.
+/// `sort 0` orders the rows by bucket, then value (numerically); `accum`
+/// numbers the rows with a value in that order (a running total, no window:
+/// https://help.splunk.com/splunk-cloud-platform/spl-search-reference/9.3.2408/search-commands/accum);
+/// the rank within the bucket is that number less the bucket's offset.
+/// Never `perc`/`exactperc`, which interpolate or estimate.
+fn percentile_lines(
+    printer: &CondPrinter<'_>,
+    percentile: &plan::Percentile,
+    number: usize,
+    partition: &[String],
+    lines: &mut Vec<String>,
+    helpers: &mut Vec<String>,
+) {
+    let name = format!("tripline_percentile_{number}");
+    let partition = partition.join(", ");
+    lines.push(format!(
+        "| eval {name}_input = {}, {name}_counted = if(isnotnull({name}_input), 1, 0)",
+        printer.value(&percentile.inner)
+    ));
+    lines.push(format!("| sort 0 {partition}, num({name}_input)"));
+    lines.push(format!("| accum {name}_counted AS {name}_position"));
+    lines.push(format!(
+        "| eval {name}_before = {name}_position - {name}_counted"
+    ));
+    lines.push(format!(
+        "| eventstats min({name}_before) AS {name}_offset, sum({name}_counted) AS {name}_groups by {partition}"
+    ));
+    lines.push(format!(
+        "| eval {name}_pick = if({name}_counted == 1 AND {name}_position - {name}_offset - 1 == floor(exact(({name}_groups - 1) * {} / 100)), {name}_input, null())",
+        spl_float(percentile.percentile.clamp(0.0, 100.0))
+    ));
+    lines.push(format!(
+        "| eventstats max({name}_pick) AS {name} by {partition}"
+    ));
+    for helper in [
+        "input", "counted", "position", "before", "offset", "groups", "pick",
+    ] {
+        helpers.push(format!("{name}_{helper}"));
+    }
+}
+
+/// A float in decimal notation (never an exponent).
+fn spl_float(value: f64) -> String {
+    number(&Value::Float(value)).unwrap_or_else(|| "null()".to_string())
+}
+
+/// A plan condition over the `stats` fields, every comparison total.
+struct CondPrinter<'a> {
+    condition: &'a Condition,
+    names: &'a [String],
+}
+
+impl CondPrinter<'_> {
+    /// A numeric expression, null when it has no value (a missing operand
+    /// makes `eval` arithmetic null; division by zero is guarded to null).
+    fn value(&self, cond: &Cond) -> String {
+        match cond {
+            Cond::Int(value) => value.to_string(),
+            Cond::Float(value) => spl_float(*value),
+            Cond::Bool(_) | Cond::Missing => "null()".to_string(),
+            Cond::Leaf(Leaf::Aggregate(index)) => self.names[*index].clone(),
+            Cond::Leaf(Leaf::Baseline(index)) => format!("tripline_baseline_{}", index + 1),
+            Cond::Leaf(Leaf::Percentile(index)) => format!("tripline_percentile_{}", index + 1),
+            Cond::Arithmetic(op, left, right) => {
+                let (left, right) = (self.value(left), self.value(right));
+                match op {
+                    ArithmeticOp::Add => format!("exact({left} + {right})"),
+                    ArithmeticOp::Subtract => format!("exact({left} - {right})"),
+                    ArithmeticOp::Multiply => format!("exact({left} * {right})"),
+                    ArithmeticOp::Divide => {
+                        format!("if({right} == 0, null(), exact({left} / {right}))")
+                    }
+                }
+            }
+            Cond::Compare(..) | Cond::And(_) | Cond::Or(_) | Cond::Not(_) => "null()".to_string(),
+        }
+    }
+
+    /// A boolean, two-valued: a comparison with a side that has no value is
+    /// false (the side's leaves, or the side itself when it divides, are
+    /// tested with `isnotnull` first), so `NOT` means what it means in the
+    /// evaluator. Conjunctions and disjunctions enclose themselves.
+    fn boolean(&self, cond: &Cond) -> String {
+        match cond {
+            Cond::Compare(op, left, right) => {
+                let mut parts = Vec::new();
+                for side in [left, right] {
+                    for guard in self.guards(side) {
+                        if !parts.contains(&guard) {
+                            parts.push(guard);
+                        }
+                    }
+                }
+                parts.push(format!(
+                    "{} {} {}",
+                    self.value(left),
+                    op.symbol(),
+                    self.value(right)
+                ));
+                format!("({})", parts.join(" AND "))
+            }
+            Cond::And(operands) | Cond::Or(operands) => {
+                let all = matches!(cond, Cond::And(_));
+                let parts: Vec<String> = operands
+                    .iter()
+                    .map(|operand| self.boolean(operand))
+                    .collect();
+                match parts.len() {
+                    0 => if all { "true()" } else { "false()" }.to_string(),
+                    1 => parts.join(""),
+                    _ => format!("({})", parts.join(if all { " AND " } else { " OR " })),
+                }
+            }
+            Cond::Not(operand) => format!("NOT {}", self.boolean(operand)),
+            Cond::Bool(value) => if *value { "true()" } else { "false()" }.to_string(),
+            _ => "false()".to_string(),
+        }
+    }
+
+    /// The presence tests that make a comparison side total: every leaf it
+    /// reads, or the whole side when it divides (division by zero has no
+    /// value); none for a constant.
+    fn guards(&self, side: &Cond) -> Vec<String> {
+        fn divides(cond: &Cond) -> bool {
+            match cond {
+                Cond::Arithmetic(ArithmeticOp::Divide, ..) => true,
+                Cond::Arithmetic(_, left, right) => divides(left) || divides(right),
+                _ => false,
+            }
+        }
+        fn leaves(cond: &Cond, out: &mut Vec<Cond>) {
+            match cond {
+                Cond::Leaf(_) | Cond::Missing => out.push(cond.clone()),
+                Cond::Arithmetic(_, left, right) => {
+                    leaves(left, out);
+                    leaves(right, out);
+                }
+                _ => {}
+            }
+        }
+        if divides(side) {
+            return vec![format!("isnotnull({})", self.value(side))];
+        }
+        let mut found = Vec::new();
+        leaves(side, &mut found);
+        found
+            .iter()
+            .map(|leaf| format!("isnotnull({})", self.value(leaf)))
+            .collect()
     }
 }
 
