@@ -31,9 +31,18 @@ pub const TABLE: &str = "LLMAppEvents_CL";
 /// Retention of the custom table, in days.
 pub const RETENTION_DAYS: i64 = 90;
 
-/// The shortest and longest `queryFrequency`/`queryPeriod` Sentinel accepts.
+/// The shortest and longest `queryFrequency`/`queryPeriod` Sentinel accepts
+/// ("5 minutes to 14 days",
+/// <https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview>).
 const MIN_PERIOD_MS: i64 = 5 * 60_000;
 const MAX_PERIOD_MS: i64 = 14 * 86_400_000;
+
+/// The longest query a scheduled rule takes, in characters (same page:
+/// "between 1 and 10,000 characters").
+pub const MAX_QUERY_CHARS: usize = 10_000;
+
+/// Where Sentinel's limits on scheduled rules are documented.
+const LIMITS_PAGE: &str = "https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview";
 
 /// The namespace of the rule GUIDs (UUID v5 of the rule id).
 const NAMESPACE: [u8; 16] = [
@@ -68,6 +77,10 @@ impl Target for SentinelKql {
                 | Need::NarrowedLookup
                 | Need::Cidr
                 | Need::MultiTypeSource
+                | Need::Baseline
+                | Need::Percentile
+                | Need::NewValue
+                | Need::Arithmetic
         )
     }
 
@@ -76,19 +89,7 @@ impl Target for SentinelKql {
             Need::Sequence | Need::SequenceRepeat => format!(
                 "{ID} does not translate sequences yet: Kusto's `scan` keeps every partial match, not the evaluator's latest-starting one cleared on completion"
             ),
-            Need::Baseline => format!(
-                "{ID} does not translate baselines yet: the plan's history over earlier buckets has no make-series printer yet; duckdb_sql and spark_sql print it"
-            ),
-            Need::Percentile => format!(
-                "{ID} does not translate percentiles yet: Kusto's `percentile()` estimates, and the exact rank needs a sort over the bucket's groups, which has no printer yet"
-            ),
-            Need::NewValue => format!(
-                "{ID} does not translate new values yet: the learning period of the evaluator's history has no exact form in a scheduled query"
-            ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
-            Need::Arithmetic => format!(
-                "{ID} is not given arithmetic: Kusto's integer division and division by zero differ from the evaluator's"
-            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }
@@ -144,19 +145,9 @@ impl Target for SentinelKql {
             .to_string();
         let query = rule_query(rule, pack, mapping, &table)?;
         let bug = |message: String| vec![Problem::untranslatable(rule.origin, message)];
-        let frequency = rule.metadata.schedule_ms;
+        let frequency = query.frequency_ms;
         let period = query.period_ms.max(frequency);
-        for (what, value) in [("queryFrequency", frequency), ("queryPeriod", period)] {
-            if !(MIN_PERIOD_MS..=MAX_PERIOD_MS).contains(&value) {
-                return Err(vec![Problem::untranslatable(
-                    rule.origin,
-                    format!(
-                        "the {what} would be {}; Sentinel accepts 5m to 14d",
-                        duration_text(value)
-                    ),
-                )]);
-            }
-        }
+        check_limits(rule, &query)?;
         let sentinel = sentinel_rule(rule, &query, mapping, frequency, period);
         let yaml = serde_yaml::to_string(&sentinel)
             .map_err(|error| bug(format!("the rule does not serialise: {error}")))?;
@@ -238,6 +229,77 @@ impl Target for SentinelKql {
             path: format!("tables/{table}.json"),
             text: format!("{text}\n"),
         }]
+    }
+}
+
+/// Sentinel's limits on a scheduled rule, checked before anything is
+/// written: a frequency and a period of 5 minutes to 14 days, the period at
+/// least the frequency and, from two days, the frequency at least an hour;
+/// a query of at most 10,000 characters. A period that is too long is
+/// refused at the construct whose history makes it so.
+fn check_limits(rule: &Rule, query: &Query) -> Result<(), Vec<Problem>> {
+    let (frequency, period) = (query.frequency_ms, query.period_ms.max(query.frequency_ms));
+    let refuse = |origin, message: String| Err(vec![Problem::untranslatable(origin, message)]);
+    if !(MIN_PERIOD_MS..=MAX_PERIOD_MS).contains(&frequency) {
+        return refuse(
+            rule.origin,
+            format!(
+                "the schedule would make the queryFrequency {}; Sentinel runs a rule every 5m to 14d ({LIMITS_PAGE})",
+                duration_text(frequency)
+            ),
+        );
+    }
+    if period > MAX_PERIOD_MS {
+        let needs = ir::needs_with_origins(rule);
+        let origin = [Need::Baseline, Need::NewValue, Need::Threshold]
+            .iter()
+            .find_map(|need| needs.get(need).copied())
+            .unwrap_or(rule.origin);
+        return refuse(
+            origin,
+            format!(
+                "each run needs {} of events ({}); a Sentinel scheduled rule looks back at most 14d ({LIMITS_PAGE})",
+                span_text(period),
+                query.period_parts
+            ),
+        );
+    }
+    if period >= query::LONG_PERIOD_MS && frequency < query::LONG_PERIOD_FREQUENCY_MS {
+        return refuse(
+            rule.origin,
+            format!(
+                "a queryPeriod of {} needs a queryFrequency of at least 1h, not {}",
+                duration_text(period),
+                duration_text(frequency)
+            ),
+        );
+    }
+    let length = query.text.chars().count();
+    if length > MAX_QUERY_CHARS {
+        return refuse(
+            rule.origin,
+            format!(
+                "the query has {length} characters; a Sentinel scheduled rule takes at most {MAX_QUERY_CHARS} ({LIMITS_PAGE})"
+            ),
+        );
+    }
+    Ok(())
+}
+
+/// A duration in days, hours, minutes and seconds (`30d 1h 5m`), for messages.
+fn span_text(milliseconds: i64) -> String {
+    let mut rest = milliseconds / 1000;
+    let mut parts = Vec::new();
+    for (size, unit) in [(86_400, "d"), (3600, "h"), (60, "m"), (1, "s")] {
+        if rest >= size {
+            parts.push(format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    if parts.is_empty() {
+        duration_text(milliseconds)
+    } else {
+        parts.join(" ")
     }
 }
 

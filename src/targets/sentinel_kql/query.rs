@@ -1,16 +1,29 @@
 //! The Kusto query of a rule.
 //!
-//! Input: a rule (match or threshold window), the pack and the field mapping.
-//! Output: KQL text over the custom table, or E0402 problems for the
-//! constructs with no exact translation. The rule is lowered by the shared
-//! [`plan`]; filters (of the source and of each aggregate) are spelled by
-//! [`Kusto`] through [`spelling::predicate`]; this module lays out the query:
-//! the event-type test, windows, grouping sets, aggregate columns and the
-//! alert condition.
+//! Input: a rule (match, threshold, baseline or percentile window, new
+//! value), the pack and the field mapping. Output: KQL text over the custom
+//! table with the schedule it needs, or E0402 problems for the constructs
+//! with no exact translation. The rule is lowered by the shared [`plan`];
+//! filters (of the source and of each aggregate) are spelled by [`Kusto`]
+//! through [`spelling::predicate`]; this module lays out the query: the
+//! event-type test, windows, grouping sets, aggregate columns, history,
+//! ranks, first sightings and the alert condition.
+//!
+//! The scheduled search. Sentinel runs the query every `queryFrequency` over
+//! the events of the last `queryPeriod`
+//! (<https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview>,
+//! "Query scheduling"). Each run alerts for what closed in its own slot,
+//! `(now() - 5m - frequency, now() - 5m]` (the windows that ended there, or
+//! the events of new-value rules), so consecutive runs tile time and each
+//! window or event alerts in exactly one run, 5 minutes late so that late
+//! events still count. The period is that slot plus the history its alerts
+//! read (a window, a baseline's lookback, a new value's lookback), so
+//! everything they need is inside it; what lies before the period is never
+//! needed.
 
 use super::quote::pascal_case;
 use super::syntax::{self, Kusto, number_or_bool};
-use crate::ir::{self, AggregateFunction, Rule, Value};
+use crate::ir::{self, AggregateFunction, ArithmeticOp, Rule, Value};
 use crate::targets::plan::{self, Cond, Leaf, Pred, Shape, Source};
 use crate::targets::syntax::{self as spelling, Unsupported};
 use crate::targets::{Mapping, Problem, duration_text};
@@ -18,6 +31,14 @@ use crate::targets::{Mapping, Problem, duration_text};
 /// How long after a window ends its alert is raised: the evaluator's default
 /// lateness bound, so that late events still count.
 pub const LATENESS_MS: i64 = 5 * 60_000;
+
+/// From a query period of two days on, Sentinel runs a rule at most hourly
+/// (its rule validation; noted with the other schedule limits at
+/// <https://github.com/MSSAPSCA1/Azure_Sentinel#readme>).
+pub const LONG_PERIOD_MS: i64 = 2 * 86_400_000;
+
+/// The shortest query frequency Sentinel accepts with a long period.
+pub const LONG_PERIOD_FREQUENCY_MS: i64 = 3_600_000;
 
 /// A compiled query and what its results carry.
 #[derive(Debug, Clone)]
@@ -30,11 +51,55 @@ pub struct Query {
     pub value_columns: Vec<String>,
     /// Whether every table column is in the results (match rules).
     pub all_columns: bool,
-    /// How far back the query reads, in milliseconds (0: the run interval only).
+    /// How often the rule runs (`queryFrequency`), in milliseconds.
+    pub frequency_ms: i64,
+    /// How far back the query reads (`queryPeriod`), in milliseconds.
     pub period_ms: i64,
+    /// What the period is made of, for messages.
+    pub period_parts: String,
 }
 
-/// The KQL query of a match or threshold rule.
+/// How far back a rule's alerts read beyond the run's own slot, and what
+/// that is made of: nothing for a match, the window (and the longest
+/// baseline lookback) for a window, the lookback for a new value; plus the
+/// lateness allowance for the last two.
+fn history(plan: &plan::Plan) -> (i64, Vec<String>) {
+    let late = format!("{} for late events", duration_text(LATENESS_MS));
+    match &plan.shape {
+        Shape::Window(window) => {
+            let mut parts = Vec::new();
+            let mut ms = window.bucket_ms + LATENESS_MS;
+            if let Some(span) = window.condition.baselines.iter().map(|b| b.span_ms).max() {
+                ms += span;
+                parts.push(format!("the baseline's {} lookback", duration_text(span)));
+            }
+            parts.push(format!("the {} window", duration_text(window.bucket_ms)));
+            parts.push(late);
+            (ms, parts)
+        }
+        Shape::NewValue { lookback_ms, .. } => (
+            lookback_ms + LATENESS_MS,
+            vec![
+                format!("the {} lookback", duration_text(*lookback_ms)),
+                late,
+            ],
+        ),
+        _ => (0, Vec::new()),
+    }
+}
+
+/// The query frequency: the rule's schedule, raised to an hour when the
+/// period would reach two days (Sentinel's limit). A window or event still
+/// alerts in exactly one run; only later, by at most the difference.
+fn frequency(schedule_ms: i64, history_ms: i64) -> i64 {
+    if history_ms + schedule_ms >= LONG_PERIOD_MS && schedule_ms < LONG_PERIOD_FREQUENCY_MS {
+        LONG_PERIOD_FREQUENCY_MS
+    } else {
+        schedule_ms
+    }
+}
+
+/// The KQL query of a rule, with its schedule.
 pub fn rule_query(
     rule: &Rule,
     pack: &ir::Pack,
@@ -48,8 +113,13 @@ pub fn rule_query(
         mapping,
         problems: Vec::new(),
     };
-    let schedule = rule.metadata.schedule_ms;
-    let query = match &plan.shape {
+    let (history_ms, mut parts) = history(&plan);
+    let frequency_ms = frequency(rule.metadata.schedule_ms, history_ms);
+    parts.insert(
+        parts.len().saturating_sub(1),
+        format!("the {} query frequency", duration_text(frequency_ms)),
+    );
+    let mut query = match &plan.shape {
         Shape::Match(source) => {
             let condition = printer.source(source);
             Query {
@@ -57,10 +127,32 @@ pub fn rule_query(
                 group_columns: Vec::new(),
                 value_columns: Vec::new(),
                 all_columns: true,
-                period_ms: schedule,
+                frequency_ms,
+                period_ms: 0,
+                period_parts: String::new(),
             }
         }
-        Shape::Window(window) => printer.window(table, window, schedule),
+        Shape::Window(window)
+            if window.condition.baselines.is_empty() && window.condition.percentiles.is_empty() =>
+        {
+            printer.window(table, window, frequency_ms)
+        }
+        Shape::Window(window) => {
+            printer.stateful_window(table, window, frequency_ms, plan.learn_ms)
+        }
+        Shape::NewValue {
+            source,
+            key,
+            values,
+            lookback_ms,
+        } => printer.new_value(
+            table,
+            source,
+            (key, values),
+            *lookback_ms,
+            plan.learn_ms,
+            frequency_ms,
+        ),
         _ => {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
@@ -71,10 +163,22 @@ pub fn rule_query(
             )]);
         }
     };
+    query.frequency_ms = frequency_ms;
+    query.period_ms = history_ms + frequency_ms;
+    query.period_parts = join_words(&parts);
     if printer.problems.is_empty() {
         Ok(query)
     } else {
         Err(printer.problems)
+    }
+}
+
+/// `a`, `a and b`, `a, b and c`.
+fn join_words(parts: &[String]) -> String {
+    match parts {
+        [] => String::new(),
+        [one] => one.clone(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
     }
 }
 
@@ -99,6 +203,43 @@ struct AggregateColumn {
     expression: String,
     /// A column counting the values, when the aggregate can have none.
     count_column: Option<(String, String)>,
+    /// Whether the column is a `real` (otherwise a `long`).
+    real: bool,
+}
+
+/// The columns a condition's leaves are printed as.
+struct Leaves<'a> {
+    aggregates: &'a [AggregateColumn],
+    baselines: &'a [String],
+    percentiles: &'a [String],
+}
+
+/// Adds a guard unless it is already there.
+fn push_new(guards: &mut Vec<String>, guard: String) {
+    if !guards.contains(&guard) {
+        guards.push(guard);
+    }
+}
+
+/// A `long` expression as a `real`: a `long(N)` literal as `real(N.0)`.
+fn as_double(text: &str) -> String {
+    match text
+        .strip_prefix("long(")
+        .and_then(|rest| rest.strip_suffix(')'))
+        .and_then(|digits| digits.parse::<i64>().ok())
+    {
+        Some(number) => format!("real({:?})", number as f64),
+        None => format!("todouble({text})"),
+    }
+}
+
+fn arithmetic_symbol(op: ArithmeticOp) -> &'static str {
+    match op {
+        ArithmeticOp::Add => "+",
+        ArithmeticOp::Subtract => "-",
+        ArithmeticOp::Multiply => "*",
+        ArithmeticOp::Divide => "/",
+    }
 }
 
 impl Printer<'_> {
@@ -164,8 +305,13 @@ impl Printer<'_> {
             let column = self.aggregate(aggregate, &window.source, &aggregates);
             aggregates.push(column);
         }
+        let leaves = Leaves {
+            aggregates: &aggregates,
+            baselines: &[],
+            percentiles: &[],
+        };
         let test = match &window.condition.root {
-            Some(root) => self.condition(root, &aggregates),
+            Some(root) => self.condition(root, &leaves),
             None => self.fail("the rule has no alert condition"),
         };
         let mut summaries = Vec::new();
@@ -230,16 +376,414 @@ impl Printer<'_> {
             group_columns,
             value_columns,
             all_columns: false,
-            period_ms: window_ms + schedule_ms + LATENESS_MS,
+            frequency_ms: schedule_ms,
+            period_ms: 0,
+            period_parts: String::new(),
         }
     }
 
-    /// A condition over aggregates: total, like the evaluator's (a
-    /// comparison with a side that has no value is false).
-    fn condition(&mut self, cond: &Cond, aggregates: &[AggregateColumn]) -> String {
+    /// The aggregate columns of a window's condition and their `summarize`
+    /// terms.
+    fn aggregate_columns(&mut self, window: &plan::Window) -> (Vec<AggregateColumn>, Vec<String>) {
+        let mut aggregates: Vec<AggregateColumn> = Vec::new();
+        for aggregate in &window.condition.aggregates {
+            let column = self.aggregate(aggregate, &window.source, &aggregates);
+            aggregates.push(column);
+        }
+        let mut summaries = Vec::new();
+        for aggregate in &aggregates {
+            summaries.push(format!("{} = {}", aggregate.name, aggregate.expression));
+            if let Some((name, expression)) = &aggregate.count_column {
+                summaries.push(format!("{name} = {expression}"));
+            }
+        }
+        (aggregates, summaries)
+    }
+
+    /// A window whose condition reads the group's history (baselines) or
+    /// the other groups of its window (percentiles).
+    ///
+    /// Why it is exact. Every window of every group in the query period is
+    /// summarised once (`Windows`); the windows that alert in this run are
+    /// those that closed in its slot (`Closed`). A baseline joins each of
+    /// them with the same group's windows that start in `[start - Lookback,
+    /// start)` (the lookback in whole windows) and keeps, per baseline, the
+    /// first such window, the sum and number of the expression's values and
+    /// the number of windows with events; the windows in between without
+    /// events are `(start - first) / Window - active`, counted at the
+    /// expression's value on no events when it has one (as the SQL
+    /// reference's `history` and `baseline_mean`). A closed window with no
+    /// earlier window in the lookback has no baseline and no first window,
+    /// so it cannot pass the learning period and can be dropped by the
+    /// inner join. The query period reaches back the longest lookback and a
+    /// window before the oldest closed window, so the whole history is read.
+    /// A percentile is the value at 0-based rank floor((N - 1) * P / 100) of
+    /// the ascending values of the N groups of the window (and grouping set)
+    /// that have one: `sort` serialises the rows and `row_number` restarts
+    /// at each window (https://learn.microsoft.com/kusto/query/row-number-function),
+    /// an exact rank where `percentile()` would estimate
+    /// (https://learn.microsoft.com/kusto/query/percentiles-aggregation-function).
+    fn stateful_window(
+        &mut self,
+        table: &str,
+        window: &plan::Window,
+        frequency_ms: i64,
+        learn_ms: i64,
+    ) -> Query {
+        let condition = &window.condition;
+        let filter = self.source(&window.source);
+        let (time, _) = self.column("timestamp");
+        let (aggregates, summaries) = self.aggregate_columns(window);
+        let numbered = |base: &str, count: usize, index: usize| {
+            if count == 1 {
+                base.to_string()
+            } else {
+                format!("{base}{}", index + 1)
+            }
+        };
+        let (baseline_count, percentile_count) =
+            (condition.baselines.len(), condition.percentiles.len());
+        let baselines: Vec<String> = (0..baseline_count)
+            .map(|index| numbered("Baseline", baseline_count, index))
+            .collect();
+        let lookbacks: Vec<String> = (0..baseline_count)
+            .map(|index| numbered("Lookback", baseline_count, index))
+            .collect();
+        let earlier: Vec<String> = (0..baseline_count)
+            .map(|index| numbered("Earlier", baseline_count, index))
+            .collect();
+        let percentiles: Vec<String> = (0..percentile_count)
+            .map(|index| numbered("Percentile", percentile_count, index))
+            .collect();
+        let leaves = Leaves {
+            aggregates: &aggregates,
+            baselines: &baselines,
+            percentiles: &percentiles,
+        };
+        let test = match &condition.root {
+            Some(root) => self.condition(root, &leaves),
+            None => self.fail("the rule has no alert condition"),
+        };
+        let baseline_values: Vec<String> = condition
+            .baselines
+            .iter()
+            .map(|baseline| self.value(&baseline.inner, &aggregates))
+            .collect();
+        let percentile_values: Vec<String> = condition
+            .percentiles
+            .iter()
+            .map(|percentile| self.value(&percentile.inner, &aggregates))
+            .collect();
+        let window_ms = window.bucket_ms;
+        let mut lets = vec![format!("let Window = {};", duration_text(window_ms))];
+        for (baseline, lookback) in condition.baselines.iter().zip(&lookbacks) {
+            lets.push(format!(
+                "let {lookback} = {};",
+                duration_text(baseline.span_ms)
+            ));
+        }
+        if !baselines.is_empty() {
+            lets.push(format!("let Learn = {};", duration_text(learn_ms)));
+        }
+        lets.push(format!(
+            "let ClosedBefore = now() - {};\nlet ClosedAfter = ClosedBefore - {};",
+            duration_text(LATENESS_MS),
+            duration_text(frequency_ms)
+        ));
+        lets.push(format!("let Events = {table}\n    | where {filter};"));
+        // The longest lookback bounds the join; each baseline keeps its own.
+        let longest = condition
+            .baselines
+            .iter()
+            .zip(&lookbacks)
+            .max_by_key(|(baseline, _)| baseline.span_ms)
+            .map(|(_, name)| name.clone());
+        let several = window.groupings.len() > 1;
+        let mut group_columns: Vec<String> = Vec::new();
+        let mut branches = Vec::new();
+        for (number, grouping) in window.groupings.iter().enumerate() {
+            let suffix = if several {
+                (number + 1).to_string()
+            } else {
+                String::new()
+            };
+            let mut keys = Vec::new();
+            let mut present = Vec::new();
+            for field in grouping {
+                let (column, _) = self.column(field);
+                present.push(self.presence(field));
+                if !group_columns.contains(&column) {
+                    group_columns.push(column.clone());
+                }
+                keys.push(column);
+            }
+            let (windows, closed) = (format!("Windows{suffix}"), format!("Closed{suffix}"));
+            let mut events = String::from("Events");
+            if !present.is_empty() {
+                events.push_str(&format!("\n    | where {}", present.join(" and ")));
+            }
+            let mut by = keys.clone();
+            by.push(format!("WindowStart = {}", epoch_bin(&time, window_ms)));
+            lets.push(format!(
+                "let {windows} = materialize({events}\n    | summarize {} by {});",
+                summaries.join(", "),
+                by.join(", ")
+            ));
+            lets.push(format!(
+                "let {closed} = {windows}\n    | extend WindowEnd = WindowStart + Window\n    | where WindowEnd > ClosedAfter and WindowEnd <= ClosedBefore;"
+            ));
+            let mut lookups = Vec::new();
+            for (index, (percentile, value)) in condition
+                .percentiles
+                .iter()
+                .zip(&percentile_values)
+                .enumerate()
+            {
+                let tag = match (several, percentile_count > 1) {
+                    (true, true) => format!("{suffix}_{}", index + 1),
+                    (false, true) => (index + 1).to_string(),
+                    _ => suffix.clone(),
+                };
+                let (ranked, ranks) = (format!("Ranked{tag}"), format!("Percentiles{tag}"));
+                lets.push(format!(
+                    "let {ranked} = {closed}\n    | extend RankedValue = {value}\n    | where isnotnull(RankedValue)\n    | sort by WindowStart asc, RankedValue asc\n    | extend Rank = row_number(0, WindowStart != prev(WindowStart));"
+                ));
+                lets.push(format!(
+                    "let {ranks} = {ranked}\n    | lookup ({ranked} | summarize Groups = count() by WindowStart) on WindowStart\n    | where Rank == tolong(floor((Groups - 1) * {:?} / 100, 1))\n    | project WindowStart, {} = RankedValue;",
+                    percentile.percentile.clamp(0.0, 100.0),
+                    percentiles[index]
+                ));
+                lookups.push(format!("| lookup kind=leftouter {ranks} on WindowStart"));
+            }
+            let mut branch = vec![closed.clone()];
+            if let Some(longest) = &longest {
+                // A group of its own when the rule has no group fields.
+                let join_keys = if keys.is_empty() {
+                    branch.push("| extend Scope = 1".to_string());
+                    vec!["Scope".to_string()]
+                } else {
+                    keys.clone()
+                };
+                let mut right = if keys.is_empty() {
+                    vec!["Scope = 1".to_string()]
+                } else {
+                    keys.clone()
+                };
+                right.push("EarlierStart = WindowStart".to_string());
+                for (name, value) in earlier.iter().zip(&baseline_values) {
+                    right.push(format!("{name} = {value}"));
+                }
+                branch.push(format!(
+                    "| join kind=inner ({windows}\n    | project {}) on {}",
+                    right.join(", "),
+                    join_keys.join(", ")
+                ));
+                branch.push(format!(
+                    "| where EarlierStart >= WindowStart - {longest} and EarlierStart < WindowStart"
+                ));
+                let mut terms = Vec::new();
+                for ((prefix, lookback), value) in baselines.iter().zip(&lookbacks).zip(&earlier) {
+                    if baselines.len() == 1 {
+                        terms.push(format!("{prefix}First = min(EarlierStart)"));
+                        terms.push(format!("{prefix}Sum = sum({value})"));
+                        terms.push(format!("{prefix}Values = countif(isnotnull({value}))"));
+                        terms.push(format!("{prefix}Active = count()"));
+                    } else {
+                        let inside = format!("EarlierStart >= WindowStart - {lookback}");
+                        terms.push(format!("{prefix}First = minif(EarlierStart, {inside})"));
+                        terms.push(format!("{prefix}Sum = sumif({value}, {inside})"));
+                        terms.push(format!(
+                            "{prefix}Values = countif(isnotnull({value}) and {inside})"
+                        ));
+                        terms.push(format!("{prefix}Active = countif({inside})"));
+                    }
+                }
+                let mut by = join_keys.clone();
+                by.push("WindowStart".to_string());
+                by.push("WindowEnd".to_string());
+                for aggregate in &aggregates {
+                    by.push(aggregate.name.clone());
+                    if let Some((count, _)) = &aggregate.count_column {
+                        by.push(count.clone());
+                    }
+                }
+                branch.push(format!(
+                    "| summarize\n    {}\n    by {}",
+                    terms.join(",\n    "),
+                    by.join(", ")
+                ));
+            }
+            branch.extend(lookups);
+            branches.push(branch.join("\n"));
+        }
+        let mut text = lets.join("\n");
+        text.push('\n');
+        if branches.len() == 1 {
+            text.push_str(&branches[0]);
+        } else {
+            let inner: Vec<String> = branches
+                .iter()
+                .map(|branch| format!("({})", branch.replace('\n', "\n        ")))
+                .collect();
+            text.push_str(&format!("union\n    {}", inner.join(",\n    ")));
+        }
+        let mut learned = Vec::new();
+        for (baseline, prefix) in condition.baselines.iter().zip(&baselines) {
+            let mean = match baseline.empty {
+                None => {
+                    format!("iff({prefix}Values > 0, {prefix}Sum / {prefix}Values, real(null))")
+                }
+                Some(empty) => {
+                    text.push_str(&format!(
+                        "\n| extend {prefix}Empty = (WindowStart - {prefix}First) / Window - {prefix}Active"
+                    ));
+                    let sum = if empty == 0.0 {
+                        format!("{prefix}Sum")
+                    } else {
+                        format!("({prefix}Sum + real({empty:?}) * {prefix}Empty)")
+                    };
+                    format!(
+                        "iff({prefix}Values + {prefix}Empty > 0, {sum} / ({prefix}Values + {prefix}Empty), real(null))"
+                    )
+                }
+            };
+            text.push_str(&format!("\n| extend {prefix} = {mean}"));
+            learned.push(format!("WindowStart - {prefix}First >= Learn"));
+        }
+        if !learned.is_empty() {
+            // The group's own history reaches back the learning period.
+            text.push_str(&format!("\n| where {}", learned.join(" or ")));
+        }
+        text.push_str(&format!("\n| where {test}"));
+        let mut value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
+        value_columns.extend(baselines.iter().cloned());
+        value_columns.extend(percentiles.iter().cloned());
+        let mut projected = vec!["WindowStart".to_string(), "WindowEnd".to_string()];
+        projected.extend(group_columns.iter().cloned());
+        projected.extend(value_columns.iter().cloned());
+        text.push_str(&format!("\n| project {}", projected.join(", ")));
+        Query {
+            text,
+            group_columns,
+            value_columns,
+            all_columns: false,
+            frequency_ms,
+            period_ms: 0,
+            period_parts: String::new(),
+        }
+    }
+
+    /// A new value: an event whose key and value combination was not seen
+    /// in the lookback before it, for a key seen between the lookback and
+    /// the learning period before it.
+    ///
+    /// Why it is exact. The alerting events are those of this run's slot
+    /// `(SeenAfter, SeenBefore]`. (a) Sorting the events by key, value,
+    /// time and event id (the evaluator's processing order) makes `prev()`
+    /// the latest earlier sighting of the same combination
+    /// (https://learn.microsoft.com/kusto/query/prev-function); the
+    /// combination is new when there is none or it is older than the
+    /// lookback, so of several new sightings only the first alerts.
+    /// (b) The key must have a sighting in `[t - Lookback, t - Learn]`. For
+    /// every `t` of the slot that span is the part all of them share,
+    /// `[SeenBefore - Lookback, SeenAfter - Learn]`, plus a ragged end on
+    /// each side narrower than the slot: a sighting in the shared part
+    /// counts for every event; on the early side the key's latest sighting
+    /// there counts when it is at least `t - Lookback`; on the late side its
+    /// earliest when it is at most `t - Learn`. That needs the slot to be no
+    /// longer than `Lookback - Learn`, which is checked. The query period
+    /// reaches back the lookback before the slot, so every sighting either
+    /// test needs is read.
+    fn new_value(
+        &mut self,
+        table: &str,
+        source: &Source,
+        (key, values): (&[String], &[String]),
+        lookback_ms: i64,
+        learn_ms: i64,
+        frequency_ms: i64,
+    ) -> Query {
+        let filter = self.source(source);
+        let (time, _) = self.column("timestamp");
+        if learn_ms <= 0 || lookback_ms - learn_ms < frequency_ms {
+            self.fail(format!(
+                "the lookback ({}) must exceed the learning period ({}) by at least the query frequency ({}), so that the key's history is one shared span per run",
+                duration_text(lookback_ms),
+                duration_text(learn_ms.max(0)),
+                duration_text(frequency_ms)
+            ));
+        }
+        let key_columns: Vec<String> = key.iter().map(|field| self.column(field).0).collect();
+        let value_columns: Vec<String> = values.iter().map(|field| self.column(field).0).collect();
+        let present: Vec<String> = key
+            .iter()
+            .chain(values)
+            .map(|field| self.presence(field))
+            .collect();
+        let mut order: Vec<String> = key_columns
+            .iter()
+            .chain(&value_columns)
+            .map(|column| format!("{column} asc"))
+            .collect();
+        order.push(format!("{time} asc"));
+        if let Some(event_id) = self.mapping.field("event_id") {
+            order.push(format!(
+                "{} asc",
+                super::quote::column_reference(&event_id.name)
+            ));
+        }
+        let same: Vec<String> = key_columns
+            .iter()
+            .chain(&value_columns)
+            .map(|column| format!("{column} == prev({column})"))
+            .collect();
+        let keys = key_columns.join(", ");
+        let text = format!(
+            "let Lookback = {lookback};\n\
+             let Learn = {learn};\n\
+             let SeenBefore = now() - {late};\n\
+             let SeenAfter = SeenBefore - {frequency};\n\
+             let Sightings = materialize({table}\n    | where {filter}\n    | where {present});\n\
+             // Per key: sightings inside the span every event of this run looks at, and the ends of the span.\n\
+             let KeyHistory = Sightings\n    | summarize\n        SeenThroughout = countif({time} between ((SeenBefore - Lookback) .. (SeenAfter - Learn))),\n        LastSeenEarly = maxif({time}, {time} > SeenAfter - Lookback and {time} < SeenBefore - Lookback),\n        FirstSeenLate = minif({time}, {time} > SeenAfter - Learn and {time} <= SeenBefore - Learn)\n        by {keys};\n\
+             Sightings\n\
+             | sort by {order}\n\
+             | extend ValueSeen = iff({same}, prev({time}), datetime(null))\n\
+             | where {time} > SeenAfter and {time} <= SeenBefore\n\
+             // The combination was not seen in the lookback before the event,\n\
+             | where isnull(ValueSeen) or ValueSeen < {time} - Lookback\n\
+             // and the key was seen between the lookback and the learning period before it.\n\
+             | lookup kind=inner KeyHistory on {keys}\n\
+             | where SeenThroughout > 0 or LastSeenEarly >= {time} - Lookback or FirstSeenLate <= {time} - Learn\n\
+             | project-away ValueSeen, SeenThroughout, LastSeenEarly, FirstSeenLate",
+            lookback = duration_text(lookback_ms),
+            learn = duration_text(learn_ms),
+            late = duration_text(LATENESS_MS),
+            frequency = duration_text(frequency_ms),
+            present = present.join(" and "),
+            order = order.join(", "),
+            same = same.join(" and "),
+        );
+        let mut group_columns = key_columns;
+        group_columns.extend(value_columns);
+        Query {
+            text,
+            group_columns,
+            value_columns: Vec::new(),
+            all_columns: true,
+            frequency_ms,
+            period_ms: 0,
+            period_parts: String::new(),
+        }
+    }
+
+    /// A condition over aggregates, baselines and percentiles: total, like
+    /// the evaluator's (a comparison with a side that has no value is false,
+    /// so `not` over it is true).
+    fn condition(&mut self, cond: &Cond, leaves: &Leaves<'_>) -> String {
         match cond {
             Cond::Not(operand) => {
-                format!("not({})", self.condition(operand, aggregates))
+                format!("not({})", self.condition(operand, leaves))
             }
             Cond::And(operands) | Cond::Or(operands) => {
                 let joiner = if matches!(cond, Cond::And(_)) {
@@ -249,15 +793,15 @@ impl Printer<'_> {
                 };
                 let parts: Vec<String> = operands
                     .iter()
-                    .map(|operand| format!("({})", self.condition(operand, aggregates)))
+                    .map(|operand| format!("({})", self.condition(operand, leaves)))
                     .collect();
                 parts.join(joiner)
             }
             Cond::Bool(value) => value.to_string(),
             Cond::Compare(op, left, right) => {
                 let mut guards = Vec::new();
-                let left = self.operand(left, aggregates, &mut guards);
-                let right = self.operand(right, aggregates, &mut guards);
+                let (left, _) = self.operand(left, leaves, &mut guards);
+                let (right, _) = self.operand(right, leaves, &mut guards);
                 let comparison = format!("{left} {} {right}", op.symbol());
                 if guards.is_empty() {
                     comparison
@@ -272,32 +816,114 @@ impl Printer<'_> {
         }
     }
 
+    /// An operand of a comparison, and whether it is a `real`. What makes it
+    /// have no value becomes a guard: an aggregate without values, a
+    /// baseline or percentile that is null, a zero divisor.
     fn operand(
         &mut self,
         cond: &Cond,
-        aggregates: &[AggregateColumn],
+        leaves: &Leaves<'_>,
         guards: &mut Vec<String>,
-    ) -> String {
+    ) -> (String, bool) {
         let value = match cond {
             Cond::Int(value) => Value::Int(*value),
             Cond::Float(value) => Value::Float(*value),
             Cond::Bool(value) => Value::Bool(*value),
-            Cond::Leaf(Leaf::Aggregate(index)) if *index < aggregates.len() => {
-                let aggregate = &aggregates[*index];
+            Cond::Leaf(Leaf::Aggregate(index)) if *index < leaves.aggregates.len() => {
+                let aggregate = &leaves.aggregates[*index];
                 if let Some((count, _)) = &aggregate.count_column {
-                    guards.push(format!("{count} > 0"));
+                    push_new(guards, format!("{count} > 0"));
                 }
-                return aggregate.name.clone();
+                return (aggregate.name.clone(), aggregate.real);
             }
-            Cond::Missing => return self.fail("the compared value is not a number"),
+            Cond::Leaf(Leaf::Baseline(index)) if *index < leaves.baselines.len() => {
+                let name = leaves.baselines[*index].clone();
+                push_new(guards, format!("isnotnull({name})"));
+                return (name, true);
+            }
+            Cond::Leaf(Leaf::Percentile(index)) if *index < leaves.percentiles.len() => {
+                let name = leaves.percentiles[*index].clone();
+                push_new(guards, format!("isnotnull({name})"));
+                return (name, true);
+            }
+            // Over doubles, as the evaluator: Kusto divides two longs as
+            // integers (https://learn.microsoft.com/kusto/query/scalar-data-types/long),
+            // so an all-integer operation gets a `todouble` on its left side;
+            // a zero divisor has no value (Kusto would give infinity).
+            Cond::Arithmetic(op, left, right) => {
+                let (left_text, left_real) = self.operand(left, leaves, guards);
+                let (right_text, right_real) = self.operand(right, leaves, guards);
+                let left_text = if left_real || right_real {
+                    left_text
+                } else {
+                    as_double(&left_text)
+                };
+                let constant_divisor = match **right {
+                    Cond::Int(value) => value != 0,
+                    Cond::Float(value) => value != 0.0,
+                    _ => false,
+                };
+                if *op == ArithmeticOp::Divide && !constant_divisor {
+                    push_new(guards, format!("{right_text} != 0"));
+                }
+                return (
+                    format!("({left_text} {} {right_text})", arithmetic_symbol(*op)),
+                    true,
+                );
+            }
+            Cond::Missing => {
+                return (self.fail("the compared value is not a number"), false);
+            }
             other => {
-                return self.fail(format!(
-                    "a {} in an alert condition has no Kusto translation here",
-                    cond_name(other)
-                ));
+                return (
+                    self.fail(format!(
+                        "a {} in an alert condition has no Kusto translation here",
+                        cond_name(other)
+                    )),
+                    false,
+                );
             }
         };
-        number_or_bool(&value).unwrap_or_else(|| self.fail("the compared value is not a number"))
+        let real = matches!(value, Value::Float(_));
+        let text = number_or_bool(&value)
+            .unwrap_or_else(|| self.fail("the compared value is not a number"));
+        (text, real)
+    }
+
+    /// An expression over aggregates as a `real` that is null where the
+    /// evaluator's has no value: the per-window value a baseline averages or
+    /// a percentile ranks.
+    fn value(&mut self, cond: &Cond, aggregates: &[AggregateColumn]) -> String {
+        match cond {
+            Cond::Int(value) => format!("real({:?})", *value as f64),
+            Cond::Float(value) if value.is_finite() => format!("real({value:?})"),
+            Cond::Leaf(Leaf::Aggregate(index)) if *index < aggregates.len() => {
+                let aggregate = &aggregates[*index];
+                let text = if aggregate.real {
+                    aggregate.name.clone()
+                } else {
+                    as_double(&aggregate.name)
+                };
+                match &aggregate.count_column {
+                    Some((count, _)) => format!("iff({count} > 0, {text}, real(null))"),
+                    None => text,
+                }
+            }
+            Cond::Arithmetic(op, left, right) => {
+                let left = self.value(left, aggregates);
+                let right = self.value(right, aggregates);
+                match op {
+                    ArithmeticOp::Divide => {
+                        format!("iff({right} == 0, real(null), {left} / {right})")
+                    }
+                    other => format!("({left} {} {right})", arithmetic_symbol(*other)),
+                }
+            }
+            other => self.fail(format!(
+                "a {} inside a baseline or percentile has no Kusto translation here",
+                cond_name(other)
+            )),
+        }
     }
 
     /// The column of an aggregate, named after its function and field
@@ -333,6 +959,7 @@ impl Printer<'_> {
                     "count()".to_string()
                 },
                 count_column: None,
+                real: false,
             };
         };
         let (column, kind) = self.column(field);
@@ -361,10 +988,16 @@ impl Printer<'_> {
             AggregateFunction::Min => (format!("minif({column}, {counted})"), count_column),
             AggregateFunction::Max => (format!("maxif({column}, {counted})"), count_column),
         };
+        let real = match function {
+            AggregateFunction::Avg => true,
+            AggregateFunction::Count | AggregateFunction::Distinct => false,
+            _ => kind == "real",
+        };
         AggregateColumn {
             name,
             expression,
             count_column,
+            real,
         }
     }
 }
@@ -476,5 +1109,176 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
         assert_eq!(problems.len(), 2, "{problems:?}");
         assert!(problems[0].starts_with(r"the regex /\b{start}foo/: "));
         assert!(problems[1].starts_with(r"the regex /\pL{2}/: "));
+    }
+
+    const STATEFUL_SCHEMA: &str = r#"
+common { timestamp: timestamp required, event_type: string required, event_id: string, app: string, api_key_id: string, geo_country: string }
+event inference { output_tokens: int, cost_usd: float }
+event policy_refusal { reason: string }
+"#;
+
+    /// The pack of one rule with `severity` and `detection` over the stateful schema.
+    fn stateful_pack(severity: &str, detection: &str) -> ir::Pack {
+        let text = format!(
+            "{STATEFUL_SCHEMA}\nrule t.s {{\n  title: \"T\"\n  description: \"D\"\n  severity: {severity}\n  category: llm_attack\n  {detection}\n}}\n"
+        );
+        let mut sources = Sources::new();
+        let id = sources.add("src/targets/sentinel_kql/stateful.tdl", text.clone());
+        let (file, diagnostics) = parse(&text, id);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (pack, diagnostics) = check(&sources, &[(id, file)], &CheckOptions::default());
+        pack.unwrap_or_else(|| panic!("{diagnostics:?}"))
+    }
+
+    fn stateful(severity: &str, detection: &str) -> Result<Query, Vec<String>> {
+        let pack = stateful_pack(severity, detection);
+        let mapping = SentinelKql.default_mapping(&pack.schema);
+        rule_query(&pack.rules[0], &pack, &mapping, TABLE).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect()
+        })
+    }
+
+    #[test]
+    fn a_long_period_raises_the_frequency_to_an_hour() {
+        assert_eq!(frequency(300_000, 7 * 86_400_000), 3_600_000);
+        assert_eq!(frequency(300_000, 3_600_000 + LATENESS_MS), 300_000);
+        assert_eq!(frequency(86_400_000, 7 * 86_400_000), 86_400_000);
+    }
+
+    #[test]
+    fn a_baseline_averages_the_groups_earlier_windows_within_its_lookback() {
+        let query = stateful(
+            "high",
+            "match inference\n  group by api_key_id within 1h\n  alert when count() >= 5 * baseline(count(), 7d) and count() >= 100",
+        )
+        .unwrap();
+        // High severity runs every 5m, but a 7d period needs an hourly rule.
+        assert_eq!(query.frequency_ms, 3_600_000);
+        assert_eq!(
+            query.period_ms,
+            7 * 86_400_000 + 3_600_000 + 3_600_000 + LATENESS_MS
+        );
+        for part in [
+            "let Lookback = 7d;\nlet Learn = 1d;",
+            "let ClosedAfter = ClosedBefore - 1h;",
+            "| join kind=inner (Windows\n    | project ApiKeyId, EarlierStart = WindowStart, Earlier = todouble(Count)) on ApiKeyId",
+            "| where EarlierStart >= WindowStart - Lookback and EarlierStart < WindowStart",
+            "BaselineFirst = min(EarlierStart)",
+            "| extend BaselineEmpty = (WindowStart - BaselineFirst) / Window - BaselineActive",
+            "BaselineSum / (BaselineValues + BaselineEmpty)",
+            "| where WindowStart - BaselineFirst >= Learn",
+            "(isnotnull(Baseline) and Count >= (long(5) * Baseline))",
+            "| project WindowStart, WindowEnd, ApiKeyId, Count, Baseline",
+        ] {
+            assert!(query.text.contains(part), "{part}\n---\n{}", query.text);
+        }
+        assert_eq!(query.value_columns, ["Count", "Baseline"]);
+    }
+
+    #[test]
+    fn a_ratio_is_divided_as_doubles_and_has_no_value_over_zero() {
+        let query = stateful(
+            "medium",
+            "match inference, policy_refusal\n  group by app within 1h\n  alert when count(where event_type == \"policy_refusal\") / count(where event_type == \"inference\") >= 3.0 * baseline(count(where event_type == \"policy_refusal\") / count(where event_type == \"inference\"), 7d)",
+        )
+        .unwrap();
+        for part in [
+            "Earlier = iff(todouble(Count2) == 0, real(null), todouble(Count) / todouble(Count2))",
+            // Windows without a ratio are skipped: no empty value.
+            "| extend Baseline = iff(BaselineValues > 0, BaselineSum / BaselineValues, real(null))",
+            "Count2 != 0 and isnotnull(Baseline) and (todouble(Count) / Count2) >= (real(3.0) * Baseline)",
+        ] {
+            assert!(query.text.contains(part), "{part}\n---\n{}", query.text);
+        }
+        assert!(!query.text.contains("BaselineEmpty"), "{}", query.text);
+    }
+
+    #[test]
+    fn a_percentile_is_the_value_at_an_exact_rank_of_the_windows_groups() {
+        let query = stateful(
+            "low",
+            "match inference\n  group by api_key_id within 7d\n  alert when count() > percentile(count(), 99)",
+        )
+        .unwrap();
+        for part in [
+            "let Ranked = Closed\n    | extend RankedValue = todouble(Count)\n    | where isnotnull(RankedValue)\n    | sort by WindowStart asc, RankedValue asc\n    | extend Rank = row_number(0, WindowStart != prev(WindowStart));",
+            "| lookup (Ranked | summarize Groups = count() by WindowStart) on WindowStart",
+            "| where Rank == tolong(floor((Groups - 1) * 99.0 / 100, 1))",
+            "| project WindowStart, Percentile = RankedValue;",
+            "Closed\n| lookup kind=leftouter Percentiles on WindowStart",
+            "| where isnotnull(Percentile) and Count > Percentile",
+        ] {
+            assert!(query.text.contains(part), "{part}\n---\n{}", query.text);
+        }
+        // Kusto's `percentile()` estimates; it must never be used.
+        assert!(!query.text.contains("percentile("), "{}", query.text);
+        assert!(!query.text.contains("join"), "{}", query.text);
+    }
+
+    #[test]
+    fn a_new_value_is_first_in_processing_order_for_a_key_with_history() {
+        let query = stateful(
+            "high",
+            "match inference\n  new geo_country for api_key_id lookback 7d",
+        )
+        .unwrap();
+        assert_eq!(query.frequency_ms, 3_600_000);
+        assert_eq!(query.period_ms, 7 * 86_400_000 + 3_600_000 + LATENESS_MS);
+        for part in [
+            "| where isnotempty(ApiKeyId) and isnotempty(GeoCountry));",
+            "| sort by ApiKeyId asc, GeoCountry asc, TimeGenerated asc, EventId asc",
+            "| extend ValueSeen = iff(ApiKeyId == prev(ApiKeyId) and GeoCountry == prev(GeoCountry), prev(TimeGenerated), datetime(null))",
+            "| where TimeGenerated > SeenAfter and TimeGenerated <= SeenBefore",
+            "| where isnull(ValueSeen) or ValueSeen < TimeGenerated - Lookback",
+            "SeenThroughout = countif(TimeGenerated between ((SeenBefore - Lookback) .. (SeenAfter - Learn)))",
+            "| lookup kind=inner KeyHistory on ApiKeyId",
+            "| where SeenThroughout > 0 or LastSeenEarly >= TimeGenerated - Lookback or FirstSeenLate <= TimeGenerated - Learn",
+        ] {
+            assert!(query.text.contains(part), "{part}\n---\n{}", query.text);
+        }
+        assert_eq!(query.group_columns, ["ApiKeyId", "GeoCountry"]);
+        assert!(query.all_columns);
+    }
+
+    #[test]
+    fn a_new_value_whose_lookback_barely_exceeds_the_learning_period_is_refused() {
+        let problems = stateful(
+            "medium",
+            "match inference\n  new geo_country for api_key_id lookback 24h",
+        )
+        .unwrap_err();
+        assert_eq!(problems.len(), 1, "{problems:?}");
+        assert!(
+            problems[0].starts_with("the lookback (1d) must exceed the learning period (1d)"),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_baseline_longer_than_sentinels_period_is_refused_at_the_baseline() {
+        let pack = stateful_pack(
+            "low",
+            "match inference\n  group by api_key_id within 1d\n  alert when sum(cost_usd) >= 5 * baseline(sum(cost_usd), 30d)",
+        );
+        let mapping = SentinelKql.default_mapping(&pack.schema);
+        let problems = SentinelKql
+            .compile_rule(&pack.rules[0], &pack, &mapping)
+            .unwrap_err();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].message.starts_with(
+                "each run needs 32d 5m of events (the baseline's 30d lookback, the 1d window, the 1d query frequency and 5m for late events); a Sentinel scheduled rule looks back at most 14d"
+            ),
+            "{}",
+            problems[0].message
+        );
+        let rule_text = &pack.rules[0];
+        assert_ne!(
+            problems[0].origin, rule_text.origin,
+            "located at the baseline"
+        );
     }
 }
