@@ -481,20 +481,43 @@ fn new_value_learns_first_and_forgets_past_the_lookback() {
     let success = |key: &str, country: &str| json!({"outcome": "success", "api_key_id": key, "geo_country": country});
     let events = vec![
         event(0, "auth", success("k1", "US")),
+        // The key was seen an hour ago only: FR is part of its baseline.
         event(HOUR, "auth", success("k1", "FR")),
         event(2 * DAY, "auth", success("k1", "DE")),
         // 40 days later nothing is within the lookback: GB is the key's new baseline.
         event(42 * DAY, "auth", success("k1", "GB")),
-        // US was last seen 42 days ago: new again.
+        // The key's only sighting in the lookback is an hour old: US is baseline too.
         event(42 * DAY + HOUR, "auth", success("k1", "US")),
+        // A day later the key has a history at least the learning period old.
+        event(43 * DAY + 2 * HOUR, "auth", success("k1", "JP")),
     ];
     let alerts = eval_with(&pack, &events, &EvalOptions::default());
     assert_eq!(
         groups(&alerts),
         [
             json!({"api_key_id": "k1", "geo_country": "DE"}),
-            json!({"api_key_id": "k1", "geo_country": "US"})
+            json!({"api_key_id": "k1", "geo_country": "JP"})
         ]
+    );
+}
+
+/// Semantics change: a key's history must be at least the learning period
+/// old, counted per key, not from the first event of the input. Under the
+/// old meaning the key first seen on day 10 alerted an hour later.
+#[test]
+fn new_value_needs_the_keys_own_history_to_be_the_learning_period_old() {
+    let pack = new_location_pack();
+    let success = |key: &str, country: &str| json!({"outcome": "success", "api_key_id": key, "geo_country": country});
+    let events = vec![
+        event(0, "auth", success("k0", "US")),
+        event(10 * DAY, "auth", success("k1", "US")),
+        event(10 * DAY + HOUR, "auth", success("k1", "FR")),
+        event(11 * DAY + HOUR, "auth", success("k1", "DE")),
+    ];
+    let alerts = eval_with(&pack, &events, &EvalOptions::default());
+    assert_eq!(
+        groups(&alerts),
+        [json!({"api_key_id": "k1", "geo_country": "DE"})]
     );
 }
 

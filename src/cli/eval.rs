@@ -52,8 +52,8 @@ pub struct EvalArgs {
     /// Skips bad lines and counts them instead of stopping at the first.
     #[arg(long)]
     pub skip_invalid: bool,
-    /// Learning period: new-value rules stay quiet this long after the first
-    /// event; a baseline group alerts once its own history is this long.
+    /// Learning period: a new-value key alerts once it was seen this long
+    /// before; a baseline group alerts once its own history is this long.
     #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = duration)]
     pub learn: i64,
     /// How far out of timestamp order the input may be.

@@ -69,7 +69,6 @@ pub struct Engine {
     dispatch: Vec<Vec<usize>>,
     pending: Vec<Pending>,
     raised: Vec<Raised>,
-    first_time: Option<i64>,
     watermark: i64,
     next_deadline: i64,
     learn_ms: i64,
@@ -156,7 +155,6 @@ impl Engine {
             dispatch,
             pending: Vec::new(),
             raised: Vec::new(),
-            first_time: None,
             watermark: i64::MIN,
             next_deadline: i64::MAX,
             learn_ms: options.learn_ms.max(0),
@@ -204,9 +202,7 @@ impl Engine {
         event: &Event,
         out: &mut dyn FnMut(&Alert) -> io::Result<()>,
     ) -> io::Result<bool> {
-        let first_time = *self.first_time.get_or_insert(event.time);
         let context = Context {
-            learn_end: first_time.saturating_add(self.learn_ms),
             learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
             input_names: &self.input_names,
@@ -272,9 +268,7 @@ impl Engine {
 
     /// Ends the input: closes every open window and releases every alert.
     pub fn finish(&mut self, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<()> {
-        let first_time = self.first_time.unwrap_or(0);
         let context = Context {
-            learn_end: first_time.saturating_add(self.learn_ms),
             learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
             input_names: &self.input_names,

@@ -53,11 +53,11 @@
 //!
 //! # Learning period
 //!
-//! New-value rules raise no alert for events in the first `learn_ms`
-//! (default 24h) of event time, counted from the first event of the input.
-//! A baseline window alerts only when the group's own history (its first
-//! window inside the lookback) reaches back at least `learn_ms` before it,
-//! so baselines do not depend on where the input starts.
+//! A new-value event alerts only when its key was seen inside the lookback
+//! at least `learn_ms` (default 24h) before it. A baseline window alerts
+//! only when the group's own history (its first window inside the lookback)
+//! reaches back at least `learn_ms` before it. Neither depends on where the
+//! input starts.
 //!
 //! # Case and whitespace
 //!
@@ -112,7 +112,7 @@ const HOUR_MS: i64 = 3_600_000;
 /// How to evaluate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EvalOptions {
-    /// Length of the learning period from the first event (new-value and baseline rules).
+    /// The learning period: how old a new-value key's or a baseline group's history must be.
     pub learn_ms: i64,
     /// How far out of order an input may be.
     pub lateness_ms: i64,

@@ -5,13 +5,16 @@
 //! its key in the lookback, at the event's time.
 //!
 //! Rules: events missing a key or value field are ignored. Every other event
-//! updates the history. A value is new when the key's history has no sighting
-//! of it at most `lookback` before the event. A key with no sighting at all
-//! within the lookback takes the value as its baseline (the first value ever
-//! seen, or the first after a silence longer than the lookback, which is all a
-//! SIEM's lookback can see): no alert. No alert during the learning period.
+//! updates the history. An event at `t` alerts when its value combination
+//! was not seen for the key in `[t - lookback, t]` and the key itself was
+//! seen in `[t - lookback, t - learn]`: the key has a history inside the
+//! lookback that is at least the learning period old. Nothing depends on
+//! where the input starts, so a scheduled search over the lookback decides
+//! the same.
 //!
-//! State: per key, the time each value was last seen; sightings older than the
+//! State: per key, the time each value was last seen, the latest sighting of
+//! the key at least the learning period old (`ripe`), and the sightings newer
+//! than that, in order (equal times kept once). Sightings older than the
 //! lookback are dropped, and keys with none left, by a sweep every eighth of
 //! the lookback (at least a minute) of event time.
 
@@ -21,8 +24,31 @@ use super::state::{Context, Evidence, Raised};
 
 #[derive(Debug, Default)]
 struct KeyHistory {
-    latest: i64,
+    /// The latest sighting of the key at least the learning period before
+    /// the last event seen.
+    ripe: i64,
+    /// Later sightings, ascending, each time once.
+    pending: std::collections::VecDeque<i64>,
     values: KeyMap<i64>,
+}
+
+impl KeyHistory {
+    /// Moves the sightings at or before `until` from `pending` to `ripe`.
+    fn ripen(&mut self, until: i64) {
+        while let Some(&first) = self.pending.front() {
+            if first > until {
+                break;
+            }
+            self.ripe = first;
+            self.pending.pop_front();
+        }
+    }
+
+    fn push(&mut self, time: i64) {
+        if self.pending.back() != Some(&time) {
+            self.pending.push_back(time);
+        }
+    }
 }
 
 /// A new-value rule's compiled form and state.
@@ -103,15 +129,17 @@ impl NewValueShape {
         let time = event.time;
         let horizon = time.saturating_sub(self.lookback);
         let history = self.keys.entry(key, || KeyHistory {
-            latest: i64::MIN,
+            ripe: i64::MIN,
+            pending: Default::default(),
             values: KeyMap::default(),
         });
-        let has_history = history.latest >= horizon;
+        history.ripen(time.saturating_sub(context.learn_ms));
+        let has_history = history.ripe >= horizon;
         let seen = history.values.entry(value, || i64::MIN);
         let is_new = *seen < horizon;
         *seen = time;
-        history.latest = time;
-        if is_new && has_history && time >= context.learn_end {
+        history.push(time);
+        if is_new && has_history {
             let mut group = std::collections::BTreeMap::new();
             for (name, scalar) in self
                 .key_names

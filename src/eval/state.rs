@@ -13,8 +13,6 @@ use super::group::{GroupKey, KeyValue};
 /// Facts about the run every shape reads.
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct Context<'a> {
-    /// End of the learning period of new-value rules: they do not alert before it.
-    pub(crate) learn_end: i64,
     /// How far back a group's baseline history must reach before its windows alert.
     pub(crate) learn_ms: i64,
     /// How many event ids an alert lists.

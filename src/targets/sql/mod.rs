@@ -23,7 +23,7 @@
 //! | aggregation per group | `GROUP BY` per grouping set, `UNION ALL` across sets |
 //! | history ([`plan::Baseline`]) | window functions over earlier buckets, `RANGE` the lookback |
 //! | percentile | the value at rank ⌊(N − 1) · P / 100⌋ of the groups of a bucket, by `row_number` |
-//! | new value | `lag` over the key and over key and value, in processing order |
+//! | new value | the key's latest sighting at least the learning period old (`RANGE` frame), `lag` over key and value in processing order |
 //! | condition | `WHERE` over the aggregate columns |
 
 use serde::Serialize;
@@ -118,7 +118,7 @@ pub fn query(
             key,
             values,
             lookback_ms,
-        } => printer.new_value(source, key, values, *lookback_ms),
+        } => printer.new_value(source, key, values, *lookback_ms, plan.learn_ms),
         Shape::Sequence { .. } | Shape::Cluster { .. } => {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
@@ -199,6 +199,7 @@ impl Printer<'_> {
         key: &[String],
         values: &[String],
         lookback_ms: i64,
+        learn_ms: i64,
     ) -> (String, QueryInfo) {
         let mut filter = self.filter(source);
         let columns: Vec<String> = key
@@ -211,13 +212,22 @@ impl Printer<'_> {
         }
         let key_columns = columns[..key.len()].join(", ");
         let all_columns = columns.join(", ");
+        // The latest sighting of the key at least the learning period
+        // before the event (with no learning period, the previous one).
+        let ripe = if learn_ms > 0 {
+            format!(
+                "max(_time_ms) OVER (PARTITION BY {key_columns} ORDER BY _time_ms RANGE BETWEEN UNBOUNDED PRECEDING AND {learn_ms} PRECEDING)"
+            )
+        } else {
+            format!("lag(_time_ms) OVER (PARTITION BY {key_columns} ORDER BY _order)")
+        };
         let body = format!(
             "WITH matched AS (\n  SELECT * FROM {table}\n  WHERE {filter}\n),\n\
-             sightings AS (\n  SELECT *,\n    lag(_time_ms) OVER (PARTITION BY {key_columns} ORDER BY _order) AS key_seen_ms,\n    lag(_time_ms) OVER (PARTITION BY {all_columns} ORDER BY _order) AS value_seen_ms\n  FROM matched\n)\n\
+             sightings AS (\n  SELECT *,\n    {ripe} AS key_ripe_ms,\n    lag(_time_ms) OVER (PARTITION BY {all_columns} ORDER BY _order) AS value_seen_ms\n  FROM matched\n)\n\
              SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {refs} AS event_ids, {all_columns}\n\
-             FROM sightings CROSS JOIN tripline_run\n\
-             -- the key was seen within the lookback, this combination was not\n\
-             WHERE key_seen_ms >= _time_ms - {lookback_ms}\n  AND (value_seen_ms IS NULL OR value_seen_ms < _time_ms - {lookback_ms})\n  AND _time_ms >= learn_end_ms\n",
+             FROM sightings\n\
+             -- the key was seen in the lookback at least the learning period ago; this combination was not seen in the lookback\n\
+             WHERE key_ripe_ms >= _time_ms - {lookback_ms}\n  AND (value_seen_ms IS NULL OR value_seen_ms < _time_ms - {lookback_ms})\n",
             table = self.table,
             refs = self.dialect.array_of("_ref"),
         );
