@@ -251,6 +251,23 @@ fn compile_leaves_out_what_a_target_cannot_express_and_can_deny_it() {
     let output = tripline(&["compile", "rules/schema", &rule, "--out", &out]);
     let stderr = text(&output.stderr);
     assert_eq!(code(&output), 0, "{stderr}");
+    // Quiet by default: a code in the matrix and a note, no error blocks.
+    assert!(!stderr.contains("error["), "{stderr}");
+    assert!(
+        text(&output.stdout).contains("E0401"),
+        "{}",
+        text(&output.stdout)
+    );
+    assert!(stderr.contains("--explain-unsupported"), "{stderr}");
+    let explained = tripline(&[
+        "compile",
+        "rules/schema",
+        &rule,
+        "--out",
+        &out,
+        "--explain-unsupported",
+    ]);
+    let stderr = text(&explained.stderr);
     assert!(
         stderr.contains("E0401") && stderr.contains("gap.tdl:"),
         "{stderr}"
@@ -375,7 +392,7 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
         ),
     )
     .expect("write config");
-    let output = compile_in(&directory, &["--out", "out"]);
+    let output = compile_in(&directory, &["--out", "out", "--explain-unsupported"]);
     let stderr = text(&output.stderr);
     assert_eq!(code(&output), 0, "{stderr}");
     let refusals: Vec<&str> = stderr
@@ -430,4 +447,30 @@ fn the_configuration_is_checked_against_the_shipped_schema() {
         .output()
         .expect("the tripline binary runs");
     assert_eq!(code(&example), 0, "{}", text(&example.stderr));
+}
+
+/// `compile --rule ID` compiles only that rule; an unknown id is a usage error.
+#[test]
+fn compile_one_rule() {
+    let directory = temp_dir("compile-one");
+    let out = directory.join("build").to_string_lossy().into_owned();
+    let output = tripline(&[
+        "compile",
+        "rules",
+        "--target",
+        "splunk_spl",
+        "--rule",
+        "llm.output.canary_token",
+        "--out",
+        &out,
+    ]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("splunk_spl: 1 rule compiled, 0 not compiled"),
+        "{}",
+        text(&output.stdout)
+    );
+    let unknown = tripline(&["compile", "rules", "--rule", "no.such.rule", "--out", &out]);
+    assert_eq!(code(&unknown), 2);
+    assert!(text(&unknown.stderr).contains("no rule `no.such.rule`"));
 }

@@ -46,6 +46,15 @@ pub struct CompileArgs {
     /// (by default such a pair is reported, left out, and the run exits 0).
     #[arg(long)]
     pub deny_unsupported: bool,
+    /// Prints why each rule × target pair was not compiled, as full
+    /// diagnostics (by default the matrix shows the codes and a note sums
+    /// them up).
+    #[arg(long, short = 'v')]
+    pub explain_unsupported: bool,
+    /// Compiles only this rule (repeat for several); the targets' folders
+    /// then hold only these rules' artifacts.
+    #[arg(long = "rule", value_name = "ID")]
+    pub rule_ids: Vec<String>,
     /// Writes conformance fixtures (test-case events in target field names,
     /// evaluator alert counts, per-case artifacts) to `DIR/<target>.json`.
     #[arg(long, value_name = "DIR", hide = true)]
@@ -93,8 +102,23 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         Ok(project) => project,
         Err(code) => return code,
     };
-    let Some(pack) = project.pack.as_ref() else {
+    let Some(full_pack) = project.pack.as_ref() else {
         return ExitCode::from(EXIT_FINDINGS);
+    };
+    let chosen;
+    let pack = if args.rule_ids.is_empty() {
+        full_pack
+    } else {
+        if let Some(unknown) = args.rule_ids.iter().find(|id| full_pack.rule(id).is_none()) {
+            eprintln!("error: no rule `{unknown}` in the loaded rules");
+            return ExitCode::from(EXIT_USAGE);
+        }
+        let mut narrowed = full_pack.clone();
+        narrowed
+            .rules
+            .retain(|rule| args.rule_ids.contains(&rule.id));
+        chosen = narrowed;
+        &chosen
     };
     let mappings = match target_mappings(&selected, pack, &project, &registry) {
         Ok(mappings) => mappings,
@@ -116,15 +140,14 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         }
         outputs.push((target.id(), output));
     }
-    // Refusals come in rule × target numbers: one line each here, and the
-    // whole picture in the matrix below; `tripline compile --target T` on one
-    // rule's file, or `--message-format json`, gives the full diagnostics.
-    if selected.len() == 1 {
+    // A pair a target cannot express is not an error in the rules: by
+    // default it is a code in the matrix and a count in the closing note;
+    // `--explain-unsupported` (or `--message-format json`) gives the reasons.
+    let human = global.message_format == super::MessageFormat::Human;
+    if args.explain_unsupported || !human {
         global.report(&diagnostics, &project.sources);
-    } else {
-        global.report_short(&diagnostics, &project.sources);
     }
-    if global.message_format == super::MessageFormat::Human && selected.len() > 1 {
+    if human {
         print_matrix(pack, &outputs);
     }
     for (id, output) in &outputs {
@@ -172,8 +195,13 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         if left_out > 0 && global.message_format == super::MessageFormat::Human {
+            let why = if args.explain_unsupported {
+                "each explained above"
+            } else {
+                "codes in the matrix; `--explain-unsupported` says why"
+            };
             eprintln!(
-                "note: {left_out} rule × target pair{} not compiled (each reported above); \
+                "note: {left_out} rule × target pair{} not compiled ({why}); \
                  `--deny-unsupported` makes that exit 1",
                 plural(left_out)
             );
