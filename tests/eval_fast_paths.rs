@@ -311,3 +311,59 @@ fn filter_results_past_the_64th_are_kept_apart() {
         .collect();
     assert_eq!(fired, expected);
 }
+
+#[test]
+fn equal_timestamps_follow_event_id_across_files_lines_and_lateness() {
+    let pack = pack(&rule(
+        "t.seq",
+        r#"sequence by session_id within 10m {
+    auth where outcome == "failure";
+    auth where outcome == "success";
+  }"#,
+    ));
+    let auth = |id: &str, outcome: &str| json!({"timestamp": at(30), "event_type": "auth", "event_id": id, "session_id": "s", "outcome": outcome});
+    // The failure's id sorts first, so it is processed first wherever it is
+    // written: after the success in the same file, or in a later file (the
+    // old merge took equal timestamps in input order and never alerted).
+    let dir = temp_dir("tie-order");
+    let success_file = dir.join("success.jsonl");
+    let failure_file = dir.join("failure.jsonl");
+    let both = dir.join("both.jsonl");
+    std::fs::write(&success_file, jsonl(&[auth("id-b", "success")])).unwrap();
+    std::fs::write(&failure_file, jsonl(&[auth("id-a", "failure")])).unwrap();
+    std::fs::write(
+        &both,
+        jsonl(&[auth("id-b", "success"), auth("id-a", "failure")]),
+    )
+    .unwrap();
+    let inputs = [
+        vec![success_file.clone(), failure_file.clone()],
+        vec![failure_file, success_file],
+        vec![both],
+    ];
+    for paths in inputs {
+        for (threads, lateness_ms) in [(1, 0), (2, 0), (1, 60_000)] {
+            let options = EvalOptions {
+                threads,
+                lateness_ms,
+                ..EvalOptions::default()
+            };
+            let inputs: Vec<_> = paths
+                .iter()
+                .map(|path| tripline::eval::Input::Path(path.clone()))
+                .collect();
+            let mut alerts = Vec::new();
+            tripline::eval::run(&pack, &inputs, &options, &mut |alert| {
+                alerts.push(alert.clone());
+                Ok(())
+            })
+            .unwrap();
+            assert_eq!(
+                alerts.len(),
+                1,
+                "{paths:?}, threads {threads}, lateness {lateness_ms}"
+            );
+            assert_eq!(alerts[0].event_ids, ["id-a", "id-b"]);
+        }
+    }
+}

@@ -569,32 +569,194 @@ fn sequence_span_is_measured_from_the_first_event_used() {
     assert_eq!(alerts[0].first_seen, "2026-03-02T00:01:00Z");
 }
 
-#[test]
-fn sequence_steps_are_strictly_later_but_repeats_may_share_a_timestamp() {
-    let pack = bruteforce_pack();
-    let mut events: Vec<_> = (0..5).map(|_| auth(60, "k1", "failure")).collect();
-    events.push(auth(60, "k1", "success"));
-    assert!(eval(&pack, &events).is_empty());
-    events.push(auth(61, "k1", "success"));
-    assert_eq!(eval(&pack, &events).len(), 1);
-    // A failure at the success's timestamp is not needed when an earlier one can be used.
-    let mut events: Vec<_> = (0..4).map(|n| auth(n, "k1", "failure")).collect();
-    events.push(auth(9, "k1", "failure"));
-    events.push(auth(10, "k1", "failure"));
-    events.push(auth(10, "k1", "success"));
-    assert_eq!(eval(&pack, &events).len(), 1);
+/// `auth` with an explicit `event_id`.
+fn auth_id(seconds: i64, id: &str, outcome: &str) -> serde_json::Value {
+    event(
+        seconds,
+        "auth",
+        json!({"api_key_id": "k1", "outcome": outcome, "event_id": id}),
+    )
 }
 
 #[test]
-fn sequence_completion_clears_partial_matches() {
+fn equal_timestamps_are_processed_in_event_id_order() {
     let pack = bruteforce_pack();
+    // Four failures, then the fifth failure and the success in the same
+    // second. Under the old rule (steps strictly later in time) this never
+    // alerted; now the order is the ids' and the input order does not matter.
+    let early: Vec<_> = (0..4)
+        .map(|n| auth_id(n, &format!("a{n}"), "failure"))
+        .collect();
+    for (failure, success, alerts) in [("t1", "t2", 1), ("t2", "t1", 0)] {
+        for success_first in [false, true] {
+            let mut events = early.clone();
+            let pair = [
+                auth_id(10, failure, "failure"),
+                auth_id(10, success, "success"),
+            ];
+            if success_first {
+                events.extend(pair.into_iter().rev());
+            } else {
+                events.extend(pair);
+            }
+            assert_eq!(
+                eval(&pack, &events).len(),
+                alerts,
+                "failure {failure}, success {success}, success written first: {success_first}"
+            );
+        }
+    }
+    // Ids compare as bytes: `x10` sorts before `x9`.
+    let mut events: Vec<_> = (0..4)
+        .map(|n| auth_id(n, &format!("a{n}"), "failure"))
+        .collect();
+    events.push(auth_id(10, "x9", "success"));
+    events.push(auth_id(10, "x10", "failure"));
+    let alerts = eval(&pack, &events);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].event_ids, ["a0", "a1", "a2", "a3", "x10", "x9"]);
+}
+
+#[test]
+fn equal_timestamps_without_event_id_do_not_depend_on_input_order() {
+    let pack = pack(&rule(
+        "t.ab",
+        r#"sequence by api_key_id within 10m {
+  auth where outcome == "failure";
+  auth where outcome == "success";
+}"#,
+    ));
+    // Without ids, events of one timestamp are ordered by the MD5 digest of
+    // their line. Pick a failure whose line sorts before the success's: the pair
+    // then completes whichever line comes first in the input (under the old
+    // rule, steps needed strictly later timestamps and it never did).
+    let checksum = |value: &serde_json::Value| {
+        use md5::Digest;
+        md5::Md5::digest(value.to_string().as_bytes())
+    };
+    let success = auth(60, "k1", "success");
+    let failure = (0..)
+        .map(|n| {
+            event(
+                60,
+                "auth",
+                json!({"api_key_id": "k1", "outcome": "failure", "src_ip": format!("192.0.2.{n}")}),
+            )
+        })
+        .find(|failure| checksum(failure) < checksum(&success))
+        .unwrap();
+    for events in [
+        [failure.clone(), success.clone()],
+        [success.clone(), failure.clone()],
+    ] {
+        assert_eq!(eval(&pack, &events).len(), 1, "{events:?}");
+    }
+    // And one whose line sorts after it: never, in either input order.
+    let failure = (0..)
+        .map(|n| {
+            event(
+                60,
+                "auth",
+                json!({"api_key_id": "k1", "outcome": "failure", "src_ip": format!("192.0.2.{n}")}),
+            )
+        })
+        .find(|failure| checksum(failure) > checksum(&success))
+        .unwrap();
+    for events in [
+        [failure.clone(), success.clone()],
+        [success.clone(), failure.clone()],
+    ] {
+        assert!(eval(&pack, &events).is_empty(), "{events:?}");
+    }
+}
+
+#[test]
+fn sequence_completion_keeps_the_other_pending_matches() {
+    let pack = bruteforce_pack();
+    // Five failures, a success, a sixth failure, a second success: EQL's
+    // state machine leaves failures 2..5 pending when 1..5 complete, and the
+    // sixth failure moves them on. The old rule cleared them (one alert).
     let mut events: Vec<_> = (0..5).map(|n| auth(n, "k1", "failure")).collect();
     events.push(auth(10, "k1", "success"));
+    events.push(auth(11, "k1", "failure"));
+    events.push(auth(12, "k1", "success"));
+    let alerts = eval(&pack, &numbered(events));
+    assert_eq!(alerts.len(), 2);
+    assert_eq!(alerts[0].event_ids, ["e1", "e2", "e3", "e4", "e5", "e6"]);
+    assert_eq!(alerts[1].event_ids, ["e2", "e3", "e4", "e5", "e7", "e8"]);
+    // Six failures and two successes: the one pending run is used once.
+    let mut events: Vec<_> = (0..6).map(|n| auth(n, "k1", "failure")).collect();
+    events.push(auth(10, "k1", "success"));
     events.push(auth(11, "k1", "success"));
-    assert_eq!(eval(&pack, &events).len(), 1);
-    events.extend((0..5).map(|n| auth(20 + n, "k1", "failure")));
-    events.push(auth(30, "k1", "success"));
-    assert_eq!(eval(&pack, &events).len(), 2);
+    let alerts = eval(&pack, &numbered(events));
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].event_ids, ["e2", "e3", "e4", "e5", "e6", "e7"]);
+}
+
+#[test]
+fn sequence_follows_the_eql_state_machine_example() {
+    // Elasticsearch's documented example ("How sequence queries handle
+    // matches"): attrib, bash, cat per user.
+    let pack = pack(&rule(
+        "t.abc",
+        r#"sequence by user_id within 1h {
+  auth where auth_method == "attrib";
+  auth where auth_method == "bash";
+  auth where auth_method == "cat";
+}"#,
+    ));
+    let step = |seconds: i64, user: &str, name: &str| {
+        event(
+            seconds,
+            "auth",
+            json!({"user_id": user, "auth_method": name, "event_id": format!("{seconds:02}")}),
+        )
+    };
+    let events = vec![
+        step(1, "root", "attrib"),
+        step(2, "root", "attrib"),
+        step(3, "elkbee", "bash"),
+        step(4, "root", "bash"),
+        step(5, "root", "bash"),
+        step(6, "elkbee", "attrib"),
+        step(7, "root", "attrib"),
+        step(8, "elkbee", "bash"),
+        step(9, "root", "cat"),
+        step(10, "elkbee", "cat"),
+        step(11, "root", "cat"),
+    ];
+    let alerts = eval(&pack, &events);
+    let found: Vec<_> = alerts.iter().map(|alert| alert.event_ids.clone()).collect();
+    assert_eq!(found, [vec!["02", "04", "09"], vec!["06", "08", "10"]]);
+}
+
+#[test]
+fn a_match_too_old_for_the_next_step_is_dropped_with_its_slot() {
+    let pack = pack(&rule(
+        "t.ab",
+        r#"sequence by api_key_id within 10m {
+  auth where outcome == "failure";
+  auth where outcome == "success";
+}"#,
+    ));
+    // The failure at 0 waits; the success at 11 minutes takes it, finds it
+    // more than 10 minutes old and drops it, so the next success finds
+    // nothing waiting.
+    let events = numbered(vec![
+        auth(0, "k1", "failure"),
+        auth(11 * MIN, "k1", "success"),
+        auth(11 * MIN + 1, "k1", "success"),
+    ]);
+    assert!(eval(&pack, &events).is_empty());
+    // A newer failure replaces the waiting one, and the success fits its span.
+    let events = numbered(vec![
+        auth(0, "k1", "failure"),
+        auth(5 * MIN, "k1", "failure"),
+        auth(11 * MIN, "k1", "success"),
+    ]);
+    let alerts = eval(&pack, &events);
+    assert_eq!(alerts.len(), 1);
+    assert_eq!(alerts[0].event_ids, ["e2", "e3"]);
 }
 
 #[test]

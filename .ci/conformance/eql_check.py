@@ -18,9 +18,27 @@ parses `in~` as plain `in`, so the check switches case folding off (as in
 Elasticsearch, `==`, `in`, `regex` and sequence keys are then exact) and runs
 each `F in~ (...)` as a registered function `tripline_in_ci` that compares
 without regard to case; its `regex` anchors only the start, so the check
-anchors both ends, as Lucene does. It cannot show how Elasticsearch orders
-events with equal timestamps (the check streams them in timestamp order,
-ties in file order) nor Unicode case mappings beyond the test data.
+anchors both ends, as Lucene does. It cannot show Unicode case mappings
+beyond the test data.
+
+Sequences. The check trusts Elasticsearch's documented rule (eql-syntax, "How
+sequence queries handle matches": per join key, one pending sequence per
+state, the most recent overwriting the older; an event of the next stage
+moves it on; `with runs=N` is N copies of the stage; `maxspan` is measured
+from the first event), which the evaluator implements. The Python engine
+keeps one sequence per state and key as well and registers its stages so
+that one event advances a sequence one stage, so on events streamed in the
+same order it finds the same sequences. Where it differs from Elasticsearch
+it does not reach this check's data:
+  - it has no tiebreaker: it takes events in the order they are streamed.
+    Elasticsearch orders equal timestamps by the rule's `tiebreaker_field`
+    (`event.id`, set by the target) and then by its own document order. The
+    fixtures list each case's events in the evaluator's processing order
+    (time, then event_id), so the stream order here is Elasticsearch's for
+    events that have an id, which every test event has;
+  - it drops sequences older than `maxspan` on every event, where
+    Elasticsearch drops such a sequence when the next stage's event takes
+    it; either way the sequence never completes and its state is empty.
 """
 
 import json

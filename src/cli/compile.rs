@@ -483,18 +483,35 @@ fn fixtures(
                     .in_file(file.display.clone()));
                 }
             };
-            let mut events: Vec<(i64, usize, Json)> = case
+            let mut order: Vec<(i64, Option<&str>, usize)> = case
                 .events
                 .iter()
                 .enumerate()
                 .map(|(index, event)| {
-                    (timestamp_ms(event), index + 1, mapped_event(event, mapping))
+                    let id = event.get("event_id").and_then(Json::as_str);
+                    (timestamp_ms(event), id, index)
                 })
                 .collect();
-            // The evaluator processes events in time order; so does the check.
+            // The evaluator's processing order (time, then `event_id`, events
+            // without one last; test events always have one, so the case's
+            // order only breaks ties the evaluator never meets): the checks
+            // feed the events to their engines in this order.
+            order.sort_by(|left, right| {
+                (left.0, left.1.is_none(), left.1.map(str::as_bytes), left.2).cmp(&(
+                    right.0,
+                    right.1.is_none(),
+                    right.1.map(str::as_bytes),
+                    right.2,
+                ))
+            });
             // `line` is the event's place in the case, which alerts cite as
             // `<events>:line` when it has no `event_id`.
-            events.sort_by_key(|(time, _, _)| *time);
+            let events: Vec<(i64, usize, Json)> = order
+                .into_iter()
+                .map(|(time, _, index)| {
+                    (time, index + 1, mapped_event(&case.events[index], mapping))
+                })
+                .collect();
             let files: Map<String, Json> = artifacts
                 .into_iter()
                 .map(|artifact| (artifact.path, Json::String(artifact.text)))

@@ -18,6 +18,8 @@
 //! epoch milliseconds, and the lowercased (and whitespace-folded) variants of
 //! the slots that case-insensitive operators read are computed once.
 
+use std::borrow::Cow;
+use std::cmp::Ordering;
 use std::fmt;
 use std::sync::Arc;
 
@@ -108,6 +110,10 @@ pub struct Event {
     pub(crate) input: u32,
     /// Its line in that input, from 1.
     pub(crate) line: u64,
+    /// For an event without `event_id`: the MD5 digest of its line, which
+    /// orders it among such events of the same timestamp (zeros for an event
+    /// with an id, which never reads it).
+    pub(crate) digest: [u8; 16],
     text: String,
     /// The fields' slots (before `variant_base`), then the precomputed variants
     /// (from `variant_base`), then the results of the filters past the 64th
@@ -186,6 +192,50 @@ impl Event {
     pub fn time_millis(&self) -> i64 {
         self.time
     }
+
+    /// The `event_id` as text, `None` when the event has none.
+    fn id_text(&self) -> Option<Cow<'_, str>> {
+        Some(match self.scalar(EVENT_ID_SLOT)? {
+            Scalar::Str(text) => Cow::Borrowed(text),
+            Scalar::Int(value) => Cow::Owned(value.to_string()),
+            Scalar::Float(value) => Cow::Owned(value.to_string()),
+            Scalar::Bool(value) => Cow::Owned(value.to_string()),
+        })
+    }
+}
+
+/// The order in which events are processed: by timestamp; at equal
+/// timestamps by `event_id`, compared as UTF-8 bytes, events without one
+/// after those with one; among those, by the MD5 digest of the line (the
+/// text without its line ending); last, for lines with the same digest
+/// (identical lines, which no rule can tell apart), by input and line. Nothing but the last step depends on
+/// where an event was read, so the same events give the same alerts however
+/// they are split into files and lines. docs/language.md ("Order") states
+/// the rule; the SQL runners' `_order` column sorts the same way.
+#[inline]
+pub(crate) fn processing_order(left: &Event, right: &Event) -> Ordering {
+    left.time
+        .cmp(&right.time)
+        .then_with(|| tie_order(left, right))
+}
+
+/// The MD5 digest of a line without its trailing carriage returns: what
+/// DuckDB's and Spark's `md5` return, as hex, for the runners' line text.
+#[cold]
+pub(crate) fn line_digest(line: &str) -> [u8; 16] {
+    use md5::Digest;
+    md5::Md5::digest(line.trim_end_matches('\r').as_bytes()).into()
+}
+
+#[cold]
+fn tie_order(left: &Event, right: &Event) -> Ordering {
+    match (left.id_text(), right.id_text()) {
+        (Some(left), Some(right)) => left.as_bytes().cmp(right.as_bytes()),
+        (Some(_), None) => Ordering::Less,
+        (None, Some(_)) => Ordering::Greater,
+        (None, None) => left.digest.cmp(&right.digest),
+    }
+    .then_with(|| (left.input, left.line).cmp(&(right.input, right.line)))
 }
 
 /// The buffers one parsing thread reuses from line to line: the text of
@@ -462,6 +512,12 @@ impl Projection {
             }
         };
         slots[usize::from(self.timestamp)] = Slot::Int(time);
+        // Only events without an id need the digest (see `processing_order`);
+        // trailing carriage returns are left out, as the SQL runners drop them.
+        let digest = match slots[usize::from(self.event_id)] {
+            Slot::Missing => line_digest(line),
+            _ => [0; 16],
+        };
         if let Some(index) = event_type {
             let info = &self.types[index as usize];
             for &(slot, declared) in &info.checks {
@@ -513,6 +569,7 @@ impl Projection {
             event_type,
             input,
             line: number,
+            digest,
             text: std::mem::take(scratch),
             slots,
             passed_low: 0,

@@ -319,3 +319,12 @@ fn variants_are_aliased_lowered_in_place_or_transformed() {
     assert!(!is_fold_clean(b"one\x0btwo"));
     assert!(is_fold_clean("caf\u{e9} \u{A0}".as_bytes()));
 }
+
+#[test]
+fn the_line_digest_is_md5_of_the_line_without_carriage_returns() {
+    // `md5('abc')` in DuckDB and Spark, and Python's hashlib.
+    let hex =
+        |digest: [u8; 16]| -> String { digest.iter().map(|byte| format!("{byte:02x}")).collect() };
+    assert_eq!(hex(line_digest("abc")), "900150983cd24fb0d6963f7d28e17f72");
+    assert_eq!(line_digest("abc\r\r"), line_digest("abc"));
+}

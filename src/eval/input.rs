@@ -17,7 +17,9 @@
 //! a few batches ahead, so memory stays bounded (a few batches of 512 lines).
 //!
 //! Each input is reordered by its own [`ReorderBuffer`]; the inputs are then
-//! merged by (time, input index).
+//! merged in the same processing order ([`processing_order`]: time, then
+//! `event_id`, ...), so that the order does not depend on how the events are
+//! split across inputs.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -28,7 +30,7 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use super::error::{EvalError, LineError, LineErrorKind};
-use super::event::{Event, Projection, Scratch};
+use super::event::{Event, Projection, Scratch, processing_order};
 use super::reorder::ReorderBuffer;
 
 /// Where events come from.
@@ -495,13 +497,15 @@ impl<'a> Merged<'a> {
                 }
             }
         }
+        // The order ends with the input's index and the line, so no two heads tie.
         let next = self
             .heads
             .iter()
             .enumerate()
-            .filter_map(|(index, head)| head.as_ref().map(|event| (event.time, index)))
-            .min();
-        Ok(next.and_then(|(_, index)| {
+            .filter_map(|(index, head)| head.as_ref().map(|event| (index, event)))
+            .min_by(|(_, left), (_, right)| processing_order(left, right))
+            .map(|(index, _)| index);
+        Ok(next.and_then(|index| {
             self.heads[index]
                 .take()
                 .map(|event| (index, Item::Event(event)))

@@ -166,7 +166,7 @@ pub fn evaluate_values(
             Err(error) => return Err(EvalError::Input(Box::new(error.to_diagnostic(NAME)))),
         }
     }
-    parsed.sort_by_key(Event::time_millis);
+    parsed.sort_by(event::processing_order);
     let mut alerts = Vec::new();
     let mut sink = |alert: &Alert| -> io::Result<()> {
         alerts.push(alert.clone());

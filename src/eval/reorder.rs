@@ -1,20 +1,23 @@
 //! The reorder buffer: events of one input in time order, within a lateness bound.
 //!
-//! Input: events in file order. Output: the same events in (timestamp, line)
-//! order, or a [`LineError`] for an event older than the latest timestamp seen
-//! minus the lateness. An event is released once no acceptable later line
-//! can precede it: when its time is at most `latest - lateness`; at the end of
-//! input everything is released. Memory is bounded by the events of one
-//! lateness span.
+//! Input: events in file order. Output: the same events in processing order
+//! ([`processing_order`]: timestamp, then `event_id`), or a [`LineError`] for
+//! an event older than the latest timestamp seen minus the lateness. An event
+//! is released once no acceptable later line can precede it: a later line is
+//! accepted down to `latest - lateness` and may sort before an event of that
+//! same timestamp, so an event is released when its time is strictly below
+//! `latest - lateness`; at the end of input everything is released. Memory is
+//! bounded by the events of one lateness span.
 
+use std::cmp::Ordering;
 use std::collections::VecDeque;
 
 use super::error::{LineError, LineErrorKind};
-use super::event::Event;
+use super::event::{Event, processing_order};
 
 /// Reorders one input's events within the lateness bound.
 ///
-/// The events are kept sorted by (time, line) in a deque: inputs are mostly
+/// The events are kept sorted in processing order in a deque: inputs are mostly
 /// in order, so an event usually goes to the back in O(1), and only a late
 /// one is inserted in its place.
 pub(crate) struct ReorderBuffer {
@@ -49,17 +52,16 @@ impl ReorderBuffer {
             });
         }
         self.latest = self.latest.max(event.time);
-        let order = (event.time, event.line);
         if self
             .queue
             .back()
-            .is_none_or(|last| (last.time, last.line) <= order)
+            .is_none_or(|last| processing_order(last, &event) != Ordering::Greater)
         {
             self.queue.push_back(event);
         } else {
             let position = self
                 .queue
-                .partition_point(|queued| (queued.time, queued.line) <= order);
+                .partition_point(|queued| processing_order(queued, &event) != Ordering::Greater);
             self.queue.insert(position, event);
         }
         Ok(())
@@ -68,7 +70,7 @@ impl ReorderBuffer {
     /// The next event no acceptable later line can precede.
     pub(crate) fn pop_ready(&mut self) -> Option<Event> {
         let bound = self.bound();
-        if self.queue.front().is_some_and(|event| event.time <= bound) {
+        if self.queue.front().is_some_and(|event| event.time < bound) {
             return self.queue.pop_front();
         }
         None

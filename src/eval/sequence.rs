@@ -1,27 +1,39 @@
 //! The sequence shape: ordered steps sharing a key within a span.
 //!
-//! Input: events of the types any step reads, in time order. Output: one
+//! Input: events of the types any step reads, in processing order (time,
+//! then `event_id`, see [`super::event::processing_order`]). Output: one
 //! [`Raised`] per completed sequence, at the completing event's time.
 //!
-//! The steps with their repeats are flattened into slots (`A repeat >= 3, B`
-//! is `A A A B`). A partial match that has filled slots `0..=j` is kept per
-//! slot and key; a new event can fill slot `j + 1` of a partial at slot `j`
-//! when it matches that slot's step, when it is strictly later than the
-//! partial's last event if the step changes (same-step repeats may share a
-//! timestamp), and when it lies at most `within` after the partial's first
-//! event. Of all partials at one slot, only two can matter: among those whose
-//! last event is earlier than the current timestamp, the one that started
-//! latest (every future event is strictly later than all of them, so the
-//! latest start dominates); and likewise among those whose last event is at the
-//! current timestamp. Keeping those two per slot decides exactly whether some
-//! assignment of events to steps completes the sequence, with no search. Slots
-//! are updated from the last to the first so that one event fills one slot of a
-//! partial. Completion raises the alert (with the latest-starting match's
-//! events) and clears the key's partials.
+//! The rule is Elasticsearch's EQL sequence state machine (see "How sequence
+//! queries handle matches" in
+//! <https://www.elastic.co/docs/reference/query-languages/eql/eql-syntax#eql-how-sequence-queries-handle-matches>,
+//! and `with runs` in
+//! <https://www.elastic.co/docs/reference/query-languages/eql/eql-syntax#eql-with-runs-statement>):
 //!
-//! State: per key, two partials per slot; a partial whose first event is more
-//! than `within` before the watermark is dropped, and a key with none left is
-//! dropped, by a sweep every `within` of event time.
+//! - the steps with their repeats are flattened into slots (`A repeat >= 3, B`
+//!   is `A A A B`, as `[A] with runs=3 [B]` is three copies of `[A]`);
+//! - per key, each slot holds at most one pending match: the one whose last
+//!   event filled that slot most recently (a newer one overwrites it);
+//! - an event that matches slot 0's step starts a new pending match there;
+//! - an event that matches the step of slot k > 0 takes the pending match of
+//!   slot k − 1 (leaving slot k − 1 empty) and, when the span from that
+//!   match's first event to this event is at most `within` (EQL's inclusive
+//!   `maxspan`), moves it into slot k; otherwise the match is dropped;
+//! - filling the last slot completes the sequence: one alert, with the
+//!   match's events. Other pending matches of the key are untouched, so a
+//!   later event can complete another sequence with them.
+//!
+//! One event is offered to the slots from the last to the first, so that it
+//! moves a pending match at most one slot (a match is only ever advanced by a
+//! later event, as EQL only advances a match with an event of a higher
+//! ordinal). Events that match no step do not interrupt anything.
+//!
+//! State: per key, one optional pending match per slot, each with its first
+//! time, event count and at most `max_event_ids` ids; so a key costs
+//! O(slots × min(slots, max_event_ids)). A pending match whose first event is
+//! more than `within` before the watermark can never advance (advancing it
+//! would drop it), so a sweep every `within` of event time drops such matches,
+//! and keys with none left.
 
 use super::event::Event;
 use super::event::FilterId;
@@ -36,19 +48,10 @@ pub(crate) struct StepPlan {
     pub(crate) repeat: u32,
 }
 
-#[derive(Debug, Clone)]
-struct Partial {
-    start: i64,
-    last: i64,
-    events: Vec<(i64, Box<str>)>,
-}
-
+/// A key's pending matches, one per slot.
 #[derive(Debug)]
 struct KeyState {
-    /// The timestamp of the latest event seen for the key.
-    time: i64,
-    /// Per slot: `[last event earlier than time, last event at time]`.
-    slots: Vec<[Option<Partial>; 2]>,
+    slots: Box<[Option<Evidence>]>,
 }
 
 /// A sequence rule's compiled form and state.
@@ -62,14 +65,6 @@ pub(crate) struct SequenceShape {
     slot_steps: Vec<usize>,
     keys: KeyMap<KeyState>,
     next_sweep: i64,
-}
-
-fn better(candidate: &Option<Partial>, current: &Option<Partial>) -> bool {
-    match (candidate, current) {
-        (Some(candidate), Some(current)) => candidate.start >= current.start,
-        (Some(_), None) => true,
-        (None, _) => false,
-    }
 }
 
 impl SequenceShape {
@@ -95,7 +90,7 @@ impl SequenceShape {
         }
     }
 
-    /// When the next sweep of expired partials is due.
+    /// When the next sweep of expired matches is due.
     pub(crate) fn deadline(&self) -> i64 {
         if self.keys.is_empty() {
             i64::MAX
@@ -104,12 +99,12 @@ impl SequenceShape {
         }
     }
 
-    /// Number of keys with live partials.
+    /// Number of keys with pending matches.
     pub(crate) fn live_state(&self) -> usize {
         self.keys.len()
     }
 
-    /// Drops expired partials and keys.
+    /// Drops pending matches that can no longer advance, and keys without any.
     pub(crate) fn advance(&mut self, now: i64) {
         if now < self.next_sweep {
             return;
@@ -117,16 +112,11 @@ impl SequenceShape {
         let horizon = now.saturating_sub(self.within);
         self.keys.retain(|_, state| {
             let mut alive = false;
-            for slot in &mut state.slots {
-                for partial in slot.iter_mut() {
-                    if partial
-                        .as_ref()
-                        .is_some_and(|partial| partial.start < horizon)
-                    {
-                        *partial = None;
-                    }
-                    alive |= partial.is_some();
+            for slot in state.slots.iter_mut() {
+                if slot.as_ref().is_some_and(|pending| pending.first < horizon) {
+                    *slot = None;
                 }
+                alive |= slot.is_some();
             }
             alive
         });
@@ -161,58 +151,26 @@ impl SequenceShape {
         let time = event.time;
         let slot_count = self.slot_steps.len();
         let state = self.keys.entry(key, || KeyState {
-            time,
-            slots: vec![[None, None]; slot_count],
+            slots: (0..slot_count).map(|_| None).collect(),
         });
-        if time > state.time {
-            for slot in &mut state.slots {
-                let [earlier, at_time] = slot;
-                if better(at_time, earlier) {
-                    *earlier = at_time.take();
-                }
-                *at_time = None;
-            }
-            state.time = time;
-        }
-        let horizon = time.saturating_sub(self.within);
-        let mut id: Option<Box<str>> = None;
         for slot in (0..slot_count).rev() {
-            let step = self.slot_steps[slot];
-            if matches & (1 << step) == 0 {
+            if matches & (1 << self.slot_steps[slot]) == 0 {
                 continue;
             }
-            let candidate = if slot == 0 {
-                Some(Partial {
-                    start: time,
-                    last: time,
-                    events: Vec::new(),
-                })
+            let pending = if slot == 0 {
+                Some(Evidence::new(time))
             } else {
-                let [earlier, at_time] = &state.slots[slot - 1];
-                let same_step = self.slot_steps[slot - 1] == step;
-                let mut best: Option<&Partial> =
-                    earlier.as_ref().filter(|partial| partial.last < time);
-                if same_step
-                    && let Some(partial) = at_time
-                    && best.is_none_or(|current| partial.start >= current.start)
-                {
-                    best = Some(partial);
-                }
-                best.filter(|partial| partial.start >= horizon).cloned()
+                // The previous slot's match is taken whether or not it fits
+                // the span: one that does not is dropped, as in EQL.
+                state.slots[slot - 1]
+                    .take()
+                    .filter(|pending| time.saturating_sub(pending.first) <= self.within)
             };
-            let Some(mut partial) = candidate else {
+            let Some(mut pending) = pending else {
                 continue;
             };
-            let id = id
-                .get_or_insert_with(|| context.id(event).into_boxed_str())
-                .clone();
-            partial.events.push((time, id));
-            partial.last = time;
+            pending.add_event(event, context);
             if slot + 1 == slot_count {
-                let mut evidence = Evidence::new(partial.start);
-                for (time, id) in partial.events {
-                    evidence.add(time, || id.into_string(), context);
-                }
                 let owned: Vec<_> = key
                     .iter()
                     .map(|value| super::group::KeyValue::from_scalar(*value))
@@ -220,19 +178,28 @@ impl SequenceShape {
                 out.push(Raised {
                     time,
                     group: group_object(&self.key_names, &owned.into_boxed_slice()),
-                    evidence,
+                    evidence: pending,
                     values: Default::default(),
                 });
-                for slot in &mut state.slots {
-                    *slot = [None, None];
-                }
-                return;
-            }
-            let target = &mut state.slots[slot][1];
-            let candidate = Some(partial);
-            if better(&candidate, target) {
-                *target = candidate;
+            } else {
+                state.slots[slot] = Some(pending);
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_flatten_repeats() {
+        let step = |repeat| StepPlan {
+            event_types: vec![0],
+            filter: None,
+            repeat,
+        };
+        let shape = SequenceShape::new(vec![], vec![], 10, vec![step(3), step(1), step(2)]);
+        assert_eq!(shape.slot_steps, [0, 0, 0, 1, 2, 2]);
     }
 }

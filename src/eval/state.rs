@@ -21,13 +21,6 @@ pub(crate) struct Context<'a> {
     pub(crate) input_names: &'a [String],
 }
 
-impl Context<'_> {
-    /// The id an alert cites for an event.
-    pub(crate) fn id(&self, event: &Event) -> String {
-        event_id(event, self.input_names)
-    }
-}
-
 /// The id an alert cites for an event: its `event_id`, or `input#line` when it has none.
 pub(crate) fn event_id(event: &Event, input_names: &[String]) -> String {
     match event.scalar(EVENT_ID_SLOT) {
@@ -96,11 +89,6 @@ impl Evidence {
         } else {
             self.truncated = true;
         }
-    }
-
-    /// Adds an event given its id.
-    pub(crate) fn add(&mut self, time: i64, id: impl FnOnce() -> String, context: &Context<'_>) {
-        self.add_with(time, context, |out| out.extend_from_slice(id().as_bytes()));
     }
 
     /// Adds an event, citing it by its id (without building the id as a string first).

@@ -64,7 +64,7 @@ def load_events(connection, paths, table, workdir):
     # Each line is parsed once, into one JSON fragment per schema field.
     structure = "{" + ", ".join(f'"{column["field"]}": "JSON"' for column in columns) + "}"
     connection.execute(
-        "CREATE TEMP TABLE parsed AS SELECT _file, _name, _line, "
+        "CREATE TEMP TABLE parsed AS SELECT _file, _name, _line, _text, "
         "json_valid(_text) AND starts_with(ltrim(_text), '{') AS _object, "
         f"CASE WHEN json_valid(_text) AND starts_with(ltrim(_text), '{{') THEN json_transform(_text, {sql_string(structure)}) END AS _e "
         "FROM lines"
@@ -97,10 +97,15 @@ def load_events(connection, paths, table, workdir):
         else:
             value = f"CAST({fragment} AS {column['type']})"
         selected.append(f"{value} AS \"{column['column']}\"")
+    # `_order`: the evaluator's processing order. Time, then event_id (as
+    # bytes, missing last), then for events without one the MD5 digest of the
+    # line's text, then file and line, which only identical lines reach.
     connection.execute(
-        f"CREATE TEMP TABLE {table['table']} AS SELECT *, row_number() OVER (ORDER BY _time_ms, _file, _line) AS _order FROM ("
+        f"CREATE TEMP TABLE {table['table']} AS SELECT * EXCLUDE (_id, _text), row_number() OVER ("
+        "ORDER BY _time_ms, _id IS NULL, _id, CASE WHEN _id IS NULL THEN md5(_text) END, _file, _line"
+        ") AS _order FROM ("
         f"SELECT {', '.join(selected)}, epoch_ms({time}) AS _time_ms, "
-        f"coalesce(_e.\"event_id\" ->> '$', _name || ':' || _line) AS _ref, _file, _line FROM parsed)"
+        f"coalesce(_e.\"event_id\" ->> '$', _name || ':' || _line) AS _ref, _e.\"event_id\" ->> '$' AS _id, _text, _file, _line FROM parsed)"
     )
     connection.execute("DROP TABLE lines")
     connection.execute("DROP TABLE parsed")

@@ -99,13 +99,27 @@ def load_events(spark, paths, table):
         *columns,
         F.expr("unix_millis(_time)").alias("_time_ms"),
         F.coalesce(F.col("_event.event_id"), F.concat_ws(":", "_name", F.col("_line").cast("string"))).alias("_ref"),
+        F.col("_event.event_id").alias("_id"),
+        F.when(F.col("_event.event_id").isNull(), F.md5(F.encode("_text", "UTF-8"))).otherwise(F.lit("")).alias("_digest"),
         "_file",
         "_line",
     )
-    # A value that sorts as the evaluator reads events (time, then input file,
-    # then line), without a global row_number that would pull every event
+    # A value that sorts in the evaluator's processing order (time, then
+    # event_id as bytes with missing ids last, then for events without one the
+    # MD5 digest of the line's text, then file and line, which only identical
+    # lines reach), without a global row_number that would pull every event
     # into one partition.
-    events = events.withColumn("_order", F.struct("_time_ms", "_file", "_line"))
+    events = events.withColumn(
+        "_order",
+        F.struct(
+            "_time_ms",
+            F.col("_id").isNull().alias("_no_id"),
+            F.coalesce("_id", F.lit("")).alias("_id"),
+            "_digest",
+            "_file",
+            "_line",
+        ),
+    ).drop("_id", "_digest")
     events.cache()
     events.createOrReplaceTempView(table["table"])
     return events

@@ -110,7 +110,23 @@ impl Target for ElasticEql {
             }),
         )
         .map_err(bug)?;
-        let line = ndjson_line(rule, pack, mapping, (ID, &query), Vec::new(), &[])?;
+        // A sequence's events at the same timestamp follow each other in the
+        // evaluator's processing order, by `event_id`; Elasticsearch orders
+        // them by the rule's tiebreaker field, ascending and lexicographic
+        // (rules API, optional fields for EQL rules:
+        // https://www.elastic.co/guide/en/security/current/rules-api-create.html),
+        // then by its internal document order (see docs/targets.md).
+        let mut fields = Vec::new();
+        if matches!(rule.detection, ir::Detection::Sequence { .. }) {
+            let Some(tiebreaker) = mapping.field("event_id") else {
+                return Err(vec![Problem::untranslatable(
+                    rule.origin,
+                    "a sequence orders equal timestamps by `event_id`, which has no mapping for this target",
+                )]);
+            };
+            fields.push(("tiebreaker_field", json!(tiebreaker.name)));
+        }
+        let line = ndjson_line(rule, pack, mapping, (ID, &query), fields, &[])?;
         Ok(vec![
             Artifact {
                 path: "rules.ndjson".to_string(),

@@ -67,7 +67,7 @@ impl Target for Sigma {
                 "{ID} does not translate thresholds: a Sigma correlation's `timespan` is a window whose alignment the specification leaves to the backend (most slide it), not the evaluator's epoch-aligned tumbling windows"
             ),
             Need::Sequence | Need::SequenceRepeat => format!(
-                "{ID} does not translate sequences: a `temporal_ordered` correlation neither keeps the evaluator's latest-starting partial match nor clears it on completion, and its window semantics are the backend's"
+                "{ID} does not translate sequences: a `temporal_ordered` correlation does not keep EQL's single pending match per step and key, and its window semantics are the backend's"
             ),
             Need::Baseline | Need::Percentile | Need::NewValue | Need::Cluster => {
                 format!(

@@ -10,8 +10,10 @@
 //!
 //! The events table has one column per schema field plus three the runner
 //! derives: `_time_ms` (the timestamp in epoch milliseconds), `_order` (any
-//! value that sorts in the evaluator's processing order: time, then input
-//! file, then line) and
+//! value that sorts in the evaluator's processing order: time, then
+//! `event_id` with missing ids last, then for events without one the MD5 digest
+//! of the line's text, then input file and line, which only identical lines
+//! reach) and
 //! `_ref` (the `event_id`, or `file:line`). A one-row table `tripline_run`
 //! holds `first_time_ms`, `learn_ms` (the learning period) and `learn_end_ms`
 //! (the first event plus the learning period) of the run. Shapes:

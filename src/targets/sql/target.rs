@@ -54,7 +54,7 @@ fn supports(need: Need) -> bool {
 fn lacks_reason(target: &str, need: Need) -> String {
     match need {
         Need::Sequence | Need::SequenceRepeat => format!(
-            "{target} does not print sequences: the evaluator clears a key's partial matches when one completes, which depends on every earlier match and has no set-based form"
+            "{target} does not print sequences: EQL's state machine moves one pending match per key and step through the events in order, a fold with no set-based form"
         ),
         Need::Cluster => format!(
             "{target} does not print clusters: greedy clustering in event order has no set-based form"
