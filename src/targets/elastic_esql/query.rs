@@ -202,9 +202,15 @@ impl<'a> Query<'a> {
             .collect();
         let mut filter = self.source(source);
         let mut commands = vec![format!("FROM {indexes}")];
+        // The columns `STATS` groups by, and those renamed to their field after it.
+        let mut by_keys = keys.clone();
+        let mut renamed = Vec::new();
         if several {
             commands.push(format!("WHERE {filter}"));
-            commands.extend(grouping_sets(&window.groupings, &fields, &keys));
+            let sets = grouping_sets(&window.groupings, &fields, &keys);
+            commands.extend(sets.commands);
+            by_keys = sets.columns;
+            renamed = sets.renamed;
         } else {
             // The evaluator ignores events without a key; STATS would group them under null.
             for key in &keys {
@@ -221,25 +227,32 @@ impl<'a> Query<'a> {
             .map(|(aggregate, name)| format!("{name} = {}", self.aggregate(source, aggregate)))
             .collect();
         let mut group: Vec<String> = Vec::new();
+        let mut by = vec!["tripline_window_start_ms".to_string()];
         if several {
             group.push(GROUPING_SET.to_string());
+            by.push(GROUPING_SET.to_string());
         }
         group.extend(keys);
-        let mut by = vec!["tripline_window_start_ms".to_string()];
-        by.extend(group.iter().cloned());
+        by.extend(by_keys);
         commands.push(format!("EVAL tripline_time_ms = TO_LONG({time})"));
         commands.push(format!(
             "EVAL tripline_window_start_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}"
         ));
         commands.push(format!("STATS {} BY {}", stats.join(", "), by.join(", ")));
+        if !renamed.is_empty() {
+            commands.push(format!("RENAME {}", renamed.join(", ")));
+        }
         let slot_end = format!("(TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}");
         let mut dropped: Vec<String> = vec![
             "tripline_window_start_ms".into(),
             "tripline_window_end_ms".into(),
             "tripline_slot_end_ms".into(),
         ];
+        // A group's window alerts once its history reaches back the learning
+        // period; tested after the percentiles, whose population is every group.
+        let mut learned = None;
         if history {
-            self.history(&mut commands, &mut dropped, condition, &names, &group, w);
+            learned = Some(self.history(&mut commands, &mut dropped, condition, &names, &group, w));
         } else {
             commands.push(format!(
                 "EVAL tripline_window_end_ms = tripline_window_start_ms + {w}, tripline_slot_end_ms = {slot_end}"
@@ -266,6 +279,9 @@ impl<'a> Query<'a> {
             Some(root) => self.condition(root, condition, &names),
             None => self.fail("the rule has no alert condition"),
         };
+        if let Some(learned) = learned {
+            commands.push(format!("WHERE {learned}"));
+        }
         commands.push(format!("WHERE {test}"));
         commands.push(
             "EVAL tripline_window_start = TO_DATETIME(tripline_window_start_ms), tripline_window_end = TO_DATETIME(tripline_window_end_ms)"
@@ -287,6 +303,8 @@ impl<'a> Query<'a> {
     /// it: the first such window with events, the sum and number of the
     /// expression's values, and the number of windows with events; windows
     /// without events in between count with the expression's empty value.
+    /// Returns the learning-period test: the group's first window in the span
+    /// is at least the learning period before the judged one.
     /// The judged window's own aggregates are picked with per-aggregate
     /// `WHERE` (Elasticsearch 8.16+;
     /// https://www.elastic.co/docs/reference/query-languages/esql/commands/stats-by).
@@ -300,7 +318,7 @@ impl<'a> Query<'a> {
         names: &[String],
         group: &[String],
         w: i64,
-    ) {
+    ) -> String {
         let s = self.rule.metadata.schedule_ms;
         commands.push(format!(
             "EVAL tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}"
@@ -420,7 +438,7 @@ impl<'a> Query<'a> {
             commands.push(format!("EVAL {}", quiet.join(", ")));
         }
         commands.push(format!("EVAL {}", means.join(", ")));
-        commands.push(format!("WHERE {}", any_of(learned)));
+        any_of(learned)
     }
 
     /// A percentile across the groups of each judged window (and grouping
@@ -725,19 +743,30 @@ impl<'a> Query<'a> {
     }
 }
 
+/// The commands that prepare grouping sets for one `STATS`, the columns it
+/// groups the keys by, and their renames back to the fields after it.
+struct GroupingSets {
+    commands: Vec<String>,
+    columns: Vec<String>,
+    renamed: Vec<String>,
+}
+
 /// Grouping sets in one `STATS`: each event is repeated once per set
-/// (`MV_EXPAND` of the set numbers), the key fields outside a row's set are
-/// made null, and rows whose set misses one of its keys are dropped; the
-/// `STATS` that follows groups by the set number with every key field, so
-/// each set's groups are exactly its own (a null key groups as one value,
-/// as the SQL targets' `NULL AS field`). `MV_EXPAND` gives one row per value
-/// with the other columns duplicated (technical preview since 8.11):
+/// (`MV_EXPAND` of the set numbers); a key field that some set lacks is
+/// grouped by a column that is `null` outside the sets that have it (the
+/// field itself stays, for the aggregates that read it), and rows whose set
+/// misses one of its keys are dropped. The `STATS` that follows groups by
+/// the set number with every key column, so each set's groups are exactly its
+/// own (a null key groups as one value, as the SQL targets' `NULL AS
+/// field`), and renames the columns back to their fields. `MV_EXPAND` gives
+/// one row per value with the other columns duplicated (technical preview
+/// since 8.11):
 /// https://www.elastic.co/docs/reference/query-languages/esql/commands/mv_expand.
 /// `STATS ... BY` a multivalued key alone would also put a row in every
 /// group (https://www.elastic.co/docs/reference/query-languages/esql/commands/stats-by#esql-stats-mv-group),
 /// but with several multivalued keys it groups by every combination, which
 /// would mix one set's key with another's.
-fn grouping_sets(groupings: &[Vec<String>], fields: &[&String], keys: &[String]) -> Vec<String> {
+fn grouping_sets(groupings: &[Vec<String>], fields: &[&String], keys: &[String]) -> GroupingSets {
     let is_set = |members: &[usize]| match members {
         [single] => format!("{GROUPING_SET} == {single}"),
         many => format!(
@@ -755,21 +784,6 @@ fn grouping_sets(groupings: &[Vec<String>], fields: &[&String], keys: &[String])
         format!("EVAL {GROUPING_SET} = [{}]", sets.join(", ")),
         format!("MV_EXPAND {GROUPING_SET}"),
     ];
-    let mut outside = Vec::new();
-    for (field, key) in fields.iter().zip(keys) {
-        let members: Vec<usize> = groupings
-            .iter()
-            .enumerate()
-            .filter(|(_, grouping)| grouping.contains(field))
-            .map(|(index, _)| index)
-            .collect();
-        if members.len() < groupings.len() {
-            outside.push(format!("{key} = CASE({}, {key})", is_set(&members)));
-        }
-    }
-    if !outside.is_empty() {
-        commands.push(format!("EVAL {}", outside.join(", ")));
-    }
     let present: Vec<String> = groupings
         .iter()
         .enumerate()
@@ -784,7 +798,33 @@ fn grouping_sets(groupings: &[Vec<String>], fields: &[&String], keys: &[String])
         })
         .collect();
     commands.push(format!("WHERE {}", any_of(present)));
-    commands
+    let mut columns = Vec::new();
+    let mut outside = Vec::new();
+    let mut renamed = Vec::new();
+    for (field, key) in fields.iter().zip(keys) {
+        let members: Vec<usize> = groupings
+            .iter()
+            .enumerate()
+            .filter(|(_, grouping)| grouping.contains(field))
+            .map(|(index, _)| index)
+            .collect();
+        if members.len() == groupings.len() {
+            columns.push(key.clone());
+            continue;
+        }
+        let column = super::quote::field_reference(&format!("tripline_group_{field}"));
+        outside.push(format!("{column} = CASE({}, {key})", is_set(&members)));
+        renamed.push(format!("{column} AS {key}"));
+        columns.push(column);
+    }
+    if !outside.is_empty() {
+        commands.push(format!("EVAL {}", outside.join(", ")));
+    }
+    GroupingSets {
+        commands,
+        columns,
+        renamed,
+    }
 }
 
 #[cfg(test)]
@@ -832,7 +872,7 @@ event policy_refusal { }
     fn grouping_sets_repeat_each_event_once_per_set_and_null_the_other_keys() {
         let compiled = esql(
             "",
-            "match inference\n  group by each (api_key_id), (src_ip, app), (app) within 1h\n  alert when count() >= 3",
+            "match inference\n  group by each (api_key_id), (src_ip, app), (app) within 1h\n  alert when count() >= 3 and distinct(api_key_id) >= 2",
         )
         .unwrap();
         let lines = lines(&compiled);
@@ -840,18 +880,33 @@ event policy_refusal { }
         assert_eq!(lines[3], "| MV_EXPAND tripline_grouping_set");
         assert_eq!(
             lines[4],
-            "| EVAL tripline.api_key_id = CASE(tripline_grouping_set == 0, tripline.api_key_id), source.ip = CASE(tripline_grouping_set == 1, source.ip), service.name = CASE(tripline_grouping_set IN (1, 2), service.name)"
+            "| WHERE (tripline_grouping_set == 0 AND tripline.api_key_id IS NOT NULL) OR (tripline_grouping_set == 1 AND source.ip IS NOT NULL AND service.name IS NOT NULL) OR (tripline_grouping_set == 2 AND service.name IS NOT NULL)"
         );
         assert_eq!(
             lines[5],
-            "| WHERE (tripline_grouping_set == 0 AND tripline.api_key_id IS NOT NULL) OR (tripline_grouping_set == 1 AND source.ip IS NOT NULL AND service.name IS NOT NULL) OR (tripline_grouping_set == 2 AND service.name IS NOT NULL)"
+            "| EVAL tripline_group_api_key_id = CASE(tripline_grouping_set == 0, tripline.api_key_id), tripline_group_src_ip = CASE(tripline_grouping_set == 1, source.ip), tripline_group_app = CASE(tripline_grouping_set IN (1, 2), service.name)"
         );
+        // Aggregates read the fields themselves: a set's distinct keys of another set's field.
+        assert_eq!(
+            lines[8],
+            "| STATS count = COUNT(*), distinct_api_key_id = COALESCE(MV_COUNT(VALUES(tripline.api_key_id)), 0) BY tripline_window_start_ms, tripline_grouping_set, tripline_group_api_key_id, tripline_group_src_ip, tripline_group_app"
+        );
+        assert_eq!(
+            lines[9],
+            "| RENAME tripline_group_api_key_id AS tripline.api_key_id, tripline_group_src_ip AS source.ip, tripline_group_app AS service.name"
+        );
+        // A field in every set is grouped by as it is.
+        let shared = esql(
+            "",
+            "match inference\n  group by each (app, api_key_id), (app, src_ip) within 1h\n  alert when count() >= 3",
+        )
+        .unwrap();
         assert!(
-            compiled.text.contains(
-                "| STATS count = COUNT(*) BY tripline_window_start_ms, tripline_grouping_set, tripline.api_key_id, source.ip, service.name\n"
+            shared.text.contains(
+                " BY tripline_window_start_ms, tripline_grouping_set, service.name, tripline_group_api_key_id, tripline_group_src_ip\n"
             ),
             "{}",
-            compiled.text
+            shared.text
         );
         // A single grouping keeps the plain threshold form.
         let single = esql(
@@ -955,6 +1010,21 @@ event policy_refusal { }
                 .unwrap()
                 < text.find("INLINE STATS").unwrap()
         );
+    }
+
+    #[test]
+    fn the_learning_period_is_tested_after_the_percentile_ranks_every_group() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by api_key_id within 1h\n  alert when count() > baseline(count(), 7d) and count() > percentile(count(), 90)",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        let learned = text
+            .find("| WHERE tripline_window_start_ms - baseline_1_first >= 86400000\n")
+            .expect(text);
+        let ranked = text.find("| INLINE STATS percentile_1 = ").expect(text);
+        assert!(ranked < learned, "{text}");
     }
 
     #[test]
