@@ -12,8 +12,12 @@ detection-rules repository's style (a KEEP command), not what Kibana needs. The 
 independently: every field reference must be a mapped field or a METADATA
 field, every function name known to the package's catalogue. Match rules
 must start `FROM <index> METADATA _id, _index, _version` (Kibana's alert
-deduplication needs them) and have no STATS. Wrong queries (an unknown
-field, an unknown function, a syntax error) must fail.
+deduplication needs them) and have no STATS. Aggregating queries judge
+the slot ending at NOW() less the lateness bound, are grouped by the
+window (`tripline_window_start_ms`) or compute a new value's first event
+(`tripline_first_ms`), and use no estimating aggregate (COUNT_DISTINCT,
+PERCENTILE, MEDIAN). Wrong queries (an unknown field, an unknown function,
+a syntax error, an estimate, ...) must fail.
 
 No ES|QL engine runs offline: this proves the queries are well formed for
 the package's ES|QL grammar and reference only mapped fields, not what
@@ -91,15 +95,21 @@ def check_query(text, schema, fields):
         if not METADATA <= metadata:
             problems.append(f"a non-aggregating query without METADATA {sorted(METADATA)}")
     else:
-        # Window rules: grouped by the epoch-aligned window, reported per slot from NOW().
+        # Window rules: grouped by the epoch-aligned window; new values: the
+        # first event of the slot per key and value. Both judge the slot
+        # ending at NOW() less the lateness bound.
         grouping = set(esql.get_stats_grouping_fields(tree))
-        if "tripline_window_start_ms" not in grouping:
-            problems.append("an aggregating query not grouped by tripline_window_start_ms")
+        if "tripline_window_start_ms" not in grouping and "tripline_first_ms" not in defined:
+            problems.append(
+                "an aggregating query neither grouped by tripline_window_start_ms nor computing tripline_first_ms"
+            )
         calls = {getattr(node, "name", "").lower() for node in nodes(tree) if isinstance(node, esql_ast.FunctionCall)}
         if "now" not in calls or "tripline_slot_end_ms" not in set(esql.get_unique_fields(tree)):
             problems.append("an aggregating query without the NOW() slot filter")
         if "count_distinct" in calls:
             problems.append("COUNT_DISTINCT is an estimate; distinct counts must be exact")
+        if calls & {"percentile", "median", "median_absolute_deviation"}:
+            problems.append("PERCENTILE and MEDIAN are estimates; percentiles must be exact ranks")
     return problems
 
 
@@ -134,6 +144,8 @@ def main():
         "syntax error": f"FROM {index} METADATA _id, _index, _version | WHERE user.id == ",
         "missing metadata": f"FROM {index} | WHERE user.id == \"x\"",
         "window without slot filter": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS count = COUNT(*) BY tripline_window_start_ms, user.id | WHERE count >= 5",
+        "approximate percentile": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS c = COUNT(*) BY tripline_window_start_ms, user.id | INLINE STATS p = PERCENTILE(c, 99) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > p",
+        "aggregating query with neither windows nor first events": f"FROM {index} | STATS c = COUNT(*) BY user.id | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > tripline_slot_end_ms",
         "approximate distinct": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS d = COUNT_DISTINCT(user.id) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE d > tripline_slot_end_ms",
     }
     for label, text in wrong.items():

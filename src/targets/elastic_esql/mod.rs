@@ -6,10 +6,13 @@
 //! replaced) and `queries/<rule id>.esql` holding the query with a header
 //! comment. Match rules become non-aggregating queries
 //! (`FROM ... METADATA _id, _index, _version | WHERE ...`: Kibana needs the
-//! metadata fields to deduplicate alerts); threshold rules become `STATS` over
+//! metadata fields to deduplicate alerts); window rules become `STATS` over
 //! epoch-aligned windows computed from epoch milliseconds, reported once per
-//! schedule slot after the lateness bound. Grouping sets and stateful shapes
-//! are refused through capabilities (E0401). The translation rules are in
+//! schedule slot after the lateness bound, with grouping sets (`MV_EXPAND`),
+//! baselines (a second `STATS` over the judged window's history) and exact
+//! percentiles (`INLINE STATS` ranks); new values become `STATS` per key and
+//! value with `INLINE STATS` per key. Sequences and clusters are refused
+//! through capabilities (E0401). The translation rules are in
 //! `docs/targets.md`.
 
 mod query;
@@ -27,20 +30,6 @@ pub use query::rule_query;
 
 /// The target id.
 pub const ID: &str = "elastic_esql";
-
-/// How far back each run reads: its interval and the lateness bound for a
-/// match rule; for a window rule the window plus two schedule slots and the
-/// lateness bound, so that every event of the windows ending in the run's
-/// slot is read.
-fn look_back_ms(rule: &Rule) -> i64 {
-    let schedule = rule.metadata.schedule_ms;
-    match &rule.detection {
-        ir::Detection::Window { window_ms, .. } => {
-            window_ms + 2 * schedule + kibana_rule::LATENESS_MS
-        }
-        _ => schedule + kibana_rule::LATENESS_MS,
-    }
-}
 
 /// Kibana detection rules with ES|QL queries.
 #[derive(Debug, Clone, Copy, Default)]
@@ -67,24 +56,20 @@ impl Target for ElasticEsql {
                 | Need::NarrowedLookup
                 | Need::Cidr
                 | Need::MultiTypeSource
+                | Need::GroupingSets
+                | Need::Baseline
+                | Need::Percentile
+                | Need::NewValue
+                | Need::Arithmetic
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::GroupingSets => format!(
-                "{ID} has no grouping sets: each set needs its own STATS, which one ES|QL query can hold only with FORK (ES|QL 9.3+, not assumed)"
-            ),
             Need::Sequence | Need::SequenceRepeat => {
                 format!("{ID} has no sequences (Elastic expresses them as EQL rules)")
             }
-            Need::Baseline | Need::Percentile | Need::NewValue => format!(
-                "{ID} has no history across runs: an ES|QL rule sees only its own look-back"
-            ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
-            Need::Arithmetic => format!(
-                "{ID} is not given arithmetic: ES|QL's integer division and division by zero (null) differ from the evaluator's"
-            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }
@@ -103,8 +88,10 @@ impl Target for ElasticEsql {
         pack: &Pack,
         mapping: &Mapping,
     ) -> Result<Vec<Artifact>, Vec<Problem>> {
-        let query = rule_query(rule, pack, mapping)?;
-        let look_back = format!("now-{}", duration_text(look_back_ms(rule)));
+        let compiled = query::compile(rule, pack, mapping)?;
+        let query = compiled.text;
+        // Each run reads its slot, the lateness bound and the history the slot's windows or events need.
+        let look_back = format!("now-{}", duration_text(compiled.look_back_ms));
         // ES|QL rules take their source from the query's FROM, not `index`.
         let line = kibana_rule::ndjson_line(
             rule,

@@ -1,45 +1,88 @@
-//! The ES|QL query of a match or threshold rule.
+//! The ES|QL query of a rule.
 //!
-//! Input: a rule, the pack and the ECS field mapping. Output: ES|QL text, or
-//! E0402 problems for the constructs with no exact translation. The rule is
-//! lowered by [`plan::plan_and_problems`]; its filters (the source's and the
-//! aggregates') are spelled by [`Esql`] through [`syntax::predicate`], and
-//! this module lays out the query around them: `FROM ... | WHERE` for a
-//! match rule, `STATS ... BY` over epoch-aligned windows for a threshold.
+//! Input: a rule, the pack and the ECS field mapping. Output: ES|QL text and
+//! how far back each run reads, or E0402 problems for the constructs with no
+//! exact translation. The rule is lowered by [`plan::plan_and_problems`]; its
+//! filters (the source's and the aggregates') are spelled by [`Esql`] through
+//! [`syntax::predicate`], and this module lays out the query around them:
+//! `FROM ... | WHERE` for a match rule; `STATS ... BY` over epoch-aligned
+//! windows for a window rule (grouping sets through `MV_EXPAND`, a group's
+//! history through a second `STATS`, percentiles through `INLINE STATS`);
+//! `STATS` per key and value, then `INLINE STATS` per key, for a new value.
+//!
+//! Every run judges one schedule slot: the slot ends at `NOW()` less the
+//! lateness bound, truncated to the schedule, and the slots of consecutive
+//! runs tile event time, so each window (or event) is judged in exactly one
+//! run. Why each shape is exact is said where it is printed, with the
+//! Elastic documentation it rests on.
 
 use super::syntax::Esql;
-use crate::ir::{self, AggregateFunction, Pack, Rule, Value};
+use crate::ir::{self, AggregateFunction, ArithmeticOp, Pack, Rule, Value};
 use crate::targets::lower::decimal_number_or_bool;
 use crate::targets::plan::{self, Cond, Condition, Leaf, Shape, Source, Window};
-use crate::targets::{Mapping, Problem, syntax};
+use crate::targets::{Mapping, Problem, duration_text, syntax};
 
 /// How late an event may arrive: windows are reported only once they closed
 /// this long ago (the evaluator's lateness bound).
 const LATENESS_MS: i64 = crate::targets::kibana_rule::LATENESS_MS;
 
-/// The ES|QL query of a match or threshold rule.
+/// The column that tells grouping sets apart (0 for the first set).
+const GROUPING_SET: &str = "tripline_grouping_set";
+
+/// A rule's query and how far back each run must read.
+pub(super) struct Compiled {
+    /// The ES|QL text.
+    pub(super) text: String,
+    /// The look-back of each run in milliseconds (Kibana's `from`).
+    pub(super) look_back_ms: i64,
+}
+
+/// The ES|QL query of a rule.
 pub fn rule_query(rule: &Rule, pack: &Pack, mapping: &Mapping) -> Result<String, Vec<Problem>> {
+    compile(rule, pack, mapping).map(|compiled| compiled.text)
+}
+
+/// The ES|QL query of a rule and its look-back.
+pub(super) fn compile(
+    rule: &Rule,
+    pack: &Pack,
+    mapping: &Mapping,
+) -> Result<Compiled, Vec<Problem>> {
     let (plan, problems) = plan::plan_and_problems(rule, pack);
     let mut query = Query {
         rule,
         pack,
         mapping,
         problems,
+        learn_ms: plan.learn_ms,
     };
     let indexes = mapping.data_source.join(", ");
-    let text = match &plan.shape {
+    let schedule_ms = rule.metadata.schedule_ms;
+    let (text, look_back_ms) = match &plan.shape {
         Shape::Match(source) => {
             let condition = query.source(source);
-            format!("FROM {indexes} METADATA _id, _index, _version\n| WHERE {condition}")
+            (
+                format!("FROM {indexes} METADATA _id, _index, _version\n| WHERE {condition}"),
+                schedule_ms + LATENESS_MS,
+            )
         }
         Shape::Window(window) => query.window(&indexes, window),
-        _ => query.fail(format!(
-            "a {} rule has no ES|QL translation in this target",
-            ir::shape_name(&rule.detection)
-        )),
+        Shape::NewValue {
+            source,
+            key,
+            values,
+            lookback_ms,
+        } => query.new_value(&indexes, source, key, values, *lookback_ms),
+        _ => (
+            query.fail(format!(
+                "a {} rule has no ES|QL translation in this target",
+                ir::shape_name(&rule.detection)
+            )),
+            0,
+        ),
     };
     if query.problems.is_empty() {
-        Ok(text)
+        Ok(Compiled { text, look_back_ms })
     } else {
         Err(query.problems)
     }
@@ -50,6 +93,25 @@ struct Query<'a> {
     pack: &'a Pack,
     mapping: &'a Mapping,
     problems: Vec<Problem>,
+    /// The learning period of baselines and new values.
+    learn_ms: i64,
+}
+
+/// The commands of a query, one per line.
+fn pipeline(commands: &[String]) -> String {
+    commands.join("\n| ")
+}
+
+/// `a OR b OR ...`, each operand parenthesised when there are several.
+fn any_of(mut tests: Vec<String>) -> String {
+    if tests.len() == 1 {
+        return tests.remove(0);
+    }
+    tests
+        .iter()
+        .map(|test| format!("({test})"))
+        .collect::<Vec<_>>()
+        .join(" OR ")
 }
 
 impl<'a> Query<'a> {
@@ -94,34 +156,69 @@ impl<'a> Query<'a> {
         parts.join(" AND ")
     }
 
-    /// A threshold rule: epoch-aligned windows computed from epoch
-    /// milliseconds, one `STATS` per window and group, the windows that closed
-    /// in this run's slot (at least the lateness bound ago), the condition.
-    fn window(&mut self, indexes: &str, window: &'a Window) -> String {
-        let grouping = match window.groupings.as_slice() {
-            [single] => single,
-            _ => {
-                return self.fail(
-                    "several grouping sets need one STATS each, which one ES|QL query without FORK cannot hold",
-                );
-            }
-        };
-        let window_ms = window.bucket_ms;
-        let schedule_ms = self.rule.metadata.schedule_ms;
-        if window_ms <= 0 || schedule_ms <= 0 {
-            return self.fail("the window and the schedule must be positive");
+    /// A window rule: epoch-aligned windows computed from epoch
+    /// milliseconds, one `STATS` per window and group, the windows that
+    /// closed in this run's slot (at least the lateness bound ago), then the
+    /// group's history (baselines), the ranks across groups (percentiles)
+    /// and the condition. Returns the query and its look-back: the window,
+    /// the longest baseline span, two schedule slots and the lateness bound,
+    /// so that every event of the judged windows and of their history is
+    /// read.
+    fn window(&mut self, indexes: &str, window: &'a Window) -> (String, i64) {
+        let w = window.bucket_ms;
+        let s = self.rule.metadata.schedule_ms;
+        if w <= 0 || s <= 0 {
+            return (self.fail("the window and the schedule must be positive"), 0);
         }
+        let condition = &window.condition;
+        let history = !condition.baselines.is_empty();
+        if history && s > w {
+            // See `history`: one run judges at most one window only when the
+            // schedule is no longer than the window.
+            let message = format!(
+                "a baseline is judged one window per run: the schedule ({}) must not be longer than the window ({})",
+                duration_text(s),
+                duration_text(w)
+            );
+            return (self.fail(message), 0);
+        }
+        let span_ms = condition
+            .baselines
+            .iter()
+            .map(|baseline| baseline.span_ms)
+            .max()
+            .unwrap_or(0);
         let source = &window.source;
+        let several = window.groupings.len() > 1;
+        let mut fields: Vec<&String> = Vec::new();
+        for field in window.groupings.iter().flatten() {
+            if !fields.contains(&field) {
+                fields.push(field);
+            }
+        }
+        let keys: Vec<String> = fields
+            .iter()
+            .map(|field| self.field(source, field))
+            .collect();
         let mut filter = self.source(source);
-        let mut keys = Vec::new();
-        for field in grouping {
-            let key = self.field(source, field);
+        let mut commands = vec![format!("FROM {indexes}")];
+        // The columns `STATS` groups by, and those renamed to their field after it.
+        let mut by_keys = keys.clone();
+        let mut renamed = Vec::new();
+        if several {
+            commands.push(format!("WHERE {filter}"));
+            let sets = grouping_sets(&window.groupings, &fields, &keys);
+            commands.extend(sets.commands);
+            by_keys = sets.columns;
+            renamed = sets.renamed;
+        } else {
             // The evaluator ignores events without a key; STATS would group them under null.
-            filter.push_str(&format!(" AND {key} IS NOT NULL"));
-            keys.push(key);
+            for key in &keys {
+                filter.push_str(&format!(" AND {key} IS NOT NULL"));
+            }
+            commands.push(format!("WHERE {filter}"));
         }
         let time = self.field(source, "timestamp");
-        let condition = &window.condition;
         let names = self.aggregate_names(condition);
         let stats: Vec<String> = condition
             .aggregates
@@ -129,28 +226,354 @@ impl<'a> Query<'a> {
             .zip(&names)
             .map(|(aggregate, name)| format!("{name} = {}", self.aggregate(source, aggregate)))
             .collect();
+        let mut group: Vec<String> = Vec::new();
+        let mut by = vec!["tripline_window_start_ms".to_string()];
+        if several {
+            group.push(GROUPING_SET.to_string());
+            by.push(GROUPING_SET.to_string());
+        }
+        group.extend(keys);
+        by.extend(by_keys);
+        commands.push(format!("EVAL tripline_time_ms = TO_LONG({time})"));
+        commands.push(format!(
+            "EVAL tripline_window_start_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}"
+        ));
+        commands.push(format!("STATS {} BY {}", stats.join(", "), by.join(", ")));
+        if !renamed.is_empty() {
+            commands.push(format!("RENAME {}", renamed.join(", ")));
+        }
+        let slot_end = format!("(TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}");
+        let mut dropped: Vec<String> = vec![
+            "tripline_window_start_ms".into(),
+            "tripline_window_end_ms".into(),
+            "tripline_slot_end_ms".into(),
+        ];
+        // A group's window alerts once its history reaches back the learning
+        // period; tested after the percentiles, whose population is every group.
+        let mut learned = None;
+        if history {
+            learned = Some(self.history(&mut commands, &mut dropped, condition, &names, &group, w));
+        } else {
+            commands.push(format!(
+                "EVAL tripline_window_end_ms = tripline_window_start_ms + {w}, tripline_slot_end_ms = {slot_end}"
+            ));
+            commands.push(format!(
+                "WHERE tripline_window_end_ms > tripline_slot_end_ms - {s} AND tripline_window_end_ms <= tripline_slot_end_ms"
+            ));
+        }
+        let mut bucket = vec!["tripline_window_start_ms"];
+        if several {
+            bucket.push(GROUPING_SET);
+        }
+        for index in 0..condition.percentiles.len() {
+            self.percentile(
+                &mut commands,
+                &mut dropped,
+                condition,
+                &names,
+                index,
+                &bucket.join(", "),
+            );
+        }
         let test = match &condition.root {
             Some(root) => self.condition(root, condition, &names),
             None => self.fail("the rule has no alert condition"),
         };
-        let mut by = vec!["tripline_window_start_ms".to_string()];
-        by.extend(keys);
-        let w = window_ms;
-        let s = schedule_ms;
-        format!(
-            "FROM {indexes}\n\
-             | WHERE {filter}\n\
-             | EVAL tripline_time_ms = TO_LONG({time})\n\
-             | EVAL tripline_window_start_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}\n\
-             | STATS {} BY {}\n\
-             | EVAL tripline_window_end_ms = tripline_window_start_ms + {w}, tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}\n\
-             | WHERE tripline_window_end_ms > tripline_slot_end_ms - {s} AND tripline_window_end_ms <= tripline_slot_end_ms\n\
-             | WHERE {test}\n\
-             | EVAL tripline_window_start = TO_DATETIME(tripline_window_start_ms), tripline_window_end = TO_DATETIME(tripline_window_end_ms)\n\
-             | DROP tripline_window_start_ms, tripline_window_end_ms, tripline_slot_end_ms",
-            stats.join(", "),
-            by.join(", ")
-        )
+        if let Some(learned) = learned {
+            commands.push(format!("WHERE {learned}"));
+        }
+        commands.push(format!("WHERE {test}"));
+        commands.push(
+            "EVAL tripline_window_start = TO_DATETIME(tripline_window_start_ms), tripline_window_end = TO_DATETIME(tripline_window_end_ms)"
+                .to_string(),
+        );
+        commands.push(format!("DROP {}", dropped.join(", ")));
+        (pipeline(&commands), w + span_ms + 2 * s + LATENESS_MS)
+    }
+
+    /// Baselines: the window judged in this run and, per group, its earlier
+    /// windows within each lookback, in a second `STATS` by group.
+    ///
+    /// Exact because the schedule `S` is no longer than the window `W`: the
+    /// windows ending in the slot `(U - S, U]` are at most one, the last
+    /// window that ended by `U`, which starts at `U / W * W - W`; when it
+    /// ended at or before `U - S`, an earlier run judged it and this run
+    /// judges nothing. So every group's history is the same range of earlier
+    /// windows, `[judged - span, judged)`, and one `STATS` by group computes
+    /// it: the first such window with events, the sum and number of the
+    /// expression's values, and the number of windows with events; windows
+    /// without events in between count with the expression's empty value.
+    /// Returns the learning-period test: the group's first window in the span
+    /// is at least the learning period before the judged one.
+    /// The judged window's own aggregates are picked with per-aggregate
+    /// `WHERE` (Elasticsearch 8.16+;
+    /// https://www.elastic.co/docs/reference/query-languages/esql/commands/stats-by).
+    /// `STATS` groups null keys (the fields outside a grouping set) as one
+    /// value, which a join (`INLINE STATS`) is not documented to do.
+    fn history(
+        &mut self,
+        commands: &mut Vec<String>,
+        dropped: &mut Vec<String>,
+        condition: &Condition,
+        names: &[String],
+        group: &[String],
+        w: i64,
+    ) -> String {
+        let s = self.rule.metadata.schedule_ms;
+        commands.push(format!(
+            "EVAL tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}"
+        ));
+        commands.push(format!(
+            "EVAL tripline_judged_start_ms = tripline_slot_end_ms / {w} * {w} - {w}"
+        ));
+        commands.push(format!(
+            "WHERE tripline_judged_start_ms + {w} > tripline_slot_end_ms - {s}"
+        ));
+        let several = condition.baselines.len() > 1;
+        let earlier = |number: usize| {
+            if several {
+                format!("tripline_is_earlier_{number}")
+            } else {
+                "tripline_is_earlier".to_string()
+            }
+        };
+        let mut flags = vec![
+            "tripline_is_judged = tripline_window_start_ms == tripline_judged_start_ms".to_string(),
+        ];
+        let mut inners = Vec::new();
+        let mut values = Vec::new();
+        for (index, baseline) in condition.baselines.iter().enumerate() {
+            let number = index + 1;
+            flags.push(format!(
+                "{} = tripline_window_start_ms < tripline_judged_start_ms AND tripline_window_start_ms >= tripline_judged_start_ms - {}",
+                earlier(number),
+                baseline.span_ms
+            ));
+            let inner = self.value(&baseline.inner, condition, names);
+            // A computed expression gets its own column, summed and counted below.
+            let value = if matches!(baseline.inner, Cond::Leaf(_)) {
+                inner
+            } else {
+                inners.push(format!("baseline_{number}_of = {inner}"));
+                format!("baseline_{number}_of")
+            };
+            values.push(value);
+        }
+        commands.push(format!("EVAL {}", flags.join(", ")));
+        if !inners.is_empty() {
+            commands.push(format!("EVAL {}", inners.join(", ")));
+        }
+        let mut stats =
+            vec!["tripline_judged_windows = COUNT(*) WHERE tripline_is_judged".to_string()];
+        for name in names {
+            stats.push(format!("{name} = MAX({name}) WHERE tripline_is_judged"));
+        }
+        for (index, (baseline, value)) in condition.baselines.iter().zip(&values).enumerate() {
+            let number = index + 1;
+            let within = format!("WHERE {}", earlier(number));
+            // Summed as doubles, as the evaluator does: a long sum could overflow.
+            let sum = if self.is_double(&baseline.inner, condition) {
+                value.clone()
+            } else {
+                format!("TO_DOUBLE({value})")
+            };
+            stats.push(format!(
+                "baseline_{number}_first = MIN(tripline_window_start_ms) {within}"
+            ));
+            stats.push(format!("baseline_{number}_sum = SUM({sum}) {within}"));
+            stats.push(format!(
+                "baseline_{number}_values = COUNT({value}) {within}"
+            ));
+            stats.push(format!("baseline_{number}_windows = COUNT(*) {within}"));
+        }
+        let mut by = vec![
+            "tripline_judged_start_ms".to_string(),
+            "tripline_slot_end_ms".to_string(),
+        ];
+        by.extend(group.iter().cloned());
+        commands.push(format!("STATS {} BY {}", stats.join(", "), by.join(", ")));
+        commands.push("WHERE tripline_judged_windows > 0".to_string());
+        commands.push("RENAME tripline_judged_start_ms AS tripline_window_start_ms".to_string());
+        commands.push(format!(
+            "EVAL tripline_window_end_ms = tripline_window_start_ms + {w}"
+        ));
+        dropped.push("tripline_judged_windows".to_string());
+        let mut quiet = Vec::new();
+        let mut means = Vec::new();
+        let mut learned = Vec::new();
+        for (index, baseline) in condition.baselines.iter().enumerate() {
+            let name = format!("baseline_{}", index + 1);
+            for part in ["first", "sum", "values", "windows"] {
+                dropped.push(format!("{name}_{part}"));
+            }
+            let mean = match baseline.empty {
+                // Windows without events count, with the expression's value on no events.
+                Some(empty) => {
+                    quiet.push(format!(
+                        "{name}_quiet = (tripline_window_start_ms - {name}_first) / {w} - {name}_windows"
+                    ));
+                    dropped.push(format!("{name}_quiet"));
+                    let total = if empty == 0.0 {
+                        format!("COALESCE({name}_sum, 0.0)")
+                    } else {
+                        let empty = decimal_number_or_bool(&Value::Float(empty))
+                            .unwrap_or_else(|| self.fail("the empty value is not a finite number"));
+                        format!("(COALESCE({name}_sum, 0.0) + {empty} * {name}_quiet)")
+                    };
+                    format!(
+                        "CASE({name}_values + {name}_quiet > 0, {total} / ({name}_values + {name}_quiet))"
+                    )
+                }
+                // Windows where the expression has no value are skipped.
+                None => format!("CASE({name}_values > 0, {name}_sum / {name}_values)"),
+            };
+            means.push(format!("{name} = {mean}"));
+            // A group alerts once its own history reaches back the learning period.
+            learned.push(format!(
+                "tripline_window_start_ms - {name}_first >= {}",
+                self.learn_ms
+            ));
+        }
+        if !quiet.is_empty() {
+            commands.push(format!("EVAL {}", quiet.join(", ")));
+        }
+        commands.push(format!("EVAL {}", means.join(", ")));
+        any_of(learned)
+    }
+
+    /// A percentile across the groups of each judged window (and grouping
+    /// set), by exact rank: the value at rank `r = floor((N - 1) * P / 100)`
+    /// of the N values ascending is the smallest value `v` with more than
+    /// `r` values at most `v`. Each group row is paired with every distinct
+    /// value of its window (`VALUES`, then `MV_EXPAND`), `INLINE STATS`
+    /// counts per distinct value the groups at most it and then takes the
+    /// smallest value whose count exceeds the rank, and the row paired with
+    /// that value is kept, one per group again. Nothing is estimated
+    /// (`PERCENTILE` is); the cost is groups × distinct values rows.
+    /// `INLINE STATS` (Elasticsearch 9.3 GA, 9.2 preview) adds a group's
+    /// aggregates to each of its rows and needs no `LIMIT` before it:
+    /// https://www.elastic.co/docs/reference/query-languages/esql/commands/inlinestats-by;
+    /// its keys here are never null (window start, grouping set, a value).
+    fn percentile(
+        &mut self,
+        commands: &mut Vec<String>,
+        dropped: &mut Vec<String>,
+        condition: &Condition,
+        names: &[String],
+        index: usize,
+        bucket: &str,
+    ) {
+        let percentile = &condition.percentiles[index];
+        let number = index + 1;
+        let name = format!("percentile_{number}");
+        let helper = format!("tripline_percentile_{number}");
+        let inner = self.value(&percentile.inner, condition, names);
+        let value = if matches!(percentile.inner, Cond::Leaf(_)) {
+            inner
+        } else {
+            commands.push(format!("EVAL {helper}_of = {inner}"));
+            dropped.push(format!("{helper}_of"));
+            format!("{helper}_of")
+        };
+        let p = decimal_number_or_bool(&Value::Float(percentile.percentile.clamp(0.0, 100.0)))
+            .unwrap_or_else(|| self.fail("the percentile is not a number"));
+        commands.push(format!(
+            "INLINE STATS {helper}_groups = COUNT({value}), {helper}_candidate = VALUES({value}) BY {bucket}"
+        ));
+        commands.push(format!("MV_EXPAND {helper}_candidate"));
+        commands.push(format!(
+            "INLINE STATS {helper}_at_most = COUNT(*) WHERE {value} <= {helper}_candidate BY {bucket}, {helper}_candidate"
+        ));
+        commands.push(format!(
+            "INLINE STATS {name} = MIN({helper}_candidate) WHERE {helper}_at_most > FLOOR(({helper}_groups - 1) * {p} / 100.0) BY {bucket}"
+        ));
+        // No group with a value: one row per group, no percentile.
+        commands.push(format!(
+            "WHERE {helper}_candidate == {name} OR {name} IS NULL"
+        ));
+        for part in ["groups", "candidate", "at_most"] {
+            dropped.push(format!("{helper}_{part}"));
+        }
+    }
+
+    /// A new value, judged per key and value over the events of this run's
+    /// slot `(U - S, U]`. The first such event in processing order alerts
+    /// when (a) no event of the key and value at or before the slot start
+    /// lies within the lookback before it (later events of the slot have
+    /// that first one within the lookback, so they never alert), and (b)
+    /// the key was seen within `[t - lookback, t - learn]`: the latest
+    /// sighting at or before `U - S - learn` reaches back far enough, or the
+    /// earliest sighting after it is at most `t - learn` (it is then within
+    /// the lookback, which is at least the schedule plus the learning
+    /// period). Sightings of a key span its values, so they are combined by
+    /// `INLINE STATS` per key (keys are never null here).
+    /// https://www.elastic.co/docs/reference/query-languages/esql/commands/inlinestats-by
+    fn new_value(
+        &mut self,
+        indexes: &str,
+        source: &'a Source,
+        key: &[String],
+        values: &[String],
+        lookback_ms: i64,
+    ) -> (String, i64) {
+        let s = self.rule.metadata.schedule_ms;
+        let learn = self.learn_ms;
+        if s <= 0 || learn <= 0 || lookback_ms <= 0 {
+            let message = "the schedule, the learning period and the lookback must be positive";
+            return (self.fail(message), 0);
+        }
+        if lookback_ms < s + learn {
+            let message = format!(
+                "the lookback ({}) is shorter than the schedule plus the learning period ({} + {}): a run could not tell which sightings of the key are old enough",
+                duration_text(lookback_ms),
+                duration_text(s),
+                duration_text(learn)
+            );
+            return (self.fail(message), 0);
+        }
+        let key_fields: Vec<String> = key.iter().map(|field| self.field(source, field)).collect();
+        let value_fields: Vec<String> = values
+            .iter()
+            .map(|field| self.field(source, field))
+            .collect();
+        let mut filter = self.source(source);
+        // Events missing a key or value field are ignored.
+        for field in key_fields.iter().chain(&value_fields) {
+            filter.push_str(&format!(" AND {field} IS NOT NULL"));
+        }
+        let time = self.field(source, "timestamp");
+        let by: Vec<String> = key_fields.iter().chain(&value_fields).cloned().collect();
+        let commands = vec![
+            format!("FROM {indexes}"),
+            format!("WHERE {filter}"),
+            format!("EVAL tripline_time_ms = TO_LONG({time})"),
+            format!(
+                "EVAL tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}"
+            ),
+            format!("EVAL tripline_slot_start_ms = tripline_slot_end_ms - {s}"),
+            format!(
+                "STATS tripline_first_ms = MIN(tripline_time_ms) WHERE tripline_time_ms > tripline_slot_start_ms AND tripline_time_ms <= tripline_slot_end_ms, \
+                 tripline_value_seen_ms = MAX(tripline_time_ms) WHERE tripline_time_ms <= tripline_slot_start_ms, \
+                 tripline_seen_until_ms = MAX(tripline_time_ms) WHERE tripline_time_ms <= tripline_slot_start_ms - {learn}, \
+                 tripline_seen_after_ms = MIN(tripline_time_ms) WHERE tripline_time_ms > tripline_slot_start_ms - {learn} \
+                 BY {}",
+                by.join(", ")
+            ),
+            format!(
+                "INLINE STATS tripline_key_seen_until_ms = MAX(tripline_seen_until_ms), tripline_key_seen_after_ms = MIN(tripline_seen_after_ms) BY {}",
+                key_fields.join(", ")
+            ),
+            "WHERE tripline_first_ms IS NOT NULL".to_string(),
+            format!(
+                "WHERE tripline_value_seen_ms IS NULL OR tripline_value_seen_ms < tripline_first_ms - {lookback_ms}"
+            ),
+            format!(
+                "WHERE tripline_key_seen_until_ms >= tripline_first_ms - {lookback_ms} OR tripline_key_seen_after_ms <= tripline_first_ms - {learn}"
+            ),
+            "EVAL tripline_first_seen = TO_DATETIME(tripline_first_ms)".to_string(),
+            "DROP tripline_first_ms, tripline_value_seen_ms, tripline_seen_until_ms, tripline_seen_after_ms, tripline_key_seen_until_ms, tripline_key_seen_after_ms".to_string(),
+        ];
+        (pipeline(&commands), lookback_ms + 2 * s + LATENESS_MS)
     }
 
     /// The column of each aggregate: its function and field, numbered
@@ -206,6 +629,8 @@ impl<'a> Query<'a> {
         }
     }
 
+    /// A side of a comparison; a side that may have no value adds the
+    /// guard that makes the comparison false then (also under `NOT`).
     fn operand(
         &mut self,
         cond: &Cond,
@@ -213,32 +638,66 @@ impl<'a> Query<'a> {
         names: &[String],
         guards: &mut Vec<String>,
     ) -> String {
+        let text = self.value(cond, condition, names);
+        if condition.may_be_missing(cond) {
+            guards.push(format!("{text} IS NOT NULL"));
+        }
+        text
+    }
+
+    /// A number: a constant, an aggregate, baseline or percentile column, or
+    /// arithmetic over doubles as the evaluator computes it. ES|QL divides
+    /// integers with truncation and overflows longs to null, so integer
+    /// operands are converted with `TO_DOUBLE`; a division by zero has no
+    /// value (`CASE` without an else is null).
+    /// https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/operators
+    fn value(&mut self, cond: &Cond, condition: &Condition, names: &[String]) -> String {
         let constant = match cond {
-            Cond::Int(value) => Some(Value::Int(*value)),
-            Cond::Float(value) => Some(Value::Float(*value)),
-            Cond::Bool(value) => Some(Value::Bool(*value)),
-            Cond::Missing => None,
-            Cond::Leaf(Leaf::Aggregate(index)) => {
-                let name = names[*index].clone();
-                // AVG/MIN/MAX have no value without values: the comparison is
-                // false then, also under NOT.
-                if matches!(
-                    condition.aggregates[*index].function,
-                    AggregateFunction::Avg | AggregateFunction::Min | AggregateFunction::Max
-                ) {
-                    guards.push(format!("{name} IS NOT NULL"));
-                }
-                return name;
+            Cond::Int(value) => Value::Int(*value),
+            Cond::Float(value) => Value::Float(*value),
+            Cond::Bool(value) => Value::Bool(*value),
+            Cond::Leaf(Leaf::Aggregate(index)) => return names[*index].clone(),
+            Cond::Leaf(Leaf::Baseline(index)) => return format!("baseline_{}", index + 1),
+            Cond::Leaf(Leaf::Percentile(index)) => return format!("percentile_{}", index + 1),
+            Cond::Arithmetic(op, left, right) => {
+                let doubles = self.is_double(left, condition) || self.is_double(right, condition);
+                let left_text = self.value(left, condition, names);
+                let right_text = self.value(right, condition, names);
+                let left_text = if doubles {
+                    left_text
+                } else {
+                    format!("TO_DOUBLE({left_text})")
+                };
+                return match op {
+                    ArithmeticOp::Add => format!("({left_text} + {right_text})"),
+                    ArithmeticOp::Subtract => format!("({left_text} - {right_text})"),
+                    ArithmeticOp::Multiply => format!("({left_text} * {right_text})"),
+                    ArithmeticOp::Divide => {
+                        format!("CASE({right_text} != 0, {left_text} / {right_text})")
+                    }
+                };
             }
+            Cond::Missing => return self.fail("the compared value is not a number"),
             _ => {
                 return self.fail(
                     "only aggregates, numbers and parameters are compared in an ES|QL alert condition",
                 );
             }
         };
-        match constant.as_ref().and_then(decimal_number_or_bool) {
+        match decimal_number_or_bool(&constant) {
             Some(text) => text,
             None => self.fail("the compared value is not a number"),
+        }
+    }
+
+    /// Whether the ES|QL value of `cond` is a double whatever the data.
+    fn is_double(&self, cond: &Cond, condition: &Condition) -> bool {
+        match cond {
+            Cond::Float(_) | Cond::Arithmetic(..) | Cond::Leaf(Leaf::Baseline(_)) => true,
+            Cond::Leaf(Leaf::Aggregate(index)) => {
+                condition.aggregates[*index].function == AggregateFunction::Avg
+            }
+            _ => false,
         }
     }
 
@@ -281,5 +740,364 @@ impl<'a> Query<'a> {
             AggregateFunction::Min => format!("MIN({value})"),
             AggregateFunction::Max => format!("MAX({value})"),
         }
+    }
+}
+
+/// The commands that prepare grouping sets for one `STATS`, the columns it
+/// groups the keys by, and their renames back to the fields after it.
+struct GroupingSets {
+    commands: Vec<String>,
+    columns: Vec<String>,
+    renamed: Vec<String>,
+}
+
+/// Grouping sets in one `STATS`: each event is repeated once per set
+/// (`MV_EXPAND` of the set numbers); a key field that some set lacks is
+/// grouped by a column that is `null` outside the sets that have it (the
+/// field itself stays, for the aggregates that read it), and rows whose set
+/// misses one of its keys are dropped. The `STATS` that follows groups by
+/// the set number with every key column, so each set's groups are exactly its
+/// own (a null key groups as one value, as the SQL targets' `NULL AS
+/// field`), and renames the columns back to their fields. `MV_EXPAND` gives
+/// one row per value with the other columns duplicated (technical preview
+/// since 8.11):
+/// https://www.elastic.co/docs/reference/query-languages/esql/commands/mv_expand.
+/// `STATS ... BY` a multivalued key alone would also put a row in every
+/// group (https://www.elastic.co/docs/reference/query-languages/esql/commands/stats-by#esql-stats-mv-group),
+/// but with several multivalued keys it groups by every combination, which
+/// would mix one set's key with another's.
+fn grouping_sets(groupings: &[Vec<String>], fields: &[&String], keys: &[String]) -> GroupingSets {
+    let is_set = |members: &[usize]| match members {
+        [single] => format!("{GROUPING_SET} == {single}"),
+        many => format!(
+            "{GROUPING_SET} IN ({})",
+            many.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let sets: Vec<String> = (0..groupings.len())
+        .map(|index| index.to_string())
+        .collect();
+    let mut commands = vec![
+        format!("EVAL {GROUPING_SET} = [{}]", sets.join(", ")),
+        format!("MV_EXPAND {GROUPING_SET}"),
+    ];
+    let present: Vec<String> = groupings
+        .iter()
+        .enumerate()
+        .map(|(index, grouping)| {
+            let mut tests = vec![is_set(&[index])];
+            for field in grouping {
+                if let Some(position) = fields.iter().position(|known| *known == field) {
+                    tests.push(format!("{} IS NOT NULL", keys[position]));
+                }
+            }
+            tests.join(" AND ")
+        })
+        .collect();
+    commands.push(format!("WHERE {}", any_of(present)));
+    let mut columns = Vec::new();
+    let mut outside = Vec::new();
+    let mut renamed = Vec::new();
+    for (field, key) in fields.iter().zip(keys) {
+        let members: Vec<usize> = groupings
+            .iter()
+            .enumerate()
+            .filter(|(_, grouping)| grouping.contains(field))
+            .map(|(index, _)| index)
+            .collect();
+        if members.len() == groupings.len() {
+            columns.push(key.clone());
+            continue;
+        }
+        let column = super::quote::field_reference(&format!("tripline_group_{field}"));
+        outside.push(format!("{column} = CASE({}, {key})", is_set(&members)));
+        renamed.push(format!("{column} AS {key}"));
+        columns.push(column);
+    }
+    if !outside.is_empty() {
+        commands.push(format!("EVAL {}", outside.join(", ")));
+    }
+    GroupingSets {
+        commands,
+        columns,
+        renamed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+    use crate::check::{CheckOptions, check};
+    use crate::source::Sources;
+    use crate::syntax::parse;
+    use crate::targets::Target;
+    use crate::targets::elastic_esql::ElasticEsql;
+
+    const SCHEMA: &str = r#"
+common { timestamp: timestamp required, event_type: string required, event_id: string, app: string, src_ip: ip, api_key_id: string, session_id: string, geo_country: string }
+event inference { user_input: string, cost_usd: float }
+event policy_refusal { }
+"#;
+
+    /// The query of a rule with `detection` (and extra metadata), or the problems.
+    fn esql(metadata: &str, detection: &str) -> Result<Compiled, Vec<String>> {
+        let text = format!(
+            "{SCHEMA}\nrule t.r {{\n  title: \"T\"\n  description: \"D\"\n  severity: high\n  category: llm_attack\n  {metadata}\n  {detection}\n}}\n"
+        );
+        let mut sources = Sources::new();
+        let id = sources.add("src/targets/elastic_esql/inline.tdl", text.clone());
+        let (file, diagnostics) = parse(&text, id);
+        assert!(diagnostics.is_empty(), "{diagnostics:?}");
+        let (pack, diagnostics) = check(&sources, &[(id, file)], &CheckOptions::default());
+        let pack = pack.unwrap_or_else(|| panic!("{diagnostics:?}"));
+        let mapping = ElasticEsql.default_mapping(&pack.schema);
+        compile(&pack.rules[0], &pack, &mapping).map_err(|problems| {
+            problems
+                .into_iter()
+                .map(|problem| problem.message)
+                .collect()
+        })
+    }
+
+    fn lines(compiled: &Compiled) -> Vec<&str> {
+        compiled.text.lines().collect()
+    }
+
+    #[test]
+    fn grouping_sets_repeat_each_event_once_per_set_and_null_the_other_keys() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by each (api_key_id), (src_ip, app), (app) within 1h\n  alert when count() >= 3 and distinct(api_key_id) >= 2",
+        )
+        .unwrap();
+        let lines = lines(&compiled);
+        assert_eq!(lines[2], "| EVAL tripline_grouping_set = [0, 1, 2]");
+        assert_eq!(lines[3], "| MV_EXPAND tripline_grouping_set");
+        assert_eq!(
+            lines[4],
+            "| WHERE (tripline_grouping_set == 0 AND tripline.api_key_id IS NOT NULL) OR (tripline_grouping_set == 1 AND source.ip IS NOT NULL AND service.name IS NOT NULL) OR (tripline_grouping_set == 2 AND service.name IS NOT NULL)"
+        );
+        assert_eq!(
+            lines[5],
+            "| EVAL tripline_group_api_key_id = CASE(tripline_grouping_set == 0, tripline.api_key_id), tripline_group_src_ip = CASE(tripline_grouping_set == 1, source.ip), tripline_group_app = CASE(tripline_grouping_set IN (1, 2), service.name)"
+        );
+        // Aggregates read the fields themselves: a set's distinct keys of another set's field.
+        assert_eq!(
+            lines[8],
+            "| STATS count = COUNT(*), distinct_api_key_id = COALESCE(MV_COUNT(VALUES(tripline.api_key_id)), 0) BY tripline_window_start_ms, tripline_grouping_set, tripline_group_api_key_id, tripline_group_src_ip, tripline_group_app"
+        );
+        assert_eq!(
+            lines[9],
+            "| RENAME tripline_group_api_key_id AS tripline.api_key_id, tripline_group_src_ip AS source.ip, tripline_group_app AS service.name"
+        );
+        // A field in every set is grouped by as it is.
+        let shared = esql(
+            "",
+            "match inference\n  group by each (app, api_key_id), (app, src_ip) within 1h\n  alert when count() >= 3",
+        )
+        .unwrap();
+        assert!(
+            shared.text.contains(
+                " BY tripline_window_start_ms, tripline_grouping_set, service.name, tripline_group_api_key_id, tripline_group_src_ip\n"
+            ),
+            "{}",
+            shared.text
+        );
+        // A single grouping keeps the plain threshold form.
+        let single = esql(
+            "",
+            "match inference\n  group by app within 1h\n  alert when count() >= 3",
+        )
+        .unwrap();
+        assert!(!single.text.contains("MV_EXPAND"), "{}", single.text);
+        assert!(single.text.contains("AND service.name IS NOT NULL\n"));
+    }
+
+    #[test]
+    fn a_baseline_judges_one_window_against_the_groups_earlier_windows() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by api_key_id within 1h\n  alert when count() >= 5 * baseline(count(), 7d) and count() >= 100",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        for expected in [
+            "| EVAL tripline_judged_start_ms = tripline_slot_end_ms / 3600000 * 3600000 - 3600000\n",
+            "| WHERE tripline_judged_start_ms + 3600000 > tripline_slot_end_ms - 300000\n",
+            "tripline_is_earlier = tripline_window_start_ms < tripline_judged_start_ms AND tripline_window_start_ms >= tripline_judged_start_ms - 604800000\n",
+            "count = MAX(count) WHERE tripline_is_judged, ",
+            "baseline_1_sum = SUM(TO_DOUBLE(count)) WHERE tripline_is_earlier, ",
+            " BY tripline_judged_start_ms, tripline_slot_end_ms, tripline.api_key_id\n",
+            "| EVAL baseline_1_quiet = (tripline_window_start_ms - baseline_1_first) / 3600000 - baseline_1_windows\n",
+            "| EVAL baseline_1 = CASE(baseline_1_values + baseline_1_quiet > 0, COALESCE(baseline_1_sum, 0.0) / (baseline_1_values + baseline_1_quiet))\n",
+            "| WHERE tripline_window_start_ms - baseline_1_first >= 86400000\n",
+            "| WHERE (((5 * baseline_1) IS NOT NULL AND count >= (5 * baseline_1))) AND (count >= 100)\n",
+        ] {
+            assert!(text.contains(expected), "{expected}\nnot in\n{text}");
+        }
+        // The window, the lookback, two slots and the lateness bound.
+        assert_eq!(
+            compiled.look_back_ms,
+            3_600_000 + 604_800_000 + 2 * 300_000 + LATENESS_MS
+        );
+    }
+
+    #[test]
+    fn a_ratio_is_a_double_division_without_a_value_on_zero() {
+        let compiled = esql(
+            "",
+            "match inference, policy_refusal\n  group by app within 1h\n  alert when count(where event_type == \"policy_refusal\") / count(where event_type == \"inference\") >= 3 * baseline(count(where event_type == \"policy_refusal\") / count(where event_type == \"inference\"), 7d)",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        assert!(
+            text.contains(
+                "| EVAL baseline_1_of = CASE(count_2 != 0, TO_DOUBLE(count) / count_2)\n"
+            ),
+            "{text}"
+        );
+        // A ratio has no value on an empty window: windows without one are skipped.
+        assert!(
+            text.contains("| EVAL baseline_1 = CASE(baseline_1_values > 0, baseline_1_sum / baseline_1_values)\n"),
+            "{text}"
+        );
+        assert!(!text.contains("baseline_1_quiet"), "{text}");
+    }
+
+    #[test]
+    fn a_baseline_with_a_schedule_longer_than_its_window_is_refused() {
+        let problems = esql(
+            "schedule: 2h",
+            "match inference\n  group by app within 1h\n  alert when count() >= 5 * baseline(count(), 7d)",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            problems,
+            vec![
+                "a baseline is judged one window per run: the schedule (2h) must not be longer than the window (1h)"
+            ]
+        );
+    }
+
+    #[test]
+    fn a_percentile_is_an_exact_rank_over_the_windows_groups() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by session_id within 7d\n  alert when count() > percentile(count(), 99)",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        assert!(!text.to_ascii_uppercase().contains("PERCENTILE("), "{text}");
+        for expected in [
+            "| INLINE STATS tripline_percentile_1_groups = COUNT(count), tripline_percentile_1_candidate = VALUES(count) BY tripline_window_start_ms\n",
+            "| MV_EXPAND tripline_percentile_1_candidate\n",
+            "| INLINE STATS tripline_percentile_1_at_most = COUNT(*) WHERE count <= tripline_percentile_1_candidate BY tripline_window_start_ms, tripline_percentile_1_candidate\n",
+            "| INLINE STATS percentile_1 = MIN(tripline_percentile_1_candidate) WHERE tripline_percentile_1_at_most > FLOOR((tripline_percentile_1_groups - 1) * 99.0 / 100.0) BY tripline_window_start_ms\n",
+            "| WHERE tripline_percentile_1_candidate == percentile_1 OR percentile_1 IS NULL\n",
+            "| WHERE (percentile_1 IS NOT NULL AND count > percentile_1)\n",
+        ] {
+            assert!(text.contains(expected), "{expected}\nnot in\n{text}");
+        }
+        // Ranked within the slot's windows, after the slot filter.
+        assert!(
+            text.find("tripline_window_end_ms <= tripline_slot_end_ms")
+                .unwrap()
+                < text.find("INLINE STATS").unwrap()
+        );
+    }
+
+    #[test]
+    fn the_learning_period_is_tested_after_the_percentile_ranks_every_group() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by api_key_id within 1h\n  alert when count() > baseline(count(), 7d) and count() > percentile(count(), 90)",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        let learned = text
+            .find("| WHERE tripline_window_start_ms - baseline_1_first >= 86400000\n")
+            .expect(text);
+        let ranked = text.find("| INLINE STATS percentile_1 = ").expect(text);
+        assert!(ranked < learned, "{text}");
+    }
+
+    #[test]
+    fn a_percentile_per_grouping_set_ranks_within_the_set() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by each (app), (src_ip) within 1d\n  alert when count() > percentile(count(), 50)",
+        )
+        .unwrap();
+        assert!(
+            compiled.text.contains(
+                "BY tripline_window_start_ms, tripline_grouping_set, tripline_percentile_1_candidate\n"
+            ),
+            "{}",
+            compiled.text
+        );
+    }
+
+    #[test]
+    fn a_new_value_is_judged_per_key_and_value_over_the_slot() {
+        let compiled = esql(
+            "",
+            "match inference\n  new geo_country for api_key_id lookback 30d",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        for expected in [
+            "AND tripline.api_key_id IS NOT NULL AND source.geo.country_iso_code IS NOT NULL\n",
+            "| EVAL tripline_slot_start_ms = tripline_slot_end_ms - 300000\n",
+            " BY tripline.api_key_id, source.geo.country_iso_code\n",
+            "| INLINE STATS tripline_key_seen_until_ms = MAX(tripline_seen_until_ms), tripline_key_seen_after_ms = MIN(tripline_seen_after_ms) BY tripline.api_key_id\n",
+            "| WHERE tripline_value_seen_ms IS NULL OR tripline_value_seen_ms < tripline_first_ms - 2592000000\n",
+            "| WHERE tripline_key_seen_until_ms >= tripline_first_ms - 2592000000 OR tripline_key_seen_after_ms <= tripline_first_ms - 86400000\n",
+        ] {
+            assert!(text.contains(expected), "{expected}\nnot in\n{text}");
+        }
+        assert_eq!(
+            compiled.look_back_ms,
+            2_592_000_000 + 2 * 300_000 + LATENESS_MS
+        );
+    }
+
+    #[test]
+    fn a_new_value_whose_lookback_is_shorter_than_schedule_and_learning_is_refused() {
+        let problems = esql(
+            "schedule: 1d",
+            "match inference\n  new geo_country for api_key_id lookback 36h",
+        )
+        .err()
+        .unwrap();
+        assert_eq!(problems.len(), 1);
+        assert!(
+            problems[0].starts_with(
+                "the lookback (36h) is shorter than the schedule plus the learning period (1d + 1d)"
+            ),
+            "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn arithmetic_is_over_doubles() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by app within 1h\n  alert when count() * 2 - count(where app == \"a\") > 10",
+        )
+        .unwrap();
+        // Two longs are multiplied as doubles; the double product minus a long stays double.
+        assert!(
+            compiled
+                .text
+                .contains("| WHERE ((TO_DOUBLE(count) * 2) - count_2) > 10\n"),
+            "{}",
+            compiled.text
+        );
     }
 }
