@@ -181,6 +181,30 @@ pub fn edge_kind(hir: &Hir, edge: Edge) -> Option<bool> {
     }
 }
 
+/// A word boundary at one end of a pattern: whether it is `\B`, and the
+/// kind of the character beside it inside the match (see [`edge_kind`]).
+pub type EdgeBoundary = (bool, Option<bool>);
+
+/// Takes a `\b`/`\B` off each end of a concatenation's items (when something
+/// follows or precedes it), for engines that must spell boundaries out.
+pub fn take_edge_boundaries(items: &mut Vec<&Hir>) -> (Option<EdgeBoundary>, Option<EdgeBoundary>) {
+    let mut first = None;
+    let mut last = None;
+    if let [head, next, ..] = items.as_slice()
+        && let Some(negated) = word_boundary(head)
+    {
+        first = Some((negated, edge_kind(next, Edge::First)));
+        items.remove(0);
+    }
+    if let [.., before, tail] = items.as_slice()
+        && let Some(negated) = word_boundary(tail)
+    {
+        last = Some((negated, edge_kind(before, Edge::Last)));
+        items.pop();
+    }
+    (first, last)
+}
+
 #[cfg(test)]
 mod tests {
     use super::ascii_classes;

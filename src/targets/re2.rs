@@ -16,7 +16,7 @@ use regex_syntax::ParserBuilder;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
-use crate::ir::regex::{Edge, ascii_classes, edge_kind, word_boundary};
+use crate::ir::regex::{Edge, ascii_classes, take_edge_boundaries};
 use crate::targets::lower;
 
 /// Where an RE2-family engine differs.
@@ -204,17 +204,12 @@ pub fn search_regex(
     };
     let mut prefix = String::new();
     let mut suffix = String::new();
-    if let [first, next, ..] = items.as_slice()
-        && let Some(negated) = word_boundary(first)
-    {
-        prefix = spelled_boundary(flavour, negated, edge_kind(next, Edge::First), Edge::First)?;
-        items.remove(0);
+    let (first, last) = take_edge_boundaries(&mut items);
+    if let Some((negated, inner)) = first {
+        prefix = spelled_boundary(flavour, negated, inner, Edge::First)?;
     }
-    if let [.., before, last] = items.as_slice()
-        && let Some(negated) = word_boundary(last)
-    {
-        suffix = spelled_boundary(flavour, negated, edge_kind(before, Edge::Last), Edge::Last)?;
-        items.pop();
+    if let Some((negated, inner)) = last {
+        suffix = spelled_boundary(flavour, negated, inner, Edge::Last)?;
     }
     let mut body = String::new();
     for item in items {

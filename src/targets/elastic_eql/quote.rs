@@ -8,7 +8,7 @@
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
-use crate::ir::regex::{Edge, edge_kind, word_boundary};
+use crate::ir::regex::{Edge, take_edge_boundaries};
 use crate::targets::lower;
 
 /// Elasticsearch's default `index.max_regex_length`: a longer regex is
@@ -210,17 +210,12 @@ pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, Str
     }
     // A word boundary at either end of what is left is spelled out from the
     // kind of character beside it (Lucene regexes have no look-around).
-    if let [first, next, ..] = items.as_slice()
-        && let Some(negated) = word_boundary(first)
-    {
-        prefix = boundary_side(&prefix, negated, edge_kind(next, Edge::First), Edge::First)?;
-        items.remove(0);
+    let (first, last) = take_edge_boundaries(&mut items);
+    if let Some((negated, inner)) = first {
+        prefix = boundary_side(&prefix, negated, inner, Edge::First)?;
     }
-    if let [.., before, last] = items.as_slice()
-        && let Some(negated) = word_boundary(last)
-    {
-        suffix = boundary_side(&suffix, negated, edge_kind(before, Edge::Last), Edge::Last)?;
-        items.pop();
+    if let Some((negated, inner)) = last {
+        suffix = boundary_side(&suffix, negated, inner, Edge::Last)?;
     }
     let mut body = String::new();
     for item in items {
