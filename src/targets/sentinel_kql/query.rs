@@ -262,6 +262,30 @@ impl Printer<'_> {
         }
     }
 
+    /// One grouping set's key columns (each added once to `group_columns`)
+    /// and its events: `Events`, kept to those carrying every key.
+    fn grouping_source(
+        &mut self,
+        grouping: &[String],
+        group_columns: &mut Vec<String>,
+    ) -> (Vec<String>, String) {
+        let mut keys = Vec::new();
+        let mut present = Vec::new();
+        for field in grouping {
+            let (column, _) = self.column(field);
+            present.push(self.presence(field));
+            if !group_columns.contains(&column) {
+                group_columns.push(column.clone());
+            }
+            keys.push(column);
+        }
+        let mut events = String::from("Events");
+        if !present.is_empty() {
+            events.push_str(&format!("\n    | where {}", present.join(" and ")));
+        }
+        (keys, events)
+    }
+
     fn presence(&mut self, field: &str) -> String {
         let presence = syntax::presence(self.mapping, field);
         self.spelled(presence)
@@ -325,21 +349,9 @@ impl Printer<'_> {
         let mut group_columns: Vec<String> = Vec::new();
         let mut branches = Vec::new();
         for grouping in &window.groupings {
-            let mut keys = Vec::new();
-            let mut present = Vec::new();
-            for field in grouping {
-                let (column, _) = self.column(field);
-                present.push(self.presence(field));
-                if !group_columns.contains(&column) {
-                    group_columns.push(column.clone());
-                }
-                keys.push(column);
-            }
+            let (mut keys, events) = self.grouping_source(grouping, &mut group_columns);
             keys.push(format!("WindowStart = {}", epoch_bin(&time, window_ms)));
-            let mut branch = String::from("Events");
-            if !present.is_empty() {
-                branch.push_str(&format!("\n    | where {}", present.join(" and ")));
-            }
+            let mut branch = events;
             branch.push_str(&format!(
                 "\n    | summarize {} by {}",
                 summaries.join(", "),
@@ -507,21 +519,8 @@ impl Printer<'_> {
             } else {
                 String::new()
             };
-            let mut keys = Vec::new();
-            let mut present = Vec::new();
-            for field in grouping {
-                let (column, _) = self.column(field);
-                present.push(self.presence(field));
-                if !group_columns.contains(&column) {
-                    group_columns.push(column.clone());
-                }
-                keys.push(column);
-            }
+            let (keys, events) = self.grouping_source(grouping, &mut group_columns);
             let (windows, closed) = (format!("Windows{suffix}"), format!("Closed{suffix}"));
-            let mut events = String::from("Events");
-            if !present.is_empty() {
-                events.push_str(&format!("\n    | where {}", present.join(" and ")));
-            }
             let mut by = keys.clone();
             by.push(format!("WindowStart = {}", epoch_bin(&time, window_ms)));
             lets.push(format!(
