@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub mod attack;
 mod display;
 mod needs;
+pub mod network;
 mod params;
 pub mod regex;
 

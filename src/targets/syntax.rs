@@ -88,6 +88,15 @@ pub trait Syntax {
         Err(self.lacks("network membership tests"))
     }
 
+    /// `in cidr` (`negated`: `not in cidr`) that is false either way when
+    /// the field's text is no address, for a target whose presence test does
+    /// not imply that the text is one; `None` (the default) spells
+    /// [`Syntax::cidr`] and negates it like any other test.
+    fn cidr_total(&self, field: &str, networks: &[String], negated: bool) -> Option<Spelled> {
+        let _ = (field, networks, negated);
+        None
+    }
+
     /// How many lookup rows the target writes into one query.
     fn max_inlined_rows(&self) -> usize {
         usize::MAX
@@ -236,8 +245,18 @@ fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<P
                 }
                 return syntax.constant(false);
             }
+            if let TestKind::Cidr {
+                field, networks, ..
+            } = &test.kind
+                && let Some(spelled) = syntax.cidr_total(field, networks, test.negated)
+            {
+                return match spelled {
+                    Ok(body) => guard(syntax, test, body, false, under_not, problems),
+                    Err(Unsupported(reason)) => refuse(syntax, test.origin, reason, problems),
+                };
+            }
             match test_body(syntax, test) {
-                Ok(body) => guard(syntax, test, body, under_not, problems),
+                Ok(body) => guard(syntax, test, body, test.negated, under_not, problems),
                 Err(Unsupported(reason)) => {
                     for reason in reasons(syntax, test, reason) {
                         refuse(syntax, test.origin, reason, problems);
@@ -405,6 +424,7 @@ fn guard(
     syntax: &dyn Syntax,
     test: &Test,
     body: String,
+    negated: bool,
     under_not: bool,
     problems: &mut Vec<Problem>,
 ) -> String {
@@ -416,7 +436,7 @@ fn guard(
             Err(Unsupported(reason)) => return refuse(syntax, test.origin, reason, problems),
         }
     }
-    syntax.guarded(presence, body, test.negated, under_not)
+    syntax.guarded(presence, body, negated, under_not)
 }
 
 /// The body of a test, assuming its fields are present.

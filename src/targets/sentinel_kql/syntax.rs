@@ -19,10 +19,6 @@ use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 /// The most lookup rows inlined into one query.
 pub const MAX_INLINED_ROWS: usize = 500;
 
-/// A dotted quad exactly as Rust's `Ipv4Addr` parser accepts it (no leading
-/// zeros), with the Unicode whitespace `str::trim` removes around it.
-const IPV4_TEXT: &str = r"^[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*((?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])(?:\.(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])){3})[\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}]*$";
-
 /// Kusto over the mapped columns of the events of one source.
 pub(super) struct Kusto<'a> {
     pub(super) mapping: &'a Mapping,
@@ -126,6 +122,55 @@ impl Kusto<'_> {
     fn column(&self, field: &str) -> Result<String, Unsupported> {
         column(self.mapping, field).map(|(column, _)| column)
     }
+
+    /// `(text is an IPv4 address and [not] in the IPv4 networks) or (the
+    /// same for IPv6)`: false on any other text, negated or not.
+    fn cidr_by_family(&self, field: &str, networks: &[String], negated: bool) -> Spelled {
+        let column = self.column(field)?;
+        let families = ir::network::by_family(networks)
+            .ok_or_else(|| Unsupported("a network is not in CIDR notation".to_string()))?;
+        let mut tests = Vec::new();
+        for (pattern, function, list) in [
+            (
+                ir::network::ipv4_text(),
+                "ipv4_is_in_any_range",
+                &families.v4,
+            ),
+            (
+                ir::network::ipv6_text(),
+                "ipv6_is_in_any_range",
+                &families.v6,
+            ),
+        ] {
+            let pattern = string(&pattern)?;
+            let test = if list.is_empty() {
+                None
+            } else {
+                let networks = list
+                    .iter()
+                    .map(|network| string(network))
+                    .collect::<Result<Vec<_>, _>>()?;
+                Some(format!(
+                    "{function}(extract({pattern}, 1, {column}), {})",
+                    networks.join(", ")
+                ))
+            };
+            match (test, negated) {
+                (Some(test), false) => {
+                    tests.push(format!("({column} matches regex {pattern} and {test})"))
+                }
+                (Some(test), true) => tests.push(format!(
+                    "({column} matches regex {pattern} and not({test}))"
+                )),
+                (None, false) => {}
+                (None, true) => tests.push(format!("({column} matches regex {pattern})")),
+            }
+        }
+        if tests.is_empty() {
+            return Ok(self.constant(false));
+        }
+        Ok(tests.join(" or "))
+    }
 }
 
 impl Syntax for Kusto<'_> {
@@ -223,35 +268,25 @@ impl Syntax for Kusto<'_> {
         Ok(tests.join(" or "))
     }
 
-    /// IPv4 only: the address as the evaluator parses it (trimmed, strict
-    /// dotted quad); any other text is no IPv4 address.
+    /// Always spelled by [`Syntax::cidr_total`].
     fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
-        let column = self.column(field)?;
-        let pattern = string(IPV4_TEXT)?;
-        let address = format!("extract({pattern}, 1, {column})");
-        let mut tests = Vec::new();
-        for network in networks {
-            let valid_v4 = network.split_once('/').is_some_and(|(address, prefix)| {
-                address.parse::<std::net::Ipv4Addr>().is_ok()
-                    && prefix.parse::<u8>().is_ok_and(|bits| bits <= 32)
-            });
-            if !valid_v4 {
-                return Err(Unsupported(format!(
-                    "the network {network} is not IPv4 CIDR: Kusto's IPv6 functions accept address spellings the evaluator rejects"
-                )));
-            }
-            tests.push(format!(
-                "(ipv4_is_in_range({address}, {}))",
-                string(network)?
-            ));
-        }
-        if tests.is_empty() {
-            return Ok(self.constant(false));
-        }
-        Ok(format!(
-            "{column} matches regex {pattern} and ({})",
-            tests.join(" or ")
-        ))
+        self.cidr_total(field, networks, false)
+            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
+    }
+
+    /// Per address family, as Kusto's address functions are: a text that
+    /// Rust parses as an IPv4 address (trimmed, strict dotted quad) is
+    /// tested with `ipv4_is_in_any_range`, an IPv6 one with
+    /// `ipv6_is_in_any_range`, each against its family's networks
+    /// ([`ir::network::by_family`]); any other text is neither in nor out,
+    /// as in the evaluator. The patterns admit exactly the evaluator's
+    /// spellings, so the functions never see one it rejects (Kusto's
+    /// parsers take more, such as zone indexes), and they see only
+    /// strings they convert, so they are never null:
+    /// https://learn.microsoft.com/en-us/kusto/query/ipv4-is-in-any-range-function
+    /// https://learn.microsoft.com/en-us/kusto/query/ipv6-is-in-any-range-function
+    fn cidr_total(&self, field: &str, networks: &[String], negated: bool) -> Option<Spelled> {
+        Some(self.cidr_by_family(field, networks, negated))
     }
 
     fn max_inlined_rows(&self) -> usize {

@@ -93,7 +93,6 @@ impl Target for SplunkSpl {
                 | Need::Regex
                 | Need::KeyedLookup
                 | Need::NarrowedLookup
-                | Need::Cidr
                 | Need::MultiTypeSource
                 | Need::Baseline
                 | Need::Percentile
@@ -108,6 +107,13 @@ impl Target for SplunkSpl {
                 "{ID} does not translate sequences: `transaction` groups differently from the evaluator (greedy, no clearing on completion)"
             ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
+            // An address text of either family can fall in a network of
+            // either (`::ffff:10.0.0.1` is in `10.0.0.0/8`: IPv4 compares as
+            // IPv4-mapped IPv6), and the search reference documents
+            // `cidrmatch()` for neither IPv6 nor IPv4-mapped spellings.
+            Need::Cidr => format!(
+                "{ID} has no exact network membership test: cidrmatch() is not documented to match IPv6 or IPv4-mapped addresses (`::ffff:10.0.0.1` is in 10.0.0.0/8 here)"
+            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }

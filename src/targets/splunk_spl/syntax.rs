@@ -3,8 +3,9 @@
 //! Every test is total (true or false, never null): it is guarded with
 //! `isnotnull(field)`, so `NOT`, `AND` and `OR` mean what they mean in the
 //! evaluator whatever SPL does with nulls. Text is matched with `match()`
-//! and a PCRE pattern from [`super::quote`]; numbers are compared as numbers;
-//! addresses with `cidrmatch()`.
+//! and a PCRE pattern from [`super::quote`]; numbers are compared as numbers.
+//! Network membership has no exact form (see `lacks_reason` in the module
+//! root).
 //!
 //! A spelled test may be a bare disjunction (`a OR b`): every place that
 //! embeds one (the rule's `AND`/`OR`/`NOT`, a guard, a `where` or an `if()`)
@@ -192,29 +193,6 @@ impl Syntax for Spl<'_> {
             .map(|value| number(value).map(|text| format!("{field} == {text}")))
             .collect::<Option<Vec<String>>>()
             .ok_or_else(|| Unsupported("a membership value is not a number".into()))?;
-        Ok(tests.join(" OR "))
-    }
-
-    fn cidr(&self, field: &str, field_type: ValueType, networks: &[String]) -> Spelled {
-        if field_type != ValueType::Ip {
-            return Err(Unsupported(format!(
-                "`in cidr` on a {} field: the evaluator tests only text that parses as an address, and which texts Splunk's cidrmatch() accepts as addresses is not the same set",
-                field_type.name()
-            )));
-        }
-        if networks.iter().any(|network| network.contains(':')) {
-            return Err(Unsupported(
-                "IPv6 networks: Splunk's cidrmatch() is not verified to match IPv6 addresses as the evaluator does".into(),
-            ));
-        }
-        if networks.is_empty() {
-            return Ok(self.constant(false));
-        }
-        let field = self.field(field)?;
-        let tests: Vec<String> = networks
-            .iter()
-            .map(|network| format!("cidrmatch({}, {field})", spl_string(network)))
-            .collect();
         Ok(tests.join(" OR "))
     }
 

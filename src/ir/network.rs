@@ -1,0 +1,298 @@
+//! `in cidr` networks split by address family, and the exact address
+//! spellings the evaluator accepts, for targets whose address functions
+//! are per family (Kusto's `ipv4_*` and `ipv6_*`).
+//!
+//! The evaluator parses a field's text, trimmed of Unicode white space, with
+//! Rust's address parser, and compares IPv4 addresses as IPv4-mapped IPv6
+//! (`::ffff:a.b.c.d`). So an IPv4 network matches an IPv6 text that spells a
+//! mapped address, and an IPv6 network that covers part of `::ffff:0:0/96`
+//! matches IPv4 texts. [`by_family`] turns a rule's networks into one list per
+//! family that gives the same answers when each text is tested only against
+//! the list of its own family.
+
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+
+/// White space that `str::trim` removes (Unicode `White_Space`), as an RE2
+/// class body.
+const TRIMMED: &str =
+    r"\x{9}-\x{D} \x{85}\x{A0}\x{1680}\x{2000}-\x{200A}\x{2028}\x{2029}\x{202F}\x{205F}\x{3000}";
+
+/// A decimal octet without leading zeros, as Rust's IPv4 parser takes it.
+const OCTET: &str = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
+
+/// A text that Rust parses as an IPv4 address after trimming, with the
+/// address in group 1 (RE2 syntax, also Rust's `regex`).
+pub fn ipv4_text() -> String {
+    format!(r"^[{TRIMMED}]*({OCTET}(?:\.{OCTET}){{3}})[{TRIMMED}]*$")
+}
+
+/// A text that Rust parses as an IPv6 address after trimming, with the
+/// address in group 1: the nine forms of RFC 3986's `IPv6address` (groups of
+/// one to four hex digits, at most one `::` standing for at least one group,
+/// a dotted IPv4 tail in the last two groups), which is what Rust's parser
+/// accepts; no zone index, no brackets.
+pub fn ipv6_text() -> String {
+    let h16 = "[0-9A-Fa-f]{1,4}";
+    let ipv4 = format!(r"{OCTET}(?:\.{OCTET}){{3}}");
+    let ls32 = format!("(?:{h16}:{h16}|{ipv4})");
+    let groups = |n: usize| {
+        if n == 0 {
+            String::new()
+        } else {
+            format!("(?:{h16}:){{{n}}}")
+        }
+    };
+    // `[ *k( h16 ":" ) h16 ]`: up to k + 1 groups before `::`.
+    let head = |k: usize| {
+        if k == 0 {
+            format!("(?:{h16})?")
+        } else {
+            format!("(?:(?:{h16}:){{0,{k}}}{h16})?")
+        }
+    };
+    let forms = [
+        format!("{}{ls32}", groups(6)),
+        format!("::{}{ls32}", groups(5)),
+        format!("{}::{}{ls32}", head(0), groups(4)),
+        format!("{}::{}{ls32}", head(1), groups(3)),
+        format!("{}::{}{ls32}", head(2), groups(2)),
+        format!("{}::{}{ls32}", head(3), groups(1)),
+        format!("{}::{ls32}", head(4)),
+        format!("{}::{h16}", head(5)),
+        format!("{}::", head(6)),
+    ];
+    format!(r"^[{TRIMMED}]*({})[{TRIMMED}]*$", forms.join("|"))
+}
+
+/// A rule's networks as the evaluator reads them, one list per family, in
+/// CIDR notation with the host bits cleared, in the rule's order without
+/// repeats. `None` when a network does not parse (the checker rejects those
+/// before any target sees them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ByFamily {
+    /// For IPv4 texts: the IPv4 networks, and the IPv4 part of every IPv6
+    /// network that overlaps `::ffff:0:0/96`.
+    pub v4: Vec<String>,
+    /// For IPv6 texts: every network, IPv4 ones as their mapped IPv6 form.
+    pub v6: Vec<String>,
+}
+
+const MAPPED: u128 = 0xffff_0000_0000;
+
+fn mask(prefix: u8) -> u128 {
+    if prefix == 0 {
+        0
+    } else {
+        u128::MAX << (128 - u32::from(prefix))
+    }
+}
+
+/// A network as 128 mapped bits and a prefix of 0..=128, as the evaluator
+/// reads it.
+fn parse(text: &str) -> Option<(u128, u8)> {
+    let (address, prefix) = match text.split_once('/') {
+        Some((address, prefix)) => (
+            address.trim().parse::<IpAddr>().ok()?,
+            prefix.trim().parse::<u8>().ok()?,
+        ),
+        None => {
+            let address = text.trim().parse::<IpAddr>().ok()?;
+            (address, if address.is_ipv4() { 32 } else { 128 })
+        }
+    };
+    let (bits, prefix) = match address {
+        IpAddr::V4(v4) if prefix <= 32 => (u128::from(v4.to_ipv6_mapped()), prefix + 96),
+        IpAddr::V6(v6) if prefix <= 128 => (u128::from(v6), prefix),
+        _ => return None,
+    };
+    Some((bits & mask(prefix), prefix))
+}
+
+/// Splits networks by the family of the texts they can match.
+pub fn by_family(networks: &[String]) -> Option<ByFamily> {
+    let mut v4 = Vec::new();
+    let mut v6 = Vec::new();
+    let push = |list: &mut Vec<String>, text: String| {
+        if !list.contains(&text) {
+            list.push(text);
+        }
+    };
+    for network in networks {
+        let (bits, prefix) = parse(network)?;
+        push(&mut v6, format!("{}/{prefix}", Ipv6Addr::from(bits)));
+        if prefix >= 96 && bits & mask(96) == MAPPED {
+            // Truncation is the point: the low 32 bits are the IPv4 address.
+            let address = Ipv4Addr::from(bits as u32);
+            push(&mut v4, format!("{address}/{}", prefix - 96));
+        } else if prefix < 96 && MAPPED & mask(prefix) == bits {
+            push(&mut v4, "0.0.0.0/0".to_string());
+        }
+    }
+    Some(ByFamily { v4, v6 })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use regex::Regex;
+
+    fn contains(networks: &[String], text: &str) -> bool {
+        let Ok(address) = text.trim().parse::<IpAddr>() else {
+            return false;
+        };
+        let bits = match address {
+            IpAddr::V4(v4) => u128::from(v4.to_ipv6_mapped()),
+            IpAddr::V6(v6) => u128::from(v6),
+        };
+        networks.iter().any(|network| {
+            let (net, prefix) = parse(network).unwrap();
+            bits & mask(prefix) == net
+        })
+    }
+
+    #[test]
+    fn families_of_the_out_of_scope_networks() {
+        let networks: Vec<String> = [
+            "10.0.0.0/8",
+            "::1/128",
+            "fe80::/10",
+            "::ffff:192.168.0.0/112",
+        ]
+        .map(String::from)
+        .to_vec();
+        let split = by_family(&networks).unwrap();
+        assert_eq!(split.v4, ["10.0.0.0/8", "192.168.0.0/16"]);
+        assert_eq!(
+            split.v6,
+            [
+                "::ffff:10.0.0.0/104",
+                "::1/128",
+                "fe80::/10",
+                "::ffff:192.168.0.0/112"
+            ]
+        );
+        let everything = by_family(&["::/0".to_string()]).unwrap();
+        assert_eq!(everything.v4, ["0.0.0.0/0"]);
+        let host = by_family(&["10.1.2.3/8".to_string()]).unwrap();
+        assert_eq!(host.v4, ["10.0.0.0/8"]);
+    }
+
+    /// Small texts from an address alphabet: the two patterns accept exactly
+    /// what the evaluator's parser accepts, per family.
+    #[test]
+    fn the_patterns_accept_what_rusts_parser_accepts() {
+        let v4 = Regex::new(&ipv4_text()).unwrap();
+        let v6 = Regex::new(&ipv6_text()).unwrap();
+        let pieces = [
+            "",
+            "0",
+            "1",
+            "a",
+            "F",
+            "ff",
+            "0fff",
+            "12345",
+            "::",
+            ":",
+            ".",
+            "1.2.3.4",
+            "255.0.0.01",
+            "256.1.1.1",
+            " ",
+            "1:2:3:4:5:6:7:8",
+            "1:2:3:4:5:6:",
+            "::ffff:",
+            "%eth0",
+            "[",
+            "]",
+        ];
+        let mut checked = 0;
+        let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..200_000 {
+            let mut text = String::new();
+            let parts = (state % 6) as usize + 1;
+            for _ in 0..parts {
+                state ^= state << 13;
+                state ^= state >> 7;
+                state ^= state << 17;
+                text.push_str(pieces[(state % pieces.len() as u64) as usize]);
+            }
+            let parsed = text.trim().parse::<IpAddr>().ok();
+            assert_eq!(
+                v4.is_match(&text),
+                matches!(parsed, Some(IpAddr::V4(_))),
+                "IPv4 pattern on {text:?}"
+            );
+            assert_eq!(
+                v6.is_match(&text),
+                matches!(parsed, Some(IpAddr::V6(_))),
+                "IPv6 pattern on {text:?}"
+            );
+            checked += usize::from(parsed.is_some());
+        }
+        assert!(checked > 1_000, "only {checked} valid addresses generated");
+    }
+
+    #[test]
+    fn every_written_form_of_a_group_count_parses() {
+        let v6 = Regex::new(&ipv6_text()).unwrap();
+        for head in 0..=7 {
+            for tail in 0..=7 - head {
+                let head_text = vec!["a"; head].join(":");
+                let tail_text = vec!["b"; tail].join(":");
+                let text = format!("{head_text}::{tail_text}");
+                assert_eq!(
+                    v6.is_match(&text),
+                    text.parse::<Ipv6Addr>().is_ok(),
+                    "{text}"
+                );
+                let dotted = format!(
+                    "{head_text}::{tail_text}{}1.2.3.4",
+                    if tail > 0 { ":" } else { "" }
+                );
+                assert_eq!(
+                    v6.is_match(&dotted),
+                    dotted.parse::<Ipv6Addr>().is_ok(),
+                    "{dotted}"
+                );
+            }
+        }
+    }
+
+    /// Testing each text against its own family's list answers as the
+    /// evaluator's one list does.
+    #[test]
+    fn split_lists_answer_as_the_whole_list() {
+        let networks: Vec<String> = [
+            "10.0.0.0/8",
+            "::1/128",
+            "fe80::/10",
+            "::ffff:172.16.0.0/108",
+            "::/1",
+            "0.0.0.0/8",
+        ]
+        .map(String::from)
+        .to_vec();
+        let split = by_family(&networks).unwrap();
+        for text in [
+            "10.1.2.3",
+            "11.0.0.1",
+            "172.16.5.5",
+            "172.32.0.1",
+            "::ffff:10.0.0.1",
+            "::ffff:a00:1",
+            "::1",
+            "fe80::1",
+            "8000::1",
+            "0.1.2.3",
+            "127.0.0.1",
+        ] {
+            let own = if text.contains(':') {
+                &split.v6
+            } else {
+                &split.v4
+            };
+            assert_eq!(contains(own, text), contains(&networks, text), "{text}");
+        }
+    }
+}
