@@ -55,6 +55,57 @@ fn check_exits_1_on_a_rule_error_and_points_at_it() {
 }
 
 #[test]
+fn check_target_reports_what_compile_would_refuse() {
+    let directory = temp_dir("portability");
+    let rule = directory.join("seq.tdl");
+    std::fs::write(
+        &rule,
+        "rule local.seq {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  sequence by session_id within 5m {\n    inference where user_input contains \"a\";\n    inference where user_input contains \"b\";\n  }\n}\n",
+    )
+    .expect("write rule");
+    let rule_path = rule.to_string_lossy().into_owned();
+    // Plain `check` is about the language: the rule is fine.
+    let output = tripline(&["check", "rules/schema", &rule_path]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    // For a target without sequences it is a located E0401, and exit 1.
+    let output = tripline(&[
+        "check",
+        "rules/schema",
+        &rule_path,
+        "--target",
+        "duckdb_sql",
+    ]);
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    let stderr = text(&output.stderr);
+    assert!(stderr.contains("error[E0401]"), "{stderr}");
+    assert!(stderr.contains("seq.tdl:1:1"), "{stderr}");
+    assert!(
+        stderr.contains("duckdb_sql: 0 of 1 rule compile"),
+        "{stderr}"
+    );
+    // A target that has the shape: clean, and nothing is written.
+    let output = tripline(&[
+        "check",
+        "rules/schema",
+        &rule_path,
+        "--target",
+        "elastic_eql",
+    ]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("elastic_eql: 1 of 1 rule compile"));
+    // An unknown target is a usage error with a suggestion.
+    let output = tripline(&[
+        "check",
+        "rules/schema",
+        &rule_path,
+        "--target",
+        "elastic_eqll",
+    ]);
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    assert!(text(&output.stderr).contains("did you mean `elastic_eql`?"));
+}
+
+#[test]
 fn check_exits_2_on_a_missing_path() {
     let output = tripline(&["check", "does/not/exist"]);
     assert_eq!(code(&output), 2, "{}", text(&output.stderr));

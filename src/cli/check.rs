@@ -3,8 +3,11 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::compile::{select_targets, target_mappings};
 use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, plural};
-use crate::project::{self, LoadOptions};
+use crate::diagnostics::Diagnostic;
+use crate::project::{self, LoadOptions, Project};
+use crate::targets;
 
 /// Arguments of `check`.
 #[derive(Debug, Clone, clap::Args)]
@@ -14,6 +17,11 @@ pub struct CheckArgs {
     /// Fails (exit 1) on warnings too.
     #[arg(long)]
     pub deny_warnings: bool,
+    /// Also reports, as errors, every rule this target cannot express
+    /// (the E0401/E0402 that `compile` would print) and problems in the
+    /// target's `mappings:`; repeat for several targets.
+    #[arg(long = "target", value_name = "ID")]
+    pub targets: Vec<String>,
     /// Overrides.
     #[command(flatten)]
     pub rules: RulesArgs,
@@ -33,9 +41,16 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
     };
-    let errors = project.diagnostics.error_count();
+    let registry = targets::registry();
+    let selected = match select_targets(&args.targets, &registry, global) {
+        Ok(selected) => selected,
+        Err(code) => return code,
+    };
+    let (portability, compiled) = portability(&selected, &project, &registry);
+    let errors = project.diagnostics.error_count() + portability.len();
     let warnings = project.diagnostics.warning_count();
-    let diagnostics = project.diagnostics.into_sorted();
+    let mut diagnostics = project.diagnostics.clone().into_sorted();
+    diagnostics.extend(portability);
     global.report(&diagnostics, &project.sources);
     if global.message_format == MessageFormat::Human {
         let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());
@@ -56,9 +71,49 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
             );
         }
     }
+    if global.message_format == MessageFormat::Human {
+        let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());
+        for (id, count) in &compiled {
+            eprintln!("{id}: {count} of {rules} rule{} compile", plural(rules));
+        }
+    }
     if errors > 0 || (args.deny_warnings && warnings > 0) {
         ExitCode::from(EXIT_FINDINGS)
     } else {
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// What `compile` would refuse for each selected target, as diagnostics at
+/// the refused constructs, and how many rules each target compiles. Nothing
+/// is written. A pack with errors is not compiled (its errors come first).
+fn portability(
+    selected: &[&dyn targets::Target],
+    project: &Project,
+    registry: &[Box<dyn targets::Target>],
+) -> (Vec<Diagnostic>, Vec<(&'static str, usize)>) {
+    let mut diagnostics = Vec::new();
+    let mut compiled = Vec::new();
+    let Some(pack) = project.pack.as_ref() else {
+        return (diagnostics, compiled);
+    };
+    if selected.is_empty() {
+        return (diagnostics, compiled);
+    }
+    let mappings = match target_mappings(selected, pack, project, registry) {
+        Ok(mappings) => mappings,
+        Err(problems) => return (problems, compiled),
+    };
+    for (target, mapping) in selected.iter().zip(&mappings) {
+        let output = targets::compile_pack(*target, pack, mapping, registry);
+        for (rule_id, problems) in &output.failures {
+            if let Some(rule) = pack.rule(rule_id) {
+                diagnostics.extend(problems.iter().map(|problem| {
+                    targets::problem_diagnostic(problem, target.id(), rule, &project.sources)
+                }));
+            }
+        }
+        compiled.push((target.id(), output.compiled.len()));
+    }
+    (diagnostics, compiled)
 }

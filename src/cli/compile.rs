@@ -81,20 +81,10 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
     if args.list_targets {
         return run_targets();
     }
-    let mut selected: Vec<&dyn Target> = Vec::new();
-    for id in &args.targets {
-        match registry.iter().find(|target| target.id() == id) {
-            Some(target) => {
-                if !selected.iter().any(|chosen| chosen.id() == id) {
-                    selected.push(target.as_ref());
-                }
-            }
-            None => {
-                global.report_one(targets::unknown_target(id, &registry));
-                return ExitCode::from(EXIT_USAGE);
-            }
-        }
-    }
+    let mut selected = match select_targets(&args.targets, &registry, global) {
+        Ok(selected) => selected,
+        Err(code) => return code,
+    };
     if selected.is_empty() {
         selected = registry.iter().map(|target| target.as_ref()).collect();
     }
@@ -214,7 +204,33 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
 /// the `mappings:` of the content repository's `tripline.yaml` applied (later
 /// files win). An unknown target, an unknown canonical field, or a name or
 /// data source the target does not accept is an E0531 error at its key.
-fn target_mappings(
+/// The registered targets named by `ids`, each once, in the order given; an
+/// unknown id is reported (with a did-you-mean) as a usage error.
+pub(super) fn select_targets<'r>(
+    ids: &[String],
+    registry: &'r [Box<dyn Target>],
+    global: &Global,
+) -> Result<Vec<&'r dyn Target>, ExitCode> {
+    let mut selected: Vec<&dyn Target> = Vec::new();
+    for id in ids {
+        match registry.iter().find(|target| target.id() == id) {
+            Some(target) => {
+                if !selected.iter().any(|chosen| chosen.id() == id) {
+                    selected.push(target.as_ref());
+                }
+            }
+            None => {
+                global.report_one(targets::unknown_target(id, registry));
+                return Err(ExitCode::from(EXIT_USAGE));
+            }
+        }
+    }
+    Ok(selected)
+}
+
+/// Each selected target's mapping: the default with the content
+/// repository's `mappings:` changes applied, or the located problems.
+pub(super) fn target_mappings(
     selected: &[&dyn Target],
     pack: &Pack,
     project: &crate::project::Project,
