@@ -35,7 +35,7 @@ from pathlib import Path
 
 KNOWN_COMMANDS = {
     "search", "where", "eval", "stats", "fields", "bin", "table", "rename",
-    # baselines, percentiles and new values (docs/targets.md, splunk_spl)
+    # baselines, percentiles, new values and sequences (docs/targets.md, splunk_spl)
     "eventstats", "sort", "accum", "autoregress", "filldown", "mvexpand",
 }
 FUNCTIONS = {
@@ -175,6 +175,8 @@ def check_search(name, search, schema_fields, macros, filter_macro):
             continue
         if OWN_FIELDS.match(field) or field in INTERNAL:
             continue
+        if word == "p" and outside[token.end():].startswith("=") and "autoregress" in outside[max(0, token.start() - 120):token.start()]:
+            continue  # autoregress's `p=<int>` / `p=<int>-<int>` option (sequences)
         if re.fullmatch(r"[0-9]+", field or ""):
             continue
         # `search event_type=X`: the value after `=` in a search command is a term.

@@ -14,10 +14,12 @@
 //! | time bucketing and aggregation ([`Window`]) | epoch-aligned buckets, grouping sets, aggregates shared by label |
 //! | history ([`Baseline`]) | the lookback in whole buckets and the value of an empty bucket |
 //! | condition ([`Cond`]) | leaves, constants, which values an alert reports, where a missing value can reach a `not` |
+//! | sequences ([`sequence`]) | `A repeat >= n; B` in the closed form SIEM searches compute, with its proof |
 //!
 //! Targets print a plan through [`super::syntax::Syntax`]; what a target
 //! cannot print becomes E0402 at the construct, naming the target.
 
+pub mod sequence;
 mod walk;
 
 pub use walk::{plan, plan_and_problems};

@@ -81,14 +81,13 @@ impl Target for SentinelKql {
                 | Need::Percentile
                 | Need::NewValue
                 | Need::Arithmetic
+                | Need::Sequence
+                | Need::SequenceRepeat
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::Sequence | Need::SequenceRepeat => format!(
-                "{ID} does not translate sequences yet: Kusto's `scan` keeps every partial match, not the evaluator's latest-starting one cleared on completion"
-            ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
             other => format!("{ID} has no {}", other.description()),
         }

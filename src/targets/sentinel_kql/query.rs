@@ -1,7 +1,7 @@
 //! The Kusto query of a rule.
 //!
 //! Input: a rule (match, threshold, baseline or percentile window, new
-//! value), the pack and the field mapping. Output: KQL text over the custom
+//! value, sequence), the pack and the field mapping. Output: KQL text over the custom
 //! table with the schedule it needs, or E0402 problems for the constructs
 //! with no exact translation. The rule is lowered by the shared [`plan`];
 //! filters (of the source and of each aggregate) are spelled by [`Kusto`]
@@ -14,7 +14,7 @@
 //! (<https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview>,
 //! "Query scheduling"). Each run alerts for what closed in its own slot,
 //! `(now() - 5m - frequency, now() - 5m]` (the windows that ended there, or
-//! the events of new-value rules), so consecutive runs tile time and each
+//! the events of new-value rules, the completing events of sequences), so consecutive runs tile time and each
 //! window or event alerts in exactly one run, 5 minutes late so that late
 //! events still count. The period is that slot plus the history its alerts
 //! read (a window, a baseline's lookback, a new value's lookback), so
@@ -39,6 +39,9 @@ pub const LONG_PERIOD_MS: i64 = 2 * 86_400_000;
 
 /// The shortest query frequency Sentinel accepts with a long period.
 pub const LONG_PERIOD_FREQUENCY_MS: i64 = 3_600_000;
+
+/// The longest run (`repeat >= n`) a sequence query names event by event.
+pub const MAX_SEQUENCE_RUN: u32 = 100;
 
 /// A compiled query and what its results carry.
 #[derive(Debug, Clone)]
@@ -81,6 +84,13 @@ fn history(plan: &plan::Plan) -> (i64, Vec<String>) {
             lookback_ms + LATENESS_MS,
             vec![
                 format!("the {} lookback", duration_text(*lookback_ms)),
+                late,
+            ],
+        ),
+        Shape::Sequence { within_ms, .. } => (
+            within_ms + LATENESS_MS,
+            vec![
+                format!("the {} sequence span", duration_text(*within_ms)),
                 late,
             ],
         ),
@@ -153,6 +163,10 @@ pub fn rule_query(
             plan.learn_ms,
             frequency_ms,
         ),
+        Shape::Sequence { .. } => match plan::sequence::run_then_step(&plan.shape) {
+            Ok(form) => printer.sequence(table, &form, frequency_ms),
+            Err(reason) => return Err(vec![Problem::untranslatable(rule.origin, reason)]),
+        },
         _ => {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
@@ -171,6 +185,70 @@ pub fn rule_query(
     } else {
         Err(printer.problems)
     }
+}
+
+/// Regex literals that `texts` use more than once (a marker list tested on
+/// two fields by two steps), each moved into one `let PatternN = "...";`
+/// and referred to by name, so the query stays under Sentinel's length
+/// limit. A let-bound string literal is a constant, which is what `matches
+/// regex` takes ("Defining constants outside of the query body",
+/// <https://learn.microsoft.com/azure/data-explorer/kusto/query/let-statement>;
+/// the pattern "must be a scalar constant",
+/// <https://learn.microsoft.com/azure/data-explorer/kusto/query/matches-regex-operator>):
+/// the meaning is unchanged. Returns the `let` lines.
+fn hoist_repeated_patterns(texts: &mut [String]) -> Vec<String> {
+    const OPERATOR: &str = "matches regex ";
+    // Every `matches regex "..."` literal, with how often it occurs.
+    let mut literals: Vec<(String, usize)> = Vec::new();
+    for text in texts.iter() {
+        let mut rest = text.as_str();
+        while let Some(at) = rest.find(OPERATOR) {
+            rest = &rest[at + OPERATOR.len()..];
+            let Some(length) = string_literal_length(rest) else {
+                continue;
+            };
+            let literal = &rest[..length];
+            match literals.iter_mut().find(|(known, _)| known == literal) {
+                Some((_, count)) => *count += 1,
+                None => literals.push((literal.to_string(), 1)),
+            }
+            rest = &rest[length..];
+        }
+    }
+    let mut lines = Vec::new();
+    for (literal, count) in literals {
+        // Short patterns read better in place.
+        if count < 2 || literal.len() < 200 {
+            continue;
+        }
+        let name = format!("Pattern{}", lines.len() + 1);
+        for text in texts.iter_mut() {
+            *text = text.replace(
+                &format!("{OPERATOR}{literal}"),
+                &format!("{OPERATOR}{name}"),
+            );
+        }
+        lines.push(format!("let {name} = {literal};"));
+    }
+    lines
+}
+
+/// The length of the double-quoted Kusto string literal `text` starts with.
+fn string_literal_length(text: &str) -> Option<usize> {
+    let mut chars = text.char_indices();
+    if chars.next()?.1 != '"' {
+        return None;
+    }
+    while let Some((at, c)) = chars.next() {
+        match c {
+            '\\' => {
+                chars.next()?;
+            }
+            '"' => return Some(at + 1),
+            _ => {}
+        }
+    }
+    None
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -776,6 +854,145 @@ impl Printer<'_> {
         }
     }
 
+    /// A sequence `A repeat >= n; B` by key within W, in the closed form of
+    /// [`plan::sequence`] (where it is proved equal to the evaluator's state
+    /// machine): per key, in processing order, each A-event's run start is
+    /// the time of the A-event n − 1 A-events before it; a B-event completes
+    /// when the event just before it is an A-event whose run started at most
+    /// W before it. `sort` makes its output serialized, so `prev()` reads the
+    /// previous row of the sorted set
+    /// (<https://learn.microsoft.com/azure/data-explorer/kusto/query/sort-operator>,
+    /// <https://learn.microsoft.com/azure/data-explorer/kusto/query/prev-function>);
+    /// comparing the key of that row keeps it to the same key. `scan` is not
+    /// needed: the closed form has no state beyond the previous rows.
+    ///
+    /// The run alerts for the B-events of its slot, `(now() - 5m -
+    /// frequency, now() - 5m]`, and reads W before the slot (the period), so
+    /// every condition sees what it needs: see "Scheduled searches" in
+    /// [`plan::sequence`]. Events at the same time are ordered by `EventId`,
+    /// as the evaluator orders them.
+    fn sequence(
+        &mut self,
+        table: &str,
+        form: &plan::sequence::RunThenStep<'_>,
+        frequency_ms: i64,
+    ) -> Query {
+        let (time, _) = self.column("timestamp");
+        let Some(event_id) = self.mapping.field("event_id") else {
+            self.fail("a sequence orders events of the same time by `event_id`, which has no column for this target");
+            return Query {
+                text: String::new(),
+                group_columns: Vec::new(),
+                value_columns: Vec::new(),
+                all_columns: true,
+                frequency_ms,
+                period_ms: 0,
+                period_parts: String::new(),
+            };
+        };
+        let event_id = super::quote::column_reference(&event_id.name);
+        if form.repeat > MAX_SEQUENCE_RUN {
+            self.fail(format!(
+                "`repeat >= {}` would name each of its events in the query; at most {MAX_SEQUENCE_RUN} are translated",
+                form.repeat
+            ));
+        }
+        let keys: Vec<String> = form.by.iter().map(|field| self.column(field).0).collect();
+        let present: Vec<String> = form.by.iter().map(|field| self.presence(field)).collect();
+        let mut steps = [self.source(form.run), self.source(form.last)];
+        let patterns = hoist_repeated_patterns(&mut steps);
+        let [first, last] = steps;
+        let mut order: Vec<String> = keys.iter().map(|key| format!("{key} asc")).collect();
+        order.push(format!("{time} asc"));
+        order.push(format!("{event_id} asc"));
+        let order = order.join(", ");
+        let back = form.repeat.clamp(1, MAX_SEQUENCE_RUN) - 1;
+        let mut lines = vec![
+            format!("let Within = {};", duration_text(form.within_ms)),
+            format!(
+                "let CompletedBefore = now() - {};",
+                duration_text(LATENESS_MS)
+            ),
+            format!(
+                "let CompletedAfter = CompletedBefore - {};",
+                duration_text(frequency_ms)
+            ),
+        ];
+        lines.extend(patterns);
+        lines.extend([
+            format!("let Steps = materialize({table}"),
+            format!("    | where {}", present.join(" and ")),
+            format!("    | extend FirstStep = {first}, LastStep = {last}"),
+            "    | where FirstStep or LastStep);".to_string(),
+        ]);
+        if back == 0 {
+            lines.push("// Each first-step event is a run of one.".to_string());
+            lines.push("let Runs = Steps".to_string());
+            lines.push("    | where FirstStep".to_string());
+            lines.push(format!(
+                "    | extend RunStart = {time}, RunEventIds = pack_array({event_id});"
+            ));
+        } else {
+            let same: Vec<String> = keys
+                .iter()
+                .map(|key| format!("prev({key}, {back}) == {key}"))
+                .collect();
+            let mut ids: Vec<String> = (1..=back)
+                .rev()
+                .map(|offset| format!("prev({event_id}, {offset})"))
+                .collect();
+            ids.push(event_id.clone());
+            lines.push(format!(
+                "// Each first-step event ends a run of {} of its key, which starts at the first-step event {back} before it.",
+                form.repeat
+            ));
+            lines.push("let Runs = Steps".to_string());
+            lines.push("    | where FirstStep".to_string());
+            lines.push(format!("    | sort by {order}"));
+            lines.push(format!(
+                "    | extend RunStart = iff({}, prev({time}, {back}), datetime(null)),",
+                same.join(" and ")
+            ));
+            lines.push(format!(
+                "        RunEventIds = pack_array({});",
+                ids.join(", ")
+            ));
+        }
+        let previous: Vec<String> = keys
+            .iter()
+            .map(|key| format!("prev({key}) == {key}"))
+            .collect();
+        lines.extend([
+            "Runs".to_string(),
+            "| union (Steps | where not(FirstStep))".to_string(),
+            format!("| sort by {order}"),
+            "// A last-step event completes a sequence when the event just before it (same key) ends a run that started within the span.".to_string(),
+            format!(
+                "| extend FirstSeen = iff({} and prev(FirstStep), prev(RunStart), datetime(null)),",
+                previous.join(" and ")
+            ),
+            format!("    EventIds = array_concat(prev(RunEventIds), pack_array({event_id}))"),
+            format!("| where LastStep and FirstSeen >= {time} - Within"),
+            format!("| where {time} > CompletedAfter and {time} <= CompletedBefore"),
+            format!("| extend LastSeen = {time}"),
+            "| project-away FirstStep, LastStep, RunStart, RunEventIds".to_string(),
+        ]);
+        let text = lines.join("\n");
+        Query {
+            text,
+            group_columns: keys,
+            value_columns: vec![
+                "FirstSeen".to_string(),
+                "LastSeen".to_string(),
+                "EventIds".to_string(),
+            ],
+            all_columns: true,
+            frequency_ms,
+            period_ms: 0,
+            period_parts: String::new(),
+        }
+    }
+
     /// A condition over aggregates, baselines and percentiles: total, like
     /// the evaluator's (a comparison with a side that has no value is false,
     /// so `not` over it is true).
@@ -1062,6 +1279,35 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
                 .map(|problem| problem.message)
                 .collect()),
         }
+    }
+
+    #[test]
+    fn repeated_long_patterns_are_named_once() {
+        let long = format!("\"{}\\\"x\"", "[Aa]".repeat(60));
+        let mut texts = [
+            format!("A matches regex {long} or B matches regex \"^(?:y)$\""),
+            format!("C matches regex {long} and D matches regex \"^(?:y)$\""),
+        ];
+        let lets = hoist_repeated_patterns(&mut texts);
+        assert_eq!(lets, [format!("let Pattern1 = {long};")]);
+        assert_eq!(
+            texts,
+            [
+                "A matches regex Pattern1 or B matches regex \"^(?:y)$\"",
+                "C matches regex Pattern1 and D matches regex \"^(?:y)$\""
+            ]
+        );
+        // A pattern used once stays in place.
+        let mut once = [format!("A matches regex {long}")];
+        assert!(hoist_repeated_patterns(&mut once).is_empty());
+    }
+
+    #[test]
+    fn string_literals_end_at_the_first_unescaped_quote() {
+        assert_eq!(string_literal_length(r#""a\"b" rest"#), Some(6));
+        assert_eq!(string_literal_length(r#""a\\" rest"#), Some(5));
+        assert_eq!(string_literal_length(r#""open"#), None);
+        assert_eq!(string_literal_length("Pattern1"), None);
     }
 
     #[test]

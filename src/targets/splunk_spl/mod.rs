@@ -9,8 +9,9 @@
 //! `match` rules, windowed thresholds (grouping sets included), baselines
 //! (`eventstats` over the reported bucket's history), exact percentiles
 //! (`sort 0` and `accum` ranks) and new values (`sort 0`, `autoregress`,
-//! `filldown`) are translated exactly; clusters and sequences are refused
-//! through capabilities (E0401). The translation and its assumptions are in
+//! `filldown`) and sequences `A repeat >= n; B` (`sort 0`, `accum`,
+//! `autoregress`) are translated exactly; clusters are refused through
+//! capabilities (E0401). The translation and its assumptions are in
 //! `docs/targets.md`.
 
 mod query;
@@ -98,14 +99,13 @@ impl Target for SplunkSpl {
                 | Need::Percentile
                 | Need::NewValue
                 | Need::Arithmetic
+                | Need::Sequence
+                | Need::SequenceRepeat
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::Sequence | Need::SequenceRepeat => format!(
-                "{ID} does not translate sequences: `transaction` groups differently from the evaluator (greedy, no clearing on completion)"
-            ),
             Need::Cluster => format!("{ID} has no similarity clustering"),
             // An address text of either family can fall in a network of
             // either (`::ffff:10.0.0.1` is in `10.0.0.0/8`: IPv4 compares as

@@ -61,7 +61,7 @@ pub fn rule_search(
     }
     let slot = schedule / 1000;
     match &rule.detection {
-        Detection::Match { .. } | Detection::NewValue { .. } => {}
+        Detection::Match { .. } | Detection::NewValue { .. } | Detection::Sequence { .. } => {}
         Detection::Window { window_ms, .. } => {
             if *window_ms <= 0 || window_ms % 1000 != 0 {
                 printer.fail(
@@ -142,6 +142,23 @@ pub fn rule_search(
                 suppress_seconds: 0,
             }
         }
+        (Shape::Sequence { .. }, _) => match plan::sequence::run_then_step(&plan.shape) {
+            Ok(form) => {
+                printer.sequence(&form, slot, &mut lines, rule.origin);
+                Search {
+                    lines,
+                    // Every completing event of the reported slot needs the
+                    // span before it (see `plan::sequence`).
+                    look_back_seconds: 2 * slot + ceil_seconds(form.within_ms) + LATENESS_SECONDS,
+                    suppress_fields: Vec::new(),
+                    suppress_seconds: 0,
+                }
+            }
+            Err(reason) => {
+                printer.fail(rule.origin, reason);
+                return Err(printer.problems);
+            }
+        },
         _ => {
             printer.fail(rule.origin, "the plan's shape is not the rule's");
             return Err(printer.problems);
@@ -153,6 +170,9 @@ pub fn rule_search(
         Err(printer.problems)
     }
 }
+
+/// The longest run (`repeat >= n`) a sequence search copies event by event.
+pub const MAX_SEQUENCE_RUN: u32 = 20;
 
 /// The events of the schedule slot that closed at least the lateness bound
 /// before the run (match and new-value rules).
@@ -202,21 +222,36 @@ impl Printer<'_> {
 
     /// The event-type prefilter and test, then the filter.
     fn source(&mut self, source: &Source, lines: &mut Vec<String>, origin: Origin) {
+        self.prefilter(&source.event_types, lines, origin);
+        let test = self.source_test(source, origin);
+        lines.push(format!("| where {test}"));
+    }
+
+    /// A case-insensitive search term for the event types (a superset, and
+    /// fast), appended to the first line, when the names allow it.
+    fn prefilter(&mut self, event_types: &[String], lines: &mut [String], origin: Origin) {
         let event_type = self.field("event_type", origin);
-        // A case-insensitive search term first (a superset, and fast), then
-        // the exact test.
-        if source
-            .event_types
+        if event_types
             .iter()
             .all(|name| plain_term(name) && plain_term(&event_type))
         {
-            let terms: Vec<String> = source
-                .event_types
+            let mut names: Vec<&String> = Vec::new();
+            for name in event_types {
+                if !names.contains(&name) {
+                    names.push(name);
+                }
+            }
+            let terms: Vec<String> = names
                 .iter()
                 .map(|name| format!("{event_type}={name}"))
                 .collect();
             lines[0].push_str(&format!(" | search {}", terms.join(" OR ")));
         }
+    }
+
+    /// The exact event-type test and the filter of a source, as one boolean.
+    fn source_test(&mut self, source: &Source, origin: Origin) -> String {
+        let event_type = self.field("event_type", origin);
         let mut types: Vec<&str> = source.event_types.iter().map(String::as_str).collect();
         types.sort_unstable();
         types.dedup();
@@ -231,10 +266,155 @@ impl Printer<'_> {
         match &source.filter {
             Some(filter) => {
                 let condition = self.filter(filter);
-                lines.push(format!("| where {event_test} AND ({condition})"));
+                format!("{event_test} AND ({condition})")
             }
-            None => lines.push(format!("| where {event_test}")),
+            None => event_test,
         }
+    }
+
+    /// A sequence `A repeat >= n; B` by key within W, in the closed form of
+    /// [`plan::sequence`] (proved there equal to the evaluator's state
+    /// machine, with why reading W before the slot is enough): per key, in
+    /// processing order, each A-event's run start is the time of the
+    /// A-event n − 1 A-events before it, and a B-event completes when the
+    /// event just before it is an A-event whose run started at most W before
+    /// it.
+    ///
+    /// Only commands whose meaning is documented without a window:
+    /// `sort 0` (every result, in the order of its fields), `accum` (a
+    /// running total: the row's position), and `autoregress`, which copies a
+    /// field of the p-th prior result into the current one
+    /// (<https://help.splunk.com/splunk-cloud-platform/spl-search-reference/9.3.2408/search-commands/autoregress>).
+    /// Sorting the A-events first (in processing order) makes the p-th prior
+    /// result the p-th prior A-event; comparing its key keeps it to the same
+    /// key. Then the processing order again, and the prior result is the
+    /// event just before. `streamstats` is not used (see docs/targets.md).
+    fn sequence(
+        &mut self,
+        form: &plan::sequence::RunThenStep<'_>,
+        slot: i64,
+        lines: &mut Vec<String>,
+        origin: Origin,
+    ) {
+        if form.repeat > MAX_SEQUENCE_RUN {
+            self.fail(
+                origin,
+                format!(
+                    "`repeat >= {}` would copy each of its events into its own field; at most {MAX_SEQUENCE_RUN} are translated",
+                    form.repeat
+                ),
+            );
+            return;
+        }
+        if form.within_ms % 1000 != 0 {
+            self.fail(origin, "the span is not a whole number of seconds");
+        }
+        let mut types = form.run.event_types.clone();
+        types.extend(form.last.event_types.iter().cloned());
+        self.prefilter(&types, lines, origin);
+        let first = self.source_test(form.run, origin);
+        let last = self.source_test(form.last, origin);
+        let keys: Vec<String> = form
+            .by
+            .iter()
+            .map(|name| self.field(name, origin))
+            .collect();
+        let event_id = self.field("event_id", origin);
+        let present: Vec<String> = keys.iter().map(|key| format!("isnotnull({key})")).collect();
+        lines.push(format!(
+            "| eval tripline_first_step = if({first}, 1, 0), tripline_last_step = if({last}, 1, 0)"
+        ));
+        lines.push(format!(
+            "| where {} AND (tripline_first_step == 1 OR tripline_last_step == 1)",
+            present.join(" AND ")
+        ));
+        let key_text: Vec<String> = keys
+            .iter()
+            .map(|key| format!("len({key}) . \":\" . {key}"))
+            .collect();
+        lines.push(format!(
+            "| eval tripline_time_ms = round(exact(_time * 1000)), tripline_key = {}, tripline_event_id = {event_id}",
+            key_text.join(" . ")
+        ));
+        // Processing order: time, then `event_id`, per key; the row number
+        // keeps it through the next sort.
+        lines.push(
+            "| sort 0 str(tripline_key), num(tripline_time_ms), str(tripline_event_id)".to_string(),
+        );
+        lines.push("| eval tripline_row = 1".to_string());
+        lines.push("| accum tripline_row".to_string());
+        let back = form.repeat.max(1) - 1;
+        let mut run_ids: Vec<String> = (1..=back)
+            .rev()
+            .map(|offset| format!("tripline_event_id_p{offset}"))
+            .collect();
+        run_ids.push("tripline_event_id".to_string());
+        if back == 0 {
+            lines.push(
+                "| eval tripline_run_start_ms = if(tripline_first_step == 1, tripline_time_ms, null())"
+                    .to_string(),
+            );
+        } else {
+            // The first-step events first, in processing order: the p-th
+            // prior result of one is the p-th prior first-step event.
+            lines.push("| sort 0 -num(tripline_first_step), num(tripline_row)".to_string());
+            lines.push(format!(
+                "| autoregress tripline_key AS tripline_run_key p={back}"
+            ));
+            lines.push(format!(
+                "| autoregress tripline_time_ms AS tripline_run_start_ms p={back}"
+            ));
+            lines.push(if back == 1 {
+                "| autoregress tripline_event_id AS tripline_event_id_p1 p=1".to_string()
+            } else {
+                format!("| autoregress tripline_event_id p=1-{back}")
+            });
+            lines.push(
+                "| eval tripline_run_start_ms = if(tripline_first_step == 1 AND tripline_run_key == tripline_key, tripline_run_start_ms, null())"
+                    .to_string(),
+            );
+            lines.push("| sort 0 num(tripline_row)".to_string());
+        }
+        // The event just before, in processing order.
+        lines.push("| autoregress tripline_key AS tripline_previous_key".to_string());
+        lines.push("| autoregress tripline_first_step AS tripline_previous_first".to_string());
+        lines.push("| autoregress tripline_run_start_ms AS tripline_first_ms".to_string());
+        let mut carried = Vec::new();
+        for (index, field) in run_ids.iter().enumerate() {
+            let name = format!("tripline_run_event_{}", index + 1);
+            lines.push(format!("| autoregress {field} AS {name}"));
+            carried.push(name);
+        }
+        lines.push(format!(
+            "| where tripline_last_step == 1 AND tripline_previous_key == tripline_key AND tripline_previous_first == 1 AND tripline_first_ms >= tripline_time_ms - {}",
+            form.within_ms
+        ));
+        lines.push(slot_filter(slot));
+        lines.push(format!(
+            "| eval tripline_first_seen = tripline_first_ms / 1000, tripline_last_seen = _time, tripline_event_ids = mvappend({}, tripline_event_id)",
+            carried.join(", ")
+        ));
+        let mut helpers = vec![
+            "tripline_first_step",
+            "tripline_last_step",
+            "tripline_time_ms",
+            "tripline_key",
+            "tripline_event_id",
+            "tripline_row",
+            "tripline_run_start_ms",
+            "tripline_previous_key",
+            "tripline_previous_first",
+            "tripline_first_ms",
+        ]
+        .into_iter()
+        .map(str::to_string)
+        .collect::<Vec<_>>();
+        if back > 0 {
+            helpers.push("tripline_run_key".to_string());
+            helpers.extend(run_ids.iter().filter(|id| id.contains("_p")).cloned());
+        }
+        helpers.extend(carried);
+        lines.push(format!("| fields - {}", helpers.join(", ")));
     }
 
     /// Window, `stats` per group (or per grouping set), history and
