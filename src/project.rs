@@ -163,7 +163,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     for root in &roots {
         let (rule_paths, tests) = discover(&root.path)?;
         for path in rule_paths {
-            let text = fs::read_to_string(&path).map_err(|error| io_error(&path, &error))?;
+            let text = read_text(&path).map_err(|error| io_error(&path, &error))?;
             let display = display_path(&path);
             if root.own {
                 own_rule_files.push(display.clone());
@@ -246,7 +246,7 @@ fn apply_config(
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
 ) -> Result<Vec<Root>, Diagnostic> {
-    let text = fs::read_to_string(path).map_err(|error| io_error(path, &error))?;
+    let text = read_text(path).map_err(|error| io_error(path, &error))?;
     let config: Config = serde_yaml::from_str(&text).map_err(|error| {
         // serde_yaml's message already says where ("at line 4 column 1").
         Diagnostic::new(Code::CONFIG, error.to_string()).in_file(display_path(path))
@@ -467,6 +467,16 @@ pub fn yaml_scalar_text(value: &serde_yaml::Value) -> String {
 }
 
 /// A path as shown in messages: relative, with `./` removed, `/` separators.
+/// A UTF-8 text file, without the byte-order mark some Windows editors put
+/// at its start (it is not part of the content).
+pub fn read_text(path: &Path) -> std::io::Result<String> {
+    let text = fs::read_to_string(path)?;
+    Ok(match text.strip_prefix('\u{feff}') {
+        Some(rest) => rest.to_string(),
+        None => text,
+    })
+}
+
 pub fn display_path(path: &Path) -> String {
     let mut text = path.to_string_lossy().replace('\\', "/");
     while text.contains("/./") {

@@ -525,3 +525,84 @@ fn compile_one_rule() {
     assert_eq!(code(&unknown), 2);
     assert!(text(&unknown.stderr).contains("no rule `no.such.rule`"));
 }
+
+#[test]
+fn a_reader_that_goes_away_is_not_a_panic() {
+    use std::io::Read;
+    use std::process::Stdio;
+    for arguments in [&["ir", "--all"][..], &["explain", "list"][..]] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args(arguments)
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("the tripline binary runs");
+        let mut first = [0_u8; 1];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("some output");
+        // The pipe's reading end is closed here, like `| head -c 1`.
+        let output = child.wait_with_output().expect("tripline exits");
+        let stderr = text(&output.stderr);
+        assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
+        assert_eq!(code(&output), 0, "{arguments:?}: {stderr}");
+    }
+}
+
+#[test]
+fn a_byte_order_mark_is_not_content() {
+    const MARK: &str = "\u{feff}";
+    let directory = temp_dir("bom");
+    std::fs::write(
+        directory.join("bom.tdl"),
+        format!(
+            "{MARK}/// A rule saved by an editor that writes a byte-order mark.\nrule local.bom {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match inference where user_input contains \"marker\"\n}}\n"
+        ),
+    )
+    .expect("write rule");
+    std::fs::write(
+        directory.join("bom.test.yaml"),
+        format!(
+            "{MARK}rule: local.bom\ncases:\n  - name: the marker\n    expect: 1\n    events:\n      - event_type: inference\n        timestamp: \"2026-03-03T18:00:00Z\"\n        app: a\n        session_id: s\n        user_input: \"a marker\"\n  - name: no marker\n    expect: 0\n    events:\n      - event_type: inference\n        timestamp: \"2026-03-03T18:00:00Z\"\n        app: a\n        session_id: s\n        user_input: \"a mark\"\n"
+        ),
+    )
+    .expect("write test");
+    let events = directory.join("events.jsonl");
+    std::fs::write(
+        &events,
+        format!(
+            "{MARK}{{\"event_type\":\"inference\",\"timestamp\":\"2026-03-03T18:00:00Z\",\"app\":\"a\",\"session_id\":\"s\",\"user_input\":\"a marker\"}}\n"
+        ),
+    )
+    .expect("write events");
+    let rules = directory.to_string_lossy().into_owned();
+    let output = tripline(&["test", "rules/schema", &rules]);
+    assert_eq!(
+        code(&output),
+        0,
+        "{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+    let events = events.to_string_lossy().into_owned();
+    let output = tripline(&[
+        "eval",
+        "--rules",
+        "rules/schema",
+        "--rules",
+        &rules,
+        "--events",
+        &events,
+    ]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert_eq!(
+        text(&output.stdout).lines().count(),
+        1,
+        "{}",
+        text(&output.stderr)
+    );
+}

@@ -146,15 +146,15 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
             eprintln!("error: cannot write `{}`: {error}", directory.display());
             return ExitCode::from(EXIT_USAGE);
         }
-        println!(
-            "{id}: {} rule{} compiled, {} not compiled, {} file{} in {}",
+        super::write_stdout(&format!(
+            "{id}: {} rule{} compiled, {} not compiled, {} file{} in {}\n",
             output.compiled.len(),
             plural(output.compiled.len()),
             output.failures.len(),
             output.files.len(),
             plural(output.files.len()),
             directory.display()
-        );
+        ));
     }
     if let Some(directory) = &args.fixtures {
         for (target, mapping) in selected.iter().zip(&mappings) {

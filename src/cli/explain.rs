@@ -16,17 +16,21 @@ pub struct ExplainArgs {
 /// Runs `explain`.
 pub fn run(args: &ExplainArgs) -> ExitCode {
     if args.code.eq_ignore_ascii_case("list") {
-        for info in codes::REGISTRY {
-            println!("{}  {}", info.code, info.title);
-        }
+        let list: String = codes::REGISTRY
+            .iter()
+            .map(|info| format!("{}  {}\n", info.code, info.title))
+            .collect();
+        super::write_stdout(&list);
         return ExitCode::from(EXIT_OK);
     }
     match codes::lookup(&args.code) {
         Some(info) => {
-            print!("{}", info.explanation);
-            if !info.explanation.ends_with('\n') {
-                println!();
-            }
+            let newline = if info.explanation.ends_with('\n') {
+                ""
+            } else {
+                "\n"
+            };
+            super::write_stdout(&format!("{}{newline}", info.explanation));
             ExitCode::from(EXIT_OK)
         }
         None => {

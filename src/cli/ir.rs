@@ -48,7 +48,7 @@ pub fn run(args: &IrArgs, global: &Global) -> ExitCode {
     };
     match json {
         Ok(json) => {
-            println!("{json}");
+            super::write_stdout(&format!("{json}\n"));
             ExitCode::from(EXIT_OK)
         }
         Err(error) => {

@@ -60,7 +60,20 @@ impl Input {
         }
     }
 
+    /// The input's lines, without a UTF-8 byte-order mark at its start.
     fn open(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
+        let mut reader = self.open_raw()?;
+        let starts_with_mark = reader
+            .fill_buf()
+            .map_err(|error| EvalError::read(&self.name(), &error))?
+            .starts_with(b"\xef\xbb\xbf");
+        if starts_with_mark {
+            reader.consume(3);
+        }
+        Ok(reader)
+    }
+
+    fn open_raw(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
         const CAPACITY: usize = 256 * 1024;
         match self {
             Input::Stdin => Ok(Box::new(BufReader::with_capacity(CAPACITY, io::stdin()))),

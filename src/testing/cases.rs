@@ -9,7 +9,6 @@
 #![allow(clippy::result_large_err)]
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::{Path, PathBuf};
 
 use serde::Deserialize;
@@ -113,8 +112,8 @@ fn error(path: &str, message: impl Into<String>) -> Diagnostic {
 /// Reads and expands one test file.
 pub fn load_test_file(path: &Path, pack: &Pack) -> Result<TestFile, Diagnostic> {
     let display = crate::project::display_path(path);
-    let text =
-        fs::read_to_string(path).map_err(|io| error(&display, format!("cannot read: {io}")))?;
+    let text = crate::project::read_text(path)
+        .map_err(|io| error(&display, format!("cannot read: {io}")))?;
     let raw: RawFile = serde_yaml::from_str(&text).map_err(|yaml| {
         // serde_yaml's message already says where ("at line 4 column 1").
         error(&display, yaml.to_string())
@@ -262,7 +261,7 @@ fn expand(case: &RawCase, base: &Path, case_index: usize) -> Result<Vec<Value>, 
     }
     if let Some(file) = &case.events_file {
         let path = base.join(file);
-        let text = fs::read_to_string(&path)
+        let text = crate::project::read_text(&path)
             .map_err(|io| format!("cannot read `{}`: {io}", path.display()))?;
         for (number, line) in text.lines().enumerate() {
             if line.trim().is_empty() {
