@@ -746,16 +746,14 @@ fn push_variant(buffer: &mut String, start: usize, end: usize, variant: Variant)
     (begin, buffer.len())
 }
 
-/// Lowercase (Unicode) without folding whitespace.
+/// Case-folded (Unicode simple case folding, `ir::case`) without folding
+/// whitespace.
 pub(crate) fn lower(text: &str) -> String {
-    if text.is_ascii() {
-        text.to_ascii_lowercase()
-    } else {
-        text.to_lowercase()
-    }
+    crate::ir::case::fold(text)
 }
 
-/// Lowercase (Unicode) with every run of whitespace replaced by one space.
+/// Case-folded (Unicode simple case folding) with every run of whitespace
+/// replaced by one space.
 pub(crate) fn lower_folded(text: &str) -> String {
     if text.is_ascii() {
         let mut out = Vec::with_capacity(text.len());
@@ -785,11 +783,7 @@ pub(crate) fn lower_folded(text: &str) -> String {
             continue;
         }
         in_space = false;
-        if character.is_ascii() {
-            out.push(character.to_ascii_lowercase());
-        } else {
-            out.extend(character.to_lowercase());
-        }
+        out.push(crate::ir::case::fold_char(character));
     }
     out
 }

@@ -139,17 +139,11 @@ fn parse_address(text: &str) -> Option<IpAddr> {
     }
 }
 
-/// Whether the Unicode-lowercased texts are equal, without allocating when
-/// both are ASCII (where Unicode lowercasing is ASCII lowercasing; a
-/// non-ASCII character can lowercase to ASCII, e.g. the Kelvin sign to `k`,
-/// so other text takes the general path).
+/// Whether the texts are equal under Unicode simple case folding
+/// (`ir::case`), without allocating.
 #[inline]
 pub(crate) fn text_equal_ignoring_case(a: &str, b: &str) -> bool {
-    if a.is_ascii() && b.is_ascii() {
-        a.eq_ignore_ascii_case(b)
-    } else {
-        super::event::lower(a) == super::event::lower(b)
-    }
+    crate::ir::case::equal_ignoring_case(a, b)
 }
 
 /// Which form of a string an operator reads.

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 pub mod attack;
+pub mod case;
 mod display;
 mod needs;
 pub mod network;

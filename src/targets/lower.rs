@@ -8,12 +8,11 @@
 //! `field OP constant` (the operator mirrored when the field was on the
 //! right, field-versus-field and computed sides refused), the members of
 //! the case-insensitive character class of a character under the
-//! evaluator's lowercasing, the needles of a narrowed lookup grouped by key.
+//! evaluator's case folding, the needles of a narrowed lookup grouped by key.
 //! Refusals come back as [`Refusal`] values; each target words the one
 //! whose message names the target itself (too many lookup rows).
 
-use std::collections::{BTreeMap, HashMap};
-use std::sync::OnceLock;
+use std::collections::BTreeMap;
 
 use crate::ir::{self, CompareOp, Expr, ExprKind, Pack, StringSet, Value};
 
@@ -176,7 +175,7 @@ pub fn decimal_number_or_bool(value: &Value) -> Option<String> {
 }
 
 /// The rows of a tuple lookup grouped by their first cell (in comparison
-/// form: lowercased unless `case_sensitive`): the first cell as the first
+/// form: case-folded unless `case_sensitive`): the first cell as the first
 /// such row writes it, and the rest of every row of the group, in the order
 /// of the comparison forms. A missing cell reads as empty.
 pub fn rows_by_first_cell(
@@ -197,7 +196,7 @@ pub fn rows_by_first_cell(
         let form = if case_sensitive {
             first.clone()
         } else {
-            first.to_lowercase()
+            ir::case::fold(first)
         };
         groups
             .entry(form)
@@ -209,7 +208,7 @@ pub fn rows_by_first_cell(
 }
 
 /// The needles of a narrowed lookup grouped by their rows' key cells:
-/// rows whose key cells are equal in the key's comparison form (lowercased
+/// rows whose key cells are equal in the key's comparison form (case-folded
 /// unless `case_sensitive`) form one group, given as the first such row's
 /// cells and every group row's needle, in the order of the comparison
 /// forms. Rows with an empty needle cell are no needles, as in the
@@ -240,7 +239,7 @@ pub fn needles_by_key(
                 if case_sensitive {
                     cell.clone()
                 } else {
-                    cell.to_lowercase()
+                    ir::case::fold(cell)
                 }
             })
             .collect();
@@ -250,58 +249,28 @@ pub fn needles_by_key(
     groups.into_values().collect()
 }
 
-/// The Unicode-lowercase of one character when it is one character.
-pub fn lower_char(character: char) -> Option<char> {
-    let mut lowered = character.to_lowercase();
-    match (lowered.next(), lowered.next()) {
-        (Some(single), None) => Some(single),
-        _ => None,
-    }
-}
-
-/// For every character that other characters lowercase to, those others.
-pub fn lowercase_sources() -> &'static HashMap<char, Vec<char>> {
-    static SOURCES: OnceLock<HashMap<char, Vec<char>>> = OnceLock::new();
-    SOURCES.get_or_init(|| {
-        let mut sources: HashMap<char, Vec<char>> = HashMap::new();
-        for code in 0..=0x10FFFF_u32 {
-            let Some(character) = char::from_u32(code) else {
-                continue;
-            };
-            if let Some(lowered) = lower_char(character)
-                && lowered != character
-            {
-                sources.entry(lowered).or_default().push(character);
-            }
-        }
-        sources
-    })
-}
-
-/// Characters the evaluator's case-insensitive comparison cannot be
-/// reproduced for by per-character classes: lowercasing them depends on
-/// context (Greek sigma becomes `ς` at the end of a word) or changes the
-/// length (`İ` lowercases to `i` and a combining dot).
-pub fn context_dependent(character: char) -> bool {
-    matches!(character, 'Σ' | 'σ' | 'ς' | '\u{0130}' | '\u{0307}')
-}
-
 /// The members, sorted and distinct, of the case-insensitive class of
-/// `character` as the evaluator's lowercasing sees it: its lowercase, every
-/// character that lowercases to the same, and `extra`. A single member is
+/// `character` under the evaluator's folding (Unicode simple case folding,
+/// `ir::case`): every character that folds as it does. A single member is
 /// a literal; the target renders the rest in its own class syntax.
-pub fn case_class(character: char, extra: &[char]) -> Result<Vec<char>, String> {
-    let Some(lowered) = lower_char(character) else {
-        return Err(format!("`{character}` lowercases to several characters"));
-    };
-    let mut members = vec![lowered];
-    if let Some(sources) = lowercase_sources().get(&lowered) {
-        members.extend(sources.iter().copied());
-    }
-    members.extend(extra.iter().copied());
-    members.sort_unstable();
-    members.dedup();
-    Ok(members)
+pub fn case_class(character: char) -> Vec<char> {
+    ir::case::orbit(character)
+}
+
+/// Whether case-insensitive comparison with `needle` is exactly
+/// case-sensitive comparison: no character of it folds like another.
+pub fn caseless(needle: &str) -> bool {
+    needle
+        .chars()
+        .all(|character| ir::case::orbit(character).len() == 1)
+}
+
+/// Whether an engine whose case-insensitive matching folds ASCII letters
+/// only (Elasticsearch's `case_insensitive`, Sigma's plain values) compares
+/// `needle` as the evaluator does: ASCII, and no letter whose orbit has a
+/// non-ASCII member (`k` has the Kelvin sign, `s` the long s).
+pub fn ascii_foldable(needle: &str) -> bool {
+    needle.chars().all(ir::case::ascii_orbit)
 }
 
 #[cfg(test)]
@@ -317,12 +286,17 @@ mod tests {
     }
 
     #[test]
-    fn case_classes_follow_the_evaluators_lowercase() {
-        assert_eq!(case_class('a', &[]), Ok(vec!['A', 'a']));
-        assert_eq!(case_class('k', &[]), Ok(vec!['K', 'k', '\u{212A}']));
-        assert_eq!(case_class('1', &[]), Ok(vec!['1']));
-        assert!(case_class('\u{0130}', &[]).is_err());
-        assert!(context_dependent('σ'));
+    fn case_classes_follow_the_evaluators_folding() {
+        assert_eq!(case_class('a'), vec!['A', 'a']);
+        assert_eq!(case_class('k'), vec!['K', 'k', '\u{212A}']);
+        assert_eq!(case_class('1'), vec!['1']);
+        assert_eq!(case_class('\u{0130}'), vec!['\u{0130}']);
+        assert!(caseless("12-_"));
+        assert!(!caseless("a1"));
+        assert!(ascii_foldable("Tool_Name"));
+        assert!(!ascii_foldable("key"));
+        assert!(!ascii_foldable("SECRET"));
+        assert!(!ascii_foldable("é"));
     }
 
     #[test]

@@ -4,13 +4,15 @@
 //!
 //! Input: needles or a Rust regex from the IR and a [`Flavour`]. Output: a
 //! pattern that searches exactly what the evaluator searches.
-//! Case-insensitive needles get explicit character classes built from the
-//! evaluator's own Unicode lowercase mapping, so the pattern does not depend
-//! on how the engine folds case; Rust regexes are translated from their HIR
-//! with every class spelled out as code-point ranges. The flavours differ
-//! only where the engines do: how the end of the text is written (Java's
-//! `$` also matches before a final line break), ASCII word boundaries (Java
-//! 17's `\b` is not ASCII) and line anchors, class sizes and repeat limits.
+//! Case-insensitive needles are written as they are under RE2's own `(?i)`,
+//! whose folding is the evaluator's (Unicode simple case folding); an engine
+//! whose case-insensitive flag folds differently (Java's `(?iu)` also pairs
+//! `ı` with `i`) gets explicit classes of every character's case variants.
+//! Rust regexes are translated from their HIR with every class spelled out
+//! as code-point ranges. The flavours differ only where the engines do: how
+//! the end of the text is written (Java's `$` also matches before a final
+//! line break), ASCII word boundaries (Java 17's `\b` is not ASCII) and
+//! line anchors, class sizes, repeat limits and case folding.
 
 use regex_syntax::ParserBuilder;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
@@ -34,9 +36,19 @@ pub struct Flavour {
     pub max_class_ranges: usize,
     /// The largest counted repetition.
     pub max_repeat: u32,
+    /// Whether the engine's `(?i)` folds as the evaluator does (Unicode
+    /// simple case folding); otherwise case variants are spelled out.
+    pub simple_case_folding: bool,
 }
 
-/// RE2 (Kusto, DuckDB).
+/// RE2 (Kusto, DuckDB). RE2's `(?i)` matches a character with every
+/// character of its orbit under Unicode simple case folding (`k`, `K` and
+/// the Kelvin sign; the case folding tables of `re2/unicode_casefold.h`,
+/// https://hackage.haskell.org/package/Z-Data-0.5.0.0/candidate/src/third_party/re2/re2/unicode_casefold.h),
+/// the evaluator's folding. Kusto's regexes are RE2
+/// (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/re2),
+/// and so are DuckDB's
+/// (https://duckdb.org/docs/stable/sql/functions/regular_expressions).
 pub const RE2: Flavour = Flavour {
     name: "RE2",
     end: "$",
@@ -44,6 +56,7 @@ pub const RE2: Flavour = Flavour {
     line_anchors: true,
     max_class_ranges: 64,
     max_repeat: 1000,
+    simple_case_folding: true,
 };
 
 /// RE2 as DuckDB runs it: the same syntax, with whole Unicode classes spelled out.
@@ -57,6 +70,14 @@ pub const RE2_WIDE: Flavour = Flavour {
 pub const RE2_NO_BOUNDARY: Flavour = Flavour {
     name: "Sigma",
     word_boundary: None,
+    simple_case_folding: false,
+    ..RE2
+};
+
+/// The RE2 syntax with case variants spelled out (Sigma: its backends'
+/// engines do not share one case-insensitive flag).
+pub const RE2_CASE_CLASSES: Flavour = Flavour {
+    simple_case_folding: false,
     ..RE2
 };
 
@@ -71,6 +92,7 @@ pub const JAVA: Flavour = Flavour {
     line_anchors: false,
     max_class_ranges: 2000,
     max_repeat: 100_000,
+    simple_case_folding: false,
 };
 
 /// The whitespace the evaluator folds: tab, line feed, vertical tab, form
@@ -101,8 +123,8 @@ fn push_class_member(out: &mut String, character: char) {
     }
 }
 
-fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
-    let members = lower::case_class(character, extra)?;
+fn push_case_class(out: &mut String, character: char) {
+    let members = lower::case_class(character);
     if let [single] = members.as_slice() {
         push_literal(out, *single);
     } else {
@@ -112,18 +134,13 @@ fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<
         }
         out.push(']');
     }
-    Ok(())
 }
 
 /// The body of an RE2 pattern (no anchors) that matches a needle as the
-/// evaluator compares it: exact, or case-insensitive through explicit
-/// classes; whitespace runs as `[\t-\r ]+` when folding.
-pub fn needle_pattern(
-    needle: &str,
-    op: TextOp,
-    case_sensitive: bool,
-    fold_whitespace: bool,
-) -> Result<String, String> {
+/// evaluator compares it: exact; case-insensitive through explicit classes
+/// when `case_classes`, otherwise literally (for a pattern under `(?i)`);
+/// whitespace runs as `[\t-\r ]+` when folding.
+pub fn needle_pattern(needle: &str, case_classes: bool, fold_whitespace: bool) -> String {
     let mut out = String::new();
     let characters: Vec<char> = needle.chars().collect();
     let mut index = 0;
@@ -136,28 +153,14 @@ pub fn needle_pattern(
             }
             continue;
         }
-        if case_sensitive {
-            push_literal(&mut out, character);
+        if case_classes {
+            push_case_class(&mut out, character);
         } else {
-            if lower::context_dependent(character) {
-                return Err(format!(
-                    "the needle contains `{character}`, whose case-insensitive comparison depends on context"
-                ));
-            }
-            // A field's `İ` lowercases to `i` and a combining dot: it can end
-            // a match of a needle ending in `i` where the match may continue.
-            let last = index + 1 == characters.len();
-            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
-            let extra: &[char] = if last && open_end && lower::lower_char(character) == Some('i') {
-                &['\u{0130}']
-            } else {
-                &[]
-            };
-            push_case_class(&mut out, character, extra)?;
+            push_literal(&mut out, character);
         }
         index += 1;
     }
-    Ok(out)
+    out
 }
 
 /// An RE2 search pattern for a text operator over several needles.
@@ -168,16 +171,26 @@ pub fn needles_regex(
     case_sensitive: bool,
     fold_whitespace: bool,
 ) -> Result<String, String> {
-    let mut bodies = Vec::new();
-    for needle in needles {
-        bodies.push(needle_pattern(needle, op, case_sensitive, fold_whitespace)?);
-    }
+    // Under `(?i)` only needles with case variants need it.
+    let flag = !case_sensitive
+        && flavour.simple_case_folding
+        && needles.iter().any(|needle| !lower::caseless(needle));
+    let case_classes = !case_sensitive && !flavour.simple_case_folding;
+    let bodies: Vec<String> = needles
+        .iter()
+        .map(|needle| needle_pattern(needle, case_classes, fold_whitespace))
+        .collect();
     let alternation = format!("(?:{})", bodies.join("|"));
-    Ok(match op {
+    let anchored = match op {
         TextOp::Equals => format!("^{alternation}{}", flavour.end),
         TextOp::Contains => alternation,
         TextOp::StartsWith => format!("^{alternation}"),
         TextOp::EndsWith => format!("{alternation}{}", flavour.end),
+    };
+    Ok(if flag {
+        format!("(?i){anchored}")
+    } else {
+        anchored
     })
 }
 
@@ -375,26 +388,52 @@ mod tests {
     use super::*;
 
     #[test]
-    fn needles_get_case_classes_from_the_evaluators_lowercase() {
-        let pattern = needle_pattern("Ok", TextOp::Equals, false, false).unwrap();
-        assert_eq!(pattern, "[Oo][Kk\\x{212A}]");
-        let pattern = needle_pattern("a.b", TextOp::Contains, true, false).unwrap();
-        assert_eq!(pattern, "a\\.b");
-        assert!(needle_pattern("Σ", TextOp::Contains, false, false).is_err());
-        // A trailing `i` of an open-ended needle also accepts `İ`.
-        let pattern = needle_pattern("hi", TextOp::Contains, false, false).unwrap();
-        assert!(pattern.ends_with("\\x{130}]"), "{pattern}");
+    fn case_insensitive_needles_use_the_engines_flag_or_orbit_classes() {
+        let regex = needles_regex(&RE2, &["Ok".to_string()], TextOp::Equals, false, false);
+        assert_eq!(regex.unwrap(), "(?i)^(?:Ok)$");
+        // Needles without case variants need no flag.
+        let regex = needles_regex(&RE2, &["1.2".to_string()], TextOp::Contains, false, false);
+        assert_eq!(regex.unwrap(), "(?:1\\.2)");
+        // Java's flag folds otherwise: the orbits are spelled out.
+        let regex = needles_regex(&JAVA, &["Ok".to_string()], TextOp::Equals, false, false);
+        assert_eq!(regex.unwrap(), "^(?:[Oo][Kk\\x{212A}])\\z");
+        assert_eq!(needle_pattern("a.b", false, false), "a\\.b");
+        // Every sigma is one orbit, and a dotted capital I only itself.
+        assert_eq!(
+            needle_pattern("σİ", true, false),
+            "[\\x{3A3}\\x{3C2}\\x{3C3}]\\x{130}"
+        );
+    }
+
+    #[test]
+    fn re2_case_insensitivity_is_the_evaluators_folding() {
+        // RE2 and Rust's `regex` share simple case folding; the evaluator
+        // compares folded texts.
+        let regex = needles_regex(
+            &RE2,
+            &["key sk".to_string()],
+            TextOp::Contains,
+            false,
+            false,
+        )
+        .unwrap();
+        let compiled = regex::Regex::new(&regex).unwrap();
+        for text in ["KEY SK", "\u{212A}ey \u{17F}k", "a key sk b"] {
+            assert!(compiled.is_match(text), "{text}");
+            assert!(crate::ir::case::fold(text).contains("key sk"), "{text}");
+        }
+        assert!(!compiled.is_match("\u{130}key sk".replace("key", "kez").as_str()));
     }
 
     #[test]
     fn folding_turns_whitespace_runs_into_a_repeated_class() {
-        let pattern = needle_pattern("a \t b", TextOp::Contains, true, true).unwrap();
+        let pattern = needle_pattern("a \t b", false, true);
         assert_eq!(pattern, "a[\\x{9}-\\x{D} ]+b");
     }
 
     #[test]
     fn hostile_needles_are_literal_in_the_regex() {
-        let pattern = needle_pattern("\") | (.*", TextOp::Contains, true, false).unwrap();
+        let pattern = needle_pattern("\") | (.*", false, false);
         assert_eq!(pattern, "\"\\) \\| \\(\\.\\*");
         let compiled = regex::Regex::new(&pattern).unwrap();
         assert!(compiled.is_match("x\") | (.* y"));

@@ -197,8 +197,8 @@ list boundaries: regex = [/a\bb/, /ok/, /x$y/]
     #[test]
     fn case_insensitive_equality_uses_in_tilde() {
         assert_eq!(
-            eql(r#"match tool_call where tool_name in ["http_get", "HTTP_POST"]"#).unwrap(),
-            r#"any where tripline.event_type == "tool_call" and gen_ai.tool.name in~ ("HTTP_POST", "http_get")"#
+            eql(r#"match tool_call where tool_name in ["http_get", "HTTP_PUT"]"#).unwrap(),
+            r#"any where tripline.event_type == "tool_call" and gen_ai.tool.name in~ ("HTTP_PUT", "http_get")"#
         );
     }
 
@@ -263,7 +263,7 @@ list boundaries: regex = [/a\bb/, /ok/, /x$y/]
     fn a_sequence_keeps_keys_present_and_repeats_with_runs() {
         assert_eq!(
             eql("sequence by api_key_id within 10m {\n auth where outcome == \"failure\" repeat >= 3;\n auth where outcome == \"success\";\n }").unwrap(),
-            "sequence by tripline.api_key_id with maxspan=10m\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome in~ (\"failure\")] with runs=3\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome in~ (\"success\")]"
+            "sequence by tripline.api_key_id with maxspan=10m\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome in~ (\"failure\")] with runs=3\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome regex (\"[Ssſ][Uu][Cc][Cc][Ee][Ssſ][Ssſ]\")]"
         );
     }
 

@@ -77,9 +77,9 @@ fn push_literal(out: &mut String, character: char) {
     out.push(character);
 }
 
-/// Appends the class of characters whose lowercase equals `character`'s.
-fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
-    let members = lower::case_class(character, extra)?;
+/// Appends the class of characters that fold as `character` does.
+fn push_case_class(out: &mut String, character: char) {
+    let members = lower::case_class(character);
     if let [single] = members.as_slice() {
         push_literal(out, *single);
     } else {
@@ -89,7 +89,6 @@ fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<
         }
         out.push(']');
     }
-    Ok(())
 }
 
 /// A Lucene regex (implicitly anchored) that matches exactly the values the
@@ -123,22 +122,7 @@ pub fn needle_regex(
         if case_sensitive {
             push_literal(&mut out, character);
         } else {
-            if lower::context_dependent(character) {
-                return Err(format!(
-                    "the needle {} contains `{character}`, whose case-insensitive comparison depends on context",
-                    eql_string(needle)
-                ));
-            }
-            // A field's `İ` lowercases to `i` and a combining dot: it can end
-            // a match of a needle ending in `i` where the match may continue.
-            let last = index + 1 == characters.len();
-            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
-            let extra: &[char] = if last && open_end && lower::lower_char(character) == Some('i') {
-                &['\u{0130}']
-            } else {
-                &[]
-            };
-            push_case_class(&mut out, character, extra)?;
+            push_case_class(&mut out, character);
         }
         index += 1;
     }
@@ -160,10 +144,13 @@ fn check_length(regex: String) -> Result<String, String> {
 }
 
 /// Whether case-insensitive equality with `needle` is exactly EQL's `in~`:
-/// ASCII with no `k` (the Kelvin sign lowercases to `k` in the evaluator,
-/// not in Elasticsearch's case-insensitive term query).
+/// Elasticsearch's case-insensitive term matching folds ASCII only ("ASCII
+/// case insensitive matching", the term query's `case_insensitive`:
+/// https://www.elastic.co/guide/en/elasticsearch/reference/current/query-dsl-term-query.html),
+/// so every letter's orbit must be ASCII: no `k` (Kelvin sign) or `s`
+/// (long s), nothing non-ASCII.
 pub fn plain_case_insensitive(needle: &str) -> bool {
-    needle.is_ascii() && !needle.contains(['k', 'K'])
+    lower::ascii_foldable(needle)
 }
 
 /// The most classes ranges a translated regex may spell out.
@@ -520,22 +507,22 @@ mod tests {
     }
 
     #[test]
-    fn kelvin_sign_and_dotted_capital_i_follow_the_evaluator() {
-        // U+212A lowercases to `k` in the evaluator.
+    fn kelvin_sign_long_s_and_sigmas_follow_the_evaluators_folding() {
+        // U+212A folds to `k` and U+017F to `s` in the evaluator.
         assert_eq!(
-            needle_regex("k", TextOp::Equals, false, false).unwrap(),
-            "[Kk\u{212A}]"
+            needle_regex("ks", TextOp::Equals, false, false).unwrap(),
+            "[Kk\u{212A}][Ss\u{017F}]"
         );
-        // A needle ending in `i` also matches a field whose `İ` lowercases to `i` + dot.
+        // `İ` folds only to itself: a trailing `i` is `[Ii]`.
         assert_eq!(
             needle_regex("hi", TextOp::Contains, false, false).unwrap(),
-            ".*[Hh][Ii\u{0130}].*"
+            ".*[Hh][Ii].*"
         );
+        // The sigmas are one orbit, whatever their place in a word.
         assert_eq!(
-            needle_regex("hi", TextOp::EndsWith, false, false).unwrap(),
-            ".*[Hh][Ii]"
+            needle_regex("ος", TextOp::Contains, false, false).unwrap(),
+            ".*[Οο][Σςσ].*"
         );
-        assert!(needle_regex("οδος", TextOp::Contains, false, false).is_err());
     }
 
     #[test]
@@ -569,9 +556,10 @@ mod tests {
     }
 
     #[test]
-    fn plain_case_insensitive_needles_are_ascii_without_k() {
+    fn plain_case_insensitive_needles_are_ascii_without_k_or_s() {
         assert!(plain_case_insensitive("http_get"));
         assert!(!plain_case_insensitive("kube"));
+        assert!(!plain_case_insensitive("http_post"));
         assert!(!plain_case_insensitive("école"));
     }
 

@@ -4,8 +4,6 @@
 //! text that holds each value as data: no value can change the query's
 //! shape. Every function here has unit tests below, hostile values included.
 
-use crate::targets::lower::{lower_char, lowercase_sources};
-
 /// A quoted KQL string: `\` and `"` escaped, tab and line breaks as `\t`
 /// `\r` `\n` (the grammar's only escapes inside quotes). A quoted value is a
 /// phrase (`match_phrase`), never a wildcard.
@@ -54,12 +52,10 @@ pub fn kql_field(name: &str) -> Result<String, String> {
 }
 
 /// Whether case-insensitive comparison with `needle` is exactly
-/// case-sensitive comparison: no character of it has another character with
-/// the same lowercase (digits, punctuation, caseless scripts).
+/// case-sensitive comparison: no character of it folds like another
+/// (digits, punctuation, caseless scripts).
 pub fn caseless(needle: &str) -> bool {
-    needle.chars().all(|character| {
-        lower_char(character) == Some(character) && !lowercase_sources().contains_key(&character)
-    })
+    crate::targets::lower::caseless(needle)
 }
 
 #[cfg(test)]

@@ -1315,7 +1315,7 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
         assert_eq!(
             kql(r#"match inference, tool_call where event_type == "inference" or app == "x""#)
                 .unwrap(),
-            r#"EventType in ("inference", "tool_call") and ((EventType in ("inference")) or (isnotempty(App) and (App matches regex "^(?:[Xx])$")))"#
+            r#"EventType in ("inference", "tool_call") and ((EventType in ("inference")) or (isnotempty(App) and (App matches regex "(?i)^(?:x)$")))"#
         );
     }
 

@@ -4,8 +4,8 @@
 //! `*`, `?` and `\` escaped, so they are never wildcards) and `|re` patterns.
 //! A `|re` value must compile in Python's `re` (pySigma compiles it) and mean
 //! the same in PCRE (Splunk and most backends): the RE2 patterns of
-//! `sentinel_kql` (explicit case classes from the evaluator's lowercase
-//! mapping, whitespace runs, classes spelled out) are rewritten into that
+//! `sentinel_kql` (with explicit case classes from the evaluator's case
+//! folding, whitespace runs, classes spelled out) are rewritten into that
 //! dialect: `\x{H}` becomes `\xHH` or the character itself, and the end
 //! anchor `$` becomes `$(?!\n)`, because in Python and PCRE a bare `$` also
 //! matches before a final line feed.
@@ -30,18 +30,14 @@ pub fn plain_value(needle: &str) -> String {
 }
 
 /// Whether a case-insensitive test of `needle` is exactly a Sigma plain
-/// value (case-insensitive in every backend, at least for ASCII): the needle
-/// is ASCII without `k` (the Kelvin sign lowercases to `k` in the
-/// evaluator), a substring or prefix needle does not end in `i` (a field's
-/// `İ` lowercases to `i` plus a combining dot), and a folded needle has no
-/// whitespace (a needle without whitespace matches a folded value exactly
-/// where it matches the value).
-pub fn plain_case_insensitive(needle: &str, op: TextOp, fold_whitespace: bool) -> bool {
-    let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
-    let kelvin = needle.contains(['k', 'K']);
-    let dotted_i = open_end && needle.ends_with(['i', 'I']);
+/// value (case-insensitive in every backend, at least for ASCII): every
+/// letter of the needle folds with ASCII letters only (no `k`, whose orbit
+/// has the Kelvin sign, no `s`, whose orbit has the long s, nothing
+/// non-ASCII), and a folded needle has no whitespace (a needle without
+/// whitespace matches a folded value exactly where it matches the value).
+pub fn plain_case_insensitive(needle: &str, _op: TextOp, fold_whitespace: bool) -> bool {
     let folded_space = fold_whitespace && needle.contains(FOLD_SPACE);
-    needle.is_ascii() && !kelvin && !dotted_i && !folded_space
+    crate::targets::lower::ascii_foldable(needle) && !folded_space
 }
 
 /// A `|re` pattern for a text operator over needles, anchored per operator.
@@ -51,8 +47,14 @@ pub fn needles_regex(
     case_sensitive: bool,
     fold_whitespace: bool,
 ) -> Result<String, String> {
-    re2::needles_regex(&re2::RE2, needles, op, case_sensitive, fold_whitespace)
-        .map(|text| python_pcre(&text))
+    re2::needles_regex(
+        &re2::RE2_CASE_CLASSES,
+        needles,
+        op,
+        case_sensitive,
+        fold_whitespace,
+    )
+    .map(|text| python_pcre(&text))
 }
 
 /// A `|re` pattern that searches exactly what the Rust regex searches.
@@ -121,18 +123,24 @@ mod tests {
     #[test]
     fn plain_only_where_backends_agree_with_the_evaluator() {
         assert!(plain_case_insensitive(
+            "ignore the prompt",
+            TextOp::Contains,
+            false
+        ));
+        // `s` folds with the long s, which ASCII-insensitive backends miss.
+        assert!(!plain_case_insensitive(
             "ignore previous",
             TextOp::Contains,
             false
         ));
         assert!(!plain_case_insensitive(
-            "ignore previous",
+            "ignore the prompt",
             TextOp::Contains,
             true
         ));
         assert!(plain_case_insensitive("ignore", TextOp::Contains, true));
         assert!(!plain_case_insensitive("token", TextOp::Equals, false));
-        assert!(!plain_case_insensitive("api", TextOp::StartsWith, false));
+        assert!(plain_case_insensitive("api", TextOp::StartsWith, false));
         assert!(plain_case_insensitive("api", TextOp::EndsWith, false));
         assert!(!plain_case_insensitive("café", TextOp::Equals, false));
     }

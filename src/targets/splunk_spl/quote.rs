@@ -118,31 +118,12 @@ fn push_literal(out: &mut String, character: char) {
     }
 }
 
-/// Appends the class of characters whose lowercase equals `character`'s.
-fn push_case_class(out: &mut String, character: char, extra: &[char]) -> Result<(), String> {
-    let members = lower::case_class(character, extra)?;
-    if let [single] = members.as_slice() {
-        push_literal(out, *single);
-    } else {
-        out.push('[');
-        for member in members {
-            push_literal(out, member);
-        }
-        out.push(']');
-    }
-    Ok(())
-}
-
 /// The body (no anchors, no mode prefix) of a PCRE pattern matching the
-/// values that one needle accepts under the evaluator's text operator:
-/// case-insensitivity as explicit classes built from the evaluator's own
-/// lowercase mapping, a whitespace run as `[\t-\r ]+` when folding.
-pub fn needle_pattern(
-    needle: &str,
-    op: TextOp,
-    case_sensitive: bool,
-    fold_whitespace: bool,
-) -> Result<String, String> {
+/// values that one needle accepts under the evaluator's text operator: the
+/// needle literally (a case-insensitive test puts the whole pattern under
+/// `(?i)`, see [`needles_pattern`]), a whitespace run as `[\t-\r ]+` when
+/// folding. Every needle has a form; the `Result` keeps refusals possible.
+pub fn needle_pattern(needle: &str, fold_whitespace: bool) -> Result<String, String> {
     let mut out = String::new();
     let characters: Vec<char> = needle.chars().collect();
     let mut index = 0;
@@ -155,26 +136,7 @@ pub fn needle_pattern(
             }
             continue;
         }
-        if case_sensitive {
-            push_literal(&mut out, character);
-        } else {
-            if lower::context_dependent(character) {
-                return Err(format!(
-                    "the needle {} contains `{character}`, whose case-insensitive comparison depends on context",
-                    spl_string(needle)
-                ));
-            }
-            // A field's `İ` lowercases to `i` and a combining dot: it can end
-            // a match of a needle ending in `i` where the match may continue.
-            let last = index + 1 == characters.len();
-            let open_end = matches!(op, TextOp::Contains | TextOp::StartsWith);
-            let extra: &[char] = if last && open_end && lower::lower_char(character) == Some('i') {
-                &['\u{0130}']
-            } else {
-                &[]
-            };
-            push_case_class(&mut out, character, extra)?;
-        }
+        push_literal(&mut out, character);
         index += 1;
     }
     Ok(out)
@@ -182,7 +144,16 @@ pub fn needle_pattern(
 
 /// A whole PCRE pattern for `field OP any of needles`: the alternatives
 /// anchored as the operator needs (`\A`, `\z`: `$` would also match before
-/// a final line feed).
+/// a final line feed), under `(?i)` when the test is case-insensitive and a
+/// needle has case variants.
+///
+/// In UTF mode PCRE2's caseless matching uses Unicode case properties for
+/// every character, `K`/`k`/Kelvin sign and `S`/`s`/long s included, and
+/// pairs the Turkish dotted and dotless `I` with nothing unless asked to
+/// (pcre2api, `PCRE2_CASELESS` and `PCRE2_EXTRA_TURKISH_CASING`:
+/// https://github.com/PCRE2Project/pcre2/pull/521/files): that is Unicode
+/// simple case folding, the evaluator's. Splunk's regexes are PCRE
+/// (https://help.splunk.com/splunk-enterprise/manage-knowledge-objects/knowledge-management-manual/9.1/get-started-with-knowledge-objects/about-splunk-regular-expressions).
 pub fn needles_pattern(
     needles: &[&str],
     op: TextOp,
@@ -191,7 +162,7 @@ pub fn needles_pattern(
 ) -> Result<String, String> {
     let bodies = needles
         .iter()
-        .map(|needle| needle_pattern(needle, op, case_sensitive, fold_whitespace))
+        .map(|needle| needle_pattern(needle, fold_whitespace))
         .collect::<Result<Vec<_>, _>>()?;
     let (start, end) = match op {
         TextOp::Equals => ("\\A", "\\z"),
@@ -199,7 +170,12 @@ pub fn needles_pattern(
         TextOp::EndsWith => ("", "\\z"),
         TextOp::Contains => ("", ""),
     };
-    Ok(format!("{UTF_MODE}{start}(?:{}){end}", bodies.join("|")))
+    let folds = !case_sensitive && needles.iter().any(|needle| !lower::caseless(needle));
+    let flag = if folds { "(?i)" } else { "" };
+    Ok(format!(
+        "{UTF_MODE}{flag}{start}(?:{}){end}",
+        bodies.join("|")
+    ))
 }
 
 /// Translates a pattern of the language's regex subset (Rust `regex` syntax,
@@ -348,24 +324,29 @@ mod tests {
     }
 
     #[test]
-    fn case_insensitive_needles_become_classes_from_the_lowercase_mapping() {
+    fn case_insensitive_needles_are_literal_under_the_caseless_flag() {
         assert_eq!(
             needles_pattern(&["Ok"], TextOp::Equals, false, false).unwrap(),
-            "(*UTF)\\A(?:[Oo][Kk\\x{212A}])\\z"
+            "(*UTF)(?i)\\A(?:Ok)\\z"
         );
         assert_eq!(
             needles_pattern(&["a b"], TextOp::Contains, false, true).unwrap(),
-            "(*UTF)(?:[Aa][\\x{9}-\\x{D}\\ ]+[Bb])"
+            "(*UTF)(?i)(?:a[\\x{9}-\\x{D}\\ ]+b)"
         );
         assert_eq!(
             needles_pattern(&["x", "y"], TextOp::StartsWith, true, false).unwrap(),
             "(*UTF)\\A(?:x|y)"
         );
+        // No case variants, no flag.
         assert_eq!(
-            needles_pattern(&["hi"], TextOp::Contains, false, true).unwrap(),
-            "(*UTF)(?:[Hh][Ii\\x{130}])"
+            needles_pattern(&["1-2"], TextOp::Contains, false, false).unwrap(),
+            "(*UTF)(?:1\\-2)"
         );
-        assert!(needle_pattern("Σx", TextOp::Contains, false, true).is_err());
+        // Context never matters under simple case folding.
+        assert_eq!(
+            needles_pattern(&["Σx"], TextOp::Contains, false, true).unwrap(),
+            "(*UTF)(?i)(?:\\x{3A3}x)"
+        );
     }
 
     #[test]

@@ -1,0 +1,93 @@
+//! Compiled queries read as a detection engineer writes them: where a
+//! target's own case-insensitive flag folds as the evaluator does (RE2's and
+//! PCRE2's `(?i)`: Unicode simple case folding), no query of the shipped
+//! pack spells case variants as per-character classes such as `[Ii][Gg]`.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::PathBuf;
+
+use tripline::project::{LoadOptions, load};
+use tripline::targets;
+
+/// Targets whose idiomatic case-insensitive form is exact.
+const READABLE: [&str; 3] = ["sentinel_kql", "splunk_spl", "duckdb_sql"];
+
+/// The first per-character case class in `text`: a bracketed class holding
+/// two characters that fold together (`[Xx]`, `[Kk\x{212A}]`, `[Ssſ]`) and
+/// no range.
+fn case_class(text: &str) -> Option<String> {
+    let characters: Vec<char> = text.chars().collect();
+    for (start, character) in characters.iter().enumerate() {
+        if *character != '[' {
+            continue;
+        }
+        let Some(length) = characters[start..].iter().position(|c| *c == ']') else {
+            continue;
+        };
+        let body = &characters[start + 1..start + length];
+        // Ranges (`[0-9A-Za-z]`) are classes of their own, not case variants.
+        // JSON arrays and other brackets across words are no regex classes.
+        if body.contains(&'-') || body.iter().any(|c| c.is_whitespace() || *c == '"') {
+            continue;
+        }
+        let letters: Vec<char> = body.iter().copied().filter(|c| c.is_alphabetic()).collect();
+        let pairs = letters.iter().enumerate().any(|(index, a)| {
+            letters[index + 1..]
+                .iter()
+                .any(|b| a != b && a.to_lowercase().eq(b.to_lowercase()))
+        });
+        if pairs {
+            return Some(characters[start..=start + length].iter().collect());
+        }
+    }
+    None
+}
+
+#[test]
+fn the_detector_finds_case_classes() {
+    assert_eq!(case_class("^(?:[Hh][Tt])$"), Some("[Hh]".to_string()));
+    assert_eq!(case_class("x[0-9A-Z_a-z]y"), None);
+    assert_eq!(case_class("(?i)^(?:http_get)$"), None);
+}
+
+#[test]
+fn readable_targets_spell_no_per_character_case_classes() {
+    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
+    let project = load(&LoadOptions {
+        paths: vec![PathBuf::from("rules")],
+        ..LoadOptions::default()
+    })
+    .expect("the shipped pack loads");
+    let pack = project.pack.as_ref().expect("the shipped pack checks");
+    let registry = targets::registry();
+    let mut compiled = 0;
+    for target in registry
+        .iter()
+        .filter(|target| READABLE.contains(&target.id()))
+    {
+        let mapping = target.default_mapping(&pack.schema);
+        for rule in &pack.rules {
+            let Ok(artifacts) =
+                targets::compile_rule(target.as_ref(), rule, pack, &mapping, &registry)
+            else {
+                continue;
+            };
+            compiled += 1;
+            for artifact in &artifacts {
+                if let Some(class) = case_class(&artifact.text) {
+                    panic!(
+                        "{} {}: `{}` spells case variants as `{class}`",
+                        target.id(),
+                        rule.id,
+                        artifact.path
+                    );
+                }
+            }
+        }
+    }
+    assert!(
+        compiled >= 40,
+        "only {compiled} rule × target pairs compiled"
+    );
+}
