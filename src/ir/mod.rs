@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod attack;
 mod display;
+pub mod fingerprint;
 mod needs;
 mod params;
 pub mod regex;
@@ -446,19 +447,21 @@ pub enum Detection {
         /// History length in milliseconds.
         lookback_ms: i64,
     },
-    /// Near-identical values of a text field within a window.
+    /// Values of a text field grouped by their near-duplicate fingerprint
+    /// ([`fingerprint`]) within a window.
     Cluster {
         /// Events read.
         source: Source,
         /// The clustered text field.
         field: String,
-        /// Minimum word-set Jaccard similarity to join a cluster.
+        /// The word-set Jaccard similarity at which two values share a
+        /// fingerprint half the time (see [`fingerprint::sketch_size`]).
         similarity: f64,
         /// Values shorter than this many characters are ignored.
         min_length: i64,
         /// Window length in milliseconds.
         window_ms: i64,
-        /// The alert condition over each cluster's aggregates.
+        /// The alert condition over each fingerprint's aggregates.
         condition: Expr,
     },
     /// Ordered steps sharing a key within a span.

@@ -13,6 +13,7 @@
 //! | lookup joins ([`TestKind::Rows`], [`TestKind::Narrowed`]) | rows resolved and grouped; the lookup's size kept for row limits |
 //! | time bucketing and aggregation ([`Window`]) | epoch-aligned buckets, grouping sets, aggregates shared by label |
 //! | history ([`Baseline`]) | the lookback in whole buckets and the value of an empty bucket |
+//! | near-duplicate key ([`Fingerprint`]) | the steps that compute a cluster's key, and `r` from the similarity |
 //! | condition ([`Cond`]) | leaves, constants, which values an alert reports, where a missing value can reach a `not` |
 //!
 //! Targets print a plan through [`super::syntax::Syntax`]; what a target
@@ -65,17 +66,128 @@ pub enum Shape {
         /// Steps and how many events each needs.
         steps: Vec<(Source, u32)>,
     },
-    /// Similarity clustering of a text field.
+    /// Near-duplicate text: epoch-aligned buckets grouped by a key computed
+    /// from a text field ([`Fingerprint`]), then aggregates and a condition
+    /// per bucket and key, as a [`Window`] with one grouping.
     Cluster {
         /// Events read.
         source: Source,
-        /// The clustered field.
-        field: String,
+        /// The key and how to compute it.
+        fingerprint: Fingerprint,
         /// Bucket length in milliseconds.
         window_ms: i64,
-        /// The condition over each cluster.
+        /// The condition over each bucket and fingerprint.
         condition: Condition,
     },
+}
+
+/// The near-duplicate fingerprint of a text field (see
+/// [`ir::fingerprint`]): what a printer needs, and the steps it spells.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The text field.
+    pub field: String,
+    /// Values with fewer characters (Unicode code points) are not grouped.
+    pub min_length: u64,
+    /// How many of the smallest word hashes the key keeps (`r`); `None`: all.
+    pub sketch: Option<u32>,
+}
+
+/// One step of computing a [`Fingerprint`], in the order they apply.
+/// Printers spell each step; [`Fingerprint::steps`] says which apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintStep {
+    /// Keep only events whose value has at least this many characters
+    /// (Unicode code points); absent when the minimum is 0.
+    MinLength(u64),
+    /// The value's words: every non-overlapping match of the pattern, left
+    /// to right (a list of strings).
+    Words {
+        /// The regex, [`ir::fingerprint::WORD_PATTERN`]: ASCII only, the
+        /// same in every regex engine.
+        pattern: &'static str,
+    },
+    /// Each word lowercased (its letters are ASCII: lowercase each word,
+    /// never the whole value, whose non-ASCII letters can lowercase to
+    /// ASCII ones), then the first `digits` lowercase hex digits of the MD5
+    /// of its bytes.
+    HashEach {
+        /// Hex digits kept, [`ir::fingerprint::HASH_DIGITS`].
+        digits: usize,
+    },
+    /// Duplicate hashes removed.
+    Distinct,
+    /// Hashes sorted ascending as text (fixed-width hex: numeric order).
+    Sort,
+    /// The first `count` hashes; absent when the key keeps every word.
+    First(u32),
+    /// The hashes joined into one string.
+    Join {
+        /// [`ir::fingerprint::SEPARATOR`].
+        separator: &'static str,
+    },
+    /// A value without a word has no fingerprint: the event is not grouped
+    /// (an empty join is no key).
+    DropEmpty,
+}
+
+impl Fingerprint {
+    /// The fingerprint of a cluster rule's field.
+    pub fn new(field: &str, similarity: f64, min_length: i64) -> Fingerprint {
+        Fingerprint {
+            field: field.to_string(),
+            min_length: u64::try_from(min_length).unwrap_or(0),
+            sketch: ir::fingerprint::sketch_size(similarity),
+        }
+    }
+
+    /// The name of the key in an alert's `group`.
+    pub fn group_name(&self) -> &'static str {
+        ir::fingerprint::GROUP_NAME
+    }
+
+    /// The steps that compute the key, in order.
+    pub fn steps(&self) -> Vec<FingerprintStep> {
+        let mut steps = Vec::new();
+        if self.min_length > 0 {
+            steps.push(FingerprintStep::MinLength(self.min_length));
+        }
+        steps.push(FingerprintStep::Words {
+            pattern: ir::fingerprint::WORD_PATTERN,
+        });
+        steps.push(FingerprintStep::HashEach {
+            digits: ir::fingerprint::HASH_DIGITS,
+        });
+        steps.push(FingerprintStep::Distinct);
+        steps.push(FingerprintStep::Sort);
+        if let Some(count) = self.sketch {
+            steps.push(FingerprintStep::First(count));
+        }
+        steps.push(FingerprintStep::Join {
+            separator: ir::fingerprint::SEPARATOR,
+        });
+        steps.push(FingerprintStep::DropEmpty);
+        steps
+    }
+
+    /// What the key is, in one sentence, for comments in compiled queries.
+    pub fn describe(&self) -> String {
+        let kept = match self.sketch {
+            Some(1) => "the smallest".to_string(),
+            Some(count) => format!("the {count} smallest"),
+            None => "all".to_string(),
+        };
+        let length = if self.min_length > 0 {
+            format!(" of values of at least {} characters", self.min_length)
+        } else {
+            String::new()
+        };
+        format!(
+            "{kept} distinct {}-hex-digit MD5 prefixes of the lowercased ASCII words{length}, sorted and joined by `{}`",
+            ir::fingerprint::HASH_DIGITS,
+            ir::fingerprint::SEPARATOR
+        )
+    }
 }
 
 /// Which events a step reads.
