@@ -6,14 +6,15 @@
 //! holds, with the fingerprint as the alert's `group`.
 //!
 //! The fingerprint is [`crate::ir::fingerprint`]'s: a value with at least
-//! `min_length` characters is reduced to the `r` smallest distinct MD5
-//! prefixes of its lowercased ASCII words. This file computes it in one pass
-//! over the value's bytes without allocating: words are lowercased into a
-//! reused buffer, their hashes come from a bounded cache (MD5 runs once per
-//! distinct word until the cache is full, when it starts again empty), and
-//! the `r` smallest hashes are kept in a small sorted buffer as they come.
-//! The open window's groups are keyed by those hashes (a new group copies
-//! them once).
+//! `min_length` characters is reduced to one key per band, the `r` smallest
+//! distinct slices of the MD5s of its lowercased ASCII words of at least 3
+//! characters. This file computes it in one pass over the value's bytes
+//! without allocating: words are lowercased into a reused buffer, their
+//! MD5s come from a bounded cache (MD5 runs once per distinct word until the
+//! cache is full, when it starts again empty), and each band's `r` smallest
+//! hashes are kept in a small sorted buffer as they come. The open window's
+//! groups are keyed by band and hashes (a new group copies them once); an
+//! event joins one group per band.
 //!
 //! State: the open window's groups (aggregate states and evidence), dropped
 //! when the window closes, and the word-hash cache.
@@ -87,7 +88,7 @@ fn lowercase(bytes: &[u8], out: &mut Vec<u8>) {
 #[derive(Debug, Clone, Copy, Default)]
 struct Slot {
     word: u128,
-    hash: u32,
+    hash: [u32; 4],
 }
 
 /// The word-hash caches and the buffer of one value's smallest hashes.
@@ -101,33 +102,37 @@ struct Slot {
 /// that neither the word nor its lookup allocates; MD5 runs only on a miss.
 #[derive(Debug)]
 pub struct Fingerprinter {
-    /// How many smallest hashes a fingerprint keeps (`usize::MAX`: all).
+    /// How many smallest hashes a band keeps (`usize::MAX`: all).
     sketch: usize,
+    /// Bands computed.
+    bands: usize,
     short: Box<[Slot]>,
-    long: FastMap<Box<[u8]>, u32>,
+    long: FastMap<Box<[u8]>, [u32; 4]>,
     /// A long word, lowercased.
     word: Vec<u8>,
     /// The word bytes of the value being read, one bit per byte.
     bits: Vec<u64>,
-    hashes: Vec<u32>,
+    /// Each band's smallest hashes so far.
+    hashes: [Vec<u32>; 4],
 }
 
 impl Fingerprinter {
-    /// A fingerprinter keeping `sketch` smallest hashes (`None`: all).
-    pub fn new(sketch: Option<u32>) -> Fingerprinter {
+    /// A fingerprinter of `sketch`'s bands and rows.
+    pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
         Fingerprinter {
-            sketch: sketch.map_or(usize::MAX, |size| size.max(1) as usize),
+            sketch: sketch.rows.map_or(usize::MAX, |size| size.max(1) as usize),
+            bands: sketch.bands.clamp(1, 4) as usize,
             short: vec![Slot::default(); SHORT_SLOTS].into_boxed_slice(),
             long: FastMap::default(),
             word: Vec::new(),
             bits: Vec::new(),
-            hashes: Vec::new(),
+            hashes: Default::default(),
         }
     }
 
     /// The hash of a word of at most [`SHORT_WORD`] bytes, packed.
     #[inline]
-    fn short_hash(&mut self, word: u128, length: usize) -> u32 {
+    fn short_hash(&mut self, word: u128, length: usize) -> [u32; 4] {
         let folded = (word as u64) ^ ((word >> 64) as u64).rotate_left(29);
         let index = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SHORT_SLOTS;
         let slot = &mut self.short[index];
@@ -135,20 +140,20 @@ impl Fingerprinter {
             return slot.hash;
         }
         let bytes = word.to_le_bytes();
-        let hash = fingerprint::word_hash(&bytes[..length]);
+        let hash = fingerprint::word_hashes(&bytes[..length]);
         *slot = Slot { word, hash };
         hash
     }
 
     /// The hash of a longer word (lowercased into `word`).
-    fn long_hash(&mut self, word: &[u8]) -> u32 {
+    fn long_hash(&mut self, word: &[u8]) -> [u32; 4] {
         if word.len() > LONG_WORD {
-            return fingerprint::word_hash(word);
+            return fingerprint::word_hashes(word);
         }
         if let Some(hash) = self.long.get(word) {
             return *hash;
         }
-        let hash = fingerprint::word_hash(word);
+        let hash = fingerprint::word_hashes(word);
         if self.long.len() >= LONG_WORDS {
             self.long.clear();
         }
@@ -156,29 +161,45 @@ impl Fingerprinter {
         hash
     }
 
-    /// Adds one word's hash: `hashes` stays sorted, distinct and at most
-    /// `sketch` long (unsorted, with repeats, when it keeps every hash).
+    /// Adds one word's hashes, one per band: each band's `hashes` stays
+    /// sorted, distinct and at most `sketch` long (unsorted, with repeats,
+    /// when it keeps every hash).
     #[inline]
-    fn keep(&mut self, hash: u32) {
-        if self.sketch == usize::MAX {
-            self.hashes.push(hash);
-            return;
-        }
-        if self.hashes.len() >= self.sketch && self.hashes.last().is_some_and(|last| hash >= *last)
-        {
-            return;
-        }
-        if let Err(at) = self.hashes.binary_search(&hash) {
-            self.hashes.insert(at, hash);
-            if self.hashes.len() > self.sketch {
-                self.hashes.pop();
+    fn keep(&mut self, hash: [u32; 4]) {
+        let sketch = self.sketch;
+        for (hashes, hash) in self.hashes[..self.bands].iter_mut().zip(hash) {
+            if sketch == usize::MAX {
+                hashes.push(hash);
+                continue;
+            }
+            if hashes.len() >= sketch && hashes.last().is_some_and(|last| hash >= *last) {
+                continue;
+            }
+            if let Err(at) = hashes.binary_search(&hash) {
+                hashes.insert(at, hash);
+                if hashes.len() > sketch {
+                    hashes.pop();
+                }
             }
         }
     }
 
-    /// The fingerprint of `text` as its sorted hashes; empty when it has no word.
-    pub fn sketch(&mut self, text: &str) -> &[u32] {
-        self.hashes.clear();
+    /// Band `band`'s (from 0) sorted hashes of the last [`Self::sketch`]ed value.
+    pub fn band(&self, band: usize) -> &[u32] {
+        &self.hashes[band]
+    }
+
+    /// Bands of a fingerprint.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// Computes the fingerprint of `text` (read it with [`Self::band`]);
+    /// false when it has no word.
+    pub fn sketch(&mut self, text: &str) -> bool {
+        for hashes in &mut self.hashes {
+            hashes.clear();
+        }
         let bytes = text.as_bytes();
         self.bits.clear();
         self.bits.extend(bytes.chunks(64).map(|chunk| {
@@ -201,6 +222,10 @@ impl Fingerprinter {
         while let Some(start) = next_bit(&self.bits, at, true) {
             let end = next_bit(&self.bits, start, false).unwrap_or(bytes.len());
             let length = end - start;
+            if length < fingerprint::MIN_WORD {
+                at = end;
+                continue;
+            }
             let hash = if length <= SHORT_WORD {
                 let raw = match bytes.get(start..start + SHORT_WORD) {
                     Some(window) => {
@@ -228,10 +253,12 @@ impl Fingerprinter {
             at = end;
         }
         if self.sketch == usize::MAX {
-            self.hashes.sort_unstable();
-            self.hashes.dedup();
+            for hashes in &mut self.hashes[..self.bands] {
+                hashes.sort_unstable();
+                hashes.dedup();
+            }
         }
-        &self.hashes
+        !self.hashes[0].is_empty()
     }
 }
 
@@ -271,7 +298,8 @@ fn long_enough(text: &str, minimum: usize) -> bool {
     characters >= minimum
 }
 
-/// A closed window's group: its key, state and aggregate values.
+/// A closed window's group: its key (band from 0, then hashes), state and
+/// aggregate values.
 type Evaluated = (Box<[u32]>, GroupState, Vec<Option<Number>>);
 
 /// A cluster rule's compiled form and state.
@@ -282,8 +310,11 @@ pub(crate) struct ClusterShape {
     length: i64,
     condition: Condition,
     current: Option<i64>,
+    /// Keyed by band (from 0) followed by the band's hashes.
     groups: FastMap<Box<[u32]>, GroupState>,
     fingerprinter: Fingerprinter,
+    /// A reused group key.
+    key: Vec<u32>,
 }
 
 impl ClusterShape {
@@ -301,7 +332,8 @@ impl ClusterShape {
             condition,
             current: None,
             groups: FastMap::default(),
-            fingerprinter: Fingerprinter::new(fingerprint::sketch_size(similarity)),
+            fingerprinter: Fingerprinter::new(fingerprint::Sketch::for_similarity(similarity)),
+            key: Vec::new(),
         }
     }
 
@@ -342,8 +374,7 @@ impl ClusterShape {
         if !long_enough(text, self.min_length) {
             return;
         }
-        let hashes = self.fingerprinter.sketch(text);
-        if hashes.is_empty() {
+        if !self.fingerprinter.sketch(text) {
             return;
         }
         let start = window_start(event.time, self.length);
@@ -351,16 +382,23 @@ impl ClusterShape {
             self.close(current, out);
         }
         self.current = Some(start);
-        let hashes = self.fingerprinter.hashes.as_slice();
-        let state = match self.groups.get_mut(hashes) {
-            Some(state) => state,
-            None => self.groups.entry(hashes.into()).or_insert(GroupState {
-                aggregates: self.condition.new_states(),
-                evidence: Evidence::new(event.time),
-            }),
-        };
-        self.condition.add(&mut state.aggregates, event);
-        state.evidence.add_event(event, context);
+        for band in 0..self.fingerprinter.bands() {
+            self.key.clear();
+            self.key.push(band as u32);
+            self.key.extend_from_slice(self.fingerprinter.band(band));
+            let state = match self.groups.get_mut(self.key.as_slice()) {
+                Some(state) => state,
+                None => self
+                    .groups
+                    .entry(self.key.as_slice().into())
+                    .or_insert(GroupState {
+                        aggregates: self.condition.new_states(),
+                        evidence: Evidence::new(event.time),
+                    }),
+            };
+            self.condition.add(&mut state.aggregates, event);
+            state.evidence.add_event(event, context);
+        }
     }
 
     /// Closes the window: evaluates every fingerprint and raises those whose
@@ -400,7 +438,7 @@ impl ClusterShape {
             let mut group = std::collections::BTreeMap::new();
             group.insert(
                 fingerprint::GROUP_NAME.to_string(),
-                serde_json::Value::String(fingerprint::join(&key)),
+                serde_json::Value::String(fingerprint::join(key[0] as usize, &key[1..])),
             );
             let alert = Raised {
                 time: end,
@@ -410,7 +448,8 @@ impl ClusterShape {
             };
             raised.push((key, alert));
         }
-        // Fixed-width hex joined by one separator: the hashes' order is the text's.
+        // One-digit bands, then fixed-width hex joined by one separator: the
+        // keys' order is the text's.
         raised.sort_by(|left, right| left.0.cmp(&right.0));
         out.extend(raised.into_iter().map(|(_, alert)| alert));
     }
@@ -467,15 +506,60 @@ mod tests {
             .collect()
     }
 
+    const EXAMPLE_KEYS: [&str; 4] = [
+        "1:2327346e-567bc1d2",
+        "2:68f13549-769c1f98",
+        "3:21da19f1-6de3d5b9",
+        "4:46b691f3-5705d30c",
+    ];
+
+    /// The band keys of the fast path.
+    fn fast(fingerprinter: &mut Fingerprinter, text: &str) -> Vec<String> {
+        if !fingerprinter.sketch(text) {
+            return Vec::new();
+        }
+        (0..fingerprinter.bands())
+            .map(|band| fingerprint::join(band, fingerprinter.band(band)))
+            .collect()
+    }
+
+    #[test]
+    fn a_fixed_example_has_hand_checked_band_keys() {
+        // Words of 3+ characters ("to" and "be" are too short) and their
+        // MD5s (Python's hashlib, `md5sum`), one 8-digit slice per band:
+        //   ignore       567bc1d2 68f13549 6de3d5b9 46b691f3
+        //   all          a181a603 769c1f98 ad927e73 67c7aa51
+        //   previous     2327346e 833efcd6 b2e7b3f0 a4df8ebb
+        //   instructions cbde2df6 a7c89370 edc449dc 5705d30c
+        //   them         e886b5e8 a9e6a8b1 a306ac1e fb18ec84
+        //   sure         d5e1f5a7 f2fe3dab 21da19f1 c04fbd2b
+        // Each band's key: its 2 smallest slices, ascending.
+        let text = "Ignore ALL previous instructions; ignore them all, to be sure.";
+        let sketch = fingerprint::Sketch {
+            bands: 4,
+            rows: Some(2),
+        };
+        let mut fingerprinter = Fingerprinter::new(sketch);
+        assert_eq!(fast(&mut fingerprinter, text), EXAMPLE_KEYS);
+        assert_eq!(fingerprint::fingerprint(text, sketch), EXAMPLE_KEYS);
+    }
+
     #[test]
     fn the_fast_fingerprint_is_the_reference_fingerprint() {
-        for sketch in [Some(1), Some(2), Some(4), Some(7), None] {
+        let sketches = [
+            (4, Some(1)),
+            (4, Some(2)),
+            (4, Some(6)),
+            (2, Some(7)),
+            (1, None),
+            (4, None),
+        ];
+        for (bands, rows) in sketches {
+            let sketch = fingerprint::Sketch { bands, rows };
             let mut fingerprinter = Fingerprinter::new(sketch);
             for text in texts() {
-                let fast = fingerprinter.sketch(&text);
-                let fast = (!fast.is_empty()).then(|| fingerprint::join(fast));
                 assert_eq!(
-                    fast,
+                    fast(&mut fingerprinter, &text),
                     fingerprint::fingerprint(&text, sketch),
                     "{text:?} {sketch:?}"
                 );
@@ -485,15 +569,18 @@ mod tests {
 
     #[test]
     fn the_caches_stay_bounded_and_colliding_words_keep_their_own_hash() {
-        let mut fingerprinter = Fingerprinter::new(Some(2));
+        let two = fingerprint::Sketch {
+            bands: 4,
+            rows: Some(2),
+        };
+        let mut fingerprinter = Fingerprinter::new(two);
         // Far more short words than slots: each lookup after an eviction is
         // recomputed, never another word's hash.
         for number in 0..SHORT_SLOTS * 2 {
             let text = format!("w{number}");
-            let fast = fingerprinter.sketch(&text).to_vec();
             assert_eq!(
-                Some(fingerprint::join(&fast)),
-                fingerprint::fingerprint(&text, Some(2))
+                fast(&mut fingerprinter, &text),
+                fingerprint::fingerprint(&text, two)
             );
         }
         assert_eq!(fingerprinter.short.len(), SHORT_SLOTS);
@@ -505,15 +592,11 @@ mod tests {
         for length in [SHORT_WORD, SHORT_WORD + 1, LONG_WORD, LONG_WORD + 1] {
             let word = "Ab".repeat(length).chars().take(length).collect::<String>();
             let before = fingerprinter.long.len();
-            let hashes = fingerprinter.sketch(&word).to_vec();
+            let keys = fast(&mut fingerprinter, &word);
             if length > LONG_WORD {
                 assert_eq!(fingerprinter.long.len(), before);
             }
-            assert_eq!(
-                Some(fingerprint::join(&hashes)),
-                fingerprint::fingerprint(&word, Some(2)),
-                "{length}"
-            );
+            assert_eq!(keys, fingerprint::fingerprint(&word, two), "{length}");
         }
     }
 

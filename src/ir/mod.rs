@@ -454,8 +454,8 @@ pub enum Detection {
         source: Source,
         /// The clustered text field.
         field: String,
-        /// The word-set Jaccard similarity at which two values share a
-        /// fingerprint half the time (see [`fingerprint::sketch_size`]).
+        /// The word-set Jaccard similarity near which the fingerprint's
+        /// S-curve rises (see [`fingerprint::Sketch::for_similarity`]).
         similarity: f64,
         /// Values shorter than this many characters are ignored.
         min_length: i64,

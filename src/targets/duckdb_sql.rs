@@ -81,8 +81,11 @@ impl SqlDialect for DuckdbSql {
             FingerprintStep::Words { pattern } => {
                 format!("regexp_extract_all({value}, {})", self.string(pattern))
             }
-            FingerprintStep::HashEach { digits } => {
-                format!("[left(md5(lower(word)), {digits}) FOR word IN {value}]")
+            FingerprintStep::HashEach { offset, digits } => {
+                format!(
+                    "[substr(md5(lower(word)), {}, {digits}) FOR word IN {value}]",
+                    offset + 1
+                )
             }
             FingerprintStep::Distinct => format!("list_distinct({value})"),
             FingerprintStep::Sort => format!("list_sort({value})"),
@@ -90,8 +93,14 @@ impl SqlDialect for DuckdbSql {
             FingerprintStep::Join { separator } => {
                 format!("array_to_string({value}, {})", self.string(separator))
             }
-            FingerprintStep::MinLength(_) | FingerprintStep::DropEmpty => value.to_string(),
+            FingerprintStep::MinLength(_)
+            | FingerprintStep::DropEmpty
+            | FingerprintStep::Label(_) => value.to_string(),
         }
+    }
+
+    fn expand(&self, values: &[String]) -> String {
+        format!("unnest([{}])", values.join(",\n      "))
     }
 }
 

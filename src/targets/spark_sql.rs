@@ -80,8 +80,11 @@ impl SqlDialect for SparkSql {
             FingerprintStep::Words { pattern } => {
                 format!("regexp_extract_all({value}, {}, 0)", self.string(pattern))
             }
-            FingerprintStep::HashEach { digits } => {
-                format!("transform({value}, word -> left(md5(lower(word)), {digits}))")
+            FingerprintStep::HashEach { offset, digits } => {
+                format!(
+                    "transform({value}, word -> substr(md5(lower(word)), {}, {digits}))",
+                    offset + 1
+                )
             }
             FingerprintStep::Distinct => format!("array_distinct({value})"),
             FingerprintStep::Sort => format!("array_sort({value})"),
@@ -89,8 +92,14 @@ impl SqlDialect for SparkSql {
             FingerprintStep::Join { separator } => {
                 format!("array_join({value}, {})", self.string(separator))
             }
-            FingerprintStep::MinLength(_) | FingerprintStep::DropEmpty => value.to_string(),
+            FingerprintStep::MinLength(_)
+            | FingerprintStep::DropEmpty
+            | FingerprintStep::Label(_) => value.to_string(),
         }
+    }
+
+    fn expand(&self, values: &[String]) -> String {
+        format!("explode(array({}))", values.join(",\n      "))
     }
 }
 

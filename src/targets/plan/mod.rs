@@ -82,23 +82,27 @@ pub enum Shape {
 }
 
 /// The near-duplicate fingerprint of a text field (see
-/// [`ir::fingerprint`]): what a printer needs, and the steps it spells.
+/// [`ir::fingerprint`]): what a printer needs, and the steps it spells. An
+/// event has one key per band, so a printer computes the band keys as a list
+/// and expands it to one row per band before grouping.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Fingerprint {
     /// The text field.
     pub field: String,
     /// Values with fewer characters (Unicode code points) are not grouped.
     pub min_length: u64,
-    /// How many of the smallest word hashes the key keeps (`r`); `None`: all.
-    pub sketch: Option<u32>,
+    /// Bands (`b`) and hashes per band (`r`; `None`: all).
+    pub sketch: ir::fingerprint::Sketch,
 }
 
-/// One step of computing a [`Fingerprint`], in the order they apply.
-/// Printers spell each step; [`Fingerprint::steps`] says which apply.
+/// One step of computing one band's key of a [`Fingerprint`], in the order
+/// they apply. Printers spell each step; [`Fingerprint::band_steps`] says
+/// which apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum FingerprintStep {
     /// Keep only events whose value has at least this many characters
-    /// (Unicode code points); absent when the minimum is 0.
+    /// (Unicode code points); absent when the minimum is 0. Applies to the
+    /// event, before any band.
     MinLength(u64),
     /// The value's words: every non-overlapping match of the pattern, left
     /// to right (a list of strings).
@@ -109,9 +113,11 @@ pub enum FingerprintStep {
     },
     /// Each word lowercased (its letters are ASCII: lowercase each word,
     /// never the whole value, whose non-ASCII letters can lowercase to
-    /// ASCII ones), then the first `digits` lowercase hex digits of the MD5
-    /// of its bytes.
+    /// ASCII ones), then `digits` of the lowercase hex MD5 of its bytes from
+    /// `offset` (0-based: the band's slice).
     HashEach {
+        /// First hex digit kept, 8 × (band − 1).
+        offset: usize,
         /// Hex digits kept, [`ir::fingerprint::HASH_DIGITS`].
         digits: usize,
     },
@@ -126,10 +132,16 @@ pub enum FingerprintStep {
         /// [`ir::fingerprint::SEPARATOR`].
         separator: &'static str,
     },
-    /// A value without a word has no fingerprint: the event is not grouped
-    /// (an empty join is no key).
+    /// A value without a word has no fingerprint: an empty join is no key
+    /// (null), and the event is not grouped.
     DropEmpty,
+    /// The band's number and [`ir::fingerprint::BAND_SEPARATOR`] before the
+    /// key (`"2:"`); a missing key stays missing.
+    Label(&'static str),
 }
+
+/// The labels of bands 1 to 4.
+const BAND_LABELS: [&str; 4] = ["1:", "2:", "3:", "4:"];
 
 impl Fingerprint {
     /// The fingerprint of a cluster rule's field.
@@ -137,7 +149,7 @@ impl Fingerprint {
         Fingerprint {
             field: field.to_string(),
             min_length: u64::try_from(min_length).unwrap_or(0),
-            sketch: ir::fingerprint::sketch_size(similarity),
+            sketch: ir::fingerprint::Sketch::for_similarity(similarity),
         }
     }
 
@@ -146,33 +158,46 @@ impl Fingerprint {
         ir::fingerprint::GROUP_NAME
     }
 
-    /// The steps that compute the key, in order.
-    pub fn steps(&self) -> Vec<FingerprintStep> {
-        let mut steps = Vec::new();
-        if self.min_length > 0 {
-            steps.push(FingerprintStep::MinLength(self.min_length));
-        }
-        steps.push(FingerprintStep::Words {
-            pattern: ir::fingerprint::WORD_PATTERN,
-        });
-        steps.push(FingerprintStep::HashEach {
-            digits: ir::fingerprint::HASH_DIGITS,
-        });
-        steps.push(FingerprintStep::Distinct);
-        steps.push(FingerprintStep::Sort);
-        if let Some(count) = self.sketch {
+    /// How many band keys each event has.
+    pub fn bands(&self) -> usize {
+        self.sketch.bands.clamp(1, 4) as usize
+    }
+
+    /// The steps that compute band `band`'s key (from 0), in order; the
+    /// value's length is tested first ([`FingerprintStep::MinLength`], from
+    /// [`Self::min_length`]).
+    pub fn band_steps(&self, band: usize) -> Vec<FingerprintStep> {
+        let digits = ir::fingerprint::HASH_DIGITS;
+        let mut steps = vec![
+            FingerprintStep::Words {
+                pattern: ir::fingerprint::WORD_PATTERN,
+            },
+            FingerprintStep::HashEach {
+                offset: band * digits,
+                digits,
+            },
+            FingerprintStep::Distinct,
+            FingerprintStep::Sort,
+        ];
+        if let Some(count) = self.sketch.rows {
             steps.push(FingerprintStep::First(count));
         }
         steps.push(FingerprintStep::Join {
             separator: ir::fingerprint::SEPARATOR,
         });
         steps.push(FingerprintStep::DropEmpty);
+        steps.push(FingerprintStep::Label(BAND_LABELS[band.min(3)]));
         steps
+    }
+
+    /// The length filter, when the minimum is above 0.
+    pub fn length_step(&self) -> Option<FingerprintStep> {
+        (self.min_length > 0).then_some(FingerprintStep::MinLength(self.min_length))
     }
 
     /// What the key is, in one sentence, for comments in compiled queries.
     pub fn describe(&self) -> String {
-        let kept = match self.sketch {
+        let kept = match self.sketch.rows {
             Some(1) => "the smallest".to_string(),
             Some(count) => format!("the {count} smallest"),
             None => "all".to_string(),
@@ -182,10 +207,16 @@ impl Fingerprint {
         } else {
             String::new()
         };
+        let bands = match self.bands() {
+            1 => "one band".to_string(),
+            count => format!("{count} bands"),
+        };
         format!(
-            "{kept} distinct {}-hex-digit MD5 prefixes of the lowercased ASCII words{length}, sorted and joined by `{}`",
+            "{bands}, band k keeping {kept} distinct {}-hex-digit slices (from digit 8(k-1)) of the MD5s of the lowercased ASCII words of {}+ characters{length}, sorted, joined by `{}` after `k{}`",
             ir::fingerprint::HASH_DIGITS,
-            ir::fingerprint::SEPARATOR
+            ir::fingerprint::MIN_WORD,
+            ir::fingerprint::SEPARATOR,
+            ir::fingerprint::BAND_SEPARATOR,
         )
     }
 }

@@ -26,7 +26,7 @@
 //! | history ([`plan::Baseline`]) | window functions over earlier buckets, `RANGE` the lookback |
 //! | percentile | the value at rank ⌊(N − 1) · P / 100⌋ of the groups of a bucket, by `row_number` |
 //! | new value | the key's latest sighting at least the learning period old (`RANGE` frame), `lag` over key and value in processing order |
-//! | cluster ([`plan::Fingerprint`]) | the fingerprint computed in `matched` as `_fingerprint`, then a window grouped by it |
+//! | cluster ([`plan::Fingerprint`]) | the band keys computed in `matched` and expanded to one row per band as `_fingerprint`, then a window grouped by it |
 //! | condition | `WHERE` over the aggregate columns |
 
 use serde::Serialize;
@@ -80,8 +80,13 @@ pub trait SqlDialect {
 
     /// A step of a cluster's fingerprint applied to `value`: a string for
     /// [`FingerprintStep::Words`], a list for the others. The shared printer
-    /// spells [`FingerprintStep::MinLength`] and [`FingerprintStep::DropEmpty`].
+    /// spells [`FingerprintStep::MinLength`], [`FingerprintStep::DropEmpty`]
+    /// and [`FingerprintStep::Label`].
     fn fingerprint_step(&self, step: FingerprintStep, value: &str) -> String;
+
+    /// One row per element of the list of `values`, as a `SELECT` item
+    /// (the rows of a null element have a null column).
+    fn expand(&self, values: &[String]) -> String;
 
     /// `count(*)` of the rows passing `filter`.
     fn count_where(&self, filter: &str) -> String {
@@ -206,23 +211,36 @@ impl Printer<'_> {
         condition: &Condition,
     ) -> (String, QueryInfo) {
         let column = self.column(&fingerprint.field);
-        let mut expression = column.clone();
-        let mut filter = None;
-        for step in fingerprint.steps() {
-            expression = match step {
-                FingerprintStep::MinLength(minimum) => {
-                    filter = Some(format!("length({column}) >= {minimum}"));
-                    continue;
-                }
-                FingerprintStep::DropEmpty => format!("nullif({expression}, '')"),
-                other => self.dialect.fingerprint_step(other, &expression),
-            };
+        let filter = match fingerprint.length_step() {
+            Some(FingerprintStep::MinLength(minimum)) => {
+                Some(format!("length({column}) >= {minimum}"))
+            }
+            _ => None,
+        };
+        let mut bands = Vec::new();
+        for band in 0..fingerprint.bands() {
+            let mut expression = column.clone();
+            for step in fingerprint.band_steps(band) {
+                expression = match step {
+                    FingerprintStep::DropEmpty => format!("nullif({expression}, '')"),
+                    // `||` is null when either side is, in DuckDB and Spark.
+                    FingerprintStep::Label(label) => {
+                        format!("{} || {expression}", self.dialect.string(label))
+                    }
+                    other => self.dialect.fingerprint_step(other, &expression),
+                };
+            }
+            bands.push(expression);
         }
+        let expression = self.dialect.expand(&bands);
         self.computed = Some(ComputedKey {
             name: fingerprint.group_name(),
             column: "_fingerprint",
             expression,
-            comment: format!("the fingerprint: {}", fingerprint.describe()),
+            comment: format!(
+                "the fingerprint, one row per band: {}",
+                fingerprint.describe()
+            ),
             filter,
         });
         let window = plan::Window {
