@@ -1,146 +1,325 @@
-//! The cluster shape: near-identical text within a window.
+//! The cluster shape: a window grouped by the near-duplicate fingerprint of
+//! a text field.
 //!
 //! Input: the events that passed a cluster rule's filter, in time order.
-//! Output: one [`Raised`] per cluster of a closed window whose condition holds.
+//! Output: one [`Raised`] per fingerprint of a closed window whose condition
+//! holds, with the fingerprint as the alert's `group`.
 //!
-//! Values of the text field with at least `min_length` characters are split
-//! into word sets (maximal runs of letters and digits, lowercased) and
-//! clustered greedily in event order: a value joins the first cluster (in
-//! creation order) whose representative (its first value) has a Jaccard
-//! similarity of at least the threshold; otherwise it starts a cluster.
+//! The fingerprint is [`crate::ir::fingerprint`]'s: a value with at least
+//! `min_length` characters is reduced to one key per band, the `r` smallest
+//! distinct slices of the MD5s of its lowercased ASCII words of at least 3
+//! characters. This file computes it in one pass over the value's bytes
+//! without allocating: words are lowercased into a reused buffer, their
+//! MD5s come from a bounded cache (MD5 runs once per distinct word until the
+//! cache is full, when it starts again empty), and each band's `r` smallest
+//! hashes are kept in a small sorted buffer as they come. The open window's
+//! groups are keyed by band and hashes (a new group copies them once); an
+//! event joins one group per band.
 //!
-//! Finding that first cluster does not compare against every representative:
-//! words are interned per window and ordered by descending id (words first
-//! seen later, which tend to be rarer, come first), and two sets with Jaccard similarity of
-//! at least t share at least `ceil(t * max(|A|, |B|))` words, so they must
-//! share a word among the first `|A| - ceil(t * |A|) + 1` words of A and the
-//! first `|B| - ceil(t * |B|) + 1` of B (prefix filtering). Only those prefix
-//! words of each representative are indexed; candidates whose sizes allow
-//! the threshold are verified exactly and tried in creation order, so the
-//! result is the same as the linear scan.
-//!
-//! State: the open window's clusters (representative words, a sample of the
-//! text, aggregate states, evidence), the window's word ids and the prefix
-//! index; dropped when the window closes.
+//! State: the open window's groups (aggregate states and evidence), dropped
+//! when the window closes, and the word-hash cache.
 
 use super::condition::{Condition, Leaves, Number, percentile};
 use super::event::Event;
 use super::group::FastMap;
 use super::state::{Context, Evidence, Raised};
-use super::time::{format_millis, window_start};
+use super::time::window_start;
 use super::window::GroupState;
+use crate::ir::fingerprint;
 
-/// Characters of the representative kept in the alert's `group`.
-const SAMPLE_CHARACTERS: usize = 200;
+/// Slots of the cache of short words' hashes (direct-mapped: a word
+/// replaces whatever word shared its slot).
+const SHORT_SLOTS: usize = 1 << 16;
 
-/// A word, by its id in the window's vocabulary.
-type Word = u32;
+/// Longest word the direct-mapped cache holds, in bytes.
+const SHORT_WORD: usize = 16;
 
-/// The words of one window, interned.
-#[derive(Debug, Default)]
-pub(crate) struct Vocabulary {
-    ids: FastMap<Box<str>, u32>,
-    buffer: String,
-}
+/// Longer words the second cache holds before it starts again empty.
+const LONG_WORDS: usize = 1 << 12;
 
-impl Vocabulary {
-    fn id(&mut self) -> Word {
-        if let Some(id) = self.ids.get(self.buffer.as_str()) {
-            return *id;
+/// Longest word the second cache holds; longer ones are hashed each time
+/// (bounds the cache's bytes).
+const LONG_WORD: usize = 64;
+
+/// 1 for the bytes of words (ASCII letters and digits), 0 for the others.
+const WORD_BYTE: [u8; 256] = {
+    let mut table = [0u8; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        if (byte as u8).is_ascii_alphanumeric() {
+            table[byte] = 1;
         }
-        let id = self.ids.len() as u32;
-        self.ids.insert(self.buffer.as_str().into(), id);
-        id
+        byte += 1;
     }
+    table
+};
 
-    fn clear(&mut self) {
-        self.ids.clear();
-    }
+/// One bit per byte of 8 bytes (little-endian), set for ASCII letters and
+/// digits: [`WORD_BYTE`] for 8 bytes at once, without a branch.
+#[inline]
+fn word_bytes(eight: u64) -> u64 {
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    // Each byte below 0x80 plus (0x80 - low) reaches 0x80 exactly when it is
+    // at least `low`; no sum carries into the next byte.
+    let at_least = |value: u64, low: u64| value + ONES * (0x80 - low);
+    let ascii = eight & !HIGH;
+    let lower = ascii | (ONES * 0x20);
+    let letter = at_least(lower, b'a' as u64) & !at_least(lower, b'z' as u64 + 1);
+    let digit = at_least(ascii, b'0' as u64) & !at_least(ascii, b'9' as u64 + 1);
+    // Bytes with the high bit set (UTF-8 of other characters) are never word bytes.
+    let marks = (letter | digit) & !eight & HIGH;
+    // Gather the 8 marks into the low byte: bit 7 of byte k to bit k.
+    ((marks >> 7).wrapping_mul(0x0102_0408_1020_4080)) >> 56
 }
 
+/// Setting bit 5 lowercases an ASCII letter and leaves a digit as it is
+/// (digits already have it), so `byte | 0x20` lowercases any word byte.
+const LOWERCASE: u128 = 0x2020_2020_2020_2020_2020_2020_2020_2020;
+
+/// The word bytes of `bytes`, lowercased.
+fn lowercase(bytes: &[u8], out: &mut Vec<u8>) {
+    out.clear();
+    out.extend(bytes.iter().map(|byte| byte | 0x20));
+}
+
+/// A cached word: its bytes packed little-endian (zero-padded; a word has
+/// no zero byte, so the packing is unique; 0 is an empty slot) and its hash.
+#[derive(Debug, Clone, Copy, Default)]
+struct Slot {
+    word: u128,
+    hash: [u32; 4],
+}
+
+/// The word-hash caches and the buffer of one value's smallest hashes.
+///
+/// A value is scanned once: a bitmap marks its word bytes, 64 bytes per
+/// `u64` without a branch, and the words are the runs of set bits, found
+/// with `trailing_zeros`. Bytes of multi-byte characters are never ASCII
+/// letters or digits, so the UTF-8 bytes split into words exactly as the
+/// characters do. A word of up to 16 bytes is read as one `u128`,
+/// lowercased with one `or`, and looked up in a direct-mapped table, so
+/// that neither the word nor its lookup allocates; MD5 runs only on a miss.
 #[derive(Debug)]
-struct Cluster {
-    words: Vec<Word>,
-    sample: String,
-    state: GroupState,
+pub struct Fingerprinter {
+    /// How many smallest hashes a band keeps (`usize::MAX`: all).
+    sketch: usize,
+    /// Bands computed.
+    bands: usize,
+    short: Box<[Slot]>,
+    long: FastMap<Box<[u8]>, [u32; 4]>,
+    /// A long word, lowercased.
+    word: Vec<u8>,
+    /// The word bytes of the value being read, one bit per byte.
+    bits: Vec<u64>,
+    /// Each band's smallest hashes so far.
+    hashes: [Vec<u32>; 4],
 }
+
+impl Fingerprinter {
+    /// A fingerprinter of `sketch`'s bands and rows.
+    pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
+        Fingerprinter {
+            sketch: sketch.rows.map_or(usize::MAX, |size| size.max(1) as usize),
+            bands: sketch.bands.clamp(1, 4) as usize,
+            short: vec![Slot::default(); SHORT_SLOTS].into_boxed_slice(),
+            long: FastMap::default(),
+            word: Vec::new(),
+            bits: Vec::new(),
+            hashes: Default::default(),
+        }
+    }
+
+    /// The hash of a word of at most [`SHORT_WORD`] bytes, packed.
+    #[inline]
+    fn short_hash(&mut self, word: u128, length: usize) -> [u32; 4] {
+        let folded = (word as u64) ^ ((word >> 64) as u64).rotate_left(29);
+        let index = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 48) as usize % SHORT_SLOTS;
+        let slot = &mut self.short[index];
+        if slot.word == word {
+            return slot.hash;
+        }
+        let bytes = word.to_le_bytes();
+        let hash = fingerprint::word_hashes(&bytes[..length]);
+        *slot = Slot { word, hash };
+        hash
+    }
+
+    /// The hash of a longer word (lowercased into `word`).
+    fn long_hash(&mut self, word: &[u8]) -> [u32; 4] {
+        if word.len() > LONG_WORD {
+            return fingerprint::word_hashes(word);
+        }
+        if let Some(hash) = self.long.get(word) {
+            return *hash;
+        }
+        let hash = fingerprint::word_hashes(word);
+        if self.long.len() >= LONG_WORDS {
+            self.long.clear();
+        }
+        self.long.insert(word.into(), hash);
+        hash
+    }
+
+    /// Adds one word's hashes, one per band: each band's `hashes` stays
+    /// sorted, distinct and at most `sketch` long (unsorted, with repeats,
+    /// when it keeps every hash).
+    #[inline]
+    fn keep(&mut self, hash: [u32; 4]) {
+        let sketch = self.sketch;
+        for (hashes, hash) in self.hashes[..self.bands].iter_mut().zip(hash) {
+            if sketch == usize::MAX {
+                hashes.push(hash);
+                continue;
+            }
+            if hashes.len() >= sketch && hashes.last().is_some_and(|last| hash >= *last) {
+                continue;
+            }
+            if let Err(at) = hashes.binary_search(&hash) {
+                hashes.insert(at, hash);
+                if hashes.len() > sketch {
+                    hashes.pop();
+                }
+            }
+        }
+    }
+
+    /// Band `band`'s (from 0) sorted hashes of the last [`Self::sketch`]ed value.
+    pub fn band(&self, band: usize) -> &[u32] {
+        &self.hashes[band]
+    }
+
+    /// Bands of a fingerprint.
+    pub fn bands(&self) -> usize {
+        self.bands
+    }
+
+    /// Computes the fingerprint of `text` (read it with [`Self::band`]);
+    /// false when it has no word.
+    pub fn sketch(&mut self, text: &str) -> bool {
+        for hashes in &mut self.hashes {
+            hashes.clear();
+        }
+        let bytes = text.as_bytes();
+        self.bits.clear();
+        self.bits.extend(bytes.chunks(64).map(|chunk| {
+            let mut eights = chunk.chunks_exact(8);
+            let mut bits = 0u64;
+            let mut at = 0;
+            for eight in &mut eights {
+                let mut array = [0u8; 8];
+                array.copy_from_slice(eight);
+                bits |= word_bytes(u64::from_le_bytes(array)) << at;
+                at += 8;
+            }
+            for byte in eights.remainder() {
+                bits |= u64::from(WORD_BYTE[*byte as usize]) << at;
+                at += 1;
+            }
+            bits
+        }));
+        let mut at = 0;
+        while let Some(start) = next_bit(&self.bits, at, true) {
+            let end = next_bit(&self.bits, start, false).unwrap_or(bytes.len());
+            let length = end - start;
+            if length < fingerprint::MIN_WORD {
+                at = end;
+                continue;
+            }
+            let hash = if length <= SHORT_WORD {
+                let raw = match bytes.get(start..start + SHORT_WORD) {
+                    Some(window) => {
+                        let mut array = [0u8; SHORT_WORD];
+                        array.copy_from_slice(window);
+                        u128::from_le_bytes(array)
+                    }
+                    None => {
+                        let mut array = [0u8; SHORT_WORD];
+                        array[..length].copy_from_slice(&bytes[start..end]);
+                        u128::from_le_bytes(array)
+                    }
+                };
+                // Keep the word's bytes only, lowercased.
+                let mask = u128::MAX >> (128 - 8 * length);
+                self.short_hash((raw | LOWERCASE) & mask, length)
+            } else {
+                let mut word = std::mem::take(&mut self.word);
+                lowercase(&bytes[start..end], &mut word);
+                let hash = self.long_hash(&word);
+                self.word = word;
+                hash
+            };
+            self.keep(hash);
+            at = end;
+        }
+        if self.sketch == usize::MAX {
+            for hashes in &mut self.hashes[..self.bands] {
+                hashes.sort_unstable();
+                hashes.dedup();
+            }
+        }
+        !self.hashes[0].is_empty()
+    }
+}
+
+/// The position of the first bit at or after `from` that is set (`set`) or
+/// clear (`!set`) in `bits`, if any bit of `bits` is.
+#[inline]
+fn next_bit(bits: &[u64], from: usize, set: bool) -> Option<usize> {
+    let mut index = from / 64;
+    let flip = if set { 0 } else { u64::MAX };
+    let mut word = (bits.get(index)? ^ flip) & (u64::MAX << (from % 64));
+    loop {
+        if word != 0 {
+            return Some(index * 64 + word.trailing_zeros() as usize);
+        }
+        index += 1;
+        word = bits.get(index)? ^ flip;
+    }
+}
+
+/// Whether `text` has at least `minimum` characters (Unicode scalar values),
+/// counting them only when the byte length does not decide it.
+fn long_enough(text: &str, minimum: usize) -> bool {
+    let bytes = text.len();
+    if bytes < minimum {
+        return false;
+    }
+    // A character is at most 4 bytes.
+    if bytes / 4 >= minimum {
+        return true;
+    }
+    // Every byte that is not a UTF-8 continuation byte starts a character.
+    let characters = text
+        .as_bytes()
+        .iter()
+        .filter(|byte| (**byte & 0xC0) != 0x80)
+        .count();
+    characters >= minimum
+}
+
+/// A closed window's group: its key (band from 0, then hashes), state and
+/// aggregate values.
+type Evaluated = (Box<[u32]>, GroupState, Vec<Option<Number>>);
 
 /// A cluster rule's compiled form and state.
 #[derive(Debug)]
 pub(crate) struct ClusterShape {
     field: u16,
-    field_name: String,
-    similarity: f64,
     min_length: usize,
     length: i64,
     condition: Condition,
     current: Option<i64>,
-    clusters: Vec<Cluster>,
-    vocabulary: Vocabulary,
-    index: FastMap<Word, Vec<u32>>,
-    empty_cluster: Option<u32>,
-}
-
-/// The word set of a text: maximal runs of letters and digits, lowercased,
-/// as ids sorted descending and deduplicated.
-pub(crate) fn words(text: &str, vocabulary: &mut Vocabulary) -> Vec<Word> {
-    let mut words: Vec<Word> = Vec::new();
-    vocabulary.buffer.clear();
-    for character in text.chars() {
-        if character.is_alphanumeric() {
-            if character.is_ascii() {
-                vocabulary.buffer.push(character.to_ascii_lowercase());
-            } else {
-                vocabulary.buffer.extend(character.to_lowercase());
-            }
-        } else if !vocabulary.buffer.is_empty() {
-            words.push(vocabulary.id());
-            vocabulary.buffer.clear();
-        }
-    }
-    if !vocabulary.buffer.is_empty() {
-        words.push(vocabulary.id());
-        vocabulary.buffer.clear();
-    }
-    words.sort_unstable_by(|left, right| right.cmp(left));
-    words.dedup();
-    words
-}
-
-/// Jaccard similarity of two word sets sorted descending (two empty sets are identical).
-pub(crate) fn jaccard(left: &[Word], right: &[Word]) -> f64 {
-    if left.is_empty() && right.is_empty() {
-        return 1.0;
-    }
-    let (mut i, mut j, mut shared) = (0, 0, 0usize);
-    while i < left.len() && j < right.len() {
-        match left[i].cmp(&right[j]) {
-            std::cmp::Ordering::Greater => i += 1,
-            std::cmp::Ordering::Less => j += 1,
-            std::cmp::Ordering::Equal => {
-                shared += 1;
-                i += 1;
-                j += 1;
-            }
-        }
-    }
-    shared as f64 / (left.len() + right.len() - shared) as f64
-}
-
-/// How many leading words of a set of `size` words must contain a shared word.
-fn prefix_length(size: usize, similarity: f64) -> usize {
-    // A slightly smaller overlap bound only lengthens the prefix, which stays correct.
-    let overlap = ((similarity * size as f64) - 1e-9).ceil().max(1.0) as usize;
-    (size + 1)
-        .saturating_sub(overlap)
-        .clamp(1, size.max(1))
-        .min(size)
+    /// Keyed by band (from 0) followed by the band's hashes.
+    groups: FastMap<Box<[u32]>, GroupState>,
+    fingerprinter: Fingerprinter,
+    /// A reused group key.
+    key: Vec<u32>,
 }
 
 impl ClusterShape {
     pub(crate) fn new(
         field: u16,
-        field_name: String,
         similarity: f64,
         min_length: i64,
         length: i64,
@@ -148,16 +327,13 @@ impl ClusterShape {
     ) -> ClusterShape {
         ClusterShape {
             field,
-            field_name,
-            similarity,
             min_length: usize::try_from(min_length).unwrap_or(0),
             length: length.max(1),
             condition,
             current: None,
-            clusters: Vec::new(),
-            vocabulary: Vocabulary::default(),
-            index: FastMap::default(),
-            empty_cluster: None,
+            groups: FastMap::default(),
+            fingerprinter: Fingerprinter::new(fingerprint::Sketch::for_similarity(similarity)),
+            key: Vec::new(),
         }
     }
 
@@ -167,9 +343,9 @@ impl ClusterShape {
             .map_or(i64::MAX, |start| start.saturating_add(self.length))
     }
 
-    /// Number of live clusters.
+    /// Number of live groups.
     pub(crate) fn live_state(&self) -> usize {
-        self.clusters.len()
+        self.groups.len()
     }
 
     /// Closes the open window if the watermark has reached its end.
@@ -195,7 +371,10 @@ impl ClusterShape {
         let Some(text) = event.text(self.field) else {
             return;
         };
-        if text.chars().count() < self.min_length {
+        if !long_enough(text, self.min_length) {
+            return;
+        }
+        if !self.fingerprinter.sketch(text) {
             return;
         }
         let start = window_start(event.time, self.length);
@@ -203,90 +382,51 @@ impl ClusterShape {
             self.close(current, out);
         }
         self.current = Some(start);
-        let words = words(text, &mut self.vocabulary);
-        let found = self.find(&words);
-        let cluster = match found {
-            Some(index) => index,
-            None => self.create(
-                words,
-                text.chars().take(SAMPLE_CHARACTERS).collect(),
-                event.time,
-            ),
-        };
-        let state = &mut self.clusters[cluster as usize].state;
-        self.condition.add(&mut state.aggregates, event);
-        state.evidence.add_event(event, context);
+        for band in 0..self.fingerprinter.bands() {
+            self.key.clear();
+            self.key.push(band as u32);
+            self.key.extend_from_slice(self.fingerprinter.band(band));
+            let state = match self.groups.get_mut(self.key.as_slice()) {
+                Some(state) => state,
+                None => self
+                    .groups
+                    .entry(self.key.as_slice().into())
+                    .or_insert(GroupState {
+                        aggregates: self.condition.new_states(),
+                        evidence: Evidence::new(event.time),
+                    }),
+            };
+            self.condition.add(&mut state.aggregates, event);
+            state.evidence.add_event(event, context);
+        }
     }
 
-    /// Starts a cluster with this representative.
-    fn create(&mut self, words: Vec<Word>, sample: String, time: i64) -> u32 {
-        let index = self.clusters.len() as u32;
-        if words.is_empty() {
-            self.empty_cluster = Some(index);
-        }
-        for word in &words[..prefix_length(words.len(), self.similarity).min(words.len())] {
-            self.index.entry(*word).or_default().push(index);
-        }
-        self.clusters.push(Cluster {
-            words,
-            sample,
-            state: GroupState {
-                aggregates: self.condition.new_states(),
-                evidence: Evidence::new(time),
-            },
-        });
-        index
-    }
-
-    fn find(&self, words: &[Word]) -> Option<u32> {
-        if self.similarity <= 0.0 {
-            // Every value is similar enough to the first representative.
-            return (!self.clusters.is_empty()).then_some(0);
-        }
-        if words.is_empty() {
-            return self.empty_cluster;
-        }
-        let mut candidates: Vec<u32> = words[..prefix_length(words.len(), self.similarity)]
-            .iter()
-            .filter_map(|word| self.index.get(word))
-            .flatten()
-            .copied()
-            .collect();
-        candidates.sort_unstable();
-        candidates.dedup();
-        // Jaccard >= t needs t * |A| <= |B| <= |A| / t (with a margin for rounding).
-        let size = words.len() as f64;
-        let (low, high) = (size * self.similarity - 1e-9, size / self.similarity + 1e-9);
-        candidates.into_iter().find(|index| {
-            let other = &self.clusters[*index as usize].words;
-            let other_size = other.len() as f64;
-            other_size >= low && other_size <= high && jaccard(words, other) >= self.similarity
-        })
-    }
-
+    /// Closes the window: evaluates every fingerprint and raises those whose
+    /// condition holds, in fingerprint order.
     fn close(&mut self, start: i64, out: &mut Vec<Raised>) {
         let end = start.saturating_add(self.length);
-        let clusters = std::mem::take(&mut self.clusters);
-        self.index.clear();
-        self.vocabulary.clear();
-        self.empty_cluster = None;
-        let aggregates: Vec<Vec<Option<Number>>> = clusters
-            .iter()
-            .map(|cluster| Condition::aggregate_values(&cluster.state.aggregates))
+        let evaluated: Vec<Evaluated> = self
+            .groups
+            .drain()
+            .map(|(key, state)| {
+                let values = Condition::aggregate_values(&state.aggregates);
+                (key, state, values)
+            })
             .collect();
         let percentiles: Vec<Option<f64>> = self
             .condition
             .percentiles
             .iter()
             .map(|spec| {
-                let mut values: Vec<f64> = aggregates
+                let mut values: Vec<f64> = evaluated
                     .iter()
-                    .filter_map(|values| Condition::inner_value(&spec.inner, values))
+                    .filter_map(|(_, _, values)| Condition::inner_value(&spec.inner, values))
                     .collect();
                 percentile(&mut values, spec.percentile)
             })
             .collect();
-        for (number, (cluster, values)) in clusters.into_iter().zip(aggregates).enumerate() {
+        let mut raised: Vec<(Box<[u32]>, Raised)> = Vec::new();
+        for (key, state, values) in evaluated {
             let leaves = Leaves {
                 aggregates: values,
                 baselines: vec![None; self.condition.baselines.len()],
@@ -297,20 +437,21 @@ impl ClusterShape {
             }
             let mut group = std::collections::BTreeMap::new();
             group.insert(
-                "cluster".to_string(),
-                serde_json::Value::String(format!("{}#{}", format_millis(start), number + 1)),
+                fingerprint::GROUP_NAME.to_string(),
+                serde_json::Value::String(fingerprint::join(key[0] as usize, &key[1..])),
             );
-            group.insert(
-                self.field_name.clone(),
-                serde_json::Value::String(cluster.sample),
-            );
-            out.push(Raised {
+            let alert = Raised {
                 time: end,
                 group,
-                evidence: cluster.state.evidence,
+                evidence: state.evidence,
                 values: self.condition.report(&leaves),
-            });
+            };
+            raised.push((key, alert));
         }
+        // One-digit bands, then fixed-width hex joined by one separator: the
+        // keys' order is the text's.
+        raised.sort_by(|left, right| left.0.cmp(&right.0));
+        out.extend(raised.into_iter().map(|(_, alert)| alert));
     }
 }
 
@@ -318,34 +459,33 @@ impl ClusterShape {
 mod tests {
     use super::*;
 
-    #[test]
-    fn words_are_runs_of_letters_and_digits() {
-        let mut vocabulary = Vocabulary::default();
-        let set = words(
-            "Ignore ALL previous-instructions, v2 ignore",
-            &mut vocabulary,
-        );
-        assert_eq!(set, [4, 3, 2, 1, 0]);
-        let mut known: Vec<&str> = vocabulary.ids.keys().map(|word| &**word).collect();
-        known.sort();
-        assert_eq!(known, ["all", "ignore", "instructions", "previous", "v2"]);
-    }
-
-    #[test]
-    fn jaccard_of_word_sets() {
-        let mut vocabulary = Vocabulary::default();
-        let a = words("a b c d e", &mut vocabulary);
-        let b = words("a b c d f", &mut vocabulary);
-        assert!((jaccard(&a, &b) - 4.0 / 6.0).abs() < 1e-12);
-        assert_eq!(jaccard(&a, &a), 1.0);
-        assert_eq!(jaccard(&[], &[]), 1.0);
-    }
-
-    #[test]
-    fn indexed_search_finds_what_a_linear_scan_finds() {
-        use crate::eval::condition::{Cond, Value};
+    /// Texts that share words, with repeats, case, punctuation, non-ASCII
+    /// and words of 16, 17 and over 64 bytes.
+    fn texts() -> Vec<String> {
         let dictionary = [
-            "the", "a", "you", "ignore", "rules", "dan", "now", "answer", "x", "y", "z", "w",
+            "the",
+            "A",
+            "you",
+            "IGNORE",
+            "rules",
+            "dan",
+            "now",
+            "answer",
+            "x",
+            "y",
+            "z",
+            "w",
+            "é",
+            "naïve",
+            "v2",
+            "—",
+            "",
+            "...",
+            "ABCDEFGHIJKLMNOP",
+            "abcdefghijklmnopq",
+            "K\u{212A}elvin",
+            "İstanbul",
+            "0123456789012345678901234567890123456789012345678901234567890123456789",
         ];
         let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
         let mut next = move || {
@@ -354,57 +494,145 @@ mod tests {
             state ^= state << 17;
             state
         };
-        for similarity in [0.3, 0.5, 0.8, 1.0] {
-            let condition = Condition {
-                root: Cond::Constant(Value::Bool(true)),
-                aggregates: Vec::new(),
-                baselines: Vec::new(),
-                percentiles: Vec::new(),
-                reported: Vec::new(),
-            };
-            let mut shape = ClusterShape::new(0, "text".into(), similarity, 0, 1000, condition);
-            for _ in 0..400 {
-                let length = (next() % 8) as usize;
-                let text: Vec<&str> = (0..length)
-                    .map(|_| dictionary[(next() % 12) as usize])
+        (0..500)
+            .map(|_| {
+                let length = (next() % 12) as usize;
+                let words: Vec<&str> = (0..length)
+                    .map(|_| dictionary[(next() % dictionary.len() as u64) as usize])
                     .collect();
-                let words = words(&text.join(" "), &mut shape.vocabulary);
-                let linear = shape
-                    .clusters
-                    .iter()
-                    .position(|cluster| jaccard(&words, &cluster.words) >= similarity)
-                    .map(|index| index as u32);
-                assert_eq!(shape.find(&words), linear, "{text:?} at {similarity}");
-                if linear.is_none() {
-                    shape.create(words, String::new(), 0);
+                let separator = [" ", ",", "-", "  ", ""][(next() % 5) as usize];
+                words.join(separator)
+            })
+            .collect()
+    }
+
+    const EXAMPLE_KEYS: [&str; 4] = [
+        "1:2327346e-567bc1d2",
+        "2:68f13549-769c1f98",
+        "3:21da19f1-6de3d5b9",
+        "4:46b691f3-5705d30c",
+    ];
+
+    /// The band keys of the fast path.
+    fn fast(fingerprinter: &mut Fingerprinter, text: &str) -> Vec<String> {
+        if !fingerprinter.sketch(text) {
+            return Vec::new();
+        }
+        (0..fingerprinter.bands())
+            .map(|band| fingerprint::join(band, fingerprinter.band(band)))
+            .collect()
+    }
+
+    #[test]
+    fn a_fixed_example_has_hand_checked_band_keys() {
+        // Words of 3+ characters ("to" and "be" are too short) and their
+        // MD5s (Python's hashlib, `md5sum`), one 8-digit slice per band:
+        //   ignore       567bc1d2 68f13549 6de3d5b9 46b691f3
+        //   all          a181a603 769c1f98 ad927e73 67c7aa51
+        //   previous     2327346e 833efcd6 b2e7b3f0 a4df8ebb
+        //   instructions cbde2df6 a7c89370 edc449dc 5705d30c
+        //   them         e886b5e8 a9e6a8b1 a306ac1e fb18ec84
+        //   sure         d5e1f5a7 f2fe3dab 21da19f1 c04fbd2b
+        // Each band's key: its 2 smallest slices, ascending.
+        let text = "Ignore ALL previous instructions; ignore them all, to be sure.";
+        let sketch = fingerprint::Sketch {
+            bands: 4,
+            rows: Some(2),
+        };
+        let mut fingerprinter = Fingerprinter::new(sketch);
+        assert_eq!(fast(&mut fingerprinter, text), EXAMPLE_KEYS);
+        assert_eq!(fingerprint::fingerprint(text, sketch), EXAMPLE_KEYS);
+    }
+
+    #[test]
+    fn the_fast_fingerprint_is_the_reference_fingerprint() {
+        let sketches = [
+            (4, Some(1)),
+            (4, Some(2)),
+            (4, Some(6)),
+            (2, Some(7)),
+            (1, None),
+            (4, None),
+        ];
+        for (bands, rows) in sketches {
+            let sketch = fingerprint::Sketch { bands, rows };
+            let mut fingerprinter = Fingerprinter::new(sketch);
+            for text in texts() {
+                assert_eq!(
+                    fast(&mut fingerprinter, &text),
+                    fingerprint::fingerprint(&text, sketch),
+                    "{text:?} {sketch:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_caches_stay_bounded_and_colliding_words_keep_their_own_hash() {
+        let two = fingerprint::Sketch {
+            bands: 4,
+            rows: Some(2),
+        };
+        let mut fingerprinter = Fingerprinter::new(two);
+        // Far more short words than slots: each lookup after an eviction is
+        // recomputed, never another word's hash.
+        for number in 0..SHORT_SLOTS * 2 {
+            let text = format!("w{number}");
+            assert_eq!(
+                fast(&mut fingerprinter, &text),
+                fingerprint::fingerprint(&text, two)
+            );
+        }
+        assert_eq!(fingerprinter.short.len(), SHORT_SLOTS);
+        // Long words: the second cache starts again when full; longer ones bypass it.
+        for number in 0..LONG_WORDS + 10 {
+            fingerprinter.sketch(&format!("{}{number}", "x".repeat(SHORT_WORD)));
+        }
+        assert!(fingerprinter.long.len() <= LONG_WORDS);
+        for length in [SHORT_WORD, SHORT_WORD + 1, LONG_WORD, LONG_WORD + 1] {
+            let word = "Ab".repeat(length).chars().take(length).collect::<String>();
+            let before = fingerprinter.long.len();
+            let keys = fast(&mut fingerprinter, &word);
+            if length > LONG_WORD {
+                assert_eq!(fingerprinter.long.len(), before);
+            }
+            assert_eq!(keys, fingerprint::fingerprint(&word, two), "{length}");
+        }
+    }
+
+    #[test]
+    fn eight_bytes_are_classified_as_one_at_a_time() {
+        // Every byte value in every position, next to word and non-word bytes.
+        for byte in 0..=255u8 {
+            for position in 0..8 {
+                for filler in [b'a', b' ', 0xC3, b'Z', b'9', 0x7F] {
+                    let mut array = [filler; 8];
+                    array[position] = byte;
+                    let expected = array.iter().enumerate().fold(0u64, |bits, (at, byte)| {
+                        bits | (u64::from(WORD_BYTE[*byte as usize]) << at)
+                    });
+                    assert_eq!(word_bytes(u64::from_le_bytes(array)), expected, "{array:?}");
                 }
             }
         }
     }
 
     #[test]
-    fn prefix_filter_never_misses_a_similar_set() {
-        // Exhaustive over small sets: every pair at or above the threshold shares a prefix word.
-        let letters = ["a", "b", "c", "d", "e", "f", "g"];
-        let mut vocabulary = Vocabulary::default();
-        let sets: Vec<Vec<Word>> = (1u32..128)
-            .map(|mask| {
-                let text: Vec<&str> = (0..7)
-                    .filter(|bit| mask & (1 << bit) != 0)
-                    .map(|bit| letters[bit])
-                    .collect();
-                words(&text.join(" "), &mut vocabulary)
-            })
-            .collect();
-        for similarity in [0.5, 0.6, 0.8, 0.9, 1.0] {
-            for left in &sets {
-                for right in &sets {
-                    if jaccard(left, right) >= similarity {
-                        let left_prefix = &left[..prefix_length(left.len(), similarity)];
-                        let right_prefix = &right[..prefix_length(right.len(), similarity)];
-                        assert!(left_prefix.iter().any(|word| right_prefix.contains(word)));
-                    }
-                }
+    fn length_is_counted_in_characters() {
+        assert!(long_enough("abc", 3));
+        assert!(!long_enough("ab", 3));
+        // Two characters of two bytes each: 4 bytes, 2 characters.
+        assert!(!long_enough("éé", 3));
+        assert!(long_enough("ééé", 3));
+        assert!(long_enough("😀😀😀", 3));
+        assert!(!long_enough("😀😀", 3));
+        assert!(long_enough("", 0));
+        for text in texts() {
+            for minimum in 0..40 {
+                assert_eq!(
+                    long_enough(&text, minimum),
+                    fingerprint::length(&text) >= minimum
+                );
             }
         }
     }

@@ -446,7 +446,6 @@ fn compile_detection(
                 predicate,
                 Shape::Cluster(ClusterShape::new(
                     slot,
-                    field.clone(),
                     *similarity,
                     *min_length,
                     *window_ms,

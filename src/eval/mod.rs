@@ -97,6 +97,9 @@ mod window;
 
 use std::io;
 
+/// The cluster fingerprint's fast path, public for `benches/cluster.rs`.
+#[doc(hidden)]
+pub use cluster::Fingerprinter;
 pub use engine::Engine;
 pub use error::{EvalError, LineError, LineErrorKind, Summary};
 pub use event::{Event, Projection, Scratch};

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 pub mod attack;
 pub mod case;
 mod display;
+pub mod fingerprint;
 mod needs;
 pub mod network;
 mod params;
@@ -448,19 +449,21 @@ pub enum Detection {
         /// History length in milliseconds.
         lookback_ms: i64,
     },
-    /// Near-identical values of a text field within a window.
+    /// Values of a text field grouped by their near-duplicate fingerprint
+    /// ([`fingerprint`]) within a window.
     Cluster {
         /// Events read.
         source: Source,
         /// The clustered text field.
         field: String,
-        /// Minimum word-set Jaccard similarity to join a cluster.
+        /// The word-set Jaccard similarity near which the fingerprint's
+        /// S-curve rises (see [`fingerprint::Sketch::for_similarity`]).
         similarity: f64,
         /// Values shorter than this many characters are ignored.
         min_length: i64,
         /// Window length in milliseconds.
         window_ms: i64,
-        /// The alert condition over each cluster's aggregates.
+        /// The alert condition over each fingerprint's aggregates.
         condition: Expr,
     },
     /// Ordered steps sharing a key within a span.

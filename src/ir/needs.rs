@@ -31,7 +31,7 @@ pub enum Need {
     Percentile,
     /// A value never seen for a key (`new ... for ... lookback`).
     NewValue,
-    /// Similarity clustering of a text field.
+    /// Grouping by the near-duplicate fingerprint of a text field (`cluster`).
     Cluster,
     /// Case-insensitive string operators.
     CaseInsensitiveText,
@@ -123,7 +123,7 @@ impl Need {
             Need::Baseline => "aggregation history per group",
             Need::Percentile => "percentiles across the groups of a window",
             Need::NewValue => "first-seen history per key",
-            Need::Cluster => "similarity clustering of text",
+            Need::Cluster => "grouping by a near-duplicate text fingerprint",
             Need::CaseInsensitiveText => "case-insensitive string comparison",
             Need::WhitespaceFolding => "whitespace-folded substring tests",
             Need::Regex => "regular expressions",

@@ -7,6 +7,7 @@
 //! `tripline eval`'s format. The shapes are printed by [`super::sql`]; this
 //! file is DuckDB's spelling.
 
+use super::plan::FingerprintStep;
 use super::re2::{self, Flavour};
 use super::sql::{self, SqlDialect, SqlTarget};
 use crate::ir::{TextOp, ValueType};
@@ -64,6 +65,42 @@ impl SqlDialect for DuckdbSql {
 
     fn array_of(&self, value: &str) -> String {
         format!("[{value}]")
+    }
+
+    /// DuckDB's list functions; each word hashed by a list comprehension
+    /// (lambdas changed syntax across versions, comprehensions did not).
+    /// `md5` hashes a `VARCHAR`'s UTF-8 bytes and returns 32 lowercase hex
+    /// digits (<https://docs.aws.amazon.com/athena/latest/ug/duckdb-functions-binary-hashing.md>,
+    /// DuckDB's function as Athena documents it); `regexp_extract_all` (RE2)
+    /// returns every non-overlapping match, group 0 by default
+    /// (<https://duckdb.org/docs/stable/sql/functions/regular_expressions>);
+    /// `length` counts code points (checked against DuckDB 2.0: a letter
+    /// with a combining accent is 2).
+    fn fingerprint_step(&self, step: FingerprintStep, value: &str) -> String {
+        match step {
+            FingerprintStep::Words { pattern } => {
+                format!("regexp_extract_all({value}, {})", self.string(pattern))
+            }
+            FingerprintStep::HashEach { offset, digits } => {
+                format!(
+                    "[substr(md5(lower(word)), {}, {digits}) FOR word IN {value}]",
+                    offset + 1
+                )
+            }
+            FingerprintStep::Distinct => format!("list_distinct({value})"),
+            FingerprintStep::Sort => format!("list_sort({value})"),
+            FingerprintStep::First(count) => format!("list_slice({value}, 1, {count})"),
+            FingerprintStep::Join { separator } => {
+                format!("array_to_string({value}, {})", self.string(separator))
+            }
+            FingerprintStep::MinLength(_)
+            | FingerprintStep::DropEmpty
+            | FingerprintStep::Label(_) => value.to_string(),
+        }
+    }
+
+    fn expand(&self, values: &[String]) -> String {
+        format!("unnest([{}])", values.join(",\n      "))
     }
 }
 

@@ -6,6 +6,7 @@
 //! Regexes are Java's: the end of the text is `\z` and ASCII word
 //! boundaries are spelled out with look-around.
 
+use super::plan::FingerprintStep;
 use super::re2::{self, Flavour};
 use super::sql::{self, SqlDialect, SqlTarget};
 use crate::ir::{TextOp, ValueType};
@@ -65,6 +66,40 @@ impl SqlDialect for SparkSql {
 
     fn array_of(&self, value: &str) -> String {
         format!("array({value})")
+    }
+
+    /// Spark's array functions; `regexp_extract_all` extracts group 1
+    /// unless told 0, the whole match
+    /// (<https://docs.databricks.com/sql/language-manual/functions/regexp_extract_all.html>);
+    /// `md5` returns the hex MD5 of its argument, a string cast to its
+    /// UTF-8 bytes (<https://docs.databricks.com/aws/en/sql/language-manual/functions/md5>);
+    /// `length` counts code points (checked against Spark 4: a letter with a
+    /// combining accent is 2).
+    fn fingerprint_step(&self, step: FingerprintStep, value: &str) -> String {
+        match step {
+            FingerprintStep::Words { pattern } => {
+                format!("regexp_extract_all({value}, {}, 0)", self.string(pattern))
+            }
+            FingerprintStep::HashEach { offset, digits } => {
+                format!(
+                    "transform({value}, word -> substr(md5(lower(word)), {}, {digits}))",
+                    offset + 1
+                )
+            }
+            FingerprintStep::Distinct => format!("array_distinct({value})"),
+            FingerprintStep::Sort => format!("array_sort({value})"),
+            FingerprintStep::First(count) => format!("slice({value}, 1, {count})"),
+            FingerprintStep::Join { separator } => {
+                format!("array_join({value}, {})", self.string(separator))
+            }
+            FingerprintStep::MinLength(_)
+            | FingerprintStep::DropEmpty
+            | FingerprintStep::Label(_) => value.to_string(),
+        }
+    }
+
+    fn expand(&self, values: &[String]) -> String {
+        format!("explode(array({}))", values.join(",\n      "))
     }
 }
 

@@ -13,6 +13,7 @@
 //! | lookup joins ([`TestKind::Rows`], [`TestKind::Narrowed`]) | rows resolved and grouped; the lookup's size kept for row limits |
 //! | time bucketing and aggregation ([`Window`]) | epoch-aligned buckets, grouping sets, aggregates shared by label |
 //! | history ([`Baseline`]) | the lookback in whole buckets and the value of an empty bucket |
+//! | near-duplicate key ([`Fingerprint`]) | the steps that compute a cluster's key, and `r` from the similarity |
 //! | condition ([`Cond`]) | leaves, constants, which values an alert reports, where a missing value can reach a `not` |
 //! | sequences ([`sequence`]) | `A repeat >= n; B` in the closed form SIEM searches compute, with its proof |
 //!
@@ -67,17 +68,159 @@ pub enum Shape {
         /// Steps and how many events each needs.
         steps: Vec<(Source, u32)>,
     },
-    /// Similarity clustering of a text field.
+    /// Near-duplicate text: epoch-aligned buckets grouped by a key computed
+    /// from a text field ([`Fingerprint`]), then aggregates and a condition
+    /// per bucket and key, as a [`Window`] with one grouping.
     Cluster {
         /// Events read.
         source: Source,
-        /// The clustered field.
-        field: String,
+        /// The key and how to compute it.
+        fingerprint: Fingerprint,
         /// Bucket length in milliseconds.
         window_ms: i64,
-        /// The condition over each cluster.
+        /// The condition over each bucket and fingerprint.
         condition: Condition,
     },
+}
+
+/// The near-duplicate fingerprint of a text field (see
+/// [`ir::fingerprint`]): what a printer needs, and the steps it spells. An
+/// event has one key per band, so a printer computes the band keys as a list
+/// and expands it to one row per band before grouping.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Fingerprint {
+    /// The text field.
+    pub field: String,
+    /// Values with fewer characters (Unicode code points) are not grouped.
+    pub min_length: u64,
+    /// Bands (`b`) and hashes per band (`r`; `None`: all).
+    pub sketch: ir::fingerprint::Sketch,
+}
+
+/// One step of computing one band's key of a [`Fingerprint`], in the order
+/// they apply. Printers spell each step; [`Fingerprint::band_steps`] says
+/// which apply.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FingerprintStep {
+    /// Keep only events whose value has at least this many characters
+    /// (Unicode code points); absent when the minimum is 0. Applies to the
+    /// event, before any band.
+    MinLength(u64),
+    /// The value's words: every non-overlapping match of the pattern, left
+    /// to right (a list of strings).
+    Words {
+        /// The regex, [`ir::fingerprint::WORD_PATTERN`]: ASCII only, the
+        /// same in every regex engine.
+        pattern: &'static str,
+    },
+    /// Each word lowercased (its letters are ASCII: lowercase each word,
+    /// never the whole value, whose non-ASCII letters can lowercase to
+    /// ASCII ones), then `digits` of the lowercase hex MD5 of its bytes from
+    /// `offset` (0-based: the band's slice).
+    HashEach {
+        /// First hex digit kept, 8 × (band − 1).
+        offset: usize,
+        /// Hex digits kept, [`ir::fingerprint::HASH_DIGITS`].
+        digits: usize,
+    },
+    /// Duplicate hashes removed.
+    Distinct,
+    /// Hashes sorted ascending as text (fixed-width hex: numeric order).
+    Sort,
+    /// The first `count` hashes; absent when the key keeps every word.
+    First(u32),
+    /// The hashes joined into one string.
+    Join {
+        /// [`ir::fingerprint::SEPARATOR`].
+        separator: &'static str,
+    },
+    /// A value without a word has no fingerprint: an empty join is no key
+    /// (null), and the event is not grouped.
+    DropEmpty,
+    /// The band's number and [`ir::fingerprint::BAND_SEPARATOR`] before the
+    /// key (`"2:"`); a missing key stays missing.
+    Label(&'static str),
+}
+
+/// The labels of bands 1 to 4.
+const BAND_LABELS: [&str; 4] = ["1:", "2:", "3:", "4:"];
+
+impl Fingerprint {
+    /// The fingerprint of a cluster rule's field.
+    pub fn new(field: &str, similarity: f64, min_length: i64) -> Fingerprint {
+        Fingerprint {
+            field: field.to_string(),
+            min_length: u64::try_from(min_length).unwrap_or(0),
+            sketch: ir::fingerprint::Sketch::for_similarity(similarity),
+        }
+    }
+
+    /// The name of the key in an alert's `group`.
+    pub fn group_name(&self) -> &'static str {
+        ir::fingerprint::GROUP_NAME
+    }
+
+    /// How many band keys each event has.
+    pub fn bands(&self) -> usize {
+        self.sketch.bands.clamp(1, 4) as usize
+    }
+
+    /// The steps that compute band `band`'s key (from 0), in order; the
+    /// value's length is tested first ([`FingerprintStep::MinLength`], from
+    /// [`Self::min_length`]).
+    pub fn band_steps(&self, band: usize) -> Vec<FingerprintStep> {
+        let digits = ir::fingerprint::HASH_DIGITS;
+        let mut steps = vec![
+            FingerprintStep::Words {
+                pattern: ir::fingerprint::WORD_PATTERN,
+            },
+            FingerprintStep::HashEach {
+                offset: band * digits,
+                digits,
+            },
+            FingerprintStep::Distinct,
+            FingerprintStep::Sort,
+        ];
+        if let Some(count) = self.sketch.rows {
+            steps.push(FingerprintStep::First(count));
+        }
+        steps.push(FingerprintStep::Join {
+            separator: ir::fingerprint::SEPARATOR,
+        });
+        steps.push(FingerprintStep::DropEmpty);
+        steps.push(FingerprintStep::Label(BAND_LABELS[band.min(3)]));
+        steps
+    }
+
+    /// The length filter, when the minimum is above 0.
+    pub fn length_step(&self) -> Option<FingerprintStep> {
+        (self.min_length > 0).then_some(FingerprintStep::MinLength(self.min_length))
+    }
+
+    /// What the key is, in one sentence, for comments in compiled queries.
+    pub fn describe(&self) -> String {
+        let kept = match self.sketch.rows {
+            Some(1) => "the smallest".to_string(),
+            Some(count) => format!("the {count} smallest"),
+            None => "all".to_string(),
+        };
+        let length = if self.min_length > 0 {
+            format!(" of values of at least {} characters", self.min_length)
+        } else {
+            String::new()
+        };
+        let bands = match self.bands() {
+            1 => "one band".to_string(),
+            count => format!("{count} bands"),
+        };
+        format!(
+            "{bands}, band k keeping {kept} distinct {}-hex-digit slices (from digit 8(k-1)) of the MD5s of the lowercased ASCII words of {}+ characters{length}, sorted, joined by `{}` after `k{}`",
+            ir::fingerprint::HASH_DIGITS,
+            ir::fingerprint::MIN_WORD,
+            ir::fingerprint::SEPARATOR,
+            ir::fingerprint::BAND_SEPARATOR,
+        )
+    }
 }
 
 /// Which events a step reads.

@@ -73,12 +73,13 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
         Detection::Cluster {
             source,
             field,
+            similarity,
+            min_length,
             window_ms,
             condition,
-            ..
         } => Shape::Cluster {
             source: walk.source(source),
-            field: field.clone(),
+            fingerprint: super::Fingerprint::new(field, *similarity, *min_length),
             window_ms: *window_ms,
             condition: walk.condition(condition, *window_ms),
         },

@@ -26,6 +26,7 @@
 //! | history ([`plan::Baseline`]) | window functions over earlier buckets, `RANGE` the lookback |
 //! | percentile | the value at rank ⌊(N − 1) · P / 100⌋ of the groups of a bucket, by `row_number` |
 //! | new value | the key's latest sighting at least the learning period old (`RANGE` frame), `lag` over key and value in processing order |
+//! | cluster ([`plan::Fingerprint`]) | the band keys computed in `matched` and expanded to one row per band as `_fingerprint`, then a window grouped by it |
 //! | condition | `WHERE` over the aggregate columns |
 
 use serde::Serialize;
@@ -37,7 +38,7 @@ pub use target::{SqlTarget, plain_or_quoted};
 
 use syntax::SqlSyntax;
 
-use super::plan::{self, Cond, Condition, Leaf, Plan, Shape, Source};
+use super::plan::{self, Cond, Condition, FingerprintStep, Leaf, Plan, Shape, Source};
 use super::re2::Flavour;
 use super::{Mapping, Problem};
 use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp, Rule, TextOp};
@@ -77,6 +78,16 @@ pub trait SqlDialect {
     /// A one-element array.
     fn array_of(&self, value: &str) -> String;
 
+    /// A step of a cluster's fingerprint applied to `value`: a string for
+    /// [`FingerprintStep::Words`], a list for the others. The shared printer
+    /// spells [`FingerprintStep::MinLength`], [`FingerprintStep::DropEmpty`]
+    /// and [`FingerprintStep::Label`].
+    fn fingerprint_step(&self, step: FingerprintStep, value: &str) -> String;
+
+    /// One row per element of the list of `values`, as a `SELECT` item
+    /// (the rows of a null element have a null column).
+    fn expand(&self, values: &[String]) -> String;
+
     /// `count(*)` of the rows passing `filter`.
     fn count_where(&self, filter: &str) -> String {
         format!("count(*) FILTER (WHERE {filter})")
@@ -86,7 +97,7 @@ pub trait SqlDialect {
 /// What the runner reads besides the rows.
 #[derive(Debug, Clone, Serialize)]
 pub struct QueryInfo {
-    /// `match`, `threshold`, `baseline`, `percentile` or `new_value`.
+    /// `match`, `threshold`, `baseline`, `percentile`, `new_value` or `cluster`.
     pub shape: &'static str,
     /// Per grouping set, the group fields and their columns (several sets
     /// are told apart by the `grouping_set` column).
@@ -111,6 +122,7 @@ pub fn query(
             .cloned()
             .unwrap_or_else(|| "events".to_string()),
         problems: Vec::new(),
+        computed: None,
     };
     let (body, info) = match &plan.shape {
         Shape::Match(source) => printer.matched(source),
@@ -121,10 +133,16 @@ pub fn query(
             values,
             lookback_ms,
         } => printer.new_value(source, key, values, *lookback_ms, plan.learn_ms),
-        Shape::Sequence { .. } | Shape::Cluster { .. } => {
+        Shape::Cluster {
+            source,
+            fingerprint,
+            window_ms,
+            condition,
+        } => printer.cluster(source, fingerprint, *window_ms, condition),
+        Shape::Sequence { .. } => {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
-                "the SQL targets print no sequences or clusters",
+                "the SQL targets print no sequences",
             )]);
         }
     };
@@ -143,6 +161,23 @@ struct Printer<'d> {
     syntax: SqlSyntax<'d>,
     table: String,
     problems: Vec<Problem>,
+    /// A cluster's key, computed in `matched` and grouped by.
+    computed: Option<ComputedKey>,
+}
+
+/// A group key computed from the event rather than read from a column.
+struct ComputedKey {
+    /// Its name in the alert's `group`.
+    name: &'static str,
+    /// Its column in `matched` (the runner's own columns start with `_`,
+    /// so no events column has this name).
+    column: &'static str,
+    /// The expression over the event's columns.
+    expression: String,
+    /// What it is, for a comment.
+    comment: String,
+    /// A filter on the events it is computed for.
+    filter: Option<String>,
 }
 
 /// The evidence columns every alert row carries, over the rows of a group.
@@ -156,6 +191,67 @@ fn evidence(dialect: &dyn SqlDialect) -> String {
 impl Printer<'_> {
     fn column(&self, field: &str) -> String {
         self.syntax.column(field)
+    }
+
+    /// The column of a grouping field: the computed key's, or the field's.
+    fn group_column(&self, field: &str) -> String {
+        match &self.computed {
+            Some(key) if key.name == field => key.column.to_string(),
+            _ => self.column(field),
+        }
+    }
+
+    /// A cluster: the fingerprint computed per event in `matched`, then the
+    /// window shape grouped by it.
+    fn cluster(
+        &mut self,
+        source: &Source,
+        fingerprint: &plan::Fingerprint,
+        window_ms: i64,
+        condition: &Condition,
+    ) -> (String, QueryInfo) {
+        let column = self.column(&fingerprint.field);
+        let filter = match fingerprint.length_step() {
+            Some(FingerprintStep::MinLength(minimum)) => {
+                Some(format!("length({column}) >= {minimum}"))
+            }
+            _ => None,
+        };
+        let mut bands = Vec::new();
+        for band in 0..fingerprint.bands() {
+            let mut expression = column.clone();
+            for step in fingerprint.band_steps(band) {
+                expression = match step {
+                    FingerprintStep::DropEmpty => format!("nullif({expression}, '')"),
+                    // `||` is null when either side is, in DuckDB and Spark.
+                    FingerprintStep::Label(label) => {
+                        format!("{} || {expression}", self.dialect.string(label))
+                    }
+                    other => self.dialect.fingerprint_step(other, &expression),
+                };
+            }
+            bands.push(expression);
+        }
+        let expression = self.dialect.expand(&bands);
+        self.computed = Some(ComputedKey {
+            name: fingerprint.group_name(),
+            column: "_fingerprint",
+            expression,
+            comment: format!(
+                "the fingerprint, one row per band: {}",
+                fingerprint.describe()
+            ),
+            filter,
+        });
+        let window = plan::Window {
+            source: source.clone(),
+            groupings: vec![vec![fingerprint.group_name().to_string()]],
+            bucket_ms: window_ms,
+            condition: condition.clone(),
+        };
+        let (body, mut info) = self.window(&window);
+        info.shape = "cluster";
+        (body, info)
     }
 
     /// `event_type IN (...) AND filter`.
@@ -249,7 +345,17 @@ impl Printer<'_> {
 
     fn window(&mut self, window: &plan::Window) -> (String, QueryInfo) {
         let condition = &window.condition;
-        let filter = self.filter(&window.source);
+        let mut filter = self.filter(&window.source);
+        let mut computed = String::new();
+        if let Some(key) = &self.computed {
+            if let Some(extra) = &key.filter {
+                filter.push_str(&format!("\n  AND {extra}"));
+            }
+            computed = format!(
+                ",\n    -- {}\n    {} AS {}",
+                key.comment, key.expression, key.column
+            );
+        }
         let names = aggregate_names(condition);
         let mut aggregates = Vec::new();
         for (aggregate, name) in condition.aggregates.iter().zip(&names) {
@@ -299,7 +405,7 @@ impl Printer<'_> {
                 keys.push(format!("{index} AS grouping_set"));
             }
             for field in &all_fields {
-                let column = self.column(field);
+                let column = self.group_column(field);
                 keys.push(if grouping.contains(field) {
                     column
                 } else {
@@ -307,12 +413,14 @@ impl Printer<'_> {
                 });
             }
             keys.push("window_start".to_string());
-            let mut group_by: Vec<String> =
-                grouping.iter().map(|field| self.column(field)).collect();
+            let mut group_by: Vec<String> = grouping
+                .iter()
+                .map(|field| self.group_column(field))
+                .collect();
             group_by.push("window_start".to_string());
             let present: Vec<String> = grouping
                 .iter()
-                .map(|field| format!("{} IS NOT NULL", self.column(field)))
+                .map(|field| format!("{} IS NOT NULL", self.group_column(field)))
                 .collect();
             let mut select = format!(
                 "  SELECT {},\n    {},\n    {}\n  FROM matched\n",
@@ -330,10 +438,10 @@ impl Printer<'_> {
         if several {
             partition.push("grouping_set".to_string());
         }
-        partition.extend(all_fields.iter().map(|field| self.column(field)));
+        partition.extend(all_fields.iter().map(|field| self.group_column(field)));
         let mut ctes = vec![
             format!(
-                "matched AS (\n  SELECT *, {} AS window_start\n  FROM {}\n  WHERE {filter}\n)",
+                "matched AS (\n  SELECT *, {} AS window_start{computed}\n  FROM {}\n  WHERE {filter}\n)",
                 self.dialect.bucket("_time_ms", window.bucket_ms),
                 self.table
             ),
@@ -422,7 +530,7 @@ impl Printer<'_> {
             .map(|grouping| {
                 grouping
                     .iter()
-                    .map(|field| (field.clone(), unquoted(&self.column(field))))
+                    .map(|field| (field.clone(), unquoted(&self.group_column(field))))
                     .collect()
             })
             .collect();
