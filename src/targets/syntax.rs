@@ -205,6 +205,20 @@ pub trait Syntax {
         None
     }
 
+    /// A case-insensitive membership test (`in`, `not in` on one column,
+    /// tuple `in`) spelled by reference to the lookup the target ships
+    /// beside its queries ([`super::lookup_ref`]), the test's `fields`
+    /// against its `rows`; `None` (the default) inlines the rows.
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        let _ = (fields, rows, lookup);
+        None
+    }
+
     /// Whether the needles of a string test reach [`Syntax::text`] sorted
     /// and without duplicates (the default) or in the order the rule and
     /// its lists and lookups give them.
@@ -438,6 +452,15 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             ..
         } => {
             if let Some(lookup) = lookup {
+                if *op == TextOp::Equals && !*case_sensitive {
+                    let rows: Vec<Vec<String>> =
+                        needles.iter().map(|needle| vec![needle.clone()]).collect();
+                    if let Some(spelled) =
+                        syntax.reference(std::slice::from_ref(field), &rows, lookup)
+                    {
+                        return spelled;
+                    }
+                }
                 within_rows(syntax, lookup)?;
             }
             let needles = ordered(syntax, needles);
@@ -492,6 +515,12 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             groups,
             lookup,
         } => {
+            if !*case_sensitive {
+                let rows = super::lookup_ref::tuple_rows(groups);
+                if let Some(spelled) = syntax.reference(fields, &rows, lookup) {
+                    return spelled;
+                }
+            }
             within_rows(syntax, lookup)?;
             if let Some(spelled) = syntax.rows(fields, *case_sensitive, groups, lookup) {
                 return spelled;

@@ -9,9 +9,12 @@
 //! the evaluator. Operands of `and`/`or` are parenthesised one by one; a
 //! lookup test is an OR over its rows, one row a line.
 
+use std::collections::BTreeMap;
+
 use super::quote::{column_reference, kusto_string};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
+use crate::targets::lookup_ref::{self, KELVIN_SIGN};
 use crate::targets::plan::LookupRef;
 use crate::targets::re2::{self, needles_regex, search_regex};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
@@ -29,7 +32,17 @@ pub(super) struct Kusto<'a> {
     pub(super) schema: &'a Schema,
     /// The event types the source reads, for the schema types of fields.
     pub(super) types: &'a [String],
+    /// The pack's lookups, for membership by watchlist.
+    pub(super) lookups: &'a BTreeMap<String, ir::Lookup>,
 }
+
+/// The watchlist column that holds a lookup's keys (its `SearchKey`).
+pub const WATCHLIST_KEY: &str = "key";
+
+/// What an event value may consist of to be compared through `tolower`:
+/// ASCII and the Kelvin sign (the one other character whose Unicode
+/// lowercase, `k`, is ASCII; see [`lookup_ref`]).
+pub const LOWERABLE: &str = r"^[\x{0}-\x{7F}\x{212A}]*$";
 
 /// A mapped column reference and its Kusto type.
 pub(super) fn column<'m>(
@@ -125,6 +138,38 @@ impl Kusto<'_> {
 
     fn column(&self, field: &str) -> Result<String, Unsupported> {
         column(self.mapping, field).map(|(column, _)| column)
+    }
+}
+
+impl Kusto<'_> {
+    /// The body of a membership test by watchlist.
+    fn watchlist_test(&self, fields: &[String], separator: &str, lookup: &str) -> Spelled {
+        let kelvin = string(&KELVIN_SIGN.to_string())?;
+        let lowerable = string(LOWERABLE)?;
+        let mut guards = Vec::new();
+        let mut parts = Vec::new();
+        for field in fields {
+            if let Some(value_type) = self.value_type(field)
+                && value_type != ValueType::String
+            {
+                return Err(Unsupported(format!(
+                    "a lookup test on the {} field `{field}`",
+                    value_type.name()
+                )));
+            }
+            let column = self.column(field)?;
+            guards.push(format!("{column} matches regex {lowerable}"));
+            parts.push(separator.to_string());
+            parts.push(format!(
+                "tolower(replace_string({column}, {kelvin}, \"k\"))"
+            ));
+        }
+        let alias = string(&lookup_ref::shipped_name(lookup))?;
+        guards.push(format!(
+            "strcat({}) in ((_GetWatchlist({alias}) | project SearchKey))",
+            parts.join(", ")
+        ));
+        Ok(guards.join(" and "))
     }
 }
 
@@ -256,6 +301,34 @@ impl Syntax for Kusto<'_> {
 
     fn max_inlined_rows(&self) -> usize {
         MAX_INLINED_ROWS
+    }
+
+    /// Lookups over the mapping's inline limit whose keys are shipped as a
+    /// watchlist: `key in (_GetWatchlist(alias) | project SearchKey)`, the
+    /// event key built as the watchlist's (lowercase, separator before each
+    /// value). Kusto documents `tolower` only by an ASCII example
+    /// (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/tolowerfunction),
+    /// so the values must be ASCII or the Kelvin sign, which is replaced by
+    /// `k` first; any other value lowercases to non-ASCII in the evaluator
+    /// and is no member. `in` with a tabular operand compares exactly
+    /// (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/in-operator);
+    /// watchlists in queries and rules:
+    /// https://github.com/MicrosoftDocs/azure-docs/blob/main/articles/sentinel/watchlists-queries.md
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        if lookup.rows <= self.mapping.inline_rows() {
+            return None;
+        }
+        let shipped = lookup_ref::shipped(self.lookups.get(&lookup.name)?)?;
+        if !lookup_ref::covers(&shipped, rows) {
+            return None;
+        }
+        let separator = string(&shipped.separator.to_string()).ok()?;
+        Some(self.watchlist_test(fields, &separator, &lookup.name))
     }
 
     fn too_many_rows(&self, lookup: &LookupRef) -> String {
