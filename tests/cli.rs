@@ -405,10 +405,6 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
             "the EQL target inlines at most 500 rows into a query",
         ),
         (
-            "sentinel_kql",
-            "the Sentinel target inlines at most 500 rows into a query",
-        ),
-        (
             "splunk_spl",
             "the Splunk target inlines at most 500 rows into a search",
         ),
@@ -421,6 +417,79 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
             "{target}: {stderr}"
         );
     }
+}
+
+/// Sentinel reads a lookup over `compile.inline_lookup_rows` (default 100)
+/// from a watchlist it ships; with the limit raised above the lookup's size
+/// it inlines it again (and refuses it over 500 rows); a limit that is not
+/// a count is a configuration error at its line.
+#[test]
+fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    let mut csv = String::from("domain\n");
+    for index in 0..600 {
+        csv.push_str(&format!("Host{index}.Example.com\n"));
+    }
+    let repo = |name: &str, compile: &str| {
+        let directory = temp_dir(name);
+        std::fs::write(directory.join("big.csv"), &csv).expect("write csv");
+        std::fs::write(
+            directory.join("tripline.yaml"),
+            format!(
+                "packs: [{}]\nlookups:\n  egress_allowlist: {{ extend: big.csv }}\n{compile}",
+                rules.display()
+            ),
+        )
+        .expect("write config");
+        directory
+    };
+    let query = "out/sentinel_kql/queries/agent.egress.unexpected_domain.kql";
+    let watchlist = "out/sentinel_kql/watchlists/tripline_egress_allowlist.json";
+
+    let by_default = repo("inline-default", "");
+    let output = compile_in(&by_default, &["--target", "sentinel_kql", "--out", "out"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let kql = std::fs::read_to_string(by_default.join(query)).expect("query");
+    assert!(
+        kql.contains(r#"_GetWatchlist("tripline_egress_allowlist")"#) && !kql.contains("host599"),
+        "{kql}"
+    );
+    let template = std::fs::read_to_string(by_default.join(watchlist)).expect("watchlist");
+    assert!(
+        template.contains(r#"\"|host599.example.com\""#),
+        "{template}"
+    );
+
+    let raised = repo("inline-raised", "compile: { inline_lookup_rows: 1000 }\n");
+    let output = compile_in(
+        &raised,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--out",
+            "out",
+            "--explain-unsupported",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains("the Sentinel target inlines at most 500 rows into a query"),
+        "{stderr}"
+    );
+    assert!(!raised.join(watchlist).exists());
+
+    let small = repo("inline-small", "compile: { inline_lookup_rows: 10 }\n");
+    let output = compile_in(&small, &["--target", "sentinel_kql", "--out", "out"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(small.join(watchlist).exists());
+
+    let negative = repo("inline-negative", "compile:\n  inline_lookup_rows: -3\n");
+    let output = compile_in(&negative, &["--target", "sentinel_kql", "--out", "out"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(stderr.contains("inline_lookup_rows"), "{stderr}");
+    assert!(!negative.join("out").exists());
 }
 
 /// tripline.yaml is also checked against the shipped schema
