@@ -447,8 +447,37 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
     let watchlist = "out/sentinel_kql/watchlists/tripline_egress_allowlist.json";
 
     let by_default = repo("inline-default", "");
-    let output = compile_in(&by_default, &["--target", "sentinel_kql", "--out", "out"]);
+    let output = compile_in(
+        &by_default,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--target",
+            "elastic_esql",
+            "--out",
+            "out",
+        ],
+    );
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    // ES|QL joins the lookup index it ships, loaded by its bulk body.
+    let esql = std::fs::read_to_string(
+        by_default.join("out/elastic_esql/queries/agent.egress.unexpected_domain.esql"),
+    )
+    .expect("esql query");
+    assert!(
+        esql.contains("| LOOKUP JOIN tripline_egress_allowlist ON tripline_egress_allowlist_key")
+            && !esql.contains("host599"),
+        "{esql}"
+    );
+    let index = "out/elastic_esql/elasticsearch/lookup_index/tripline_egress_allowlist";
+    let bulk = std::fs::read_to_string(by_default.join(format!("{index}.ndjson"))).expect("bulk");
+    assert!(
+        bulk.contains(r#""tripline_egress_allowlist_key":"|host599.example.com""#),
+        "{bulk}"
+    );
+    let settings =
+        std::fs::read_to_string(by_default.join(format!("{index}.json"))).expect("index");
+    assert!(settings.contains(r#""mode": "lookup""#), "{settings}");
     let kql = std::fs::read_to_string(by_default.join(query)).expect("query");
     assert!(
         kql.contains(r#"_GetWatchlist("tripline_egress_allowlist")"#) && !kql.contains("host599"),
@@ -478,6 +507,7 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
         "{stderr}"
     );
     assert!(!raised.join(watchlist).exists());
+    assert!(!raised.join("out/elastic_esql").exists());
 
     let small = repo("inline-small", "compile: { inline_lookup_rows: 10 }\n");
     let output = compile_in(&small, &["--target", "sentinel_kql", "--out", "out"]);
