@@ -404,10 +404,6 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
             "elastic_eql",
             "the EQL target inlines at most 500 rows into a query",
         ),
-        (
-            "splunk_spl",
-            "the Splunk target inlines at most 500 rows into a search",
-        ),
         ("sigma", "at most 500 are inlined into a Sigma rule"),
     ] {
         assert!(
@@ -454,11 +450,30 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
             "sentinel_kql",
             "--target",
             "elastic_esql",
+            "--target",
+            "splunk_spl",
             "--out",
             "out",
         ],
     );
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    // Splunk looks the key up in the app's keys CSV.
+    let app = by_default.join("out/splunk_spl/tripline_llm_security");
+    let saved = std::fs::read_to_string(app.join("default/savedsearches.conf")).expect("saved");
+    assert!(
+        saved.contains("| lookup tripline_egress_allowlist_keys key AS tripline_egress_allowlist_key OUTPUT key AS tripline_egress_allowlist_found")
+            && !saved.contains("host599"),
+        "{saved}"
+    );
+    let keys = std::fs::read_to_string(app.join("lookups/tripline_egress_allowlist_keys.csv"))
+        .expect("keys csv");
+    assert!(keys.contains("\"|host599.example.com\"\r\n"), "{keys}");
+    let transforms =
+        std::fs::read_to_string(app.join("default/transforms.conf")).expect("transforms");
+    assert!(
+        transforms.contains("[tripline_egress_allowlist_keys]\nfilename = tripline_egress_allowlist_keys.csv\ncase_sensitive_match = 1"),
+        "{transforms}"
+    );
     // ES|QL joins the lookup index it ships, loaded by its bulk body.
     let esql = std::fs::read_to_string(
         by_default.join("out/elastic_esql/queries/agent.egress.unexpected_domain.esql"),

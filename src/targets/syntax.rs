@@ -227,6 +227,39 @@ pub trait Syntax {
     }
 }
 
+/// A case-insensitive membership test on a lookup (`in`, `not in` on one
+/// column, tuple `in`; no whitespace folding) spelled by
+/// [`Syntax::reference`], or `None` when the test is no such test or the
+/// target inlines it. A target's [`Syntax::refusals`] can ask this before
+/// refusing a lookup for its size.
+pub fn by_reference(syntax: &dyn Syntax, test: &Test) -> Option<Spelled> {
+    match &test.kind {
+        TestKind::Text {
+            field,
+            op: TextOp::Equals,
+            case_sensitive: false,
+            fold_whitespace: false,
+            needles,
+            lookup: Some(lookup),
+            ..
+        } => {
+            let rows: Vec<Vec<String>> =
+                needles.iter().map(|needle| vec![needle.clone()]).collect();
+            syntax.reference(std::slice::from_ref(field), &rows, lookup)
+        }
+        TestKind::Rows {
+            fields,
+            case_sensitive: false,
+            groups,
+            lookup,
+        } => {
+            let rows = super::lookup_ref::tuple_rows(groups);
+            syntax.reference(fields, &rows, lookup)
+        }
+        _ => None,
+    }
+}
+
 /// Spells a predicate; every construct the target refuses is a problem at
 /// its origin (and the returned text is then never emitted).
 pub fn predicate(syntax: &dyn Syntax, pred: &Pred, problems: &mut Vec<Problem>) -> String {
@@ -452,14 +485,8 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             ..
         } => {
             if let Some(lookup) = lookup {
-                if *op == TextOp::Equals && !*case_sensitive {
-                    let rows: Vec<Vec<String>> =
-                        needles.iter().map(|needle| vec![needle.clone()]).collect();
-                    if let Some(spelled) =
-                        syntax.reference(std::slice::from_ref(field), &rows, lookup)
-                    {
-                        return spelled;
-                    }
+                if let Some(spelled) = by_reference(syntax, test) {
+                    return spelled;
                 }
                 within_rows(syntax, lookup)?;
             }
@@ -515,11 +542,8 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             groups,
             lookup,
         } => {
-            if !*case_sensitive {
-                let rows = super::lookup_ref::tuple_rows(groups);
-                if let Some(spelled) = syntax.reference(fields, &rows, lookup) {
-                    return spelled;
-                }
+            if let Some(spelled) = by_reference(syntax, test) {
+                return spelled;
             }
             within_rows(syntax, lookup)?;
             if let Some(spelled) = syntax.rows(fields, *case_sensitive, groups, lookup) {

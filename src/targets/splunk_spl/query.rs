@@ -49,7 +49,12 @@ pub fn rule_search(
     data_source_macro: &str,
 ) -> Result<Search, Vec<Problem>> {
     let mut printer = Printer {
-        spl: Spl { mapping },
+        spl: Spl {
+            mapping,
+            lookups: &pack.lookups,
+            joinable: std::cell::Cell::new(false),
+            joins: std::cell::RefCell::new(Vec::new()),
+        },
         problems: Vec::new(),
     };
     let schedule = rule.metadata.schedule_ms;
@@ -88,11 +93,15 @@ pub fn rule_search(
     let mut lines = vec![format!("`{data_source_macro}`")];
     let search = match (&plan.shape, &rule.detection) {
         (Shape::Match(source), _) => {
-            printer.source(source, &mut lines, rule.origin);
+            let helpers = printer.source(source, &mut lines, rule.origin);
             // Each run takes the events of one whole schedule slot that closed
             // at least the lateness bound ago: runs tile event time, so every
             // event alerts exactly once.
             lines.push(slot_filter(slot));
+            // The alert keeps the event's fields, not the lookups' helpers.
+            if !helpers.is_empty() {
+                lines.push(format!("| fields - {}", helpers.join(", ")));
+            }
             Search {
                 lines,
                 look_back_seconds: 2 * slot + LATENESS_SECONDS,
@@ -200,8 +209,9 @@ impl Printer<'_> {
         syntax::predicate(&self.spl, filter, &mut self.problems)
     }
 
-    /// The event-type prefilter and test, then the filter.
-    fn source(&mut self, source: &Source, lines: &mut Vec<String>, origin: Origin) {
+    /// The event-type prefilter and test, then the filter (after the
+    /// lookups it reads). Returns the helper fields the lookups added.
+    fn source(&mut self, source: &Source, lines: &mut Vec<String>, origin: Origin) -> Vec<String> {
         let event_type = self.field("event_type", origin);
         // A case-insensitive search term first (a superset, and fast), then
         // the exact test.
@@ -230,10 +240,29 @@ impl Printer<'_> {
         };
         match &source.filter {
             Some(filter) => {
+                self.spl.joinable.set(true);
                 let condition = self.filter(filter);
-                lines.push(format!("| where {event_test} AND ({condition})"));
+                self.spl.joinable.set(false);
+                let joins = self.spl.joins.take();
+                if joins.is_empty() {
+                    lines.push(format!("| where {event_test} AND ({condition})"));
+                    return Vec::new();
+                }
+                // The event types first, so that only their events are looked up.
+                lines.push(format!("| where {event_test}"));
+                let mut helpers = Vec::new();
+                for join in &joins {
+                    lines.extend(join.lines());
+                    helpers.push(super::lookup::key_field(&join.lookup));
+                    helpers.push(super::lookup::found_field(&join.lookup));
+                }
+                lines.push(format!("| where {condition}"));
+                helpers
             }
-            None => lines.push(format!("| where {event_test}")),
+            None => {
+                lines.push(format!("| where {event_test}"));
+                Vec::new()
+            }
         }
     }
 
