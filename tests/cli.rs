@@ -537,6 +537,53 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
     assert!(!negative.join("out").exists());
 }
 
+/// A watchlist over Sentinel's 3.8 MB `rawContent` limit is refused at the
+/// test, with its size, and not written.
+#[test]
+fn a_watchlist_too_large_for_sentinel_is_a_located_refusal() {
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    let directory = temp_dir("watchlist-too-large");
+    let mut csv = String::from("domain\n");
+    let padding = "a".repeat(7000);
+    for index in 0..600 {
+        csv.push_str(&format!("{padding}{index}.example.com\n"));
+    }
+    std::fs::write(directory.join("big.csv"), &csv).expect("write csv");
+    std::fs::write(
+        directory.join("tripline.yaml"),
+        format!(
+            "packs: [{}]\nlookups:\n  egress_allowlist: {{ extend: big.csv }}\n",
+            rules.display()
+        ),
+    )
+    .expect("write config");
+    let output = compile_in(
+        &directory,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--out",
+            "out",
+            "--explain-unsupported",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("E0402") && line.contains("agent.egress.unexpected_domain"))
+            && stderr.contains("a watchlist created from `rawContent` takes at most 3800000")
+            && stderr.contains("agent.egress.unexpected_domain.tdl:"),
+        "{stderr}"
+    );
+    assert!(
+        !directory
+            .join("out/sentinel_kql/watchlists/tripline_egress_allowlist.json")
+            .exists()
+    );
+}
+
 /// tripline.yaml is also checked against the shipped schema
 /// (docs/tripline.schema.json): a violation serde's shape lets through is
 /// E0531 naming the key and its line, and the example repository conforms.

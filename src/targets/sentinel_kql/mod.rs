@@ -233,7 +233,10 @@ impl Target for SentinelKql {
             if lookup.rows.len() <= mapping.inline_rows() {
                 continue;
             }
-            if let Some(shipped) = super::lookup_ref::shipped(lookup) {
+            if let Some(shipped) = super::lookup_ref::shipped(lookup)
+                && super::lookup_ref::keys_csv(syntax::WATCHLIST_KEY, &shipped).len()
+                    <= syntax::MAX_WATCHLIST_BYTES
+            {
                 let alias = super::lookup_ref::shipped_name(&lookup.name);
                 let text =
                     serde_json::to_string_pretty(&watchlist_template(lookup, &alias, &shipped))

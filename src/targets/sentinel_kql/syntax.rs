@@ -39,6 +39,12 @@ pub(super) struct Kusto<'a> {
 /// The watchlist column that holds a lookup's keys (its `SearchKey`).
 pub const WATCHLIST_KEY: &str = "key";
 
+/// The most CSV a watchlist takes as `rawContent` ("content size below
+/// 3.8 MB"; larger ones need a storage SAS URI:
+/// https://learn.microsoft.com/en-gb/cli/azure/sentinel/watchlist), read
+/// as 3,800,000 bytes to stay on the safe side of either megabyte.
+pub const MAX_WATCHLIST_BYTES: usize = 3_800_000;
+
 /// What an event value may consist of to be compared through `tolower`:
 /// ASCII and the Kelvin sign (the one other character whose Unicode
 /// lowercase, `k`, is ASCII; see [`lookup_ref`]).
@@ -326,6 +332,13 @@ impl Syntax for Kusto<'_> {
         let shipped = lookup_ref::shipped(self.lookups.get(&lookup.name)?)?;
         if !lookup_ref::covers(&shipped, rows) {
             return None;
+        }
+        let bytes = lookup_ref::keys_csv(WATCHLIST_KEY, &shipped).len();
+        if bytes > MAX_WATCHLIST_BYTES {
+            return Some(Err(Unsupported(format!(
+                "the watchlist of the lookup `{}` would hold {bytes} bytes of CSV; a watchlist created from `rawContent` takes at most {MAX_WATCHLIST_BYTES} (https://learn.microsoft.com/en-gb/cli/azure/sentinel/watchlist)",
+                lookup.name
+            ))));
         }
         let separator = string(&shipped.separator.to_string()).ok()?;
         Some(self.watchlist_test(fields, &separator, &lookup.name))
