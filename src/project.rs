@@ -65,6 +65,18 @@ pub struct Config {
     /// Field mapping and data source changes, by target id.
     #[serde(default)]
     pub mappings: BTreeMap<String, MappingChange>,
+    /// How queries are written for every target.
+    #[serde(default)]
+    pub compile: CompileSettings,
+}
+
+/// `compile: { inline_lookup_rows: N }`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompileSettings {
+    /// Lookups with more rows are tested by reference (a watchlist, a lookup
+    /// index) where a target can do so exactly; smaller ones are inlined.
+    pub inline_lookup_rows: Option<usize>,
 }
 
 /// `mappings: { TARGET: { fields: { CANONICAL: NAME }, data_source: [...] } }`.
@@ -85,6 +97,8 @@ pub struct MappingConfig {
     pub source: SourceId,
     /// Its changes, by target id.
     pub changes: BTreeMap<String, MappingChange>,
+    /// Its `compile:` settings.
+    pub compile: CompileSettings,
 }
 
 /// `lists: { NAME: { extend: [...] } }`.
@@ -151,9 +165,10 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     let mut sources = Sources::new();
     let mappings = configs
         .into_iter()
-        .map(|(path, text, changes)| MappingConfig {
+        .map(|(path, text, changes, compile)| MappingConfig {
             source: sources.add(path, text),
             changes,
+            compile,
         })
         .collect();
     let mut files = Vec::new();
@@ -201,8 +216,14 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     })
 }
 
-/// A configuration file read: its path, its text and its mapping changes.
-type ConfigRead = (String, String, BTreeMap<String, MappingChange>);
+/// A configuration file read: its path, its text, its mapping changes and
+/// its `compile:` settings.
+type ConfigRead = (
+    String,
+    String,
+    BTreeMap<String, MappingChange>,
+    CompileSettings,
+);
 
 /// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
 fn resolve_roots(
@@ -311,7 +332,7 @@ fn apply_config(
     // What serde's shape and the checks above leave (non-empty values, the
     // form of parameter names) is the shipped schema's.
     check_config_schema(path, &text)?;
-    configs.push((display_path(path), text, config.mappings));
+    configs.push((display_path(path), text, config.mappings, config.compile));
     Ok(roots)
 }
 

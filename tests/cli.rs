@@ -455,14 +455,6 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
             "elastic_eql",
             "the EQL target inlines at most 500 rows into a query",
         ),
-        (
-            "sentinel_kql",
-            "the Sentinel target inlines at most 500 rows into a query",
-        ),
-        (
-            "splunk_spl",
-            "the Splunk target inlines at most 500 rows into a search",
-        ),
         ("sigma", "at most 500 are inlined into a Sigma rule"),
     ] {
         assert!(
@@ -472,6 +464,175 @@ fn a_lookup_too_large_to_inline_is_refused_with_its_size() {
             "{target}: {stderr}"
         );
     }
+}
+
+/// Sentinel reads a lookup over `compile.inline_lookup_rows` (default 100)
+/// from a watchlist it ships; with the limit raised above the lookup's size
+/// it inlines it again (and refuses it over 500 rows); a limit that is not
+/// a count is a configuration error at its line.
+#[test]
+fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    let mut csv = String::from("domain\n");
+    for index in 0..600 {
+        csv.push_str(&format!("Host{index}.Example.com\n"));
+    }
+    let repo = |name: &str, compile: &str| {
+        let directory = temp_dir(name);
+        std::fs::write(directory.join("big.csv"), &csv).expect("write csv");
+        std::fs::write(
+            directory.join("tripline.yaml"),
+            format!(
+                "packs: [{}]\nlookups:\n  egress_allowlist: {{ extend: big.csv }}\n{compile}",
+                rules.display()
+            ),
+        )
+        .expect("write config");
+        directory
+    };
+    let query = "out/sentinel_kql/queries/agent.egress.unexpected_domain.kql";
+    let watchlist = "out/sentinel_kql/watchlists/tripline_egress_allowlist.json";
+
+    let by_default = repo("inline-default", "");
+    let output = compile_in(
+        &by_default,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--target",
+            "elastic_esql",
+            "--target",
+            "splunk_spl",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    // Splunk looks the key up in the app's keys CSV.
+    let app = by_default.join("out/splunk_spl/tripline_llm_security");
+    let saved = std::fs::read_to_string(app.join("default/savedsearches.conf")).expect("saved");
+    assert!(
+        saved.contains("| lookup tripline_egress_allowlist_keys key AS tripline_egress_allowlist_key OUTPUT key AS tripline_egress_allowlist_found")
+            && !saved.contains("host599"),
+        "{saved}"
+    );
+    let keys = std::fs::read_to_string(app.join("lookups/tripline_egress_allowlist_keys.csv"))
+        .expect("keys csv");
+    assert!(keys.contains("\"|host599.example.com\"\r\n"), "{keys}");
+    let transforms =
+        std::fs::read_to_string(app.join("default/transforms.conf")).expect("transforms");
+    assert!(
+        transforms.contains("[tripline_egress_allowlist_keys]\nfilename = tripline_egress_allowlist_keys.csv\ncase_sensitive_match = 1"),
+        "{transforms}"
+    );
+    // ES|QL joins the lookup index it ships, loaded by its bulk body.
+    let esql = std::fs::read_to_string(
+        by_default.join("out/elastic_esql/queries/agent.egress.unexpected_domain.esql"),
+    )
+    .expect("esql query");
+    assert!(
+        esql.contains("| LOOKUP JOIN tripline_egress_allowlist ON tripline_egress_allowlist_key")
+            && !esql.contains("host599"),
+        "{esql}"
+    );
+    let index = "out/elastic_esql/elasticsearch/lookup_index/tripline_egress_allowlist";
+    let bulk = std::fs::read_to_string(by_default.join(format!("{index}.ndjson"))).expect("bulk");
+    assert!(
+        bulk.contains(r#""tripline_egress_allowlist_key":"|host599.example.com""#),
+        "{bulk}"
+    );
+    let settings =
+        std::fs::read_to_string(by_default.join(format!("{index}.json"))).expect("index");
+    assert!(settings.contains(r#""mode": "lookup""#), "{settings}");
+    let kql = std::fs::read_to_string(by_default.join(query)).expect("query");
+    assert!(
+        kql.contains(r#"_GetWatchlist("tripline_egress_allowlist")"#) && !kql.contains("host599"),
+        "{kql}"
+    );
+    let template = std::fs::read_to_string(by_default.join(watchlist)).expect("watchlist");
+    assert!(
+        template.contains(r#"\"|host599.example.com\""#),
+        "{template}"
+    );
+
+    let raised = repo("inline-raised", "compile: { inline_lookup_rows: 1000 }\n");
+    let output = compile_in(
+        &raised,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--out",
+            "out",
+            "--explain-unsupported",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr.contains("the Sentinel target inlines at most 500 rows into a query"),
+        "{stderr}"
+    );
+    assert!(!raised.join(watchlist).exists());
+    assert!(!raised.join("out/elastic_esql").exists());
+
+    let small = repo("inline-small", "compile: { inline_lookup_rows: 10 }\n");
+    let output = compile_in(&small, &["--target", "sentinel_kql", "--out", "out"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(small.join(watchlist).exists());
+
+    let negative = repo("inline-negative", "compile:\n  inline_lookup_rows: -3\n");
+    let output = compile_in(&negative, &["--target", "sentinel_kql", "--out", "out"]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 2, "{stderr}");
+    assert!(stderr.contains("inline_lookup_rows"), "{stderr}");
+    assert!(!negative.join("out").exists());
+}
+
+/// A watchlist over Sentinel's 3.8 MB `rawContent` limit is refused at the
+/// test, with its size, and not written.
+#[test]
+fn a_watchlist_too_large_for_sentinel_is_a_located_refusal() {
+    let rules = std::fs::canonicalize("rules").expect("rules");
+    let directory = temp_dir("watchlist-too-large");
+    let mut csv = String::from("domain\n");
+    let padding = "a".repeat(7000);
+    for index in 0..600 {
+        csv.push_str(&format!("{padding}{index}.example.com\n"));
+    }
+    std::fs::write(directory.join("big.csv"), &csv).expect("write csv");
+    std::fs::write(
+        directory.join("tripline.yaml"),
+        format!(
+            "packs: [{}]\nlookups:\n  egress_allowlist: {{ extend: big.csv }}\n",
+            rules.display()
+        ),
+    )
+    .expect("write config");
+    let output = compile_in(
+        &directory,
+        &[
+            "--target",
+            "sentinel_kql",
+            "--out",
+            "out",
+            "--explain-unsupported",
+        ],
+    );
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("E0402") && line.contains("agent.egress.unexpected_domain"))
+            && stderr.contains("a watchlist created from `rawContent` takes at most 3800000")
+            && stderr.contains("agent.egress.unexpected_domain.tdl:"),
+        "{stderr}"
+    );
+    assert!(
+        !directory
+            .join("out/sentinel_kql/watchlists/tripline_egress_allowlist.json")
+            .exists()
+    );
 }
 
 /// tripline.yaml is also checked against the shipped schema

@@ -22,6 +22,15 @@ a syntax error, an estimate, ...) must fail.
 No ES|QL engine runs offline: this proves the queries are well formed for
 the package's ES|QL grammar and reference only mapped fields, not what
 Elasticsearch returns for them.
+
+Lookup indexes (`elasticsearch/lookup_index/<index>.json`, the body of
+`PUT /<index>`, and `<index>.ndjson`, its `_bulk` body): each must be in
+`index.mode: lookup` with a strict mapping of keyword/boolean fields, and
+its bulk body must index into that index documents of exactly the mapped
+fields, each `_id` once and equal to the document's keyword field (so the
+join key is unique: a row is never multiplied by the join). The analyzer
+knows each index's fields only after its `LOOKUP JOIN`, and every index a
+query joins must be emitted.
 """
 
 import json
@@ -37,10 +46,57 @@ METADATA = {"_id", "_index", "_version"}
 OPERATORS = {"rlike", "like", "is_null", "is_not_null", "not", "__values__"}
 
 
-def schema_from_template(path):
-    template = json.loads(Path(path).read_text())
-    mappings = template["template"]["mappings"]
-    return esql.Schema({"properties": mappings["properties"]}), flat_fields(mappings["properties"])
+def lookup_indexes(compile_dir):
+    """The emitted lookup indexes as {name: mapping}, and their problems."""
+    indexes, problems = {}, []
+    directory = compile_dir / "elasticsearch" / "lookup_index"
+    if not directory.is_dir():
+        return indexes, problems
+    for path in sorted(directory.glob("*.json")):
+        name = path.stem
+        body = json.loads(path.read_text())
+        if body.get("settings", {}).get("index", {}).get("mode") != "lookup":
+            problems.append(f"{name}: not index.mode lookup")
+        mappings = body.get("mappings", {})
+        if mappings.get("dynamic") != "strict":
+            problems.append(f"{name}: the mapping is not strict")
+        properties = mappings.get("properties", {})
+        types = {field: spec.get("type") for field, spec in properties.items()}
+        keys = [field for field, kind in types.items() if kind == "keyword"]
+        if len(keys) != 1 or sorted(types.values()) != ["boolean", "keyword"]:
+            problems.append(f"{name}: expected one keyword key and one boolean field, got {types}")
+            continue
+        key = keys[0]
+        bulk = path.with_suffix(".ndjson")
+        if not bulk.is_file():
+            problems.append(f"{name}: no bulk body {bulk.name}")
+            continue
+        text = bulk.read_text()
+        lines = text.split("\n")
+        if lines[-1] != "" or (len(lines) - 1) % 2:
+            problems.append(f"{name}: the bulk body is not action/document line pairs ended by a newline")
+            continue
+        seen = set()
+        for action_line, document_line in zip(lines[0:-1:2], lines[1:-1:2]):
+            action, document = json.loads(action_line), json.loads(document_line)
+            target = action.get("index", {})
+            if target.get("_index") != name:
+                problems.append(f"{name}: an action indexes into {target.get('_index')}")
+            if set(document) != set(types):
+                problems.append(f"{name}: a document's fields {sorted(document)} are not the mapping's")
+                continue
+            if target.get("_id") != document[key] or not isinstance(document[key], str):
+                problems.append(f"{name}: an _id differs from its key {document[key]!r}")
+            if document[key] in seen:
+                problems.append(f"{name}: the key {document[key]!r} is indexed twice")
+            seen.add(document[key])
+            for field, kind in types.items():
+                if kind == "boolean" and document[field] is not True:
+                    problems.append(f"{name}: {field} is not true")
+        if not seen:
+            problems.append(f"{name}: no documents")
+        indexes[name] = {"properties": properties}
+    return indexes, problems
 
 
 def flat_fields(properties, prefix=""):
@@ -70,7 +126,7 @@ def nodes(value, seen=None):
             yield from nodes(item, seen)
 
 
-def check_query(text, schema, fields):
+def check_query(text, schema, fields, lookups):
     """The problems of one query (empty when it passes)."""
     problems = []
     try:
@@ -82,6 +138,11 @@ def check_query(text, schema, fields):
     except esql.EsqlError as error:
         problems.append(f"analysis: {error}")
     defined = set(esql.get_defined_columns(tree))
+    for target in esql.get_lookup_join_targets(tree):
+        if target not in lookups:
+            problems.append(f"LOOKUP JOIN of {target}, which is not an emitted lookup index")
+        else:
+            defined |= set(flat_fields(lookups[target]["properties"]))
     for name in esql.get_unique_fields(tree):
         if name not in fields and name not in METADATA and name not in defined:
             problems.append(f"unmapped field `{name}`")
@@ -117,8 +178,14 @@ def main():
     # The package's tree builder recurses once per operator of a left-deep chain.
     sys.setrecursionlimit(20000)
     compile_dir = Path(sys.argv[1])
-    schema, fields = schema_from_template(sys.argv[2])
+    lookups, problems = lookup_indexes(compile_dir)
+    mapping = json.loads(Path(sys.argv[2]).read_text())["template"]["mappings"]
+    schema = esql.Schema({"properties": mapping["properties"]}, lookups=lookups)
+    fields = flat_fields(mapping["properties"])
     failures = 0
+    for problem in problems:
+        print(f"FAIL lookup index {problem}")
+        failures += 1
     checked = 0
     rules = [json.loads(line) for line in (compile_dir / "rules.ndjson").read_text().splitlines() if line]
     for rule in rules:
@@ -133,7 +200,7 @@ def main():
             failures += 1
         for label, text in (("file", file_text), ("ndjson", rule["query"])):
             checked += 1
-            for problem in check_query(text, schema, fields):
+            for problem in check_query(text, schema, fields, lookups):
                 print(f"FAIL {rule_id} ({label}): {problem}")
                 failures += 1
     # The check must reject what is wrong.
@@ -148,11 +215,20 @@ def main():
         "aggregating query with neither windows nor first events": f"FROM {index} | STATS c = COUNT(*) BY user.id | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > tripline_slot_end_ms",
         "approximate distinct": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS d = COUNT_DISTINCT(user.id) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE d > tripline_slot_end_ms",
     }
+    # A join needs an emitted lookup index, and its fields exist only after it.
+    join = "EVAL tripline_user_scopes_key = TO_LOWER(user.id) | LOOKUP JOIN {} ON tripline_user_scopes_key"
+    wrong["join of an index not emitted"] = f"FROM {index} METADATA _id, _index, _version | {join.format('tripline_no_such_lookup')}"
+    if "tripline_user_scopes" in lookups:
+        wrong["a lookup field before its join"] = f"FROM {index} METADATA _id, _index, _version | WHERE tripline_user_scopes_found IS NULL | {join.format('tripline_user_scopes')}"
+        right = f"FROM {index} METADATA _id, _index, _version | {join.format('tripline_user_scopes')} | WHERE tripline_user_scopes_found IS NULL"
+        for problem in check_query(right, schema, fields, lookups):
+            print(f"FAIL the check rejected a right query ({problem}): {right}")
+            failures += 1
     for label, text in wrong.items():
-        if not check_query(text, schema, fields):
+        if not check_query(text, schema, fields, lookups):
             print(f"FAIL the check accepted a wrong query ({label}): {text}")
             failures += 1
-    print(f"elastic_esql: {len(rules)} rules, {checked} queries checked, {failures} failures")
+    print(f"elastic_esql: {len(rules)} rules, {checked} queries checked, {len(lookups)} lookup indexes, {failures} failures")
     sys.exit(1 if failures or not rules else 0)
 
 

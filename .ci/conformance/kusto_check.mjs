@@ -63,7 +63,33 @@ for (const file of tableFiles) {
     tables.push(S.TableSymbol.From(`(${columns.join(", ")})`).WithName(schema.name));
   }
 }
-const database = new S.DatabaseSymbol.$ctor1("tripline", tables, false);
+// Watchlists the target emits (`watchlists/*.json`, ARM `watchlists`
+// resources): Sentinel's `_GetWatchlist(alias)` is declared with the columns
+// it returns (the system columns and the watchlist's own), and every alias a
+// query names must be one of them.
+const watchlistDir = path.join(output, "watchlists");
+const aliases = new Set();
+const watchlistColumns = new Set();
+if (fs.existsSync(watchlistDir)) {
+  for (const file of fs.readdirSync(watchlistDir).filter((f) => f.endsWith(".json"))) {
+    const template = JSON.parse(fs.readFileSync(path.join(watchlistDir, file), "utf8"));
+    for (const resource of template.resources) {
+      if (resource.type !== "Microsoft.OperationalInsights/workspaces/providers/watchlists") fail(file, `unexpected resource ${resource.type}`);
+      const props = resource.properties;
+      if (props.contentType !== "text/csv") fail(file, "contentType is not text/csv");
+      const header = String(props.rawContent).split("\r\n")[0].split(",").map((c) => c.replace(/^"|"$/g, ""));
+      if (!header.includes(props.itemsSearchKey)) fail(file, `the search key ${props.itemsSearchKey} is not a column`);
+      for (const column of header) {
+        if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(column)) fail(file, `column ${column}: not a plain name`);
+        watchlistColumns.add(column);
+      }
+      aliases.add(props.watchlistAlias);
+    }
+  }
+}
+const watchlistSchema = ["_DTItemId:string", "LastUpdatedTimeUTC:datetime", "SearchKey:string", "WatchlistItem:dynamic", ...[...watchlistColumns].map((c) => `${c}:string`)];
+const getWatchlist = new S.FunctionSymbol.$ctor15("_GetWatchlist", "(watchlistAlias:string)", `{ datatable(${watchlistSchema.join(", ")})[] }`, "Microsoft Sentinel watchlist");
+const database = new S.DatabaseSymbol.$ctor1("tripline", [...tables, getWatchlist], false);
 const globals = K.GlobalState.Default.WithDatabase(database);
 const tableNames = Object.keys(columnsByTable);
 
@@ -99,6 +125,9 @@ function checkQuery(where, query, required) {
     return;
   }
   if (!tableNames.some((name) => query.includes(name))) fail(where, "the query does not read the emitted table");
+  for (const match of query.matchAll(/_GetWatchlist\(\s*["']([^"']*)["']\s*\)/g)) {
+    if (!aliases.has(match[1])) fail(where, `the watchlist ${match[1]} is not emitted`);
+  }
   const { code, errors } = diagnostics(query);
   analysed += 1;
   for (const error of errors) fail(where, error);

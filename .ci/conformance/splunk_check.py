@@ -27,6 +27,7 @@ lexically well-formed, use only known commands and existing fields. It cannot
 prove that Splunk parses or runs a search as intended.
 """
 
+import csv
 import json
 import re
 import subprocess
@@ -37,11 +38,13 @@ KNOWN_COMMANDS = {
     "search", "where", "eval", "stats", "fields", "bin", "table", "rename",
     # baselines, percentiles, new values and sequences (docs/targets.md, splunk_spl)
     "eventstats", "sort", "accum", "autoregress", "filldown", "mvexpand",
+    # lookups by reference (docs/targets.md, splunk_spl)
+    "lookup",
 }
 FUNCTIONS = {
     "match", "isnull", "isnotnull", "cidrmatch", "floor", "now", "if", "null",
     "true", "false", "mvappend", "mvindex", "split", "len", "count", "dc", "sum",
-    "avg", "min", "max", "values", "exact", "coalesce", "round",
+    "avg", "min", "max", "values", "exact", "coalesce", "round", "lower", "replace",
     # sort's field options: num(field), str(field)
     "num", "str",
 }
@@ -138,13 +141,76 @@ def python_regex(pattern):
     return re.compile(body)
 
 
-def check_search(name, search, schema_fields, macros, filter_macro):
+# `| lookup <definition> key AS tripline_..._key OUTPUT key AS tripline_..._found`
+LOOKUP = re.compile(r"\|\s*lookup\s+(\S+)\s+(\S+)\s+AS\s+(\S+)\s+OUTPUT\s+(\S+)\s+AS\s+(\S+)\s*(?=\||$)")
+
+
+def check_lookups(name, rest, keys_lookups):
+    """The lookup commands of a search: each reads a shipped keys lookup by
+    its key column into our own fields. Returns the problems and the search
+    without them (their words are lookup columns, not event fields)."""
+    problems = []
+    for match in LOOKUP.finditer(rest):
+        definition, column, event_field, output, destination = match.groups()
+        if definition not in keys_lookups:
+            problems.append(f"[{name}]: lookup {definition} is not a shipped keys lookup")
+        elif column not in keys_lookups[definition] or output not in keys_lookups[definition]:
+            problems.append(f"[{name}]: lookup {definition} has no column {column}/{output}")
+        for field in (event_field, destination):
+            if not OWN_FIELDS.match(field):
+                problems.append(f"[{name}]: lookup {definition} reads or writes {field}, not a tripline_ field")
+        if not re.search(rf"eval {re.escape(destination)}=null\(\)|, {re.escape(destination)}=null\(\)", rest[: match.start()]):
+            problems.append(f"[{name}]: {destination} is not cleared before lookup {definition}")
+    remaining = LOOKUP.sub(" ", rest)
+    if re.search(r"\|\s*lookup\b", remaining):
+        problems.append(f"[{name}]: a lookup command of another form")
+    return problems, remaining
+
+
+def keys_lookups(app, transforms):
+    """The shipped keys lookups ({definition: header}) and their problems:
+    case-sensitive, one `key` column, keys unique, no key a spreadsheet would
+    run (every key starts with its separator)."""
+    found, problems = {}, []
+    for stanza, keys in transforms.items():
+        if not stanza.endswith("_keys"):
+            continue
+        if keys.get("case_sensitive_match") not in {"1", "true"}:
+            problems.append(f"transforms.conf [{stanza}]: case_sensitive_match is not 1")
+        path = app / "lookups" / keys.get("filename", "")
+        if not path.is_file():
+            continue
+        with path.open(newline="") as handle:
+            rows = list(csv.reader(handle))
+        header, values = rows[0], [row for row in rows[1:]]
+        if header != ["key"]:
+            problems.append(f"lookups/{path.name}: header {header}, not [key]")
+        keys_seen = set()
+        for row in values:
+            if len(row) != 1 or not row[0]:
+                problems.append(f"lookups/{path.name}: row {row} is not one key")
+                continue
+            key = row[0]
+            if key in keys_seen:
+                problems.append(f"lookups/{path.name}: key {key!r} twice")
+            keys_seen.add(key)
+            if key[0] in "=+-@" or key != key.lower() or not key.isascii():
+                problems.append(f"lookups/{path.name}: key {key!r} is not a lowercased ASCII key behind its separator")
+        if not keys_seen:
+            problems.append(f"lookups/{path.name}: no keys")
+        found[stanza] = header
+    return found, problems
+
+
+def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
     problems = []
     try:
         strings, rest = strings_and_rest(search)
         check_parentheses(rest)
     except ValueError as error:
         return [f"[{name}]: {error}"]
+    lookup_problems, rest = check_lookups(name, rest, keys or {})
+    problems.extend(lookup_problems)
     if not search.startswith("`tripline_llm_events`"):
         problems.append(f"[{name}]: does not start with the data-source macro")
     if not search.rstrip().endswith(f"| `{filter_macro}`"):
@@ -167,6 +233,9 @@ def check_search(name, search, schema_fields, macros, filter_macro):
     for token in re.finditer(r"'([^']+)'|([A-Za-z_][A-Za-z0-9_.]*)(\s*\()?", outside):
         quoted, word, call = token.group(1), token.group(2), token.group(3)
         field = quoted or word
+        if word and not call and word.endswith("."):
+            # `"|".user_id."|"`: `.` concatenates.
+            field = word = word.rstrip(".")
         if call and word in FUNCTIONS:
             continue
         if word == "count" and re.match(r"\s+AS\s", outside[token.end():]):
@@ -221,6 +290,8 @@ def main():
     for stanza, keys in transforms.items():
         if not (app / "lookups" / keys.get("filename", "")).is_file():
             problems.append(f"transforms.conf [{stanza}]: lookups/{keys.get('filename')} missing")
+    keys_found, keys_problems = keys_lookups(app, transforms)
+    problems.extend(keys_problems)
     for name, keys in saved.items():
         missing = REQUIRED_KEYS - keys.keys()
         if missing:
@@ -238,7 +309,7 @@ def main():
             problems.append(f"[{name}]: dispatch.earliest_time is not -Ns")
         if keys.get("alert.severity") not in {"3", "4", "5"}:
             problems.append(f"[{name}]: alert.severity not 3/4/5")
-        problems.extend(check_search(name, keys.get("search", ""), schema_fields, macros, filter_macro))
+        problems.extend(check_search(name, keys.get("search", ""), schema_fields, macros, filter_macro, keys_found))
     print(f"static checks: {len(saved)} saved searches, {len(problems)} problems")
     if appinspect:
         out = Path(app).parent / "appinspect.json"

@@ -277,6 +277,9 @@ pub(super) fn target_mappings(
     for target in selected {
         let mut mapping = target.default_mapping(&pack.schema);
         for config in &project.mappings {
+            if let Some(rows) = config.compile.inline_lookup_rows {
+                mapping.inline_lookup_rows = Some(rows);
+            }
             let Some(change) = config.changes.get(target.id()) else {
                 continue;
             };

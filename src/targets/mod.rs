@@ -20,6 +20,7 @@ pub mod elastic_eql;
 pub mod elastic_esql;
 pub mod kibana_kql;
 pub(crate) mod kibana_rule;
+pub mod lookup_ref;
 pub mod lower;
 pub mod plan;
 pub mod re2;
@@ -114,9 +115,20 @@ pub struct Mapping {
     /// Where the events are (index patterns, table, macro), target-specific.
     #[serde(default)]
     pub data_source: Vec<String>,
+    /// Lookups with more rows are tested by reference where the target can
+    /// ship them (`compile: { inline_lookup_rows: N }` in `tripline.yaml`);
+    /// `None` is [`lookup_ref::DEFAULT_INLINE_ROWS`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub inline_lookup_rows: Option<usize>,
 }
 
 impl Mapping {
+    /// How many rows a lookup may have and still be inlined.
+    pub fn inline_rows(&self) -> usize {
+        self.inline_lookup_rows
+            .unwrap_or(lookup_ref::DEFAULT_INLINE_ROWS)
+    }
+
     /// The target field of a canonical field.
     pub fn field(&self, canonical: &str) -> Option<&TargetField> {
         self.fields.get(canonical)

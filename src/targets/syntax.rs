@@ -214,11 +214,58 @@ pub trait Syntax {
         None
     }
 
+    /// A case-insensitive membership test (`in`, `not in` on one column,
+    /// tuple `in`) spelled by reference to the lookup the target ships
+    /// beside its queries ([`super::lookup_ref`]), the test's `fields`
+    /// against its `rows`; `None` (the default) inlines the rows.
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        let _ = (fields, rows, lookup);
+        None
+    }
+
     /// Whether the needles of a string test reach [`Syntax::text`] sorted
     /// and without duplicates (the default) or in the order the rule and
     /// its lists and lookups give them.
     fn sorted_needles(&self) -> bool {
         true
+    }
+}
+
+/// A case-insensitive membership test on a lookup (`in`, `not in` on one
+/// column, tuple `in`; no whitespace folding) spelled by
+/// [`Syntax::reference`], or `None` when the test is no such test or the
+/// target inlines it. A target's [`Syntax::refusals`] can ask this before
+/// refusing a lookup for its size.
+pub fn by_reference(syntax: &dyn Syntax, test: &Test) -> Option<Spelled> {
+    match &test.kind {
+        TestKind::Text {
+            field,
+            op: TextOp::Equals,
+            case_sensitive: false,
+            fold_whitespace: false,
+            needles,
+            lookup: Some(lookup),
+            ..
+        } => {
+            let rows: Vec<Vec<String>> =
+                needles.iter().map(|needle| vec![needle.clone()]).collect();
+            syntax.reference(std::slice::from_ref(field), &rows, lookup)
+        }
+        TestKind::Rows {
+            fields,
+            case_sensitive: false,
+            groups,
+            lookup,
+        } => {
+            let rows = super::lookup_ref::tuple_rows(groups);
+            syntax.reference(fields, &rows, lookup)
+        }
+        _ => None,
     }
 }
 
@@ -458,6 +505,9 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             ..
         } => {
             if let Some(lookup) = lookup {
+                if let Some(spelled) = by_reference(syntax, test) {
+                    return spelled;
+                }
                 within_rows(syntax, lookup)?;
             }
             let needles = ordered(syntax, needles);
@@ -512,6 +562,9 @@ fn test_body(syntax: &dyn Syntax, test: &Test) -> Spelled {
             groups,
             lookup,
         } => {
+            if let Some(spelled) = by_reference(syntax, test) {
+                return spelled;
+            }
             within_rows(syntax, lookup)?;
             if let Some(spelled) = syntax.rows(fields, *case_sensitive, groups, lookup) {
                 return spelled;

@@ -12,7 +12,9 @@ use crate::ir::regex::{Edge, take_edge_boundaries};
 use crate::targets::lower;
 
 /// Elasticsearch's default `index.max_regex_length`: a longer regex is
-/// rejected at query time, so the target refuses it at compile time.
+/// rejected at query time, so the target refuses it at compile time
+/// ("regular expressions are limited to 1,000 characters" by default:
+/// https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-regexp-query).
 pub const MAX_REGEX_LENGTH: usize = 1000;
 
 /// The whitespace that folding collapses, as the evaluator defines it

@@ -15,6 +15,7 @@
 //! through capabilities (E0401). The translation rules are in
 //! `docs/targets.md`.
 
+pub mod lookup;
 mod query;
 pub mod quote;
 mod syntax;
@@ -80,6 +81,34 @@ impl Target for ElasticEsql {
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {
         kibana_rule::check_index_patterns(values)
+    }
+
+    /// Every lookup over the inline limit that can be referenced exactly,
+    /// as a lookup index: `elasticsearch/lookup_index/<index>.json` (the
+    /// body of `PUT /<index>`) and `<index>.ndjson` (the body of
+    /// `POST /_bulk`).
+    fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+        let mut artifacts = Vec::new();
+        for table in pack.lookups.values() {
+            if table.rows.len() <= mapping.inline_rows() {
+                continue;
+            }
+            let Some(shipped) = lookup::shipped(table) else {
+                continue;
+            };
+            let index = lookup::index_name(&table.name);
+            let body = serde_json::to_string_pretty(&lookup::index_body(table, &shipped))
+                .unwrap_or_default();
+            artifacts.push(Artifact {
+                path: format!("elasticsearch/lookup_index/{index}.json"),
+                text: format!("{body}\n"),
+            });
+            artifacts.push(Artifact {
+                path: format!("elasticsearch/lookup_index/{index}.ndjson"),
+                text: lookup::bulk_ndjson(table, &shipped),
+            });
+        }
+        artifacts
     }
 
     fn compile_rule(

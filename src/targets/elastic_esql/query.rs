@@ -16,6 +16,8 @@
 //! run. Why each shape is exact is said where it is printed, with the
 //! Elastic documentation it rests on.
 
+use std::cell::RefCell;
+
 use super::syntax::Esql;
 use crate::ir::{self, AggregateFunction, ArithmeticOp, Pack, Rule, Value};
 use crate::targets::lower::decimal_number_or_bool;
@@ -60,11 +62,14 @@ pub(super) fn compile(
     let schedule_ms = rule.metadata.schedule_ms;
     let (text, look_back_ms) = match &plan.shape {
         Shape::Match(source) => {
-            let condition = query.source(source);
-            (
-                format!("FROM {indexes} METADATA _id, _index, _version\n| WHERE {condition}"),
-                schedule_ms + LATENESS_MS,
-            )
+            let (filter, added) = query.source(source, &[]);
+            let mut commands = vec![format!("FROM {indexes} METADATA _id, _index, _version")];
+            commands.extend(filter);
+            // The alert keeps the event's fields, not the join's helpers.
+            if !added.is_empty() {
+                commands.push(format!("DROP {}", added.join(", ")));
+            }
+            (pipeline(&commands), schedule_ms + LATENESS_MS)
         }
         Shape::Window(window) => query.window(&indexes, window),
         Shape::NewValue {
@@ -127,6 +132,8 @@ impl<'a> Query<'a> {
             mapping: self.mapping,
             schema: &self.pack.schema,
             types: &source.event_types,
+            lookups: &self.pack.lookups,
+            joins: None,
         }
     }
 
@@ -137,23 +144,47 @@ impl<'a> Query<'a> {
         }
     }
 
-    /// The event types, and the filter spelled by [`Esql`].
-    fn source(&mut self, source: &'a Source) -> String {
+    /// The commands that select the source's events: one `WHERE` of the
+    /// event types, the filter spelled by [`Esql`] and `extra` tests; where
+    /// the filter reads lookup indexes, a `WHERE` of the event types first,
+    /// then each key and `LOOKUP JOIN`, then the rest. Returns the commands
+    /// and the columns the joins added.
+    fn source(&mut self, source: &'a Source, extra: &[String]) -> (Vec<String>, Vec<String>) {
         let event_type = self.field(source, "event_type");
         let types: Vec<String> = source
             .event_types
             .iter()
             .map(|name| super::quote::esql_string(name))
             .collect();
-        let mut parts = vec![match types.as_slice() {
+        let types = match types.as_slice() {
             [single] => format!("{event_type} == {single}"),
             many => format!("{event_type} IN ({})", many.join(", ")),
-        }];
+        };
+        let joins = RefCell::new(Vec::new());
+        let mut parts = Vec::new();
         if let Some(filter) = &source.filter {
-            let condition = syntax::predicate(&self.syntax(source), filter, &mut self.problems);
+            let esql = Esql {
+                joins: Some(&joins),
+                ..self.syntax(source)
+            };
+            let condition = syntax::predicate(&esql, filter, &mut self.problems);
             parts.push(format!("({condition})"));
         }
-        parts.join(" AND ")
+        parts.extend(extra.iter().cloned());
+        let joins = joins.into_inner();
+        if joins.is_empty() {
+            parts.insert(0, types);
+            return (vec![format!("WHERE {}", parts.join(" AND "))], Vec::new());
+        }
+        let mut commands = vec![format!("WHERE {types}")];
+        let mut added = Vec::new();
+        for join in &joins {
+            commands.extend(join.commands());
+            added.push(super::lookup::key_column(&join.lookup));
+            added.push(super::lookup::found_column(&join.lookup));
+        }
+        commands.push(format!("WHERE {}", parts.join(" AND ")));
+        (commands, added)
     }
 
     /// A window rule: epoch-aligned windows computed from epoch
@@ -200,23 +231,23 @@ impl<'a> Query<'a> {
             .iter()
             .map(|field| self.field(source, field))
             .collect();
-        let mut filter = self.source(source);
         let mut commands = vec![format!("FROM {indexes}")];
         // The columns `STATS` groups by, and those renamed to their field after it.
         let mut by_keys = keys.clone();
         let mut renamed = Vec::new();
         if several {
-            commands.push(format!("WHERE {filter}"));
+            commands.extend(self.source(source, &[]).0);
             let sets = grouping_sets(&window.groupings, &fields, &keys);
             commands.extend(sets.commands);
             by_keys = sets.columns;
             renamed = sets.renamed;
         } else {
             // The evaluator ignores events without a key; STATS would group them under null.
-            for key in &keys {
-                filter.push_str(&format!(" AND {key} IS NOT NULL"));
-            }
-            commands.push(format!("WHERE {filter}"));
+            let present: Vec<String> = keys
+                .iter()
+                .map(|key| format!("{key} IS NOT NULL"))
+                .collect();
+            commands.extend(self.source(source, &present).0);
         }
         let time = self.field(source, "timestamp");
         let names = self.aggregate_names(condition);
@@ -536,16 +567,18 @@ impl<'a> Query<'a> {
             .iter()
             .map(|field| self.field(source, field))
             .collect();
-        let mut filter = self.source(source);
         // Events missing a key or value field are ignored.
-        for field in key_fields.iter().chain(&value_fields) {
-            filter.push_str(&format!(" AND {field} IS NOT NULL"));
-        }
+        let present: Vec<String> = key_fields
+            .iter()
+            .chain(&value_fields)
+            .map(|field| format!("{field} IS NOT NULL"))
+            .collect();
+        let filter = self.source(source, &present).0;
         let time = self.field(source, "timestamp");
         let by: Vec<String> = key_fields.iter().chain(&value_fields).cloned().collect();
-        let commands = vec![
-            format!("FROM {indexes}"),
-            format!("WHERE {filter}"),
+        let mut commands = vec![format!("FROM {indexes}")];
+        commands.extend(filter);
+        commands.extend([
             format!("EVAL tripline_time_ms = TO_LONG({time})"),
             format!(
                 "EVAL tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}"
@@ -572,7 +605,7 @@ impl<'a> Query<'a> {
             ),
             "EVAL tripline_first_seen = TO_DATETIME(tripline_first_ms)".to_string(),
             "DROP tripline_first_ms, tripline_value_seen_ms, tripline_seen_until_ms, tripline_seen_after_ms, tripline_key_seen_until_ms, tripline_key_seen_after_ms".to_string(),
-        ];
+        ]);
         (pipeline(&commands), lookback_ms + 2 * s + LATENESS_MS)
     }
 

@@ -10,6 +10,10 @@
 //! every other string test an anchored Lucene regex per needle
 //! (`elastic_eql`'s, with the evaluator's case classes and whitespace runs).
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
+use super::lookup;
 use super::quote::{esql_string, field_reference};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
@@ -27,6 +31,28 @@ pub(super) struct Esql<'a> {
     pub(super) schema: &'a Schema,
     /// The event types the source reads, for the schema types of fields.
     pub(super) types: &'a [String],
+    /// The pack's lookups, for membership by lookup index.
+    pub(super) lookups: &'a BTreeMap<String, ir::Lookup>,
+    /// Where a filter may read lookup indexes (the source's filter, before
+    /// any `STATS`): the joins its tests need, gathered while it is
+    /// spelled. `None` inlines every lookup.
+    pub(super) joins: Option<&'a RefCell<Vec<Join>>>,
+}
+
+/// A `LOOKUP JOIN` a filter needs: the lookup, the separator of its keys
+/// and the event columns its key is built from, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Join {
+    pub(super) lookup: String,
+    pub(super) separator: char,
+    pub(super) columns: Vec<String>,
+}
+
+impl Join {
+    /// The commands that build the key and join.
+    pub(super) fn commands(&self) -> Vec<String> {
+        lookup::join_commands(&self.lookup, self.separator, &self.columns)
+    }
 }
 
 impl Esql<'_> {
@@ -149,6 +175,55 @@ impl Syntax for Esql<'_> {
         MAX_INLINED_ROWS
     }
 
+    /// Lookups over the mapping's inline limit that the target ships as a
+    /// lookup index ([`lookup`]): the event's key is joined to it before
+    /// the filter, which tests that the join found it. One join per lookup
+    /// and query: a second test of the same lookup on other fields is
+    /// inlined.
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup_ref: &LookupRef,
+    ) -> Option<Spelled> {
+        let joins = self.joins?;
+        if lookup_ref.rows <= self.mapping.inline_rows() {
+            return None;
+        }
+        let shipped = lookup::shipped(self.lookups.get(&lookup_ref.name)?)?;
+        if !crate::targets::lookup_ref::covers(&shipped, rows) {
+            return None;
+        }
+        let mut columns = Vec::new();
+        for field in fields {
+            if let Some(value_type) = self.schema.non_string_type(self.types, field) {
+                return Some(Err(Unsupported(format!(
+                    "a lookup test on the {} field `{field}` has no exact ES|QL translation",
+                    value_type.name()
+                ))));
+            }
+            match self.field(field) {
+                Ok(column) => columns.push(column),
+                Err(problem) => return Some(Err(problem)),
+            }
+        }
+        let join = Join {
+            lookup: lookup_ref.name.clone(),
+            separator: shipped.separator,
+            columns,
+        };
+        let mut joins = joins.borrow_mut();
+        match joins.iter().find(|known| known.lookup == join.lookup) {
+            Some(known) if *known != join => return None,
+            Some(_) => {}
+            None => joins.push(join),
+        }
+        Some(Ok(format!(
+            "{} IS NOT NULL",
+            lookup::found_column(&lookup_ref.name)
+        )))
+    }
+
     fn too_many_rows(&self, lookup: &LookupRef) -> String {
         format!(
             "the lookup `{}` has {} rows; the ES|QL target inlines at most {MAX_INLINED_ROWS} rows into a query",
@@ -217,10 +292,13 @@ mod tests {
     use super::*;
 
     fn esql<'a>(mapping: &'a Mapping, schema: &'a Schema) -> Esql<'a> {
+        static LOOKUPS: BTreeMap<String, ir::Lookup> = BTreeMap::new();
         Esql {
             mapping,
             schema,
             types: &[],
+            lookups: &LOOKUPS,
+            joins: None,
         }
     }
 

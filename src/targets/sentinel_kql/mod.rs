@@ -185,7 +185,7 @@ impl Target for SentinelKql {
         ])
     }
 
-    fn pack_artifacts(&self, _pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+    fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
         let table = mapping
             .data_source
             .first()
@@ -224,11 +224,76 @@ impl Target for SentinelKql {
             }],
         });
         let text = serde_json::to_string_pretty(&template).unwrap_or_default();
-        vec![Artifact {
+        let mut artifacts = vec![Artifact {
             path: format!("tables/{table}.json"),
             text: format!("{text}\n"),
-        }]
+        }];
+        for lookup in pack.lookups.values() {
+            if lookup.rows.len() <= mapping.inline_rows() {
+                continue;
+            }
+            if let Some(shipped) = super::lookup_ref::shipped(lookup)
+                && super::lookup_ref::keys_csv(syntax::WATCHLIST_KEY, &shipped).len()
+                    <= syntax::MAX_WATCHLIST_BYTES
+            {
+                let alias = super::lookup_ref::shipped_name(&lookup.name);
+                let text =
+                    serde_json::to_string_pretty(&watchlist_template(lookup, &alias, &shipped))
+                        .unwrap_or_default();
+                artifacts.push(Artifact {
+                    path: format!("watchlists/{alias}.json"),
+                    text: format!("{text}\n"),
+                });
+            }
+        }
+        artifacts
     }
+}
+
+/// A lookup's keys as an ARM `watchlists` resource, read by the queries
+/// with `_GetWatchlist(alias)`: one column, `key`, the watchlist's
+/// `SearchKey` (https://learn.microsoft.com/en-us/azure/templates/microsoft.securityinsights/watchlists).
+fn watchlist_template(
+    lookup: &ir::Lookup,
+    alias: &str,
+    shipped: &super::lookup_ref::Shipped,
+) -> serde_json::Value {
+    let columns: Vec<&str> = lookup
+        .columns
+        .iter()
+        .map(|column| column.name.as_str())
+        .collect();
+    json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "metadata": {
+            "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
+            "target": ID,
+        },
+        "parameters": { "workspace": { "type": "string" } },
+        "resources": [{
+            "type": "Microsoft.OperationalInsights/workspaces/providers/watchlists",
+            "apiVersion": "2022-11-01",
+            "name": format!("[concat(parameters('workspace'), '/Microsoft.SecurityInsights/{alias}')]"),
+            "properties": {
+                "displayName": alias,
+                "watchlistAlias": alias,
+                "description": format!(
+                    "Tripline lookup `{}` ({}): each row as `{}` lowercased, each cell after `{}`. Generated; edit the lookup and recompile.",
+                    lookup.name,
+                    lookup.file,
+                    columns.join(", "),
+                    shipped.separator.escape_default()
+                ),
+                "provider": "Tripline",
+                "source": format!("{alias}.csv"),
+                "itemsSearchKey": syntax::WATCHLIST_KEY,
+                "contentType": "text/csv",
+                "numberOfLinesToSkip": 0,
+                "rawContent": super::lookup_ref::keys_csv(syntax::WATCHLIST_KEY, shipped),
+            },
+        }],
+    })
 }
 
 /// Sentinel's limits on a scheduled rule, checked before anything is

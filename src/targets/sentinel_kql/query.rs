@@ -120,6 +120,7 @@ pub fn rule_query(
     let mut printer = Printer {
         rule,
         schema: &pack.schema,
+        lookups: &pack.lookups,
         mapping,
         problems: Vec::new(),
     };
@@ -271,6 +272,7 @@ fn epoch_bin(column: &str, window_ms: i64) -> String {
 struct Printer<'a> {
     rule: &'a Rule,
     schema: &'a ir::Schema,
+    lookups: &'a std::collections::BTreeMap<String, ir::Lookup>,
     mapping: &'a Mapping,
     problems: Vec<Problem>,
 }
@@ -375,6 +377,7 @@ impl Printer<'_> {
             mapping: self.mapping,
             schema: self.schema,
             types: &source.event_types,
+            lookups: self.lookups,
         };
         spelling::predicate(&kusto, pred, &mut self.problems)
     }

@@ -9,9 +9,12 @@
 //! the evaluator. Operands of `and`/`or` are parenthesised one by one; a
 //! lookup test is an OR over its rows, one row a line.
 
+use std::collections::BTreeMap;
+
 use super::quote::{column_reference, kusto_string};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
+use crate::targets::lookup_ref::{self, FOLDED_TO_ASCII};
 use crate::targets::plan::LookupRef;
 use crate::targets::re2::{self, needles_regex, search_regex};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
@@ -25,7 +28,23 @@ pub(super) struct Kusto<'a> {
     pub(super) schema: &'a Schema,
     /// The event types the source reads, for the schema types of fields.
     pub(super) types: &'a [String],
+    /// The pack's lookups, for membership by watchlist.
+    pub(super) lookups: &'a BTreeMap<String, ir::Lookup>,
 }
+
+/// The watchlist column that holds a lookup's keys (its `SearchKey`).
+pub const WATCHLIST_KEY: &str = "key";
+
+/// The most CSV a watchlist takes as `rawContent` ("content size below
+/// 3.8 MB"; larger ones need a storage SAS URI:
+/// https://learn.microsoft.com/en-gb/cli/azure/sentinel/watchlist), read
+/// as 3,800,000 bytes to stay on the safe side of either megabyte.
+pub const MAX_WATCHLIST_BYTES: usize = 3_800_000;
+
+/// What an event value may consist of to be compared through `tolower`:
+/// ASCII and the two other characters whose case folding is ASCII (the long
+/// s and the Kelvin sign, replaced first; see [`lookup_ref`]).
+pub const LOWERABLE: &str = r"^[\x{0}-\x{7F}\x{17F}\x{212A}]*$";
 
 /// A mapped column reference and its Kusto type.
 pub(super) fn column<'m>(
@@ -173,6 +192,43 @@ impl Kusto<'_> {
     }
 }
 
+impl Kusto<'_> {
+    /// The body of a membership test by watchlist.
+    fn watchlist_test(&self, fields: &[String], separator: &str, lookup: &str) -> Spelled {
+        let lowerable = string(LOWERABLE)?;
+        let mut guards = Vec::new();
+        let mut parts = Vec::new();
+        for field in fields {
+            if let Some(value_type) = self.value_type(field)
+                && value_type != ValueType::String
+            {
+                return Err(Unsupported(format!(
+                    "a lookup test on the {} field `{field}`",
+                    value_type.name()
+                )));
+            }
+            let column = self.column(field)?;
+            guards.push(format!("{column} matches regex {lowerable}"));
+            parts.push(separator.to_string());
+            let mut folded = column.clone();
+            for (from, to) in FOLDED_TO_ASCII {
+                folded = format!(
+                    "replace_string({folded}, {}, {})",
+                    string(&from.to_string())?,
+                    string(&to.to_string())?
+                );
+            }
+            parts.push(format!("tolower({folded})"));
+        }
+        let alias = string(&lookup_ref::shipped_name(lookup))?;
+        guards.push(format!(
+            "strcat({}) in ((_GetWatchlist({alias}) | project SearchKey))",
+            parts.join(", ")
+        ));
+        Ok(guards.join(" and "))
+    }
+}
+
 impl Syntax for Kusto<'_> {
     fn target(&self) -> &'static str {
         super::ID
@@ -291,6 +347,41 @@ impl Syntax for Kusto<'_> {
 
     fn max_inlined_rows(&self) -> usize {
         MAX_INLINED_ROWS
+    }
+
+    /// Lookups over the mapping's inline limit whose keys are shipped as a
+    /// watchlist: `key in (_GetWatchlist(alias) | project SearchKey)`, the
+    /// event key built as the watchlist's (lowercase, separator before each
+    /// value). Kusto documents `tolower` only by an ASCII example
+    /// (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/tolowerfunction),
+    /// so the values must be ASCII or the Kelvin sign, which is replaced by
+    /// `k` first; any other value lowercases to non-ASCII in the evaluator
+    /// and is no member. `in` with a tabular operand compares exactly
+    /// (https://learn.microsoft.com/en-us/azure/data-explorer/kusto/query/in-operator);
+    /// watchlists in queries and rules:
+    /// https://github.com/MicrosoftDocs/azure-docs/blob/main/articles/sentinel/watchlists-queries.md
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        if lookup.rows <= self.mapping.inline_rows() {
+            return None;
+        }
+        let shipped = lookup_ref::shipped(self.lookups.get(&lookup.name)?)?;
+        if !lookup_ref::covers(&shipped, rows) {
+            return None;
+        }
+        let bytes = lookup_ref::keys_csv(WATCHLIST_KEY, &shipped).len();
+        if bytes > MAX_WATCHLIST_BYTES {
+            return Some(Err(Unsupported(format!(
+                "the watchlist of the lookup `{}` would hold {bytes} bytes of CSV; a watchlist created from `rawContent` takes at most {MAX_WATCHLIST_BYTES} (https://learn.microsoft.com/en-gb/cli/azure/sentinel/watchlist)",
+                lookup.name
+            ))));
+        }
+        let separator = string(&shipped.separator.to_string()).ok()?;
+        Some(self.watchlist_test(fields, &separator, &lookup.name))
     }
 
     fn too_many_rows(&self, lookup: &LookupRef) -> String {

@@ -14,6 +14,7 @@
 //! capabilities (E0401). The translation and its assumptions are in
 //! `docs/targets.md`.
 
+pub mod lookup;
 mod query;
 pub mod quote;
 mod syntax;
@@ -192,7 +193,7 @@ impl Target for SplunkSpl {
             .first()
             .cloned()
             .unwrap_or_else(|| DATA_SOURCE.to_string());
-        let lookups: Vec<serde_json::Value> = pack
+        let mut lookups: Vec<serde_json::Value> = pack
             .lookups
             .values()
             .map(|lookup| {
@@ -202,6 +203,19 @@ impl Target for SplunkSpl {
                 })
             })
             .collect();
+        // Lookups over the inline limit, also as the keys the searches look up.
+        let keys: Vec<(String, String)> = pack
+            .lookups
+            .values()
+            .filter(|table| table.rows.len() > mapping.inline_rows())
+            .filter_map(|table| {
+                let shipped = lookup::shipped(table)?;
+                Some((lookup::definition(&table.name), lookup::keys_csv(&shipped)))
+            })
+            .collect();
+        for (definition, _) in &keys {
+            lookups.push(json!({ "name": definition, "file": format!("{definition}.csv") }));
+        }
         let context = json!({
             "version": version,
             "target": ID,
@@ -233,6 +247,12 @@ impl Target for SplunkSpl {
             artifacts.push(Artifact {
                 path: format!("{APP}/lookups/{}.csv", lookup_name(&lookup.name)),
                 text: lookup_csv(lookup),
+            });
+        }
+        for (definition, text) in keys {
+            artifacts.push(Artifact {
+                path: format!("{APP}/lookups/{definition}.csv"),
+                text,
             });
         }
         artifacts

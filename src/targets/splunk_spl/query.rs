@@ -49,7 +49,12 @@ pub fn rule_search(
     data_source_macro: &str,
 ) -> Result<Search, Vec<Problem>> {
     let mut printer = Printer {
-        spl: Spl { mapping },
+        spl: Spl {
+            mapping,
+            lookups: &pack.lookups,
+            joinable: std::cell::Cell::new(false),
+            joins: std::cell::RefCell::new(Vec::new()),
+        },
         problems: Vec::new(),
     };
     let schedule = rule.metadata.schedule_ms;
@@ -88,11 +93,15 @@ pub fn rule_search(
     let mut lines = vec![format!("`{data_source_macro}`")];
     let search = match (&plan.shape, &rule.detection) {
         (Shape::Match(source), _) => {
-            printer.source(source, &mut lines, rule.origin);
+            let helpers = printer.source(source, &mut lines, rule.origin);
             // Each run takes the events of one whole schedule slot that closed
             // at least the lateness bound ago: runs tile event time, so every
             // event alerts exactly once.
             lines.push(slot_filter(slot));
+            // The alert keeps the event's fields, not the lookups' helpers.
+            if !helpers.is_empty() {
+                lines.push(format!("| fields - {}", helpers.join(", ")));
+            }
             Search {
                 lines,
                 look_back_seconds: 2 * slot + LATENESS_SECONDS,
@@ -220,11 +229,34 @@ impl Printer<'_> {
         syntax::predicate(&self.spl, filter, &mut self.problems)
     }
 
-    /// The event-type prefilter and test, then the filter.
-    fn source(&mut self, source: &Source, lines: &mut Vec<String>, origin: Origin) {
+    /// The event-type prefilter and test, then the filter (after the
+    /// lookups it reads by reference). Returns the helper fields the lookups
+    /// added.
+    fn source(&mut self, source: &Source, lines: &mut Vec<String>, origin: Origin) -> Vec<String> {
         self.prefilter(&source.event_types, lines, origin);
-        let test = self.source_test(source, origin);
-        lines.push(format!("| where {test}"));
+        let event_test = self.event_test(&source.event_types, origin);
+        let Some(filter) = &source.filter else {
+            lines.push(format!("| where {event_test}"));
+            return Vec::new();
+        };
+        self.spl.joinable.set(true);
+        let condition = self.filter(filter);
+        self.spl.joinable.set(false);
+        let joins = self.spl.joins.take();
+        if joins.is_empty() {
+            lines.push(format!("| where {event_test} AND ({condition})"));
+            return Vec::new();
+        }
+        // The event types first, so that only their events are looked up.
+        lines.push(format!("| where {event_test}"));
+        let mut helpers = Vec::new();
+        for join in &joins {
+            lines.extend(join.lines());
+            helpers.push(super::lookup::key_field(&join.lookup));
+            helpers.push(super::lookup::found_field(&join.lookup));
+        }
+        lines.push(format!("| where {condition}"));
+        helpers
     }
 
     /// A case-insensitive search term for the event types (a superset, and
@@ -249,20 +281,25 @@ impl Printer<'_> {
         }
     }
 
-    /// The exact event-type test and the filter of a source, as one boolean.
-    fn source_test(&mut self, source: &Source, origin: Origin) -> String {
+    /// The exact test of the event types.
+    fn event_test(&mut self, event_types: &[String], origin: Origin) -> String {
         let event_type = self.field("event_type", origin);
-        let mut types: Vec<&str> = source.event_types.iter().map(String::as_str).collect();
+        let mut types: Vec<&str> = event_types.iter().map(String::as_str).collect();
         types.sort_unstable();
         types.dedup();
-        let event_test = if types.is_empty() {
-            "false()".to_string()
-        } else {
-            match text_match(&event_type, &types, TextOp::Equals, true, false) {
-                Ok(test) => test,
-                Err(Unsupported(reason)) => self.fail(origin, reason),
-            }
-        };
+        if types.is_empty() {
+            return "false()".to_string();
+        }
+        match text_match(&event_type, &types, TextOp::Equals, true, false) {
+            Ok(test) => test,
+            Err(Unsupported(reason)) => self.fail(origin, reason),
+        }
+    }
+
+    /// The exact event-type test and the filter of a source, as one boolean
+    /// (lookups inlined: a sequence step tests it inside `if()`).
+    fn source_test(&mut self, source: &Source, origin: Origin) -> String {
+        let event_test = self.event_test(&source.event_types, origin);
         match &source.filter {
             Some(filter) => {
                 let condition = self.filter(filter);

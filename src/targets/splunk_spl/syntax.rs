@@ -12,6 +12,10 @@
 //! encloses it in parentheses. The conjunctions and disjunctions the walk
 //! builds inside a lookup test enclose themselves.
 
+use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
+
+use super::lookup;
 use super::quote::{field_reference, needle_pattern, needles_pattern, search_pattern, spl_string};
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::Mapping;
@@ -25,6 +29,29 @@ pub const MAX_INLINED_ROWS: usize = 500;
 /// SPL over the canonical fields' mapped names.
 pub(super) struct Spl<'a> {
     pub(super) mapping: &'a Mapping,
+    /// The pack's lookups, for membership by the app's keys CSV.
+    pub(super) lookups: &'a BTreeMap<String, ir::Lookup>,
+    /// Whether the filter being spelled may look keys up (the source's
+    /// filter, before any `stats`); otherwise lookups are inlined.
+    pub(super) joinable: Cell<bool>,
+    /// The lookups the filter being spelled needs, in order.
+    pub(super) joins: RefCell<Vec<Join>>,
+}
+
+/// A `lookup` a filter needs: the lookup, the separator of its keys and
+/// the event fields its key is built from, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Join {
+    pub(super) lookup: String,
+    pub(super) separator: char,
+    pub(super) fields: Vec<String>,
+}
+
+impl Join {
+    /// The lines that build the key and look it up.
+    pub(super) fn lines(&self) -> Vec<String> {
+        lookup::join_lines(&self.lookup, self.separator, &self.fields)
+    }
 }
 
 impl Spl<'_> {
@@ -100,6 +127,10 @@ impl Syntax for Spl<'_> {
     }
 
     fn refusals(&self, test: &Test) -> Vec<Unsupported> {
+        // A lookup read from the app's keys CSV has no row limit.
+        if crate::targets::syntax::by_reference(self, test).is_some() {
+            return Vec::new();
+        }
         match &test.kind {
             TestKind::Text { field_type, .. } | TestKind::Narrowed { field_type, .. }
                 if *field_type != ValueType::String =>
@@ -141,6 +172,47 @@ impl Syntax for Spl<'_> {
                 .collect(),
             _ => Vec::new(),
         }
+    }
+
+    /// Lookups over the mapping's inline limit whose keys the app ships
+    /// ([`lookup`]): the event's key is looked up before the `where`, which
+    /// tests that the lookup found it. One lookup per lookup and search: a
+    /// second test of the same lookup on other fields is inlined.
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup_ref: &LookupRef,
+    ) -> Option<Spelled> {
+        if !self.joinable.get() || lookup_ref.rows <= self.mapping.inline_rows() {
+            return None;
+        }
+        let shipped = lookup::shipped(self.lookups.get(&lookup_ref.name)?)?;
+        if !crate::targets::lookup_ref::covers(&shipped, rows) {
+            return None;
+        }
+        let mut references = Vec::new();
+        for field in fields {
+            match self.field(field) {
+                Ok(reference) => references.push(reference),
+                Err(problem) => return Some(Err(problem)),
+            }
+        }
+        let join = Join {
+            lookup: lookup_ref.name.clone(),
+            separator: shipped.separator,
+            fields: references,
+        };
+        let mut joins = self.joins.borrow_mut();
+        match joins.iter().find(|known| known.lookup == join.lookup) {
+            Some(known) if *known != join => return None,
+            Some(_) => {}
+            None => joins.push(join),
+        }
+        Some(Ok(format!(
+            "isnotnull({})",
+            lookup::found_field(&lookup_ref.name)
+        )))
     }
 
     fn exists(&self, field: &str) -> Spelled {
