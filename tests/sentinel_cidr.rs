@@ -4,49 +4,19 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
-
-use tripline::project::{LoadOptions, load};
-use tripline::targets;
+mod one_rule;
 
 /// The query of one `match tool_call where CONDITION` rule for `target`.
 fn compile(target_id: &str, name: &str, condition: &str) -> Result<String, Vec<String>> {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let directory =
-        std::env::temp_dir().join(format!("tripline-cidr-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    let rule = directory.join("rule.tdl");
-    std::fs::write(
-        &rule,
-        format!(
-            "rule local.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match tool_call where {condition}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules/schema"), rule],
-        ..LoadOptions::default()
-    })
-    .expect("the rule loads");
-    let pack = project.pack.as_ref().expect("the rule checks");
-    let registry = targets::registry();
-    let target = registry
-        .iter()
-        .find(|target| target.id() == target_id)
-        .unwrap();
-    let mapping = target.default_mapping(&pack.schema);
-    match targets::compile_rule(target.as_ref(), &pack.rules[0], pack, &mapping, &registry) {
-        Ok(artifacts) => Ok(artifacts
+    let body = format!("  match tool_call where {condition}");
+    one_rule::compile(target_id, name, "low", &body).map(|artifacts| {
+        artifacts
             .iter()
             .find(|artifact| artifact.path.ends_with(".kql"))
-            .map(|artifact| artifact.text.clone())
-            .unwrap_or_else(|| artifacts[0].text.clone())),
-        Err(problems) => Err(problems
-            .iter()
-            .map(|problem| format!("{problem:?}"))
-            .collect()),
-    }
+            .unwrap_or(&artifacts[0])
+            .text
+            .clone()
+    })
 }
 
 #[test]

@@ -5,47 +5,14 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod one_rule;
 
-use tripline::project::{LoadOptions, load};
-use tripline::targets::{self, Target};
+use tripline::targets::Target;
 
 /// The `savedsearches.conf` stanza of one rule written in `body`, or the
 /// refusal messages.
 fn compile(name: &str, body: &str) -> Result<String, Vec<String>> {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let directory =
-        std::env::temp_dir().join(format!("tripline-splunk-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    let rule = directory.join("rule.tdl");
-    std::fs::write(
-        &rule,
-        format!(
-            "rule local.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n{body}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules/schema"), rule],
-        ..LoadOptions::default()
-    })
-    .expect("the rule loads");
-    let pack = project.pack.as_ref().expect("the rule checks");
-    let registry = targets::registry();
-    let target = registry
-        .iter()
-        .find(|target| target.id() == "splunk_spl")
-        .unwrap();
-    let mapping = target.default_mapping(&pack.schema);
-    let rule = &pack.rules[0];
-    match targets::compile_rule(target.as_ref(), rule, pack, &mapping, &registry) {
-        Ok(artifacts) => Ok(artifacts[0].text.clone()),
-        Err(problems) => Err(problems
-            .iter()
-            .map(|problem| format!("{problem:?}"))
-            .collect()),
-    }
+    one_rule::compile("splunk_spl", name, "low", body).map(|artifacts| artifacts[0].text.clone())
 }
 
 fn search_lines(stanza: &str) -> Vec<String> {

@@ -147,6 +147,57 @@ pub fn shipped_name(lookup: &str) -> String {
     format!("tripline_{name}")
 }
 
+/// A lookup a filter reads by reference: its name, the separator of its
+/// keys and the event field references its key is built from, in order.
+/// Each target prints it in its own syntax.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Join {
+    pub lookup: String,
+    pub separator: char,
+    pub fields: Vec<String>,
+}
+
+/// Adds `join` to the joins of the filter being spelled: one per lookup, so
+/// `false` when the filter already reads the lookup on other fields (that
+/// test is then inlined).
+pub fn record(joins: &mut Vec<Join>, join: Join) -> bool {
+    match joins.iter().find(|known| known.lookup == join.lookup) {
+        Some(known) => *known == join,
+        None => {
+            joins.push(join);
+            true
+        }
+    }
+}
+
+/// A lookup of string columns, for tests.
+#[cfg(test)]
+pub(crate) fn string_lookup(name: &str, columns: &[&str], rows: &[&[&str]]) -> ir::Lookup {
+    ir::Lookup {
+        name: name.to_string(),
+        file: "t.csv".to_string(),
+        columns: columns
+            .iter()
+            .map(|column| ir::Field {
+                name: (*column).to_string(),
+                value_type: ValueType::String,
+                required: false,
+                one_of: None,
+                doc: None,
+            })
+            .collect(),
+        rows: rows
+            .iter()
+            .map(|row| {
+                row.iter()
+                    .map(|cell| Value::String((*cell).to_string()))
+                    .collect()
+            })
+            .collect(),
+        doc: None,
+    }
+}
+
 /// A CSV of one `key` column: header, then every key, each field quoted
 /// (a quote doubled), lines ended by CRLF as RFC 4180 writes them.
 pub fn keys_csv(column: &str, shipped: &Shipped) -> String {
@@ -164,32 +215,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::ir::Field;
 
     fn lookup(columns: &[&str], rows: &[&[&str]]) -> ir::Lookup {
-        ir::Lookup {
-            name: "t".to_string(),
-            file: "t.csv".to_string(),
-            columns: columns
-                .iter()
-                .map(|name| Field {
-                    name: (*name).to_string(),
-                    value_type: ValueType::String,
-                    required: false,
-                    one_of: None,
-                    doc: None,
-                })
-                .collect(),
-            rows: rows
-                .iter()
-                .map(|row| {
-                    row.iter()
-                        .map(|cell| Value::String((*cell).to_string()))
-                        .collect()
-                })
-                .collect(),
-            doc: None,
-        }
+        string_lookup("t", columns, rows)
     }
 
     #[test]

@@ -179,7 +179,11 @@ impl<'a> Query<'a> {
         let mut commands = vec![format!("WHERE {types}")];
         let mut added = Vec::new();
         for join in &joins {
-            commands.extend(join.commands());
+            commands.extend(super::lookup::join_commands(
+                &join.lookup,
+                join.separator,
+                &join.fields,
+            ));
             added.push(super::lookup::key_column(&join.lookup));
             added.push(super::lookup::found_column(&join.lookup));
         }

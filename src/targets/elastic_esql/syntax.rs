@@ -18,6 +18,7 @@ use super::quote::{esql_string, field_reference};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
 use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
+use crate::targets::lookup_ref::Join;
 use crate::targets::lower::decimal_number_or_bool;
 use crate::targets::plan::LookupRef;
 use crate::targets::syntax::{Spelled, Syntax, Unsupported, parenthesised};
@@ -37,22 +38,6 @@ pub(super) struct Esql<'a> {
     /// any `STATS`): the joins its tests need, gathered while it is
     /// spelled. `None` inlines every lookup.
     pub(super) joins: Option<&'a RefCell<Vec<Join>>>,
-}
-
-/// A `LOOKUP JOIN` a filter needs: the lookup, the separator of its keys
-/// and the event columns its key is built from, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Join {
-    pub(super) lookup: String,
-    pub(super) separator: char,
-    pub(super) columns: Vec<String>,
-}
-
-impl Join {
-    /// The commands that build the key and join.
-    pub(super) fn commands(&self) -> Vec<String> {
-        lookup::join_commands(&self.lookup, self.separator, &self.columns)
-    }
 }
 
 impl Esql<'_> {
@@ -210,13 +195,10 @@ impl Syntax for Esql<'_> {
         let join = Join {
             lookup: lookup_ref.name.clone(),
             separator: shipped.separator,
-            columns,
+            fields: columns,
         };
-        let mut joins = joins.borrow_mut();
-        match joins.iter().find(|known| known.lookup == join.lookup) {
-            Some(known) if *known != join => return None,
-            Some(_) => {}
-            None => joins.push(join),
+        if !crate::targets::lookup_ref::record(&mut joins.borrow_mut(), join) {
+            return None;
         }
         Some(Ok(format!(
             "{} IS NOT NULL",

@@ -109,32 +109,9 @@ mod tests {
     #![allow(clippy::unwrap_used)]
 
     use super::*;
-    use crate::ir::{Field, Value, ValueType};
 
     fn lookup(rows: &[&[&str]]) -> ir::Lookup {
-        ir::Lookup {
-            name: "user_scopes".to_string(),
-            file: "t.csv".to_string(),
-            columns: ["a", "b"]
-                .iter()
-                .map(|name| Field {
-                    name: (*name).to_string(),
-                    value_type: ValueType::String,
-                    required: false,
-                    one_of: None,
-                    doc: None,
-                })
-                .collect(),
-            rows: rows
-                .iter()
-                .map(|row| {
-                    row.iter()
-                        .map(|cell| Value::String((*cell).to_string()))
-                        .collect()
-                })
-                .collect(),
-            doc: None,
-        }
+        lookup_ref::string_lookup("user_scopes", &["a", "b"], rows)
     }
 
     #[test]

@@ -251,7 +251,11 @@ impl Printer<'_> {
         lines.push(format!("| where {event_test}"));
         let mut helpers = Vec::new();
         for join in &joins {
-            lines.extend(join.lines());
+            lines.extend(super::lookup::join_lines(
+                &join.lookup,
+                join.separator,
+                &join.fields,
+            ));
             helpers.push(super::lookup::key_field(&join.lookup));
             helpers.push(super::lookup::found_field(&join.lookup));
         }

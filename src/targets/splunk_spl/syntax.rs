@@ -19,6 +19,7 @@ use super::lookup;
 use super::quote::{field_reference, needle_pattern, needles_pattern, search_pattern, spl_string};
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::Mapping;
+use crate::targets::lookup_ref::Join;
 use crate::targets::lower;
 use crate::targets::plan::{LookupRef, Pred, Test, TestKind};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
@@ -36,22 +37,6 @@ pub(super) struct Spl<'a> {
     pub(super) joinable: Cell<bool>,
     /// The lookups the filter being spelled needs, in order.
     pub(super) joins: RefCell<Vec<Join>>,
-}
-
-/// A `lookup` a filter needs: the lookup, the separator of its keys and
-/// the event fields its key is built from, in order.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(super) struct Join {
-    pub(super) lookup: String,
-    pub(super) separator: char,
-    pub(super) fields: Vec<String>,
-}
-
-impl Join {
-    /// The lines that build the key and look it up.
-    pub(super) fn lines(&self) -> Vec<String> {
-        lookup::join_lines(&self.lookup, self.separator, &self.fields)
-    }
 }
 
 impl Spl<'_> {
@@ -203,11 +188,8 @@ impl Syntax for Spl<'_> {
             separator: shipped.separator,
             fields: references,
         };
-        let mut joins = self.joins.borrow_mut();
-        match joins.iter().find(|known| known.lookup == join.lookup) {
-            Some(known) if *known != join => return None,
-            Some(_) => {}
-            None => joins.push(join),
+        if !crate::targets::lookup_ref::record(&mut self.joins.borrow_mut(), join) {
+            return None;
         }
         Some(Ok(format!(
             "isnotnull({})",
