@@ -44,18 +44,12 @@ pub trait SqlTarget: SqlDialect {
 
 /// The needs every SQL target supports.
 fn supports(need: Need) -> bool {
-    !matches!(
-        need,
-        Need::Sequence | Need::SequenceRepeat | Need::Cluster | Need::Cidr
-    )
+    !matches!(need, Need::Cluster | Need::Cidr)
 }
 
 /// Why a SQL target lacks a need.
 fn lacks_reason(target: &str, need: Need) -> String {
     match need {
-        Need::Sequence | Need::SequenceRepeat => format!(
-            "{target} does not print sequences: EQL's state machine moves one pending match per key and step through the events in order, a fold with no set-based form"
-        ),
         Need::Cluster => format!(
             "{target} does not print clusters: greedy clustering in event order has no set-based form"
         ),
