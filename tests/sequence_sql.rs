@@ -146,3 +146,54 @@ fn sequences_with_several_steps_before_the_last_are_refused_with_the_reason() {
         assert!(problems[0].contains("`A repeat >= n; B`"), "{problems:?}");
     }
 }
+
+#[test]
+fn check_target_locates_the_refusal_at_the_rule_and_passes_a_run_then_a_step() {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-sql-seq-cli-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).unwrap();
+    let three = directory.join("three.tdl");
+    std::fs::write(
+        &three,
+        format!("rule local.three {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n{THREE_STEPS}\n}}\n"),
+    )
+    .unwrap();
+    let run = directory.join("run.tdl");
+    std::fs::write(
+        &run,
+        format!("rule local.run {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n{RUN_OF_THREE}\n}}\n"),
+    )
+    .unwrap();
+    for target in SQL_TARGETS {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", "--color", "never", "rules/schema"])
+            .arg(&three)
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        assert!(stderr.contains("error[E0402]"), "{stderr}");
+        assert!(stderr.contains("three.tdl:1:1"), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{target}: 0 of 1 rule compile")),
+            "{stderr}"
+        );
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(["check", "--color", "never", "rules/schema"])
+            .arg(&run)
+            .args(["--target", target])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{stderr}");
+        assert!(
+            stderr.contains(&format!("{target}: 1 of 1 rule compile")),
+            "{stderr}"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
