@@ -347,7 +347,7 @@ impl Printer<'_> {
              completed AS (\n  -- a last-step event right after a run of its key that started at most {within} ms before it\n  SELECT {key_list}, _time_ms AS completed_ms, _order AS completed_order, prior_run_start_order\n  FROM chained\n  WHERE is_last AND after_run AND prior_run_start_ms >= _time_ms - {within}\n)\n\
              SELECT completed_ms AS raised_ms, {completed_keys},\n  {evidence}\n\
              FROM completed\n\
-             -- the run's first-step events (later last-step events between them were not after a run) and the completing event\n\
+             -- the alert cites the run's first-step events and the completing event, not the last-step events inside the run\n\
              JOIN steps AS cited\n  ON {same_key}\n  AND cited._order BETWEEN completed.prior_run_start_order AND completed.completed_order\n  AND (cited.is_run OR cited._order = completed.completed_order)\n\
              GROUP BY completed.completed_order, completed_ms, {completed_keys}\n",
             table = self.table,
