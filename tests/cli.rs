@@ -73,14 +73,14 @@ fn check_target_reports_what_compile_would_refuse() {
         "rules/schema",
         &rule_path,
         "--target",
-        "duckdb_sql",
+        "elastic_esql",
     ]);
     assert_eq!(code(&output), 1, "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
     assert!(stderr.contains("error[E0401]"), "{stderr}");
     assert!(stderr.contains("seq.tdl:1:1"), "{stderr}");
     assert!(
-        stderr.contains("duckdb_sql: 0 of 1 rule compile"),
+        stderr.contains("elastic_esql: 0 of 1 rule compile"),
         "{stderr}"
     );
     // A target that has the shape: clean, and nothing is written.

@@ -44,15 +44,12 @@ pub trait SqlTarget: SqlDialect {
 
 /// The needs every SQL target supports.
 fn supports(need: Need) -> bool {
-    !matches!(need, Need::Sequence | Need::SequenceRepeat | Need::Cidr)
+    !matches!(need, Need::Cidr)
 }
 
 /// Why a SQL target lacks a need.
 fn lacks_reason(target: &str, need: Need) -> String {
     match need {
-        Need::Sequence | Need::SequenceRepeat => format!(
-            "{target} does not print sequences: EQL's state machine moves one pending match per key and step through the events in order, a fold with no set-based form"
-        ),
         Need::Cidr => format!(
             "{target} has no IP address type in its base install; the evaluator's address parsing has no exact SQL form"
         ),
