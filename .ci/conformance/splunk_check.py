@@ -40,6 +40,8 @@ KNOWN_COMMANDS = {
     "eventstats", "sort", "accum", "autoregress", "filldown", "mvexpand",
     # lookups by reference (docs/targets.md, splunk_spl)
     "lookup",
+    # clusters: the words of the text (docs/targets.md, splunk_spl)
+    "rex",
 }
 FUNCTIONS = {
     "match", "isnull", "isnotnull", "cidrmatch", "floor", "now", "if", "null",
@@ -47,6 +49,8 @@ FUNCTIONS = {
     "avg", "min", "max", "values", "exact", "coalesce", "round", "lower", "replace",
     # sort's field options: num(field), str(field)
     "num", "str",
+    # clusters: the fingerprint's band keys
+    "mvmap", "mvdedup", "mvsort", "mvjoin", "mvcount", "md5", "lower", "substr",
 }
 KEYWORDS = {"AND", "OR", "NOT", "AS", "by", "OR"}
 REQUIRED_KEYS = {
@@ -248,12 +252,21 @@ def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
             continue  # autoregress's `p=<int>` / `p=<int>-<int>` option (sequences)
         if re.fullmatch(r"[0-9]+", field or ""):
             continue
+        if word in {"field", "max_match"} and outside[token.end():].startswith("=") and re.search(r"\brex\s[^|]*$", outside[:token.start()]):
+            continue  # rex's `field=<field>` and `max_match=<int>` options (clusters)
         # `search event_type=X`: the value after `=` in a search command is a term.
         if field not in schema_fields:
             preceding = outside[: token.start()].rstrip()
             if preceding.endswith("="):
                 continue
             problems.append(f"[{name}]: unknown field {field!r}")
+    for literal in re.findall(r'\|\s*rex\s[^|"]*"((?:[^"\\]|\\.)*)"', search):
+        try:
+            if not re.search(r"\(\?<[A-Za-z_][A-Za-z0-9_]*>", literal):
+                raise ValueError("no named group")
+            re.compile(literal.replace("(?<", "(?P<"))
+        except (re.error, ValueError) as error:
+            problems.append(f"[{name}]: rex regex {literal[:60]!r} does not compile: {error}")
     for literal, match_call in zip(strings, [None] * len(strings)):
         if literal.startswith("(*UTF)"):
             try:

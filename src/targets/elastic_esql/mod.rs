@@ -70,7 +70,16 @@ impl Target for ElasticEsql {
             Need::Sequence | Need::SequenceRepeat => {
                 format!("{ID} has no sequences (Elastic expresses them as EQL rules)")
             }
-            Need::Cluster => format!("{ID} has no similarity clustering"),
+            // The functions exist (MD5, SPLIT, MV_SORT, MV_SLICE, MV_CONCAT and
+            // MV_DEDUPE parse), but ES|QL has no per-value map over a
+            // multivalued field (Splunk's `mvmap`, Kusto's `mv-apply`): each
+            // word's hash slice needs `MV_EXPAND` of the words and a second
+            // `STATS` per document (`METADATA _id, _index`) to gather the
+            // bands back, carrying every field the condition reads. That
+            // form is not printed yet.
+            Need::Cluster => format!(
+                "{ID} does not print the cluster fingerprint yet: ES|QL has no per-value map over a multivalued field, so each word's MD5 slice needs MV_EXPAND and a second STATS per document to gather the bands, a form this target does not print"
+            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }

@@ -83,14 +83,12 @@ impl Target for SentinelKql {
                 | Need::Arithmetic
                 | Need::Sequence
                 | Need::SequenceRepeat
+                | Need::Cluster
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
-        match need {
-            Need::Cluster => format!("{ID} has no similarity clustering"),
-            other => format!("{ID} has no {}", other.description()),
-        }
+        format!("{ID} has no {}", need.description())
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {

@@ -80,6 +80,10 @@ fn history(plan: &plan::Plan) -> (i64, Vec<String>) {
             parts.push(late);
             (ms, parts)
         }
+        Shape::Cluster { window_ms, .. } => (
+            window_ms + LATENESS_MS,
+            vec![format!("the {} window", duration_text(*window_ms)), late],
+        ),
         Shape::NewValue { lookback_ms, .. } => (
             lookback_ms + LATENESS_MS,
             vec![
@@ -123,6 +127,7 @@ pub fn rule_query(
         lookups: &pack.lookups,
         mapping,
         problems: Vec::new(),
+        computed: None,
     };
     let (history_ms, mut parts) = history(&plan);
     let frequency_ms = frequency(rule.metadata.schedule_ms, history_ms);
@@ -151,6 +156,21 @@ pub fn rule_query(
         Shape::Window(window) => {
             printer.stateful_window(table, window, frequency_ms, plan.learn_ms)
         }
+        Shape::Cluster {
+            source,
+            fingerprint,
+            window_ms,
+            condition,
+        } => {
+            printer.fingerprint(fingerprint);
+            let window = plan::Window {
+                source: source.clone(),
+                groupings: vec![vec![fingerprint.group_name().to_string()]],
+                bucket_ms: *window_ms,
+                condition: condition.clone(),
+            };
+            printer.window(table, &window, frequency_ms)
+        }
         Shape::NewValue {
             source,
             key,
@@ -168,15 +188,6 @@ pub fn rule_query(
             Ok(form) => printer.sequence(table, &form, frequency_ms),
             Err(reason) => return Err(vec![Problem::untranslatable(rule.origin, reason)]),
         },
-        _ => {
-            return Err(vec![Problem::untranslatable(
-                rule.origin,
-                format!(
-                    "a {} rule has no exact Kusto translation in this target",
-                    ir::shape_name(&rule.detection)
-                ),
-            )]);
-        }
     };
     query.frequency_ms = frequency_ms;
     query.period_ms = history_ms + frequency_ms;
@@ -252,6 +263,58 @@ fn string_literal_length(text: &str) -> Option<usize> {
     None
 }
 
+/// The columns a cluster's query adds to the events.
+const FINGERPRINT_COLUMNS: &[&str] = &[
+    "Words",
+    "Word",
+    "WordHash",
+    "Band1",
+    "Band2",
+    "Band3",
+    "Band4",
+    "Fingerprint",
+];
+
+/// Band `band` (from 0) of a fingerprint in KQL, from the plan's steps: the
+/// word pattern (shared by every band), the `summarize` term collecting the
+/// band's distinct slices of `WordHash` (`Band<k> = make_set(...)`) and its
+/// key over that set.
+fn fingerprint_band(
+    fingerprint: &plan::Fingerprint,
+    band: usize,
+) -> Result<(&'static str, String, String), String> {
+    let name = format!("Band{}", band + 1);
+    let mut pattern = None;
+    let mut set = None;
+    let mut key = name.clone();
+    for step in fingerprint.band_steps(band) {
+        match step {
+            plan::FingerprintStep::Words { pattern: words } => pattern = Some(words),
+            plan::FingerprintStep::HashEach { offset, digits } => {
+                set = Some(format!("substring(WordHash, {offset}, {digits})"));
+            }
+            // `make_set` keeps distinct values.
+            plan::FingerprintStep::Distinct => {
+                set = set.map(|slice| format!("{name} = make_set({slice})"));
+            }
+            plan::FingerprintStep::Sort => key = format!("array_sort_asc({key})"),
+            plan::FingerprintStep::First(count) => {
+                key = format!("array_slice({key}, 0, {})", count.max(1) - 1);
+            }
+            plan::FingerprintStep::Join { separator } => {
+                key = format!("strcat_array({key}, \"{separator}\")");
+            }
+            // Events without a word were dropped: no key is empty.
+            plan::FingerprintStep::DropEmpty | plan::FingerprintStep::MinLength(_) => {}
+            plan::FingerprintStep::Label(label) => key = format!("strcat(\"{label}\", {key})"),
+        }
+    }
+    match (pattern, set) {
+        (Some(pattern), Some(set)) if set.contains("make_set") => Ok((pattern, set, key)),
+        _ => Err("the fingerprint's steps have no KQL form".to_string()),
+    }
+}
+
 /// `a`, `a and b`, `a, b and c`.
 fn join_words(parts: &[String]) -> String {
     match parts {
@@ -275,6 +338,9 @@ struct Printer<'a> {
     lookups: &'a std::collections::BTreeMap<String, ir::Lookup>,
     mapping: &'a Mapping,
     problems: Vec<Problem>,
+    /// A group key computed by the query (a cluster's fingerprint): its
+    /// name in the plan, its column and the steps that compute it.
+    computed: Option<(&'static str, &'static str, String)>,
 }
 
 /// One aggregate column of a window query.
@@ -351,7 +417,18 @@ impl Printer<'_> {
     ) -> (Vec<String>, String) {
         let mut keys = Vec::new();
         let mut present = Vec::new();
+        let mut steps = String::new();
         for field in grouping {
+            if let Some((name, column, computed)) = &self.computed
+                && name == field
+            {
+                steps.push_str(computed);
+                if !group_columns.iter().any(|known| known == column) {
+                    group_columns.push(column.to_string());
+                }
+                keys.push(column.to_string());
+                continue;
+            }
             let (column, _) = self.column(field);
             present.push(self.presence(field));
             if !group_columns.contains(&column) {
@@ -363,7 +440,86 @@ impl Printer<'_> {
         if !present.is_empty() {
             events.push_str(&format!("\n    | where {}", present.join(" and ")));
         }
+        events.push_str(&steps);
         (keys, events)
+    }
+
+    /// A cluster's fingerprint as pipeline steps after `Events`: one row
+    /// per band key, in the column `Fingerprint`, which the window groups
+    /// by (see `docs/language.md`, `cluster`). Each step is a documented
+    /// function with no approximation:
+    /// - `strlen` counts Unicode code points
+    ///   (<https://learn.microsoft.com/kusto/query/strlen-function>), the
+    ///   language's characters;
+    /// - `extract_all` returns every match of the one capture group, left to
+    ///   right, or null when there is none
+    ///   (<https://learn.microsoft.com/kusto/query/extract-all-function>); the
+    ///   class is ASCII, and each word is lowercased after extraction (never
+    ///   the text, whose `K` U+212A would become an ASCII `k`);
+    /// - `hash_md5` returns the digest as hex, lowercase as its examples
+    ///   show (<https://learn.microsoft.com/kusto/query/hash-md5-function>),
+    ///   and `substring` is 0-based;
+    /// - `mv-apply` runs the `summarize` per event, where `make_set` keeps
+    ///   each band's distinct slices (up to 1,048,576 by default,
+    ///   <https://learn.microsoft.com/kusto/query/make-set-aggregation-function>,
+    ///   more words than a string column holds); `array_sort_asc` sorts them (fixed-width
+    ///   lowercase hex: text order is numeric order), `array_slice` keeps the
+    ///   first r, out-of-range indices ignored
+    ///   (<https://learn.microsoft.com/kusto/query/array-slice-function>), and
+    ///   `strcat_array` joins them;
+    /// - `mv-expand` makes one row per band key (4, far below its default
+    ///   limit of rows per record).
+    ///
+    /// An event without a word has no fingerprint and is dropped before any
+    /// band, so no band key is empty.
+    fn fingerprint(&mut self, fingerprint: &plan::Fingerprint) {
+        let (column, _) = self.column(&fingerprint.field);
+        for name in FINGERPRINT_COLUMNS {
+            if self
+                .mapping
+                .fields
+                .values()
+                .any(|target| target.name == *name)
+            {
+                self.fail(format!(
+                    "the cluster's own column `{name}` is also a mapped column; map that field to another name"
+                ));
+            }
+        }
+        let mut steps = String::new();
+        if let Some(plan::FingerprintStep::MinLength(minimum)) = fingerprint.length_step() {
+            steps.push_str(&format!("\n    | where strlen({column}) >= {minimum}"));
+        }
+        let mut sets = Vec::new();
+        let mut keys = Vec::new();
+        for band in 0..fingerprint.bands() {
+            match fingerprint_band(fingerprint, band) {
+                Ok((pattern, set, key)) => {
+                    if band == 0 {
+                        let pattern = syntax::string(&format!("({pattern})"));
+                        let pattern = self.spelled(pattern);
+                        steps.push_str(&format!(
+                            "\n    | extend Words = extract_all({pattern}, {column})\n    | where array_length(Words) > 0"
+                        ));
+                    }
+                    sets.push(set);
+                    keys.push(key);
+                }
+                Err(reason) => {
+                    self.fail(reason);
+                    return;
+                }
+            }
+        }
+        steps.push_str(&format!(
+            "\n    | mv-apply Word = Words to typeof(string) on (\n        extend WordHash = hash_md5(tolower(Word))\n        | summarize {})",
+            sets.join(", ")
+        ));
+        steps.push_str(&format!(
+            "\n    | extend Fingerprint = pack_array(\n        {})\n    | mv-expand Fingerprint to typeof(string)",
+            keys.join(",\n        ")
+        ));
+        self.computed = Some((fingerprint.group_name(), "Fingerprint", steps));
     }
 
     fn presence(&mut self, field: &str) -> String {
@@ -1282,6 +1438,77 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
                 .map(|problem| problem.message)
                 .collect()),
         }
+    }
+
+    #[test]
+    fn a_cluster_groups_by_each_band_key_of_the_words() {
+        let query = kql(
+            "match inference\n  cluster user_input similarity >= 0.8 min_length 120 within 1h\n  alert when count() >= 2 and distinct(app) >= 2",
+        )
+        .unwrap();
+        // Length in code points, words extracted before lowercasing, each word
+        // hashed once, 4 bands of the 6 smallest distinct slices.
+        assert!(
+            query.contains("| where strlen(UserInput) >= 120\n"),
+            "{query}"
+        );
+        assert!(
+            query.contains("extract_all(\"([A-Za-z0-9]{3,})\", UserInput)"),
+            "{query}"
+        );
+        assert!(query.contains("| where array_length(Words) > 0"), "{query}");
+        assert!(
+            query.contains("extend WordHash = hash_md5(tolower(Word))"),
+            "{query}"
+        );
+        assert!(
+            query.contains("Band1 = make_set(substring(WordHash, 0, 8))"),
+            "{query}"
+        );
+        assert!(
+            query.contains("Band4 = make_set(substring(WordHash, 24, 8))"),
+            "{query}"
+        );
+        assert!(
+            query.contains(
+                "strcat(\"1:\", strcat_array(array_slice(array_sort_asc(Band1), 0, 5), \"-\"))"
+            ),
+            "{query}"
+        );
+        assert!(
+            query.contains(
+                "strcat(\"4:\", strcat_array(array_slice(array_sort_asc(Band4), 0, 5), \"-\"))"
+            ),
+            "{query}"
+        );
+        assert!(
+            query.contains("| mv-expand Fingerprint to typeof(string)\n    | summarize"),
+            "{query}"
+        );
+        assert!(
+            query.contains(" by Fingerprint, WindowStart = bin_at(TimeGenerated, 1h,"),
+            "{query}"
+        );
+        assert!(
+            query.contains("| project WindowStart, WindowEnd, Fingerprint,"),
+            "{query}"
+        );
+        assert!(!query.contains("tolower(UserInput)"), "{query}");
+    }
+
+    #[test]
+    fn similarity_one_keeps_every_word_in_one_band_and_no_length_test() {
+        let query = kql(
+            "match inference\n  cluster user_input similarity >= 1.0 min_length 0 within 1h\n  alert when count() >= 2",
+        )
+        .unwrap();
+        assert!(!query.contains("strlen("), "{query}");
+        assert!(!query.contains("array_slice"), "{query}");
+        assert!(!query.contains("Band2"), "{query}");
+        assert!(
+            query.contains("strcat(\"1:\", strcat_array(array_sort_asc(Band1), \"-\"))"),
+            "{query}"
+        );
     }
 
     #[test]

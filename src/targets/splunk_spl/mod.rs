@@ -10,8 +10,9 @@
 //! (`eventstats` over the reported bucket's history), exact percentiles
 //! (`sort 0` and `accum` ranks) and new values (`sort 0`, `autoregress`,
 //! `filldown`) and sequences `A repeat >= n; B` (`sort 0`, `accum`,
-//! `autoregress`) are translated exactly; clusters are refused through
-//! capabilities (E0401). The translation and its assumptions are in
+//! `autoregress`) and clusters (the fingerprint's band keys with `rex`,
+//! `mvmap`, `md5` and the other multivalue functions, then `stats` by
+//! them) are translated exactly. The translation and its assumptions are in
 //! `docs/targets.md`.
 
 pub mod lookup;
@@ -102,12 +103,12 @@ impl Target for SplunkSpl {
                 | Need::Arithmetic
                 | Need::Sequence
                 | Need::SequenceRepeat
+                | Need::Cluster
         )
     }
 
     fn lacks_reason(&self, need: Need) -> String {
         match need {
-            Need::Cluster => format!("{ID} has no similarity clustering"),
             // An address text of either family can fall in a network of
             // either (`::ffff:10.0.0.1` is in `10.0.0.0/8`: IPv4 compares as
             // IPv4-mapped IPv6), and the search reference documents

@@ -13,10 +13,9 @@
 use super::quote::plain_term;
 use super::syntax::{Spl, number, text_match};
 use crate::ir::{
-    self, AggregateFunction, ArithmeticOp, Detection, Expr, ExprKind, Origin, Pack, Rule, TextOp,
-    Value,
+    AggregateFunction, ArithmeticOp, Detection, Expr, ExprKind, Origin, Pack, Rule, TextOp, Value,
 };
-use crate::targets::plan::{self, Cond, Condition, Leaf, Pred, Shape, Source};
+use crate::targets::plan::{self, Cond, Condition, FingerprintStep, Leaf, Pred, Shape, Source};
 use crate::targets::syntax::{self, Unsupported};
 use crate::targets::{Mapping, Problem};
 
@@ -56,6 +55,7 @@ pub fn rule_search(
             joins: std::cell::RefCell::new(Vec::new()),
         },
         problems: Vec::new(),
+        computed: None,
     };
     let schedule = rule.metadata.schedule_ms;
     if schedule <= 0 || schedule % 1000 != 0 {
@@ -67,23 +67,13 @@ pub fn rule_search(
     let slot = schedule / 1000;
     match &rule.detection {
         Detection::Match { .. } | Detection::NewValue { .. } | Detection::Sequence { .. } => {}
-        Detection::Window { window_ms, .. } => {
+        Detection::Window { window_ms, .. } | Detection::Cluster { window_ms, .. } => {
             if *window_ms <= 0 || window_ms % 1000 != 0 {
                 printer.fail(
                     rule.origin,
                     "the window is not a whole number of seconds (`_time` is binned in seconds)",
                 );
             }
-        }
-        other => {
-            printer.fail(
-                rule.origin,
-                format!(
-                    "a {} rule has no exact SPL translation",
-                    ir::shape_name(other)
-                ),
-            );
-            return Err(printer.problems);
         }
     }
     // The constructs no target prints are false in the plan: the rest is
@@ -114,6 +104,38 @@ pub fn rule_search(
             printer.source(&window.source, &mut lines, rule.origin);
             let (suppress_fields, history_seconds) = printer.window(
                 window,
+                (seconds, slot, plan.learn_ms),
+                condition,
+                &mut lines,
+                rule.origin,
+            );
+            Search {
+                lines,
+                look_back_seconds: 2 * slot + seconds + history_seconds + LATENESS_SECONDS,
+                suppress_fields,
+                suppress_seconds: seconds + 2 * slot,
+            }
+        }
+        (
+            Shape::Cluster {
+                source,
+                fingerprint,
+                window_ms,
+                condition: plan_condition,
+            },
+            Detection::Cluster { condition, .. },
+        ) => {
+            let seconds = window_ms / 1000;
+            printer.source(source, &mut lines, rule.origin);
+            printer.fingerprint(fingerprint, &mut lines, rule.origin);
+            let window = plan::Window {
+                source: source.clone(),
+                groupings: vec![vec![fingerprint.group_name().to_string()]],
+                bucket_ms: *window_ms,
+                condition: plan_condition.clone(),
+            };
+            let (suppress_fields, history_seconds) = printer.window(
+                &window,
                 (seconds, slot, plan.learn_ms),
                 condition,
                 &mut lines,
@@ -189,6 +211,64 @@ fn slot_filter(slot: i64) -> String {
     format!("| where floor(_time / {slot}) == floor((now() - {LATENESS_SECONDS}) / {slot}) - 1")
 }
 
+/// The field holding a cluster's band keys.
+pub const FINGERPRINT_FIELD: &str = "tripline_fingerprint";
+
+/// The field holding a cluster's words, then their distinct lowercase forms.
+const FINGERPRINT_WORD: &str = "tripline_word";
+
+/// The field holding the MD5 of each word.
+const FINGERPRINT_HASH: &str = "tripline_hash";
+
+/// A copy of the clustered text, when its field name is not a plain term.
+const FINGERPRINT_TEXT: &str = "tripline_text";
+
+/// Band `band` (from 0) of a fingerprint in SPL, from the plan's steps: the
+/// word pattern (shared by every band), the band's sorted distinct slices
+/// (over [`FINGERPRINT_HASH`]) and its key (over `tripline_band_<k>`).
+fn fingerprint_band(
+    fingerprint: &plan::Fingerprint,
+    band: usize,
+) -> Result<(&'static str, String, String), String> {
+    let name = format!("tripline_band_{}", band + 1);
+    let mut pattern = None;
+    let mut slices = String::new();
+    let mut key = name.clone();
+    for step in fingerprint.band_steps(band) {
+        match step {
+            FingerprintStep::Words { pattern: words } => pattern = Some(words),
+            FingerprintStep::HashEach { offset, digits } => {
+                slices = format!(
+                    "mvmap({FINGERPRINT_HASH}, substr({FINGERPRINT_HASH}, {}, {digits}))",
+                    offset + 1
+                );
+            }
+            FingerprintStep::Distinct => slices = format!("mvdedup({slices})"),
+            FingerprintStep::Sort => slices = format!("mvsort({slices})"),
+            // mvindex's end index stays inside the values.
+            FingerprintStep::First(count) => {
+                key = format!(
+                    "mvindex({key}, 0, min({}, mvcount({key}) - 1))",
+                    count.max(1) - 1
+                );
+            }
+            FingerprintStep::Join { separator } => {
+                key = format!("mvjoin({key}, \"{separator}\")");
+            }
+            // Events without a word were dropped: no key is empty.
+            FingerprintStep::DropEmpty => {}
+            FingerprintStep::Label(label) => key = format!("\"{label}\" . {key}"),
+            FingerprintStep::MinLength(_) => {}
+        }
+    }
+    match pattern {
+        Some(pattern) if !pattern.contains(['"', '\\']) && !slices.is_empty() => {
+            Ok((pattern, slices, key))
+        }
+        _ => Err("the fingerprint's steps have no SPL form".to_string()),
+    }
+}
+
 /// Milliseconds as whole seconds, rounded up.
 fn ceil_seconds(milliseconds: i64) -> i64 {
     (milliseconds.max(0) + 999) / 1000
@@ -206,6 +286,9 @@ struct Aggregate {
 struct Printer<'a> {
     spl: Spl<'a>,
     problems: Vec<Problem>,
+    /// A group key computed by the search (a cluster's fingerprint): its
+    /// name in the plan and its field.
+    computed: Option<(&'static str, &'static str)>,
 }
 
 impl Printer<'_> {
@@ -221,6 +304,14 @@ impl Printer<'_> {
         match self.spl.field(canonical) {
             Ok(reference) => reference,
             Err(Unsupported(reason)) => self.fail(origin, reason),
+        }
+    }
+
+    /// The field of a grouping: the computed key's, or the mapped field.
+    fn group_field(&mut self, name: &str, origin: Origin) -> String {
+        match self.computed {
+            Some((key, field)) if key == name => field.to_string(),
+            _ => self.field(name, origin),
         }
     }
 
@@ -311,6 +402,88 @@ impl Printer<'_> {
             }
             None => event_test,
         }
+    }
+
+    /// A cluster's fingerprint: one multivalue field, `tripline_fingerprint`,
+    /// holding the event's band keys (see `docs/language.md`, `cluster`),
+    /// which the window then groups by. `stats ... by` a multivalue field
+    /// puts the event in the group of each of its values, as the grouping
+    /// sets already rely on, so an event joins one group per band without
+    /// `mvexpand` (and its memory bound).
+    ///
+    /// Each step is a documented function with no approximation:
+    /// - the length is `len()`, which counts UTF-8 code points
+    ///   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/10.0/evaluation-functions/text-functions>),
+    ///   the language's characters;
+    /// - the words are every match of `[A-Za-z0-9]{3,}`, left to right and
+    ///   without overlap: `rex max_match=0` (0 is no limit) makes the named
+    ///   group a multivalue field
+    ///   (<https://help.splunk.com/splunk-cloud-platform/spl-search-reference/10.0.2503/search-commands/rex>);
+    ///   the class is ASCII, so PCRE's mode does not matter, and each word
+    ///   is lowercased after extraction (never the text: `K` U+212A would
+    ///   become an ASCII `k`);
+    /// - `mvmap` (Splunk 8.0 and later) applies `lower`, `md5` and `substr`
+    ///   to each value, `mvdedup` keeps distinct values, `mvsort` sorts
+    ///   lexicographically, which for fixed-width lowercase hex is numeric
+    ///   order, `mvindex` keeps the first r (its end index kept in range),
+    ///   `mvjoin` joins and `mvappend` collects the bands
+    ///   (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/multivalue-eval-functions>);
+    /// - `md5` returns the hex digest
+    ///   (<https://help.splunk.com/splunk-enterprise/search/spl2-search-reference/evaluation-functions/cryptographic-functions>);
+    ///   it is lowercased, as the key's digits are, whatever case it has.
+    ///
+    /// An event without a word has no fingerprint and is dropped before any
+    /// band, so no band key is ever empty.
+    fn fingerprint(
+        &mut self,
+        fingerprint: &plan::Fingerprint,
+        lines: &mut Vec<String>,
+        origin: Origin,
+    ) {
+        let field = self.field(&fingerprint.field, origin);
+        let mut tests = vec![format!("isnotnull({field})")];
+        if let Some(FingerprintStep::MinLength(minimum)) = fingerprint.length_step() {
+            tests.push(format!("len({field}) >= {minimum}"));
+        }
+        lines.push(format!("| where {}", tests.join(" AND ")));
+        let text = if plain_term(&field) {
+            field
+        } else {
+            lines.push(format!("| eval {FINGERPRINT_TEXT} = {field}"));
+            FINGERPRINT_TEXT.to_string()
+        };
+        let mut bands = Vec::new();
+        let mut keys = Vec::new();
+        for band in 0..fingerprint.bands() {
+            match fingerprint_band(fingerprint, band) {
+                Ok((pattern, slices, key)) => {
+                    if band == 0 {
+                        lines.push(format!(
+                            "| rex field={text} max_match=0 \"(?<{FINGERPRINT_WORD}>{pattern})\""
+                        ));
+                        lines.push(format!("| where isnotnull({FINGERPRINT_WORD})"));
+                        lines.push(format!(
+                            "| eval {FINGERPRINT_WORD} = mvdedup(mvmap({FINGERPRINT_WORD}, lower({FINGERPRINT_WORD})))"
+                        ));
+                        lines.push(format!(
+                            "| eval {FINGERPRINT_HASH} = mvmap({FINGERPRINT_WORD}, lower(md5({FINGERPRINT_WORD})))"
+                        ));
+                    }
+                    bands.push(format!("tripline_band_{} = {slices}", band + 1));
+                    keys.push(key);
+                }
+                Err(reason) => {
+                    self.fail(origin, reason);
+                    return;
+                }
+            }
+        }
+        lines.push(format!("| eval {}", bands.join(", ")));
+        lines.push(format!(
+            "| eval {FINGERPRINT_FIELD} = mvappend({})",
+            keys.join(", ")
+        ));
+        self.computed = Some((fingerprint.group_name(), FINGERPRINT_FIELD));
     }
 
     /// A sequence `A repeat >= n; B` by key within W, in the closed form of
@@ -503,8 +676,10 @@ impl Printer<'_> {
         let several = window.groupings.len() > 1;
         let group_fields: Vec<String> = match window.groupings.as_slice() {
             [single] => {
-                let fields: Vec<String> =
-                    single.iter().map(|name| self.field(name, origin)).collect();
+                let fields: Vec<String> = single
+                    .iter()
+                    .map(|name| self.group_field(name, origin))
+                    .collect();
                 let mut by = vec![WINDOW_FIELD.to_string()];
                 by.extend(fields.iter().cloned());
                 if !fields.is_empty() {
@@ -608,7 +783,10 @@ impl Printer<'_> {
         let mut all_fields: Vec<String> = Vec::new();
         let mut per_set: Vec<Vec<String>> = Vec::new();
         for (index, set) in sets.iter().enumerate() {
-            let fields: Vec<String> = set.iter().map(|name| self.field(name, origin)).collect();
+            let fields: Vec<String> = set
+                .iter()
+                .map(|name| self.group_field(name, origin))
+                .collect();
             let present: Vec<String> = fields
                 .iter()
                 .map(|field| format!("isnotnull({field})"))
@@ -1142,5 +1320,39 @@ fn stats_function(function: AggregateFunction) -> &'static str {
         AggregateFunction::Avg => "avg",
         AggregateFunction::Min => "min",
         AggregateFunction::Max => "max",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+    use super::*;
+
+    #[test]
+    fn a_band_is_its_sorted_distinct_slices_then_the_first_r_joined_after_its_number() {
+        let fingerprint = plan::Fingerprint::new("user_input", 0.8, 120);
+        let (pattern, slices, key) = fingerprint_band(&fingerprint, 2).unwrap();
+        assert_eq!(pattern, "[A-Za-z0-9]{3,}");
+        assert_eq!(
+            slices,
+            "mvsort(mvdedup(mvmap(tripline_hash, substr(tripline_hash, 17, 8))))"
+        );
+        assert_eq!(
+            key,
+            "\"3:\" . mvjoin(mvindex(tripline_band_3, 0, min(5, mvcount(tripline_band_3) - 1)), \"-\")"
+        );
+    }
+
+    #[test]
+    fn similarity_one_keeps_every_word_in_one_band() {
+        let fingerprint = plan::Fingerprint::new("user_input", 1.0, 0);
+        assert_eq!(fingerprint.bands(), 1);
+        let (_, slices, key) = fingerprint_band(&fingerprint, 0).unwrap();
+        assert_eq!(
+            slices,
+            "mvsort(mvdedup(mvmap(tripline_hash, substr(tripline_hash, 1, 8))))"
+        );
+        assert_eq!(key, "\"1:\" . mvjoin(tripline_band_1, \"-\")");
     }
 }
