@@ -112,7 +112,7 @@ def main(argv, description, events_help, alerts, extra=None):
         "--learn",
         type=duration_ms,
         default=DEFAULT_LEARN_MS,
-        help="learning period of baseline and new-value rules (default 24h)",
+        help="learning period of baseline rules (default 24h; new-value rules have theirs compiled in)",
     )
     parser.add_argument("--out", metavar="FILE", help="write alerts here instead of standard output")
     for name, help_text in (extra or {}).items():

@@ -388,7 +388,7 @@ fn class_text(ranges: &[(char, char)]) -> Result<String, String> {
     };
     if listed.len() > MAX_CLASS_RANGES {
         return Err(format!(
-            "a character class of {} ranges (such as Unicode `\\d`, `\\w` or `\\s`) is too long to spell out in a Lucene regex; write the ASCII ranges meant, such as `[0-9]`",
+            "a character class of {} ranges (such as a Unicode property like `\\p{{L}}`) is too long to spell out in a Lucene regex; write the ranges meant, such as `[A-Za-z]`",
             listed.len()
         ));
     }

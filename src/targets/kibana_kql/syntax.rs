@@ -158,15 +158,14 @@ impl Syntax for Kql<'_> {
                 field_type.name()
             )));
         }
-        let mut items = Vec::new();
-        for network in networks {
-            if network.contains(':') {
-                return Err(Unsupported(format!(
-                    "the IPv6 network `{network}`: Elasticsearch stores IPv4 addresses as IPv4-mapped IPv6, so an IPv6 network can match IPv4 addresses the evaluator keeps apart"
-                )));
-            }
-            items.push(format!("{reference}:{}", kql_quoted(network)));
-        }
+        // Elasticsearch keeps an IPv4 address as its IPv4-mapped IPv6 form,
+        // and so does the language, so IPv6 networks mean the same here as
+        // in the evaluator (as for ES|QL's CIDR_MATCH):
+        // https://www.elastic.co/guide/en/elasticsearch/reference/current/ip.html
+        let items: Vec<String> = networks
+            .iter()
+            .map(|network| format!("{reference}:{}", kql_quoted(network)))
+            .collect();
         Ok(items.join(" or "))
     }
 

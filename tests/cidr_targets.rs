@@ -1,6 +1,7 @@
-//! The sentinel_kql spelling of `in cidr`: one test per address family, each
+//! `in cidr` per target. sentinel_kql: one test per address family, each
 //! against the networks that can hold its texts, and false on a text that is
-//! no address whether negated or not, as in the evaluator.
+//! no address whether negated or not, as in the evaluator; splunk_spl refuses it;
+//! kibana_kql takes both families on `ip` fields.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -69,4 +70,20 @@ fn splunk_refuses_network_membership() {
             .any(|problem| problem.contains("IPv4-mapped")),
         "{problems:?}"
     );
+}
+
+#[test]
+fn kibana_compiles_ipv6_networks_on_ip_fields() {
+    let artifacts = one_rule::compile(
+        "kibana_kql",
+        "kibana",
+        "low",
+        r#"  match tool_call where target_ip in cidr("10.0.0.0/8", "fc00::/7")"#,
+    )
+    .unwrap();
+    let text: String = artifacts
+        .iter()
+        .map(|artifact| artifact.text.clone())
+        .collect();
+    assert!(text.contains(r#"fc00::/7"#), "{text}");
 }
