@@ -147,6 +147,24 @@ pub fn shipped_name(lookup: &str) -> String {
     format!("tripline_{name}")
 }
 
+/// The shipped keys a case-insensitive membership test of `rows` reads
+/// instead of inlining them: only when the lookup has more rows than
+/// `inline_rows`, the target ships it (`ship`: [`shipped`] with the
+/// target's own limits) and the test reads every column of every row.
+pub fn read_by_reference(
+    lookup: Option<&ir::Lookup>,
+    rows: &[Vec<String>],
+    inline_rows: usize,
+    ship: impl Fn(&ir::Lookup) -> Option<Shipped>,
+) -> Option<Shipped> {
+    let lookup = lookup?;
+    if lookup.rows.len() <= inline_rows {
+        return None;
+    }
+    let shipped = ship(lookup)?;
+    covers(&shipped, rows).then_some(shipped)
+}
+
 /// A lookup a filter reads by reference: its name, the separator of its
 /// keys and the event field references its key is built from, in order.
 /// Each target prints it in its own syntax.

@@ -172,13 +172,12 @@ impl Syntax for Esql<'_> {
         lookup_ref: &LookupRef,
     ) -> Option<Spelled> {
         let joins = self.joins?;
-        if lookup_ref.rows <= self.mapping.inline_rows() {
-            return None;
-        }
-        let shipped = lookup::shipped(self.lookups.get(&lookup_ref.name)?)?;
-        if !crate::targets::lookup_ref::covers(&shipped, rows) {
-            return None;
-        }
+        let shipped = crate::targets::lookup_ref::read_by_reference(
+            self.lookups.get(&lookup_ref.name),
+            rows,
+            self.mapping.inline_rows(),
+            lookup::shipped,
+        )?;
         let mut columns = Vec::new();
         for field in fields {
             if let Some(value_type) = self.schema.non_string_type(self.types, field) {

@@ -366,13 +366,12 @@ impl Syntax for Kusto<'_> {
         rows: &[Vec<String>],
         lookup: &LookupRef,
     ) -> Option<Spelled> {
-        if lookup.rows <= self.mapping.inline_rows() {
-            return None;
-        }
-        let shipped = lookup_ref::shipped(self.lookups.get(&lookup.name)?)?;
-        if !lookup_ref::covers(&shipped, rows) {
-            return None;
-        }
+        let shipped = lookup_ref::read_by_reference(
+            self.lookups.get(&lookup.name),
+            rows,
+            self.mapping.inline_rows(),
+            lookup_ref::shipped,
+        )?;
         let bytes = lookup_ref::keys_csv(WATCHLIST_KEY, &shipped).len();
         if bytes > MAX_WATCHLIST_BYTES {
             return Some(Err(Unsupported(format!(

@@ -169,13 +169,15 @@ impl Syntax for Spl<'_> {
         rows: &[Vec<String>],
         lookup_ref: &LookupRef,
     ) -> Option<Spelled> {
-        if !self.joinable.get() || lookup_ref.rows <= self.mapping.inline_rows() {
+        if !self.joinable.get() {
             return None;
         }
-        let shipped = lookup::shipped(self.lookups.get(&lookup_ref.name)?)?;
-        if !crate::targets::lookup_ref::covers(&shipped, rows) {
-            return None;
-        }
+        let shipped = crate::targets::lookup_ref::read_by_reference(
+            self.lookups.get(&lookup_ref.name),
+            rows,
+            self.mapping.inline_rows(),
+            lookup::shipped,
+        )?;
         let mut references = Vec::new();
         for field in fields {
             match self.field(field) {
