@@ -4,6 +4,7 @@
 //! cargo bench --bench cluster                      # 1M values, best of 3 runs
 //! cargo bench --bench cluster -- --values 200000   # fewer values
 //! cargo bench --bench cluster -- --runs 5          # best of 5
+//! cargo bench --bench cluster -- --only c          # one part (a, b or c), e.g. under perf
 //! ```
 //!
 //! The values are what a jailbreak campaign sends: one of four long
@@ -274,6 +275,13 @@ fn main() {
     };
     let count = option("--values").unwrap_or(1_000_000);
     let runs = option("--runs").unwrap_or(3).max(1);
+    // `--only c` (or `a`, `b`): one part, e.g. under a profiler.
+    let only = arguments
+        .iter()
+        .position(|argument| argument == "--only")
+        .and_then(|at| arguments.get(at + 1))
+        .cloned();
+    let part = |name: &str| only.as_deref().is_none_or(|only| only == name);
 
     let values = templated_values(count);
     let bytes: usize = values.iter().map(String::len).sum();
@@ -281,21 +289,32 @@ fn main() {
         "{count} templated values, {:.0} characters on average, best of {runs} runs, one thread",
         bytes as f64 / count as f64
     );
-    let measured = measure(runs, || fingerprint_all(&values, 0.8));
-    report(
-        "(a) fingerprint, 4 bands of r = 6 (similarity 0.8)",
-        count,
-        bytes,
-        &measured,
-    );
-    let measured = measure(runs, || fingerprint_all(&values, 1.0));
-    report(
-        "(a) fingerprint, one band of every word (similarity 1)",
-        count,
-        bytes,
-        &measured,
-    );
+    if part("a") {
+        let measured = measure(runs, || fingerprint_all(&values, 0.8));
+        report(
+            "(a) fingerprint, 4 bands of r = 6 (similarity 0.8)",
+            count,
+            bytes,
+            &measured,
+        );
+        let measured = measure(runs, || fingerprint_all(&values, 1.0));
+        report(
+            "(a) fingerprint, one band of every word (similarity 1)",
+            count,
+            bytes,
+            &measured,
+        );
+    }
+    if part("b") {
+        fresh(count, runs);
+    }
+    if part("c") {
+        rule(&values, bytes, runs);
+    }
+}
 
+/// Part (b): every word new.
+fn fresh(count: usize, runs: usize) {
     let fresh_count = (count / 10).max(1);
     let fresh = fresh_values(fresh_count);
     let fresh_bytes: usize = fresh.iter().map(String::len).sum();
@@ -306,8 +325,12 @@ fn main() {
         fresh_bytes,
         &measured,
     );
+}
 
-    let (pack, events) = engine_events(&values);
+/// Part (c): the whole rule through the engine.
+fn rule(values: &[String], bytes: usize, runs: usize) {
+    let count = values.len();
+    let (pack, events) = engine_events(values);
     let mut alerts = 0u64;
     let measured = measure(runs, || {
         let mut engine = Engine::new(&pack, &EvalOptions::default()).unwrap();

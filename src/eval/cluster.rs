@@ -8,13 +8,17 @@
 //! The fingerprint is [`crate::ir::fingerprint`]'s: a value with at least
 //! `min_length` characters is reduced to one key per band, the `r` smallest
 //! distinct slices of the MD5s of its lowercased ASCII words of at least 3
-//! characters. This file computes it in one pass over the value's bytes
-//! without allocating: words are lowercased into a reused buffer, their
-//! MD5s come from a bounded cache (MD5 runs once per distinct word until the
-//! cache is full, when it starts again empty), and each band's `r` smallest
-//! hashes are kept in a small sorted buffer as they come. The open window's
-//! groups are keyed by band and hashes (a new group copies them once); an
-//! event joins one group per band.
+//! characters. This file computes it in two passes over the value without
+//! allocating: first the words, found as runs of set bits in a bitmap of
+//! the word bytes, are lowercased in registers and their four slices looked
+//! up in a bounded cache (MD5 runs once per distinct word until the cache is
+//! full, when it starts again empty); then the slices go to the bands. A
+//! word whose slices are all above each full band's largest is skipped after
+//! four comparisons; otherwise a slice enters a fixed array of the band's
+//! `r` smallest, kept ascending (sorted vectors when `r` is over 16). Only
+//! the keys of the groups are written as hex, when an alert is raised. The
+//! open window's groups are keyed by band and hashes (a new group copies
+//! them once); an event joins one group per band.
 //!
 //! State: the open window's groups (aggregate states and evidence), dropped
 //! when the window closes, and the word-hash cache.
@@ -40,6 +44,10 @@ const LONG_WORDS: usize = 1 << 12;
 /// Longest word the second cache holds; longer ones are hashed each time
 /// (bounds the cache's bytes).
 const LONG_WORD: usize = 64;
+
+/// Largest `r` kept in [`Fingerprinter::columns`]; larger ones keep sorted
+/// vectors.
+const COLUMN_ROWS: usize = 16;
 
 /// 1 for the bytes of words (ASCII letters and digits), 0 for the others.
 const WORD_BYTE: [u8; 256] = {
@@ -112,20 +120,40 @@ pub struct Fingerprinter {
     word: Vec<u8>,
     /// The word bytes of the value being read, one bit per byte.
     bits: Vec<u64>,
+    /// The hashes of the value's words, in order.
+    found: Vec<[u32; 4]>,
     /// Each band's smallest hashes so far.
     hashes: [Vec<u32>; 4],
+    /// Per band, the largest hash that may still enter it: its largest
+    /// once it holds `sketch` hashes, `u32::MAX` before.
+    limits: [u32; 4],
+    /// One bit per band computed.
+    band_mask: u32,
+    /// When `sketch` is at most [`COLUMN_ROWS`], each band's smallest
+    /// hashes so far, ascending, `u32::MAX` in the empty places (and junk
+    /// after the first `sketch`).
+    columns: [[u32; COLUMN_ROWS]; 4],
+    /// Per band, whether a word's hash was `u32::MAX` while the band still
+    /// had an empty place (an empty place cannot tell it apart).
+    saw_max: [bool; 4],
 }
 
 impl Fingerprinter {
     /// A fingerprinter of `sketch`'s bands and rows.
     pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
+        let bands = sketch.bands.clamp(1, 4) as usize;
         Fingerprinter {
             sketch: sketch.rows.map_or(usize::MAX, |size| size.max(1) as usize),
-            bands: sketch.bands.clamp(1, 4) as usize,
+            bands,
+            band_mask: (1 << bands) - 1,
+            limits: [u32::MAX; 4],
+            columns: [[u32::MAX; COLUMN_ROWS]; 4],
+            saw_max: [false; 4],
             short: vec![Slot::default(); SHORT_SLOTS].into_boxed_slice(),
             long: FastMap::default(),
             word: Vec::new(),
             bits: Vec::new(),
+            found: Vec::new(),
             hashes: Default::default(),
         }
     }
@@ -164,21 +192,67 @@ impl Fingerprinter {
     /// Adds one word's hashes, one per band: each band's `hashes` stays
     /// sorted, distinct and at most `sketch` long (unsorted, with repeats,
     /// when it keeps every hash).
+    ///
+    /// A word usually changes no band: once a band holds `sketch` hashes,
+    /// only a hash at or below its largest can enter it, and one branch
+    /// on four comparisons against [`Self::limits`] skips the word.
     #[inline]
     fn keep(&mut self, hash: [u32; 4]) {
+        let limits = &self.limits;
+        let enter = (u32::from(hash[0] <= limits[0])
+            | u32::from(hash[1] <= limits[1]) << 1
+            | u32::from(hash[2] <= limits[2]) << 2
+            | u32::from(hash[3] <= limits[3]) << 3)
+            & self.band_mask;
+        if enter == 0 {
+            return;
+        }
+        if self.sketch <= COLUMN_ROWS {
+            self.enter_columns(hash, enter);
+        } else {
+            self.enter(hash, enter);
+        }
+    }
+
+    /// Adds `hash`'s slices to the columns of `enter`'s bands (whose
+    /// limits they passed).
+    #[inline]
+    fn enter_columns(&mut self, hash: [u32; 4], mut enter: u32) {
+        while enter != 0 {
+            let band = enter.trailing_zeros() as usize;
+            enter &= enter - 1;
+            let (column, hash) = (&mut self.columns[band], hash[band]);
+            if self.sketch <= COLUMN_ROWS / 2 {
+                insert::<{ COLUMN_ROWS / 2 }>(column, hash);
+            } else {
+                insert::<COLUMN_ROWS>(column, hash);
+            }
+            self.limits[band] = column[self.sketch - 1];
+            // Passing the limit, `u32::MAX` found an empty place (also `u32::MAX`).
+            self.saw_max[band] |= hash == u32::MAX;
+        }
+    }
+
+    /// Adds `hash`'s slices to the bands of `enter`'s set bits.
+    fn enter(&mut self, hash: [u32; 4], mut enter: u32) {
         let sketch = self.sketch;
-        for (hashes, hash) in self.hashes[..self.bands].iter_mut().zip(hash) {
+        while enter != 0 {
+            let band = enter.trailing_zeros() as usize;
+            enter &= enter - 1;
+            let (hashes, hash) = (&mut self.hashes[band], hash[band]);
             if sketch == usize::MAX {
                 hashes.push(hash);
                 continue;
             }
-            if hashes.len() >= sketch && hashes.last().is_some_and(|last| hash >= *last) {
-                continue;
-            }
+            // The limit let `hash` in: a band with room takes any new hash,
+            // a full one any below its largest (which is then dropped).
             if let Err(at) = hashes.binary_search(&hash) {
-                hashes.insert(at, hash);
-                if hashes.len() > sketch {
+                if hashes.len() >= sketch {
                     hashes.pop();
+                }
+                hashes.insert(at, hash);
+                if hashes.len() >= sketch {
+                    self.limits[band] = hashes.last().copied().unwrap_or(u32::MAX);
                 }
             }
         }
@@ -194,13 +268,8 @@ impl Fingerprinter {
         self.bands
     }
 
-    /// Computes the fingerprint of `text` (read it with [`Self::band`]);
-    /// false when it has no word.
-    pub fn sketch(&mut self, text: &str) -> bool {
-        for hashes in &mut self.hashes {
-            hashes.clear();
-        }
-        let bytes = text.as_bytes();
+    /// Marks the word bytes of `bytes` in [`Self::bits`], one bit per byte.
+    fn mark(&mut self, bytes: &[u8]) {
         self.bits.clear();
         self.bits.extend(bytes.chunks(64).map(|chunk| {
             let mut eights = chunk.chunks_exact(8);
@@ -218,41 +287,105 @@ impl Fingerprinter {
             }
             bits
         }));
-        let mut at = 0;
-        while let Some(start) = next_bit(&self.bits, at, true) {
-            let end = next_bit(&self.bits, start, false).unwrap_or(bytes.len());
-            let length = end - start;
-            if length < fingerprint::MIN_WORD {
-                at = end;
-                continue;
+    }
+
+    /// Adds the word `bytes[start..end]` (a whole run of word bytes).
+    #[inline]
+    fn word(&mut self, bytes: &[u8], start: usize, end: usize) {
+        let length = end - start;
+        if length < fingerprint::MIN_WORD {
+            return;
+        }
+        let hash = if length <= SHORT_WORD {
+            let mut array = [0u8; SHORT_WORD];
+            match bytes.get(start..start + SHORT_WORD) {
+                Some(window) => array.copy_from_slice(window),
+                None => array[..length].copy_from_slice(&bytes[start..end]),
             }
-            let hash = if length <= SHORT_WORD {
-                let raw = match bytes.get(start..start + SHORT_WORD) {
-                    Some(window) => {
-                        let mut array = [0u8; SHORT_WORD];
-                        array.copy_from_slice(window);
-                        u128::from_le_bytes(array)
-                    }
+            // Keep the word's bytes only, lowercased.
+            let mask = u128::MAX >> (128 - 8 * length);
+            self.short_hash((u128::from_le_bytes(array) | LOWERCASE) & mask, length)
+        } else {
+            let mut word = std::mem::take(&mut self.word);
+            lowercase(&bytes[start..end], &mut word);
+            let hash = self.long_hash(&word);
+            self.word = word;
+            hash
+        };
+        self.found.push(hash);
+    }
+
+    /// Computes the fingerprint of `text` (read it with [`Self::band`]);
+    /// false when it has no word.
+    ///
+    /// The words are the runs of set bits of [`Self::bits`]: in each 64-bit
+    /// chunk a run starts at a set bit whose lower neighbour (the previous
+    /// chunk's top bit for bit 0) is clear and ends at a set bit whose upper
+    /// neighbour is clear, so starts and ends alternate and pair up in
+    /// order; a run still open at the end of a chunk is carried to the next.
+    pub fn sketch(&mut self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        self.found.clear();
+        self.mark(bytes);
+        let bits = std::mem::take(&mut self.bits);
+        let mut open: Option<usize> = None;
+        let mut below = 0u64;
+        for (index, &chunk) in bits.iter().enumerate() {
+            let above = bits.get(index + 1).map_or(0, |next| next & 1);
+            let mut starts = chunk & !((chunk << 1) | below);
+            let mut ends = chunk & !((chunk >> 1) | (above << 63));
+            below = chunk >> 63;
+            let base = index * 64;
+            while ends != 0 {
+                let end = base + ends.trailing_zeros() as usize + 1;
+                ends &= ends - 1;
+                let start = match open.take() {
+                    Some(start) => start,
                     None => {
-                        let mut array = [0u8; SHORT_WORD];
-                        array[..length].copy_from_slice(&bytes[start..end]);
-                        u128::from_le_bytes(array)
+                        let start = base + starts.trailing_zeros() as usize;
+                        starts &= starts.wrapping_sub(1);
+                        start
                     }
                 };
-                // Keep the word's bytes only, lowercased.
-                let mask = u128::MAX >> (128 - 8 * length);
-                self.short_hash((raw | LOWERCASE) & mask, length)
-            } else {
-                let mut word = std::mem::take(&mut self.word);
-                lowercase(&bytes[start..end], &mut word);
-                let hash = self.long_hash(&word);
-                self.word = word;
-                hash
-            };
-            self.keep(hash);
-            at = end;
+                self.word(bytes, start, end);
+            }
+            if starts != 0 {
+                open = Some(base + starts.trailing_zeros() as usize);
+            }
         }
-        if self.sketch == usize::MAX {
+        self.bits = bits;
+        // The bands read the hashes only now: while the words are read,
+        // nothing waits for a cache lookup, so the lookups of many words
+        // overlap.
+        self.bands_of_found()
+    }
+
+    /// Computes the bands of the word hashes in [`Self::found`]; false
+    /// when there is none.
+    fn bands_of_found(&mut self) -> bool {
+        for hashes in &mut self.hashes {
+            hashes.clear();
+        }
+        self.limits = [u32::MAX; 4];
+        let columns = self.sketch <= COLUMN_ROWS;
+        if columns {
+            self.columns = [[u32::MAX; COLUMN_ROWS]; 4];
+            self.saw_max = [false; 4];
+        }
+        let found = std::mem::take(&mut self.found);
+        for hash in &found {
+            self.keep(*hash);
+        }
+        self.found = found;
+        if columns {
+            for (band, hashes) in self.hashes[..self.bands].iter_mut().enumerate() {
+                let column = &self.columns[band][..self.sketch];
+                hashes.extend(column.iter().filter(|hash| **hash != u32::MAX));
+                if self.saw_max[band] && hashes.len() < column.len() {
+                    hashes.push(u32::MAX);
+                }
+            }
+        } else if self.sketch == usize::MAX {
             for hashes in &mut self.hashes[..self.bands] {
                 hashes.sort_unstable();
                 hashes.dedup();
@@ -262,19 +395,32 @@ impl Fingerprinter {
     }
 }
 
-/// The position of the first bit at or after `from` that is set (`set`) or
-/// clear (`!set`) in `bits`, if any bit of `bits` is.
+/// Inserts `hash` into the ascending first `N` places of `column` unless it
+/// is there, dropping the last. Branch-free over a fixed `N`, so that the
+/// compiler compares and shifts all places at once.
 #[inline]
-fn next_bit(bits: &[u64], from: usize, set: bool) -> Option<usize> {
-    let mut index = from / 64;
-    let flip = if set { 0 } else { u64::MAX };
-    let mut word = (bits.get(index)? ^ flip) & (u64::MAX << (from % 64));
-    loop {
-        if word != 0 {
-            return Some(index * 64 + word.trailing_zeros() as usize);
-        }
-        index += 1;
-        word = bits.get(index)? ^ flip;
+fn insert<const N: usize>(column: &mut [u32; COLUMN_ROWS], hash: u32) {
+    let Some(column) = column.first_chunk_mut::<N>() else {
+        return;
+    };
+    let mut below = 0;
+    let mut there = false;
+    for value in column.iter() {
+        below += usize::from(*value < hash);
+        there |= *value == hash;
+    }
+    if there {
+        return;
+    }
+    let old = *column;
+    for (at, place) in column.iter_mut().enumerate() {
+        *place = if at < below {
+            old[at]
+        } else if at == below {
+            hash
+        } else {
+            old[at.saturating_sub(1)]
+        };
     }
 }
 
@@ -312,7 +458,8 @@ pub(crate) struct ClusterShape {
     current: Option<i64>,
     /// Keyed by band (from 0) followed by the band's hashes.
     groups: FastMap<Box<[u32]>, GroupState>,
-    fingerprinter: Fingerprinter,
+    /// Boxed: its fixed arrays would make every shape as large.
+    fingerprinter: Box<Fingerprinter>,
     /// A reused group key.
     key: Vec<u32>,
 }
@@ -332,7 +479,9 @@ impl ClusterShape {
             condition,
             current: None,
             groups: FastMap::default(),
-            fingerprinter: Fingerprinter::new(fingerprint::Sketch::for_similarity(similarity)),
+            fingerprinter: Box::new(Fingerprinter::new(fingerprint::Sketch::for_similarity(
+                similarity,
+            ))),
             key: Vec::new(),
         }
     }
@@ -458,6 +607,142 @@ impl ClusterShape {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    /// Sketches that reach every path: columns of at most 8 and at most
+    /// [`COLUMN_ROWS`] rows, sorted vectors, every word; 1 to 4 bands.
+    const SKETCHES: [(u32, Option<u32>); 12] = [
+        (4, Some(1)),
+        (4, Some(2)),
+        (4, Some(6)),
+        (3, Some(8)),
+        (4, Some(9)),
+        (2, Some(13)),
+        (4, Some(16)),
+        (4, Some(17)),
+        (1, Some(40)),
+        (4, Some(138)),
+        (1, None),
+        (4, None),
+    ];
+
+    /// One piece of a random text: a word of the vocabulary (short, long,
+    /// mixed case, non-ASCII), a random run of letters and digits, any
+    /// character, or a separator.
+    fn piece() -> impl Strategy<Value = String> {
+        let vocabulary = prop::sample::select(vec![
+            "a",
+            "to",
+            "is",
+            "IS",
+            "the",
+            "The",
+            "THE",
+            "dan",
+            "DAN",
+            "ignore",
+            "Ignore",
+            "previous",
+            "instructions",
+            "naïve",
+            "é",
+            "İstanbul",
+            "K\u{212A}elvin",
+            "straße",
+            "😀",
+            "v2",
+            "007",
+            "x1y",
+            "abcdefghijklmnop",
+            "ABCDEFGHIJKLMNOPQ",
+            "0123456789012345678901234567890123456789012345678901234567890123456789",
+        ]);
+        prop_oneof![
+            4 => vocabulary.prop_map(str::to_string),
+            2 => "[A-Za-z0-9]{1,20}",
+            1 => any::<char>().prop_map(String::from),
+            2 => prop::sample::select(vec![" ", " ", ", ", "-", "\n", "", "...", " — "])
+                .prop_map(str::to_string),
+        ]
+    }
+
+    /// A text and a near-duplicate of it: some pieces replaced, dropped or
+    /// doubled.
+    fn near_duplicates() -> impl Strategy<Value = (String, String)> {
+        (
+            prop::collection::vec(piece(), 0..120),
+            prop::collection::vec((any::<prop::sample::Index>(), 0..3u8, piece()), 0..6),
+        )
+            .prop_map(|(pieces, edits)| {
+                let mut edited = pieces.clone();
+                for (at, kind, piece) in edits {
+                    if edited.is_empty() {
+                        edited.push(piece);
+                        continue;
+                    }
+                    let at = at.index(edited.len());
+                    match kind {
+                        0 => edited[at] = piece,
+                        1 => {
+                            edited.remove(at);
+                        }
+                        _ => edited.insert(at, edited[at].clone()),
+                    }
+                }
+                (pieces.concat(), edited.concat())
+            })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+
+        #[test]
+        fn the_fast_fingerprint_is_the_reference_on_random_texts(
+            (text, near) in near_duplicates()
+        ) {
+            for (bands, rows) in SKETCHES {
+                let sketch = fingerprint::Sketch { bands, rows };
+                let mut fingerprinter = Fingerprinter::new(sketch);
+                // The same fingerprinter for both: its caches carry over.
+                for text in [&text, &near, &text] {
+                    prop_assert_eq!(
+                        fast(&mut fingerprinter, text),
+                        fingerprint::fingerprint(text, sketch),
+                        "{:?} {:?}", text, sketch
+                    );
+                }
+            }
+        }
+
+        /// Hashes from a small range (many repeats), with `0` and
+        /// `u32::MAX` (an empty column place holds it too): the bands are
+        /// each band's smallest distinct hashes.
+        #[test]
+        fn bands_are_the_smallest_distinct_hashes(
+            words in prop::collection::vec(
+                prop::array::uniform4(prop_oneof![
+                    Just(0u32), Just(u32::MAX), Just(u32::MAX - 1), 0..40u32, any::<u32>()
+                ]),
+                0..60,
+            )
+        ) {
+            for (bands, rows) in SKETCHES {
+                let sketch = fingerprint::Sketch { bands, rows };
+                let mut fingerprinter = Fingerprinter::new(sketch);
+                fingerprinter.found.clear();
+                fingerprinter.found.extend_from_slice(&words);
+                let some = fingerprinter.bands_of_found();
+                prop_assert_eq!(some, !words.is_empty());
+                for band in 0..bands as usize {
+                    let mut expected: Vec<u32> = words.iter().map(|hash| hash[band]).collect();
+                    expected.sort_unstable();
+                    expected.dedup();
+                    expected.truncate(rows.map_or(usize::MAX, |rows| rows as usize));
+                    prop_assert_eq!(fingerprinter.band(band), expected.as_slice(), "{:?}", sketch);
+                }
+            }
+        }
+    }
 
     /// Texts that share words, with repeats, case, punctuation, non-ASCII
     /// and words of 16, 17 and over 64 bytes.
@@ -546,15 +831,7 @@ mod tests {
 
     #[test]
     fn the_fast_fingerprint_is_the_reference_fingerprint() {
-        let sketches = [
-            (4, Some(1)),
-            (4, Some(2)),
-            (4, Some(6)),
-            (2, Some(7)),
-            (1, None),
-            (4, None),
-        ];
-        for (bands, rows) in sketches {
+        for (bands, rows) in SKETCHES {
             let sketch = fingerprint::Sketch { bands, rows };
             let mut fingerprinter = Fingerprinter::new(sketch);
             for text in texts() {

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::event::FilterId;
 use super::event::{Event, Scalar};
-use super::group::{FastSet, KeyValue};
+use super::group::ValueSet;
 use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp};
 
 /// A number: integers stay integers where the language keeps them so.
@@ -64,7 +64,7 @@ pub(crate) struct AggregateSpec {
 #[derive(Debug, Clone)]
 pub(crate) enum AggregateState {
     Count(u64),
-    Distinct(FastSet<KeyValue>),
+    Distinct(ValueSet),
     Sum {
         int: Option<i64>,
         float: f64,
@@ -82,7 +82,7 @@ impl AggregateState {
     pub(crate) fn new(function: AggregateFunction) -> AggregateState {
         match function {
             AggregateFunction::Count => AggregateState::Count(0),
-            AggregateFunction::Distinct => AggregateState::Distinct(FastSet::default()),
+            AggregateFunction::Distinct => AggregateState::Distinct(ValueSet::default()),
             AggregateFunction::Sum => AggregateState::Sum {
                 int: Some(0),
                 float: 0.0,
@@ -111,7 +111,7 @@ impl AggregateState {
         match self {
             AggregateState::Count(_) => {}
             AggregateState::Distinct(set) => {
-                set.insert(KeyValue::from_scalar(value));
+                set.insert(value);
             }
             AggregateState::Sum {
                 int,

@@ -221,6 +221,37 @@ fn hash_key(key: &[KeyValue]) -> u64 {
     hasher.finish()
 }
 
+/// A set of values (a `distinct` aggregate's), added to from borrowed event
+/// values: a value already in it costs a hash and a comparison, and only a
+/// new one is copied.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ValueSet {
+    table: hashbrown::HashTable<(u64, KeyValue)>,
+}
+
+impl ValueSet {
+    /// Adds `value` if it is not in the set yet.
+    #[inline]
+    pub(crate) fn insert(&mut self, value: Scalar<'_>) {
+        let hash = hash_values(std::slice::from_ref(&value));
+        if self
+            .table
+            .find(hash, |(stored, own)| *stored == hash && own.equals(value))
+            .is_none()
+        {
+            self.table
+                .insert_unique(hash, (hash, KeyValue::from_scalar(value)), |(stored, _)| {
+                    *stored
+                });
+        }
+    }
+
+    /// Number of values.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len()
+    }
+}
+
 /// A map from group keys to state, looked up by borrowed event values.
 ///
 /// Entries live directly in one open-addressing table with their hash
