@@ -48,6 +48,12 @@ enum Command {
     Compile(cli::compile::CompileArgs),
     /// Prints the registered targets and what each can express (the capability table).
     Targets,
+    /// Prints a shell completion script (`tripline completions bash > /etc/bash_completion.d/tripline`).
+    Completions {
+        /// The shell: bash, elvish, fish, powershell or zsh.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
 }
 
 fn main() -> ExitCode {
@@ -75,5 +81,16 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Completions { shell } => {
+            let mut script = Vec::new();
+            clap_complete::generate(
+                *shell,
+                &mut <Arguments as clap::CommandFactory>::command(),
+                "tripline",
+                &mut script,
+            );
+            cli::write_stdout(&String::from_utf8_lossy(&script));
+            ExitCode::SUCCESS
+        }
     }
 }

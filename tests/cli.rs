@@ -767,3 +767,23 @@ fn a_byte_order_mark_is_not_content() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn completions_cover_every_command_for_each_shell() {
+    for shell in ["bash", "zsh", "fish", "powershell", "elvish"] {
+        let output = tripline(&["completions", shell]);
+        assert_eq!(code(&output), 0, "{shell}: {}", text(&output.stderr));
+        let script = text(&output.stdout);
+        for command in [
+            "check",
+            "test",
+            "compile",
+            "explain",
+            "targets",
+            "completions",
+        ] {
+            assert!(script.contains(command), "{shell} lacks {command}");
+        }
+    }
+    assert_eq!(code(&tripline(&["completions", "tcsh"])), 2);
+}

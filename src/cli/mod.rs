@@ -204,7 +204,7 @@ pub fn emit_json(value: &serde_json::Value, out: Option<&std::path::Path>) -> Ex
 /// Writes `text` to standard output. A reader that went away (`tripline ir
 /// --all | head`) is not an error of ours: the rest is dropped quietly, as
 /// other command-line tools do, instead of the panic of `print!`.
-pub(crate) fn write_stdout(text: &str) {
+pub fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
