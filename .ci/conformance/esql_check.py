@@ -12,7 +12,9 @@ detection-rules repository's style (a KEEP command), not what Kibana needs. The 
 independently: every field reference must be a mapped field or a METADATA
 field, every function name known to the package's catalogue. Match rules
 must start `FROM <index> METADATA _id, _index, _version` (Kibana's alert
-deduplication needs them) and have no STATS. Aggregating queries judge
+deduplication needs them) and have no STATS. A STATS per document (a
+cluster's words gathered back) groups by both `_id` and `_index`, read from
+METADATA. Aggregating queries judge
 the slot ending at NOW() less the lateness bound, are grouped by the
 window (`tripline_window_start_ms`) or compute a new value's first event
 (`tripline_first_ms`), and use no estimating aggregate (COUNT_DISTINCT,
@@ -159,11 +161,19 @@ def check_query(text, schema, fields, lookups):
         # Window rules: grouped by the epoch-aligned window; new values: the
         # first event of the slot per key and value. Both judge the slot
         # ending at NOW() less the lateness bound.
-        grouping = set(esql.get_stats_grouping_fields(tree))
+        # Every STATS: a cluster first gathers each event's words back per
+        # document (`BY _id, _index, ...`), then groups by the window.
+        groupings = [list(node.grouping) for node in nodes(tree) if isinstance(node, esql_ast.StatsCommand)]
+        grouping = {field for fields in groupings for field in fields}
         if "tripline_window_start_ms" not in grouping and "tripline_first_ms" not in defined:
             problems.append(
                 "an aggregating query neither grouped by tripline_window_start_ms nor computing tripline_first_ms"
             )
+        per_document = [fields for fields in groupings if "_id" in fields or "_index" in fields]
+        if per_document:
+            metadata = set(esql.get_metadata_fields(tree))
+            if not {"_id", "_index"} <= metadata or any(not {"_id", "_index"} <= set(fields) for fields in per_document):
+                problems.append("a STATS per document without both METADATA _id and _index in its BY")
         calls = {getattr(node, "name", "").lower() for node in nodes(tree) if isinstance(node, esql_ast.FunctionCall)}
         if "now" not in calls or "tripline_slot_end_ms" not in set(esql.get_unique_fields(tree)):
             problems.append("an aggregating query without the NOW() slot filter")
@@ -212,6 +222,7 @@ def main():
         "missing metadata": f"FROM {index} | WHERE user.id == \"x\"",
         "window without slot filter": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS count = COUNT(*) BY tripline_window_start_ms, user.id | WHERE count >= 5",
         "approximate percentile": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS c = COUNT(*) BY tripline_window_start_ms, user.id | INLINE STATS p = PERCENTILE(c, 99) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > p",
+        "per-document STATS by _id alone": f"FROM {index} METADATA _id, _index | STATS t = MIN(@timestamp) BY _id | EVAL tripline_window_start_ms = TO_LONG(t) | STATS c = COUNT(*) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > tripline_slot_end_ms",
         "aggregating query with neither windows nor first events": f"FROM {index} | STATS c = COUNT(*) BY user.id | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE c > tripline_slot_end_ms",
         "approximate distinct": f"FROM {index} | EVAL tripline_window_start_ms = TO_LONG(@timestamp) | STATS d = COUNT_DISTINCT(user.id) BY tripline_window_start_ms | EVAL tripline_slot_end_ms = TO_LONG(NOW()) | WHERE d > tripline_slot_end_ms",
     }

@@ -11,9 +11,11 @@
 //! schedule slot after the lateness bound, with grouping sets (`MV_EXPAND`),
 //! baselines (a second `STATS` over the judged window's history) and exact
 //! percentiles (`INLINE STATS` ranks); new values become `STATS` per key and
-//! value with `INLINE STATS` per key. Sequences and clusters are refused
-//! through capabilities (E0401). The translation rules are in
-//! `docs/targets.md`.
+//! value with `INLINE STATS` per key; clusters become the window grouped by
+//! the fingerprint's band key, computed from each event's words
+//! (`MV_EXPAND`) and gathered back per event and band by a first `STATS ...
+//! BY _id, _index`. Sequences are refused through capabilities (E0401). The
+//! translation rules are in `docs/targets.md`.
 
 pub mod lookup;
 mod query;
@@ -62,6 +64,7 @@ impl Target for ElasticEsql {
                 | Need::Percentile
                 | Need::NewValue
                 | Need::Arithmetic
+                | Need::Cluster
         )
     }
 
@@ -70,16 +73,6 @@ impl Target for ElasticEsql {
             Need::Sequence | Need::SequenceRepeat => {
                 format!("{ID} has no sequences (Elastic expresses them as EQL rules)")
             }
-            // The functions exist (MD5, SPLIT, MV_SORT, MV_SLICE, MV_CONCAT and
-            // MV_DEDUPE parse), but ES|QL has no per-value map over a
-            // multivalued field (Splunk's `mvmap`, Kusto's `mv-apply`): each
-            // word's hash slice needs `MV_EXPAND` of the words and a second
-            // `STATS` per document (`METADATA _id, _index`) to gather the
-            // bands back, carrying every field the condition reads. That
-            // form is not printed yet.
-            Need::Cluster => format!(
-                "{ID} does not print the cluster fingerprint yet: ES|QL has no per-value map over a multivalued field, so each word's MD5 slice needs MV_EXPAND and a second STATS per document to gather the bands, a form this target does not print"
-            ),
             other => format!("{ID} has no {}", other.description()),
         }
     }

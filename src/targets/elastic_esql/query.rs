@@ -21,7 +21,9 @@ use std::cell::RefCell;
 use super::syntax::Esql;
 use crate::ir::{self, AggregateFunction, ArithmeticOp, Pack, Rule, Value};
 use crate::targets::lower::decimal_number_or_bool;
-use crate::targets::plan::{self, Cond, Condition, Leaf, Shape, Source, Window};
+use crate::targets::plan::{
+    self, Cond, Condition, FingerprintStep, Leaf, Pred, Shape, Source, Window,
+};
 use crate::targets::{Mapping, Problem, duration_text, syntax};
 
 /// How late an event may arrive: windows are reported only once they closed
@@ -30,6 +32,21 @@ const LATENESS_MS: i64 = crate::targets::kibana_rule::LATENESS_MS;
 
 /// The column that tells grouping sets apart (0 for the first set).
 const GROUPING_SET: &str = "tripline_grouping_set";
+
+/// The column of a cluster's band key, the alert's group.
+const FINGERPRINT: &str = "tripline_fingerprint";
+
+/// The columns a cluster's fingerprint computes before its band key: each
+/// word, its MD5, the band, the band's slice of the MD5 and the event's
+/// distinct slices per band.
+const FINGERPRINT_HELPERS: [&str; 6] = [
+    FINGERPRINT,
+    "tripline_word",
+    "tripline_hash",
+    "tripline_band",
+    "tripline_slice",
+    "tripline_slices",
+];
 
 /// A rule's query and how far back each run must read.
 pub(super) struct Compiled {
@@ -51,6 +68,24 @@ pub(super) fn compile(
     mapping: &Mapping,
 ) -> Result<Compiled, Vec<Problem>> {
     let (plan, problems) = plan::plan_and_problems(rule, pack);
+    // A cluster is a window grouped by its fingerprint's band key.
+    let cluster = match &plan.shape {
+        Shape::Cluster {
+            source,
+            fingerprint,
+            window_ms,
+            condition,
+        } => Some((
+            Window {
+                source: source.clone(),
+                groupings: vec![vec![fingerprint.group_name().to_string()]],
+                bucket_ms: *window_ms,
+                condition: condition.clone(),
+            },
+            fingerprint,
+        )),
+        _ => None,
+    };
     let mut query = Query {
         rule,
         pack,
@@ -71,7 +106,11 @@ pub(super) fn compile(
             }
             (pipeline(&commands), schedule_ms + LATENESS_MS)
         }
-        Shape::Window(window) => query.window(&indexes, window),
+        Shape::Window(window) => query.window(&indexes, window, None),
+        Shape::Cluster { .. } => match &cluster {
+            Some((window, fingerprint)) => query.window(&indexes, window, Some(fingerprint)),
+            None => (query.fail("the cluster has no fingerprint"), 0),
+        },
         Shape::NewValue {
             source,
             key,
@@ -199,7 +238,15 @@ impl<'a> Query<'a> {
     /// the longest baseline span, two schedule slots and the lateness bound,
     /// so that every event of the judged windows and of their history is
     /// read.
-    fn window(&mut self, indexes: &str, window: &'a Window) -> (String, i64) {
+    /// With a cluster's `fingerprint`, the window's one grouping is the
+    /// fingerprint's band key, computed per event first (see
+    /// [`Self::fingerprint`]).
+    fn window(
+        &mut self,
+        indexes: &str,
+        window: &'a Window,
+        fingerprint: Option<&'a plan::Fingerprint>,
+    ) -> (String, i64) {
         let w = window.bucket_ms;
         let s = self.rule.metadata.schedule_ms;
         if w <= 0 || s <= 0 {
@@ -233,13 +280,24 @@ impl<'a> Query<'a> {
         }
         let keys: Vec<String> = fields
             .iter()
-            .map(|field| self.field(source, field))
+            .map(|field| match fingerprint {
+                Some(fingerprint) if field.as_str() == fingerprint.group_name() => {
+                    FINGERPRINT.to_string()
+                }
+                _ => self.field(source, field),
+            })
             .collect();
         let mut commands = vec![format!("FROM {indexes}")];
         // The columns `STATS` groups by, and those renamed to their field after it.
         let mut by_keys = keys.clone();
         let mut renamed = Vec::new();
-        if several {
+        if let Some(fingerprint) = fingerprint {
+            // One row per event (`_id` in `_index`) is gathered back from its words.
+            commands[0] = format!("FROM {indexes} METADATA _id, _index");
+            let (tests, computed) = self.fingerprint(source, fingerprint, condition);
+            commands.extend(self.source(source, &tests).0);
+            commands.extend(computed);
+        } else if several {
             commands.extend(self.source(source, &[]).0);
             let sets = grouping_sets(&window.groupings, &fields, &keys);
             commands.extend(sets.commands);
@@ -324,6 +382,136 @@ impl<'a> Query<'a> {
         );
         commands.push(format!("DROP {}", dropped.join(", ")));
         (pipeline(&commands), w + span_ms + 2 * s + LATENESS_MS)
+    }
+
+    /// A cluster's fingerprint (see `docs/language.md`, `cluster`): the
+    /// tests that select the events with a long enough value (added to the
+    /// source's `WHERE`), and the commands that leave one row per event and
+    /// band, with the band key in [`FINGERPRINT`] and every field the window
+    /// reads after it.
+    ///
+    /// ES|QL has no per-value map over a multivalued column, so each word
+    /// gets its own row and the rows are gathered back per event:
+    /// 1. `REPLACE` every run of characters outside the word class by a
+    ///    space, then `SPLIT` at spaces: the runs of ASCII letters and
+    ///    digits, left to right (REPLACE substitutes every match of a Java
+    ///    regex, and `[^A-Za-z0-9]` matches any other character, non-ASCII
+    ///    letters included:
+    ///    <https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/string-functions/replace>;
+    ///    SPLIT takes a one-byte delimiter:
+    ///    <https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/string-functions/split>).
+    ///    The text is all ASCII letters, digits and spaces by then, so
+    ///    `TO_LOWER` lowercases each word and nothing else (a non-ASCII
+    ///    letter is never folded into a word). TO_LOWER follows the
+    ///    request's locale, en-US unless the `_query` request sets one
+    ///    (`locale` in
+    ///    <https://www.elastic.co/docs/api/doc/elasticsearch/v8/operation/operation-esql-query>);
+    ///    detection rules set none. `MV_DEDUPE` keeps each word once.
+    /// 2. `MV_EXPAND` gives each word a row
+    ///    (<https://www.elastic.co/docs/reference/query-languages/esql/commands/mv_expand>);
+    ///    `LENGTH` counts characters, not bytes, so the empty strings around
+    ///    spaces and words shorter than 3 go.
+    /// 3. `MD5` hashes the word's UTF-8 bytes into 32 hex digits, lowercased
+    ///    whatever their case; each band's row (`MV_EXPAND` of the band
+    ///    numbers) reads its 8 digits with `SUBSTRING`, whose start is
+    ///    1-based (LENGTH, MD5 and SUBSTRING:
+    ///    <https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/string-functions>).
+    /// 4. `STATS ... BY _id, _index, band` gathers each event's band back:
+    ///    `VALUES` is its distinct slices
+    ///    (<https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/aggregation-functions/values>),
+    ///    `MV_SORT` sorts them as text, which for fixed-width lowercase hex
+    ///    is numeric order
+    ///    (<https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/mv-functions/mv_sort>),
+    ///    `MV_SLICE(..., 0, r - 1)` keeps the first r, or all of them when
+    ///    there are fewer (the end index is inclusive and stops at the last
+    ///    value:
+    ///    <https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/mv-functions/mv_slice>),
+    ///    and `MV_CONCAT` joins them. The time and every field the
+    ///    aggregates read are carried through the same `STATS`: `MIN` of
+    ///    the time and `VALUES` of the others, one value per event (the
+    ///    `_id` of a document is unique in its index). The evaluator's
+    ///    fields have one value; `VALUES` of a field indexed as an array
+    ///    keeps its distinct values.
+    ///
+    /// An event without a word has no row left after step 2, so it has no
+    /// band key and is not grouped, as in the evaluator.
+    fn fingerprint(
+        &mut self,
+        source: &'a Source,
+        fingerprint: &plan::Fingerprint,
+        condition: &Condition,
+    ) -> (Vec<String>, Vec<String>) {
+        let text = self.field(source, &fingerprint.field);
+        let mut tests = vec![format!("{text} IS NOT NULL")];
+        if let Some(FingerprintStep::MinLength(minimum)) = fingerprint.length_step() {
+            tests.push(format!("LENGTH({text}) >= {minimum}"));
+        }
+        let spelling = match FingerprintSpelling::of(fingerprint) {
+            Ok(spelling) => spelling,
+            Err(reason) => {
+                self.fail(reason);
+                return (tests, Vec::new());
+            }
+        };
+        let time = self.field(source, "timestamp");
+        let mut read = vec![text.clone(), time.clone()];
+        let mut carried = vec![format!("{time} = MIN({time})")];
+        for canonical in condition_fields(condition) {
+            let field = self.field(source, &canonical);
+            if !read.contains(&field) {
+                carried.push(format!("{field} = VALUES({field})"));
+                read.push(field);
+            }
+        }
+        for field in &read {
+            if FINGERPRINT_HELPERS.contains(&field.as_str()) {
+                self.fail(format!(
+                    "the field `{field}` has the name of a column the cluster fingerprint computes"
+                ));
+            }
+        }
+        let separators = super::quote::esql_string(&spelling.separators);
+        let mut commands = vec![
+            format!(
+                "EVAL tripline_word = MV_DEDUPE(SPLIT(TO_LOWER(REPLACE({text}, {separators}, \" \")), \" \"))"
+            ),
+            "MV_EXPAND tripline_word".to_string(),
+            format!(
+                "WHERE LENGTH(tripline_word) >= {}",
+                spelling.min_word.max(1)
+            ),
+        ];
+        let digits = spelling.digits;
+        if spelling.bands > 1 {
+            let bands: Vec<String> = (1..=spelling.bands).map(|band| band.to_string()).collect();
+            commands.push(format!(
+                "EVAL tripline_hash = TO_LOWER(MD5(tripline_word)), tripline_band = [{}]",
+                bands.join(", ")
+            ));
+            commands.push("MV_EXPAND tripline_band".to_string());
+            commands.push(format!(
+                "EVAL tripline_slice = SUBSTRING(tripline_hash, tripline_band * {digits} - {}, {digits})",
+                digits - 1
+            ));
+        } else {
+            commands.push(format!(
+                "EVAL tripline_band = 1, tripline_slice = SUBSTRING(TO_LOWER(MD5(tripline_word)), 1, {digits})"
+            ));
+        }
+        commands.push(format!(
+            "STATS tripline_slices = VALUES(tripline_slice), {} BY _id, _index, tripline_band",
+            carried.join(", ")
+        ));
+        let mut kept = "MV_SORT(tripline_slices)".to_string();
+        if let Some(count) = spelling.first {
+            kept = format!("MV_SLICE({kept}, 0, {})", count.max(1) - 1);
+        }
+        commands.push(format!(
+            "EVAL {FINGERPRINT} = CONCAT(TO_STRING(tripline_band), {}, MV_CONCAT({kept}, {}))",
+            super::quote::esql_string(ir::fingerprint::BAND_SEPARATOR),
+            super::quote::esql_string(spelling.separator)
+        ));
+        (tests, commands)
     }
 
     /// Baselines: the window judged in this run and, per group, its earlier
@@ -780,6 +968,138 @@ impl<'a> Query<'a> {
     }
 }
 
+/// How this target spells a fingerprint, read from the plan's steps (the
+/// same for every band but the hash slice and the label, which follow from
+/// the band's number).
+#[derive(Debug, PartialEq, Eq)]
+struct FingerprintSpelling {
+    /// The regex of the characters between words (`[^A-Za-z0-9]+`).
+    separators: String,
+    /// The shortest word.
+    min_word: usize,
+    /// Bands.
+    bands: usize,
+    /// Hex digits per band, from 8 × (band − 1).
+    digits: usize,
+    /// The slices kept per band (`None`: all).
+    first: Option<u32>,
+    /// Between a band's slices.
+    separator: &'static str,
+}
+
+impl FingerprintSpelling {
+    /// The spelling of `fingerprint`, or why this target has none.
+    fn of(fingerprint: &plan::Fingerprint) -> Result<FingerprintSpelling, String> {
+        let unexpected = |what: &str| format!("the cluster fingerprint's {what} has no ES|QL form");
+        let mut spelling: Option<FingerprintSpelling> = None;
+        for band in 0..fingerprint.bands() {
+            let mut words = None;
+            let mut digits = None;
+            let mut first = None;
+            let mut separator = None;
+            for step in fingerprint.band_steps(band) {
+                match step {
+                    FingerprintStep::Words { pattern } => {
+                        words =
+                            Some(word_class(pattern).ok_or_else(|| unexpected("word pattern"))?);
+                    }
+                    FingerprintStep::HashEach {
+                        offset,
+                        digits: count,
+                    } => {
+                        // Band k reads digits 8(k - 1) + 1 to 8k: its start follows from its number.
+                        if count == 0 || offset != band * count {
+                            return Err(unexpected("hash slice"));
+                        }
+                        digits = Some(count);
+                    }
+                    FingerprintStep::First(count) => first = Some(count),
+                    FingerprintStep::Join { separator: joiner } => separator = Some(joiner),
+                    FingerprintStep::Label(label) => {
+                        if label != format!("{}{}", band + 1, ir::fingerprint::BAND_SEPARATOR) {
+                            return Err(unexpected("band label"));
+                        }
+                    }
+                    // VALUES is distinct and MV_SORT sorts; an event without a
+                    // word has no row; the length is a test of the source.
+                    FingerprintStep::Distinct
+                    | FingerprintStep::Sort
+                    | FingerprintStep::DropEmpty
+                    | FingerprintStep::MinLength(_) => {}
+                }
+            }
+            let (Some((class, min_word)), Some(digits), Some(separator)) =
+                (words, digits, separator)
+            else {
+                return Err(unexpected("steps"));
+            };
+            let this = FingerprintSpelling {
+                separators: format!("[^{class}]+"),
+                min_word,
+                bands: fingerprint.bands(),
+                digits,
+                first,
+                separator,
+            };
+            match &spelling {
+                Some(known) if *known != this => return Err(unexpected("bands")),
+                Some(_) => {}
+                None => spelling = Some(this),
+            }
+        }
+        spelling.ok_or_else(|| unexpected("bands"))
+    }
+}
+
+/// The class and shortest length of a word pattern `[class]{n,}` whose
+/// class is ASCII letters and digits in ranges (`A-Za-z0-9`), so that
+/// `[^class]+` is every run between words in any regex engine.
+fn word_class(pattern: &str) -> Option<(&str, usize)> {
+    let (class, repeat) = pattern.strip_prefix('[')?.split_once("]{")?;
+    let minimum = repeat.strip_suffix(",}")?.parse().ok()?;
+    let plain = !class.is_empty()
+        && !class.starts_with(['^', '-'])
+        && !class.ends_with('-')
+        && class
+            .chars()
+            .all(|character| character.is_ascii_alphanumeric() || character == '-');
+    plain.then_some((class, minimum))
+}
+
+/// The fields a condition's aggregates read: their arguments and the fields
+/// of their filters, in order, each once.
+fn condition_fields(condition: &Condition) -> Vec<String> {
+    fn pred_fields(pred: &Pred, fields: &mut Vec<String>) {
+        match pred {
+            Pred::And(operands) | Pred::Or(operands) => {
+                for operand in operands {
+                    pred_fields(operand, fields);
+                }
+            }
+            Pred::Not(operand) => pred_fields(operand, fields),
+            Pred::Exists(field, _) => fields.push(field.clone()),
+            Pred::Test(test) => {
+                fields.extend(test.fields());
+                fields.extend(test.guard.iter().cloned());
+            }
+        }
+    }
+    let mut fields = Vec::new();
+    for aggregate in &condition.aggregates {
+        fields.extend(aggregate.field.iter().cloned());
+        if let Some(filter) = &aggregate.filter {
+            pred_fields(filter, &mut fields);
+        }
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for field in fields {
+        if !unique.contains(&field) {
+            unique.push(field);
+        }
+    }
+    unique
+}
+
 /// The commands that prepare grouping sets for one `STATS`, the columns it
 /// groups the keys by, and their renames back to the fields after it.
 struct GroupingSets {
@@ -883,6 +1203,15 @@ event policy_refusal { }
 
     /// The query of a rule with `detection` (and extra metadata), or the problems.
     fn esql(metadata: &str, detection: &str) -> Result<Compiled, Vec<String>> {
+        esql_mapped(metadata, detection, |_| {})
+    }
+
+    /// [`esql`] with the default mapping changed by `remap`.
+    fn esql_mapped(
+        metadata: &str,
+        detection: &str,
+        remap: impl FnOnce(&mut Mapping),
+    ) -> Result<Compiled, Vec<String>> {
         let text = format!(
             "{SCHEMA}\nrule t.r {{\n  title: \"T\"\n  description: \"D\"\n  severity: high\n  category: llm_attack\n  {metadata}\n  {detection}\n}}\n"
         );
@@ -892,7 +1221,8 @@ event policy_refusal { }
         assert!(diagnostics.is_empty(), "{diagnostics:?}");
         let (pack, diagnostics) = check(&sources, &[(id, file)], &CheckOptions::default());
         let pack = pack.unwrap_or_else(|| panic!("{diagnostics:?}"));
-        let mapping = ElasticEsql.default_mapping(&pack.schema);
+        let mut mapping = ElasticEsql.default_mapping(&pack.schema);
+        remap(&mut mapping);
         compile(&pack.rules[0], &pack, &mapping).map_err(|problems| {
             problems
                 .into_iter()
@@ -1118,6 +1448,135 @@ event policy_refusal { }
                 "the lookback (36h) is shorter than the schedule plus the learning period (1d + 1d)"
             ),
             "{problems:?}"
+        );
+    }
+
+    #[test]
+    fn a_cluster_gathers_each_events_words_back_per_band_then_groups_by_the_band_key() {
+        let compiled = esql(
+            "",
+            "match inference\n  cluster user_input similarity >= 0.8 min_length 120 within 24h\n  alert when distinct(session_id) >= 3",
+        )
+        .unwrap();
+        let lines = lines(&compiled);
+        assert_eq!(
+            lines[..11],
+            [
+                "FROM logs-tripline.llm_application-* METADATA _id, _index",
+                "| WHERE tripline.event_type == \"inference\" AND tripline.user_input IS NOT NULL AND LENGTH(tripline.user_input) >= 120",
+                "| EVAL tripline_word = MV_DEDUPE(SPLIT(TO_LOWER(REPLACE(tripline.user_input, \"[^A-Za-z0-9]+\", \" \")), \" \"))",
+                "| MV_EXPAND tripline_word",
+                "| WHERE LENGTH(tripline_word) >= 3",
+                "| EVAL tripline_hash = TO_LOWER(MD5(tripline_word)), tripline_band = [1, 2, 3, 4]",
+                "| MV_EXPAND tripline_band",
+                "| EVAL tripline_slice = SUBSTRING(tripline_hash, tripline_band * 8 - 7, 8)",
+                "| STATS tripline_slices = VALUES(tripline_slice), @timestamp = MIN(@timestamp), gen_ai.conversation.id = VALUES(gen_ai.conversation.id) BY _id, _index, tripline_band",
+                "| EVAL tripline_fingerprint = CONCAT(TO_STRING(tripline_band), \":\", MV_CONCAT(MV_SLICE(MV_SORT(tripline_slices), 0, 5), \"-\"))",
+                "| EVAL tripline_time_ms = TO_LONG(@timestamp)",
+            ]
+        );
+        assert!(
+            compiled.text.contains(
+                "| STATS distinct_session_id = COALESCE(MV_COUNT(VALUES(gen_ai.conversation.id)), 0) BY tripline_window_start_ms, tripline_fingerprint\n"
+            ),
+            "{}",
+            compiled.text
+        );
+        // The window, two slots and the lateness bound, as any window.
+        assert_eq!(
+            compiled.look_back_ms,
+            86_400_000 + 2 * 300_000 + LATENESS_MS
+        );
+    }
+
+    #[test]
+    fn a_cluster_carries_every_field_its_aggregates_read_through_the_per_event_stats() {
+        let compiled = esql(
+            "",
+            "match inference\n  cluster user_input similarity >= 0.8 min_length 0 within 1h\n  alert when count(where app == \"chat\") >= 2 and sum(cost_usd) > 1.5",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        assert!(
+            text.contains(
+                "| STATS tripline_slices = VALUES(tripline_slice), @timestamp = MIN(@timestamp), service.name = VALUES(service.name), tripline.cost_usd = VALUES(tripline.cost_usd) BY _id, _index, tripline_band\n"
+            ),
+            "{text}"
+        );
+        // No minimum length: only a present value is tested.
+        assert!(
+            text.contains("AND tripline.user_input IS NOT NULL\n| EVAL tripline_word"),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn a_cluster_refuses_a_field_named_like_one_of_its_columns() {
+        let problems = esql_mapped(
+            "",
+            "match inference\n  cluster user_input similarity >= 0.8 min_length 120 within 1h\n  alert when distinct(session_id) >= 3",
+            |mapping| {
+                if let Some(field) = mapping.fields.get_mut("session_id") {
+                    field.name = "tripline_band".to_string();
+                }
+            },
+        )
+        .err()
+        .unwrap();
+        assert_eq!(
+            problems,
+            vec![
+                "the field `tripline_band` has the name of a column the cluster fingerprint computes"
+            ]
+        );
+    }
+
+    #[test]
+    fn similarity_one_is_one_band_of_every_word() {
+        let compiled = esql(
+            "",
+            "match inference\n  cluster user_input similarity >= 1.0 min_length 10 within 1h\n  alert when count() >= 2",
+        )
+        .unwrap();
+        let text = &compiled.text;
+        for expected in [
+            "| EVAL tripline_band = 1, tripline_slice = SUBSTRING(TO_LOWER(MD5(tripline_word)), 1, 8)\n",
+            "| EVAL tripline_fingerprint = CONCAT(TO_STRING(tripline_band), \":\", MV_CONCAT(MV_SORT(tripline_slices), \"-\"))\n",
+        ] {
+            assert!(text.contains(expected), "{expected}\nnot in\n{text}");
+        }
+        assert!(!text.contains("MV_EXPAND tripline_band"), "{text}");
+        assert!(!text.contains("MV_SLICE"), "{text}");
+    }
+
+    #[test]
+    fn a_word_pattern_is_spelled_only_as_a_plain_ascii_class() {
+        assert_eq!(word_class("[A-Za-z0-9]{3,}"), Some(("A-Za-z0-9", 3)));
+        assert_eq!(word_class("[a-z]{1,}"), Some(("a-z", 1)));
+        for pattern in [
+            "[^A-Z]{3,}",
+            "[A-Z\\s]{3,}",
+            "[A-Z]{3,5}",
+            "[A-Z]+",
+            "\\w{3,}",
+            "[]{3,}",
+            "[-a]{3,}",
+            "[é]{3,}",
+        ] {
+            assert_eq!(word_class(pattern), None, "{pattern}");
+        }
+        let spelling =
+            FingerprintSpelling::of(&plan::Fingerprint::new("user_input", 0.8, 120)).unwrap();
+        assert_eq!(
+            spelling,
+            FingerprintSpelling {
+                separators: "[^A-Za-z0-9]+".to_string(),
+                min_word: 3,
+                bands: 4,
+                digits: 8,
+                first: Some(6),
+                separator: "-",
+            }
         );
     }
 
