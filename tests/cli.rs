@@ -767,3 +767,31 @@ fn a_byte_order_mark_is_not_content() {
         text(&output.stderr)
     );
 }
+
+#[test]
+fn an_empty_rule_file_is_a_warning_not_silence() {
+    let directory = temp_dir("empty-tdl");
+    let empty = directory.join("forgotten.tdl");
+    std::fs::write(&empty, "").expect("write");
+    let empty_path = empty.to_string_lossy().into_owned();
+    let output = tripline(&["check", "rules", &empty_path]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("warning[W0005]"), "{stderr}");
+    assert!(stderr.contains("forgotten.tdl"), "{stderr}");
+    let denied = tripline(&["check", "rules", &empty_path, "--deny-warnings"]);
+    assert_eq!(code(&denied), 1, "{}", text(&denied.stderr));
+    let listed = tripline(&["explain", "list"]);
+    assert!(text(&listed.stdout).contains("W0005"));
+}
+
+#[test]
+fn eval_rejects_zero_threads_as_a_usage_error() {
+    let output = tripline(&["eval", "--events", "-", "--threads", "0"]);
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("at least 1 thread"),
+        "{}",
+        text(&output.stderr)
+    );
+}
