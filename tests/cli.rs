@@ -787,3 +787,189 @@ fn completions_cover_every_command_for_each_shell() {
     }
     assert_eq!(code(&tripline(&["completions", "tcsh"])), 2);
 }
+
+#[test]
+fn an_empty_rule_file_is_a_warning_not_silence() {
+    let directory = temp_dir("empty-tdl");
+    let empty = directory.join("forgotten.tdl");
+    std::fs::write(&empty, "").expect("write");
+    let empty_path = empty.to_string_lossy().into_owned();
+    let output = tripline(&["check", "rules", &empty_path]);
+    let stderr = text(&output.stderr);
+    assert_eq!(code(&output), 0, "{stderr}");
+    assert!(stderr.contains("warning[W0005]"), "{stderr}");
+    assert!(stderr.contains("forgotten.tdl"), "{stderr}");
+    let denied = tripline(&["check", "rules", &empty_path, "--deny-warnings"]);
+    assert_eq!(code(&denied), 1, "{}", text(&denied.stderr));
+    let listed = tripline(&["explain", "list"]);
+    assert!(text(&listed.stdout).contains("W0005"));
+}
+
+#[test]
+fn eval_rejects_zero_threads_as_a_usage_error() {
+    let output = tripline(&["eval", "--events", "-", "--threads", "0"]);
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stderr).contains("at least 1 thread"),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+/// A content directory with a two-type schema, one rule and `test_file` as
+/// its test file; the outcomes of `tripline test` on it, by case name.
+fn test_outcomes(name: &str, test_file: &str) -> (i32, Vec<serde_json::Value>) {
+    let directory = temp_dir(name);
+    std::fs::write(
+        directory.join("schema.tdl"),
+        "common { timestamp: timestamp required, event_type: string required, session_id: string }\n\
+         event inference { output: string, output_tokens: int }\n\
+         event tool_call { tool_name: string }\n",
+    )
+    .expect("schema");
+    std::fs::write(
+        directory.join("size.tdl"),
+        "rule local.size {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match inference where output_tokens >= 4000 or output contains \"123-45-6789\"\n}\n",
+    )
+    .expect("rule");
+    std::fs::write(directory.join("size.test.yaml"), test_file).expect("test file");
+    let path = directory.to_string_lossy().into_owned();
+    let output = tripline(&["test", &path, "--message-format", "json"]);
+    let outcomes = text(&output.stdout)
+        .lines()
+        .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+        .filter(|value| value["type"] == "case")
+        .collect();
+    (code(&output), outcomes)
+}
+
+fn outcome<'a>(outcomes: &'a [serde_json::Value], name: &str) -> &'a serde_json::Value {
+    outcomes
+        .iter()
+        .find(|outcome| outcome["name"] == name)
+        .unwrap_or_else(|| panic!("no outcome `{name}` in {outcomes:#?}"))
+}
+
+const GOOD_CASE: &str = "  - name: a long answer\n    expect: 1\n    events:\n      - { timestamp: \"2026-03-02T10:00:00Z\", event_type: inference, output_tokens: 5000 }\n";
+
+/// Issue 17: a misspelt field under `expect: 0` used to pass because the
+/// rule never saw the value. It fails at the field's line, with did-you-mean,
+/// and the file's other case still runs and passes.
+#[test]
+fn test_events_are_strict_and_a_bad_case_does_not_stop_the_others() {
+    let file = format!(
+        "rule: local.size\ncases:\n  - name: the leak is not there\n    expect: 0\n    events:\n      - {{ timestamp: \"2026-03-02T10:00:00Z\", event_type: inference, ouput: \"123-45-6789\" }}\n{GOOD_CASE}"
+    );
+    let (exit, outcomes) = test_outcomes("strict", &file);
+    assert_eq!(exit, 1, "{outcomes:#?}");
+    let typo = outcome(&outcomes, "the leak is not there");
+    assert_eq!(typo["status"], "failed");
+    assert_eq!(typo["line"], 6, "{typo}");
+    let message = typo["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`ouput` is not a field of `inference` events"),
+        "{message}"
+    );
+    assert!(message.contains("did you mean `output`?"), "{message}");
+    assert_eq!(outcome(&outcomes, "a long answer")["status"], "passed");
+    // `strict: false` is the way out for events that carry extra fields on purpose.
+    let relaxed = file.replace("    expect: 0\n", "    expect: 0\n    strict: false\n");
+    let (exit, outcomes) = test_outcomes("strict-off", &relaxed);
+    assert_eq!(exit, 0, "{outcomes:#?}");
+}
+
+/// A field of another event type is unknown too, and the message says which
+/// type has it; a field set in `defaults` points at the `defaults` line.
+#[test]
+fn a_field_of_another_event_type_names_the_type_that_has_it() {
+    let file = format!(
+        "rule: local.size\ncases:\n{GOOD_CASE}  - name: a tool name on an answer\n    expect: 0\n    defaults:\n      event_type: inference\n      tool_name: http_get\n    events:\n      - {{ timestamp: \"2026-03-02T10:00:00Z\" }}\n"
+    );
+    let (exit, outcomes) = test_outcomes("other-type", &file);
+    assert_eq!(exit, 1);
+    let wrong = outcome(&outcomes, "a tool name on an answer");
+    assert_eq!(wrong["line"], 11, "{wrong}");
+    let message = wrong["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("`defaults` sets `tool_name`, which is not a field of `inference` events"),
+        "{message}"
+    );
+    assert!(message.contains("`tool_call` events"), "{message}");
+}
+
+/// Test-file problems speak of what a test file holds, not of serde's
+/// types, at the line of the problem, and a bad timestamp names its value.
+#[test]
+fn test_file_errors_speak_the_users_terms_at_the_right_line() {
+    let file = format!(
+        "rule: local.size\ncases:\n{GOOD_CASE}  - name: a list as expect\n    expect: [1]\n  - name: a date without a time\n    expect: 0\n    events:\n      - {{ timestamp: \"2026-03-02\", event_type: inference }}\n  - name: a misspelt setting\n    expct: 0\n  - name: a misspelt repeat\n    expect: 0\n    events:\n      - repeat: 2\n        evry: 30s\n        event: {{ timestamp: \"2026-03-02T10:00:00Z\", event_type: inference }}\n"
+    );
+    let (exit, outcomes) = test_outcomes("terms", &file);
+    assert_eq!(exit, 1);
+    for outcome in &outcomes {
+        let message = outcome["message"].as_str().unwrap_or_default();
+        assert!(
+            !message.contains("untagged")
+                && !message.contains("RawExpect")
+                && !message.contains("^["),
+            "{message}"
+        );
+    }
+    let expect = outcome(&outcomes, "a list as expect");
+    assert_eq!(expect["line"], 8, "{expect}");
+    assert!(
+        expect["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`expect` must be a number of alerts"),
+        "{expect}"
+    );
+    let date = outcome(&outcomes, "a date without a time");
+    assert_eq!(date["line"], 12, "{date}");
+    assert!(
+        date["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("`timestamp: \"2026-03-02\"` is not RFC 3339"),
+        "{date}"
+    );
+    let setting = outcome(&outcomes, "a misspelt setting");
+    assert_eq!(setting["line"], 14, "{setting}");
+    assert!(
+        setting["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did you mean `expect`?"),
+        "{setting}"
+    );
+    let repeat = outcome(&outcomes, "a misspelt repeat");
+    assert_eq!(repeat["line"], 19, "{repeat}");
+    assert!(
+        repeat["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("did you mean `every`?"),
+        "{repeat}"
+    );
+    assert_eq!(outcome(&outcomes, "a long answer")["status"], "passed");
+}
+
+/// A file-level problem (here YAML syntax) points at its line, not `:1`.
+#[test]
+fn a_broken_test_file_points_at_the_line() {
+    let file = "rule: local.size\ncases:\n  - name: x\n    expect: 1\n    events: [ { output_tokens: 1 }\n";
+    let (exit, outcomes) = test_outcomes("yaml-line", file);
+    assert_eq!(exit, 1);
+    let broken = outcomes
+        .iter()
+        .find(|outcome| outcome["rule"] == "(test file)")
+        .unwrap_or_else(|| panic!("{outcomes:#?}"));
+    assert_eq!(broken["line"], 6, "{broken}");
+    assert!(
+        broken["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("not valid YAML"),
+        "{broken}"
+    );
+}

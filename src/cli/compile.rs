@@ -468,6 +468,9 @@ fn fixtures(
     let mut cases = Vec::new();
     for (path, _) in &project.test_files {
         let file = testing::load_test_file(path, pack)?;
+        if let Some(broken) = file.broken.first() {
+            return Err(broken.diagnostic.clone());
+        }
         let Some(rule) = pack.rule(&file.rule) else {
             continue;
         };

@@ -28,6 +28,17 @@ fn duration(text: &str) -> Result<i64, String> {
         .ok_or_else(|| format!("`{text}` is not a duration such as 90s, 10m, 24h or 7d"))
 }
 
+/// `--threads N`: at least one thread must evaluate, so 0 is a usage error.
+fn thread_count(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least 1 thread is needed to evaluate events".to_string()),
+        Ok(count) => Ok(count),
+        Err(_) => Err(format!(
+            "`{text}` is not a number of threads such as 1 or 4"
+        )),
+    }
+}
+
 /// Arguments of `eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
@@ -63,7 +74,7 @@ pub struct EvalArgs {
     /// read and parse batches of lines, which the evaluating thread also parses when it would
     /// otherwise wait (output is identical in every case). Default: the number of cores, at
     /// most 4.
-    #[arg(long, value_name = "N")]
+    #[arg(long, value_name = "N", value_parser = thread_count)]
     pub threads: Option<usize>,
 }
 

@@ -149,6 +149,7 @@ registry! {
     UNUSED_LIST = "W0002", Warning, "a list or lookup is never used";
     EMPTY_LIST = "W0003", Warning, "a string operator tests against no strings";
     UNUSED_PARAM = "W0004", Warning, "a parameter is never used";
+    EMPTY_FILE = "W0005", Warning, "a rule file declares nothing";
 }
 
 #[cfg(test)]

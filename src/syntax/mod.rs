@@ -31,13 +31,41 @@ pub fn parse(text: &str, source: SourceId) -> (ast::File, Vec<Diagnostic>) {
             };
             let mut builder = build::Builder::new(text, source);
             let file = builder.file(file_pair);
-            (file, builder.into_diagnostics())
+            let mut diagnostics = builder.into_diagnostics();
+            if file.declarations.is_empty() && diagnostics.is_empty() {
+                diagnostics.push(empty_file(text, source));
+            }
+            (file, diagnostics)
         }
         Err(error) => (
             ast::File::default(),
             vec![errors::rewrite(&error, text, source)],
         ),
     }
+}
+
+/// W0005: a file that parses but declares nothing (empty, or comments only)
+/// is most likely a rule that was never written or whose text was lost.
+fn empty_file(text: &str, source: SourceId) -> Diagnostic {
+    let message = if text.trim().is_empty() {
+        "the file is empty"
+    } else {
+        "the file holds only comments"
+    };
+    Diagnostic::new(
+        crate::diagnostics::Code::EMPTY_FILE,
+        "the file declares nothing",
+    )
+    .primary(
+        crate::source::Span {
+            source,
+            start: 0,
+            end: 0,
+        },
+        message,
+    )
+    .note("no rule, event type, list, lookup, parameter or playbook is declared in it")
+    .help("write a declaration here, or delete the file")
 }
 
 /// Parses a duration as the language writes it (`500ms`, `90s`, `10m`, `1h`,

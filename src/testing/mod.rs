@@ -12,14 +12,16 @@
 #![allow(clippy::result_large_err)]
 
 mod cases;
+mod fields;
 pub mod junit;
+mod position;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-pub use cases::{Case, Expectation, TestFile, load_test_file};
+pub use cases::{BrokenCase, Case, Expectation, LoadError, TestFile, load_test_file};
 
 use crate::diagnostics::Diagnostic;
 use crate::eval::{self, Alert, EvalOptions};
@@ -99,19 +101,14 @@ pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Repor
         // others, not a reason to stop before the remaining files.
         let file = match load_test_file(path, pack) {
             Ok(file) => file,
-            Err(diagnostic) => {
+            Err(error) => {
                 report.outcomes.push(Outcome {
                     rule: "(test file)".to_string(),
                     name: display(path),
                     status: Status::Failed,
-                    message: format!("{}: {}", diagnostic.code.as_str(), diagnostic.message)
-                        + &diagnostic
-                            .help
-                            .iter()
-                            .map(|help| format!("\n  help: {help}"))
-                            .collect::<String>(),
+                    message: problem_text(&error.diagnostic),
                     file: display(path),
-                    line: 1,
+                    line: error.line,
                     expected: None,
                     actual: None,
                 });
@@ -121,6 +118,10 @@ pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Repor
         if !options.rules.is_empty() && !options.rules.contains(&file.rule) {
             continue;
         }
+        // Cases that run and cases that cannot, merged back into file order:
+        // one broken case is a failure beside the others, not a reason to
+        // skip them.
+        let mut outcomes: Vec<(usize, Outcome)> = Vec::new();
         for case in &file.cases {
             let entry = kinds.entry(file.rule.clone()).or_default();
             if case.expectation.alerts > 0 {
@@ -128,10 +129,35 @@ pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Repor
             } else {
                 entry.1 = true;
             }
-            report
-                .outcomes
-                .push(run_case(pack, &file, case, &validator));
+            outcomes.push((case.line, run_case(pack, &file, case, &validator)));
         }
+        for broken in &file.broken {
+            if let Some(alerts) = broken.expected {
+                let entry = kinds.entry(file.rule.clone()).or_default();
+                if alerts > 0 {
+                    entry.0 = true;
+                } else {
+                    entry.1 = true;
+                }
+            }
+            outcomes.push((
+                broken.line,
+                Outcome {
+                    rule: file.rule.clone(),
+                    name: broken.name.clone(),
+                    status: Status::Failed,
+                    message: problem_text(&broken.diagnostic),
+                    file: file.display.clone(),
+                    line: broken.line,
+                    expected: broken.expected,
+                    actual: None,
+                },
+            ));
+        }
+        outcomes.sort_by_key(|(line, _)| *line);
+        report
+            .outcomes
+            .extend(outcomes.into_iter().map(|(_, outcome)| outcome));
     }
     for rule in &pack.rules {
         if !options.rules_requiring_tests.contains(&rule.file)
@@ -162,6 +188,16 @@ pub fn run(pack: &Pack, files: &[PathBuf], options: &RunOptions) -> Result<Repor
         }
     }
     Ok(report)
+}
+
+/// A test-file problem as an outcome message: code, message, `help:` lines.
+fn problem_text(diagnostic: &Diagnostic) -> String {
+    format!("{}: {}", diagnostic.code.as_str(), diagnostic.message)
+        + &diagnostic
+            .help
+            .iter()
+            .map(|help| format!("\n  help: {help}"))
+            .collect::<String>()
 }
 
 fn run_case(
