@@ -451,7 +451,11 @@ impl Syntax for Selections<'_> {
                 selection
             });
         }
-        Ok(self.or(spelled))
+        Ok(if spelled.len() == 1 {
+            spelled.remove(0)
+        } else {
+            self.or(spelled)
+        })
     }
 
     fn values(&self, field: &str, values: &[Value]) -> Spelled {
