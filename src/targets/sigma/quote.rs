@@ -380,6 +380,14 @@ mod tests {
             assert!(compiled.is_match(text), "{text}");
         }
         assert!(!compiled.is_match("kez sk"));
+        // Every sigma is one letter; a dotted capital I is only itself.
+        let sigma = needles_regex(&["σİ".to_string()], TextOp::Contains, false, false).unwrap();
+        let compiled = regex::Regex::new(&format!("(?i){}", sigma.pattern)).unwrap();
+        for (text, expected) in [("Σİ", true), ("ςİ", true), ("σi", false), ("σI", false)] {
+            assert_eq!(compiled.is_match(text), expected, "{text}");
+            let folded = crate::ir::case::fold(text).contains(&crate::ir::case::fold("σİ"));
+            assert_eq!(folded, expected, "{text}");
+        }
     }
 
     #[test]
