@@ -16,7 +16,8 @@ rule compiled with the case's parameters).
 (b) Meaning: pySigma has no engine, so a small matcher written here from the
     Sigma specification (plain values: whole-value, case-insensitive (ASCII)
     with `*`/`?` wildcards and `\\` escapes; `contains`/`startswith`/
-    `endswith`; `re`: an unanchored search; `cidr`; `exists`; `gt`/`gte`/
+    `endswith`; `re`: an unanchored search with Python's `re`, `|i` as
+    IGNORECASE; `cidr`; `exists`; `gt`/`gte`/
     `lt`/`lte` numeric; a map is AND, a list OR; a condition over selection
     names with `and`/`or`/`not`; a test of a missing field is false) runs
     each case's events; the number of matching events must equal the
@@ -26,6 +27,13 @@ rule compiled with the case's parameters).
 
 It cannot prove how a particular backend's regex engine, case folding or
 CIDR parser treats data the test cases do not contain (see docs/targets.md).
+
+rsigma (`rsigma_check.py`) is the stronger witness of meaning; this matcher
+stays because it reads the rules as PCRE-family backends do and rsigma does
+not: Python's `$`, like PCRE's, also matches before a final line feed, so
+the `not <field>_line_feed` pairing of end-anchored values is exercised
+here only, and the plain values are compared with ASCII-only folding (the
+narrowest a backend has) rather than rsigma's Unicode lowercasing.
 """
 
 import glob
@@ -124,7 +132,8 @@ def match_one(event_value, modifiers, expected):
         return False
     if "re" in modifiers:
         text = as_text(event_value)
-        return text is not None and re.search(expected, text) is not None
+        flags = re.IGNORECASE if "i" in modifiers else 0
+        return text is not None and re.search(expected, text, flags) is not None
     if "cidr" in modifiers:
         text = as_text(event_value)
         try:

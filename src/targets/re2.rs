@@ -66,10 +66,12 @@ pub const RE2_WIDE: Flavour = Flavour {
 };
 
 /// The RE2 syntax with the word boundary spelled out at the pattern's ends
-/// (Sigma: its backends' engines do not share one `\b`).
+/// (Sigma: its backends' engines do not share one `\b`) and no inline
+/// multi-line group (Sigma's `|m` is for a whole pattern).
 pub const RE2_NO_BOUNDARY: Flavour = Flavour {
     name: "Sigma",
     word_boundary: None,
+    line_anchors: false,
     simple_case_folding: false,
     ..RE2
 };

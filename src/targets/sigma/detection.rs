@@ -15,13 +15,20 @@
 //! evaluator. A negated operator must also be false there, so it becomes
 //! `(present and not test)` with `present` a `field|exists: true` selection;
 //! `not (...)` stays a plain `not`, true over a missing field.
+//!
+//! A `|re` value that ends with `$` is paired with `not <field>_line_feed`
+//! (see [`super::quote`]): Sigma's `$` is PCRE's, which also matches before
+//! a final line feed, and the pair means "at the very end" in every engine.
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use serde_yaml::{Mapping as YamlMap, Value as Yaml};
 
-use super::quote::{needles_regex, plain_case_insensitive, plain_value, search_regex};
+use super::quote::{
+    LINE_FEED_AT_END, may_end_in_line_feed, needles_regex, plain_case_insensitive, plain_value,
+    search_regex,
+};
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::plan::{LookupRef, Source, Test, TestKind};
 use crate::targets::syntax::{self, Spelled, Syntax, Unsupported};
@@ -99,6 +106,8 @@ struct Selections<'a> {
 struct Made {
     selections: Vec<(String, Yaml)>,
     names: BTreeMap<String, usize>,
+    /// The `<field>_line_feed` selection of each field that has one.
+    line_feeds: BTreeMap<String, String>,
 }
 
 /// A condition in parentheses unless it is one name or already grouped.
@@ -197,8 +206,44 @@ impl Selections<'_> {
         )
     }
 
+    /// `not <field>_line_feed`, the selection made once per field: true
+    /// when the field's value does not end in a line feed.
+    fn no_line_feed(&self, canonical: &str) -> String {
+        let made = self.made.borrow().line_feeds.get(canonical).cloned();
+        let name = match made {
+            Some(name) => name,
+            None => {
+                let field = self.field_name(canonical);
+                let name = self.selection(
+                    &format!("{canonical}_line_feed"),
+                    single(
+                        &format!("{field}|re"),
+                        Yaml::String(LINE_FEED_AT_END.to_string()),
+                    ),
+                );
+                self.made
+                    .borrow_mut()
+                    .line_feeds
+                    .insert(canonical.to_string(), name.clone());
+                name
+            }
+        };
+        format!("not {name}")
+    }
+
+    /// `selection`, and `not <field>_line_feed` for each field whose `|re`
+    /// value ends with `$`.
+    fn at_the_end(&self, selection: String, fields: &[String]) -> String {
+        let mut parts = vec![selection];
+        for field in fields {
+            parts.push(self.no_line_feed(field));
+        }
+        parts.join(" and ")
+    }
+
     /// One selection value (a map, or a list of maps for plain values and a
-    /// regex together) testing `field OP any needle` (never empty).
+    /// regex together) testing `field OP any needle` (never empty), and
+    /// whether it needs `not <field>_line_feed`.
     fn text_value(
         &self,
         field: &str,
@@ -206,7 +251,7 @@ impl Selections<'_> {
         case_sensitive: bool,
         fold_whitespace: bool,
         needles: &[String],
-    ) -> Result<Yaml, Unsupported> {
+    ) -> Result<(Yaml, bool), Unsupported> {
         let name = self.field_name(field);
         let mut plain = Vec::new();
         let mut regex_needles = Vec::new();
@@ -218,6 +263,7 @@ impl Selections<'_> {
             }
         }
         let mut alternatives = Vec::new();
+        let mut end = false;
         if !plain.is_empty() {
             let key = match op {
                 TextOp::Equals => name.clone(),
@@ -228,12 +274,24 @@ impl Selections<'_> {
         if !regex_needles.is_empty() {
             let regex = needles_regex(&regex_needles, op, case_sensitive, fold_whitespace)
                 .map_err(Unsupported)?;
-            alternatives.push(single(&format!("{name}|re"), Yaml::String(regex)));
+            // The pairing is exact only if no value the plain values
+            // accept ends in a line feed either.
+            if regex.end
+                && let Some(needle) = needles
+                    .iter()
+                    .find(|needle| may_end_in_line_feed(needle, op, fold_whitespace))
+            {
+                return Err(Unsupported(format!(
+                    "the needle {needle:?} lets the text end in a line feed, where Sigma's `$` (PCRE) and rsigma's (Rust) disagree"
+                )));
+            }
+            end = regex.end;
+            alternatives.push(single(&regex.key(&name), Yaml::String(regex.pattern)));
         }
         match alternatives.len() {
             0 => Err(Unsupported("the test has no needles".to_string())),
-            1 => Ok(alternatives.remove(0)),
-            _ => Ok(Yaml::Sequence(alternatives)),
+            1 => Ok((alternatives.remove(0), end)),
+            _ => Ok((Yaml::Sequence(alternatives), end)),
         }
     }
 }
@@ -340,28 +398,64 @@ impl Syntax for Selections<'_> {
             && op == TextOp::Equals
             && needles.iter().all(|needle| self.types.contains(needle));
         let case_sensitive = case_sensitive && !source_types;
-        let value = self.text_value(field, op, case_sensitive, fold_whitespace, needles)?;
-        Ok(self.selection(&format!("{field}_{}", op_name(op)), value))
+        let (value, end) = self.text_value(field, op, case_sensitive, fold_whitespace, needles)?;
+        let selection = self.selection(&format!("{field}_{}", op_name(op)), value);
+        Ok(if end {
+            self.at_the_end(selection, &[field.to_string()])
+        } else {
+            selection
+        })
     }
 
     fn key(&self, field: &str, case_sensitive: bool, cell: &str) -> Spelled {
         let cell = [cell.to_string()];
-        let value = self.text_value(field, TextOp::Equals, case_sensitive, false, &cell)?;
-        Ok(self.selection(&format!("{field}_key"), value))
+        let (value, end) = self.text_value(field, TextOp::Equals, case_sensitive, false, &cell)?;
+        let selection = self.selection(&format!("{field}_key"), value);
+        Ok(if end {
+            self.at_the_end(selection, &[field.to_string()])
+        } else {
+            selection
+        })
     }
 
+    /// The patterns by key (`|re`, `|re|i`) in one selection, and those
+    /// ending with `$` in another, paired with `not <field>_line_feed`.
     fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
-        let mut translated = Vec::new();
-        for regex in patterns {
-            let text = search_regex(&regex.pattern, regex.case_insensitive)
-                .map_err(|reason| Unsupported(format!("the regex `{}` {reason}", regex.pattern)))?;
-            translated.push(Yaml::String(text));
-        }
         let name = self.field_name(field);
-        Ok(self.selection(
-            &format!("{field}_re"),
-            single(&format!("{name}|re"), list_or_one(translated)),
-        ))
+        // (ends with `$`, key) -> patterns, in the order written.
+        let mut groups: Vec<((bool, String), Vec<Yaml>)> = Vec::new();
+        for regex in patterns {
+            let sigma = search_regex(&regex.pattern, regex.case_insensitive)
+                .map_err(|reason| Unsupported(format!("the regex `{}` {reason}", regex.pattern)))?;
+            let group = (sigma.end, sigma.key(&name));
+            let value = Yaml::String(sigma.pattern);
+            match groups.iter_mut().find(|(key, _)| *key == group) {
+                Some((_, values)) => values.push(value),
+                None => groups.push((group, vec![value])),
+            }
+        }
+        let mut spelled = Vec::new();
+        for end in [false, true] {
+            let maps: Vec<Yaml> = groups
+                .iter()
+                .filter(|((at_end, _), _)| *at_end == end)
+                .map(|((_, key), values)| single(key, list_or_one(values.clone())))
+                .collect();
+            if maps.is_empty() {
+                continue;
+            }
+            let selection = self.selection(&format!("{field}_re"), list_or_one(maps));
+            spelled.push(if end {
+                self.at_the_end(selection, &[field.to_string()])
+            } else {
+                selection
+            });
+        }
+        Ok(if spelled.len() == 1 {
+            spelled.remove(0)
+        } else {
+            self.or(spelled)
+        })
     }
 
     fn values(&self, field: &str, values: &[Value]) -> Spelled {
@@ -404,6 +498,8 @@ impl Syntax for Selections<'_> {
         lookup: &LookupRef,
     ) -> Option<Spelled> {
         let mut rows = Vec::new();
+        // The fields with a `|re` cell ending with `$`.
+        let mut at_end: Vec<String> = Vec::new();
         for (first, rests) in groups {
             for rest in rests {
                 let mut map = YamlMap::new();
@@ -415,7 +511,13 @@ impl Syntax for Selections<'_> {
                         let cell = std::slice::from_ref(cell);
                         match needles_regex(cell, TextOp::Equals, case_sensitive, false) {
                             Ok(regex) => {
-                                map.insert(Yaml::String(format!("{name}|re")), Yaml::String(regex));
+                                if regex.end && !at_end.contains(field) {
+                                    at_end.push(field.clone());
+                                }
+                                map.insert(
+                                    Yaml::String(regex.key(&name)),
+                                    Yaml::String(regex.pattern),
+                                );
                             }
                             Err(reason) => return Some(Err(Unsupported(reason))),
                         }
@@ -424,8 +526,22 @@ impl Syntax for Selections<'_> {
                 rows.push(Yaml::Mapping(map));
             }
         }
+        // The pairing covers the plain cells too: none may end in a line feed.
+        for (first, rests) in groups {
+            for rest in rests {
+                let cells = fields.iter().zip(std::iter::once(first).chain(rest));
+                for (field, cell) in cells {
+                    if at_end.contains(field) && may_end_in_line_feed(cell, TextOp::Equals, false) {
+                        return Some(Err(Unsupported(format!(
+                            "the cell {cell:?} ends in a line feed, where Sigma's `$` (PCRE) and rsigma's (Rust) disagree"
+                        ))));
+                    }
+                }
+            }
+        }
         let name = format!("{}_row", lookup.name);
-        Some(Ok(self.selection(&name, Yaml::Sequence(rows))))
+        let selection = self.selection(&name, Yaml::Sequence(rows));
+        Some(Ok(self.at_the_end(selection, &at_end)))
     }
 
     fn sorted_needles(&self) -> bool {
