@@ -8,53 +8,16 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
-
-use tripline::project::{LoadOptions, load};
-use tripline::targets;
+mod one_rule;
 
 /// The artifacts' text for one rule written in `body`, or the refusals.
 fn compile(target_id: &str, name: &str, body: &str) -> Result<String, Vec<String>> {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let directory = std::env::temp_dir().join(format!(
-        "tripline-sql-seq-{target_id}-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).unwrap();
-    let rule = directory.join("rule.tdl");
-    std::fs::write(
-        &rule,
-        format!(
-            "rule local.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: high\n  category: behavioral\n  guide: \"g\"\n{body}\n}}\n"
-        ),
-    )
-    .unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules/schema"), rule],
-        ..LoadOptions::default()
+    one_rule::compile(target_id, name, "high", body).map(|artifacts| {
+        artifacts
+            .iter()
+            .map(|artifact| artifact.text.clone())
+            .collect()
     })
-    .expect("the rule loads");
-    let pack = project.pack.as_ref().expect("the rule checks");
-    let registry = targets::registry();
-    let target = registry
-        .iter()
-        .find(|target| target.id() == target_id)
-        .unwrap();
-    let mapping = target.default_mapping(&pack.schema);
-    let result =
-        match targets::compile_rule(target.as_ref(), &pack.rules[0], pack, &mapping, &registry) {
-            Ok(artifacts) => Ok(artifacts
-                .iter()
-                .map(|artifact| artifact.text.clone())
-                .collect()),
-            Err(problems) => Err(problems
-                .iter()
-                .map(|problem| problem.message.clone())
-                .collect()),
-        };
-    let _ = std::fs::remove_dir_all(&directory);
-    result
 }
 
 const RUN_OF_THREE: &str = "  sequence by api_key_id within 2m {\n    auth where outcome == \"failure\" repeat >= 3;\n    auth where outcome == \"success\";\n  }";

@@ -42,12 +42,13 @@ pub fn compile(
         .find(|target| target.id() == target_id)
         .expect("a registered target");
     let mapping = target.default_mapping(&pack.schema);
-    targets::compile_rule(target.as_ref(), &pack.rules[0], pack, &mapping, &registry).map_err(
-        |problems| {
+    let result = targets::compile_rule(target.as_ref(), &pack.rules[0], pack, &mapping, &registry)
+        .map_err(|problems| {
             problems
                 .iter()
                 .map(|problem| problem.message.clone())
                 .collect()
-        },
-    )
+        });
+    let _ = std::fs::remove_dir_all(&directory);
+    result
 }
