@@ -100,21 +100,8 @@ pub fn rule_search(
             }
         }
         (Shape::Window(window), Detection::Window { condition, .. }) => {
-            let seconds = window.bucket_ms / 1000;
             printer.source(&window.source, &mut lines, rule.origin);
-            let (suppress_fields, history_seconds) = printer.window(
-                window,
-                (seconds, slot, plan.learn_ms),
-                condition,
-                &mut lines,
-                rule.origin,
-            );
-            Search {
-                lines,
-                look_back_seconds: 2 * slot + seconds + history_seconds + LATENESS_SECONDS,
-                suppress_fields,
-                suppress_seconds: seconds + 2 * slot,
-            }
+            printer.window_search(window, condition, (slot, plan.learn_ms), lines, rule.origin)
         }
         (
             Shape::Cluster {
@@ -125,28 +112,22 @@ pub fn rule_search(
             },
             Detection::Cluster { condition, .. },
         ) => {
-            let seconds = window_ms / 1000;
             printer.source(source, &mut lines, rule.origin);
             printer.fingerprint(fingerprint, &mut lines, rule.origin);
+            // Then a window grouped by the fingerprint's band key.
             let window = plan::Window {
                 source: source.clone(),
                 groupings: vec![vec![fingerprint.group_name().to_string()]],
                 bucket_ms: *window_ms,
                 condition: plan_condition.clone(),
             };
-            let (suppress_fields, history_seconds) = printer.window(
+            printer.window_search(
                 &window,
-                (seconds, slot, plan.learn_ms),
                 condition,
-                &mut lines,
-                rule.origin,
-            );
-            Search {
+                (slot, plan.learn_ms),
                 lines,
-                look_back_seconds: 2 * slot + seconds + history_seconds + LATENESS_SECONDS,
-                suppress_fields,
-                suppress_seconds: seconds + 2 * slot,
-            }
+                rule.origin,
+            )
         }
         (
             Shape::NewValue {
@@ -312,6 +293,33 @@ impl Printer<'_> {
         match self.computed {
             Some((key, field)) if key == name => field.to_string(),
             _ => self.field(name, origin),
+        }
+    }
+
+    /// The search of a window after its source's lines: the window's
+    /// `stats`, history and condition, reading back the window, its history
+    /// and two schedule slots, and suppressed for the window and two slots.
+    fn window_search(
+        &mut self,
+        window: &plan::Window,
+        condition: &Expr,
+        (slot, learn_ms): (i64, i64),
+        mut lines: Vec<String>,
+        origin: Origin,
+    ) -> Search {
+        let seconds = window.bucket_ms / 1000;
+        let (suppress_fields, history_seconds) = self.window(
+            window,
+            (seconds, slot, learn_ms),
+            condition,
+            &mut lines,
+            origin,
+        );
+        Search {
+            lines,
+            look_back_seconds: 2 * slot + seconds + history_seconds + LATENESS_SECONDS,
+            suppress_fields,
+            suppress_seconds: seconds + 2 * slot,
         }
     }
 
