@@ -614,21 +614,8 @@ impl Printer<'_> {
         text.push_str(
             "\n| extend WindowEnd = WindowStart + Window\n| where WindowEnd > ClosedAfter and WindowEnd <= ClosedBefore",
         );
-        text.push_str(&format!("\n| where {test}"));
         let value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
-        let mut projected = vec!["WindowStart".to_string(), "WindowEnd".to_string()];
-        projected.extend(group_columns.iter().cloned());
-        projected.extend(value_columns.iter().cloned());
-        text.push_str(&format!("\n| project {}", projected.join(", ")));
-        Query {
-            text,
-            group_columns,
-            value_columns,
-            all_columns: false,
-            frequency_ms: schedule_ms,
-            period_ms: 0,
-            period_parts: String::new(),
-        }
+        window_query(text, &test, group_columns, value_columns, schedule_ms)
     }
 
     /// The aggregate columns of a window's condition and their `summarize`
@@ -890,23 +877,10 @@ impl Printer<'_> {
             // The group's own history reaches back the learning period.
             text.push_str(&format!("\n| where {}", learned.join(" or ")));
         }
-        text.push_str(&format!("\n| where {test}"));
         let mut value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
         value_columns.extend(baselines.iter().cloned());
         value_columns.extend(percentiles.iter().cloned());
-        let mut projected = vec!["WindowStart".to_string(), "WindowEnd".to_string()];
-        projected.extend(group_columns.iter().cloned());
-        projected.extend(value_columns.iter().cloned());
-        text.push_str(&format!("\n| project {}", projected.join(", ")));
-        Query {
-            text,
-            group_columns,
-            value_columns,
-            all_columns: false,
-            frequency_ms,
-            period_ms: 0,
-            period_parts: String::new(),
-        }
+        window_query(text, &test, group_columns, value_columns, frequency_ms)
     }
 
     /// A new value: an event whose key and value combination was not seen
@@ -1397,6 +1371,31 @@ fn capitalised(text: &str) -> String {
     match characters.next() {
         Some(first) => first.to_uppercase().chain(characters).collect(),
         None => String::new(),
+    }
+}
+
+/// The end of a window query: the condition over the closed windows, then
+/// the window, its group and value columns.
+fn window_query(
+    mut text: String,
+    test: &str,
+    group_columns: Vec<String>,
+    value_columns: Vec<String>,
+    frequency_ms: i64,
+) -> Query {
+    text.push_str(&format!("\n| where {test}"));
+    let mut projected = vec!["WindowStart".to_string(), "WindowEnd".to_string()];
+    projected.extend(group_columns.iter().cloned());
+    projected.extend(value_columns.iter().cloned());
+    text.push_str(&format!("\n| project {}", projected.join(", ")));
+    Query {
+        text,
+        group_columns,
+        value_columns,
+        all_columns: false,
+        frequency_ms,
+        period_ms: 0,
+        period_parts: String::new(),
     }
 }
 
