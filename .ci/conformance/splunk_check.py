@@ -75,6 +75,7 @@ KNOWN_KEYS = REQUIRED_KEYS | {
     "alert.suppress.period",
     # Enterprise Security's alert actions (the notable event and the risk
     # modifier), as ES correlation searches write them.
+    "action.correlationsearch.enabled", "action.correlationsearch.label",
     "action.notable", "action.notable.param.rule_title", "action.notable.param.rule_description",
     "action.notable.param.security_domain", "action.notable.param.severity",
     "action.notable.param.drilldown_name", "action.notable.param.drilldown_search",
@@ -306,6 +307,8 @@ def check_alert_actions(name, keys, schema_fields):
     problems = []
     if keys.get("action.notable") != "1":
         return [f"[{name}]: no notable event action"]
+    if keys.get("action.correlationsearch.enabled") != "1" or keys.get("action.correlationsearch.label") != name:
+        problems.append(f"[{name}]: not an ES correlation search labelled as its stanza")
     if keys.get("action.notable.param.severity") not in NOTABLE_SEVERITIES:
         problems.append(f"[{name}]: notable severity {keys.get('action.notable.param.severity')!r}")
     drilldown = keys.get("action.notable.param.drilldown_search", "")
