@@ -303,6 +303,26 @@ fn a_route_the_configuration_does_not_define_is_a_check_error_at_the_rule() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert_eq!(output.status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("sentinel_owner"), "{stderr}");
+    // A connector type whose params Tripline does not write needs them.
+    let directory = repository(
+        "connector",
+        "routes:\n  llm-security: { elastic_connector: { id: pd, type: .pagerduty } }\n  soc-infrastructure: {}\n",
+    );
+    let output = tripline(&directory, &["check"]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("params"), "{stderr}");
+    let directory = repository(
+        "connector-ok",
+        "routes:\n  llm-security: { elastic_connector: { id: pd, type: .pagerduty, params: { eventAction: trigger, summary: x } } }\n  soc-infrastructure: {}\n",
+    );
+    let output = tripline(&directory, &["check"]);
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
 }
 
 #[test]
