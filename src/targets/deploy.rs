@@ -306,8 +306,9 @@ pub fn elastic_actions(rule: &Rule, mapping: &Mapping) -> Json {
                 .unwrap_or_default()
             }),
             _ => json!({
+                // The connector adds the run's time as `@timestamp`
+                // (`executionTimeField` of the placeholder connector).
                 "documents": [{
-                    "@timestamp": "{{date}}",
                     "route": route,
                     "tripline_rule_id": rule.id,
                     "rule_name": "{{context.rule.name}}",
