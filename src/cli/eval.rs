@@ -114,8 +114,14 @@ pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
     let mut table = TableCollector::default();
+    // Reading a stream (`tail -f log | tripline eval --events -`), each alert
+    // goes out as soon as it is final, not when the buffer fills.
+    let live = inputs.contains(&Input::Stdin);
     let result = eval::run(&pack, &inputs, &options, &mut |alert| match args.format {
-        EvalFormat::Json => eval::write_json_line(&mut *writer, alert),
+        EvalFormat::Json => {
+            eval::write_json_line(&mut *writer, alert)?;
+            if live { writer.flush() } else { Ok(()) }
+        }
         EvalFormat::Table => {
             table.add(alert);
             Ok(())

@@ -209,6 +209,12 @@ pub fn write_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Writes a JSON document, pretty-printed, to a file atomically.
+pub fn write_json_file(path: &std::path::Path, value: &serde_json::Value) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)? + "\n";
+    write_atomically(path, text.as_bytes())
+}
+
 /// Writes `text` to a file atomically (a temporary file renamed into place),
 /// so a failed run never leaves a partial artifact.
 pub fn write_atomically(path: &std::path::Path, text: &[u8]) -> std::io::Result<()> {

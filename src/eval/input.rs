@@ -23,7 +23,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -61,7 +61,7 @@ impl Input {
     }
 
     /// The input's lines, without a UTF-8 byte-order mark at its start.
-    fn open(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
+    fn open(&self) -> Result<Reader, EvalError> {
         let mut reader = self.open_raw()?;
         let starts_with_mark = reader
             .fill_buf()
@@ -73,25 +73,33 @@ impl Input {
         Ok(reader)
     }
 
-    fn open_raw(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
+    fn open_raw(&self) -> Result<Reader, EvalError> {
         const CAPACITY: usize = 256 * 1024;
-        match self {
-            Input::Stdin => Ok(Box::new(BufReader::with_capacity(CAPACITY, io::stdin()))),
+        let raw: Box<dyn Read + Send> = match self {
+            Input::Stdin => Box::new(io::stdin()),
             Input::Path(path) => {
                 let file =
                     File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?;
                 if path.extension().is_some_and(|extension| extension == "gz") {
-                    Ok(Box::new(BufReader::with_capacity(
-                        CAPACITY,
-                        flate2::read::MultiGzDecoder::new(file),
-                    )))
+                    Box::new(flate2::read::MultiGzDecoder::new(file))
                 } else {
-                    Ok(Box::new(BufReader::with_capacity(CAPACITY, file)))
+                    Box::new(file)
                 }
             }
-        }
+        };
+        Ok(BufReader::with_capacity(CAPACITY, raw))
+    }
+
+    /// Whether the input may be a live stream (`tail -f log | tripline eval
+    /// --events -`): its lines are then handed on as soon as they arrive,
+    /// instead of once a batch is full.
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self, Input::Stdin)
     }
 }
+
+/// A buffered input.
+type Reader = BufReader<Box<dyn Read + Send>>;
 
 /// A parsed line.
 #[derive(Debug)]
@@ -132,7 +140,7 @@ trait Source {
 }
 
 struct SequentialSource {
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
     projection: Arc<Projection>,
     name: String,
     input: u32,
@@ -205,7 +213,10 @@ const MAX_AHEAD: usize = 4;
 /// thread takes the next batch of lines (and its sequence number) under the
 /// lock, then parses it outside the lock.
 struct SharedReader {
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
+    /// A live input's batch ends when no more bytes are waiting, so that no
+    /// line waits for the next ones to arrive.
+    live: bool,
     /// Lines read so far.
     line: u64,
     /// Batches handed out so far.
@@ -244,6 +255,9 @@ impl SharedReader {
                 Ok(_) => {
                     this.line += 1;
                     batch.ends.push(batch.data.len());
+                    if this.live && this.reader.buffer().is_empty() {
+                        break;
+                    }
                 }
                 Err(error) => {
                     this.total = Some(this.sequence);
@@ -254,8 +268,15 @@ impl SharedReader {
         Some((sequence, Ok(batch)))
     }
 
-    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch) {
-        if let Ok(mut guard) = shared.lock()
+    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch, live: bool) {
+        // On a live input another parser may hold the lock while it waits for
+        // the next line, and this batch must go on now: never wait for it.
+        let guard = if live {
+            shared.try_lock().ok()
+        } else {
+            shared.lock().ok()
+        };
+        if let Some(mut guard) = guard
             && guard.recycled.len() < MAX_AHEAD * 4
         {
             guard.recycled.push(batch);
@@ -275,6 +296,7 @@ fn parse_batch(
     projection: &Projection,
     input: u32,
     scratch: &mut Scratch,
+    live: bool,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(batch.ends.len());
     let mut start = 0;
@@ -286,7 +308,7 @@ fn parse_batch(
         }
         start = *end;
     }
-    SharedReader::recycle(shared, batch);
+    SharedReader::recycle(shared, batch, live);
     items
 }
 
@@ -305,20 +327,25 @@ struct ParallelSource {
     next_batch: u64,
     current: std::vec::IntoIter<Item>,
     name: String,
+    /// A live input is read only by the parser threads: the evaluating thread
+    /// must never block on a read while a parsed batch waits for it.
+    live: bool,
 }
 
 impl ParallelSource {
     fn spawn<'scope>(
         scope: &'scope Scope<'scope, '_>,
-        reader: Box<dyn BufRead + Send>,
+        reader: Reader,
         projection: Arc<Projection>,
         parsers: usize,
         input: u32,
         name: String,
+        live: bool,
     ) -> ParallelSource {
         let parsers = parsers.max(1);
         let shared = Arc::new(Mutex::new(SharedReader {
             reader,
+            live,
             line: 0,
             sequence: 0,
             total: None,
@@ -333,8 +360,9 @@ impl ParallelSource {
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 while let Some((sequence, batch)) = SharedReader::take(&shared) {
-                    let parsed = batch
-                        .map(|batch| parse_batch(batch, &shared, &projection, input, &mut scratch));
+                    let parsed = batch.map(|batch| {
+                        parse_batch(batch, &shared, &projection, input, &mut scratch, live)
+                    });
                     if sender.send((sequence, parsed)).is_err() {
                         return;
                     }
@@ -351,6 +379,7 @@ impl ParallelSource {
             next_batch: 0,
             current: Vec::new().into_iter(),
             name,
+            live,
         }
     }
 
@@ -369,7 +398,7 @@ impl ParallelSource {
                 // Every parser has stopped, and none holds this batch.
                 Err(TryRecvError::Disconnected) => return None,
             }
-            if self.waiting.len() < MAX_AHEAD {
+            if !self.live && self.waiting.len() < MAX_AHEAD {
                 // Parse the next unread batch here rather than wait.
                 if let Some((sequence, batch)) = SharedReader::take(&self.shared) {
                     let parsed = batch.map(|batch| {
@@ -379,13 +408,18 @@ impl ParallelSource {
                             &self.projection,
                             self.input,
                             &mut self.scratch,
+                            false,
                         )
                     });
                     self.waiting.insert(sequence, parsed);
                     continue;
                 }
             }
-            if SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total) {
+            // (A live input's parsers may hold the reader's lock while they
+            // wait for input, so only the channel tells when it has ended.)
+            if !self.live
+                && SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total)
+            {
                 return None;
             }
             // A parser holds the batch needed next: wait for it.
@@ -446,6 +480,13 @@ impl Ordered<'_> {
     }
 }
 
+impl Ordered<'_> {
+    /// See [`ReorderBuffer::floor`].
+    fn floor(&self) -> Option<i64> {
+        self.buffer.floor(self.exhausted)
+    }
+}
+
 /// Every input merged in time order.
 pub(crate) struct Merged<'a> {
     inputs: Vec<Ordered<'a>>,
@@ -473,6 +514,7 @@ impl<'a> Merged<'a> {
                     threads - 1,
                     index as u32,
                     input.name(),
+                    input.is_live(),
                 ))
             } else {
                 Box::new(SequentialSource {
@@ -497,6 +539,23 @@ impl<'a> Merged<'a> {
             heads: (0..count).map(|_| None).collect(),
             exhausted: vec![false; count],
         })
+    }
+
+    /// A time no event still to come from any input is earlier than (`None`
+    /// while an input has not shown its first event): a stream reader can
+    /// close windows and release alerts up to it without waiting for the next
+    /// line.
+    pub(crate) fn floor(&self) -> Option<i64> {
+        let mut floor = i64::MAX;
+        for (index, input) in self.inputs.iter().enumerate() {
+            let time = match &self.heads[index] {
+                Some(head) => head.time,
+                None if self.exhausted[index] => continue,
+                None => input.floor()?,
+            };
+            floor = floor.min(time);
+        }
+        Some(floor)
     }
 
     /// The next event in time order, or a bad line, with its input's index.

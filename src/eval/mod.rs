@@ -203,6 +203,9 @@ pub fn run(
             options.lateness_ms,
         )?;
         let mut summary = Summary::default();
+        // Reading a stream, alerts go out as soon as they are final: after
+        // each line, event time moves up to what the inputs can still bring.
+        let live = inputs.iter().any(Input::is_live);
         while let Some((index, item)) = merged.next()? {
             match item {
                 input::Item::Event(event) => {
@@ -220,6 +223,12 @@ pub fn run(
                         return Err(EvalError::Input(Box::new(diagnostic)));
                     }
                 }
+            }
+            if live
+                && let Some(floor) = merged.floor()
+                && floor < i64::MAX
+            {
+                engine.advance(floor, out).map_err(EvalError::Write)?;
             }
         }
         engine.finish(out).map_err(EvalError::Write)?;
