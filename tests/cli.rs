@@ -1110,3 +1110,79 @@ fn eval_of_stdin_equals_eval_of_the_same_file() {
         assert_eq!(text(&from_stdin.stdout), expected, "threads {threads}");
     }
 }
+
+/// A line over `--max-line-bytes` is a bad line (E0519) at its number, on one
+/// thread and with parser threads; `--skip-invalid` counts it and goes on.
+#[test]
+fn eval_refuses_a_line_over_the_limit_at_its_number() {
+    let canary = r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","session_id":"s-1","output":"The code is TRIPLINE-CANARY-9e6a52."}"#;
+    let huge = format!(
+        r#"{{"event_type":"inference","timestamp":"2026-03-03T18:00:01Z","output":"{}"}}"#,
+        "x".repeat(300_000)
+    );
+    let directory = temp_dir("line-limit");
+    let file = directory.join("events.jsonl");
+    std::fs::write(&file, format!("{canary}\n{huge}\n{canary}\n")).unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    for threads in ["1", "2"] {
+        let base = [
+            "eval",
+            "--rules",
+            rules,
+            "--rule",
+            "llm.output.canary_token",
+            "--events",
+            file.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--max-line-bytes",
+            "256KiB",
+        ];
+        let stopped = tripline(&base);
+        assert_eq!(code(&stopped), 1, "threads {threads}");
+        let stderr = text(&stopped.stderr);
+        assert!(stderr.contains("E0519"), "{stderr}");
+        assert!(stderr.contains("events.jsonl:2:"), "{stderr}");
+        let skipped = tripline(&[&base[..], &["--skip-invalid"]].concat());
+        assert_eq!(code(&skipped), 0, "{}", text(&skipped.stderr));
+        assert_eq!(text(&skipped.stdout).lines().count(), 2);
+        assert!(text(&skipped.stderr).contains("longer than the line limit"));
+        // The default limit (16 MiB) takes the line.
+        let whole = tripline(&base[..9]);
+        assert_eq!(code(&whole), 0, "{}", text(&whole.stderr));
+    }
+    let bad = tripline(&["eval", "--events", "x", "--max-line-bytes", "lots"]);
+    assert_eq!(code(&bad), 2);
+    assert!(text(&bad.stderr).contains("not a size"));
+}
+
+/// `.zst` inputs are decompressed, as `.gz` ones are.
+#[test]
+fn eval_reads_zstd_and_gzip_like_plain_text() {
+    use std::io::Write;
+    let canary = r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","session_id":"s-1","output":"The code is TRIPLINE-CANARY-9e6a52."}"#;
+    let plain = format!("{canary}\n");
+    let directory = temp_dir("compressed");
+    let zst = directory.join("events.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(plain.as_bytes(), 3).unwrap()).unwrap();
+    let gz = directory.join("events.jsonl.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    encoder.write_all(plain.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    for file in [&zst, &gz] {
+        let output = tripline(&[
+            "eval",
+            "--rules",
+            rules,
+            "--rule",
+            "llm.output.canary_token",
+            "--events",
+            file.to_str().unwrap(),
+            "--progress",
+        ]);
+        assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+        assert!(text(&output.stdout).contains("llm.output.canary_token"));
+    }
+}

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod eval;
 pub mod explain;
 pub mod ir;
+mod progress;
 pub mod schema;
 pub mod test;
 

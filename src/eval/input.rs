@@ -1,6 +1,8 @@
-//! Reading events: files, stdin, gzip, parallel parsing, reordering, merging.
+//! Reading events: files, stdin, gzip and zstd, parallel parsing, reordering, merging.
 //!
-//! Input: [`Input`]s (paths, `.gz` paths, or stdin) and the [`Projection`].
+//! Input: [`Input`]s (paths, `.gz` or `.zst` paths, or stdin) and the
+//! [`Projection`]. A line longer than the limit is a bad line, read past
+//! without being held whole.
 //! Output: one stream of events in time order across all inputs, with bad
 //! lines reported in place, each tagged with the index of its input.
 //!
@@ -38,7 +40,8 @@ use super::reorder::ReorderBuffer;
 pub enum Input {
     /// Standard input (`-` on the command line).
     Stdin,
-    /// A JSON-lines file; gzip-compressed when the name ends in `.gz`.
+    /// A JSON-lines file; gzip-compressed when the name ends in `.gz`,
+    /// Zstandard when it ends in `.zst` or `.zstd`.
     Path(PathBuf),
 }
 
@@ -61,8 +64,8 @@ impl Input {
     }
 
     /// The input's lines, without a UTF-8 byte-order mark at its start.
-    fn open(&self) -> Result<Reader, EvalError> {
-        let mut reader = self.open_raw()?;
+    fn open(&self, progress: Option<&super::ProgressHandle>) -> Result<Reader, EvalError> {
+        let mut reader = self.open_raw(progress)?;
         let starts_with_mark = reader
             .fill_buf()
             .map_err(|error| EvalError::read(&self.name(), &error))?
@@ -73,19 +76,31 @@ impl Input {
         Ok(reader)
     }
 
-    fn open_raw(&self) -> Result<Reader, EvalError> {
+    fn open_raw(&self, progress: Option<&super::ProgressHandle>) -> Result<Reader, EvalError> {
         const CAPACITY: usize = 256 * 1024;
-        let raw: Box<dyn Read + Send> = match self {
+        let mut raw: Box<dyn Read + Send> = match self {
             Input::Stdin => Box::new(io::stdin()),
             Input::Path(path) => {
-                let file =
-                    File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?;
-                if path.extension().is_some_and(|extension| extension == "gz") {
-                    Box::new(flate2::read::MultiGzDecoder::new(file))
-                } else {
-                    Box::new(file)
-                }
+                Box::new(File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?)
             }
+        };
+        if let Some(progress) = progress {
+            raw = Box::new(Counting {
+                inner: raw,
+                progress: progress.clone(),
+            });
+        }
+        let extension = match self {
+            Input::Path(path) => path.extension().and_then(|extension| extension.to_str()),
+            Input::Stdin => None,
+        };
+        let raw: Box<dyn Read + Send> = match extension {
+            Some("gz") => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Some("zst" | "zstd") => Box::new(
+                zstd::stream::read::Decoder::new(raw)
+                    .map_err(|error| EvalError::read(&self.name(), &error))?,
+            ),
+            _ => raw,
         };
         Ok(BufReader::with_capacity(CAPACITY, raw))
     }
@@ -100,6 +115,100 @@ impl Input {
 
 /// A buffered input.
 type Reader = BufReader<Box<dyn Read + Send>>;
+
+/// How inputs are read.
+pub(crate) struct ReadOptions {
+    /// See [`super::EvalOptions::threads`].
+    pub threads: usize,
+    /// How far out of order an input may be, in milliseconds.
+    pub lateness: i64,
+    /// The longest line accepted, in bytes.
+    pub max_line: usize,
+    /// Counts the bytes read, for a progress display.
+    pub progress: Option<super::ProgressHandle>,
+}
+
+/// Counts the bytes an input yields (before decompression).
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    progress: super::ProgressHandle,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.progress
+            .0
+            .bytes
+            .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(count)
+    }
+}
+
+/// What [`read_line_capped`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    /// The end of the input: nothing was read.
+    End,
+    /// A line, appended with its line break (if it had one).
+    Line,
+    /// A line longer than the limit: its bytes were consumed, not kept.
+    TooLong,
+}
+
+/// Appends the next line to `out`, unless it is longer than `max` bytes
+/// (without its line break): then it is read to its end and dropped, so a
+/// huge line costs at most `max` bytes of memory, never its whole size.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<LineRead> {
+    let start = out.len();
+    let mut too_long = false;
+    let mut read_any = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(match (read_any, too_long) {
+                (false, _) => LineRead::End,
+                (true, true) => LineRead::TooLong,
+                (true, false) => LineRead::Line,
+            });
+        }
+        read_any = true;
+        let newline = memchr::memchr(b'\n', available);
+        let taken = newline.map_or(available.len(), |at| at + 1);
+        if !too_long {
+            let length = out.len() - start + newline.unwrap_or(available.len());
+            if length > max {
+                too_long = true;
+                out.truncate(start);
+            } else {
+                out.extend_from_slice(&available[..taken]);
+            }
+        }
+        reader.consume(taken);
+        if newline.is_some() {
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
+        }
+    }
+}
+
+fn too_long(line: u64, limit: usize) -> Item {
+    Item::Bad(LineError {
+        line,
+        kind: LineErrorKind::TooLong { limit },
+    })
+}
 
 /// A parsed line.
 #[derive(Debug)]
@@ -141,6 +250,7 @@ trait Source {
 
 struct SequentialSource {
     reader: Reader,
+    max_line: usize,
     projection: Arc<Projection>,
     name: String,
     input: u32,
@@ -163,6 +273,10 @@ impl Source for SequentialSource {
             }
             if let Some(newline) = memchr::memchr(b'\n', available) {
                 self.line += 1;
+                if trim_line_end(&available[..newline]).len() > self.max_line {
+                    self.reader.consume(newline + 1);
+                    return Ok(Some(too_long(self.line, self.max_line)));
+                }
                 let item = parse_bytes(
                     &self.projection,
                     &available[..=newline],
@@ -177,10 +291,14 @@ impl Source for SequentialSource {
                 continue;
             }
             self.buffer.clear();
-            self.reader
-                .read_until(b'\n', &mut self.buffer)
+            let read = read_line_capped(&mut self.reader, &mut self.buffer, self.max_line)
                 .map_err(|error| EvalError::read(&self.name, &error))?;
             self.line += 1;
+            match read {
+                LineRead::End => return Ok(None),
+                LineRead::TooLong => return Ok(Some(too_long(self.line, self.max_line))),
+                LineRead::Line => {}
+            }
             if let Some(item) = parse_bytes(
                 &self.projection,
                 &self.buffer,
@@ -199,6 +317,8 @@ struct RawBatch {
     first_line: u64,
     data: Vec<u8>,
     ends: Vec<usize>,
+    /// Lines (by index in the batch) longer than the limit, kept empty.
+    too_long: Vec<usize>,
 }
 
 type ParsedBatch = Result<Vec<Item>, io::Error>;
@@ -214,6 +334,7 @@ const MAX_AHEAD: usize = 4;
 /// lock, then parses it outside the lock.
 struct SharedReader {
     reader: Reader,
+    max_line: usize,
     /// A live input's batch ends when no more bytes are waiting, so that no
     /// line waits for the next ones to arrive.
     live: bool,
@@ -240,19 +361,24 @@ impl SharedReader {
             first_line: 0,
             data: Vec::with_capacity(BATCH_BYTES + 4096),
             ends: Vec::with_capacity(BATCH_LINES),
+            too_long: Vec::new(),
         });
         batch.data.clear();
         batch.ends.clear();
+        batch.too_long.clear();
         batch.first_line = this.line + 1;
         let sequence = this.sequence;
         this.sequence += 1;
         while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
-            match this.reader.read_until(b'\n', &mut batch.data) {
-                Ok(0) => {
+            match read_line_capped(&mut this.reader, &mut batch.data, this.max_line) {
+                Ok(LineRead::End) => {
                     this.total = Some(this.sequence);
                     break;
                 }
-                Ok(_) => {
+                Ok(read) => {
+                    if read == LineRead::TooLong {
+                        batch.too_long.push(batch.ends.len());
+                    }
                     this.line += 1;
                     batch.ends.push(batch.data.len());
                     if this.live && this.reader.buffer().is_empty() {
@@ -297,12 +423,17 @@ fn parse_batch(
     input: u32,
     scratch: &mut Scratch,
     live: bool,
+    max_line: usize,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(batch.ends.len());
     let mut start = 0;
+    let mut too_long_lines = batch.too_long.iter().peekable();
     for (offset, end) in batch.ends.iter().enumerate() {
         let line = batch.first_line + offset as u64;
-        if let Some(item) = parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
+        if too_long_lines.next_if_eq(&&offset).is_some() {
+            items.push(too_long(line, max_line));
+        } else if let Some(item) =
+            parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
         {
             items.push(item);
         }
@@ -330,6 +461,19 @@ struct ParallelSource {
     /// A live input is read only by the parser threads: the evaluating thread
     /// must never block on a read while a parsed batch waits for it.
     live: bool,
+    max_line: usize,
+}
+
+/// What a parallel source needs to know of its input.
+struct About {
+    /// The input's index.
+    input: u32,
+    /// Its name in messages.
+    name: String,
+    /// See [`Input::is_live`].
+    live: bool,
+    /// The line limit.
+    max_line: usize,
 }
 
 impl ParallelSource {
@@ -338,13 +482,18 @@ impl ParallelSource {
         reader: Reader,
         projection: Arc<Projection>,
         parsers: usize,
-        input: u32,
-        name: String,
-        live: bool,
+        about: About,
     ) -> ParallelSource {
+        let About {
+            input,
+            name,
+            live,
+            max_line,
+        } = about;
         let parsers = parsers.max(1);
         let shared = Arc::new(Mutex::new(SharedReader {
             reader,
+            max_line,
             live,
             line: 0,
             sequence: 0,
@@ -361,7 +510,15 @@ impl ParallelSource {
                 let mut scratch = Scratch::default();
                 while let Some((sequence, batch)) = SharedReader::take(&shared) {
                     let parsed = batch.map(|batch| {
-                        parse_batch(batch, &shared, &projection, input, &mut scratch, live)
+                        parse_batch(
+                            batch,
+                            &shared,
+                            &projection,
+                            input,
+                            &mut scratch,
+                            live,
+                            max_line,
+                        )
                     });
                     if sender.send((sequence, parsed)).is_err() {
                         return;
@@ -380,6 +537,7 @@ impl ParallelSource {
             current: Vec::new().into_iter(),
             name,
             live,
+            max_line,
         }
     }
 
@@ -409,6 +567,7 @@ impl ParallelSource {
                             self.input,
                             &mut self.scratch,
                             false,
+                            self.max_line,
                         )
                     });
                     self.waiting.insert(sequence, parsed);
@@ -500,25 +659,28 @@ impl<'a> Merged<'a> {
         scope: &'scope Scope<'scope, '_>,
         inputs: &[Input],
         projection: &Arc<Projection>,
-        threads: usize,
-        lateness: i64,
+        options: &ReadOptions,
     ) -> Result<Merged<'scope>, EvalError> {
         let mut ordered = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.iter().enumerate() {
-            let reader = input.open()?;
-            let source: Box<dyn Source + 'scope> = if threads >= 2 {
+            let reader = input.open(options.progress.as_ref())?;
+            let source: Box<dyn Source + 'scope> = if options.threads >= 2 {
                 Box::new(ParallelSource::spawn(
                     scope,
                     reader,
                     projection.clone(),
-                    threads - 1,
-                    index as u32,
-                    input.name(),
-                    input.is_live(),
+                    options.threads - 1,
+                    About {
+                        input: index as u32,
+                        name: input.name(),
+                        live: input.is_live(),
+                        max_line: options.max_line,
+                    },
                 ))
             } else {
                 Box::new(SequentialSource {
                     reader,
+                    max_line: options.max_line,
                     projection: projection.clone(),
                     name: input.name(),
                     input: index as u32,
@@ -529,7 +691,7 @@ impl<'a> Merged<'a> {
             };
             ordered.push(Ordered {
                 source,
-                buffer: ReorderBuffer::new(lateness),
+                buffer: ReorderBuffer::new(options.lateness),
                 exhausted: false,
             });
         }
@@ -582,5 +744,54 @@ impl<'a> Merged<'a> {
                 .take()
                 .map(|event| (index, Item::Event(event)))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(text: &[u8], capacity: usize) -> BufReader<&[u8]> {
+        BufReader::with_capacity(capacity, text)
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_consumed_without_being_kept() {
+        let mut text = vec![b'a'; 10 << 20];
+        text.extend_from_slice(b"\n{\"next\":1}\n");
+        let mut input = reader(&text, 64 << 10);
+        let mut out = Vec::new();
+        let read = read_line_capped(&mut input, &mut out, 1 << 20);
+        assert_eq!(read.ok(), Some(LineRead::TooLong));
+        assert!(out.is_empty());
+        // Never more than the limit and one buffer's worth was held.
+        assert!(
+            out.capacity() <= (1 << 20) + (64 << 10),
+            "{}",
+            out.capacity()
+        );
+        let read = read_line_capped(&mut input, &mut out, 1 << 20);
+        assert_eq!(read.ok(), Some(LineRead::Line));
+        assert_eq!(out, b"{\"next\":1}\n");
+        out.clear();
+        assert_eq!(
+            read_line_capped(&mut input, &mut out, 1 << 20).ok(),
+            Some(LineRead::End)
+        );
+    }
+
+    #[test]
+    fn the_limit_counts_the_line_without_its_break() {
+        for (text, expected) in [
+            (&b"abcd\n"[..], LineRead::Line),
+            (&b"abcd"[..], LineRead::Line),
+            (&b"abcde\n"[..], LineRead::TooLong),
+            (&b"abcde"[..], LineRead::TooLong),
+        ] {
+            let mut out = Vec::new();
+            // A tiny buffer, so lines cross it.
+            let read = read_line_capped(&mut reader(text, 2), &mut out, 4);
+            assert_eq!(read.ok(), Some(expected), "{text:?}");
+        }
     }
 }
