@@ -1186,3 +1186,73 @@ fn eval_reads_zstd_and_gzip_like_plain_text() {
         assert!(text(&output.stdout).contains("llm.output.canary_token"));
     }
 }
+
+/// `eval`, `ir`, `docs` and `coverage` take the rules path positionally, as
+/// `check`, `test` and `compile` do; `--rules PATH` keeps working.
+#[test]
+fn every_command_takes_the_rules_path_positionally() {
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    let directory = temp_dir("positional");
+    let events = directory.join("events.jsonl");
+    std::fs::write(
+        &events,
+        r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","output":"TRIPLINE-CANARY-9e6a52"}"#,
+    )
+    .unwrap();
+    let events = events.to_str().unwrap();
+    let positional = tripline(&["eval", rules, "--events", events]);
+    let flagged = tripline(&["eval", "--rules", rules, "--events", events]);
+    assert_eq!(code(&positional), 0, "{}", text(&positional.stderr));
+    assert!(text(&positional.stdout).contains("llm.output.canary_token"));
+    assert_eq!(positional.stdout, flagged.stdout);
+
+    let one = tripline(&["ir", "llm.output.canary_token", rules]);
+    assert_eq!(code(&one), 0, "{}", text(&one.stderr));
+    assert_eq!(
+        one.stdout,
+        tripline(&["ir", "llm.output.canary_token", "--rules", rules]).stdout
+    );
+    let all = tripline(&["ir", "--all", rules]);
+    assert_eq!(code(&all), 0, "{}", text(&all.stderr));
+    assert!(text(&all.stdout).contains("llm.output.canary_token"));
+
+    let coverage = tripline(&["coverage", rules]);
+    assert_eq!(code(&coverage), 0, "{}", text(&coverage.stderr));
+    assert_eq!(
+        coverage.stdout,
+        tripline(&["coverage", "--rules", rules]).stdout
+    );
+}
+
+/// `docs` writes into the content repository (`docs/pack` beside its
+/// `tripline.yaml`, or beside the rules folder), not into `target/`.
+#[test]
+fn docs_write_into_the_content_repository_by_default() {
+    let directory = temp_dir("docs-default");
+    let repository = directory.join("repo");
+    std::fs::create_dir_all(repository.join("rules")).unwrap();
+    let pack = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    std::fs::write(
+        repository.join("tripline.yaml"),
+        format!("packs: [\"{pack}\"]\n"),
+    )
+    .unwrap();
+    let output = tripline(&["docs", repository.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(
+        repository.join("docs/pack").is_dir(),
+        "{}",
+        text(&output.stderr)
+    );
+    let rules_only = directory.join("content");
+    std::fs::create_dir_all(&rules_only).unwrap();
+    let copy = rules_only.join("rules");
+    let status = Command::new("cp")
+        .args(["-r", pack, copy.to_str().unwrap()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let output = tripline(&["docs", copy.to_str().unwrap()]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(rules_only.join("docs/pack").is_dir());
+}

@@ -11,7 +11,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::progress;
-use super::{EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, load_pack, plural};
+use super::{EXIT_OK, EXIT_USAGE, Global, MessageFormat, PackPaths, RulesArgs, load_pack, plural};
 use crate::eval::{self, EvalOptions, Input, Summary, TableCollector};
 
 /// How alerts are printed.
@@ -78,9 +78,9 @@ pub struct EvalArgs {
     /// merge several.
     #[arg(long = "events", value_name = "FILE", required = true)]
     pub events: Vec<String>,
-    /// Rule directories or content repository.
-    #[arg(long = "rules", value_name = "PATH")]
-    pub paths: Vec<PathBuf>,
+    /// Where the rules are.
+    #[command(flatten)]
+    pub paths: PackPaths,
     /// Overrides (`--param`, `--lookups`).
     #[command(flatten)]
     pub rules: RulesArgs,
@@ -130,7 +130,7 @@ fn default_threads() -> usize {
 
 /// Runs `eval`.
 pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
-    let (_, pack) = match load_pack(&args.paths, &args.rules, global) {
+    let (_, pack) = match load_pack(&args.paths.paths(), &args.rules, global) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

@@ -15,7 +15,11 @@ pub struct IrArgs {
     /// Prints the whole pack (schema, lists, lookups, params, rules).
     #[arg(long)]
     pub all: bool,
-    /// Rule directories or content repository.
+    /// Rule directories, `.tdl` files or content repositories after the rule id (with `--all`,
+    /// every positional argument is a path).
+    #[arg(value_name = "PATH")]
+    pub positional: Vec<PathBuf>,
+    /// The same as a positional PATH (the older spelling, kept).
     #[arg(long = "rules", value_name = "PATH")]
     pub paths: Vec<PathBuf>,
     /// Overrides.
@@ -25,7 +29,14 @@ pub struct IrArgs {
 
 /// Runs `ir`.
 pub fn run(args: &IrArgs, global: &Global) -> ExitCode {
-    let (_, pack) = match load_pack(&args.paths, &args.rules, global) {
+    // `tripline ir --all rules`: with `--all` there is no rule id, so the
+    // first positional argument is a path too.
+    let mut paths: Vec<PathBuf> = Vec::new();
+    if args.all {
+        paths.extend(args.rule_id.iter().map(PathBuf::from));
+    }
+    paths.extend(args.positional.iter().chain(&args.paths).cloned());
+    let (_, pack) = match load_pack(&paths, &args.rules, global) {
         Ok(loaded) => loaded,
         Err(code) => return code,
     };

@@ -109,6 +109,30 @@ impl Global {
     }
 }
 
+/// Where the rules are, for the commands that once took them only as
+/// `--rules PATH`: `tripline eval rules --events x` reads as `check`, `test`
+/// and `compile` do, and `--rules PATH` still works for existing scripts.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct PackPaths {
+    /// Rule directories, `.tdl` files or content repositories (default: `tripline.yaml` here, else `rules`).
+    #[arg(value_name = "PATH")]
+    positional: Vec<PathBuf>,
+    /// The same as a positional PATH (the older spelling, kept).
+    #[arg(long = "rules", value_name = "PATH")]
+    flagged: Vec<PathBuf>,
+}
+
+impl PackPaths {
+    /// The paths, positional ones first.
+    pub fn paths(&self) -> Vec<PathBuf> {
+        self.positional
+            .iter()
+            .chain(&self.flagged)
+            .cloned()
+            .collect()
+    }
+}
+
 /// The options every command that loads rules accepts.
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RulesArgs {
