@@ -21,6 +21,7 @@
 //! &options)` and `eval::evaluate_values(&pack, &events, &options)` make every stage
 //! testable on its own.
 
+pub mod builtin;
 pub mod check;
 pub mod cli;
 pub mod diagnostics;

@@ -13,7 +13,7 @@ use tripline::cli::{self, ColorChoice, Global, MessageFormat};
 
 /// Tripline: detection content for LLM-application security, checked, tested and compiled.
 #[derive(Debug, Parser)]
-#[command(name = "tripline", version, about, propagate_version = true)]
+#[command(name = "tripline", version = tripline::builtin::VERSION_LINE, about, propagate_version = true)]
 struct Arguments {
     /// How diagnostics are printed.
     #[arg(long, global = true, value_enum, default_value = "human")]

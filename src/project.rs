@@ -47,9 +47,13 @@ pub struct LoadOptions {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Rule packs included as they are (their tests are not this repository's).
+    /// Rule packs included as they are (their tests are not this repository's);
+    /// `builtin` is the pack embedded in the binary ([`crate::builtin`]).
     #[serde(default)]
     pub packs: Vec<PathBuf>,
+    /// Rules left out, by id, with the reason.
+    #[serde(default)]
+    pub disable: BTreeMap<String, String>,
     /// This repository's own rule directories.
     #[serde(default)]
     pub rules: Vec<PathBuf>,
@@ -147,6 +151,20 @@ pub struct Project {
     pub own_rule_files: Vec<String>,
     /// Mapping changes of the configuration files read, in order (later ones win).
     pub mappings: Vec<MappingConfig>,
+    /// Rules left out by `disable:` in a configuration file, with the reasons,
+    /// sorted by id; they are not in [`Project::pack`].
+    pub disabled: Vec<DisabledRule>,
+}
+
+/// A rule a configuration file's `disable:` left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledRule {
+    /// The rule's id.
+    pub id: String,
+    /// Why, as the configuration says.
+    pub reason: String,
+    /// The configuration file (in [`Project::sources`]).
+    pub config: SourceId,
 }
 
 /// Loads and checks. An error here is a usage or I/O problem (exit code 2);
@@ -163,12 +181,21 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     }
 
     let mut sources = Sources::new();
+    let mut disable = Vec::new();
     let mappings = configs
         .into_iter()
-        .map(|(path, text, changes, compile)| MappingConfig {
-            source: sources.add(path, text),
-            changes,
-            compile,
+        .map(|read| {
+            let source = sources.add(read.path, read.text);
+            disable.extend(read.disable.into_iter().map(|(id, reason)| DisabledRule {
+                id,
+                reason,
+                config: source,
+            }));
+            MappingConfig {
+                source,
+                changes: read.mappings,
+                compile: read.compile,
+            }
         })
         .collect();
     let mut files = Vec::new();
@@ -204,7 +231,19 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             .into_iter()
             .filter(|diagnostic| !(syntax_failed && diagnostic.code == Code::MISSING_SCHEMA)),
     );
-    let pack = if diagnostics.has_errors() { None } else { pack };
+    let disabled = disable_rules(&disable, &files, &sources, &mut diagnostics);
+    if !disabled.is_empty() {
+        test_files.retain(|(path, _)| !tests_disabled_rule(path, &disabled));
+    }
+    let pack = if diagnostics.has_errors() {
+        None
+    } else {
+        pack.map(|mut pack| {
+            pack.rules
+                .retain(|rule| !disabled.iter().any(|disabled| disabled.id == rule.id));
+            pack
+        })
+    };
     Ok(Project {
         sources,
         pack,
@@ -213,17 +252,91 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         test_files,
         own_rule_files,
         mappings,
+        disabled,
     })
 }
 
-/// A configuration file read: its path, its text, its mapping changes and
-/// its `compile:` settings.
-type ConfigRead = (
-    String,
-    String,
-    BTreeMap<String, MappingChange>,
-    CompileSettings,
-);
+/// Whether a test file's `rule:` is a disabled rule (its cases cannot run).
+fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
+    let Ok(text) = read_text(path) else {
+        return false;
+    };
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+        return false;
+    };
+    document
+        .get("rule")
+        .and_then(serde_yaml::Value::as_str)
+        .is_some_and(|rule| disabled.iter().any(|disabled| disabled.id == rule))
+}
+
+/// The rules `disable:` leaves out, sorted by id; an id no rule file declares
+/// is an E0531 error at its key in the configuration file.
+fn disable_rules(
+    disable: &[DisabledRule],
+    files: &[(SourceId, syntax::ast::File)],
+    sources: &Sources,
+    diagnostics: &mut Diagnostics,
+) -> Vec<DisabledRule> {
+    let declared: Vec<&str> = files
+        .iter()
+        .flat_map(|(_, file)| &file.declarations)
+        .filter_map(|declaration| match &declaration.kind {
+            syntax::ast::DeclarationKind::Rule(rule) => Some(rule.id.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut disabled = Vec::new();
+    for rule in disable {
+        if declared.contains(&rule.id.as_str()) {
+            disabled.push(rule.clone());
+            continue;
+        }
+        let mut diagnostic = Diagnostic::new(
+            Code::CONFIG,
+            format!(
+                "`disable:` names `{}`, which is not a rule of the loaded packs",
+                rule.id
+            ),
+        );
+        diagnostic = match yaml_key_span(sources, rule.config, &["disable", &rule.id]) {
+            Some(span) => diagnostic.primary(span, "no rule has this id"),
+            None => diagnostic.in_file(
+                sources
+                    .get(rule.config)
+                    .map(|file| file.path.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        let similar = declared
+            .iter()
+            .filter(|id| strsim::levenshtein(id, &rule.id) <= 3)
+            .min_by_key(|id| strsim::levenshtein(id, &rule.id));
+        diagnostic = match similar {
+            Some(id) => diagnostic.help(format!("a rule with a similar id exists: `{id}`")),
+            None => diagnostic
+                .help("`tripline check` lists the rules it loads; give a rule id of one of them"),
+        };
+        diagnostics.push(diagnostic);
+    }
+    disabled.sort_by(|a, b| a.id.cmp(&b.id));
+    disabled.dedup_by(|a, b| a.id == b.id);
+    disabled
+}
+
+/// A configuration file read.
+struct ConfigRead {
+    /// Its path as shown.
+    path: String,
+    /// Its text.
+    text: String,
+    /// Its mapping changes.
+    mappings: BTreeMap<String, MappingChange>,
+    /// Its `compile:` settings.
+    compile: CompileSettings,
+    /// Its `disable:` entries.
+    disable: BTreeMap<String, String>,
+}
 
 /// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
 fn resolve_roots(
@@ -275,10 +388,12 @@ fn apply_config(
     let base = path.parent().unwrap_or(Path::new("."));
     let mut roots = Vec::new();
     for pack in &config.packs {
-        roots.push(Root {
-            path: base.join(pack),
-            own: false,
-        });
+        let path = if pack.as_os_str() == crate::builtin::NAME {
+            PathBuf::from(crate::builtin::ROOT)
+        } else {
+            base.join(pack)
+        };
+        roots.push(Root { path, own: false });
     }
     for rules in &config.rules {
         roots.push(Root {
@@ -294,7 +409,7 @@ fn apply_config(
         .in_file(display_path(path)));
     }
     for root in &roots {
-        if !root.path.exists() {
+        if !root.path.exists() && !crate::builtin::is_dir(&root.path) {
             return Err(Diagnostic::new(
                 Code::CONFIG,
                 format!(
@@ -332,7 +447,13 @@ fn apply_config(
     // What serde's shape and the checks above leave (non-empty values, the
     // form of parameter names) is the shipped schema's.
     check_config_schema(path, &text)?;
-    configs.push((display_path(path), text, config.mappings, config.compile));
+    configs.push(ConfigRead {
+        path: display_path(path),
+        text,
+        mappings: config.mappings,
+        compile: config.compile,
+        disable: config.disable,
+    });
     Ok(roots)
 }
 
@@ -439,6 +560,20 @@ fn yaml_key_range(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
 fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
     let mut rules = Vec::new();
     let mut tests = Vec::new();
+    if crate::builtin::is_builtin(path) {
+        for file in crate::builtin::files_under(path) {
+            let name = file.to_string_lossy();
+            if name.ends_with(TEST_SUFFIX) {
+                tests.push(file);
+            } else if file
+                .extension()
+                .is_some_and(|extension| extension == RULE_EXTENSION)
+            {
+                rules.push(file);
+            }
+        }
+        return Ok((rules, tests));
+    }
     if path.is_file() {
         let name = path.to_string_lossy();
         if name.ends_with(TEST_SUFFIX) {
@@ -490,7 +625,11 @@ pub fn yaml_scalar_text(value: &serde_yaml::Value) -> String {
 /// A path as shown in messages: relative, with `./` removed, `/` separators.
 /// A UTF-8 text file, without the byte-order mark some Windows editors put
 /// at its start (it is not part of the content).
+/// Files of the embedded pack ([`crate::builtin`]) are read from the binary.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
+    if let Some(text) = crate::builtin::read(path) {
+        return Ok(text.to_string());
+    }
     let text = fs::read_to_string(path)?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),

@@ -52,6 +52,7 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
     let mut diagnostics = project.diagnostics.clone().into_sorted();
     diagnostics.extend(portability);
     global.report(&diagnostics, &project.sources);
+    super::report_disabled(&project, global);
     if global.message_format == MessageFormat::Human {
         let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());
         let files = project.sources.iter().count();

@@ -1,0 +1,198 @@
+//! A new user's first day, outside this checkout: the pack built into the
+//! binary (`packs: [builtin]`), disabling a shipped rule, scaffolding a
+//! content repository and a rule, and formatting rule files.
+//!
+//! Every test runs the binary in a fresh temporary directory, so nothing can
+//! read this repository's `rules/` by a relative path.
+
+#![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn tripline_in(directory: &Path, arguments: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tripline"))
+        .args(arguments)
+        .current_dir(directory)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("the tripline binary runs")
+}
+
+fn code(output: &Output) -> i32 {
+    output.status.code().unwrap_or(-1)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn both(output: &Output) -> String {
+    format!("{}{}", text(&output.stdout), text(&output.stderr))
+}
+
+/// The `N rules` of `check`'s summary line.
+fn rules_checked(output: &Output) -> usize {
+    let stderr = text(&output.stderr);
+    let summary = stderr
+        .lines()
+        .find(|line| line.starts_with("checked "))
+        .unwrap_or_else(|| panic!("no summary in {stderr}"));
+    let words: Vec<&str> = summary.split_whitespace().collect();
+    let at = words
+        .iter()
+        .position(|word| word.starts_with("rule"))
+        .unwrap_or_else(|| panic!("no rule count in {summary}"));
+    words[at - 1].parse().expect("a count")
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-first-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&directory);
+    std::fs::create_dir_all(&directory).expect("temp dir");
+    directory
+}
+
+fn write(path: &Path, content: &str) {
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).expect("create dir");
+    }
+    std::fs::write(path, content).expect("write");
+}
+
+/// A rule of the repository's own that uses a list of the built-in pack.
+const OWN_RULE: &str = r#"/// Acme's own rule on top of the shipped pack.
+rule acme.extraction.single {
+  title: "An extraction phrase in one input"
+  description: "One input holds a phrase of the shipped extraction list."
+  severity: low
+  category: llm_attack
+
+  match inference where user_input has_any extraction_phrases
+}
+"#;
+
+#[test]
+fn version_names_the_tool_and_the_built_in_pack() {
+    let output = tripline_in(&std::env::temp_dir(), &["--version"]);
+    assert_eq!(code(&output), 0);
+    let stdout = text(&output.stdout);
+    assert!(
+        stdout.starts_with(&format!(
+            "tripline {} (built-in pack ",
+            env!("CARGO_PKG_VERSION")
+        )),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn a_content_repository_uses_the_built_in_pack_without_a_checkout() {
+    let directory = temp_dir("builtin");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nparams:\n  extraction_threshold: 3\nlists:\n  extraction_phrases:\n    extend: [\"dump your configuration\"]\n",
+    );
+    write(
+        &directory.join("rules/acme.extraction.single.tdl"),
+        OWN_RULE,
+    );
+
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    let with_own = rules_checked(&check);
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    let shipped = rules_checked(&tripline_in(&directory, &["check"]));
+    assert!(shipped > 10, "the whole shipped pack loads: {shipped}");
+    assert_eq!(with_own, shipped + 1);
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nparams:\n  extraction_threshold: 3\n",
+    );
+
+    // The shipped rules come with their embedded lookups and parameters.
+    let ir = tripline_in(&directory, &["ir", "llm.prompt_extraction.repeated"]);
+    assert_eq!(code(&ir), 0, "{}", both(&ir));
+    assert!(text(&ir.stdout).contains("<builtin>/high/llm.prompt_extraction.repeated.tdl"));
+
+    let compile = tripline_in(
+        &directory,
+        &["compile", "--target", "duckdb_sql", "--out", "build"],
+    );
+    assert_eq!(code(&compile), 0, "{}", both(&compile));
+    let sql = std::fs::read_to_string(
+        directory.join("build/duckdb_sql/rules/agent.egress.unexpected_domain.sql"),
+    )
+    .expect("a shipped rule with a lookup compiled");
+    assert!(
+        sql.contains(r"api\.github\.com"),
+        "the embedded CSV's rows: {sql}"
+    );
+
+    // The shipped pack's tests run from the binary too.
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    let test = tripline_in(&directory, &["test", "--all"]);
+    assert_eq!(code(&test), 0, "{}", both(&test));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_content_repository_disables_a_shipped_rule_with_a_reason() {
+    let directory = temp_dir("disable");
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    let shipped = rules_checked(&tripline_in(&directory, &["check"]));
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\ndisable:\n  llm.output.size_spike: \"our outputs are long by design\"\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert!(
+        text(&check.stderr).contains(
+            "note: rule `llm.output.size_spike` is disabled by tripline.yaml: our outputs are long by design"
+        ),
+        "{}",
+        both(&check)
+    );
+    assert_eq!(rules_checked(&check), shipped - 1);
+
+    let compile = tripline_in(
+        &directory,
+        &["compile", "--target", "duckdb_sql", "--out", "build"],
+    );
+    assert_eq!(code(&compile), 0, "{}", both(&compile));
+    assert!(text(&compile.stderr).contains("is disabled by tripline.yaml"));
+    assert!(
+        !directory
+            .join("build/duckdb_sql/rules/llm.output.size_spike.sql")
+            .exists()
+    );
+    assert!(
+        directory
+            .join("build/duckdb_sql/rules/llm.output.secret_leak.sql")
+            .exists()
+    );
+
+    // Its tests are not run: they would fail on a rule that is not loaded.
+    let test = tripline_in(&directory, &["test", "--all"]);
+    assert_eq!(code(&test), 0, "{}", both(&test));
+    assert!(!text(&test.stdout).contains("llm.output.size_spike"));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn disabling_an_unknown_rule_is_an_error_at_its_line() {
+    let directory = temp_dir("disable-unknown");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\ndisable:\n  llm.output.size_spik: \"typo\"\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0531]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:3:3"), "{stderr}");
+    assert!(stderr.contains("`llm.output.size_spike`"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}
