@@ -46,6 +46,10 @@ enum Command {
     /// Compiles every rule for SIEM targets into `build/<target>/`; a rule a target cannot
     /// express is reported and skipped for that target (exit 1 with `--deny-unsupported`).
     Compile(cli::compile::CompileArgs),
+    /// Writes a new content repository that uses the built-in pack (tripline.yaml, rules/, a README, a CI example).
+    Init(cli::scaffold::InitArgs),
+    /// Writes a new rule skeleton and its test file (`tripline new rule ID`).
+    New(cli::scaffold::NewArgs),
     /// Prints the registered targets and what each can express (the capability table).
     Targets,
     /// Prints a shell completion script (`tripline completions bash > /etc/bash_completion.d/tripline`).
@@ -81,6 +85,8 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Init(args) => cli::scaffold::run_init(args),
+        Command::New(args) => cli::scaffold::run_new(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(

@@ -196,3 +196,101 @@ fn disabling_an_unknown_rule_is_an_error_at_its_line() {
     assert!(stderr.contains("`llm.output.size_spike`"), "{stderr}");
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn init_writes_a_content_repository_that_checks_tests_and_compiles() {
+    let parent = temp_dir("init");
+    let init = tripline_in(&parent, &["init", "detections"]);
+    assert_eq!(code(&init), 0, "{}", both(&init));
+    let directory = parent.join("detections");
+    for file in [
+        "tripline.yaml",
+        "rules/README.md",
+        "README.md",
+        ".github/workflows/tripline.yml",
+        ".gitignore",
+    ] {
+        assert!(directory.join(file).is_file(), "{file}");
+    }
+    let config = std::fs::read_to_string(directory.join("tripline.yaml")).expect("config");
+    assert!(config.contains("packs: [builtin]"), "{config}");
+
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    let compile = tripline_in(&directory, &["compile", "--target", "sigma"]);
+    assert_eq!(code(&compile), 0, "{}", both(&compile));
+    assert!(directory.join("build/sigma").is_dir());
+
+    // Never over an existing repository: nothing is written, exit 2.
+    std::fs::write(directory.join("README.md"), "ours\n").expect("write");
+    std::fs::remove_file(directory.join(".gitignore")).expect("remove");
+    let again = tripline_in(&parent, &["init", "detections"]);
+    assert_eq!(code(&again), 2, "{}", both(&again));
+    assert!(text(&again.stderr).contains("`detections/README.md` already exists"));
+    assert_eq!(
+        std::fs::read_to_string(directory.join("README.md")).expect("read"),
+        "ours\n"
+    );
+    assert!(!directory.join(".gitignore").exists(), "no file written");
+    std::fs::remove_dir_all(&parent).ok();
+}
+
+#[test]
+fn new_rule_writes_a_skeleton_that_checks_and_tests_that_pass() {
+    let directory = temp_dir("new-rule");
+    assert_eq!(code(&tripline_in(&directory, &["init"])), 0);
+    let new = tripline_in(
+        &directory,
+        &["new", "rule", "acme.support_bot.refund_abuse"],
+    );
+    assert_eq!(code(&new), 0, "{}", both(&new));
+    let rule = directory.join("rules/acme.support_bot.refund_abuse.tdl");
+    let tests = directory.join("rules/acme.support_bot.refund_abuse.test.yaml");
+    assert!(rule.is_file() && tests.is_file());
+
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    let test = tripline_in(&directory, &["test"]);
+    assert_eq!(code(&test), 0, "{}", both(&test));
+    let report = text(&test.stdout);
+    assert!(report.contains("2 passed, 0 failed"), "{report}");
+    // One case that alerts and one near miss that stays quiet.
+    let cases = std::fs::read_to_string(&tests).expect("read");
+    assert!(
+        cases.contains("expect: 1") && cases.contains("expect: 0"),
+        "{cases}"
+    );
+
+    // Never over an existing rule.
+    std::fs::write(&rule, "// mine\n").expect("write");
+    std::fs::remove_file(&tests).expect("remove");
+    let again = tripline_in(
+        &directory,
+        &["new", "rule", "acme.support_bot.refund_abuse"],
+    );
+    assert_eq!(code(&again), 2, "{}", both(&again));
+    assert!(text(&again.stderr).contains("already exists"));
+    assert_eq!(std::fs::read_to_string(&rule).expect("read"), "// mine\n");
+    assert!(!tests.exists(), "no file written");
+
+    let bad = tripline_in(&directory, &["new", "rule", "1bad id"]);
+    assert_eq!(code(&bad), 2, "{}", both(&bad));
+    assert!(text(&bad.stderr).contains("is not a rule id"));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn new_rule_writes_into_the_first_rules_directory_of_the_configuration() {
+    let directory = temp_dir("new-rule-dir");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [detections, more]\n",
+    );
+    let new = tripline_in(&directory, &["new", "rule", "acme.x"]);
+    assert_eq!(code(&new), 0, "{}", both(&new));
+    assert!(directory.join("detections/acme.x.tdl").is_file());
+    let with_dir = tripline_in(&directory, &["new", "rule", "acme.y", "--dir", "more"]);
+    assert_eq!(code(&with_dir), 0, "{}", both(&with_dir));
+    assert!(directory.join("more/acme.y.test.yaml").is_file());
+    std::fs::remove_dir_all(&directory).ok();
+}

@@ -10,6 +10,7 @@ pub mod docs;
 pub mod eval;
 pub mod explain;
 pub mod ir;
+pub mod scaffold;
 pub mod schema;
 pub mod test;
 
