@@ -27,6 +27,7 @@ pub mod cli;
 pub mod diagnostics;
 pub mod docs;
 pub mod eval;
+pub mod format;
 pub mod ir;
 pub mod project;
 pub mod schema;

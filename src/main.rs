@@ -46,6 +46,8 @@ enum Command {
     /// Compiles every rule for SIEM targets into `build/<target>/`; a rule a target cannot
     /// express is reported and skipped for that target (exit 1 with `--deny-unsupported`).
     Compile(cli::compile::CompileArgs),
+    /// Formats rule files canonically (`--check`: list the files that would change, exit 1 if any).
+    Fmt(cli::fmt::FmtArgs),
     /// Writes a new content repository that uses the built-in pack (tripline.yaml, rules/, a README, a CI example).
     Init(cli::scaffold::InitArgs),
     /// Writes a new rule skeleton and its test file (`tripline new rule ID`).
@@ -85,6 +87,7 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Fmt(args) => cli::fmt::run(args, &global),
         Command::Init(args) => cli::scaffold::run_init(args),
         Command::New(args) => cli::scaffold::run_new(args),
         Command::Completions { shell } => {

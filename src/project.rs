@@ -556,6 +556,63 @@ fn yaml_key_range(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
     found
 }
 
+/// The rule files a content repository owns, for `tripline fmt`: the `.tdl`
+/// files of the paths given (directories, files, or content repositories,
+/// whose own `rules:` count but not their `packs:`), sorted, each once.
+/// Default: `tripline.yaml` here if it exists, else `rules`.
+pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        if Path::new(CONFIG_FILE).is_file() {
+            vec![PathBuf::from(CONFIG_FILE)]
+        } else {
+            vec![PathBuf::from("rules")]
+        }
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        let config_path = if path.is_dir() && path.join(CONFIG_FILE).is_file() {
+            Some(path.join(CONFIG_FILE))
+        } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
+            Some(path.clone())
+        } else {
+            None
+        };
+        let roots = match config_path {
+            Some(config_path) => {
+                let text =
+                    read_text(&config_path).map_err(|error| io_error(&config_path, &error))?;
+                let config: Config = serde_yaml::from_str(&text).map_err(|error| {
+                    Diagnostic::new(Code::CONFIG, error.to_string())
+                        .in_file(display_path(&config_path))
+                })?;
+                let base = config_path.parent().unwrap_or(Path::new("."));
+                config.rules.iter().map(|rules| base.join(rules)).collect()
+            }
+            None if path.exists() => vec![path],
+            None => {
+                return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
+                    .in_file(display_path(&path))
+                    .help("give `.tdl` files, a rules directory, or a content repository with a tripline.yaml"));
+            }
+        };
+        for root in roots {
+            if !root.exists() {
+                return Err(Diagnostic::new(
+                    Code::INPUT_PATH,
+                    format!("the directory `{}` does not exist", display_path(&root)),
+                )
+                .in_file(display_path(&root)));
+            }
+            files.extend(discover(&root)?.0);
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 /// Every `.tdl` and `*.test.yaml` file under `path`, in sorted order.
 fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
     let mut rules = Vec::new();

@@ -261,6 +261,10 @@ fn new_rule_writes_a_skeleton_that_checks_and_tests_that_pass() {
         "{cases}"
     );
 
+    // The skeleton is already in the canonical layout.
+    let fmt = tripline_in(&directory, &["fmt", "--check"]);
+    assert_eq!(code(&fmt), 0, "{}", both(&fmt));
+
     // Never over an existing rule.
     std::fs::write(&rule, "// mine\n").expect("write");
     std::fs::remove_file(&tests).expect("remove");
@@ -292,5 +296,175 @@ fn new_rule_writes_into_the_first_rules_directory_of_the_configuration() {
     let with_dir = tripline_in(&directory, &["new", "rule", "acme.y", "--dir", "more"]);
     assert_eq!(code(&with_dir), 0, "{}", both(&with_dir));
     assert!(directory.join("more/acme.y.test.yaml").is_file());
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("create dir");
+    for entry in std::fs::read_dir(from).expect("read dir") {
+        let entry = entry.expect("entry");
+        let target = to.join(entry.file_name());
+        if entry.path().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).expect("copy");
+        }
+    }
+}
+
+fn tdl_files(directory: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(directory).expect("read dir") {
+        let path = entry.expect("entry").path();
+        if path.is_dir() {
+            files.extend(tdl_files(&path));
+        } else if path.extension().is_some_and(|extension| extension == "tdl") {
+            files.push(path);
+        }
+    }
+    files.sort();
+    files
+}
+
+/// Every line's indentation removed (outside `"""` strings) and blank lines
+/// added at the end: what a careless editor or a paste does to a rule.
+fn flatten(text: &str) -> String {
+    let mut out = String::new();
+    let mut in_triple = false;
+    for line in text.lines() {
+        out.push_str(if in_triple { line } else { line.trim_start() });
+        out.push('\n');
+        if line.matches("\"\"\"").count() % 2 == 1 {
+            in_triple = !in_triple;
+        }
+    }
+    out + "\n\n\n"
+}
+
+/// JSON without the keys that hold byte offsets and columns.
+fn without_positions(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Object(map) => {
+            map.retain(|key, _| !matches!(key.as_str(), "start" | "end" | "column"));
+            map.values_mut().for_each(without_positions);
+        }
+        serde_json::Value::Array(items) => items.iter_mut().for_each(without_positions),
+        _ => {}
+    }
+}
+
+#[test]
+fn fmt_restores_the_shipped_pack_and_changes_neither_check_nor_ir() {
+    let directory = temp_dir("fmt-pack");
+    let shipped = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let flat = directory.join("flat");
+    let formatted = directory.join("formatted");
+    copy_dir(&shipped, &flat);
+    for file in tdl_files(&flat) {
+        let text = std::fs::read_to_string(&file).expect("read");
+        std::fs::write(&file, flatten(&text)).expect("write");
+    }
+    copy_dir(&flat, &formatted);
+
+    let check_flat = tripline_in(&directory, &["fmt", "--check", "formatted"]);
+    assert_eq!(code(&check_flat), 1, "{}", both(&check_flat));
+    assert!(text(&check_flat.stdout).contains("formatted/high/llm.output.secret_leak.tdl\n"));
+
+    let fmt = tripline_in(&directory, &["fmt", "formatted"]);
+    assert_eq!(code(&fmt), 0, "{}", both(&fmt));
+    // The shipped pack is canonical: formatting gives it back byte for byte.
+    for file in tdl_files(&shipped) {
+        let relative = file.strip_prefix(&shipped).expect("under rules");
+        assert_eq!(
+            std::fs::read_to_string(formatted.join(relative)).expect("read"),
+            std::fs::read_to_string(&file).expect("read"),
+            "{}",
+            relative.display()
+        );
+    }
+    // Twice gives the same bytes.
+    let before: Vec<String> = tdl_files(&formatted)
+        .iter()
+        .map(|file| std::fs::read_to_string(file).expect("read"))
+        .collect();
+    let again = tripline_in(&directory, &["fmt", "formatted"]);
+    assert_eq!(code(&again), 0, "{}", both(&again));
+    assert!(
+        text(&again.stderr).contains("formatted 0 of"),
+        "{}",
+        both(&again)
+    );
+    let after: Vec<String> = tdl_files(&formatted)
+        .iter()
+        .map(|file| std::fs::read_to_string(file).expect("read"))
+        .collect();
+    assert_eq!(before, after);
+    let check_formatted = tripline_in(&directory, &["fmt", "--check", "formatted"]);
+    assert_eq!(code(&check_formatted), 0, "{}", both(&check_formatted));
+    assert!(text(&check_formatted.stdout).is_empty());
+
+    // `check` and `ir` say the same of the unformatted and the formatted pack.
+    let summary = |path: &str| {
+        let output = tripline_in(&directory, &["check", "--deny-warnings", path]);
+        assert_eq!(code(&output), 0, "{}", both(&output));
+        text(&output.stderr)
+    };
+    assert_eq!(summary("flat"), summary("formatted"));
+    let ir = |path: &str| {
+        let output = tripline_in(&directory, &["ir", "--all", "--rules", path]);
+        assert_eq!(code(&output), 0, "{}", both(&output));
+        let mut value: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("ir is JSON");
+        without_positions(&mut value);
+        serde_json::to_string(&value)
+            .expect("json")
+            .replace("formatted/", "flat/")
+    };
+    assert_eq!(ir("flat"), ir("formatted"));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn fmt_keeps_comments_doc_comments_and_guides() {
+    let directory = temp_dir("fmt-comments");
+    let rule = "// The team's note on this file.\n\n/// Doc line one.\n///   Doc line two, indented.\nrule acme.commented {\n// on the title\ntitle:   \"A title\"   // why this title\n    description: \"D\"\n  severity: low\n   category: behavioral\n  guide: \"\"\"\n        ## What fired\n\n          an   odd   indent, kept\n   \"\"\"\n  /* a block\n     comment */\n  match inference where user_input contains \"x\" // the phrase\n  // the end\n}\n";
+    write(&directory.join("rules/acme.commented.tdl"), rule);
+    let fmt = tripline_in(&directory, &["fmt", "rules"]);
+    assert_eq!(code(&fmt), 0, "{}", both(&fmt));
+    let formatted =
+        std::fs::read_to_string(directory.join("rules/acme.commented.tdl")).expect("read");
+    assert_eq!(
+        formatted,
+        "// The team's note on this file.\n\n/// Doc line one.\n///   Doc line two, indented.\nrule acme.commented {\n  // on the title\n  title: \"A title\" // why this title\n  description: \"D\"\n  severity: low\n  category: behavioral\n  guide: \"\"\"\n        ## What fired\n\n          an   odd   indent, kept\n   \"\"\"\n  /* a block\n     comment */\n  match inference where user_input contains \"x\" // the phrase\n  // the end\n}\n"
+    );
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn fmt_reports_a_file_that_does_not_parse_at_the_place_and_writes_nothing() {
+    let directory = temp_dir("fmt-broken");
+    let messy = "rule acme.a {\ntitle: \"A\"\ndescription: \"D\"\nseverity: low\ncategory: behavioral\nmatch inference where user_input contains \"x\"\n}\n";
+    let broken = "rule acme.b {\n  title: \"B\"\n  match inference where user_input contains\n}\n";
+    write(&directory.join("rules/a.tdl"), messy);
+    write(&directory.join("rules/b.tdl"), broken);
+    for arguments in [&["fmt", "rules"][..], &["fmt", "--check", "rules"][..]] {
+        let fmt = tripline_in(&directory, arguments);
+        assert_eq!(code(&fmt), 1, "{}", both(&fmt));
+        let stderr = text(&fmt.stderr);
+        assert!(stderr.contains("error[E01"), "{stderr}");
+        assert!(stderr.contains("rules/b.tdl:4:1"), "{stderr}");
+        assert!(stderr.contains("nothing was formatted"), "{stderr}");
+        // Neither the broken file nor the good one was written.
+        assert_eq!(
+            std::fs::read_to_string(directory.join("rules/a.tdl")).expect("read"),
+            messy
+        );
+        assert_eq!(
+            std::fs::read_to_string(directory.join("rules/b.tdl")).expect("read"),
+            broken
+        );
+    }
+    let missing = tripline_in(&directory, &["fmt", "nowhere"]);
+    assert_eq!(code(&missing), 2, "{}", both(&missing));
     std::fs::remove_dir_all(&directory).ok();
 }

@@ -9,6 +9,7 @@ pub mod compile;
 pub mod docs;
 pub mod eval;
 pub mod explain;
+pub mod fmt;
 pub mod ir;
 pub mod scaffold;
 pub mod schema;
