@@ -51,9 +51,6 @@ pub struct Config {
     /// `builtin` is the pack embedded in the binary ([`crate::builtin`]).
     #[serde(default)]
     pub packs: Vec<PathBuf>,
-    /// Rules left out, by id, with the reason.
-    #[serde(default)]
-    pub disable: BTreeMap<String, String>,
     /// This repository's own rule directories.
     #[serde(default)]
     pub rules: Vec<PathBuf>,
@@ -72,6 +69,9 @@ pub struct Config {
     /// How queries are written for every target.
     #[serde(default)]
     pub compile: CompileSettings,
+    /// Rules of the packs left out, by id, with the reason.
+    #[serde(default)]
+    pub disable: BTreeMap<String, String>,
 }
 
 /// `compile: { inline_lookup_rows: N }`.

@@ -92,7 +92,11 @@ fn a_content_repository_uses_the_built_in_pack_without_a_checkout() {
     let directory = temp_dir("builtin");
     write(
         &directory.join("tripline.yaml"),
-        "packs: [builtin]\nrules: [rules]\nparams:\n  extraction_threshold: 3\nlists:\n  extraction_phrases:\n    extend: [\"dump your configuration\"]\n",
+        "packs: [builtin]\nrules: [rules]\nparams:\n  extraction_threshold: 3\nlists:\n  extraction_phrases:\n    extend: [\"dump your configuration\"]\nlookups:\n  egress_allowlist: { extend: extra_hosts.csv }\n",
+    );
+    write(
+        &directory.join("extra_hosts.csv"),
+        "domain\napi.acme.example\n",
     );
     write(
         &directory.join("rules/acme.extraction.single.tdl"),
@@ -108,7 +112,7 @@ fn a_content_repository_uses_the_built_in_pack_without_a_checkout() {
     assert_eq!(with_own, shipped + 1);
     write(
         &directory.join("tripline.yaml"),
-        "packs: [builtin]\nrules: [rules]\nparams:\n  extraction_threshold: 3\n",
+        "packs: [builtin]\nrules: [rules]\nlookups:\n  egress_allowlist: { extend: extra_hosts.csv }\n",
     );
 
     // The shipped rules come with their embedded lookups and parameters.
@@ -128,6 +132,10 @@ fn a_content_repository_uses_the_built_in_pack_without_a_checkout() {
     assert!(
         sql.contains(r"api\.github\.com"),
         "the embedded CSV's rows: {sql}"
+    );
+    assert!(
+        sql.contains(r"api\.acme\.example"),
+        "the repository's extra rows: {sql}"
     );
 
     // The shipped pack's tests run from the binary too.
