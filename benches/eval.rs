@@ -1,36 +1,45 @@
-//! Evaluator throughput: parse-only floors against evaluating the shipped pack.
+//! Evaluator throughput on realistic traffic, against the fastest full parse.
 //!
 //! ```text
-//! cargo bench --bench eval                       # 100k and 1M events, best of 3 runs
-//! cargo bench --bench eval -- --sizes 100000     # one size
-//! cargo bench --bench eval -- --runs 5           # best of 5
-//! cargo bench --bench eval -- --no-rate          # without the constant-rate memory check
+//! cargo bench --bench eval                          # 100k and 1M events, best of 3 runs
+//! cargo bench --bench eval -- --sizes 100000        # one size
+//! cargo bench --bench eval -- --runs 5              # best of 5
+//! cargo bench --bench eval -- --per-rule 1000000    # per-rule costs on 1M events (default: the smallest size)
+//! cargo bench --bench eval -- --no-per-rule         # without per-rule costs
+//! cargo bench --bench eval -- --text short          # the generator's short one-line text
+//! cargo bench --bench eval -- --no-rate             # without the constant-rate memory check
 //! ```
 //!
 //! For each size, events come from `cargo run --release --example generate_logs
-//! -- --events N --seed 7` (cached under `target/bench-data/`). Measured on the
-//! same file, in this process:
+//! -- --events N --seed 7 --text realistic` (cached under `target/bench-data/`;
+//! `docs/benchmark.md` describes the traffic). Each measurement runs in a child
+//! process (this binary re-run with `--child`), so that its peak resident memory
+//! (`VmHWM`) is its own:
 //!
-//! - (a) the floor: read every line and fully deserialize it into a
-//!   `serde_json::Value`, and (a') the projected parse the evaluator uses (only
-//!   the fields the pack reads are materialised; it also runs the rules'
-//!   filters, which the evaluator evaluates when a line is parsed);
-//! - (b) `tripline eval` with the whole shipped pack (`rules/`), with 1 and 2
-//!   threads, each in a child process (this binary re-run with `--child`) so
-//!   that its peak resident memory (`VmHWM`) is its own.
+//! - (a) the floor: read every line and deserialize it with serde_json into a
+//!   borrowed struct of every canonical field of the event schema (all event
+//!   types; `&str` for identifiers, `Cow<str>` for text that may carry escapes,
+//!   numbers as numbers): the fastest full parse serde_json offers;
+//! - (a2) the same into a `serde_json::Value` (the floor of earlier versions);
+//! - (a') the evaluator's projected parse (only the fields the pack reads are
+//!   materialised; it also runs the rules' filters, which the evaluator runs
+//!   when a line is parsed);
+//! - (b) `eval` of the whole shipped pack (`rules/`), with 1 and 2 threads;
+//! - (c) per rule: `eval` with only that rule loaded, 1 thread, on one size,
+//!   sorted slowest first, so that a slow shape shows at once.
 //!
-//! Each measurement runs `--runs` times (3 by default), the measurements
-//! interleaved so that a slow spell of the machine touches all of them alike.
-//! Reported per measurement: the best time and how much slower the worst run
-//! was, events/s, MB/s, the ratio of (b) to the full-deserialize floor (best
-//! against best), and peak memory (the highest of the runs). When the shipped
-//! pack does not check, the report says so and measures only the floor.
+//! Each measurement runs `--runs` times (3 by default), interleaved so that a
+//! slow spell of the machine touches all of them alike. Reported: the best time
+//! and how much slower the worst run was, events/s, MB/s, the ratio to the
+//! borrowed floor (best floor time / best time: above 1 is faster than the
+//! floor) and peak memory (the highest of the runs).
 //!
 //! Last, peak memory at one event rate: 100k events over 3 days against 1M
 //! events over 30 days (`generate_logs --days`), the check that memory does
 //! not grow with the length of the input.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::{BufRead, BufReader};
@@ -45,6 +54,77 @@ use tripline::source::Sources;
 use tripline::syntax::parse;
 
 const SEED: &str = "7";
+
+/// Every canonical field of the event schema (`rules/schema/events.tdl`), of
+/// all event types, borrowed from the line where serde_json can: identifiers
+/// and enumerations as `&str`, free text (which may carry escapes) as
+/// `Cow<str>`, numbers and nested values as the schema has them. Deserializing
+/// a line into it is the fastest full parse serde_json offers: the floor.
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct BorrowedEvent<'a> {
+    // common
+    timestamp: &'a str,
+    event_type: &'a str,
+    source_type: Option<&'a str>,
+    event_id: Option<&'a str>,
+    app: Option<&'a str>,
+    session_id: Option<&'a str>,
+    user_id: Option<&'a str>,
+    api_key_id: Option<&'a str>,
+    src_ip: Option<&'a str>,
+    geo_country: Option<&'a str>,
+    // inference, policy_refusal, provider_error
+    model: Option<&'a str>,
+    #[serde(borrow)]
+    system_prompt: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    user_input: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    output: Option<Cow<'a, str>>,
+    input_tokens: Option<i64>,
+    output_tokens: Option<i64>,
+    latency_ms: Option<i64>,
+    cost_usd: Option<f64>,
+    finish_reason: Option<&'a str>,
+    // tool_call
+    tool_name: Option<&'a str>,
+    #[serde(borrow)]
+    tool_args: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    tool_result: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    target_url: Option<Cow<'a, str>>,
+    target_domain: Option<&'a str>,
+    target_ip: Option<&'a str>,
+    #[serde(borrow)]
+    target_path: Option<Cow<'a, str>>,
+    status: Option<&'a str>,
+    // auth
+    outcome: Option<&'a str>,
+    auth_method: Option<&'a str>,
+    #[serde(borrow)]
+    user_agent: Option<Cow<'a, str>>,
+    // rate_limit
+    limit_name: Option<&'a str>,
+    // provider_error
+    provider: Option<&'a str>,
+    error_code: Option<&'a str>,
+    http_status: Option<i64>,
+    // policy_refusal
+    policy_category: Option<&'a str>,
+    // retrieval
+    #[serde(borrow)]
+    query: Option<Cow<'a, str>>,
+    document_id: Option<&'a str>,
+    document_category: Option<&'a str>,
+    #[serde(borrow)]
+    content: Option<Cow<'a, str>>,
+    // dependency
+    component: Option<&'a str>,
+    version: Option<&'a str>,
+    ecosystem: Option<&'a str>,
+}
 
 /// The allocator the `tripline` binary uses, so that both the parse floor and
 /// the evaluation are measured as the shipped binary runs them.
@@ -124,14 +204,15 @@ fn shipped_pack(user_scopes: Option<&Path>) -> Result<ir::Pack, String> {
 }
 
 /// Generates (or reuses) the events file of `count` events (over `days`, or
-/// the generator's default span) and its `user_scopes` lookup.
-fn events_file(count: usize, days: Option<u32>) -> (PathBuf, PathBuf) {
+/// the generator's default span) with `text` ("realistic" or "short"), and
+/// its `user_scopes` lookup.
+fn events_file(count: usize, days: Option<u32>, text: &str) -> (PathBuf, PathBuf) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| manifest_dir().join("target"), PathBuf::from);
     let directory = target.join("bench-data");
     fs::create_dir_all(&directory).unwrap();
     let span = days.map_or(String::new(), |days| format!("-{days}d"));
-    let path = directory.join(format!("events-{count}-seed{SEED}{span}.jsonl"));
+    let path = directory.join(format!("events-{count}-seed{SEED}{span}-{text}.jsonl"));
     let scopes = directory.join(format!("user_scopes-{count}.csv"));
     if !path.exists() || !scopes.exists() {
         eprintln!("generating {count} events into {} ...", path.display());
@@ -145,7 +226,14 @@ fn events_file(count: usize, days: Option<u32>) -> (PathBuf, PathBuf) {
                 "generate_logs",
                 "--",
             ])
-            .args(["--events", &count.to_string(), "--seed", SEED])
+            .args([
+                "--events",
+                &count.to_string(),
+                "--seed",
+                SEED,
+                "--text",
+                text,
+            ])
             .args(days.map(|days| format!("--days={days}")))
             .arg("--out")
             .arg(&path)
@@ -181,62 +269,147 @@ fn for_each_line(path: &Path, mut each: impl FnMut(&str, u64)) {
     }
 }
 
-/// The child: evaluate once, print `seconds events alerts peak_kb`.
-fn child(path: &Path, scopes: &Path, threads: usize) {
-    let pack = shipped_pack(Some(scopes)).expect("the parent checked the pack");
-    let options = EvalOptions {
-        threads,
-        ..EvalOptions::default()
+/// What one measurement does, in a child process.
+#[derive(Clone, Debug, PartialEq)]
+enum Task {
+    /// (a) serde_json into [`BorrowedEvent`].
+    Borrowed,
+    /// (a2) serde_json into a `serde_json::Value`.
+    Value,
+    /// (a') the evaluator's projected parse and filters, whole pack.
+    Projected,
+    /// (b) eval of the whole pack with this many threads.
+    Pack(usize),
+    /// (c) eval of one rule, 1 thread.
+    Rule(String),
+}
+
+impl Task {
+    fn arguments(&self) -> Vec<String> {
+        match self {
+            Task::Borrowed => vec!["borrowed".into()],
+            Task::Value => vec!["value".into()],
+            Task::Projected => vec!["projected".into()],
+            Task::Pack(threads) => vec!["pack".into(), threads.to_string()],
+            Task::Rule(rule) => vec!["rule".into(), rule.clone()],
+        }
+    }
+
+    fn parse(arguments: &[String]) -> Task {
+        match arguments[0].as_str() {
+            "borrowed" => Task::Borrowed,
+            "value" => Task::Value,
+            "projected" => Task::Projected,
+            "pack" => Task::Pack(arguments[1].parse().unwrap()),
+            _ => Task::Rule(arguments[1].clone()),
+        }
+    }
+}
+
+/// The child: run `task` once on `path`, print `seconds events alerts
+/// peak_kb per_rule_json`.
+fn child(path: &Path, scopes: &Path, task: &Task) {
+    let parse_only = |each: &mut dyn FnMut(&str, u64)| {
+        let start = Instant::now();
+        let mut lines = 0u64;
+        for_each_line(path, |line, number| {
+            each(line, number);
+            lines += 1;
+        });
+        (start.elapsed().as_secs_f64(), lines)
     };
-    let start = Instant::now();
-    let mut alerts = 0u64;
-    let summary = eval::run(
-        &pack,
-        &[Input::Path(path.to_path_buf())],
-        &options,
-        &mut |_| {
-            alerts += 1;
-            Ok(())
-        },
-    )
-    .unwrap_or_else(|error| panic!("{error}"));
-    let seconds = start.elapsed().as_secs_f64();
-    let per_rule: BTreeMap<_, _> = summary
-        .alerts
-        .iter()
-        .filter(|(_, count)| **count > 0)
-        .collect();
+    let (seconds, events, alerts, per_rule) = match task {
+        Task::Borrowed => {
+            let (seconds, lines) = parse_only(&mut |line, _| {
+                let event: BorrowedEvent = serde_json::from_str(line).unwrap();
+                std::hint::black_box(&event);
+            });
+            (seconds, lines, 0, String::new())
+        }
+        Task::Value => {
+            let (seconds, lines) = parse_only(&mut |line, _| {
+                let value: serde_json::Value = serde_json::from_str(line).unwrap();
+                std::hint::black_box(&value);
+            });
+            (seconds, lines, 0, String::new())
+        }
+        Task::Projected => {
+            let pack = shipped_pack(Some(scopes)).expect("the parent checked the pack");
+            let engine = eval::Engine::new(&pack, &EvalOptions::default()).unwrap();
+            let projection = engine.projection();
+            let mut scratch = eval::Scratch::default();
+            let (seconds, lines) = parse_only(&mut |line, number| {
+                let event = projection
+                    .parse_line(line, 0, number, &mut scratch)
+                    .unwrap();
+                std::hint::black_box(&event);
+            });
+            (seconds, lines, 0, String::new())
+        }
+        Task::Pack(_) | Task::Rule(_) => {
+            let pack = shipped_pack(Some(scopes)).expect("the parent checked the pack");
+            let options = match task {
+                Task::Pack(threads) => EvalOptions {
+                    threads: *threads,
+                    ..EvalOptions::default()
+                },
+                Task::Rule(rule) => EvalOptions {
+                    rules: vec![rule.clone()],
+                    ..EvalOptions::default()
+                },
+                _ => unreachable!(),
+            };
+            let start = Instant::now();
+            let mut alerts = 0u64;
+            let summary = eval::run(
+                &pack,
+                &[Input::Path(path.to_path_buf())],
+                &options,
+                &mut |_| {
+                    alerts += 1;
+                    Ok(())
+                },
+            )
+            .unwrap_or_else(|error| panic!("{error}"));
+            let seconds = start.elapsed().as_secs_f64();
+            let per_rule: BTreeMap<_, _> = summary
+                .alerts
+                .iter()
+                .filter(|(_, count)| **count > 0)
+                .collect();
+            let per_rule = serde_json::to_string(&per_rule).unwrap();
+            (seconds, summary.events_read as u64, alerts, per_rule)
+        }
+    };
     println!(
-        "{seconds} {} {alerts} {} {}",
-        summary.events_read,
-        peak_kilobytes(),
-        serde_json::to_string(&per_rule).unwrap()
+        "{seconds} {events} {alerts} {} {per_rule}",
+        peak_kilobytes()
     );
 }
 
-/// What one child evaluation reported.
+/// What one child reported.
 struct Child {
     seconds: f64,
-    events: usize,
+    events: u64,
     alerts: u64,
     peak_kb: u64,
     /// Alerts per rule, as JSON.
     per_rule: String,
 }
 
-/// Runs `eval` once in a child process (this binary with `--child`), so
+/// Runs `task` once in a child process (this binary with `--child`), so
 /// that its peak memory is its own.
-fn run_child(path: &Path, scopes: &Path, threads: usize) -> Child {
+fn run_child(path: &Path, scopes: &Path, task: &Task) -> Child {
     let output = Command::new(std::env::current_exe().unwrap())
         .arg("--child")
         .arg(path)
         .arg(scopes)
-        .arg(threads.to_string())
+        .args(task.arguments())
         .output()
         .unwrap();
     assert!(
         output.status.success(),
-        "eval with {threads} thread(s) failed: {}",
+        "{task:?} failed: {}",
         String::from_utf8_lossy(&output.stderr)
     );
     let text = String::from_utf8_lossy(&output.stdout);
@@ -258,9 +431,9 @@ struct Runs {
 }
 
 impl Runs {
-    fn add(&mut self, seconds: f64, peak_kb: u64) {
-        self.seconds.push(seconds);
-        self.peak_kb = self.peak_kb.max(peak_kb);
+    fn add(&mut self, child: &Child) {
+        self.seconds.push(child.seconds);
+        self.peak_kb = self.peak_kb.max(child.peak_kb);
     }
 
     fn best(&self) -> f64 {
@@ -272,20 +445,32 @@ impl Runs {
     }
 }
 
-fn report(label: &str, events: usize, bytes: u64, runs: &Runs, floor: Option<f64>) {
+fn header() {
+    println!(
+        "  {:<38} {:>8} {:>6} {:>17} {:>13} {:>8} {:>9}",
+        "", "best", "worst", "events", "throughput", "ratio", "peak MB"
+    );
+}
+
+fn report(label: &str, events: u64, bytes: u64, runs: &Runs, floor: Option<f64>) {
     let seconds = runs.best();
     let rate = events as f64 / seconds;
     let megabytes = bytes as f64 / 1e6 / seconds;
     let ratio = floor.map_or(String::new(), |floor| format!("{:>8.2}", floor / seconds));
     let spread = format!("+{:.0}%", (runs.worst() / seconds - 1.0) * 100.0);
-    let peak = if runs.peak_kb > 0 {
-        format!("{:>9.1}", runs.peak_kb as f64 / 1024.0)
-    } else {
-        String::new()
-    };
+    let peak = format!("{:>9.1}", runs.peak_kb as f64 / 1024.0);
     println!(
-        "  {label:<34} {seconds:>8.3} s {spread:>6} {rate:>12.0} ev/s {megabytes:>8.1} MB/s {ratio:>8} {peak:>9}"
+        "  {label:<38} {seconds:>8.3} s {spread:>6} {rate:>12.0} ev/s {megabytes:>8.1} MB/s {ratio:>8} {peak:>9}"
     );
+}
+
+/// The value after `flag` in the arguments.
+fn flag_value<'a>(arguments: &'a [String], flag: &str) -> Option<&'a str> {
+    arguments
+        .iter()
+        .position(|argument| argument == flag)
+        .and_then(|position| arguments.get(position + 1))
+        .map(String::as_str)
 }
 
 fn main() {
@@ -293,134 +478,155 @@ fn main() {
     if let Some(position) = arguments.iter().position(|argument| argument == "--child") {
         let path = PathBuf::from(&arguments[position + 1]);
         let scopes = PathBuf::from(&arguments[position + 2]);
-        let threads: usize = arguments[position + 3].parse().unwrap();
-        child(&path, &scopes, threads);
+        child(&path, &scopes, &Task::parse(&arguments[position + 3..]));
         return;
     }
-    let sizes: Vec<usize> = arguments
-        .iter()
-        .position(|argument| argument == "--sizes")
-        .and_then(|position| arguments.get(position + 1))
+    let sizes: Vec<usize> = flag_value(&arguments, "--sizes")
         .map(|list| {
             list.split(',')
                 .filter_map(|size| size.trim().parse().ok())
                 .collect()
         })
         .unwrap_or_else(|| vec![100_000, 1_000_000]);
-    let runs: usize = arguments
-        .iter()
-        .position(|argument| argument == "--runs")
-        .and_then(|position| arguments.get(position + 1))
+    let runs: usize = flag_value(&arguments, "--runs")
         .and_then(|runs| runs.parse().ok())
         .unwrap_or(3)
         .max(1);
+    let text = flag_value(&arguments, "--text").unwrap_or("realistic");
+    assert!(
+        text == "realistic" || text == "short",
+        "--text is realistic or short"
+    );
+    let per_rule_size = if arguments.iter().any(|argument| argument == "--no-per-rule") {
+        None
+    } else {
+        flag_value(&arguments, "--per-rule")
+            .and_then(|size| size.parse().ok())
+            .or_else(|| sizes.iter().copied().min())
+    };
 
     for &count in &sizes {
-        let (path, scopes) = events_file(count, None);
+        let (path, scopes) = events_file(count, None, text);
         let bytes = fs::metadata(&path)
             .map(|metadata| metadata.len())
             .unwrap_or(0);
         println!(
-            "\n{count} events, {:.1} MB ({})",
+            "\n{count} events, {:.1} MB, {:.0} bytes/event ({})",
             bytes as f64 / 1e6,
+            bytes as f64 / count.max(1) as f64,
             path.display()
         );
-        println!(
-            "  {:<34} {:>10} {:>6} {:>17} {:>13} {:>8} {:>9}",
-            "", "best of runs", "worst", "events", "throughput", "ratio", "peak MB"
-        );
-
+        header();
         let pack = match shipped_pack(Some(&scopes)) {
             Ok(pack) => Some(pack),
             Err(problem) => {
                 println!("  the shipped pack (rules/) does not check: {problem}");
-                println!("  (a') and (b) not measured: the evaluator needs a checked pack");
+                println!("  only the floors are measured: the evaluator needs a checked pack");
                 None
             }
         };
+        let mut tasks = vec![Task::Borrowed, Task::Value];
+        if pack.is_some() {
+            tasks.extend([Task::Projected, Task::Pack(1), Task::Pack(2)]);
+        }
         // Every measurement runs `runs` times, interleaved, so that a slow
         // spell of the machine touches all of them; the best time of each is
         // reported, with the spread of its runs.
-        let mut full = Runs::default();
-        let mut projected = Runs::default();
-        let mut evals = [Runs::default(), Runs::default()];
-        let mut lines = 0usize;
-        let mut events = 0usize;
+        let mut measured: Vec<Runs> = tasks.iter().map(|_| Runs::default()).collect();
+        let mut events = 0;
         let mut alerts_line = String::new();
         for _ in 0..runs {
-            let start = Instant::now();
-            lines = 0;
-            for_each_line(&path, |line, _| {
-                let value: serde_json::Value = serde_json::from_str(line).unwrap();
-                std::hint::black_box(&value);
-                lines += 1;
-            });
-            full.add(start.elapsed().as_secs_f64(), 0);
-            let Some(pack) = &pack else {
-                continue;
-            };
-            let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
-            let projection = engine.projection();
-            let start = Instant::now();
-            let mut scratch = eval::Scratch::default();
-            for_each_line(&path, |line, number| {
-                let event = projection
-                    .parse_line(line, 0, number, &mut scratch)
-                    .unwrap();
-                std::hint::black_box(&event);
-            });
-            projected.add(start.elapsed().as_secs_f64(), 0);
-            for (threads, runs) in [1, 2].into_iter().zip(&mut evals) {
-                let child = run_child(&path, &scopes, threads);
-                runs.add(child.seconds, child.peak_kb);
-                events = child.events;
-                if threads == 1 {
+            for (task, runs) in tasks.iter().zip(&mut measured) {
+                let child = run_child(&path, &scopes, task);
+                runs.add(&child);
+                events = events.max(child.events);
+                if *task == Task::Pack(1) {
                     alerts_line = format!("{} alerts: {}", child.alerts, child.per_rule);
                 }
             }
         }
-        let floor = full.best();
-        report(
-            "(a) full parse to serde_json::Value",
-            lines,
-            bytes,
-            &full,
-            None,
-        );
-        let Some(pack) = &pack else {
-            continue;
-        };
-        report(
+        let floor = measured[0].best();
+        let labels = [
+            "(a) floor: serde_json, borrowed struct",
+            "(a2) serde_json::Value",
             "(a') projected parse + filters",
-            lines,
-            bytes,
-            &projected,
-            Some(floor),
-        );
-        let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
-        println!(
-            "      {} rules; {} of the schema's fields read",
-            pack.rules.len(),
-            engine.projection().read_fields().len()
-        );
-        for (threads, runs) in [1, 2].into_iter().zip(&evals) {
-            report(
-                &format!("(b) eval, shipped pack, {threads} thread(s)"),
-                events,
-                bytes,
-                runs,
-                Some(floor),
+            "(b) eval, shipped pack, 1 thread",
+            "(b) eval, shipped pack, 2 threads",
+        ];
+        for (label, runs) in labels.iter().zip(&measured) {
+            report(label, events, bytes, runs, Some(floor));
+        }
+        if let Some(pack) = &pack {
+            let engine = eval::Engine::new(pack, &EvalOptions::default()).unwrap();
+            println!(
+                "      {} rules; {} of the schema's fields read; {alerts_line}",
+                pack.rules.len(),
+                engine.projection().read_fields().len()
             );
-            if threads == 1 {
-                println!("      {alerts_line}");
-            }
         }
         println!(
-            "  best of {runs} interleaved runs; worst = how much slower the slowest run was;\n  ratio = best full-parse time / best time, i.e. (b)/(a) in throughput; > 1 is faster than the floor"
+            "  best of {runs} interleaved runs; worst = how much slower the slowest run was;\n  ratio = best floor time / best time (above 1 is faster than the borrowed-struct floor)"
         );
+        if let (Some(pack), Some(size)) = (&pack, per_rule_size)
+            && size == count
+        {
+            per_rule_costs(pack, &path, &scopes, (events, bytes), floor, runs);
+        }
+    }
+    if let Some(size) = per_rule_size
+        && !sizes.contains(&size)
+    {
+        let (path, scopes) = events_file(size, None, text);
+        let bytes = fs::metadata(&path).map(|meta| meta.len()).unwrap_or(0);
+        if let Ok(pack) = shipped_pack(Some(&scopes)) {
+            let mut floor = Runs::default();
+            for _ in 0..runs {
+                floor.add(&run_child(&path, &scopes, &Task::Borrowed));
+            }
+            println!("\n{size} events, {:.1} MB", bytes as f64 / 1e6);
+            per_rule_costs(
+                &pack,
+                &path,
+                &scopes,
+                (size as u64, bytes),
+                floor.best(),
+                runs,
+            );
+        }
     }
     if !arguments.iter().any(|argument| argument == "--no-rate") {
-        constant_rate_memory(runs);
+        constant_rate_memory(text);
+    }
+}
+
+/// (c): each rule alone, 1 thread, slowest first.
+fn per_rule_costs(
+    pack: &ir::Pack,
+    path: &Path,
+    scopes: &Path,
+    (events, bytes): (u64, u64),
+    floor: f64,
+    runs: usize,
+) {
+    let tasks: Vec<Task> = pack
+        .rules
+        .iter()
+        .map(|rule| Task::Rule(rule.id.clone()))
+        .collect();
+    let mut measured: Vec<Runs> = tasks.iter().map(|_| Runs::default()).collect();
+    for _ in 0..runs {
+        for (task, runs) in tasks.iter().zip(&mut measured) {
+            runs.add(&run_child(path, scopes, task));
+        }
+    }
+    let mut order: Vec<usize> = (0..tasks.len()).collect();
+    order.sort_by(|a, b| measured[*b].best().total_cmp(&measured[*a].best()));
+    println!("  (c) per rule, only that rule loaded, 1 thread, slowest first:");
+    for index in order {
+        let Task::Rule(rule) = &tasks[index] else {
+            continue;
+        };
+        report(rule, events, bytes, &measured[index], Some(floor));
     }
 }
 
@@ -429,17 +635,14 @@ fn main() {
 /// the same rate, so state tied to time spans (the reorder buffer's
 /// lateness, windows, lookbacks) holds as many events in both; only the
 /// input's length differs.
-fn constant_rate_memory(runs: usize) {
-    println!("\npeak memory at one rate (eval, 1 thread, highest of {runs} runs)");
+fn constant_rate_memory(text: &str) {
+    // One run each: peak memory hardly varies between runs, and the time of
+    // the default bench stays under about 3 minutes.
+    println!("\npeak memory at one rate (eval, 1 thread, one run)");
     for (count, days) in [(100_000, 3), (1_000_000, 30)] {
-        let (path, scopes) = events_file(count, Some(days));
-        let mut peak = 0u64;
-        let mut line = String::new();
-        for _ in 0..runs {
-            let child = run_child(&path, &scopes, 1);
-            peak = peak.max(child.peak_kb);
-            line = format!("{} alerts", child.alerts);
-        }
+        let (path, scopes) = events_file(count, Some(days), text);
+        let child = run_child(&path, &scopes, &Task::Pack(1));
+        let (peak, line) = (child.peak_kb, format!("{} alerts", child.alerts));
         println!(
             "  {count:>9} events over {days:>2} days {:>9.1} MB   ({line})",
             peak as f64 / 1024.0

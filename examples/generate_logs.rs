@@ -3,6 +3,7 @@
 //! ```text
 //! cargo run --release --example generate_logs -- --events 1000000 --seed 7 \
 //!     [--start 2026-03-02T00:00:00Z] [--days D] [--out events.jsonl] [--user-scopes user_scopes.csv]
+//!     [--text realistic|short] [--episodes N]
 //! ```
 //!
 //! Writes exactly `--events` JSON Lines events in the shape of `design/events.md` (to stdout
@@ -19,8 +20,11 @@
 //!   `public` and their app's category (`support`, `engineering`, `hr`, `sales`).
 //!   `--user-scopes FILE` writes that `user_scopes` lookup as CSV. These tables do not
 //!   depend on the seed.
-//! - Benign traffic: ~70% inference, 10% tool calls to allow-listed domains and paths, 10%
-//!   retrievals in scope, 8.5% auth (3% of them isolated failures), and rare provider errors,
+//! - Text (`--text`, see **Realistic text** below): `realistic` by default, about 990 bytes
+//!   per event; `short` writes the templated one-liners of earlier versions (about 750 bytes
+//!   per event), byte for byte as they were.
+//! - Benign traffic: ~70% inference (60% with realistic text, whose extra 10% are agent tool
+//!   calls), 10% tool calls to allow-listed domains and paths, 10% retrievals in scope, 8.5% auth (3% of them isolated failures), and rare provider errors,
 //!   isolated policy refusals (at most one per user per hour) and rate-limit events; plus a
 //!   dependency inventory per app every day at 00:05Z with safe versions. Volume follows a
 //!   daily curve (peak 14:00Z, trough 02:00Z) and drops at weekends.
@@ -28,10 +32,36 @@
 //!   20,000 events, each kind at least once from 100,000 events, fewer below (one from 100
 //!   events). Each episode lies inside one aligned window of the rule it targets (hour,
 //!   5 or 10 minutes, minute), and baseline or new-value episodes come after the first 25
-//!   hours (so they need a span of at least 26 hours). Benign traffic is shaped not to trip
+//!   hours (so they need a span of at least 26 hours). `--episodes N` plans N episodes
+//!   instead (the golden test puts all 22 kinds in 30,000 events). Benign traffic is shaped not to trip
 //!   the rules on its own: templated inputs stay under 120 characters, a session mentions a
-//!   jailbreak term at most once, refusals are isolated, and a key's owner does not log in
-//!   during a brute-force episode against it.
+//!   jailbreak term at most once, refusals are isolated, a key's owner does not log in
+//!   during a brute-force episode against it, and (realistic text) no three sessions of a
+//!   UTC day send inputs of 120 characters or more sharing a fingerprint band key of the
+//!   campaign rule (`CampaignGuard`).
+//!
+//! Realistic text (the distribution `docs/benchmark.md` tabulates, measured on 1M events):
+//! - Inference inputs, 50 to 3,000 characters (mean ~220, median ~100, p90 ~400, p99
+//!   ~2,050): 65% a templated question under 120 characters (the app's 6-8 question
+//!   templates with subject and qualifier slots, greetings, sometimes a few words of
+//!   context), so near-duplicates are everywhere; 25% 120-300 characters, one to three
+//!   sentences of the user's own context first (24 sentence templates whose slots take
+//!   nouns, verbs, names, coined names of products and people, and 3-5 digit numbers);
+//!   8% 300-1,000 and 2% 1,000-3,000 characters, with a pasted block after the context: a
+//!   host's log lines, a table, an email thread, a Python traceback or code. Attack inputs
+//!   keep their own (shorter) text.
+//! - Outputs, 21 to about 2,100 characters (mean ~330, median ~180): 60% the templated
+//!   answer as is, 32% extended to 250-500 characters, 8% to 500-2,000 (steps, prose,
+//!   code). `output_tokens` keeps its earlier distribution, on which the size and spend
+//!   rules are calibrated, so it does not follow the logged text's length.
+//! - Retrieval chunks of 500-2,000 characters (mean ~980, median ~800): the templated
+//!   snippet, then numbered sections of handbook, knowledge-base and meeting-note lines.
+//! - Incident bursts: on every day the support bot has one to three windows of one to
+//!   three hours in which 60% of its inferences are the incident's short question, the
+//!   same text from many users (under 120 characters), or the help centre's contact form:
+//!   the same labels for everyone, then the user's own order number, product, issue and
+//!   250-900 characters of description.
+//! - The mix is 60% inference, 20% tool calls, 10% retrievals, 8.5% auth and the rest.
 //!
 //! Attack data, for the lookups of the rule pack:
 //! - egress: `exfil.attacker-cdn.net`, `drop.quietbucket-sync.com` (`http_post`); indirect
@@ -51,7 +81,9 @@
 //! that, `max(2 hours, N x 2.592 s)` (the rate of 100,000 events in 3 days; two hours
 //! always hold an hour-aligned slot for an episode).
 //!
-//! Determinism: all randomness comes from one `StdRng` seeded with `--seed`, and events are
+//! Determinism: all randomness comes from one `StdRng` seeded with `--seed` (realistic text
+//! from two generators seeded from it after the others, so that `--text short` draws the
+//! same numbers as before), and events are
 //! produced in time order (the benign stream merged with a small pre-sorted list of
 //! scheduled events), so the same arguments give byte-identical output with the same `rand`
 //! version. Secrets in attack outputs are random strings, never real credentials.
@@ -67,6 +99,8 @@ use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
+use std::collections::HashMap;
+use tripline::ir::fingerprint;
 
 const SECOND: i64 = 1_000;
 const MINUTE: i64 = 60 * SECOND;
@@ -81,7 +115,7 @@ const INVENTORY_SESSIONS: u64 = 1 << 41;
 
 #[derive(Parser)]
 #[command(about = "Write synthetic LLM-application events (JSON Lines) with injected attacks")]
-struct Args {
+pub(crate) struct Args {
     /// Number of events to write.
     #[arg(long, value_parser = clap::value_parser!(u64).range(0..=10_000_000_000))]
     events: u64,
@@ -102,6 +136,15 @@ struct Args {
     /// have the same rate.
     #[arg(long, value_parser = clap::value_parser!(u32).range(2..=3650))]
     days: Option<u32>,
+    /// Realistic text (long templated inputs, pasted logs, long outputs and chunks,
+    /// incident bursts; 60% inference) or the short templated text of earlier versions
+    /// (70% inference), which `--text short` reproduces byte for byte.
+    #[arg(long, value_enum, default_value_t = TextMode::Realistic)]
+    text: TextMode,
+    /// Number of attack episodes instead of the default (about one per 20,000 events), so
+    /// that a small file can hold every kind; episodes that do not fit are left out.
+    #[arg(long)]
+    episodes: Option<usize>,
 }
 
 // ---------------------------------------------------------------- static tables
@@ -594,6 +637,24 @@ fn benign_tool(rng: &mut StdRng, app: usize) -> Payload {
     }
 }
 
+/// A retrieval whose content is extended to a realistic chunk (unchanged in short mode).
+fn with_chunk(payload: Payload, text: &mut TextWriter) -> Payload {
+    match payload {
+        Payload::Retrieval {
+            query,
+            document_id,
+            document_category,
+            content,
+        } => Payload::Retrieval {
+            query,
+            document_id,
+            document_category,
+            content: text.chunk(content),
+        },
+        other => other,
+    }
+}
+
 fn benign_retrieval(rng: &mut StdRng, user: &User) -> Payload {
     let profile = &APPS[user.app];
     let category = if user.guest || rng.random_bool(0.5) {
@@ -618,6 +679,637 @@ fn benign_retrieval(rng: &mut StdRng, user: &User) -> Payload {
         document_id,
         document_category: category,
         content,
+    }
+}
+
+// ---------------------------------------------------------------- realistic text
+
+/// Which text the generator writes: `realistic` (the default) or `short`, the
+/// templated one-liners of earlier versions, kept byte for byte.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub(crate) enum TextMode {
+    Realistic,
+    Short,
+}
+
+/// Vocabulary of the realistic text. Word lists are one string each, split on spaces.
+#[rustfmt::skip]
+mod words {
+    pub(super) const NOUNS: &str = "account dashboard report invoice ticket device screen button setting profile folder backup email notification calendar meeting deadline budget team manager customer supplier contract form spreadsheet document template process workflow request approval update version release server database network printer laptop phone tablet browser window menu page link file attachment message chat schedule shift project milestone estimate quote order shipment package delivery refund payment card subscription plan license seat quota warning error crash timeout delay outage status trace metric chart graph table column row field filter query search result summary note comment review feedback survey question answer option choice feature module component service endpoint client region office building desk badge parking lunch holiday weekend morning afternoon evening colleague vendor partner auditor contractor intern director receipt voucher catalogue warehouse pallet courier label barcode scanner headset webcam monitor keyboard charger cable adapter firmware battery router thermostat speaker camera doorbell sensor bracket";
+    pub(super) const VERBS: &str = "check open close update restart install remove upload download share export import sync reset change move copy rename submit approve reject schedule cancel confirm review compare merge split track measure test deploy configure connect refresh archive attach sort label book order return replace repair replace renew extend migrate rebuild reinstall reconnect verify publish format";
+    pub(super) const ADJECTIVES: &str = "new old shared main second monthly weekly quarterly annual urgent small large slow quick blank broken missing duplicate wrong correct latest previous internal external local remote mobile regional temporary permanent draft final pending expired active archived public standard custom empty full partial green yellow grey noisy quiet cheap expensive heavy light spare";
+    pub(super) const ADVERBS: &str = "again already still suddenly usually sometimes rarely slowly quickly properly twice carefully manually automatically randomly";
+    pub(super) const NAMES: &str = "Priya Lukas Mei Omar Sofia Tomasz Aisha Kenji Elena Mateo Ingrid Ravi Chloe Jonas Fatima Hugo Leila Nikolai Amara Diego Hana Felix Zara Emil Noor Pablo Yuki Oskar Lina Marco Anya Tariq Greta Samir Clara Ivan Rosa Theo Maya Arjun";
+    pub(super) const SURNAMES: &str = "Sharma Becker Chen Haddad Rossi Nowak Bello Tanaka Petrova Garcia Larsen Iyer Martin Weber Khan Dubois Moreau Volkov Okafor Alvarez Sato Fischer Malik Jensen Rahman Ortiz Kato Berg Costa Silva";
+    pub(super) const CITIES: &str = "Lisbon Manchester Hamburg Pune Lyon Toronto Osaka Curitiba Utrecht Adelaide Dublin Krakow Austin Nairobi Seoul Valencia Gdansk Leeds Porto Denver";
+    pub(super) const DEPARTMENTS: &str = "finance procurement logistics marketing facilities legal engineering support operations payroll recruiting security design research training";
+    pub(super) const DAYS: &str = "Monday Tuesday Wednesday Thursday Friday Saturday Sunday";
+    pub(super) const MONTHS: &str = "January February March April May June July August September October November December";
+    pub(super) const COMPANIES: &str = "Globex Initech Hooli Vandelay Soylent Tyrell Cyberdyne Wonka Stark Wayne Umbrella Oscorp Massive Dynamic Pied Piper Aperture Gringotts Monarch Nakatomi Prestige";
+
+    /// Syllables of generated surnames, company and project names: tens of thousands of
+    /// rare words, as real text has (people, customers, products, code names).
+    pub(super) const SYLLABLES: &str = "ka lo ri ve ta mon dre sil ba nor fen qui za tor bel ar ix um op ra len dor mi sa vik hal ber gon tes";
+
+    /// Sentences of a user's own words; slots: {n} noun, {v} verb, {a} adjective, {r} adverb,
+    /// {name}, {sur}, {city}, {dept}, {day}, {month}, {co} company, {#} number, {%} small number.
+    pub(super) const PROSE: &[&str] = &[
+        "Yesterday I tried to {v} {x} {n} {#}, but it kept showing {a} {n} {#}.",
+        "Our {dept} team in {city} uses {x} for about {#} {n} records.",
+        "When I {v} {n} {#} from {x}, it takes {#} ms.",
+        "{name} {sur} from {dept} asked me to {v} {n} {#} before {day}.",
+        "It worked last {day}, but since build {#} of {x} nothing seems to {v} {r}.",
+        "We are {%} people in {city} working on {x} for {co}, reference {#}.",
+        "Could this be related to change {#} that {name} {sur} made on {day} {%} {month}?",
+        "I already checked {n} {#} and {n} {#}; both look {a}.",
+        "My manager {name} {sur} needs {n} {#} by {day} for the {co} review.",
+        "{#} items in {x}, {#} of them {a}.",
+        "Numbers: {n} {#}, {n} {#}, {n} {#}.",
+        "I {r} {v} {n} on device {#}, and it fails with code {#}.",
+        "{co} sent us {n} {#} last {month}, which we still need to {v}.",
+        "{name} {sur} and {name} {sur} in {city} see the same {a} {n} on {x}.",
+        "Before that we had to {v} {#} {n} entries by hand every {month}.",
+        "The {a} {n} on floor {%} ({x} {#}) is {a} again.",
+        "I would like to {v} {n} {#} and {v} {n} {#} without losing anything.",
+        "After {x} on {day}, the total shows {#} where it used to show {#}.",
+        "{name} {sur} ({dept}, extension {#}) is away until {day}.",
+        "For context, I joined {dept} in {city} in {month}, employee id {#}.",
+        "Reference {#}-{#} on {x}, if that helps.",
+        "Last {month} {co} asked whether {x} {#} could {v} their {n}.",
+        "My {n} runs {x} {%}.{%}.{#} and the {n} runs {%}.{%}.{#}.",
+        "{name} {sur} from {co} in {city} called about invoice {#} for {#} USD.",
+    ];
+
+    /// Context before a short question.
+    pub(super) const CONTEXT: &[&str] = &["I use the {a} {n} at work.", "This is for the {dept} team.", "It started on {day}.", "Same on my {n}.", "Ticket {#}.", "Asking for {name}."];
+
+    /// Sentences of an answer; same slots as `PROSE`.
+    pub(super) const ANSWER: &[&str] = &[
+        "Open the {a} {n} and {v} the {n} from the {n} menu.",
+        "If the {n} still shows a {a} {n}, {v} the {n} and wait about {%} minutes.",
+        "Make sure the {n} and the {n} use the same {a} {n}.",
+        "You can {v} the {n} {r}; the {a} {n} keeps a copy for {%} days.",
+        "Most {n} problems like this come from a {a} {n} after an update.",
+        "Check that the {n} reference {#} matches the one on the {n}.",
+        "When that is done, {v} the {a} {n} and confirm the {n} looks {a}.",
+        "Your {dept} team can {v} the {n} for everyone at once from the admin {n}.",
+        "This usually takes {%} to {%} minutes, depending on the size of the {n}.",
+        "If you prefer, I can prepare a {a} {n} that lists each {n} with its {n}.",
+        "Keep the {a} {n} until the {n} is confirmed, in case you need to {v} it.",
+        "Note that the {n} limit is {#} per {n} on the {a} plan.",
+    ];
+
+    /// Lines of documents: handbooks, knowledge base articles, meeting notes; same slots.
+    pub(super) const DOCUMENT: &[&str] = &[
+        "Employees in {city} {v} the {a} {n} through the {dept} portal.",
+        "Each {n} must be approved by a {n} before the end of the {n}.",
+        "The {a} {n} applies from {day} {%} {month} and replaces the {a} {n}.",
+        "Requests above {#} USD need a second approval from {dept}.",
+        "{name} {sur} owns this page; questions go to the {dept} channel.",
+        "To {v} a {n}, open the {n} form, attach the {n} and submit it.",
+        "Records are kept for {%} years and then archived by {dept}.",
+        "Exceptions are listed in appendix {%} and reviewed every {month}.",
+        "Action item: {name} to {v} the {a} {n} by {day}.",
+        "Decision: the team will {v} the {n} in two steps, starting with the {a} {n}.",
+        "The {n} counts {#} entries as of {month}; {%} are still {a}.",
+        "Contact {name} {sur} in {city} for anything about the {a} {n}.",
+    ];
+
+    /// Words of log lines and pasted diagnostics.
+    pub(super) const LEVELS: &str = "INFO INFO INFO WARN WARN ERROR DEBUG";
+    pub(super) const COMPONENTS: &str = "scheduler gateway worker cache indexer uploader mailer billing auth-proxy sync-agent exporter importer";
+    pub(super) const EVENTS: &str = "request completed|retrying after backoff|connection reset by peer|slow query detected|cache miss for key|job finished with warnings|queue depth above target|token refreshed|upstream returned 502|write took longer than expected|checksum mismatch on chunk|lock held for too long";
+    pub(super) const LANGUAGES: &str = "rust python go typescript java kotlin";
+
+    /// Issue types of the support bot's contact form (the benign bursts).
+    pub(super) const ISSUES: &str = "delivery delay|damaged item|missing part|billing question|sign-in problem|device will not pair|wrong item received|subscription renewal";
+    /// Short identical questions during an incident, always under 120 characters.
+    pub(super) const INCIDENT_QUESTIONS: &[&str] = &[
+        "Is the Acme Hub app down right now? I can't sign in since this morning.",
+        "Is there an outage? My thermostat shows offline in the app.",
+        "The order tracking page is not loading, is it just me?",
+        "I keep getting error 503 when I open my invoice. Is something broken?",
+    ];
+}
+
+/// Splits a word list once.
+fn list(words: &'static str) -> Vec<&'static str> {
+    words.split(' ').collect()
+}
+
+/// Writes realistic text with its own random generator, so that `--text short` draws
+/// nothing from it and keeps the bytes of earlier versions.
+pub(crate) struct TextWriter {
+    mode: TextMode,
+    rng: StdRng,
+    nouns: Vec<&'static str>,
+    verbs: Vec<&'static str>,
+    adjectives: Vec<&'static str>,
+    adverbs: Vec<&'static str>,
+    names: Vec<&'static str>,
+    surnames: Vec<&'static str>,
+    cities: Vec<&'static str>,
+    departments: Vec<&'static str>,
+    days: Vec<&'static str>,
+    months: Vec<&'static str>,
+    companies: Vec<&'static str>,
+    syllables: Vec<&'static str>,
+    levels: Vec<&'static str>,
+    components: Vec<&'static str>,
+    events: Vec<&'static str>,
+    languages: Vec<&'static str>,
+    issues: Vec<&'static str>,
+    /// Incident windows of the support bot on the current day: start, end, what users send.
+    day: i64,
+    bursts: Vec<(i64, i64, usize)>,
+    pub(crate) guard: CampaignGuard,
+}
+
+impl TextWriter {
+    pub(crate) fn new(mode: TextMode, rng: StdRng) -> TextWriter {
+        use words::*;
+        TextWriter {
+            mode,
+            rng,
+            nouns: list(NOUNS),
+            verbs: list(VERBS),
+            adjectives: list(ADJECTIVES),
+            adverbs: list(ADVERBS),
+            names: list(NAMES),
+            surnames: list(SURNAMES),
+            cities: list(CITIES),
+            departments: list(DEPARTMENTS),
+            days: list(DAYS),
+            months: list(MONTHS),
+            companies: list(COMPANIES),
+            syllables: list(SYLLABLES),
+            levels: list(LEVELS),
+            components: list(COMPONENTS),
+            events: EVENTS.split('|').collect(),
+            languages: list(LANGUAGES),
+            issues: ISSUES.split('|').collect(),
+            day: i64::MIN,
+            bursts: Vec::new(),
+            guard: CampaignGuard::default(),
+        }
+    }
+
+    pub(crate) fn realistic(&self) -> bool {
+        self.mode == TextMode::Realistic
+    }
+
+    fn word(&mut self, which: fn(&TextWriter) -> &Vec<&'static str>) -> &'static str {
+        let length = which(self).len();
+        let index = self.rng.random_range(0..length);
+        which(self)[index]
+    }
+
+    /// Appends a coined name of two to four syllables, capitalized (`Kalori`, `Sildrevik`).
+    fn coined(&mut self, out: &mut String) {
+        let start = out.len();
+        for _ in 0..self.rng.random_range(2..=4) {
+            out.push_str(self.word(|w| &w.syllables));
+        }
+        if let Some(first) = out[start..].chars().next() {
+            let upper = first.to_ascii_uppercase();
+            out.replace_range(start..start + 1, upper.encode_utf8(&mut [0; 4]));
+        }
+    }
+
+    /// Appends `template` with its slots filled.
+    fn sentence(&mut self, out: &mut String, template: &str) {
+        let mut rest = template;
+        while let Some(position) = rest.find('{') {
+            out.push_str(&rest[..position]);
+            let tail = &rest[position..];
+            let Some(end) = tail.find('}') else {
+                out.push_str(tail);
+                return;
+            };
+            match &tail[1..end] {
+                "n" => out.push_str(self.word(|w| &w.nouns)),
+                "v" => out.push_str(self.word(|w| &w.verbs)),
+                "a" => out.push_str(self.word(|w| &w.adjectives)),
+                "r" => out.push_str(self.word(|w| &w.adverbs)),
+                "name" => out.push_str(self.word(|w| &w.names)),
+                "sur" => {
+                    if self.rng.random_bool(0.3) {
+                        out.push_str(self.word(|w| &w.surnames));
+                    } else {
+                        self.coined(out);
+                    }
+                }
+                "x" => self.coined(out),
+                "city" => out.push_str(self.word(|w| &w.cities)),
+                "dept" => out.push_str(self.word(|w| &w.departments)),
+                "day" => out.push_str(self.word(|w| &w.days)),
+                "month" => out.push_str(self.word(|w| &w.months)),
+                "co" => {
+                    if self.rng.random_bool(0.3) {
+                        out.push_str(self.word(|w| &w.companies));
+                    } else {
+                        self.coined(out);
+                    }
+                }
+                "#" => {
+                    let number = self.rng.random_range(100..100_000);
+                    let _ = write!(out, "{number}");
+                }
+                "%" => {
+                    let number = self.rng.random_range(2..30);
+                    let _ = write!(out, "{number}");
+                }
+                other => {
+                    out.push('{');
+                    out.push_str(other);
+                    out.push('}');
+                }
+            }
+            rest = &tail[end + 1..];
+        }
+        out.push_str(rest);
+    }
+
+    /// Appends sentences of `templates` (space-separated) until `out` reaches `length` bytes.
+    fn sentences_until(&mut self, out: &mut String, templates: &[&str], length: usize) {
+        while out.len() < length {
+            if !out.is_empty() && !out.ends_with('\n') {
+                out.push(' ');
+            }
+            let template = templates[self.rng.random_range(0..templates.len())];
+            self.sentence(out, template);
+        }
+    }
+
+    /// A pasted block of about `length` bytes: log lines, a stack trace or code, a table.
+    fn pasted(&mut self, out: &mut String, app: usize, length: usize) {
+        use words::PROSE;
+        let end = out.len() + length;
+        match (app, self.rng.random_range(0..3)) {
+            (CODE, 0) => {
+                let language = self.word(|w| &w.languages);
+                let _ = write!(out, "\n```{language}\n");
+                while out.len() < end {
+                    let (noun, verb) = (self.word(|w| &w.nouns), self.word(|w| &w.verbs));
+                    let other = self.word(|w| &w.nouns);
+                    let number = self.rng.random_range(2..5000);
+                    let _ = write!(
+                        out,
+                        "def {verb}_{noun}({other}, limit={number}):\n    result = {other}.{verb}({noun}_id)\n    if result is None:\n        raise ValueError(\"{noun} {number} not found\")\n    return result\n\n"
+                    );
+                }
+                out.push_str("```\n");
+            }
+            (CODE, _) => {
+                out.push_str("\nTraceback (most recent call last):\n");
+                while out.len() < end {
+                    let (noun, verb) = (self.word(|w| &w.nouns), self.word(|w| &w.verbs));
+                    let line = self.rng.random_range(10..2000);
+                    let _ = writeln!(
+                        out,
+                        "  File \"/srv/app/{noun}/{verb}.py\", line {line}, in {verb}_{noun}"
+                    );
+                }
+                let event = self.word(|w| &w.events);
+                let _ = writeln!(out, "RuntimeError: {event}");
+            }
+            (_, 0) => {
+                // One host's log: two of its components, three kinds of message, and
+                // per line a request id, a duration and a size (keys of two letters,
+                // which are no words for the cluster fingerprint).
+                out.push('\n');
+                let host = self.rng.random_range(1..400);
+                let components = [self.word(|w| &w.components), self.word(|w| &w.components)];
+                let events = [
+                    self.word(|w| &w.events),
+                    self.word(|w| &w.events),
+                    self.word(|w| &w.events),
+                ];
+                while out.len() < end {
+                    let level = self.word(|w| &w.levels);
+                    let component = pick(&mut self.rng, &components);
+                    let event = pick(&mut self.rng, &events);
+                    let (hour, minute, second) = (
+                        self.rng.random_range(0..24),
+                        self.rng.random_range(0..60),
+                        self.rng.random_range(0..60),
+                    );
+                    let _ = write!(
+                        out,
+                        "{hour:02}:{minute:02}:{second:02} {level} web-{host} {component}: {event} id="
+                    );
+                    push_random(out, &mut self.rng, HEX, 8);
+                    let (took, bytes) = (
+                        self.rng.random_range(100..9000),
+                        self.rng.random_range(1000..900_000),
+                    );
+                    let _ = writeln!(out, " ms={took} sz={bytes}");
+                }
+            }
+            (_, 1) if app != SALES => {
+                // An email thread the user forwards: a few messages, newest first.
+                while out.len() < end {
+                    let (name, surname) = (self.word(|w| &w.names), self.word(|w| &w.surnames));
+                    let company = self.word(|w| &w.companies);
+                    let number = self.rng.random_range(10..1000);
+                    let (day, month) = (self.rng.random_range(1..29), self.word(|w| &w.months));
+                    let _ = writeln!(
+                        out,
+                        "\n> From: {name} {surname} <{name}.{surname}{number}@{company}.example>\n> Sent: {day} {month} 2026\n>"
+                    );
+                    out.push_str("> ");
+                    let length = out.len() + self.rng.random_range(80..250);
+                    self.sentences_until(out, PROSE, length);
+                    out.push('\n');
+                }
+            }
+            _ => {
+                out.push_str(
+                    "\n| item | reference | amount | status |\n| --- | --- | --- | --- |\n",
+                );
+                while out.len() < end {
+                    let (item, status) = (self.word(|w| &w.nouns), self.word(|w| &w.adjectives));
+                    let reference = self.rng.random_range(10_000..1_000_000);
+                    let (units, cents) = (
+                        self.rng.random_range(1..20_000),
+                        self.rng.random_range(0..100),
+                    );
+                    let _ = writeln!(
+                        out,
+                        "| {item} | {reference} | {units}.{cents:02} USD | {status} |"
+                    );
+                }
+            }
+        }
+    }
+
+    /// The input length a user aims at: 65% a question under 120 characters, 25% 120 to
+    /// 300 with some context, 8% 300 to 1,000 and 2% 1,000 to 3,000 with a pasted block.
+    fn input_length(&mut self) -> usize {
+        match self.rng.random_range(0..100) {
+            0..65 => self.rng.random_range(50..120),
+            65..90 => self.rng.random_range(120..300),
+            90..98 => self.rng.random_range(300..1000),
+            _ => self.rng.random_range(1000..3000),
+        }
+    }
+
+    /// The output length a model writes: 60% the templated answer as is (about 100 to
+    /// 250 characters), 32% 250 to 500, 8% 500 to 2,000.
+    fn output_length(&mut self) -> usize {
+        match self.rng.random_range(0..100) {
+            0..60 => 0,
+            60..92 => self.rng.random_range(250..500),
+            _ => self.rng.random_range(500..2000),
+        }
+    }
+
+    /// A benign stream's exchange: during the support bot's incident windows, often the
+    /// incident's question or the contact form instead of the input.
+    pub(crate) fn benign_exchange(
+        &mut self,
+        app: usize,
+        (time_ms, session): (i64, u64),
+        input: String,
+        output: String,
+    ) -> (String, String) {
+        if let Some(burst) = self.burst_input(app, time_ms)
+            && self.guard.admit(time_ms, session, &burst)
+        {
+            return (burst, self.output_text(app, output));
+        }
+        self.exchange(app, (time_ms, session), input, output)
+    }
+
+    /// Realistic text around a templated (input, output) pair, sent at `time_ms` in
+    /// `session`; unchanged in short mode. An input the campaign guard refuses is written
+    /// again (the templated question alone, under 120 characters, as a last resort).
+    pub(crate) fn exchange(
+        &mut self,
+        app: usize,
+        (time_ms, session): (i64, u64),
+        input: String,
+        output: String,
+    ) -> (String, String) {
+        if !self.realistic() {
+            return (input, output);
+        }
+        for _ in 0..8 {
+            let text = self.input_text(app, &input);
+            if self.guard.admit(time_ms, session, &text) {
+                return (text, self.output_text(app, output));
+            }
+        }
+        // The question without its pasted log, cut under 120 characters if need be.
+        let mut question = input.split(" Log:").next().unwrap_or_default().to_string();
+        truncate_at_char(&mut question, 119);
+        (question, self.output_text(app, output))
+    }
+
+    fn input_text(&mut self, app: usize, input: &str) -> String {
+        let target = self.input_length();
+        let mut text = String::with_capacity(target + 64);
+        if target >= 120 {
+            // The user's own words (a few sentences, each with its own details), then for
+            // long inputs a pasted block (log lines, a table, code, an email thread: many
+            // unique tokens), then the question.
+            let words_part = if target >= 300 {
+                self.rng.random_range(80..300)
+            } else {
+                target.saturating_sub(input.len()).max(1)
+            };
+            self.sentences_until(&mut text, words::PROSE, words_part);
+            if text.len() + input.len() < target {
+                let paste = target - text.len() - input.len();
+                self.pasted(&mut text, app, paste);
+            }
+            if !text.ends_with('\n') {
+                text.push(' ');
+            }
+            text.push_str(input);
+        } else {
+            // A short question, after a few words of context when they fit under 120.
+            let mut context = String::new();
+            let template = pick(&mut self.rng, words::CONTEXT);
+            self.sentence(&mut context, template);
+            if input.len() < target && context.len() + 1 + input.len() < 120 {
+                text.push_str(&context);
+                text.push(' ');
+            }
+            text.push_str(input);
+        }
+        truncate_at_char(&mut text, 3000);
+        text
+    }
+
+    fn output_text(&mut self, app: usize, output: String) -> String {
+        let target = self.output_length();
+        let mut answer = output;
+        if target > 0 && answer.len() < target {
+            answer.push_str("\n\n");
+            let end = target;
+            let steps = self.rng.random_bool(0.5);
+            let mut step = 1;
+            while answer.len() < end {
+                if steps {
+                    let _ = write!(answer, "{step}. ");
+                    step += 1;
+                    let template = words::ANSWER[self.rng.random_range(0..words::ANSWER.len())];
+                    self.sentence(&mut answer, template);
+                    answer.push('\n');
+                } else {
+                    let template = words::ANSWER[self.rng.random_range(0..words::ANSWER.len())];
+                    self.sentence(&mut answer, template);
+                    answer.push(' ');
+                }
+                if app == CODE && answer.len() + 300 < end && self.rng.random_bool(0.15) {
+                    self.pasted(&mut answer, CODE, 200);
+                }
+            }
+            let trimmed = answer.trim_end().len();
+            answer.truncate(trimmed);
+        }
+        answer
+    }
+
+    /// A retrieved chunk of 500 to 2,000 characters beginning with `content`.
+    pub(crate) fn chunk(&mut self, content: String) -> String {
+        if !self.realistic() {
+            return content;
+        }
+        let fraction: f64 = self.rng.random();
+        let target = 500 + (1500.0 * fraction.powi(3)) as usize;
+        let mut text = content;
+        while text.len() < target {
+            let section = (self.rng.random_range(1..12), self.rng.random_range(1..9));
+            let heading = self.word(|w| &w.nouns);
+            let _ = write!(text, "\n\n{}.{} {heading}\n", section.0, section.1);
+            let paragraph = text.len() + self.rng.random_range(150..500);
+            self.sentences_until(&mut text, words::DOCUMENT, paragraph.min(target + 100));
+        }
+        truncate_at_char(&mut text, 2000);
+        text
+    }
+
+    /// The support bot's incident windows: on some days, one to three windows of one to
+    /// three hours in which many users send the same contact form or the same short question.
+    /// Returns what to send instead of a benign input, if `time_ms` falls in a window.
+    fn burst_input(&mut self, app: usize, time_ms: i64) -> Option<String> {
+        if !self.realistic() || app != 0 {
+            return None;
+        }
+        let day = time_ms.div_euclid(DAY);
+        if day != self.day {
+            self.day = day;
+            self.bursts.clear();
+            for _ in 0..self.rng.random_range(1..=3) {
+                let start = day * DAY + self.rng.random_range(6..20) * HOUR;
+                let end = start + self.rng.random_range(1..=3) * HOUR;
+                let form = self.rng.random_range(0..words::INCIDENT_QUESTIONS.len());
+                self.bursts.push((start, end, form));
+            }
+        }
+        let form = self
+            .bursts
+            .iter()
+            .find(|(start, end, _)| (*start..*end).contains(&time_ms))
+            .map(|burst| burst.2)?;
+        if !self.rng.random_bool(0.6) {
+            return None;
+        }
+        if self.rng.random_bool(0.5) {
+            return Some(words::INCIDENT_QUESTIONS[form].to_string());
+        }
+        // The help centre's contact form: the same labels for everyone, the user's own
+        // order, product and description (which keeps two forms' word sets apart).
+        let mut text = String::from("Contact form submission. Order number: ");
+        let order = self.rng.random_range(1_000_000..10_000_000);
+        let issue = self.word(|w| &w.issues);
+        let product = pick(&mut self.rng, APPS[0].subjects);
+        let (day, month) = (self.rng.random_range(1..29), self.word(|w| &w.months));
+        let _ = write!(
+            text,
+            "{order}. Product: {product}. Purchased on: {day} {month}. Issue type: {issue}. Description: "
+        );
+        let length = text.len() + self.rng.random_range(250..900);
+        self.sentences_until(&mut text, words::PROSE, length);
+        text.push_str(" Preferred contact: email.");
+        Some(text)
+    }
+}
+
+/// Keeps benign near-duplicates under the campaign rule (`llm.prompt.campaign_cluster`:
+/// similarity 0.8, 120 characters, 3 sessions in a UTC day): an input whose fingerprint
+/// shares a band key with inputs of two other sessions of its day is refused, and the
+/// writer draws another. Templated text from a finite vocabulary otherwise makes such
+/// triples now and then by chance (the rule drops no common words), which would be
+/// benign alerts. Keys of the current day are kept for inputs given in time order (the
+/// benign stream); `fixed` keeps those given in any order (attack episodes), by day.
+#[derive(Default)]
+pub(crate) struct CampaignGuard {
+    day: i64,
+    today: HashMap<String, Vec<u64>>,
+    fixed: HashMap<(i64, String), Vec<u64>>,
+    in_order: bool,
+}
+
+impl CampaignGuard {
+    /// Whether `text` may be sent at `time_ms` in `session`; if so, its keys are recorded.
+    fn admit(&mut self, time_ms: i64, session: u64, text: &str) -> bool {
+        if fingerprint::length(text) < 120 {
+            return true;
+        }
+        let keys = fingerprint::fingerprint(text, fingerprint::Sketch::for_similarity(0.8));
+        let day = time_ms.div_euclid(DAY);
+        if self.in_order && day != self.day {
+            self.today.clear();
+            self.day = day;
+        }
+        for key in &keys {
+            let mut others: Vec<u64> = Vec::new();
+            let known = self.fixed.get(&(day, key.clone())).into_iter();
+            let today = self.today.get(key).filter(|_| self.in_order).into_iter();
+            for sessions in known.chain(today) {
+                others.extend(sessions.iter().filter(|other| **other != session));
+            }
+            others.sort_unstable();
+            others.dedup();
+            if others.len() >= 2 {
+                return false;
+            }
+        }
+        for key in keys {
+            let sessions = if self.in_order {
+                self.today.entry(key).or_default()
+            } else {
+                self.fixed.entry((day, key)).or_default()
+            };
+            if !sessions.contains(&session) {
+                sessions.push(session);
+            }
+        }
+        true
+    }
+
+    /// The guard of a writer whose inputs come in time order, knowing `earlier`'s keys.
+    pub(crate) fn in_order_after(earlier: &CampaignGuard) -> CampaignGuard {
+        CampaignGuard {
+            day: i64::MIN,
+            today: HashMap::new(),
+            fixed: earlier.fixed.clone(),
+            in_order: true,
+        }
+    }
+}
+
+/// Cuts `text` to at most `limit` bytes, at a character boundary.
+fn truncate_at_char(text: &mut String, limit: usize) {
+    if text.len() > limit {
+        let mut end = limit;
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        text.truncate(end);
     }
 }
 
@@ -852,12 +1544,14 @@ struct BenignStream {
     cursor: usize,
     states: Vec<UserState>,
     next_session: u64,
+    text: TextWriter,
 }
 
 impl BenignStream {
-    fn new(rng: StdRng, clock: Clock, total: u64) -> BenignStream {
+    fn new(rng: StdRng, clock: Clock, total: u64, text: TextWriter) -> BenignStream {
         let states = vec![UserState::default(); USER_COUNT as usize];
         BenignStream {
+            text,
             rng,
             clock,
             total,
@@ -913,9 +1607,11 @@ impl BenignStream {
             .auth_pauses
             .iter()
             .any(|&(from, to)| (from..=to).contains(&time_ms));
+        // Realistic traffic has fewer inferences (60%) and more agent tool calls (20%).
+        let inference_end = if self.text.realistic() { 600 } else { 700 };
         match rng.random_range(0..1000) {
-            700..800 => benign_tool(rng, user.app),
-            800..900 => benign_retrieval(rng, user),
+            slot if (inference_end..800).contains(&slot) => benign_tool(rng, user.app),
+            800..900 => with_chunk(benign_retrieval(rng, user), &mut self.text),
             900..985 if auth_allowed => {
                 let outcome = if rng.random_bool(0.03) {
                     "failure"
@@ -955,6 +1651,9 @@ impl BenignStream {
                 let mention = !state.mentioned_jailbreak && rng.random_bool(0.003);
                 self.states[index].mentioned_jailbreak |= mention;
                 let (input, output) = benign_exchange(rng, user.app, mention);
+                let (input, output) =
+                    self.text
+                        .benign_exchange(user.app, (time_ms, state.session), input, output);
                 let tokens = benign_output_tokens(rng);
                 inference(rng, user.app, &input, output, tokens)
             }
@@ -1119,14 +1818,22 @@ struct Planner {
     inferences_per_weight_hour: f64,
     secret_variant: usize,
     counts: [u32; KINDS.len()],
+    text: TextWriter,
 }
 
 impl Planner {
-    fn new(mut rng: StdRng, world: World, start_ms: i64, end_ms: i64, events: u64) -> Planner {
+    fn new(
+        mut rng: StdRng,
+        world: World,
+        (start_ms, end_ms): (i64, i64),
+        events: u64,
+        text: TextWriter,
+    ) -> Planner {
         let mut victims: Vec<usize> = (0..world.users.len()).collect();
         victims.shuffle(&mut rng);
         let hours = (end_ms - start_ms) as f64 / HOUR as f64;
-        let inferences_per_weight_hour = events as f64 * 0.7 / hours / world.picker.len() as f64;
+        let share = if text.realistic() { 0.6 } else { 0.7 };
+        let inferences_per_weight_hour = events as f64 * share / hours / world.picker.len() as f64;
         Planner {
             rng,
             world,
@@ -1139,6 +1846,7 @@ impl Planner {
             inferences_per_weight_hour,
             secret_variant: 0,
             counts: [0; KINDS.len()],
+            text,
         }
     }
 
@@ -1386,6 +2094,9 @@ impl Planner {
         for _ in 0..4 {
             time_ms += self.rng.random_range(MINUTE..5 * MINUTE);
             let (input, output) = benign_exchange(&mut self.rng, who.app, false);
+            let (input, output) =
+                self.text
+                    .exchange(who.app, (time_ms, who.session), input, output);
             events.push(self.infer(time_ms, who, &input, &output, 200));
         }
         events
@@ -1404,11 +2115,15 @@ impl Planner {
                 who.session = self.session();
             }
             let slot = (index as f64 + self.rng.random::<f64>()) / count as f64;
+            let time_ms = anchor + (slot * HOUR as f64) as i64;
             let (input, output) = benign_exchange(&mut self.rng, who.app, false);
+            let (input, output) =
+                self.text
+                    .exchange(who.app, (time_ms, who.session), input, output);
             let tokens = benign_output_tokens(&mut self.rng);
             let payload = inference(&mut self.rng, who.app, &input, output, tokens);
             events.push(Event {
-                time_ms: anchor + (slot * HOUR as f64) as i64,
+                time_ms,
                 who,
                 payload,
             });
@@ -1489,6 +2204,9 @@ impl Planner {
             .into_iter()
             .map(|time_ms| {
                 let (input, output) = benign_exchange(&mut self.rng, SALES, false);
+                let (input, output) =
+                    self.text
+                        .exchange(SALES, (time_ms, who.session), input, output);
                 let tokens = self.rng.random_range(1_000..2_000);
                 let input_tokens = context + self.rng.random_range(0..5_000);
                 let payload = with_input_tokens(
@@ -1857,6 +2575,19 @@ impl<W: Write> Sink<W> {
 
 fn main() -> Result<(), Box<dyn Error>> {
     let args = Args::parse();
+    let out: Box<dyn Write> = match &args.out {
+        Some(path) => Box::new(File::create(path)?),
+        None => Box::new(io::stdout().lock()),
+    };
+    let summary = generate(&args, out)?;
+    eprintln!("generate_logs: {summary}");
+    Ok(())
+}
+
+/// Writes the events `args` ask for to `out` (its `--out` is not read here) and the
+/// `--user-scopes` file if asked; returns the summary line (without the `generate_logs: `
+/// of stderr): the event counts and the attack episodes of each kind.
+pub(crate) fn generate(args: &Args, out: impl Write) -> Result<String, Box<dyn Error>> {
     let world = World::new();
     if let Some(path) = &args.user_scopes {
         write_user_scopes(path, &world)?;
@@ -1872,25 +2603,29 @@ fn main() -> Result<(), Box<dyn Error>> {
         StdRng::seed_from_u64(rng.random()),
         StdRng::seed_from_u64(rng.random()),
     );
+    // Drawn after the two above, so that `--text short` keeps its earlier bytes.
+    let (attack_text, benign_text) = (
+        TextWriter::new(args.text, StdRng::seed_from_u64(rng.random())),
+        TextWriter::new(args.text, StdRng::seed_from_u64(rng.random())),
+    );
 
     let limit = usize::try_from(events).unwrap_or(usize::MAX);
     let mut scheduled = inventory_events(&world, start_ms, end_ms, limit / 4);
     let inventory_count = scheduled.len();
-    let mut planner = Planner::new(attack_rng, world, start_ms, end_ms, events);
+    let mut planner = Planner::new(attack_rng, world, (start_ms, end_ms), events, attack_text);
     scheduled.extend(planner.plan(
-        episode_count(events),
+        args.episodes.unwrap_or_else(|| episode_count(events)),
         (limit / 2).saturating_sub(inventory_count),
     ));
     let (world, counts) = (planner.world, planner.counts);
+    let mut benign_text = benign_text;
+    benign_text.guard = CampaignGuard::in_order_after(&planner.text.guard);
     scheduled.sort_by_key(|event| event.time_ms);
     let benign_total = events - scheduled.len() as u64;
 
-    let out: Box<dyn Write> = match &args.out {
-        Some(path) => Box::new(File::create(path)?),
-        None => Box::new(io::stdout().lock()),
-    };
     let mut sink = Sink::new(BufWriter::with_capacity(1 << 20, out), args.seed);
-    let mut stream = BenignStream::new(benign_rng, Clock::new(start_ms, end_ms), benign_total);
+    let clock = Clock::new(start_ms, end_ms);
+    let mut stream = BenignStream::new(benign_rng, clock, benign_total, benign_text);
     let mut pending = scheduled.iter().peekable();
     for _ in 0..benign_total {
         let event = stream.next_event(&world);
@@ -1905,13 +2640,12 @@ fn main() -> Result<(), Box<dyn Error>> {
     sink.out.flush()?;
 
     let attack_events = scheduled.len() - inventory_count;
-    eprintln!(
-        "generate_logs: {events} events ({benign_total} benign, {inventory_count} inventory, \
+    Ok(format!(
+        "{events} events ({benign_total} benign, {inventory_count} inventory, \
          {attack_events} attack), seed {}; {}",
         args.seed,
         episode_summary(&counts)
-    );
-    Ok(())
+    ))
 }
 
 /// `N attack episodes: prompt_extraction=1 agent_egress=0 ...`, in `KINDS` order.

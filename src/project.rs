@@ -20,7 +20,9 @@ use crate::check::{self, CheckOptions, LookupOverride};
 use crate::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::ir;
 use crate::source::{SourceId, Sources, Span};
+// The deployment settings are data the targets print; the types live with them.
 use crate::syntax;
+use crate::targets::deploy::{Deploy, Route};
 
 /// The name of a content repository's configuration file.
 pub const CONFIG_FILE: &str = "tripline.yaml";
@@ -69,6 +71,11 @@ pub struct Config {
     /// How queries are written for every target.
     #[serde(default)]
     pub compile: CompileSettings,
+    /// How many days the SIEMs keep the events (default 90).
+    pub retention_days: Option<u32>,
+    /// Alert routes (`route:` in rules) and where each one's alerts go.
+    #[serde(default)]
+    pub routes: BTreeMap<String, Route>,
     /// Rules of the packs left out, by id, with the reason.
     #[serde(default)]
     pub disable: BTreeMap<String, String>,
@@ -103,6 +110,8 @@ pub struct MappingConfig {
     pub changes: BTreeMap<String, MappingChange>,
     /// Its `compile:` settings.
     pub compile: CompileSettings,
+    /// Its `retention_days:` and `routes:`.
+    pub deploy: Deploy,
 }
 
 /// `lists: { NAME: { extend: [...] } }`.
@@ -182,7 +191,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     let mut sources = Sources::new();
     let mut disable = Vec::new();
-    let mappings = configs
+    let mappings: Vec<MappingConfig> = configs
         .into_iter()
         .map(|read| {
             let source = sources.add(read.path, read.text);
@@ -195,6 +204,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
                 source,
                 changes: read.mappings,
                 compile: read.compile,
+                deploy: read.deploy,
             }
         })
         .collect();
@@ -235,6 +245,9 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     if !disabled.is_empty() {
         test_files.retain(|(path, _)| !tests_disabled_rule(path, &disabled));
     }
+    if let Some(pack) = &pack {
+        diagnostics.extend(unknown_routes(pack, &sources, &mappings));
+    }
     let pack = if diagnostics.has_errors() {
         None
     } else {
@@ -254,6 +267,76 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         mappings,
         disabled,
     })
+}
+
+/// The routes configured by the configuration files read (later files add
+/// to earlier ones), or `None` when none configures `routes:`.
+pub fn configured_routes(mappings: &[MappingConfig]) -> Option<BTreeMap<String, Route>> {
+    let mut routes: Option<BTreeMap<String, Route>> = None;
+    for config in mappings {
+        if !config.deploy.routes.is_empty() {
+            routes
+                .get_or_insert_with(BTreeMap::new)
+                .extend(config.deploy.routes.clone());
+        }
+    }
+    routes
+}
+
+/// E0531 at each rule's `route:` that names a route the configuration does
+/// not define, when it defines routes at all: an alert nobody receives.
+fn unknown_routes(
+    pack: &ir::Pack,
+    sources: &Sources,
+    mappings: &[MappingConfig],
+) -> Vec<Diagnostic> {
+    let Some(routes) = configured_routes(mappings) else {
+        return Vec::new();
+    };
+    let mut diagnostics = Vec::new();
+    for rule in &pack.rules {
+        let Some(route) = &rule.metadata.route else {
+            continue;
+        };
+        if routes.contains_key(route) {
+            continue;
+        }
+        let mut diagnostic = Diagnostic::new(
+            Code::CONFIG,
+            format!(
+                "rule `{}` routes its alerts to `{route}`, which `routes:` does not define",
+                rule.id
+            ),
+        );
+        diagnostic = match route_span(sources, rule, route) {
+            Some(span) => diagnostic.primary(span, "unknown route"),
+            None => diagnostic.in_file(rule.file.clone()),
+        };
+        if let Some(close) =
+            crate::diagnostics::suggest::did_you_mean(route, routes.keys().map(String::as_str))
+        {
+            diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+        }
+        let names: Vec<String> = routes.keys().map(|name| format!("`{name}`")).collect();
+        diagnostics.push(diagnostic.note(format!(
+            "the routes of tripline.yaml are {}",
+            names.join(", ")
+        )));
+    }
+    diagnostics
+}
+
+/// The span of the route's value in the rule's `route:` entry.
+fn route_span(sources: &Sources, rule: &ir::Rule, route: &str) -> Option<Span> {
+    let (id, file) = sources.iter().find(|(_, file)| file.path == rule.file)?;
+    let start = rule.origin.start as usize;
+    let end = (rule.origin.end as usize).min(file.text.len());
+    let text = file.text.get(start..end)?;
+    let key = text.find("route:")?;
+    let after = &text[key..];
+    let value = after.find(route)?;
+    let begin = start + key + value;
+    Some(Span::new(id, begin, begin + route.len()))
 }
 
 /// Whether a test file's `rule:` is a disabled rule (its cases cannot run).
@@ -336,6 +419,8 @@ struct ConfigRead {
     compile: CompileSettings,
     /// Its `disable:` entries.
     disable: BTreeMap<String, String>,
+    /// Its `retention_days:` and `routes:`.
+    deploy: Deploy,
 }
 
 /// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
@@ -447,12 +532,17 @@ fn apply_config(
     // What serde's shape and the checks above leave (non-empty values, the
     // form of parameter names) is the shipped schema's.
     check_config_schema(path, &text)?;
+    let deploy = Deploy {
+        retention_days: config.retention_days,
+        routes: config.routes,
+    };
     configs.push(ConfigRead {
         path: display_path(path),
         text,
         mappings: config.mappings,
         compile: config.compile,
         disable: config.disable,
+        deploy,
     });
     Ok(roots)
 }

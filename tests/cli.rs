@@ -973,3 +973,216 @@ fn a_broken_test_file_points_at_the_line() {
         "{broken}"
     );
 }
+
+/// `tail -f log | tripline eval --events -`: an alert reaches stdout as soon
+/// as it is final (here: once an event past the lateness allowance arrives),
+/// while the input is still open, on one thread and with parser threads.
+#[test]
+fn eval_on_a_live_stream_prints_each_alert_while_the_input_stays_open() {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::mpsc;
+    use std::time::Duration;
+
+    let canary = r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","source_type":"llm_application","app":"sales-agent","session_id":"s-1","user_id":"user-0088","api_key_id":"key-0088","src_ip":"192.0.2.88","model":"m","user_input":"codes?","output":"The code is TRIPLINE-CANARY-9e6a52."}"#;
+    let later = r#"{"event_type":"auth","timestamp":"2026-03-03T18:10:00Z","source_type":"llm_application","app":"sales-agent","user_id":"user-0001","api_key_id":"key-0001","src_ip":"192.0.2.1","outcome":"success","auth_method":"api_key"}"#;
+    for threads in ["1", "2", "3"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args([
+                "eval",
+                "--rules",
+                "rules",
+                "--rule",
+                "llm.output.canary_token",
+                "--events",
+                "-",
+                "--threads",
+                threads,
+            ])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let stdout = child.stdout.take().unwrap();
+        let (lines, received) = mpsc::channel();
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                if lines.send(line.unwrap()).is_err() {
+                    break;
+                }
+            }
+        });
+        writeln!(stdin, "{canary}").unwrap();
+        stdin.flush().unwrap();
+        // Inside the lateness allowance nothing is final yet.
+        assert!(
+            received.recv_timeout(Duration::from_millis(500)).is_err(),
+            "threads {threads}: an alert before the event was final"
+        );
+        writeln!(stdin, "{later}").unwrap();
+        stdin.flush().unwrap();
+        let alert = received
+            .recv_timeout(Duration::from_secs(20))
+            .unwrap_or_else(|_| panic!("threads {threads}: no alert while the input is open"));
+        assert!(alert.contains("llm.output.canary_token"), "{alert}");
+        drop(stdin);
+        assert!(child.wait().unwrap().success());
+        reader.join().unwrap();
+    }
+}
+
+/// Reading stdin moves event time forward after every line (so that a live
+/// stream's alerts go out at once); the alerts and their order must be those
+/// of the same lines read from a file, with out-of-order lines and ties.
+#[test]
+fn eval_of_stdin_equals_eval_of_the_same_file() {
+    use std::io::Write;
+    let mut lines = String::new();
+    let mut state: u64 = 7;
+    for n in 0..3000u64 {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        // Mostly in order, up to 2 minutes late, many equal timestamps.
+        let second = (n * 3).saturating_sub((state >> 33) % 120);
+        let ip = 10 + (state >> 40) % 6;
+        let user = (state >> 20) % 40;
+        let outcome = if (state >> 50).is_multiple_of(5) {
+            "success"
+        } else {
+            "failure"
+        };
+        let id = if n % 3 == 0 {
+            String::new()
+        } else {
+            format!(r#""event_id":"e{n}","#)
+        };
+        lines.push_str(&format!(
+            r#"{{{id}"event_type":"auth","timestamp":"2026-03-02T{:02}:{:02}:{:02}Z","source_type":"llm_application","app":"support-bot","user_id":"user-{user:04}","api_key_id":"key-{user:04}","src_ip":"203.0.113.{ip}","outcome":"{outcome}","auth_method":"password"}}"#,
+            second / 3600,
+            second / 60 % 60,
+            second % 60
+        ));
+        lines.push('\n');
+    }
+    let directory = temp_dir("stdin-equals-file");
+    let file = directory.join("auth.jsonl");
+    std::fs::write(&file, &lines).unwrap();
+    for threads in ["1", "2"] {
+        let from_file = tripline(&[
+            "eval",
+            "--rules",
+            concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
+            "--events",
+            file.to_str().unwrap(),
+            "--threads",
+            threads,
+        ]);
+        assert_eq!(code(&from_file), 0, "{}", text(&from_file.stderr));
+        let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
+            .args([
+                "eval",
+                "--rules",
+                concat!(env!("CARGO_MANIFEST_DIR"), "/rules"),
+                "--events",
+                "-",
+                "--threads",
+                threads,
+            ])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut stdin = child.stdin.take().unwrap();
+        let input = lines.clone();
+        let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()).unwrap());
+        let from_stdin = child.wait_with_output().unwrap();
+        writer.join().unwrap();
+        assert_eq!(code(&from_stdin), 0, "{}", text(&from_stdin.stderr));
+        let expected = text(&from_file.stdout).replace(file.to_str().unwrap(), "<stdin>");
+        assert!(
+            expected.lines().count() >= 3,
+            "too few alerts to compare: {expected}"
+        );
+        assert_eq!(text(&from_stdin.stdout), expected, "threads {threads}");
+    }
+}
+
+/// A line over `--max-line-bytes` is a bad line (E0519) at its number, on one
+/// thread and with parser threads; `--skip-invalid` counts it and goes on.
+#[test]
+fn eval_refuses_a_line_over_the_limit_at_its_number() {
+    let canary = r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","session_id":"s-1","output":"The code is TRIPLINE-CANARY-9e6a52."}"#;
+    let huge = format!(
+        r#"{{"event_type":"inference","timestamp":"2026-03-03T18:00:01Z","output":"{}"}}"#,
+        "x".repeat(300_000)
+    );
+    let directory = temp_dir("line-limit");
+    let file = directory.join("events.jsonl");
+    std::fs::write(&file, format!("{canary}\n{huge}\n{canary}\n")).unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    for threads in ["1", "2"] {
+        let base = [
+            "eval",
+            "--rules",
+            rules,
+            "--rule",
+            "llm.output.canary_token",
+            "--events",
+            file.to_str().unwrap(),
+            "--threads",
+            threads,
+            "--max-line-bytes",
+            "256KiB",
+        ];
+        let stopped = tripline(&base);
+        assert_eq!(code(&stopped), 1, "threads {threads}");
+        let stderr = text(&stopped.stderr);
+        assert!(stderr.contains("E0519"), "{stderr}");
+        assert!(stderr.contains("events.jsonl:2:"), "{stderr}");
+        let skipped = tripline(&[&base[..], &["--skip-invalid"]].concat());
+        assert_eq!(code(&skipped), 0, "{}", text(&skipped.stderr));
+        assert_eq!(text(&skipped.stdout).lines().count(), 2);
+        assert!(text(&skipped.stderr).contains("longer than the line limit"));
+        // The default limit (16 MiB) takes the line.
+        let whole = tripline(&base[..9]);
+        assert_eq!(code(&whole), 0, "{}", text(&whole.stderr));
+    }
+    let bad = tripline(&["eval", "--events", "x", "--max-line-bytes", "lots"]);
+    assert_eq!(code(&bad), 2);
+    assert!(text(&bad.stderr).contains("not a size"));
+}
+
+/// `.zst` inputs are decompressed, as `.gz` ones are.
+#[test]
+fn eval_reads_zstd_and_gzip_like_plain_text() {
+    use std::io::Write;
+    let canary = r#"{"event_type":"inference","timestamp":"2026-03-03T18:00:00Z","session_id":"s-1","output":"The code is TRIPLINE-CANARY-9e6a52."}"#;
+    let plain = format!("{canary}\n");
+    let directory = temp_dir("compressed");
+    let zst = directory.join("events.jsonl.zst");
+    std::fs::write(&zst, zstd::encode_all(plain.as_bytes(), 3).unwrap()).unwrap();
+    let gz = directory.join("events.jsonl.gz");
+    let mut encoder =
+        flate2::write::GzEncoder::new(std::fs::File::create(&gz).unwrap(), Default::default());
+    encoder.write_all(plain.as_bytes()).unwrap();
+    encoder.finish().unwrap();
+    let rules = concat!(env!("CARGO_MANIFEST_DIR"), "/rules");
+    for file in [&zst, &gz] {
+        let output = tripline(&[
+            "eval",
+            "--rules",
+            rules,
+            "--rule",
+            "llm.output.canary_token",
+            "--events",
+            file.to_str().unwrap(),
+            "--progress",
+        ]);
+        assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+        assert!(text(&output.stdout).contains("llm.output.canary_token"));
+    }
+}

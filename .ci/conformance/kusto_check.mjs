@@ -15,7 +15,15 @@
 //     mappings and custom details name.
 // Every rule YAML must have the Azure-Sentinel keys, queryFrequency and
 // queryPeriod within 5m..14d with period >= frequency, and agree with its ARM
-// template. A sanity query with a wrong column must fail (the analyser is
+// template. Entity mappings use Sentinel's entity types and identifiers
+// (https://learn.microsoft.com/azure/sentinel/entities-reference) on result
+// columns; ARM `techniques` are technique ids. The table's retention is
+// within Log Analytics' limits (interactive 4..730 days, total up to 4383,
+// and the expected total when RETENTION_DAYS is given). Each automation
+// rule (`automation/*.json`, ARM `automationRules`) triggers on incident
+// creation for exactly the emitted analytics rules that carry its route,
+// labels the incident with the route and, if it assigns, assigns an object
+// id. A sanity query with a wrong column must fail (the analyser is
 // really checking names). It proves syntax, names and types; it cannot prove
 // meaning (no Kusto engine runs offline).
 
@@ -23,7 +31,8 @@ import fs from "node:fs";
 import path from "node:path";
 import { createRequire } from "node:module";
 
-const [modules, output] = process.argv.slice(2);
+const [modules, output, retentionArg] = process.argv.slice(2);
+const expectedRetention = retentionArg === undefined ? null : Number(retentionArg);
 if (!modules || !output) {
   console.error("usage: kusto_check.mjs <node_modules> <sentinel_kql output dir>");
   process.exit(2);
@@ -50,7 +59,10 @@ for (const file of tableFiles) {
   for (const resource of template.resources) {
     if (resource.type !== "Microsoft.OperationalInsights/workspaces/tables") fail(file, `unexpected resource ${resource.type}`);
     const props = resource.properties;
-    if (props.retentionInDays !== 90) fail(file, "retention is not 90 days");
+    if (!(props.retentionInDays >= 4 && props.retentionInDays <= 730)) fail(file, `retentionInDays ${props.retentionInDays} outside 4..730`);
+    if (!(props.totalRetentionInDays >= props.retentionInDays && props.totalRetentionInDays <= 4383)) fail(file, `totalRetentionInDays ${props.totalRetentionInDays}`);
+    if (expectedRetention !== null && props.totalRetentionInDays !== Math.max(4, expectedRetention)) fail(file, `total retention is not ${expectedRetention} days`);
+    if (expectedRetention !== null && props.retentionInDays !== Math.min(730, Math.max(4, expectedRetention))) fail(file, `interactive retention does not follow ${expectedRetention} days`);
     const schema = props.schema;
     const columns = schema.columns.map((c) => {
       const type = API_TYPES[c.type];
@@ -151,6 +163,9 @@ const isoMs = (text) => {
   return ((+(m[1] || 0) * 24 + +(m[2] || 0)) * 60 + +(m[3] || 0)) * 60e3 + +(m[4] || 0) * 1e3;
 };
 
+const ENTITY_IDENTIFIERS = { Account: ["Name"], IP: ["Address"], DNS: ["DomainName"], URL: ["Url"], File: ["Name", "Directory"] };
+const GUID = /^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/;
+const routeOfRule = {};
 const ruleFiles = fs.readdirSync(path.join(output, "rules")).filter((f) => f.endsWith(".yaml")).sort();
 if (ruleFiles.length === 0) fail("rules", "no rule compiled");
 const guids = new Set();
@@ -171,7 +186,17 @@ for (const file of ruleFiles) {
   if (!(period >= frequency)) fail(file, "queryPeriod < queryFrequency");
   if ((rule.relevantTechniques || []).some((t) => !/^T\d{4}(\.\d{3})?$/.test(t))) fail(file, "relevantTechniques holds non-ATT&CK ids");
   const required = new Set();
-  for (const mapping of rule.entityMappings || []) for (const field of mapping.fieldMappings) required.add(field.columnName);
+  for (const mapping of rule.entityMappings || []) {
+    const identifiers = ENTITY_IDENTIFIERS[mapping.entityType];
+    if (!identifiers) fail(file, `entity type ${mapping.entityType}`);
+    for (const field of mapping.fieldMappings) {
+      if (identifiers && !identifiers.includes(field.identifier)) fail(file, `${mapping.entityType} has no identifier ${field.identifier}`);
+      required.add(field.columnName);
+    }
+  }
+  if ((rule.entityMappings || []).length > 10) fail(file, "more than 10 entity mappings");
+  const routeTag = (rule.tags || []).find((tag) => String(tag).startsWith("Route: "));
+  if (routeTag) routeOfRule[rule.id] = routeTag.slice("Route: ".length);
   for (const column of Object.values(rule.customDetails || {})) required.add(column);
   for (const column of rule.incidentConfiguration.groupingConfiguration.groupByCustomDetails || []) {
     if (!(rule.customDetails || {})[column]) fail(file, `incident grouping by ${column}, not a custom detail`);
@@ -187,6 +212,46 @@ for (const file of ruleFiles) {
   if (props.query !== rule.query) fail(`arm/${id}.json`, "query differs from the YAML's");
   if (isoMs(props.queryFrequency) !== frequency || isoMs(props.queryPeriod) !== period) fail(`arm/${id}.json`, "schedule differs from the YAML's");
   if (props.severity !== rule.severity || props.displayName !== rule.name) fail(`arm/${id}.json`, "metadata differs from the YAML's");
+  if ((props.techniques || []).some((t) => !/^T\d{4}$/.test(t))) fail(`arm/${id}.json`, "techniques holds non-technique ids");
+  const canonical = (value) => JSON.stringify(value, (_, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort()) : v));
+  if (canonical(props.entityMappings) !== canonical(rule.entityMappings)) fail(`arm/${id}.json`, "entity mappings differ from the YAML's");
+}
+
+// Automation rules: one per route, for exactly that route's rules.
+const automationDir = path.join(output, "automation");
+const automated = {};
+if (fs.existsSync(automationDir)) {
+  for (const file of fs.readdirSync(automationDir).filter((f) => f.endsWith(".json"))) {
+    const template = JSON.parse(fs.readFileSync(path.join(automationDir, file), "utf8"));
+    for (const resource of template.resources) {
+      const where = `automation/${file}`;
+      if (resource.type !== "Microsoft.OperationalInsights/workspaces/providers/automationRules") fail(where, `unexpected resource ${resource.type}`);
+      if (!/\/Microsoft\.SecurityInsights\/[0-9a-f-]{36}'\)\]$/.test(resource.name)) fail(where, "name is not workspace/Microsoft.SecurityInsights/<GUID>");
+      const props = resource.properties;
+      const route = template.metadata.route;
+      const logic = props.triggeringLogic;
+      if (!props.displayName || !(props.order >= 1 && props.order <= 1000)) fail(where, "displayName/order");
+      if (logic.triggersOn !== "Incidents" || logic.triggersWhen !== "Created" || logic.isEnabled !== true) fail(where, "trigger");
+      const condition = logic.conditions[0];
+      if (logic.conditions.length !== 1 || condition.conditionType !== "Property" || condition.conditionProperties.propertyName !== "IncidentRelatedAnalyticRuleIds" || condition.conditionProperties.operator !== "Contains") fail(where, "condition");
+      for (const value of condition.conditionProperties.propertyValues) {
+        const guid = /'([0-9a-f-]{36})'\)\]$/.exec(value);
+        if (!guid || !value.startsWith("[resourceId('Microsoft.OperationalInsights/workspaces/providers/alertRules', parameters('workspace'), 'Microsoft.SecurityInsights', ")) { fail(where, `condition value ${value}`); continue; }
+        if (routeOfRule[guid[1]] !== route) fail(where, `rule ${guid[1]} is not a rule of route ${route}`);
+        (automated[route] ||= new Set()).add(guid[1]);
+      }
+      const labels = props.actions.flatMap((a) => (a.actionConfiguration.labels || []).map((l) => l.labelName));
+      if (!labels.includes(`route:${route}`)) fail(where, "the incident is not labelled with its route");
+      for (const action of props.actions) {
+        if (action.actionType !== "ModifyProperties") fail(where, `action ${action.actionType}`);
+        const owner = action.actionConfiguration.owner;
+        if (owner && !GUID.test(owner.objectId)) fail(where, `owner ${owner.objectId} is not an object id`);
+      }
+    }
+  }
+}
+for (const [guid, route] of Object.entries(routeOfRule)) {
+  if (!(automated[route] && automated[route].has(guid))) fail(`route ${route}`, `rule ${guid} is in no automation rule`);
 }
 
 if (failures.length > 0) {

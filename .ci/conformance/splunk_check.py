@@ -1,6 +1,6 @@
 """Conformance of the splunk_spl target: the app directory and its searches.
 
-Usage: splunk_check.py APP_DIR EVENTS_JSON_SCHEMA [APPINSPECT]
+Usage: splunk_check.py APP_DIR EVENTS_JSON_SCHEMA [APPINSPECT [RETENTION_DAYS]]
 
 SPL has no offline parser, and `splunk-appinspect` in precert mode never
 reads SPL (a broken `search =` passes every check). So this check runs two
@@ -21,7 +21,18 @@ independent things:
     - every regex given to `match()` compiles (Python `re` as a stand-in for
       PCRE: the patterns use only syntax both share, after removing the
       `(*UTF)` prefix and rewriting `\\x{..}` and `\\z`);
-    - required stanza keys are present with sane values.
+    - required stanza keys are present with sane values;
+    - the Enterprise Security alert actions (issue 14): the notable event's
+      severity is one ES knows, its drill-down search starts with the
+      data-source macro and names only schema fields, its next steps are
+      ES's `{"version": 1, "data": ...}` JSON; the risk action's objects are
+      JSON naming schema fields with ES's object types;
+    - the set-up (issue 14): indexes.conf defines the index the data-source
+      macro reads, with homePath/coldPath/thawedPath under $SPLUNK_DB and a
+      whole number of days in frozenTimePeriodInSecs (the expected retention
+      is the optional fourth argument, in days); props.conf defines the
+      source type the macro reads with the line-breaking, timestamp and
+      JSON-extraction settings.
 It proves: the files are well-formed and appinspect-clean, the searches are
 lexically well-formed, use only known commands and existing fields. It cannot
 prove that Splunk parses or runs a search as intended.
@@ -62,6 +73,21 @@ REQUIRED_KEYS = {
 KNOWN_KEYS = REQUIRED_KEYS | {
     "realtime_schedule", "alert.track", "alert.digest_mode", "alert.suppress.fields",
     "alert.suppress.period",
+    # Enterprise Security's alert actions (the notable event and the risk
+    # modifier), as ES correlation searches write them.
+    "action.correlationsearch.enabled", "action.correlationsearch.label",
+    "action.notable", "action.notable.param.rule_title", "action.notable.param.rule_description",
+    "action.notable.param.security_domain", "action.notable.param.severity",
+    "action.notable.param.drilldown_name", "action.notable.param.drilldown_search",
+    "action.notable.param.drilldown_earliest_offset", "action.notable.param.drilldown_latest_offset",
+    "action.notable.param.next_steps", "action.notable.param.default_owner",
+    "action.risk", "action.risk.param._risk", "action.risk.param._risk_message",
+    "action.risk.param._risk_score",
+}
+NOTABLE_SEVERITIES = {"informational", "low", "medium", "high", "critical"}
+RISK_OBJECT_TYPES = {"user", "system", "other"}
+PROPS_REQUIRED = {
+    "SHOULD_LINEMERGE": "false", "LINE_BREAKER": "([\\r\\n]+)", "KV_MODE": "json",
 }
 OWN_FIELDS = re.compile(r"^tripline_[a-z_0-9]+$")
 INTERNAL = {"_time"}
@@ -276,10 +302,102 @@ def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
     return problems
 
 
+def check_alert_actions(name, keys, schema_fields):
+    """The notable event and risk action of one saved search."""
+    problems = []
+    if keys.get("action.notable") != "1":
+        return [f"[{name}]: no notable event action"]
+    if keys.get("action.correlationsearch.enabled") != "1" or keys.get("action.correlationsearch.label") != name:
+        problems.append(f"[{name}]: not an ES correlation search labelled as its stanza")
+    if keys.get("action.notable.param.severity") not in NOTABLE_SEVERITIES:
+        problems.append(f"[{name}]: notable severity {keys.get('action.notable.param.severity')!r}")
+    drilldown = keys.get("action.notable.param.drilldown_search", "")
+    if not drilldown.startswith("`tripline_llm_events`"):
+        problems.append(f"[{name}]: drill-down search does not start with the data-source macro")
+    for field, token in re.findall(r'([A-Za-z_][A-Za-z0-9_.]*)="\$([^$]+)\$"', drilldown):
+        if field != token or field not in schema_fields:
+            problems.append(f"[{name}]: drill-down tests {field!r} with token {token!r}")
+    if not re.fullmatch(r'`tripline_llm_events`( [A-Za-z_][A-Za-z0-9_.]*="\$[^$]+\$")*', drilldown):
+        problems.append(f"[{name}]: drill-down search of another form: {drilldown!r}")
+    for key in ("drilldown_earliest_offset", "drilldown_latest_offset"):
+        if keys.get(f"action.notable.param.{key}") not in {"$info_min_time$", "$info_max_time$"}:
+            problems.append(f"[{name}]: {key} is not the alert's time range")
+    try:
+        steps = json.loads(keys.get("action.notable.param.next_steps", ""))
+        if steps.get("version") != 1 or not isinstance(steps.get("data"), str):
+            raise ValueError("not {version: 1, data: text}")
+    except ValueError as error:
+        problems.append(f"[{name}]: next_steps: {error}")
+    if "action.risk" in keys:
+        try:
+            objects = json.loads(keys.get("action.risk.param._risk", ""))
+            if not isinstance(objects, list) or not objects:
+                raise ValueError("not a non-empty list")
+            for item in objects:
+                if item.get("risk_object_field") not in schema_fields:
+                    raise ValueError(f"risk object field {item.get('risk_object_field')!r} is not a schema field")
+                if item.get("risk_object_type") not in RISK_OBJECT_TYPES:
+                    raise ValueError(f"risk object type {item.get('risk_object_type')!r}")
+                if not isinstance(item.get("risk_score"), int) or not 0 < item["risk_score"] <= 100:
+                    raise ValueError(f"risk score {item.get('risk_score')!r}")
+        except ValueError as error:
+            problems.append(f"[{name}]: _risk: {error}")
+    return problems
+
+
+def check_setup(app, macros, retention_days):
+    """indexes.conf and props.conf against the data-source macro."""
+    problems = []
+    definition = macros.get("tripline_llm_events", {}).get("definition", "")
+    index = re.search(r"\bindex=(\S+)", definition)
+    sourcetype = re.search(r"\bsourcetype=(\S+)", definition)
+    indexes_path = app / "default" / "indexes.conf"
+    if index:
+        if not indexes_path.is_file():
+            return [f"indexes.conf: missing for index {index.group(1)}"]
+        indexes = parse_conf(indexes_path)
+        stanza = indexes.get(index.group(1))
+        if stanza is None:
+            problems.append(f"indexes.conf: no stanza [{index.group(1)}]")
+        else:
+            for key in ("homePath", "coldPath", "thawedPath"):
+                if not stanza.get(key, "").startswith(f"$SPLUNK_DB/{index.group(1)}/"):
+                    problems.append(f"indexes.conf [{index.group(1)}]: {key} is not under $SPLUNK_DB/{index.group(1)}/")
+            frozen = stanza.get("frozenTimePeriodInSecs", "")
+            if not frozen.isdigit() or int(frozen) % 86400 or int(frozen) == 0:
+                problems.append(f"indexes.conf: frozenTimePeriodInSecs {frozen!r} is not a whole number of days")
+            elif retention_days is not None and int(frozen) != retention_days * 86400:
+                problems.append(f"indexes.conf: frozenTimePeriodInSecs {frozen} is not {retention_days} days")
+    if sourcetype:
+        props_path = app / "default" / "props.conf"
+        props = parse_conf(props_path) if props_path.is_file() else {}
+        stanza = props.get(sourcetype.group(1))
+        if stanza is None:
+            problems.append(f"props.conf: no stanza [{sourcetype.group(1)}]")
+        else:
+            for key, value in PROPS_REQUIRED.items():
+                if stanza.get(key) != value:
+                    problems.append(f"props.conf: {key} is {stanza.get(key)!r}, not {value!r}")
+            lookahead = stanza.get("MAX_TIMESTAMP_LOOKAHEAD", "")
+            if not lookahead.isdigit() or not 24 <= int(lookahead) <= 128:
+                problems.append(f"props.conf: MAX_TIMESTAMP_LOOKAHEAD {lookahead!r}")
+            prefix = stanza.get("TIME_PREFIX", "")
+            sample = '{"timestamp": "2026-03-03T18:07:02.578Z", "event_type": "inference"}'
+            found = re.search(prefix, sample)
+            if not found or not sample[found.end():].startswith("2026-03-03T18:07:02.578Z"):
+                problems.append(f"props.conf: TIME_PREFIX {prefix!r} does not stop before the timestamp")
+            if not stanza.get("TIME_FORMAT", "").startswith("%Y-%m-%dT%H:%M:%S"):
+                problems.append(f"props.conf: TIME_FORMAT {stanza.get('TIME_FORMAT')!r}")
+            if not stanza.get("TRUNCATE", "").isdigit():
+                problems.append("props.conf: TRUNCATE is not a number")
+    return problems
+
+
 def main():
     app = Path(sys.argv[1])
     schema = json.loads(Path(sys.argv[2]).read_text())
-    appinspect = sys.argv[3] if len(sys.argv) > 3 else None
+    appinspect = sys.argv[3] if len(sys.argv) > 3 and sys.argv[3] else None
+    retention_days = int(sys.argv[4]) if len(sys.argv) > 4 else None
     schema_fields = set()
 
     def collect(node):
@@ -323,6 +441,8 @@ def main():
         if keys.get("alert.severity") not in {"3", "4", "5"}:
             problems.append(f"[{name}]: alert.severity not 3/4/5")
         problems.extend(check_search(name, keys.get("search", ""), schema_fields, macros, filter_macro, keys_found))
+        problems.extend(check_alert_actions(name, keys, schema_fields))
+    problems.extend(check_setup(app, macros, retention_days))
     print(f"static checks: {len(saved)} saved searches, {len(problems)} problems")
     if appinspect:
         out = Path(app).parent / "appinspect.json"

@@ -4,9 +4,12 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use super::compile::{select_targets, target_mappings};
-use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, plural};
-use crate::diagnostics::Diagnostic;
+use super::{
+    EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, plural, write_json_file,
+};
+use crate::diagnostics::{Diagnostic, sarif};
 use crate::project::{self, LoadOptions, Project};
+use crate::source::Sources;
 use crate::targets;
 
 /// Arguments of `check`.
@@ -22,6 +25,10 @@ pub struct CheckArgs {
     /// target's `mappings:`; repeat for several targets.
     #[arg(long = "target", value_name = "ID")]
     pub targets: Vec<String>,
+    /// Also writes the diagnostics as a SARIF 2.1.0 log to this file, for
+    /// code scanning (GitHub shows each problem on its line).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Overrides.
     #[command(flatten)]
     pub rules: RulesArgs,
@@ -37,6 +44,11 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
     let project = match project::load(&options) {
         Ok(project) => project,
         Err(diagnostic) => {
+            if let Some(path) = &args.sarif {
+                // Best effort: the usage error is what matters here.
+                let log = sarif::check_log(std::slice::from_ref(&diagnostic), &Sources::new());
+                let _ = write_json_file(path, &log);
+            }
             global.report_one(diagnostic);
             return ExitCode::from(EXIT_USAGE);
         }
@@ -52,6 +64,12 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
     let mut diagnostics = project.diagnostics.clone().into_sorted();
     diagnostics.extend(portability);
     global.report(&diagnostics, &project.sources);
+    if let Some(path) = &args.sarif
+        && let Err(error) = write_json_file(path, &sarif::check_log(&diagnostics, &project.sources))
+    {
+        eprintln!("error: cannot write `{}`: {error}", path.display());
+        return ExitCode::from(EXIT_USAGE);
+    }
     super::report_disabled(&project, global);
     if global.message_format == MessageFormat::Human {
         let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());

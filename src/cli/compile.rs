@@ -287,6 +287,10 @@ pub(super) fn target_mappings(
             if let Some(rows) = config.compile.inline_lookup_rows {
                 mapping.inline_lookup_rows = Some(rows);
             }
+            if let Some(days) = config.deploy.retention_days {
+                mapping.deploy.retention_days = Some(days);
+            }
+            mapping.deploy.routes.extend(config.deploy.routes.clone());
             let Some(change) = config.changes.get(target.id()) else {
                 continue;
             };

@@ -6,10 +6,11 @@
 //! line (without `--skip-invalid`), 2 for usage and I/O problems.
 
 use std::fs::File;
-use std::io::{self, BufWriter, Write};
+use std::io::{self, BufWriter, IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use super::progress;
 use super::{EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, load_pack, plural};
 use crate::eval::{self, EvalOptions, Input, Summary, TableCollector};
 
@@ -39,10 +40,42 @@ fn thread_count(text: &str) -> Result<usize, String> {
     }
 }
 
+/// `--max-line-bytes SIZE`: bytes, or with a `KiB`, `MiB` or `GiB` suffix.
+fn byte_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed
+        .find(|character: char| !character.is_ascii_digit())
+        .unwrap_or(trimmed.len());
+    let (number, unit) = trimmed.split_at(split);
+    let factor: usize = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 1,
+        "k" | "kib" => 1 << 10,
+        "m" | "mib" => 1 << 20,
+        "g" | "gib" => 1 << 30,
+        _ => {
+            return Err(format!(
+                "`{text}` is not a size such as 1048576, 512KiB or 16MiB"
+            ));
+        }
+    };
+    match number
+        .parse::<usize>()
+        .ok()
+        .and_then(|n| n.checked_mul(factor))
+    {
+        Some(0) => Err("the line limit must be at least 1 byte".to_string()),
+        Some(bytes) => Ok(bytes),
+        None => Err(format!(
+            "`{text}` is not a size such as 1048576, 512KiB or 16MiB"
+        )),
+    }
+}
+
 /// Arguments of `eval`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct EvalArgs {
-    /// JSON-lines events (`-` for stdin; `.gz` files are decompressed); repeat to merge several.
+    /// JSON-lines events (`-` for stdin; `.gz` and `.zst` files are decompressed); repeat to
+    /// merge several.
     #[arg(long = "events", value_name = "FILE", required = true)]
     pub events: Vec<String>,
     /// Rule directories or content repository.
@@ -76,6 +109,17 @@ pub struct EvalArgs {
     /// most 4.
     #[arg(long, value_name = "N", value_parser = thread_count)]
     pub threads: Option<usize>,
+    /// The longest event line accepted (bytes, or 512KiB, 16MiB, 1GiB); a longer line is a
+    /// bad line (E0519), read past without being held in memory.
+    #[arg(long, value_name = "SIZE", default_value = "16MiB", value_parser = byte_size)]
+    pub max_line_bytes: usize,
+    /// Shows progress on stderr (events/s, bytes, alerts so far, ETA for files); on by
+    /// default when stderr is a terminal.
+    #[arg(long, overrides_with = "no_progress")]
+    pub progress: bool,
+    /// Never shows progress.
+    #[arg(long)]
+    pub no_progress: bool,
 }
 
 /// The default thread count: the cores available, at most 4 (evaluation
@@ -96,6 +140,7 @@ pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
         rules: args.rule_ids.clone(),
         threads: args.threads.unwrap_or_else(default_threads).max(1),
         skip_invalid: args.skip_invalid,
+        max_line_bytes: args.max_line_bytes,
         ..EvalOptions::default()
     };
     let inputs: Vec<Input> = args
@@ -113,14 +158,35 @@ pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
         },
         None => Box::new(BufWriter::new(io::stdout().lock())),
     };
+    let show_progress = !args.no_progress && (args.progress || std::io::stderr().is_terminal());
+    let display = show_progress.then(|| progress::Display::start(&inputs));
+    let options = EvalOptions {
+        progress: display.as_ref().map(progress::Display::handle),
+        ..options
+    };
     let mut table = TableCollector::default();
+    // Reading a stream (`tail -f log | tripline eval --events -`), each alert
+    // goes out as soon as it is final, not when the buffer fills.
+    let live = inputs.contains(&Input::Stdin);
     let result = eval::run(&pack, &inputs, &options, &mut |alert| match args.format {
-        EvalFormat::Json => eval::write_json_line(&mut *writer, alert),
+        EvalFormat::Json => {
+            if let Some(display) = &display {
+                display.alert();
+            }
+            eval::write_json_line(&mut *writer, alert)?;
+            if live { writer.flush() } else { Ok(()) }
+        }
         EvalFormat::Table => {
+            if let Some(display) = &display {
+                display.alert();
+            }
             table.add(alert);
             Ok(())
         }
     });
+    if let Some(display) = display {
+        display.stop();
+    }
     let finished = result.and_then(|summary| {
         if args.format == EvalFormat::Table {
             table

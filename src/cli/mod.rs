@@ -11,6 +11,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod ir;
+mod progress;
 pub mod scaffold;
 pub mod schema;
 pub mod test;
@@ -230,6 +231,12 @@ pub fn emit_json(value: &serde_json::Value, out: Option<&std::path::Path>) -> Ex
 pub fn write_stdout(text: &str) {
     let mut out = std::io::stdout().lock();
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
+}
+
+/// Writes a JSON document, pretty-printed, to a file atomically.
+pub fn write_json_file(path: &std::path::Path, value: &serde_json::Value) -> std::io::Result<()> {
+    let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)? + "\n";
+    write_atomically(path, text.as_bytes())
 }
 
 /// Writes `text` to a file atomically (a temporary file renamed into place),

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use super::{
     EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global, MessageFormat, RulesArgs, load_project,
-    write_atomically,
+    write_atomically, write_json_file,
 };
 use crate::testing::{self, Report, RunOptions, Status};
 
@@ -21,6 +21,10 @@ pub struct TestArgs {
     /// Writes a JUnit XML report to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Writes the failed cases as a SARIF 2.1.0 log to this file, for code
+    /// scanning (each failure shows on its case's line).
+    #[arg(long, value_name = "FILE")]
+    pub sarif: Option<PathBuf>,
     /// Only the cases of these rules.
     #[arg(long = "rule", value_name = "ID")]
     pub rules_only: Vec<String>,
@@ -64,6 +68,12 @@ pub fn run(args: &TestArgs, global: &Global) -> ExitCode {
     }
     if let Some(path) = &args.junit
         && let Err(error) = write_atomically(path, testing::junit::render(&report).as_bytes())
+    {
+        eprintln!("error: cannot write `{}`: {error}", path.display());
+        return ExitCode::from(EXIT_USAGE);
+    }
+    if let Some(path) = &args.sarif
+        && let Err(error) = write_json_file(path, &testing::sarif::test_log(&report))
     {
         eprintln!("error: cannot write `{}`: {error}", path.display());
         return ExitCode::from(EXIT_USAGE);

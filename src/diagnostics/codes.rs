@@ -140,6 +140,7 @@ registry! {
     EVENT_INPUT_UNREADABLE = "E0516", Error, "an events file cannot be read";
     EVENT_UNKNOWN_RULE = "E0517", Error, "a rule selected for evaluation does not exist";
     EVENT_RULE_UNSUPPORTED = "E0518", Error, "a rule cannot be evaluated";
+    EVENT_LINE_TOO_LONG = "E0519", Error, "an event line is longer than the line limit";
     // E053x: paths, configuration and test files (project loading)
     INPUT_PATH = "E0530", Error, "a path cannot be read";
     CONFIG = "E0531", Error, "the content repository configuration is invalid";

@@ -202,34 +202,14 @@ impl Engine {
         event: &Event,
         out: &mut dyn FnMut(&Alert) -> io::Result<()>,
     ) -> io::Result<bool> {
+        if event.time > self.watermark {
+            self.advance(event.time, out)?;
+        }
         let context = Context {
             learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
             input_names: &self.input_names,
         };
-        if event.time > self.watermark {
-            if event.time >= self.next_deadline {
-                let mut next = i64::MAX;
-                for (index, rule) in self.rules.iter_mut().enumerate() {
-                    match &mut rule.shape {
-                        Shape::Match => {}
-                        Shape::Window(shape) => {
-                            shape.advance(event.time, &context, &mut self.raised)
-                        }
-                        Shape::Cluster(shape) => {
-                            shape.advance(event.time, &context, &mut self.raised)
-                        }
-                        Shape::NewValue(shape) => shape.advance(event.time),
-                        Shape::Sequence(shape) => shape.advance(event.time),
-                    }
-                    Self::collect(&mut self.raised, &mut self.pending, rule, index);
-                    next = next.min(deadline(&rule.shape));
-                }
-                self.next_deadline = next;
-            }
-            self.watermark = event.time;
-            flush(&mut self.pending, Some(event.time), &mut self.alerts, out)?;
-        }
         let Some(event_type) = event.event_type else {
             return Ok(false);
         };
@@ -264,6 +244,43 @@ impl Engine {
             Self::collect(&mut self.raised, &mut self.pending, rule, index);
         }
         Ok(true)
+    }
+
+    /// Moves event time forward to `time` (later than the watermark): closes
+    /// what ends by then and releases the alerts raised before it. `process`
+    /// does this for each later event; a stream reader calls it with the
+    /// input's floor so that alerts go out without waiting for the next line.
+    pub fn advance(
+        &mut self,
+        time: i64,
+        out: &mut dyn FnMut(&Alert) -> io::Result<()>,
+    ) -> io::Result<()> {
+        if time <= self.watermark {
+            return Ok(());
+        }
+        let context = Context {
+            learn_ms: self.learn_ms,
+            max_event_ids: self.max_event_ids,
+            input_names: &self.input_names,
+        };
+        if time >= self.next_deadline {
+            let mut next = i64::MAX;
+            for (index, rule) in self.rules.iter_mut().enumerate() {
+                match &mut rule.shape {
+                    Shape::Match => {}
+                    Shape::Window(shape) => shape.advance(time, &context, &mut self.raised),
+                    Shape::Cluster(shape) => shape.advance(time, &context, &mut self.raised),
+                    Shape::NewValue(shape) => shape.advance(time),
+                    Shape::Sequence(shape) => shape.advance(time),
+                }
+                Self::collect(&mut self.raised, &mut self.pending, rule, index);
+                next = next.min(deadline(&rule.shape));
+            }
+            self.next_deadline = next;
+        }
+        self.watermark = time;
+        flush(&mut self.pending, Some(time), &mut self.alerts, out)?;
+        Ok(())
     }
 
     /// Ends the input: closes every open window and releases every alert.

@@ -46,6 +46,11 @@ pub enum LineErrorKind {
         /// The event's type.
         event_type: String,
     },
+    /// The line is longer than the line limit (in bytes).
+    TooLong {
+        /// The limit.
+        limit: usize,
+    },
     /// The event is older than the latest timestamp seen minus the lateness bound.
     TooLate {
         /// The event's time (epoch milliseconds).
@@ -71,6 +76,7 @@ impl LineErrorKind {
             }
             LineErrorKind::MissingRequired { .. } => Code::EVENT_REQUIRED_FIELD,
             LineErrorKind::TooLate { .. } => Code::EVENT_TOO_LATE,
+            LineErrorKind::TooLong { .. } => Code::EVENT_LINE_TOO_LONG,
         }
     }
 
@@ -85,6 +91,7 @@ impl LineErrorKind {
             }
             LineErrorKind::MissingRequired { .. } => "missing required field",
             LineErrorKind::TooLate { .. } => "later than the lateness bound",
+            LineErrorKind::TooLong { .. } => "longer than the line limit",
         }
     }
 }
@@ -123,6 +130,10 @@ impl fmt::Display for LineErrorKind {
                     "the `{event_type}` event lacks the required field `{field}`"
                 )
             }
+            LineErrorKind::TooLong { limit } => write!(
+                formatter,
+                "the line is longer than the limit of {limit} bytes"
+            ),
             LineErrorKind::TooLate {
                 time,
                 latest,
@@ -163,6 +174,11 @@ impl LineError {
             }
             LineErrorKind::MissingEventType | LineErrorKind::MissingTimestamp => {
                 diagnostic = diagnostic.note("every event needs `timestamp` and `event_type`");
+            }
+            LineErrorKind::TooLong { .. } => {
+                diagnostic = diagnostic
+                    .note("a line is read up to the limit and the rest is skipped, so one huge line cannot exhaust memory")
+                    .help("raise the limit with `--max-line-bytes` if such events are genuine");
             }
             _ => {}
         }

@@ -1,6 +1,8 @@
-//! Reading events: files, stdin, gzip, parallel parsing, reordering, merging.
+//! Reading events: files, stdin, gzip and zstd, parallel parsing, reordering, merging.
 //!
-//! Input: [`Input`]s (paths, `.gz` paths, or stdin) and the [`Projection`].
+//! Input: [`Input`]s (paths, `.gz` or `.zst` paths, or stdin) and the
+//! [`Projection`]. A line longer than the limit is a bad line, read past
+//! without being held whole.
 //! Output: one stream of events in time order across all inputs, with bad
 //! lines reported in place, each tagged with the index of its input.
 //!
@@ -23,7 +25,7 @@
 
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::PathBuf;
 use std::sync::mpsc::{Receiver, TryRecvError, sync_channel};
 use std::sync::{Arc, Mutex};
@@ -38,7 +40,8 @@ use super::reorder::ReorderBuffer;
 pub enum Input {
     /// Standard input (`-` on the command line).
     Stdin,
-    /// A JSON-lines file; gzip-compressed when the name ends in `.gz`.
+    /// A JSON-lines file; gzip-compressed when the name ends in `.gz`,
+    /// Zstandard when it ends in `.zst` or `.zstd`.
     Path(PathBuf),
 }
 
@@ -61,8 +64,8 @@ impl Input {
     }
 
     /// The input's lines, without a UTF-8 byte-order mark at its start.
-    fn open(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
-        let mut reader = self.open_raw()?;
+    fn open(&self, progress: Option<&super::ProgressHandle>) -> Result<Reader, EvalError> {
+        let mut reader = self.open_raw(progress)?;
         let starts_with_mark = reader
             .fill_buf()
             .map_err(|error| EvalError::read(&self.name(), &error))?
@@ -73,24 +76,138 @@ impl Input {
         Ok(reader)
     }
 
-    fn open_raw(&self) -> Result<Box<dyn BufRead + Send>, EvalError> {
+    fn open_raw(&self, progress: Option<&super::ProgressHandle>) -> Result<Reader, EvalError> {
         const CAPACITY: usize = 256 * 1024;
-        match self {
-            Input::Stdin => Ok(Box::new(BufReader::with_capacity(CAPACITY, io::stdin()))),
+        let mut raw: Box<dyn Read + Send> = match self {
+            Input::Stdin => Box::new(io::stdin()),
             Input::Path(path) => {
-                let file =
-                    File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?;
-                if path.extension().is_some_and(|extension| extension == "gz") {
-                    Ok(Box::new(BufReader::with_capacity(
-                        CAPACITY,
-                        flate2::read::MultiGzDecoder::new(file),
-                    )))
-                } else {
-                    Ok(Box::new(BufReader::with_capacity(CAPACITY, file)))
-                }
+                Box::new(File::open(path).map_err(|error| EvalError::read(&self.name(), &error))?)
+            }
+        };
+        if let Some(progress) = progress {
+            raw = Box::new(Counting {
+                inner: raw,
+                progress: progress.clone(),
+            });
+        }
+        let extension = match self {
+            Input::Path(path) => path.extension().and_then(|extension| extension.to_str()),
+            Input::Stdin => None,
+        };
+        let raw: Box<dyn Read + Send> = match extension {
+            Some("gz") => Box::new(flate2::read::MultiGzDecoder::new(raw)),
+            Some("zst" | "zstd") => Box::new(
+                zstd::stream::read::Decoder::new(raw)
+                    .map_err(|error| EvalError::read(&self.name(), &error))?,
+            ),
+            _ => raw,
+        };
+        Ok(BufReader::with_capacity(CAPACITY, raw))
+    }
+
+    /// Whether the input may be a live stream (`tail -f log | tripline eval
+    /// --events -`): its lines are then handed on as soon as they arrive,
+    /// instead of once a batch is full.
+    pub(crate) fn is_live(&self) -> bool {
+        matches!(self, Input::Stdin)
+    }
+}
+
+/// A buffered input.
+type Reader = BufReader<Box<dyn Read + Send>>;
+
+/// How inputs are read.
+pub(crate) struct ReadOptions {
+    /// See [`super::EvalOptions::threads`].
+    pub threads: usize,
+    /// How far out of order an input may be, in milliseconds.
+    pub lateness: i64,
+    /// The longest line accepted, in bytes.
+    pub max_line: usize,
+    /// Counts the bytes read, for a progress display.
+    pub progress: Option<super::ProgressHandle>,
+}
+
+/// Counts the bytes an input yields (before decompression).
+struct Counting {
+    inner: Box<dyn Read + Send>,
+    progress: super::ProgressHandle,
+}
+
+impl Read for Counting {
+    fn read(&mut self, buffer: &mut [u8]) -> io::Result<usize> {
+        let count = self.inner.read(buffer)?;
+        self.progress
+            .0
+            .bytes
+            .fetch_add(count as u64, std::sync::atomic::Ordering::Relaxed);
+        Ok(count)
+    }
+}
+
+/// What [`read_line_capped`] found.
+#[derive(Debug, PartialEq, Eq)]
+enum LineRead {
+    /// The end of the input: nothing was read.
+    End,
+    /// A line, appended with its line break (if it had one).
+    Line,
+    /// A line longer than the limit: its bytes were consumed, not kept.
+    TooLong,
+}
+
+/// Appends the next line to `out`, unless it is longer than `max` bytes
+/// (without its line break): then it is read to its end and dropped, so a
+/// huge line costs at most `max` bytes of memory, never its whole size.
+fn read_line_capped(
+    reader: &mut impl BufRead,
+    out: &mut Vec<u8>,
+    max: usize,
+) -> io::Result<LineRead> {
+    let start = out.len();
+    let mut too_long = false;
+    let mut read_any = false;
+    loop {
+        let available = match reader.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(match (read_any, too_long) {
+                (false, _) => LineRead::End,
+                (true, true) => LineRead::TooLong,
+                (true, false) => LineRead::Line,
+            });
+        }
+        read_any = true;
+        let newline = memchr::memchr(b'\n', available);
+        let taken = newline.map_or(available.len(), |at| at + 1);
+        if !too_long {
+            let length = out.len() - start + newline.unwrap_or(available.len());
+            if length > max {
+                too_long = true;
+                out.truncate(start);
+            } else {
+                out.extend_from_slice(&available[..taken]);
             }
         }
+        reader.consume(taken);
+        if newline.is_some() {
+            return Ok(if too_long {
+                LineRead::TooLong
+            } else {
+                LineRead::Line
+            });
+        }
     }
+}
+
+fn too_long(line: u64, limit: usize) -> Item {
+    Item::Bad(LineError {
+        line,
+        kind: LineErrorKind::TooLong { limit },
+    })
 }
 
 /// A parsed line.
@@ -132,7 +249,8 @@ trait Source {
 }
 
 struct SequentialSource {
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
+    max_line: usize,
     projection: Arc<Projection>,
     name: String,
     input: u32,
@@ -155,6 +273,10 @@ impl Source for SequentialSource {
             }
             if let Some(newline) = memchr::memchr(b'\n', available) {
                 self.line += 1;
+                if trim_line_end(&available[..newline]).len() > self.max_line {
+                    self.reader.consume(newline + 1);
+                    return Ok(Some(too_long(self.line, self.max_line)));
+                }
                 let item = parse_bytes(
                     &self.projection,
                     &available[..=newline],
@@ -169,10 +291,14 @@ impl Source for SequentialSource {
                 continue;
             }
             self.buffer.clear();
-            self.reader
-                .read_until(b'\n', &mut self.buffer)
+            let read = read_line_capped(&mut self.reader, &mut self.buffer, self.max_line)
                 .map_err(|error| EvalError::read(&self.name, &error))?;
             self.line += 1;
+            match read {
+                LineRead::End => return Ok(None),
+                LineRead::TooLong => return Ok(Some(too_long(self.line, self.max_line))),
+                LineRead::Line => {}
+            }
             if let Some(item) = parse_bytes(
                 &self.projection,
                 &self.buffer,
@@ -191,6 +317,8 @@ struct RawBatch {
     first_line: u64,
     data: Vec<u8>,
     ends: Vec<usize>,
+    /// Lines (by index in the batch) longer than the limit, kept empty.
+    too_long: Vec<usize>,
 }
 
 type ParsedBatch = Result<Vec<Item>, io::Error>;
@@ -205,7 +333,11 @@ const MAX_AHEAD: usize = 4;
 /// thread takes the next batch of lines (and its sequence number) under the
 /// lock, then parses it outside the lock.
 struct SharedReader {
-    reader: Box<dyn BufRead + Send>,
+    reader: Reader,
+    max_line: usize,
+    /// A live input's batch ends when no more bytes are waiting, so that no
+    /// line waits for the next ones to arrive.
+    live: bool,
     /// Lines read so far.
     line: u64,
     /// Batches handed out so far.
@@ -229,21 +361,29 @@ impl SharedReader {
             first_line: 0,
             data: Vec::with_capacity(BATCH_BYTES + 4096),
             ends: Vec::with_capacity(BATCH_LINES),
+            too_long: Vec::new(),
         });
         batch.data.clear();
         batch.ends.clear();
+        batch.too_long.clear();
         batch.first_line = this.line + 1;
         let sequence = this.sequence;
         this.sequence += 1;
         while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
-            match this.reader.read_until(b'\n', &mut batch.data) {
-                Ok(0) => {
+            match read_line_capped(&mut this.reader, &mut batch.data, this.max_line) {
+                Ok(LineRead::End) => {
                     this.total = Some(this.sequence);
                     break;
                 }
-                Ok(_) => {
+                Ok(read) => {
+                    if read == LineRead::TooLong {
+                        batch.too_long.push(batch.ends.len());
+                    }
                     this.line += 1;
                     batch.ends.push(batch.data.len());
+                    if this.live && this.reader.buffer().is_empty() {
+                        break;
+                    }
                 }
                 Err(error) => {
                     this.total = Some(this.sequence);
@@ -254,8 +394,15 @@ impl SharedReader {
         Some((sequence, Ok(batch)))
     }
 
-    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch) {
-        if let Ok(mut guard) = shared.lock()
+    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch, live: bool) {
+        // On a live input another parser may hold the lock while it waits for
+        // the next line, and this batch must go on now: never wait for it.
+        let guard = if live {
+            shared.try_lock().ok()
+        } else {
+            shared.lock().ok()
+        };
+        if let Some(mut guard) = guard
             && guard.recycled.len() < MAX_AHEAD * 4
         {
             guard.recycled.push(batch);
@@ -275,18 +422,24 @@ fn parse_batch(
     projection: &Projection,
     input: u32,
     scratch: &mut Scratch,
+    live: bool,
+    max_line: usize,
 ) -> Vec<Item> {
     let mut items = Vec::with_capacity(batch.ends.len());
     let mut start = 0;
+    let mut too_long_lines = batch.too_long.iter().peekable();
     for (offset, end) in batch.ends.iter().enumerate() {
         let line = batch.first_line + offset as u64;
-        if let Some(item) = parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
+        if too_long_lines.next_if_eq(&&offset).is_some() {
+            items.push(too_long(line, max_line));
+        } else if let Some(item) =
+            parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
         {
             items.push(item);
         }
         start = *end;
     }
-    SharedReader::recycle(shared, batch);
+    SharedReader::recycle(shared, batch, live);
     items
 }
 
@@ -305,20 +458,43 @@ struct ParallelSource {
     next_batch: u64,
     current: std::vec::IntoIter<Item>,
     name: String,
+    /// A live input is read only by the parser threads: the evaluating thread
+    /// must never block on a read while a parsed batch waits for it.
+    live: bool,
+    max_line: usize,
+}
+
+/// What a parallel source needs to know of its input.
+struct About {
+    /// The input's index.
+    input: u32,
+    /// Its name in messages.
+    name: String,
+    /// See [`Input::is_live`].
+    live: bool,
+    /// The line limit.
+    max_line: usize,
 }
 
 impl ParallelSource {
     fn spawn<'scope>(
         scope: &'scope Scope<'scope, '_>,
-        reader: Box<dyn BufRead + Send>,
+        reader: Reader,
         projection: Arc<Projection>,
         parsers: usize,
-        input: u32,
-        name: String,
+        about: About,
     ) -> ParallelSource {
+        let About {
+            input,
+            name,
+            live,
+            max_line,
+        } = about;
         let parsers = parsers.max(1);
         let shared = Arc::new(Mutex::new(SharedReader {
             reader,
+            max_line,
+            live,
             line: 0,
             sequence: 0,
             total: None,
@@ -333,8 +509,17 @@ impl ParallelSource {
             scope.spawn(move || {
                 let mut scratch = Scratch::default();
                 while let Some((sequence, batch)) = SharedReader::take(&shared) {
-                    let parsed = batch
-                        .map(|batch| parse_batch(batch, &shared, &projection, input, &mut scratch));
+                    let parsed = batch.map(|batch| {
+                        parse_batch(
+                            batch,
+                            &shared,
+                            &projection,
+                            input,
+                            &mut scratch,
+                            live,
+                            max_line,
+                        )
+                    });
                     if sender.send((sequence, parsed)).is_err() {
                         return;
                     }
@@ -351,6 +536,8 @@ impl ParallelSource {
             next_batch: 0,
             current: Vec::new().into_iter(),
             name,
+            live,
+            max_line,
         }
     }
 
@@ -369,7 +556,7 @@ impl ParallelSource {
                 // Every parser has stopped, and none holds this batch.
                 Err(TryRecvError::Disconnected) => return None,
             }
-            if self.waiting.len() < MAX_AHEAD {
+            if !self.live && self.waiting.len() < MAX_AHEAD {
                 // Parse the next unread batch here rather than wait.
                 if let Some((sequence, batch)) = SharedReader::take(&self.shared) {
                     let parsed = batch.map(|batch| {
@@ -379,13 +566,19 @@ impl ParallelSource {
                             &self.projection,
                             self.input,
                             &mut self.scratch,
+                            false,
+                            self.max_line,
                         )
                     });
                     self.waiting.insert(sequence, parsed);
                     continue;
                 }
             }
-            if SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total) {
+            // (A live input's parsers may hold the reader's lock while they
+            // wait for input, so only the channel tells when it has ended.)
+            if !self.live
+                && SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total)
+            {
                 return None;
             }
             // A parser holds the batch needed next: wait for it.
@@ -446,6 +639,13 @@ impl Ordered<'_> {
     }
 }
 
+impl Ordered<'_> {
+    /// See [`ReorderBuffer::floor`].
+    fn floor(&self) -> Option<i64> {
+        self.buffer.floor(self.exhausted)
+    }
+}
+
 /// Every input merged in time order.
 pub(crate) struct Merged<'a> {
     inputs: Vec<Ordered<'a>>,
@@ -459,24 +659,28 @@ impl<'a> Merged<'a> {
         scope: &'scope Scope<'scope, '_>,
         inputs: &[Input],
         projection: &Arc<Projection>,
-        threads: usize,
-        lateness: i64,
+        options: &ReadOptions,
     ) -> Result<Merged<'scope>, EvalError> {
         let mut ordered = Vec::with_capacity(inputs.len());
         for (index, input) in inputs.iter().enumerate() {
-            let reader = input.open()?;
-            let source: Box<dyn Source + 'scope> = if threads >= 2 {
+            let reader = input.open(options.progress.as_ref())?;
+            let source: Box<dyn Source + 'scope> = if options.threads >= 2 {
                 Box::new(ParallelSource::spawn(
                     scope,
                     reader,
                     projection.clone(),
-                    threads - 1,
-                    index as u32,
-                    input.name(),
+                    options.threads - 1,
+                    About {
+                        input: index as u32,
+                        name: input.name(),
+                        live: input.is_live(),
+                        max_line: options.max_line,
+                    },
                 ))
             } else {
                 Box::new(SequentialSource {
                     reader,
+                    max_line: options.max_line,
                     projection: projection.clone(),
                     name: input.name(),
                     input: index as u32,
@@ -487,7 +691,7 @@ impl<'a> Merged<'a> {
             };
             ordered.push(Ordered {
                 source,
-                buffer: ReorderBuffer::new(lateness),
+                buffer: ReorderBuffer::new(options.lateness),
                 exhausted: false,
             });
         }
@@ -497,6 +701,23 @@ impl<'a> Merged<'a> {
             heads: (0..count).map(|_| None).collect(),
             exhausted: vec![false; count],
         })
+    }
+
+    /// A time no event still to come from any input is earlier than (`None`
+    /// while an input has not shown its first event): a stream reader can
+    /// close windows and release alerts up to it without waiting for the next
+    /// line.
+    pub(crate) fn floor(&self) -> Option<i64> {
+        let mut floor = i64::MAX;
+        for (index, input) in self.inputs.iter().enumerate() {
+            let time = match &self.heads[index] {
+                Some(head) => head.time,
+                None if self.exhausted[index] => continue,
+                None => input.floor()?,
+            };
+            floor = floor.min(time);
+        }
+        Some(floor)
     }
 
     /// The next event in time order, or a bad line, with its input's index.
@@ -523,5 +744,54 @@ impl<'a> Merged<'a> {
                 .take()
                 .map(|event| (index, Item::Event(event)))
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reader(text: &[u8], capacity: usize) -> BufReader<&[u8]> {
+        BufReader::with_capacity(capacity, text)
+    }
+
+    #[test]
+    fn a_line_over_the_limit_is_consumed_without_being_kept() {
+        let mut text = vec![b'a'; 10 << 20];
+        text.extend_from_slice(b"\n{\"next\":1}\n");
+        let mut input = reader(&text, 64 << 10);
+        let mut out = Vec::new();
+        let read = read_line_capped(&mut input, &mut out, 1 << 20);
+        assert_eq!(read.ok(), Some(LineRead::TooLong));
+        assert!(out.is_empty());
+        // Never more than the limit and one buffer's worth was held.
+        assert!(
+            out.capacity() <= (1 << 20) + (64 << 10),
+            "{}",
+            out.capacity()
+        );
+        let read = read_line_capped(&mut input, &mut out, 1 << 20);
+        assert_eq!(read.ok(), Some(LineRead::Line));
+        assert_eq!(out, b"{\"next\":1}\n");
+        out.clear();
+        assert_eq!(
+            read_line_capped(&mut input, &mut out, 1 << 20).ok(),
+            Some(LineRead::End)
+        );
+    }
+
+    #[test]
+    fn the_limit_counts_the_line_without_its_break() {
+        for (text, expected) in [
+            (&b"abcd\n"[..], LineRead::Line),
+            (&b"abcd"[..], LineRead::Line),
+            (&b"abcde\n"[..], LineRead::TooLong),
+            (&b"abcde"[..], LineRead::TooLong),
+        ] {
+            let mut out = Vec::new();
+            // A tiny buffer, so lines cross it.
+            let read = read_line_capped(&mut reader(text, 2), &mut out, 4);
+            assert_eq!(read.ok(), Some(expected), "{text:?}");
+        }
     }
 }

@@ -129,7 +129,38 @@ pub struct EvalOptions {
     pub threads: usize,
     /// Skip bad lines (counting them) instead of stopping.
     pub skip_invalid: bool,
+    /// The longest line accepted, in bytes (without its line break); a longer
+    /// line is a bad line (E0519) and is skipped without being held whole in
+    /// memory.
+    pub max_line_bytes: usize,
+    /// Counters a progress display reads while the run goes on.
+    pub progress: Option<ProgressHandle>,
 }
+
+/// The default line limit: 16 MiB.
+pub const DEFAULT_MAX_LINE_BYTES: usize = 16 << 20;
+
+/// What a run has done so far, updated as it goes (relaxed atomics: a
+/// display reads them from another thread).
+#[derive(Debug, Default)]
+pub struct Progress {
+    /// Bytes read from the inputs (before decompression).
+    pub bytes: std::sync::atomic::AtomicU64,
+    /// Event lines read.
+    pub events: std::sync::atomic::AtomicU64,
+}
+
+/// A shared [`Progress`]; two handles are equal when they share the counters.
+#[derive(Debug, Clone, Default)]
+pub struct ProgressHandle(pub std::sync::Arc<Progress>);
+
+impl PartialEq for ProgressHandle {
+    fn eq(&self, other: &Self) -> bool {
+        std::sync::Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ProgressHandle {}
 
 impl Default for EvalOptions {
     fn default() -> Self {
@@ -140,6 +171,8 @@ impl Default for EvalOptions {
             rules: Vec::new(),
             threads: 1,
             skip_invalid: false,
+            max_line_bytes: DEFAULT_MAX_LINE_BYTES,
+            progress: None,
         }
     }
 }
@@ -199,14 +232,27 @@ pub fn run(
             scope,
             inputs,
             &projection,
-            options.threads,
-            options.lateness_ms,
+            &input::ReadOptions {
+                threads: options.threads,
+                lateness: options.lateness_ms,
+                max_line: options.max_line_bytes,
+                progress: options.progress.clone(),
+            },
         )?;
         let mut summary = Summary::default();
+        // Reading a stream, alerts go out as soon as they are final: after
+        // each line, event time moves up to what the inputs can still bring.
+        let live = inputs.iter().any(Input::is_live);
         while let Some((index, item)) = merged.next()? {
             match item {
                 input::Item::Event(event) => {
                     summary.events_read += 1;
+                    if let Some(progress) = &options.progress {
+                        progress
+                            .0
+                            .events
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                    }
                     if !engine.process(&event, out).map_err(EvalError::Write)? {
                         summary.events_ignored += 1;
                     }
@@ -220,6 +266,12 @@ pub fn run(
                         return Err(EvalError::Input(Box::new(diagnostic)));
                     }
                 }
+            }
+            if live
+                && let Some(floor) = merged.floor()
+                && floor < i64::MAX
+            {
+                engine.advance(floor, out).map_err(EvalError::Write)?;
             }
         }
         engine.finish(out).map_err(EvalError::Write)?;

@@ -76,6 +76,20 @@ impl ReorderBuffer {
         None
     }
 
+    /// No event this buffer releases from now on, whether buffered or still
+    /// to arrive, is earlier than this time (`None` before the first event).
+    /// At the end of input, pass `exhausted`: only the buffered events count.
+    pub(crate) fn floor(&self, exhausted: bool) -> Option<i64> {
+        let front = self.queue.front().map(|event| event.time);
+        if exhausted {
+            return Some(front.unwrap_or(i64::MAX));
+        }
+        if self.latest == i64::MIN {
+            return None;
+        }
+        Some(front.map_or(self.bound(), |front| front.min(self.bound())))
+    }
+
     /// The next event, ready or not (at the end of input).
     pub(crate) fn pop_any(&mut self) -> Option<Event> {
         self.queue.pop_front()

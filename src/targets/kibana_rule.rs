@@ -206,6 +206,7 @@ pub(crate) fn rule_object(
         "false_positives": metadata.false_positives,
         "references": metadata.references,
         "max_signals": 100,
+        "actions": super::deploy::elastic_actions(rule, mapping),
         "version": metadata.version,
         "meta": meta(rule, target),
     });

@@ -15,6 +15,7 @@
 //! construct that it cannot translate exactly (E0402). It never emits a
 //! weaker query.
 
+pub mod deploy;
 pub mod duckdb_sql;
 pub mod elastic_eql;
 pub mod elastic_esql;
@@ -120,6 +121,10 @@ pub struct Mapping {
     /// `None` is [`lookup_ref::DEFAULT_INLINE_ROWS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline_lookup_rows: Option<usize>,
+    /// Retention and alert routes (`retention_days:`, `routes:` in
+    /// `tripline.yaml`), the same for every target.
+    #[serde(default)]
+    pub deploy: deploy::Deploy,
 }
 
 impl Mapping {

@@ -15,6 +15,7 @@ mod cases;
 mod fields;
 pub mod junit;
 mod position;
+pub mod sarif;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};

@@ -88,6 +88,11 @@ impl Target for ElasticEql {
         check_index_patterns(values)
     }
 
+    /// The Elastic set-up (index template, ILM policy, route connectors).
+    fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+        super::deploy::elastic_setup(&pack.rules, mapping)
+    }
+
     fn compile_rule(
         &self,
         rule: &Rule,

@@ -85,12 +85,13 @@ impl Target for ElasticEsql {
         kibana_rule::check_index_patterns(values)
     }
 
-    /// Every lookup over the inline limit that can be referenced exactly,
+    /// The Elastic set-up (index template, ILM policy, route connectors),
+    /// and every lookup over the inline limit that can be referenced exactly,
     /// as a lookup index: `elasticsearch/lookup_index/<index>.json` (the
     /// body of `PUT /<index>`) and `<index>.ndjson` (the body of
     /// `POST /_bulk`).
     fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
-        let mut artifacts = Vec::new();
+        let mut artifacts = super::deploy::elastic_setup(&pack.rules, mapping);
         for table in pack.lookups.values() {
             if table.rows.len() <= mapping.inline_rows() {
                 continue;

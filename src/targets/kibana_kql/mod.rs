@@ -19,7 +19,7 @@
 mod quote;
 mod syntax;
 
-use serde_json::{Value as Json, json};
+use serde_json::json;
 
 use super::elastic_eql::ElasticEql;
 use super::kibana_rule;
@@ -117,81 +117,10 @@ impl Target for KibanaKql {
         ])
     }
 
-    /// The data stream's index template and ILM policy, for every Elastic
-    /// target's queries (emitted here only, once).
-    fn pack_artifacts(&self, _pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
-        let pretty = |value: &Json| serde_json::to_string_pretty(value).unwrap_or_default() + "\n";
-        vec![
-            Artifact {
-                path: format!("elasticsearch/index_template/{INDEX_TEMPLATE}.json"),
-                text: pretty(&index_template(mapping)),
-            },
-            Artifact {
-                path: format!("elasticsearch/ilm_policy/{ILM_POLICY}.json"),
-                text: pretty(&ilm_policy()),
-            },
-        ]
+    /// The Elastic set-up (index template, ILM policy, route connectors).
+    fn pack_artifacts(&self, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+        super::deploy::elastic_setup(&pack.rules, mapping)
     }
-}
-
-/// The index template's name (`PUT _index_template/<name>`).
-pub const INDEX_TEMPLATE: &str = "logs-tripline.llm_application";
-
-/// The ILM policy's name (`PUT _ilm/policy/<name>`).
-pub const ILM_POLICY: &str = "logs-tripline.llm_application";
-
-/// An index template for the event data stream: every mapped field with its
-/// type, strings `keyword` without `ignore_above` and without a normalizer
-/// (so that values longer than 256 characters are still indexed and the
-/// queries' exact, case-sensitive comparisons hold), free text `wildcard`
-/// (exact term, wildcard and regexp queries on any length); unmapped fields
-/// are kept in `_source` but not indexed (`dynamic: false`).
-pub fn index_template(mapping: &Mapping) -> Json {
-    let mut properties = serde_json::Map::new();
-    for field in mapping.fields.values() {
-        let mut level = &mut properties;
-        let parts: Vec<&str> = field.name.split('.').collect();
-        for (index, part) in parts.iter().enumerate() {
-            if index + 1 == parts.len() {
-                level.insert(part.to_string(), json!({ "type": field.field_type }));
-            } else {
-                let entry = level
-                    .entry(part.to_string())
-                    .or_insert_with(|| json!({ "properties": {} }));
-                let Some(next) = entry.get_mut("properties").and_then(Json::as_object_mut) else {
-                    break;
-                };
-                level = next;
-            }
-        }
-    }
-    json!({
-        "index_patterns": [kibana_rule::INDEX_PATTERN],
-        "data_stream": {},
-        "priority": 200,
-        "_meta": {
-            "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
-            "description": "Tripline LLM application events (ECS plus tripline.*)",
-        },
-        "template": {
-            "settings": { "index.lifecycle.name": ILM_POLICY },
-            "mappings": { "dynamic": false, "properties": properties },
-        },
-    })
-}
-
-/// The ILM policy: daily rollover, deletion 90 days after rollover (an event
-/// is kept 90 to 91 days).
-pub fn ilm_policy() -> Json {
-    json!({
-        "policy": {
-            "_meta": { "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")) },
-            "phases": {
-                "hot": { "actions": { "rollover": { "max_age": "1d", "max_primary_shard_size": "50gb" } } },
-                "delete": { "min_age": "90d", "actions": { "delete": {} } },
-            },
-        },
-    })
 }
 
 /// The KQL filter of a match rule.
@@ -257,41 +186,4 @@ fn source_filter(
         text.push_str(&format!(" and ({condition})"));
     }
     text
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
-
-    use super::*;
-
-    #[test]
-    fn the_index_template_nests_dotted_names_and_keeps_types() {
-        let mut mapping = Mapping::default();
-        for (canonical, name, field_type) in [
-            ("a", "source.ip", "ip"),
-            ("b", "source.geo.country_iso_code", "keyword"),
-            ("c", "tripline.output", "wildcard"),
-        ] {
-            mapping.fields.insert(
-                canonical.to_string(),
-                crate::targets::TargetField {
-                    name: name.to_string(),
-                    field_type: field_type.to_string(),
-                },
-            );
-        }
-        let template = index_template(&mapping);
-        let properties = &template["template"]["mappings"]["properties"];
-        assert_eq!(properties["source"]["properties"]["ip"]["type"], "ip");
-        assert_eq!(
-            properties["source"]["properties"]["geo"]["properties"]["country_iso_code"]["type"],
-            "keyword"
-        );
-        assert_eq!(
-            properties["tripline"]["properties"]["output"]["type"],
-            "wildcard"
-        );
-        assert_eq!(ilm_policy()["policy"]["phases"]["delete"]["min_age"], "90d");
-    }
 }

@@ -19,6 +19,7 @@ use serde_json::json;
 use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
 use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
 
+use super::deploy::{ENTITY_FIELDS, Entity, attack_techniques, routes_named};
 use super::uuid::uuid_v5;
 pub use query::{Query, rule_query};
 
@@ -28,8 +29,23 @@ pub const ID: &str = "sentinel_kql";
 /// The custom table holding the events.
 pub const TABLE: &str = "LLMAppEvents_CL";
 
-/// Retention of the custom table, in days.
-pub const RETENTION_DAYS: i64 = 90;
+/// The longest interactive (Analytics) retention of a table, and the
+/// longest total retention with the long-term tier, in days; the shortest
+/// of either is 4 days
+/// (https://learn.microsoft.com/azure/azure-monitor/logs/data-retention-configure).
+pub const MAX_INTERACTIVE_RETENTION_DAYS: u32 = 730;
+/// See [`MAX_INTERACTIVE_RETENTION_DAYS`].
+pub const MAX_TOTAL_RETENTION_DAYS: u32 = 4383;
+const MIN_RETENTION_DAYS: u32 = 4;
+
+/// The table's `retentionInDays` and `totalRetentionInDays` for a retention:
+/// interactive up to 730 days, the rest in the long-term tier (still kept,
+/// searchable with search jobs, and as tamper-proof as the rest of the
+/// workspace); never less than Log Analytics' 4 days.
+pub fn table_retention(days: u32) -> (u32, u32) {
+    let total = days.clamp(MIN_RETENTION_DAYS, MAX_TOTAL_RETENTION_DAYS);
+    (total.min(MAX_INTERACTIVE_RETENTION_DAYS), total)
+}
 
 /// The shortest and longest `queryFrequency`/`queryPeriod` Sentinel accepts
 /// ("5 minutes to 14 days",
@@ -191,6 +207,7 @@ impl Target for SentinelKql {
             .to_string();
         let mut columns: Vec<(&String, &TargetField)> = mapping.fields.iter().collect();
         columns.sort_by(|left, right| left.1.name.cmp(&right.1.name));
+        let (interactive, total) = table_retention(mapping.deploy.retention_days());
         let columns: Vec<serde_json::Value> = columns
             .iter()
             .map(|(canonical, field)| {
@@ -215,8 +232,8 @@ impl Target for SentinelKql {
                 "name": format!("[concat(parameters('workspace'), '/{table}')]"),
                 "properties": {
                     "plan": "Analytics",
-                    "retentionInDays": RETENTION_DAYS,
-                    "totalRetentionInDays": RETENTION_DAYS,
+                    "retentionInDays": interactive,
+                    "totalRetentionInDays": total,
                     "schema": { "name": table, "columns": columns },
                 },
             }],
@@ -226,6 +243,7 @@ impl Target for SentinelKql {
             path: format!("tables/{table}.json"),
             text: format!("{text}\n"),
         }];
+        artifacts.extend(automation_rules(self, pack, mapping));
         for lookup in pack.lookups.values() {
             if lookup.rows.len() <= mapping.inline_rows() {
                 continue;
@@ -487,20 +505,28 @@ fn sentinel_rule(
         (query.all_columns || query.group_columns.contains(&name)).then_some(name)
     };
     let mut entity_mappings = Vec::new();
-    if let Some(column) = output_has("user_id") {
-        entity_mappings.push(EntityMapping {
-            entity_type: "Account",
-            field_mappings: vec![FieldMapping {
-                identifier: "Name",
-                column_name: column,
-            }],
-        });
+    for (canonical, entity) in ENTITY_FIELDS {
+        if let Some(column) = output_has(canonical) {
+            let (entity_type, identifier) = match entity {
+                Entity::Account => ("Account", "Name"),
+                Entity::Ip => ("IP", "Address"),
+                Entity::Dns => ("DNS", "DomainName"),
+                Entity::File => ("File", "Name"),
+            };
+            entity_mappings.push(EntityMapping {
+                entity_type,
+                field_mappings: vec![FieldMapping {
+                    identifier,
+                    column_name: column,
+                }],
+            });
+        }
     }
-    if let Some(column) = output_has("src_ip") {
+    if let Some(column) = output_has("target_url") {
         entity_mappings.push(EntityMapping {
-            entity_type: "IP",
+            entity_type: "URL",
             field_mappings: vec![FieldMapping {
-                identifier: "Address",
+                identifier: "Url",
                 column_name: column,
             }],
         });
@@ -513,7 +539,7 @@ fn sentinel_rule(
         .collect();
     let grouped = !query.group_columns.is_empty();
     SentinelRule {
-        id: uuid_v5(&NAMESPACE, rule.id.as_bytes()),
+        id: rule_guid(&rule.id),
         name: metadata.title.clone(),
         description,
         severity: severity_name(metadata.severity),
@@ -523,7 +549,7 @@ fn sentinel_rule(
         trigger_operator: "gt",
         trigger_threshold: 0,
         tactics: metadata.attack.clone(),
-        relevant_techniques: Vec::new(),
+        relevant_techniques: attack_techniques(&metadata.references),
         tags,
         query: query.text.clone(),
         entity_mappings,
@@ -585,6 +611,108 @@ fn parse_short(text: &str) -> i64 {
         }
 }
 
+/// The techniques of the ARM `techniques` property: sub-techniques
+/// (`T1110.004`) as their technique (`T1110`), which is what that property
+/// of API version 2023-02-01 takes; the YAML's `relevantTechniques` keeps
+/// them as written.
+fn parent_techniques(ids: &[String]) -> Vec<String> {
+    let mut parents: Vec<String> = ids
+        .iter()
+        .map(|id| id.split('.').next().unwrap_or(id).to_string())
+        .collect();
+    parents.dedup();
+    parents
+}
+
+/// The GUID of a rule's analytics rule.
+pub fn rule_guid(rule_id: &str) -> String {
+    uuid_v5(&NAMESPACE, rule_id.as_bytes())
+}
+
+/// One automation rule per route that compiled rules name
+/// (`automation/<route>.json`, ARM `automationRules`,
+/// https://learn.microsoft.com/azure/templates/microsoft.securityinsights/2022-11-01/automationrules):
+/// when an incident is created from one of the route's analytics rules, it
+/// is labelled `Tripline` and `route:<name>` and, when the route has a
+/// `sentinel_owner`, assigned to that Entra ID object.
+fn automation_rules(target: &SentinelKql, pack: &Pack, mapping: &Mapping) -> Vec<Artifact> {
+    let registry = super::registry();
+    let compiled: Vec<&Rule> = pack
+        .rules
+        .iter()
+        .filter(|rule| rule.metadata.route.is_some())
+        .filter(|rule| super::compile_rule(target, rule, pack, mapping, &registry).is_ok())
+        .collect();
+    let compiled_rules: Vec<Rule> = compiled.iter().map(|rule| (*rule).clone()).collect();
+    let mut artifacts = Vec::new();
+    for (order, route) in routes_named(&compiled_rules).iter().enumerate() {
+        let rule_ids: Vec<serde_json::Value> = compiled
+            .iter()
+            .filter(|rule| rule.metadata.route.as_deref() == Some(route.as_str()))
+            .map(|rule| {
+                json!(format!(
+                    "[resourceId('Microsoft.OperationalInsights/workspaces/providers/alertRules', parameters('workspace'), 'Microsoft.SecurityInsights', '{}')]",
+                    rule_guid(&rule.id)
+                ))
+            })
+            .collect();
+        let mut actions = vec![json!({
+            "order": 1,
+            "actionType": "ModifyProperties",
+            "actionConfiguration": {
+                "labels": [{ "labelName": "Tripline" }, { "labelName": format!("route:{route}") }],
+            },
+        })];
+        if let Some(owner) = mapping.deploy.route(route).sentinel_owner {
+            actions.push(json!({
+                "order": 2,
+                "actionType": "ModifyProperties",
+                "actionConfiguration": { "owner": { "objectId": owner } },
+            }));
+        }
+        let guid = uuid_v5(&NAMESPACE, format!("route:{route}").as_bytes());
+        let template = json!({
+            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+            "contentVersion": "1.0.0.0",
+            "metadata": {
+                "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
+                "target": ID,
+                "route": route,
+            },
+            "parameters": { "workspace": { "type": "string" } },
+            "resources": [{
+                "type": "Microsoft.OperationalInsights/workspaces/providers/automationRules",
+                "apiVersion": "2022-11-01",
+                "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{guid}')]"),
+                "properties": {
+                    "displayName": format!("Tripline route {route}: label and assign its incidents"),
+                    "order": order + 1,
+                    "triggeringLogic": {
+                        "isEnabled": true,
+                        "triggersOn": "Incidents",
+                        "triggersWhen": "Created",
+                        "conditions": [{
+                            "conditionType": "Property",
+                            "conditionProperties": {
+                                "propertyName": "IncidentRelatedAnalyticRuleIds",
+                                "operator": "Contains",
+                                "propertyValues": rule_ids,
+                            },
+                        }],
+                    },
+                    "actions": actions,
+                },
+            }],
+        });
+        let text = serde_json::to_string_pretty(&template).unwrap_or_default();
+        artifacts.push(Artifact {
+            path: format!("automation/{}.json", super::deploy::route_slug(route)),
+            text: format!("{text}\n"),
+        });
+    }
+    artifacts
+}
+
 fn arm_template(rule: &SentinelRule) -> serde_json::Value {
     let operator = "GreaterThan";
     json!({
@@ -610,7 +738,7 @@ fn arm_template(rule: &SentinelRule) -> serde_json::Value {
                 "suppressionDuration": "PT5H",
                 "suppressionEnabled": false,
                 "tactics": rule.tactics,
-                "techniques": rule.relevant_techniques,
+                "techniques": parent_techniques(&rule.relevant_techniques),
                 "entityMappings": rule.entity_mappings,
                 "customDetails": if rule.custom_details.is_empty() { serde_json::Value::Null } else { json!(rule.custom_details) },
                 "incidentConfiguration": {
@@ -635,6 +763,25 @@ fn arm_template(rule: &SentinelRule) -> serde_json::Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_retention_keeps_up_to_730_days_interactive_and_the_rest_long_term() {
+        assert_eq!(table_retention(90), (90, 90));
+        assert_eq!(table_retention(730), (730, 730));
+        assert_eq!(table_retention(1095), (730, 1095));
+        // Log Analytics keeps a table at least 4 days and at most 12 years.
+        assert_eq!(table_retention(1), (4, 4));
+        assert_eq!(table_retention(5000), (730, 4383));
+    }
+
+    #[test]
+    fn arm_techniques_are_the_techniques_of_sub_techniques() {
+        let ids: Vec<String> = ["T1078", "T1110", "T1110.001", "T1110.004"]
+            .iter()
+            .map(|id| id.to_string())
+            .collect();
+        assert_eq!(parent_techniques(&ids), vec!["T1078", "T1110"]);
+    }
 
     #[test]
     fn iso_durations() {

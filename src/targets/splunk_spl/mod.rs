@@ -70,7 +70,20 @@ const TEMPLATES: &[(&str, &str)] = &[
         "README.j2",
         include_str!("../../../targets/splunk_spl/README.j2"),
     ),
+    (
+        "indexes.conf.j2",
+        include_str!("../../../targets/splunk_spl/indexes.conf.j2"),
+    ),
+    (
+        "props.conf.j2",
+        include_str!("../../../targets/splunk_spl/props.conf.j2"),
+    ),
 ];
+
+/// The longest event the source type indexes whole, in bytes (`TRUNCATE`):
+/// LLM outputs and tool results are long, and a cut event loses the
+/// fields after the cut.
+const TRUNCATE_BYTES: u32 = 1_000_000;
 
 /// Splunk scheduled searches in an app.
 #[derive(Debug, Clone, Copy, Default)]
@@ -165,6 +178,8 @@ impl Target for SplunkSpl {
                 "severity": alert_severity(rule.metadata.severity),
                 "suppress_fields": search.suppress_fields.join(","),
                 "suppress_period": format!("{}s", search.suppress_seconds),
+                "notable": notable(rule, mapping, &search.suppress_fields),
+                "risk": risk(rule, mapping, &search.suppress_fields),
             }),
         )
         .map_err(bug)?;
@@ -228,7 +243,7 @@ impl Target for SplunkSpl {
             "data_source": data_source,
             "lookups": lookups,
         });
-        let mut artifacts = Vec::new();
+        let mut artifacts = setup(&environment, &data_source, mapping);
         let files = [
             ("macros.conf.j2", "default/macros.conf"),
             ("app.conf.j2", "default/app.conf"),
@@ -258,6 +273,200 @@ impl Target for SplunkSpl {
         }
         artifacts
     }
+}
+
+/// `default/indexes.conf` and `default/props.conf` for the index and the
+/// source type the data source names (`index=NAME`, `sourcetype=NAME`;
+/// either file is left out when the data source names no single plain one).
+/// Settings as the configuration file reference defines them:
+/// https://help.splunk.com/en/data-management/splunk-enterprise-admin-manual/10.0/10.0.0-configuration-file-reference/props.conf
+/// (timestamps: https://help.splunk.com/splunk-enterprise/get-started/get-data-in/9.3/configure-timestamps/tune-timestamp-recognition-for-better-indexing-performance,
+/// line breaking: https://help.splunk.com/splunk-cloud-platform/get-started/get-data-in/9.3.2411/configure-event-processing/configure-event-line-breaking,
+/// `TIME_FORMAT` variables: https://help.splunk.com/en/splunk-enterprise/spl-search-reference/9.3/time-format-variables-and-modifiers)
+/// and indexes.conf (https://help.splunk.com/data-management/manage-splunk-enterprise-indexers/9.2/manage-index-storage/configure-index-storage).
+fn setup(
+    environment: &minijinja::Environment<'static>,
+    data_source: &str,
+    mapping: &Mapping,
+) -> Vec<Artifact> {
+    let (index, sourcetype) = data_source_names(data_source);
+    let days = mapping.deploy.retention_days();
+    let version = env!("CARGO_PKG_VERSION");
+    let mut artifacts = Vec::new();
+    if let Some(index) = index {
+        let context = json!({
+            "version": version,
+            "target": ID,
+            "index": index,
+            "retention_days": days,
+            "frozen_seconds": u64::from(days) * 86_400,
+        });
+        let text = render(environment, "indexes.conf.j2", &context)
+            .unwrap_or_else(|error| format!("# {error}\n"));
+        artifacts.push(Artifact {
+            path: format!("{APP}/default/indexes.conf"),
+            text,
+        });
+    }
+    if let Some(sourcetype) = sourcetype {
+        let context = json!({
+            "version": version,
+            "target": ID,
+            "sourcetype": sourcetype,
+            "truncate": TRUNCATE_BYTES,
+        });
+        let text = render(environment, "props.conf.j2", &context)
+            .unwrap_or_else(|error| format!("# {error}\n"));
+        artifacts.push(Artifact {
+            path: format!("{APP}/default/props.conf"),
+            text,
+        });
+    }
+    artifacts
+}
+
+/// The index and the source type a data-source definition names, each when
+/// it names exactly one, plainly (`index=llm`, `sourcetype="llm:json"`; no
+/// wildcard, no second `index=`).
+pub fn data_source_names(definition: &str) -> (Option<String>, Option<String>) {
+    let named = |key: &str, valid: &dyn Fn(&str) -> bool| {
+        let values: Vec<&str> = definition
+            .split_whitespace()
+            .filter_map(|term| {
+                let (name, value) = term.split_once('=')?;
+                name.eq_ignore_ascii_case(key)
+                    .then_some(value.trim_matches('"'))
+            })
+            .collect();
+        match values.as_slice() {
+            [value] if valid(value) => Some((*value).to_string()),
+            _ => None,
+        }
+    };
+    // Index names: lowercase letters, digits, `_` and `-`, not starting with `_` or `-`.
+    let index = named("index", &|name: &str| {
+        name.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+            && name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-')
+    });
+    let sourcetype = named("sourcetype", &|name: &str| {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ':' | '.'))
+    });
+    (index, sourcetype)
+}
+
+/// The fields of a search's results that are canonical entity fields, as
+/// Splunk names them: every event field for the searches that return
+/// events (match, new value, sequence: no suppression fields), the group
+/// fields otherwise.
+fn result_entities(
+    mapping: &Mapping,
+    suppress_fields: &[String],
+) -> Vec<(String, super::deploy::Entity, &'static str)> {
+    super::deploy::ENTITY_FIELDS
+        .iter()
+        .filter_map(|(canonical, entity)| {
+            let name = mapping.field(canonical)?.name.clone();
+            (suppress_fields.is_empty() || suppress_fields.contains(&name))
+                .then_some((name, *entity, *canonical))
+        })
+        .collect()
+}
+
+/// The Enterprise Security notable event of a rule: its title, severity,
+/// a drill-down search over the alert's time range for the events of the
+/// alert's event (by `event_id`) or group, the investigation guide and
+/// playbook as next steps, and the route's owner. The keys are those
+/// Enterprise Security's correlation searches write
+/// (https://docs.splunk.com/Documentation/ES/7.3.0/Admin/Usedrilldownsearches).
+fn notable(rule: &Rule, mapping: &Mapping, suppress_fields: &[String]) -> serde_json::Value {
+    let metadata = &rule.metadata;
+    let keys: Vec<String> = if suppress_fields.is_empty() {
+        mapping
+            .field("event_id")
+            .map(|field| vec![field.name.clone()])
+            .unwrap_or_default()
+    } else {
+        // Event fields only: a cluster's fingerprint is not one, and rows of
+        // independent grouping sets (`tripline_group`) leave the other sets'
+        // fields empty, so those drill down to the alert's time range alone.
+        let event_field = |name: &String| mapping.fields.values().any(|field| field.name == *name);
+        let internal = suppress_fields
+            .iter()
+            .any(|field| field.as_str() != WINDOW_FIELD && !event_field(field));
+        if internal {
+            Vec::new()
+        } else {
+            suppress_fields
+                .iter()
+                .filter(|field| event_field(field))
+                .cloned()
+                .collect()
+        }
+    };
+    let mut drilldown = format!("`{DATA_SOURCE_MACRO}`");
+    for key in &keys {
+        if quote::field_reference(key).is_some_and(|reference| reference == *key) {
+            drilldown.push_str(&format!(" {key}=\"${key}$\""));
+        }
+    }
+    let mut next_steps = String::new();
+    if let Some(route) = &metadata.route {
+        next_steps.push_str(&format!("Route: {route}.\n\n"));
+    }
+    next_steps.push_str(metadata.guide.as_deref().map_or("", str::trim));
+    let next_steps =
+        serde_json::to_string(&json!({ "version": 1, "data": next_steps })).unwrap_or_default();
+    let owner = metadata
+        .route
+        .as_ref()
+        .and_then(|route| mapping.deploy.route(route).splunk_owner);
+    json!({
+        "title": conf_value(&metadata.title),
+        "description": conf_value(metadata.description.trim()),
+        "severity": metadata.severity.name(),
+        "drilldown_name": conf_value(&format!("Events of this {} alert", rule.id)),
+        "drilldown_search": conf_value(&drilldown),
+        "next_steps": conf_value(&next_steps),
+        "owner": owner.map(|owner| conf_value(&owner)),
+    })
+}
+
+/// The risk action of a rule whose results carry a user, an API key or a
+/// client address: one risk object per field (user, other, system), scored
+/// by severity as Kibana's risk score bands; `None` when it has none.
+fn risk(rule: &Rule, mapping: &Mapping, suppress_fields: &[String]) -> serde_json::Value {
+    let score = super::kibana_rule::risk_score(rule.metadata.severity);
+    let objects: Vec<serde_json::Value> = result_entities(mapping, suppress_fields)
+        .into_iter()
+        .filter_map(|(name, _, canonical)| {
+            let kind = match canonical {
+                "user_id" => "user",
+                "api_key_id" => "other",
+                "src_ip" => "system",
+                _ => return None,
+            };
+            Some(
+                json!({ "risk_object_field": name, "risk_object_type": kind, "risk_score": score }),
+            )
+        })
+        .collect();
+    if objects.is_empty() {
+        return serde_json::Value::Null;
+    }
+    let fields: Vec<String> = objects
+        .iter()
+        .filter_map(|object| object["risk_object_field"].as_str())
+        .map(|field| format!("${field}$"))
+        .collect();
+    json!({
+        "objects": serde_json::to_string(&objects).unwrap_or_default(),
+        "message": conf_value(&format!("{} ({})", rule.metadata.title, fields.join(", "))),
+    })
 }
 
 /// The Splunk-side type name of a schema type (documentation only: Splunk
@@ -435,6 +644,32 @@ mod tests {
         assert_eq!(cron_schedule(7 * 60_000), None);
         assert_eq!(cron_schedule(90_000), None);
         assert_eq!(cron_schedule(5 * 3_600_000), None);
+    }
+
+    #[test]
+    fn the_data_source_names_the_index_and_source_type() {
+        assert_eq!(
+            data_source_names("index=llm sourcetype=llm_application:json"),
+            (
+                Some("llm".to_string()),
+                Some("llm_application:json".to_string())
+            )
+        );
+        assert_eq!(
+            data_source_names("index=\"acme_llm\" sourcetype=\"acme:llm\""),
+            (Some("acme_llm".to_string()), Some("acme:llm".to_string()))
+        );
+        // A wildcard, two indexes or none: no index to define.
+        assert_eq!(data_source_names("index=llm* sourcetype=x").0, None);
+        assert_eq!(
+            data_source_names("(index=a OR index=b) sourcetype=x").0,
+            None
+        );
+        assert_eq!(
+            data_source_names("sourcetype=x"),
+            (None, Some("x".to_string()))
+        );
+        assert_eq!(data_source_names("index=_internal").0, None);
     }
 
     #[test]

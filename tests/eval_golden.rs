@@ -1,0 +1,251 @@
+//! Byte-identical alerts: the shipped pack on fixed generated traffic and on
+//! every test case, compared with reviewed snapshots.
+//!
+//! Any change to an alert line (its rule, group, times, count, event ids or
+//! values) fails this test. An optimisation of the evaluator must leave both
+//! snapshots untouched; a deliberate change of meaning updates them with
+//! `INSTA_UPDATE=always cargo test --test eval_golden` and a reviewed diff.
+//!
+//! The traffic is `examples/generate_logs.rs` itself (compiled into this test
+//! from its source, not run through cargo): 30,000 realistic events over 3
+//! days with seed 7 and all 22 kinds of attack episode. The same test checks
+//! the generator's promise that every episode raises its rule's alerts and
+//! benign traffic raises none.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+#[path = "../examples/generate_logs.rs"]
+#[allow(dead_code)]
+mod generate_logs;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use tripline::eval::{self, Alert, EvalOptions, Input};
+use tripline::ir;
+use tripline::project::{self, LoadOptions};
+use tripline::testing::load_test_file;
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The shipped pack and its test files, as `tripline test rules` loads them.
+fn shipped() -> (ir::Pack, Vec<PathBuf>) {
+    let options = LoadOptions {
+        paths: vec![manifest_dir().join("rules")],
+        ..LoadOptions::default()
+    };
+    let project = project::load(&options).expect("rules/ loads");
+    let pack = project.pack.expect("rules/ checks");
+    let files = project
+        .test_files
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
+    (pack, files)
+}
+
+/// The generated events and the generator's summary line.
+fn generated(path: &Path) -> String {
+    let args = generate_logs::Args::try_parse_from([
+        "generate_logs",
+        "--events",
+        "30000",
+        "--seed",
+        "7",
+        "--days",
+        "3",
+        "--episodes",
+        "22",
+    ])
+    .unwrap();
+    let file = std::fs::File::create(path).unwrap();
+    generate_logs::generate(&args, file).unwrap()
+}
+
+fn lines(alerts: &[Alert]) -> String {
+    let mut out = Vec::new();
+    for alert in alerts {
+        eval::write_json_line(&mut out, alert).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
+fn run(pack: &ir::Pack, path: &Path, threads: usize) -> Vec<Alert> {
+    let options = EvalOptions {
+        threads,
+        ..EvalOptions::default()
+    };
+    let mut alerts = Vec::new();
+    eval::run(
+        pack,
+        &[Input::Path(path.to_path_buf())],
+        &options,
+        &mut |alert| {
+            alerts.push(alert.clone());
+            Ok(())
+        },
+    )
+    .unwrap();
+    alerts
+}
+
+/// The alerts each kind of episode raises: rule and how many per episode
+/// (a campaign raises one alert per fingerprint band it fills, 1 to 4).
+const EXPECTED: &[(&str, &str, usize, usize)] = &[
+    ("prompt_extraction", "llm.prompt_extraction.repeated", 1, 1),
+    ("agent_egress", "agent.egress.unexpected_domain", 1, 1),
+    ("secret_leak", "llm.output.secret_leak", 1, 1),
+    (
+        "bruteforce_then_success",
+        "auth.bruteforce_then_success",
+        1,
+        1,
+    ),
+    ("new_location", "auth.api_key.new_location", 1, 1),
+    ("volume_spike", "auth.api_key.volume_spike", 1, 1),
+    ("out_of_scope_file", "agent.tool.out_of_scope_access", 1, 1),
+    ("input_rate", "session.input_rate_anomaly", 1, 1),
+    // One per session and one per key.
+    ("refusal_cluster", "llm.policy_refusal.cluster", 2, 2),
+    ("output_size_spike", "llm.output.size_spike", 1, 1),
+    (
+        "retrieval_scope_violation",
+        "rag.retrieval.scope_violation",
+        1,
+        1,
+    ),
+    (
+        "jailbreak_keywords",
+        "llm.jailbreak.keyword_frequency",
+        1,
+        1,
+    ),
+    ("campaign_cluster", "llm.prompt.campaign_cluster", 1, 4),
+    (
+        "vulnerable_dependency",
+        "infra.dependency.vulnerable_version",
+        1,
+        1,
+    ),
+    ("credential_stuffing", "auth.credential_stuffing", 1, 1),
+    ("provider_error_burst", "provider.error_burst", 1, 1),
+    // One per key and one per address.
+    ("rate_limit_repeated", "infra.rate_limit.repeated", 2, 2),
+    (
+        "indirect_injection",
+        "agent.indirect_injection.exfiltration",
+        1,
+        1,
+    ),
+    // The injection's call goes to a host outside the allowlist too.
+    ("indirect_injection", "agent.egress.unexpected_domain", 1, 1),
+    ("canary_token", "llm.output.canary_token", 1, 1),
+    ("system_prompt_leak", "llm.output.system_prompt_leak", 1, 1),
+    ("spend_spike", "cost.spend_spike", 1, 1),
+    ("refusal_rate", "llm.policy_refusal.rate_increase", 1, 1),
+];
+
+/// Checks the summary's episodes against the alerts per rule; returns the
+/// per-rule table for the snapshot.
+fn episodes_match_alerts(summary: &str, alerts: &[Alert]) -> String {
+    let episodes: BTreeMap<&str, usize> = summary
+        .split_once("attack episodes:")
+        .expect("the summary lists episodes")
+        .1
+        .split_whitespace()
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(kind, count)| (kind, count.parse().unwrap()))
+        .collect();
+    let mut per_rule: BTreeMap<&str, usize> = BTreeMap::new();
+    for alert in alerts {
+        *per_rule.entry(alert.rule_id.as_str()).or_default() += 1;
+    }
+    let mut bounds: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for (kind, rule, low, high) in EXPECTED {
+        let count = episodes.get(kind).copied().unwrap_or(0);
+        let bound = bounds.entry(rule).or_default();
+        bound.0 += low * count;
+        bound.1 += high * count;
+    }
+    let mut table = String::new();
+    for (rule, (low, high)) in &bounds {
+        let actual = per_rule.get(rule).copied().unwrap_or(0);
+        assert!(
+            (*low..=*high).contains(&actual),
+            "{rule}: {actual} alerts, but the episodes of the generator call for {low}..={high}"
+        );
+        table.push_str(&format!("{rule}: {actual}\n"));
+    }
+    for rule in per_rule.keys() {
+        assert!(
+            bounds.contains_key(rule),
+            "{rule} alerted on traffic with no episode for it"
+        );
+    }
+    table
+}
+
+#[test]
+fn generated_traffic_alerts_are_unchanged() {
+    let directory = std::env::temp_dir().join(format!("tripline-golden-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("events.jsonl");
+    let summary = generated(&path);
+    let (pack, _) = shipped();
+    let alerts = run(&pack, &path, 1);
+    let two_threads = run(&pack, &path, 2);
+    let _ = std::fs::remove_dir_all(&directory);
+    assert_eq!(
+        lines(&alerts),
+        lines(&two_threads),
+        "2 threads must give the alerts of 1"
+    );
+    let table = episodes_match_alerts(&summary, &alerts);
+    insta::assert_snapshot!(
+        "generated_traffic",
+        format!("{summary}\n\n{table}\n{}", lines(&alerts))
+    );
+}
+
+#[test]
+fn test_case_alerts_are_unchanged() {
+    let (pack, files) = shipped();
+    let mut text = String::new();
+    let mut files = files;
+    files.sort();
+    for path in files {
+        let file = load_test_file(&path, &pack).expect("the shipped test files load");
+        let relative = path
+            .strip_prefix(manifest_dir())
+            .unwrap_or(&path)
+            .display()
+            .to_string();
+        let rule = pack.rule(&file.rule).expect("the test file's rule exists");
+        for case in &file.cases {
+            let mut rule = rule.clone();
+            for (name, value) in &case.params {
+                rule.detection.set_param(name, value);
+            }
+            let case_pack = ir::Pack {
+                rules: vec![rule],
+                playbooks: BTreeMap::new(),
+                ..pack.clone()
+            };
+            let options = EvalOptions {
+                rules: vec![file.rule.clone()],
+                ..EvalOptions::default()
+            };
+            let alerts = eval::evaluate_values(&case_pack, &case.events, &options).unwrap();
+            text.push_str(&format!(
+                "## {relative}:{} {} ({} alerts)\n{}",
+                case.line,
+                case.name,
+                alerts.len(),
+                lines(&alerts)
+            ));
+        }
+    }
+    insta::assert_snapshot!("test_cases", text);
+}
