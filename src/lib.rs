@@ -21,11 +21,13 @@
 //! &options)` and `eval::evaluate_values(&pack, &events, &options)` make every stage
 //! testable on its own.
 
+pub mod builtin;
 pub mod check;
 pub mod cli;
 pub mod diagnostics;
 pub mod docs;
 pub mod eval;
+pub mod format;
 pub mod ir;
 pub mod project;
 pub mod schema;

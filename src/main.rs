@@ -13,7 +13,7 @@ use tripline::cli::{self, ColorChoice, Global, MessageFormat};
 
 /// Tripline: detection content for LLM-application security, checked, tested and compiled.
 #[derive(Debug, Parser)]
-#[command(name = "tripline", version, about, propagate_version = true)]
+#[command(name = "tripline", version = tripline::builtin::VERSION_LINE, about, propagate_version = true)]
 struct Arguments {
     /// How diagnostics are printed.
     #[arg(long, global = true, value_enum, default_value = "human")]
@@ -46,6 +46,12 @@ enum Command {
     /// Compiles every rule for SIEM targets into `build/<target>/`; a rule a target cannot
     /// express is reported and skipped for that target (exit 1 with `--deny-unsupported`).
     Compile(cli::compile::CompileArgs),
+    /// Formats rule files canonically (`--check`: list the files that would change, exit 1 if any).
+    Fmt(cli::fmt::FmtArgs),
+    /// Writes a new content repository that uses the built-in pack (tripline.yaml, rules/, a README, a CI example).
+    Init(cli::scaffold::InitArgs),
+    /// Writes a new rule skeleton and its test file (`tripline new rule ID`).
+    New(cli::scaffold::NewArgs),
     /// Prints the registered targets and what each can express (the capability table).
     Targets,
     /// Prints a shell completion script (`tripline completions bash > /etc/bash_completion.d/tripline`).
@@ -81,6 +87,9 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Fmt(args) => cli::fmt::run(args, &global),
+        Command::Init(args) => cli::scaffold::run_init(args),
+        Command::New(args) => cli::scaffold::run_new(args),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(

@@ -49,7 +49,8 @@ pub struct LoadOptions {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// Rule packs included as they are (their tests are not this repository's).
+    /// Rule packs included as they are (their tests are not this repository's);
+    /// `builtin` is the pack embedded in the binary ([`crate::builtin`]).
     #[serde(default)]
     pub packs: Vec<PathBuf>,
     /// This repository's own rule directories.
@@ -75,6 +76,9 @@ pub struct Config {
     /// Alert routes (`route:` in rules) and where each one's alerts go.
     #[serde(default)]
     pub routes: BTreeMap<String, Route>,
+    /// Rules of the packs left out, by id, with the reason.
+    #[serde(default)]
+    pub disable: BTreeMap<String, String>,
 }
 
 /// `compile: { inline_lookup_rows: N }`.
@@ -156,6 +160,20 @@ pub struct Project {
     pub own_rule_files: Vec<String>,
     /// Mapping changes of the configuration files read, in order (later ones win).
     pub mappings: Vec<MappingConfig>,
+    /// Rules left out by `disable:` in a configuration file, with the reasons,
+    /// sorted by id; they are not in [`Project::pack`].
+    pub disabled: Vec<DisabledRule>,
+}
+
+/// A rule a configuration file's `disable:` left out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DisabledRule {
+    /// The rule's id.
+    pub id: String,
+    /// Why, as the configuration says.
+    pub reason: String,
+    /// The configuration file (in [`Project::sources`]).
+    pub config: SourceId,
 }
 
 /// Loads and checks. An error here is a usage or I/O problem (exit code 2);
@@ -172,13 +190,22 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     }
 
     let mut sources = Sources::new();
+    let mut disable = Vec::new();
     let mappings: Vec<MappingConfig> = configs
         .into_iter()
-        .map(|(path, text, changes, compile, deploy)| MappingConfig {
-            source: sources.add(path, text),
-            changes,
-            compile,
-            deploy,
+        .map(|read| {
+            let source = sources.add(read.path, read.text);
+            disable.extend(read.disable.into_iter().map(|(id, reason)| DisabledRule {
+                id,
+                reason,
+                config: source,
+            }));
+            MappingConfig {
+                source,
+                changes: read.mappings,
+                compile: read.compile,
+                deploy: read.deploy,
+            }
         })
         .collect();
     let mut files = Vec::new();
@@ -214,10 +241,22 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             .into_iter()
             .filter(|diagnostic| !(syntax_failed && diagnostic.code == Code::MISSING_SCHEMA)),
     );
+    let disabled = disable_rules(&disable, &files, &sources, &mut diagnostics);
+    if !disabled.is_empty() {
+        test_files.retain(|(path, _)| !tests_disabled_rule(path, &disabled));
+    }
     if let Some(pack) = &pack {
         diagnostics.extend(unknown_routes(pack, &sources, &mappings));
     }
-    let pack = if diagnostics.has_errors() { None } else { pack };
+    let pack = if diagnostics.has_errors() {
+        None
+    } else {
+        pack.map(|mut pack| {
+            pack.rules
+                .retain(|rule| !disabled.iter().any(|disabled| disabled.id == rule.id));
+            pack
+        })
+    };
     Ok(Project {
         sources,
         pack,
@@ -226,6 +265,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         test_files,
         own_rule_files,
         mappings,
+        disabled,
     })
 }
 
@@ -299,15 +339,89 @@ fn route_span(sources: &Sources, rule: &ir::Rule, route: &str) -> Option<Span> {
     Some(Span::new(id, begin, begin + route.len()))
 }
 
-/// A configuration file read: its path, its text, its mapping changes and
-/// its `compile:` settings.
-type ConfigRead = (
-    String,
-    String,
-    BTreeMap<String, MappingChange>,
-    CompileSettings,
-    Deploy,
-);
+/// Whether a test file's `rule:` is a disabled rule (its cases cannot run).
+fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
+    let Ok(text) = read_text(path) else {
+        return false;
+    };
+    let Ok(document) = serde_yaml::from_str::<serde_yaml::Value>(&text) else {
+        return false;
+    };
+    document
+        .get("rule")
+        .and_then(serde_yaml::Value::as_str)
+        .is_some_and(|rule| disabled.iter().any(|disabled| disabled.id == rule))
+}
+
+/// The rules `disable:` leaves out, sorted by id; an id no rule file declares
+/// is an E0531 error at its key in the configuration file.
+fn disable_rules(
+    disable: &[DisabledRule],
+    files: &[(SourceId, syntax::ast::File)],
+    sources: &Sources,
+    diagnostics: &mut Diagnostics,
+) -> Vec<DisabledRule> {
+    let declared: Vec<&str> = files
+        .iter()
+        .flat_map(|(_, file)| &file.declarations)
+        .filter_map(|declaration| match &declaration.kind {
+            syntax::ast::DeclarationKind::Rule(rule) => Some(rule.id.text.as_str()),
+            _ => None,
+        })
+        .collect();
+    let mut disabled = Vec::new();
+    for rule in disable {
+        if declared.contains(&rule.id.as_str()) {
+            disabled.push(rule.clone());
+            continue;
+        }
+        let mut diagnostic = Diagnostic::new(
+            Code::CONFIG,
+            format!(
+                "`disable:` names `{}`, which is not a rule of the loaded packs",
+                rule.id
+            ),
+        );
+        diagnostic = match yaml_key_span(sources, rule.config, &["disable", &rule.id]) {
+            Some(span) => diagnostic.primary(span, "no rule has this id"),
+            None => diagnostic.in_file(
+                sources
+                    .get(rule.config)
+                    .map(|file| file.path.clone())
+                    .unwrap_or_default(),
+            ),
+        };
+        let similar = declared
+            .iter()
+            .filter(|id| strsim::levenshtein(id, &rule.id) <= 3)
+            .min_by_key(|id| strsim::levenshtein(id, &rule.id));
+        diagnostic = match similar {
+            Some(id) => diagnostic.help(format!("a rule with a similar id exists: `{id}`")),
+            None => diagnostic
+                .help("`tripline check` lists the rules it loads; give a rule id of one of them"),
+        };
+        diagnostics.push(diagnostic);
+    }
+    disabled.sort_by(|a, b| a.id.cmp(&b.id));
+    disabled.dedup_by(|a, b| a.id == b.id);
+    disabled
+}
+
+/// A configuration file read.
+struct ConfigRead {
+    /// Its path as shown.
+    path: String,
+    /// Its text.
+    text: String,
+    /// Its mapping changes.
+    mappings: BTreeMap<String, MappingChange>,
+    /// Its `compile:` settings.
+    compile: CompileSettings,
+    /// Its `disable:` entries.
+    disable: BTreeMap<String, String>,
+    /// Its `retention_days:` and `routes:`.
+    deploy: Deploy,
+}
 
 /// Turns the paths given into rule roots, reading `tripline.yaml` where one is named or found.
 fn resolve_roots(
@@ -359,10 +473,12 @@ fn apply_config(
     let base = path.parent().unwrap_or(Path::new("."));
     let mut roots = Vec::new();
     for pack in &config.packs {
-        roots.push(Root {
-            path: base.join(pack),
-            own: false,
-        });
+        let path = if pack.as_os_str() == crate::builtin::NAME {
+            PathBuf::from(crate::builtin::ROOT)
+        } else {
+            base.join(pack)
+        };
+        roots.push(Root { path, own: false });
     }
     for rules in &config.rules {
         roots.push(Root {
@@ -378,7 +494,7 @@ fn apply_config(
         .in_file(display_path(path)));
     }
     for root in &roots {
-        if !root.path.exists() {
+        if !root.path.exists() && !crate::builtin::is_dir(&root.path) {
             return Err(Diagnostic::new(
                 Code::CONFIG,
                 format!(
@@ -420,13 +536,14 @@ fn apply_config(
         retention_days: config.retention_days,
         routes: config.routes,
     };
-    configs.push((
-        display_path(path),
+    configs.push(ConfigRead {
+        path: display_path(path),
         text,
-        config.mappings,
-        config.compile,
+        mappings: config.mappings,
+        compile: config.compile,
+        disable: config.disable,
         deploy,
-    ));
+    });
     Ok(roots)
 }
 
@@ -529,10 +646,81 @@ fn yaml_key_range(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
     found
 }
 
+/// The rule files a content repository owns, for `tripline fmt`: the `.tdl`
+/// files of the paths given (directories, files, or content repositories,
+/// whose own `rules:` count but not their `packs:`), sorted, each once.
+/// Default: `tripline.yaml` here if it exists, else `rules`.
+pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+    let paths: Vec<PathBuf> = if paths.is_empty() {
+        if Path::new(CONFIG_FILE).is_file() {
+            vec![PathBuf::from(CONFIG_FILE)]
+        } else {
+            vec![PathBuf::from("rules")]
+        }
+    } else {
+        paths.to_vec()
+    };
+    let mut files = Vec::new();
+    for path in paths {
+        let config_path = if path.is_dir() && path.join(CONFIG_FILE).is_file() {
+            Some(path.join(CONFIG_FILE))
+        } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
+            Some(path.clone())
+        } else {
+            None
+        };
+        let roots = match config_path {
+            Some(config_path) => {
+                let text =
+                    read_text(&config_path).map_err(|error| io_error(&config_path, &error))?;
+                let config: Config = serde_yaml::from_str(&text).map_err(|error| {
+                    Diagnostic::new(Code::CONFIG, error.to_string())
+                        .in_file(display_path(&config_path))
+                })?;
+                let base = config_path.parent().unwrap_or(Path::new("."));
+                config.rules.iter().map(|rules| base.join(rules)).collect()
+            }
+            None if path.exists() => vec![path],
+            None => {
+                return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
+                    .in_file(display_path(&path))
+                    .help("give `.tdl` files, a rules directory, or a content repository with a tripline.yaml"));
+            }
+        };
+        for root in roots {
+            if !root.exists() {
+                return Err(Diagnostic::new(
+                    Code::INPUT_PATH,
+                    format!("the directory `{}` does not exist", display_path(&root)),
+                )
+                .in_file(display_path(&root)));
+            }
+            files.extend(discover(&root)?.0);
+        }
+    }
+    files.sort();
+    files.dedup();
+    Ok(files)
+}
+
 /// Every `.tdl` and `*.test.yaml` file under `path`, in sorted order.
 fn discover(path: &Path) -> Result<(Vec<PathBuf>, Vec<PathBuf>), Diagnostic> {
     let mut rules = Vec::new();
     let mut tests = Vec::new();
+    if crate::builtin::is_builtin(path) {
+        for file in crate::builtin::files_under(path) {
+            let name = file.to_string_lossy();
+            if name.ends_with(TEST_SUFFIX) {
+                tests.push(file);
+            } else if file
+                .extension()
+                .is_some_and(|extension| extension == RULE_EXTENSION)
+            {
+                rules.push(file);
+            }
+        }
+        return Ok((rules, tests));
+    }
     if path.is_file() {
         let name = path.to_string_lossy();
         if name.ends_with(TEST_SUFFIX) {
@@ -584,7 +772,11 @@ pub fn yaml_scalar_text(value: &serde_yaml::Value) -> String {
 /// A path as shown in messages: relative, with `./` removed, `/` separators.
 /// A UTF-8 text file, without the byte-order mark some Windows editors put
 /// at its start (it is not part of the content).
+/// Files of the embedded pack ([`crate::builtin`]) are read from the binary.
 pub fn read_text(path: &Path) -> std::io::Result<String> {
+    if let Some(text) = crate::builtin::read(path) {
+        return Ok(text.to_string());
+    }
     let text = fs::read_to_string(path)?;
     Ok(match text.strip_prefix('\u{feff}') {
         Some(rest) => rest.to_string(),

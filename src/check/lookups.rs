@@ -146,11 +146,19 @@ fn read_rows(
     diagnostics: &mut Vec<Diagnostic>,
 ) {
     let shown = display_path(path);
-    let mut reader = match csv::ReaderBuilder::new()
-        .has_headers(true)
-        .flexible(false)
-        .from_path(path)
-    {
+    // The shipped pack's CSVs are in the binary (`crate::builtin`).
+    let input: Result<Box<dyn std::io::Read>, csv::Error> = match crate::builtin::read(path) {
+        Some(text) => Ok(Box::new(text.as_bytes())),
+        None => std::fs::File::open(path)
+            .map(|file| Box::new(file) as Box<dyn std::io::Read>)
+            .map_err(csv::Error::from),
+    };
+    let mut reader = match input.map(|input| {
+        csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(false)
+            .from_reader(input)
+    }) {
         Ok(reader) => reader,
         Err(error) => {
             diagnostics.push(

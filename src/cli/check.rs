@@ -70,6 +70,7 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
         eprintln!("error: cannot write `{}`: {error}", path.display());
         return ExitCode::from(EXIT_USAGE);
     }
+    super::report_disabled(&project, global);
     if global.message_format == MessageFormat::Human {
         let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());
         let files = project.sources.iter().count();

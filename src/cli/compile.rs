@@ -95,12 +95,19 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
     let Some(full_pack) = project.pack.as_ref() else {
         return ExitCode::from(EXIT_FINDINGS);
     };
+    super::report_disabled(&project, global);
     let chosen;
     let pack = if args.rule_ids.is_empty() {
         full_pack
     } else {
         if let Some(unknown) = args.rule_ids.iter().find(|id| full_pack.rule(id).is_none()) {
-            eprintln!("error: no rule `{unknown}` in the loaded rules");
+            match project.disabled.iter().find(|rule| &rule.id == unknown) {
+                Some(rule) => eprintln!(
+                    "error: the rule `{unknown}` is disabled in the configuration: {}",
+                    rule.reason
+                ),
+                None => eprintln!("error: no rule `{unknown}` in the loaded rules"),
+            }
             return ExitCode::from(EXIT_USAGE);
         }
         let mut narrowed = full_pack.clone();

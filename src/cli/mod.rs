@@ -9,8 +9,10 @@ pub mod compile;
 pub mod docs;
 pub mod eval;
 pub mod explain;
+pub mod fmt;
 pub mod ir;
 mod progress;
+pub mod scaffold;
 pub mod schema;
 pub mod test;
 
@@ -204,6 +206,27 @@ pub fn load_pack(
 }
 
 pub use crate::words::plural;
+
+/// Prints, for human output, the rules `disable:` left out and why
+/// (`check` and `compile` say so, so a left-out rule is never a surprise).
+pub fn report_disabled(project: &Project, global: &Global) {
+    if global.message_format != MessageFormat::Human {
+        return;
+    }
+    let mut stderr = std::io::stderr().lock();
+    for rule in &project.disabled {
+        let place = project
+            .sources
+            .get(rule.config)
+            .map(|file| file.path.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            stderr,
+            "note: rule `{}` is disabled by {place}: {}",
+            rule.id, rule.reason
+        );
+    }
+}
 
 /// Prints a JSON document to stdout, or writes it to `out` atomically.
 pub fn emit_json(value: &serde_json::Value, out: Option<&std::path::Path>) -> ExitCode {
