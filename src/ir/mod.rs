@@ -215,6 +215,10 @@ pub struct List {
     pub element_type: ValueType,
     /// Values, in declaration order (then content-repo extensions).
     pub values: Vec<Value>,
+    /// A regex list declared `case_insensitive`: every value, extensions
+    /// included, has the `i` flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub case_insensitive: bool,
     /// Doc comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
