@@ -27,6 +27,7 @@ pub mod diagnostics;
 pub mod docs;
 pub mod eval;
 pub mod ir;
+pub mod normalize;
 pub mod project;
 pub mod schema;
 pub mod source;

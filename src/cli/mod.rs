@@ -10,6 +10,7 @@ pub mod docs;
 pub mod eval;
 pub mod explain;
 pub mod ir;
+pub mod normalize;
 pub mod schema;
 pub mod test;
 
