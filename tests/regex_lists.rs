@@ -150,3 +150,39 @@ fn elastic_keeps_every_regex_under_the_cap() {
         );
     }
 }
+
+/// `norm(user_input)`: every target reads the companion where the event has
+/// it and the raw field where it does not, in one exact OR form.
+#[test]
+fn every_target_prints_the_normalised_fallback() {
+    for target in REGEX_TARGETS {
+        let printed = compile(
+            target,
+            "norm",
+            "",
+            "norm(user_input) matches_any prose_patterns",
+        )
+        .unwrap_or_else(|problems| panic!("{target}: {problems}"));
+        let companion = match target {
+            "sentinel_kql" => "UserInputNorm",
+            "elastic_eql" | "elastic_esql" => "tripline.user_input_norm",
+            _ => "user_input_norm",
+        };
+        assert!(printed.contains(companion), "{target}: {printed}");
+        let mut settings = Settings::clone_current();
+        settings.set_snapshot_path(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/snapshots/regex_lists"),
+        );
+        settings.set_prepend_module_to_snapshot(false);
+        settings.bind(|| assert_snapshot!(format!("norm__{target}"), printed));
+    }
+    // KQL has no regexes, but a substring test of the normalised text it can say.
+    let kibana = compile(
+        "kibana_kql",
+        "norm_kql",
+        "",
+        r#"norm(user_input) contains_cs "-->""#,
+    )
+    .unwrap_or_else(|problems| panic!("kibana_kql: {problems}"));
+    assert!(kibana.contains("user_input_norm"), "{kibana}");
+}

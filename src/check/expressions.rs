@@ -301,7 +301,7 @@ impl RuleChecker<'_> {
         ))
     }
 
-    fn field_outside_aggregate(&mut self, name: &ast::Name) {
+    pub(crate) fn field_outside_aggregate(&mut self, name: &ast::Name) {
         self.diagnostics.push(
             Diagnostic::new(
                 Code::FIELD_OUTSIDE_AGGREGATE,

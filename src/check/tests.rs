@@ -18,7 +18,7 @@ common {
   src_ip: ip,
   geo_country: string,
 }
-event inference { model: string, user_input: string, output: string, input_tokens: int, output_tokens: int, cost_usd: float }
+event inference { model: string, user_input: string, output: string, user_input_norm: string, input_tokens: int, output_tokens: int, cost_usd: float }
 event tool_call { tool_name: string, tool_args: string, tool_result: string, target_url: string, target_domain: string, target_path: string, status: string one_of ["success", "blocked", "error"] }
 event auth { outcome: string one_of ["success", "failure"], auth_method: string }
 event policy_refusal { user_input: string, policy_category: string, model: string }
@@ -517,4 +517,33 @@ fn matches_takes_one_near_and_a_phrase_list_pairs_with_a_regex_list() {
     let text = rule("match inference where user_input has_any near(/a/, /b/, 1)");
     let id = sources.add("rules.tdl", text.clone());
     assert!(!parse(&text, id).1.is_empty());
+}
+
+#[test]
+fn norm_reads_a_text_field_with_a_companion() {
+    let lowered = lowered("match inference where norm(user_input) has_any extraction_phrases");
+    let text = format!("{lowered:?}");
+    assert!(
+        text.contains("Norm { field: \"user_input\", companion: \"user_input_norm\" }"),
+        "{text}"
+    );
+    let errors = |body: &str| {
+        let (_, diagnostics, rendered) = run_with(&rule(body), &CheckOptions::default());
+        assert!(diagnostics.iter().any(Diagnostic::is_error), "{rendered}");
+        rendered
+    };
+    let model = errors("match inference where norm(model) has_any extraction_phrases");
+    assert!(
+        model.contains("E0212") && model.contains("user_input, output"),
+        "{model}"
+    );
+    let two = errors("match inference where norm(user_input, output) contains \"x\"");
+    assert!(two.contains("E0212"), "{two}");
+    // `output` has no companion in this schema: the missing field is named.
+    let missing = errors("match inference where norm(output) contains \"x\"");
+    assert!(missing.contains("output_norm"), "{missing}");
+    let condition = errors(
+        "match inference group by session_id within 1h alert when norm(user_input) == \"x\"",
+    );
+    assert!(condition.contains("E0304"), "{condition}");
 }

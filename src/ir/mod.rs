@@ -647,6 +647,16 @@ pub enum ExprKind {
         /// Field name.
         name: String,
     },
+    /// `norm(field)`: the normalised companion `companion` when the event
+    /// has it, otherwise the field's text normalised on the fly (see
+    /// `crate::normalize`). Targets read the companion when present and the
+    /// raw field otherwise, and expect events normalised at ingest.
+    Norm {
+        /// The raw text field (`user_input`).
+        field: String,
+        /// Its companion (`user_input_norm`).
+        companion: String,
+    },
     /// A parameter, with its effective value.
     Param {
         /// Parameter name.
