@@ -16,6 +16,7 @@
 //! too: Kibana's `threshold` rule type counts over the run's sliding look-back,
 //! not over epoch-aligned windows.
 
+pub mod pipeline;
 mod quote;
 mod syntax;
 
@@ -129,6 +130,10 @@ impl Target for KibanaKql {
             Artifact {
                 path: format!("elasticsearch/ilm_policy/{ILM_POLICY}.json"),
                 text: pretty(&ilm_policy()),
+            },
+            Artifact {
+                path: format!("elasticsearch/ingest_pipeline/{}.json", pipeline::PIPELINE),
+                text: pretty(&pipeline::ingest_pipeline(mapping)),
             },
         ]
     }
