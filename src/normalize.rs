@@ -42,10 +42,31 @@ pub fn normalize(text: &str) -> String {
     if text.is_ascii() {
         return fold_ascii(text);
     }
-    let visible: String = text.nfkc().filter(|c| !is_invisible(*c)).collect();
-    let mut out = String::with_capacity(visible.len());
+    // Most text is in NFKC already; the quick check skips the rewrite.
+    let composed: Cow<str> = if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    };
+    // Canonical decomposition one character at a time: NFD only adds the
+    // reordering of combining marks, and every mark is dropped anyway.
+    let mut decomposed = Vec::with_capacity(composed.len());
+    for character in composed.chars() {
+        if character.is_ascii() {
+            decomposed.push(character);
+        } else if !is_invisible(character) {
+            unicode_normalization::char::decompose_canonical(character, |part| {
+                if !is_combining_mark(part) {
+                    decomposed.push(part);
+                }
+            });
+        }
+    }
+    let mut out = String::with_capacity(composed.len());
     let mut in_space = false;
-    for character in visible.nfd().filter(|c| !is_combining_mark(*c)) {
+    for character in decomposed {
         let character = lookalike(character).unwrap_or(character);
         if character.is_whitespace() {
             if !in_space {

@@ -36,12 +36,24 @@ pub fn run(args: &NormalizeArgs, global: &Global) -> ExitCode {
             }
         }
     };
-    let partial = (args.out != "-").then(|| PathBuf::from(format!("{}.partial", args.out)));
+    // A regular file (or a new one) is written whole or not at all; a
+    // device or a pipe named on the command line (`/dev/null`) is written
+    // directly, never renamed over.
+    let direct =
+        args.out == "-" || std::fs::metadata(&args.out).is_ok_and(|metadata| !metadata.is_file());
+    let partial = (!direct).then(|| PathBuf::from(format!("{}.partial", args.out)));
     let (mut output, flush_each_line): (Box<dyn Write>, bool) = match &partial {
         Some(path) => match File::create(path) {
             Ok(file) => (Box::new(BufWriter::with_capacity(1 << 16, file)), false),
             Err(error) => {
                 eprintln!("error: cannot create {}: {error}", path.display());
+                return ExitCode::from(EXIT_USAGE);
+            }
+        },
+        None if args.out != "-" => match std::fs::OpenOptions::new().write(true).open(&args.out) {
+            Ok(file) => (Box::new(BufWriter::with_capacity(1 << 16, file)), true),
+            Err(error) => {
+                eprintln!("error: cannot write {}: {error}", args.out);
                 return ExitCode::from(EXIT_USAGE);
             }
         },
