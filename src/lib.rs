@@ -29,6 +29,7 @@ pub mod docs;
 pub mod eval;
 pub mod format;
 pub mod ir;
+pub mod normalize;
 pub mod project;
 pub mod schema;
 pub mod source;

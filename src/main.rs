@@ -37,6 +37,8 @@ enum Command {
     Schema(cli::schema::SchemaArgs),
     /// Streams JSON-lines events through the rules and writes one alert per line.
     Eval(cli::eval::EvalArgs),
+    /// Adds normalised text companions (`user_input_norm`, ...) to JSON-lines events: an ingest filter.
+    Normalize(cli::normalize::NormalizeArgs),
     /// Runs every rule's test cases through the evaluator; exit 1 on any failure.
     Test(cli::test::TestArgs),
     /// Renders the pack as Markdown: a catalogue and one page per rule.
@@ -82,6 +84,7 @@ fn main() -> ExitCode {
         Command::Ir(args) => cli::ir::run(args, &global),
         Command::Schema(args) => cli::schema::run(args, &global),
         Command::Eval(args) => cli::eval::run(args, &global),
+        Command::Normalize(args) => cli::normalize::run(args, &global),
         Command::Test(args) => cli::test::run(args, &global),
         Command::Docs(args) => cli::docs::run_docs(args, &global),
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),

@@ -1256,3 +1256,50 @@ fn docs_write_into_the_content_repository_by_default() {
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     assert!(rules_only.join("docs/pack").is_dir());
 }
+
+#[test]
+fn normalize_adds_companions_and_copies_bad_lines_with_a_warning() {
+    let directory = temp_dir("normalize");
+    let events = directory.join("events.jsonl");
+    let out = directory.join("out.jsonl");
+    std::fs::write(
+        &events,
+        b"{\"event_type\":\"inference\",\"user_input\":\"\\u0456GNORE  all\"}\nnot json\n{\"event_type\":\"retrieval\",\"content\":\"x\\u200by\"}\n",
+    )
+    .unwrap();
+    let output = tripline(&[
+        "normalize",
+        "--events",
+        events.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 1, "a line copied unchanged is a finding");
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("events.jsonl:2: not a JSON object"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("3 lines read, 2 normalised, 1 copied unchanged"),
+        "{stderr}"
+    );
+    let written = std::fs::read_to_string(&out).unwrap();
+    assert_eq!(
+        written,
+        "{\"event_type\":\"inference\",\"user_input\":\"\\u0456GNORE  all\",\"user_input_norm\":\"ignore all\"}\nnot json\n{\"event_type\":\"retrieval\",\"content\":\"x\\u200by\",\"content_norm\":\"xy\"}\n"
+    );
+    assert!(!directory.join("out.jsonl.partial").exists());
+    // A missing input is a usage error and writes nothing.
+    let missing = directory.join("missing.jsonl");
+    let none = directory.join("none.jsonl");
+    let output = tripline(&[
+        "normalize",
+        "--events",
+        missing.to_str().unwrap(),
+        "--out",
+        none.to_str().unwrap(),
+    ]);
+    assert_eq!(code(&output), 2);
+    assert!(!none.exists());
+}

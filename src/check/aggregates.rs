@@ -14,7 +14,7 @@ use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast;
 
-const FUNCTIONS: [&str; 8] = [
+const FUNCTIONS: [&str; 9] = [
     "count",
     "distinct",
     "sum",
@@ -23,6 +23,7 @@ const FUNCTIONS: [&str; 8] = [
     "max",
     "baseline",
     "percentile",
+    "norm",
 ];
 
 /// Source text with runs of whitespace folded to one space.
@@ -50,6 +51,72 @@ fn contains_aggregate(expr: &ir::Expr) -> bool {
 }
 
 impl RuleChecker<'_> {
+    /// `norm(field)`: the normalised view of a text field that has a
+    /// `*_norm` companion in the schema.
+    fn norm_call(
+        &mut self,
+        arguments: &[ast::Expr],
+        filter: Option<&ast::Expr>,
+        span: Span,
+        scope: &Scope,
+        mode: Mode,
+    ) -> Option<ir::Expr> {
+        let fields: Vec<&str> = crate::normalize::NORMALISED_FIELDS
+            .iter()
+            .map(|(field, _)| *field)
+            .collect();
+        let usage = format!(
+            "`norm` takes one text field with a normalised companion: {}",
+            fields.join(", ")
+        );
+        let name = match (arguments, filter) {
+            (
+                [
+                    ast::Expr {
+                        kind: ast::ExprKind::Name(name),
+                        ..
+                    },
+                ],
+                None,
+            ) => name,
+            _ => {
+                self.diagnostics.push(
+                    Diagnostic::new(Code::FUNCTION_ARGUMENT, usage)
+                        .primary(span, "not one field name"),
+                );
+                return None;
+            }
+        };
+        let Some((_, companion)) = crate::normalize::NORMALISED_FIELDS
+            .iter()
+            .find(|(field, _)| *field == name.text)
+        else {
+            self.diagnostics.push(
+                Diagnostic::new(Code::FUNCTION_ARGUMENT, usage)
+                    .primary(name.span, "no normalised companion"),
+            );
+            return None;
+        };
+        if mode.aggregated() {
+            self.field_outside_aggregate(name);
+            return None;
+        }
+        let field = self.field(name, scope)?;
+        let companion_name = ast::Name {
+            text: (*companion).to_string(),
+            span: name.span,
+        };
+        let companion = self.field(&companion_name, scope)?;
+        Some(self.node(
+            ir::ExprKind::Norm {
+                field: field.name,
+                companion: companion.name,
+            },
+            ir::ValueType::String,
+            span,
+        ))
+    }
+
     /// Lowers a function call.
     pub(crate) fn call(
         &mut self,
@@ -70,6 +137,7 @@ impl RuleChecker<'_> {
             "baseline" | "percentile" => {
                 return self.comparison_call(function, arguments, filter, span, scope, mode);
             }
+            "norm" => return self.norm_call(arguments, filter, span, scope, mode),
             other => {
                 let mut diagnostic = Diagnostic::new(
                     Code::UNKNOWN_FUNCTION,

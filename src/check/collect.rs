@@ -373,6 +373,7 @@ pub(crate) fn literal_value(
             pattern: regex.pattern.clone(),
             case_insensitive: regex.case_insensitive,
         })),
+        // A `near` is lowered by `regexes::lower`, which checks its parts.
         (other, _) => Err(literal_type_name(other).to_string()),
     }
 }
@@ -385,7 +386,7 @@ pub(crate) fn literal_type_name(literal: &ast::Literal) -> &'static str {
         ast::Literal::Float(..) => "float",
         ast::Literal::Bool(..) => "bool",
         ast::Literal::Duration(_) => "duration",
-        ast::Literal::Regex(_) => "regex",
+        ast::Literal::Regex(_) | ast::Literal::Near(_) => "regex",
     }
 }
 
@@ -408,18 +409,36 @@ fn lower_list(
         );
         element_type = ir::ValueType::String;
     }
+    let case_insensitive = match list.case_insensitive {
+        Some(span) if element_type != ir::ValueType::Regex => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DECLARED_TYPE,
+                    format!(
+                        "`case_insensitive` is for regex lists, and `{}` holds `{}` values",
+                        list.name.text,
+                        element_type.name()
+                    ),
+                )
+                .primary(span, "not a regex list")
+                .note("string operators are case-insensitive already; their `_cs` forms compare exactly"),
+            );
+            false
+        }
+        Some(_) => true,
+        None => false,
+    };
     let mut values = Vec::new();
     for literal in &list.values {
+        let regex = matches!(literal, ast::Literal::Regex(_) | ast::Literal::Near(_));
+        if regex && element_type == ir::ValueType::Regex {
+            values.extend(
+                regexes::lower(literal, case_insensitive, diagnostics).map(ir::Value::Regex),
+            );
+            continue;
+        }
         match literal_value(literal, element_type) {
-            Ok(value) => {
-                if let ast::Literal::Regex(regex) = literal
-                    && let Some(diagnostic) = regexes::check_literal(regex)
-                {
-                    diagnostics.push(diagnostic);
-                    continue;
-                }
-                values.push(value);
-            }
+            Ok(value) => values.push(value),
             Err(found) => diagnostics.push(
                 Diagnostic::new(
                     Code::DECLARED_TYPE,
@@ -438,6 +457,7 @@ fn lower_list(
         name: list.name.text.clone(),
         element_type,
         values,
+        case_insensitive,
         doc,
     }
 }
@@ -585,6 +605,13 @@ fn apply_list_extensions(
         };
         for text in values {
             match parse_value(text, list.value.element_type) {
+                Some(ir::Value::Regex(regex)) if list.value.case_insensitive => {
+                    // A case-insensitive list's extensions are case-insensitive too.
+                    list.value.values.push(ir::Value::Regex(ir::Regex {
+                        case_insensitive: true,
+                        ..regex
+                    }));
+                }
                 Some(value) => list.value.values.push(value),
                 None => {
                     let mut diagnostic = Diagnostic::new(

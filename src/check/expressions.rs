@@ -238,19 +238,14 @@ impl RuleChecker<'_> {
                 ir::Value::DurationMs(duration.millis),
                 ir::ValueType::Duration,
             ),
-            ast::Literal::Regex(regex) => {
-                if let Some(diagnostic) = super::regexes::check_literal(regex) {
-                    self.diagnostics.push(diagnostic);
-                    return None;
-                }
-                (
-                    ir::Value::Regex(ir::Regex {
-                        pattern: regex.pattern.clone(),
-                        case_insensitive: regex.case_insensitive,
-                    }),
-                    ir::ValueType::Regex,
-                )
-            }
+            ast::Literal::Regex(_) | ast::Literal::Near(_) => (
+                ir::Value::Regex(super::regexes::lower(
+                    literal,
+                    false,
+                    &mut self.diagnostics,
+                )?),
+                ir::ValueType::Regex,
+            ),
         };
         Some(self.node(ir::ExprKind::Literal { value }, value_type, literal.span()))
     }
@@ -306,7 +301,7 @@ impl RuleChecker<'_> {
         ))
     }
 
-    fn field_outside_aggregate(&mut self, name: &ast::Name) {
+    pub(crate) fn field_outside_aggregate(&mut self, name: &ast::Name) {
         self.diagnostics.push(
             Diagnostic::new(
                 Code::FIELD_OUTSIDE_AGGREGATE,

@@ -334,6 +334,7 @@ impl RuleChecker<'_> {
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Literals(_, span) => *span,
                     ast::Needles::Regex(regex) => regex.span,
+                    ast::Needles::Near(near) => near.span,
                     ast::Needles::String(string) => string.span,
                 };
                 self.diagnostics.push(
@@ -435,6 +436,7 @@ impl RuleChecker<'_> {
                     | ast::Needles::Cidr(_, span)
                     | ast::Needles::Literals(_, span) => *span,
                     ast::Needles::Regex(regex) => regex.span,
+                    ast::Needles::Near(near) => near.span,
                     ast::Needles::String(string) => string.span,
                 };
                 self.diagnostics.push(

@@ -450,9 +450,10 @@ impl<'a> RuleChecker<'a> {
                 );
                 None
             }
-            ast::Needles::Regex(regex) => {
+            ast::Needles::Near(ast::NearLiteral { span, .. })
+            | ast::Needles::Regex(ast::RegexLiteral { span, .. }) => {
                 self.wrong_needles(
-                    regex.span,
+                    *span,
                     format!("`{word}` takes strings, not a regex"),
                     Some("search with a regex using `matches`"),
                 );
@@ -588,6 +589,7 @@ impl<'a> RuleChecker<'a> {
                     | ast::Needles::Columns { span, .. } => *span,
                     ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Regex(regex) => regex.span,
+                    ast::Needles::Near(near) => near.span,
                     ast::Needles::String(string) => string.span,
                 };
                 let any = text_word(op, true, case_sensitive);
@@ -603,15 +605,25 @@ impl<'a> RuleChecker<'a> {
 
     fn regex_set(&mut self, needles: &ast::Needles, any: bool) -> Option<ir::RegexSet> {
         match (needles, any) {
-            (ast::Needles::Regex(regex), false) => {
-                if let Some(diagnostic) = super::regexes::check_literal(regex) {
-                    self.diagnostics.push(diagnostic);
-                    return None;
-                }
-                Some(ir::RegexSet::Literal(ir::Regex {
-                    pattern: regex.pattern.clone(),
-                    case_insensitive: regex.case_insensitive,
-                }))
+            (ast::Needles::Regex(regex), false) => super::regexes::lower(
+                &ast::Literal::Regex(regex.clone()),
+                false,
+                &mut self.diagnostics,
+            )
+            .map(ir::RegexSet::Literal),
+            (ast::Needles::Near(near), false) => super::regexes::lower(
+                &ast::Literal::Near(near.clone()),
+                false,
+                &mut self.diagnostics,
+            )
+            .map(ir::RegexSet::Literal),
+            (ast::Needles::Near(near), true) => {
+                self.wrong_needles(
+                    near.span,
+                    "`matches_any` takes a regex list".to_string(),
+                    Some("use `matches` with a single `near(...)`, or put it in a regex list"),
+                );
+                None
             }
             (ast::Needles::Regex(regex), true) => {
                 self.wrong_needles(
@@ -671,6 +683,7 @@ impl<'a> RuleChecker<'a> {
                     | ast::Needles::Columns { span, .. } => *span,
                     ast::Needles::Source(source) => self.trimmed(self.trimmed(source.span)),
                     ast::Needles::Regex(regex) => regex.span,
+                    ast::Needles::Near(near) => near.span,
                     ast::Needles::String(string) => string.span,
                 };
                 let (message, help) = if any {

@@ -104,6 +104,98 @@ pub(crate) fn check_literal(regex: &ast::RegexLiteral) -> Option<Diagnostic> {
     ))
 }
 
+/// Lowers a regex literal or a `near(...)` to its pattern and flag; every
+/// problem (each part checked at its own place, the gap, mixed flags) is
+/// pushed and `None` returned. `list_flag` is the list's `case_insensitive`,
+/// which makes every regex case-insensitive.
+pub(crate) fn lower(
+    literal: &ast::Literal,
+    list_flag: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<crate::ir::Regex> {
+    match literal {
+        ast::Literal::Regex(regex) => {
+            let regex = ast::RegexLiteral {
+                case_insensitive: regex.case_insensitive || list_flag,
+                ..regex.clone()
+            };
+            if let Some(diagnostic) = check_literal(&regex) {
+                diagnostics.push(diagnostic);
+                return None;
+            }
+            Some(crate::ir::Regex {
+                pattern: regex.pattern,
+                case_insensitive: regex.case_insensitive,
+            })
+        }
+        ast::Literal::Near(near) => lower_near(near, list_flag, diagnostics),
+        other => {
+            diagnostics.push(
+                Diagnostic::new(
+                    Code::DECLARED_TYPE,
+                    format!(
+                        "`near` joins regexes, and this is a `{}`",
+                        super::collect::literal_type_name(other)
+                    ),
+                )
+                .primary(other.span(), "not a regex"),
+            );
+            None
+        }
+    }
+}
+
+fn lower_near(
+    near: &ast::NearLiteral,
+    list_flag: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<crate::ir::Regex> {
+    let first = lower(&near.first, list_flag, diagnostics);
+    let second = lower(&near.second, list_flag, diagnostics);
+    let gap = u32::try_from(near.gap)
+        .ok()
+        .filter(|gap| i64::from(*gap) <= crate::ir::regex::MAX_NEAR_GAP);
+    if gap.is_none() {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::INVALID_LITERAL,
+                format!(
+                    "the word gap of `near` must be from 0 to {}, not {}",
+                    crate::ir::regex::MAX_NEAR_GAP,
+                    near.gap
+                ),
+            )
+            .primary(near.gap_span, "out of range")
+            .note("every engine unrolls the gap, so a long one makes large automata; chain `near(near(a, b, n), c, m)` instead"),
+        );
+    }
+    let (first, second, gap) = (first?, second?, gap?);
+    if first.case_insensitive != second.case_insensitive {
+        diagnostics.push(
+            Diagnostic::new(
+                Code::REGEX_SUBSET,
+                "the parts of `near` differ in case: one is `/.../i` and the other is not",
+            )
+            .primary(near.span, "one regex with one case flag")
+            .help("write `/i` on every part, or declare the list `case_insensitive`"),
+        );
+        return None;
+    }
+    let pattern = crate::ir::regex::near(&first.pattern, &second.pattern, gap);
+    if let Some(text) = check_pattern(&pattern, first.case_insensitive) {
+        diagnostics.push(
+            Diagnostic::new(Code::REGEX_SUBSET, text)
+                .primary(near.span, "this `near`")
+                .note(format!("`near` expands to /{pattern}/")),
+        );
+        return None;
+    }
+    Some(crate::ir::Regex {
+        pattern,
+        case_insensitive: first.case_insensitive,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::check_pattern;

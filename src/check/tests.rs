@@ -18,7 +18,7 @@ common {
   src_ip: ip,
   geo_country: string,
 }
-event inference { model: string, user_input: string, output: string, input_tokens: int, output_tokens: int, cost_usd: float }
+event inference { model: string, user_input: string, output: string, user_input_norm: string, input_tokens: int, output_tokens: int, cost_usd: float }
 event tool_call { tool_name: string, tool_args: string, tool_result: string, target_url: string, target_domain: string, target_path: string, status: string one_of ["success", "blocked", "error"] }
 event auth { outcome: string one_of ["success", "failure"], auth_method: string }
 event policy_refusal { user_input: string, policy_category: string, model: string }
@@ -382,4 +382,168 @@ fn cidr_tests_only_ip_fields_and_names_the_ones_in_scope() {
     );
     assert!(text.contains("test the `ip` field `src_ip`"), "{text}");
     lowered(r#"match tool_call where src_ip in cidr("10.0.0.0/8")"#);
+}
+
+// ------------------------------------------------------------ regex lists for prose
+
+fn list_patterns(text: &str) -> Vec<ir::Regex> {
+    let body = format!(
+        "{text}\n{}",
+        rule("match inference where user_input matches_any prose")
+    );
+    let (pack, diagnostics, rendered) = run_with(&body, &CheckOptions::default());
+    assert!(!diagnostics.iter().any(Diagnostic::is_error), "{rendered}");
+    pack.unwrap_or_default().lists["prose"]
+        .values
+        .iter()
+        .map(|value| match value {
+            ir::Value::Regex(regex) => regex.clone(),
+            other => panic!("{other:?}"),
+        })
+        .collect()
+}
+
+fn list_errors(text: &str) -> String {
+    let body = format!(
+        "{text}\n{}",
+        rule("match inference where user_input matches_any prose")
+    );
+    let (_, diagnostics, rendered) = run_with(&body, &CheckOptions::default());
+    assert!(diagnostics.iter().any(Diagnostic::is_error), "{rendered}");
+    rendered
+}
+
+#[test]
+fn near_expands_to_a_bounded_word_gap() {
+    let patterns = list_patterns(
+        "list prose: regex = [near(/ignore/, /instructions/, 3), near(near(/a/i, /b/i, 1), /c/i, 0)]",
+    );
+    assert_eq!(
+        patterns[0],
+        ir::Regex {
+            pattern: r"(?:ignore)\W+(?:\w+\W+){0,3}(?:instructions)".into(),
+            case_insensitive: false,
+        }
+    );
+    assert_eq!(
+        patterns[1],
+        ir::Regex {
+            pattern: r"(?:(?:a)\W+(?:\w+\W+){0,1}(?:b))\W+(?:c)".into(),
+            case_insensitive: true,
+        }
+    );
+}
+
+#[test]
+fn a_case_insensitive_list_flags_every_regex_and_its_extensions() {
+    let text =
+        "list prose: regex case_insensitive = [/system prompt/, near(/reveal/, /prompt/, 2), /x/i]";
+    assert!(
+        list_patterns(text)
+            .iter()
+            .all(|regex| regex.case_insensitive)
+    );
+    let mut options = CheckOptions::default();
+    options
+        .list_extensions
+        .insert("prose".into(), vec!["initial instructions".into()]);
+    let body = format!(
+        "{text}\n{}",
+        rule("match inference where user_input matches_any prose")
+    );
+    let (pack, _, rendered) = run_with(&body, &options);
+    let pack = pack.unwrap_or_else(|| panic!("{rendered}"));
+    let list = &pack.lists["prose"];
+    assert!(list.case_insensitive);
+    assert_eq!(
+        list.values.last(),
+        Some(&ir::Value::Regex(ir::Regex {
+            pattern: "initial instructions".into(),
+            case_insensitive: true,
+        }))
+    );
+    // Without the flag, each regex keeps its own.
+    let plain = list_patterns("list prose: regex = [/a/, /b/i]");
+    assert_eq!(
+        plain
+            .iter()
+            .map(|regex| regex.case_insensitive)
+            .collect::<Vec<_>>(),
+        [false, true]
+    );
+}
+
+#[test]
+fn near_problems_are_located() {
+    let gap = list_errors("list prose: regex = [near(/a/, /b/, 21)]");
+    assert!(
+        gap.contains("E0103") && gap.contains("from 0 to 20, not 21"),
+        "{gap}"
+    );
+    let negative = list_errors("list prose: regex = [near(/a/, /b/, -1)]");
+    assert!(negative.contains("E0103"), "{negative}");
+    let mixed = list_errors("list prose: regex = [near(/a/i, /b/, 2)]");
+    assert!(mixed.contains("differ in case"), "{mixed}");
+    let part = list_errors("list prose: regex = [near(/a(?=b)/, /c/, 2)]");
+    assert!(
+        part.contains("look-around") && part.contains("a(?=b)"),
+        "{part}"
+    );
+    let strings = list_errors(r#"list prose: string case_insensitive = ["a"]"#);
+    assert!(
+        strings.contains("`case_insensitive` is for regex lists"),
+        "{strings}"
+    );
+    let in_strings =
+        list_errors("list prose: regex = [/a/]\nlist words: string = [near(/a/, /b/, 1)]");
+    assert!(
+        in_strings.contains("holds `string` values, and this is a `regex`"),
+        "{in_strings}"
+    );
+}
+
+#[test]
+fn matches_takes_one_near_and_a_phrase_list_pairs_with_a_regex_list() {
+    let lowered = lowered(
+        "match inference where output matches near(/rm/, /rf/, 1) or user_input has_any extraction_phrases or user_input matches_any secret_patterns",
+    );
+    let text = format!("{lowered:?}");
+    assert!(
+        text.contains(r"(?:rm)\\W+(?:\\w+\\W+){0,1}(?:rf)"),
+        "{text}"
+    );
+    // A phrase operator takes no regex: `near` is not in its grammar.
+    let mut sources = Sources::new();
+    let text = rule("match inference where user_input has_any near(/a/, /b/, 1)");
+    let id = sources.add("rules.tdl", text.clone());
+    assert!(!parse(&text, id).1.is_empty());
+}
+
+#[test]
+fn norm_reads_a_text_field_with_a_companion() {
+    let lowered = lowered("match inference where norm(user_input) has_any extraction_phrases");
+    let text = format!("{lowered:?}");
+    assert!(
+        text.contains("Norm { field: \"user_input\", companion: \"user_input_norm\" }"),
+        "{text}"
+    );
+    let errors = |body: &str| {
+        let (_, diagnostics, rendered) = run_with(&rule(body), &CheckOptions::default());
+        assert!(diagnostics.iter().any(Diagnostic::is_error), "{rendered}");
+        rendered
+    };
+    let model = errors("match inference where norm(model) has_any extraction_phrases");
+    assert!(
+        model.contains("E0212") && model.contains("user_input, output"),
+        "{model}"
+    );
+    let two = errors("match inference where norm(user_input, output) contains \"x\"");
+    assert!(two.contains("E0212"), "{two}");
+    // `output` has no companion in this schema: the missing field is named.
+    let missing = errors("match inference where norm(output) contains \"x\"");
+    assert!(missing.contains("output_norm"), "{missing}");
+    let condition = errors(
+        "match inference group by session_id within 1h alert when norm(user_input) == \"x\"",
+    );
+    assert!(condition.contains("E0304"), "{condition}");
 }

@@ -11,6 +11,7 @@ pub mod eval;
 pub mod explain;
 pub mod fmt;
 pub mod ir;
+pub mod normalize;
 mod progress;
 pub mod scaffold;
 pub mod schema;

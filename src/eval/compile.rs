@@ -123,6 +123,13 @@ impl<'p> Compiler<'p> {
             let variant = self.variant(slot, form);
             return Ok(Subject::Field { slot, variant });
         }
+        if let ExprKind::Norm { field, companion } = &expr.kind {
+            return Ok(Subject::Norm {
+                companion: self.field(companion),
+                raw: self.field(field),
+                form,
+            });
+        }
         Ok(Subject::Computed(self.value(expr)?, form))
     }
 

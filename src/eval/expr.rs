@@ -186,6 +186,13 @@ pub(crate) enum Subject {
     Field { slot: u16, variant: Option<u16> },
     /// Any other expression; its text is transformed at evaluation time.
     Computed(ValueExpr, Form),
+    /// `norm(field)`: the companion's text when the event has it, else the
+    /// raw field normalised here.
+    Norm {
+        companion: u16,
+        raw: u16,
+        form: Form,
+    },
 }
 
 impl Subject {
@@ -208,6 +215,25 @@ impl Subject {
                     Scalar::Bool(value) => value.to_string(),
                 };
                 Some(std::borrow::Cow::Owned(form.apply(&text)))
+            }
+            Subject::Norm {
+                companion,
+                raw,
+                form,
+            } => {
+                let normal = match event.scalar(*companion) {
+                    Some(Scalar::Str(text)) => std::borrow::Cow::Borrowed(text),
+                    _ => match event.scalar(*raw)? {
+                        Scalar::Str(text) => {
+                            std::borrow::Cow::Owned(crate::normalize::normalize(text))
+                        }
+                        _ => return None,
+                    },
+                };
+                Some(match form {
+                    Form::Exact => normal,
+                    _ => std::borrow::Cow::Owned(form.apply(&normal)),
+                })
             }
         }
     }

@@ -39,6 +39,7 @@ pub fn children(expr: &Expr) -> Vec<&Expr> {
     match &expr.kind {
         ExprKind::Literal { .. }
         | ExprKind::Field { .. }
+        | ExprKind::Norm { .. }
         | ExprKind::Param { .. }
         | ExprKind::Exists { .. } => Vec::new(),
         ExprKind::Not { operand } => vec![operand],
@@ -64,6 +65,7 @@ impl ExprKind {
         match self {
             ExprKind::Literal { .. } => "literal",
             ExprKind::Field { .. } => "field",
+            ExprKind::Norm { .. } => "`norm`",
             ExprKind::Param { .. } => "parameter",
             ExprKind::Not { .. } => "`not`",
             ExprKind::And { .. } => "`and`",

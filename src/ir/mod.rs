@@ -215,6 +215,10 @@ pub struct List {
     pub element_type: ValueType,
     /// Values, in declaration order (then content-repo extensions).
     pub values: Vec<Value>,
+    /// A regex list declared `case_insensitive`: every value, extensions
+    /// included, has the `i` flag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub case_insensitive: bool,
     /// Doc comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub doc: Option<String>,
@@ -642,6 +646,16 @@ pub enum ExprKind {
     Field {
         /// Field name.
         name: String,
+    },
+    /// `norm(field)`: the normalised companion `companion` when the event
+    /// has it, otherwise the field's text normalised on the fly (see
+    /// `crate::normalize`). Targets read the companion when present and the
+    /// raw field otherwise, and expect events normalised at ingest.
+    Norm {
+        /// The raw text field (`user_input`).
+        field: String,
+        /// Its companion (`user_input_norm`).
+        companion: String,
     },
     /// A parameter, with its effective value.
     Param {

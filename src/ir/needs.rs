@@ -226,6 +226,7 @@ fn expression_needs(expr: &Expr, found: &mut BTreeMap<Need, Origin>) {
     match &expr.kind {
         ExprKind::Literal { .. }
         | ExprKind::Field { .. }
+        | ExprKind::Norm { .. }
         | ExprKind::Param { .. }
         | ExprKind::Exists { .. } => {}
         ExprKind::Not { operand } => expression_needs(operand, found),

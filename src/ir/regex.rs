@@ -99,6 +99,24 @@ impl Visitor for Edits<'_> {
     }
 }
 
+/// The most words `near(A, B, N)` may allow between its parts: the gap is
+/// a counted repetition that every engine unrolls (Lucene into automaton
+/// states, PCRE into a bounded backtracking loop), so it stays small.
+pub const MAX_NEAR_GAP: i64 = 20;
+
+/// The pattern of `near(first, second, gap)`: `first`, then at least one
+/// non-word character, then at most `gap` words each followed by non-word
+/// characters, then `second`. Word and non-word are the ASCII classes, and
+/// `\w+` and `\W+` never overlap, so a backtracking engine tries each gap
+/// in one way only and the search stays linear in the text for a fixed gap.
+pub fn near(first: &str, second: &str, gap: u32) -> String {
+    if gap == 0 {
+        format!(r"(?:{first})\W+(?:{second})")
+    } else {
+        format!(r"(?:{first})\W+(?:\w+\W+){{0,{gap}}}(?:{second})")
+    }
+}
+
 /// `Some(negated)` for the language's ASCII `\b` (false) and `\B` (true).
 pub fn word_boundary(hir: &Hir) -> Option<bool> {
     match hir.kind() {
@@ -207,7 +225,28 @@ pub fn take_edge_boundaries(items: &mut Vec<&Hir>) -> (Option<EdgeBoundary>, Opt
 
 #[cfg(test)]
 mod tests {
-    use super::ascii_classes;
+    use super::{ascii_classes, near};
+
+    #[test]
+    fn near_allows_at_most_the_gap_in_words() {
+        assert_eq!(
+            near("ignore", "instructions", 3),
+            r"(?:ignore)\W+(?:\w+\W+){0,3}(?:instructions)"
+        );
+        assert_eq!(near("a", "b", 0), r"(?:a)\W+(?:b)");
+        let gap = |text: &str| {
+            regex::Regex::new(&ascii_classes(&near("ignore", "instructions", 2)))
+                .unwrap()
+                .is_match(text)
+        };
+        assert!(gap("ignore instructions"));
+        assert!(gap("ignore all previous instructions"));
+        assert!(gap("ignore, then: the instructions!"));
+        assert!(!gap("ignore all of the previous instructions"));
+        assert!(!gap("ignoreinstructions"));
+        // `é` is no word character, so it separates words as the space does.
+        assert!(gap("ignore é instructions"));
+    }
 
     #[test]
     fn perl_classes_and_boundaries_become_ascii() {

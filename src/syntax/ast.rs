@@ -114,6 +114,8 @@ pub struct ListDecl {
     pub type_span: Span,
     /// The values.
     pub values: Vec<Literal>,
+    /// `case_insensitive` after the element type: every regex as if written `/.../i`.
+    pub case_insensitive: Option<Span>,
 }
 
 /// `lookup NAME { file: "...", columns: { ... } }`.
@@ -236,6 +238,22 @@ pub struct RegexLiteral {
     pub span: Span,
 }
 
+/// `near(A, B, N)`: a regex that finds `A`, then `B` with at most `N`
+/// words between them (each part a regex literal or another `near`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct NearLiteral {
+    /// What comes first.
+    pub first: Box<Literal>,
+    /// What follows.
+    pub second: Box<Literal>,
+    /// The most words between them.
+    pub gap: i64,
+    /// Where the gap was written.
+    pub gap_span: Span,
+    /// The whole `near(...)`.
+    pub span: Span,
+}
+
 /// A literal value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Literal {
@@ -251,6 +269,8 @@ pub enum Literal {
     Duration(Duration),
     /// `/re/`.
     Regex(RegexLiteral),
+    /// `near(/a/, /b/, 3)`, a regex.
+    Near(NearLiteral),
 }
 
 impl Literal {
@@ -261,6 +281,7 @@ impl Literal {
             Literal::Integer(_, span) | Literal::Float(_, span) | Literal::Bool(_, span) => *span,
             Literal::Duration(duration) => duration.span,
             Literal::Regex(regex) => regex.span,
+            Literal::Near(near) => near.span,
         }
     }
 }
@@ -439,6 +460,8 @@ pub enum Needles {
     },
     /// A regex literal for `matches`.
     Regex(RegexLiteral),
+    /// `near(...)` for `matches`.
+    Near(NearLiteral),
 }
 
 /// `name[key == field, ...].column`.

@@ -190,15 +190,21 @@ impl<'text> Builder<'text> {
         let (element_type, type_span) = inner.next().map_or((TypeName::String, span), |pair| {
             (type_name(pair.as_str()), self.span(&pair))
         });
-        let values = inner
-            .next()
-            .map(|literals| self.list_literal(literals))
-            .unwrap_or_default();
+        let mut case_insensitive = None;
+        let mut values = Vec::new();
+        for part in inner {
+            match part.as_rule() {
+                Rule::case_insensitive => case_insensitive = Some(self.span(&part)),
+                Rule::list_literal => values = self.list_literal(part),
+                _ => {}
+            }
+        }
         ListDecl {
             name,
             element_type,
             type_span,
             values,
+            case_insensitive,
         }
     }
 

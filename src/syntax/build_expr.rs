@@ -269,6 +269,7 @@ impl Builder<'_> {
             Rule::string => Needles::String(self.string(pair)),
             Rule::list_literal => Needles::Literals(self.list_literal(pair), span),
             Rule::regex => Needles::Regex(self.regex(&pair)),
+            Rule::near => Needles::Near(self.near(pair)),
             Rule::cidr_call => Needles::Cidr(
                 pair.into_inner()
                     .map(|string| self.string(string))
@@ -341,6 +342,7 @@ impl Builder<'_> {
             Rule::boolean => Literal::Bool(pair.as_str() == "true", span),
             Rule::duration => Literal::Duration(self.duration(&pair)),
             Rule::regex => Literal::Regex(self.regex(&pair)),
+            Rule::near => Literal::Near(self.near(pair)),
             _ => return None,
         })
     }
@@ -441,6 +443,34 @@ impl Builder<'_> {
             }
         }
         out
+    }
+
+    /// `near(A, B, N)`; the grammar guarantees two parts and a gap.
+    pub(super) fn near(&mut self, pair: P) -> NearLiteral {
+        let span = self.span(&pair);
+        let mut parts = Vec::new();
+        let mut gap = (0, span);
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::integer => gap = (self.integer(&part), self.span(&part)),
+                _ => parts.extend(self.literal(part)),
+            }
+        }
+        let mut parts = parts.into_iter();
+        let empty = || {
+            Box::new(Literal::Regex(RegexLiteral {
+                pattern: String::new(),
+                case_insensitive: false,
+                span,
+            }))
+        };
+        NearLiteral {
+            first: parts.next().map_or_else(empty, Box::new),
+            second: parts.next().map_or_else(empty, Box::new),
+            gap: gap.0,
+            gap_span: gap.1,
+            span,
+        }
     }
 
     pub(super) fn regex(&mut self, pair: &P) -> RegexLiteral {

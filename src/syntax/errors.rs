@@ -73,6 +73,8 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::float => "a number",
         Rule::boolean => "`true` or `false`",
         Rule::regex => "a regex such as `/AKIA[0-9A-Z]{16}/`",
+        Rule::near => "`near(/first/, /second/, N)`",
+        Rule::case_insensitive => "`case_insensitive`",
         Rule::atlas_id => "an ATLAS id such as `AML.T0051`",
         Rule::type_name => {
             "a type (`string`, `int`, `float`, `bool`, `ip`, `timestamp`, `duration` or `regex`)"

@@ -195,6 +195,13 @@ pub fn elastic_setup(rules: &[Rule], mapping: &Mapping) -> Vec<super::Artifact> 
             path: format!("elasticsearch/ilm_policy/{ILM_POLICY}.json"),
             text: pretty(&ilm_policy(mapping.deploy.retention_days())),
         },
+        super::Artifact {
+            path: format!(
+                "elasticsearch/ingest_pipeline/{}.json",
+                super::elastic_pipeline::PIPELINE
+            ),
+            text: pretty(&super::elastic_pipeline::ingest_pipeline(mapping)),
+        },
     ];
     for route in routes_named(rules) {
         if mapping.deploy.route(&route).elastic_connector.is_some() {

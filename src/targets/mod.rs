@@ -19,6 +19,7 @@ pub mod deploy;
 pub mod duckdb_sql;
 pub mod elastic_eql;
 pub mod elastic_esql;
+pub mod elastic_pipeline;
 pub mod kibana_kql;
 pub(crate) mod kibana_rule;
 pub mod lookup_ref;

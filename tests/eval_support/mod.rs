@@ -25,7 +25,7 @@ common {
   src_ip: ip,
   geo_country: string,
 }
-event inference { model: string, user_input: string, output: string, input_tokens: int, output_tokens: int, cost_usd: float }
+event inference { model: string, user_input: string, output: string, user_input_norm: string, output_norm: string, input_tokens: int, output_tokens: int, cost_usd: float }
 event tool_call { tool_name: string, tool_args: string, tool_result: string, target_url: string, target_domain: string, target_path: string, status: string one_of ["success", "blocked", "error"] }
 event auth { outcome: string one_of ["success", "failure"], auth_method: string }
 event policy_refusal { user_input: string, policy_category: string, model: string }

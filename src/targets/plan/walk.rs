@@ -163,6 +163,9 @@ impl Walk<'_> {
 
     fn pred(&mut self, expr: &Expr) -> Pred {
         let origin = expr.origin;
+        if let Some(split) = norm_split(expr) {
+            return self.pred(&split);
+        }
         match &expr.kind {
             ExprKind::And { operands } => {
                 Pred::And(operands.iter().map(|operand| self.pred(operand)).collect())
@@ -587,4 +590,56 @@ fn text_cell(value: &Value) -> Option<String> {
         Value::String(text) => Some(text.clone()),
         _ => None,
     }
+}
+
+/// `norm(f) OP ...` as the exact form every target can print: the test on
+/// the companion where the event has it, and on the raw field where it does
+/// not (`(exists f_norm and OP(f_norm)) or (not exists f_norm and OP(f))`).
+/// A test on a missing field is false, negated or not, so the form is false
+/// when both are missing, as the evaluator's `norm(f)` is.
+fn norm_split(expr: &Expr) -> Option<Expr> {
+    let subject = match &expr.kind {
+        ExprKind::Text { subject, .. }
+        | ExprKind::Matches { subject, .. }
+        | ExprKind::InValues { subject, .. }
+        | ExprKind::InCidr { subject, .. } => subject,
+        _ => return None,
+    };
+    let ExprKind::Norm { field, companion } = &subject.kind else {
+        return None;
+    };
+    let with_subject = |name: &str| {
+        let mut test = expr.clone();
+        if let ExprKind::Text { subject, .. }
+        | ExprKind::Matches { subject, .. }
+        | ExprKind::InValues { subject, .. }
+        | ExprKind::InCidr { subject, .. } = &mut test.kind
+        {
+            subject.kind = ExprKind::Field {
+                name: name.to_string(),
+            };
+        }
+        test
+    };
+    let node = |kind: ExprKind| Expr {
+        kind,
+        value_type: expr.value_type,
+        origin: expr.origin,
+    };
+    let present = node(ExprKind::Exists {
+        field: companion.clone(),
+    });
+    let absent = node(ExprKind::Not {
+        operand: Box::new(present.clone()),
+    });
+    Some(node(ExprKind::Or {
+        operands: vec![
+            node(ExprKind::And {
+                operands: vec![present, with_subject(companion)],
+            }),
+            node(ExprKind::And {
+                operands: vec![absent, with_subject(field)],
+            }),
+        ],
+    }))
 }

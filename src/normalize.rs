@@ -1,0 +1,768 @@
+//! The normalised text view (issue 15): one spelling for text that an
+//! attacker can write many ways, computed once at ingest because SIEM query
+//! languages cannot normalise Unicode.
+//!
+//! [`normalize`] turns a text into its normal form, in this order:
+//!
+//! 1. **NFKC**: compatibility forms become their plain letters (full-width
+//!    `ｉｇｎｏｒｅ`, mathematical `𝐢𝐠𝐧𝐨𝐫𝐞`, ligatures such as `ﬁ`).
+//! 2. **Invisible characters removed**: zero-width characters, bidi controls
+//!    and Unicode tag characters ([`is_invisible`]), which split keywords
+//!    without changing how the text looks.
+//! 3. **Diacritics stripped**: canonical decomposition (NFD), then every
+//!    combining mark dropped (`ìgnörè` is `ignore`).
+//! 4. **Lookalikes folded**: Cyrillic and Greek letters that look like Latin
+//!    ones become those ([`lookalike`]: `іgnоrе` written with Cyrillic `і`,
+//!    `о`, `е` is `ignore`).
+//! 5. **Lower case** (Unicode lower-case mapping).
+//! 6. **Whitespace folded**: every run of Unicode white space becomes one
+//!    space (the ends are kept, as a run, not trimmed).
+//!
+//! [`Normalizer`] adds `*_norm` companions to JSON-lines events for
+//! `tripline normalize`, keeping each line's bytes and inserting the new
+//! members before its closing brace.
+
+use std::borrow::Cow;
+use std::io::{BufRead, Write};
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::is_combining_mark;
+
+/// The text fields that get a normalised companion, and the companion's name.
+pub const NORMALISED_FIELDS: [(&str, &str); 4] = [
+    ("user_input", "user_input_norm"),
+    ("output", "output_norm"),
+    ("content", "content_norm"),
+    ("tool_result", "tool_result_norm"),
+];
+
+/// The normal form of `text` (see the module documentation).
+pub fn normalize(text: &str) -> String {
+    if text.is_ascii() {
+        return fold_ascii(text);
+    }
+    // Most text is in NFKC already; the quick check skips the rewrite.
+    let composed: Cow<str> = if unicode_normalization::is_nfkc_quick(text.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        Cow::Borrowed(text)
+    } else {
+        Cow::Owned(text.nfkc().collect())
+    };
+    // Canonical decomposition one character at a time: NFD only adds the
+    // reordering of combining marks, and every mark is dropped anyway.
+    let mut decomposed = Vec::with_capacity(composed.len());
+    for character in composed.chars() {
+        if character.is_ascii() {
+            decomposed.push(character);
+        } else if !is_invisible(character) {
+            unicode_normalization::char::decompose_canonical(character, |part| {
+                if !is_combining_mark(part) {
+                    decomposed.push(part);
+                }
+            });
+        }
+    }
+    let mut out = String::with_capacity(composed.len());
+    let mut in_space = false;
+    for character in decomposed {
+        let character = lookalike(character).unwrap_or(character);
+        if character.is_whitespace() {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        if character.is_ascii() {
+            out.push(character.to_ascii_lowercase());
+        } else {
+            // A capital with no Latin twin can lower-case to a small letter
+            // with one (`Ω` to `ω`), so the small letters are looked up too.
+            out.extend(
+                character
+                    .to_lowercase()
+                    .map(|small| lookalike(small).unwrap_or(small)),
+            );
+        }
+    }
+    // Lower-casing can leave a mark or a non-NFKC sequence behind (`İ`
+    // lower-cases to `i` and a combining dot); one more pass removes it.
+    if out.chars().any(is_combining_mark) {
+        out = out.nfd().filter(|c| !is_combining_mark(*c)).collect();
+    }
+    out
+}
+
+/// ASCII needs only steps 5 and 6: nothing in it is invisible, composed,
+/// marked or a lookalike.
+fn fold_ascii(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut in_space = false;
+    for byte in text.bytes() {
+        // Unicode's white space in ASCII: tab, LF, VT, FF, CR, the unit and
+        // record separators are not white space; space is.
+        if matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ') {
+            if !in_space {
+                out.push(' ');
+            }
+            in_space = true;
+            continue;
+        }
+        in_space = false;
+        out.push(char::from(byte.to_ascii_lowercase()));
+    }
+    out
+}
+
+/// Characters that change no glyph but split or reorder words: zero-width
+/// spaces and joiners, the word joiner and invisible operators, bidi
+/// embeddings, overrides and isolates, the byte-order mark used as a
+/// zero-width no-break space, the soft hyphen, the Mongolian vowel
+/// separator, Hangul fillers, variation selectors and Unicode tag
+/// characters (U+E0000..U+E007F, which can carry a whole hidden ASCII
+/// message).
+pub fn is_invisible(character: char) -> bool {
+    matches!(
+        character,
+        '\u{00AD}'
+            | '\u{034F}'
+            | '\u{061C}'
+            | '\u{115F}'
+            | '\u{1160}'
+            | '\u{17B4}'
+            | '\u{17B5}'
+            | '\u{180B}'..='\u{180F}'
+            | '\u{200B}'..='\u{200F}'
+            | '\u{202A}'..='\u{202E}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{206F}'
+            | '\u{3164}'
+            | '\u{FE00}'..='\u{FE0F}'
+            | '\u{FEFF}'
+            | '\u{FFA0}'
+            | '\u{E0000}'..='\u{E007F}'
+            | '\u{E0100}'..='\u{E01EF}'
+    )
+}
+
+/// The Latin letter a Cyrillic or Greek letter is written to look like, by
+/// its shape in its own case (upper-case Greek `Η` is `H`, lower-case `η`
+/// is `n`; upper-case Cyrillic `В` is `B`). Only letters that readers take
+/// for the Latin one in ordinary fonts are listed; `п`, `и`, `л` and the
+/// like stay as they are.
+pub fn lookalike(character: char) -> Option<char> {
+    Some(match character {
+        // Cyrillic capitals.
+        'А' => 'A',
+        'В' => 'B',
+        'Е' | 'Ѐ' | 'Ё' => 'E',
+        'Ѕ' => 'S',
+        'І' | 'Ї' | 'Ӏ' => 'I',
+        'Ј' => 'J',
+        'К' => 'K',
+        'М' => 'M',
+        'Н' => 'H',
+        'О' => 'O',
+        'Р' => 'P',
+        'С' => 'C',
+        'Т' => 'T',
+        'У' | 'Ү' => 'Y',
+        'Х' => 'X',
+        'Ԛ' => 'Q',
+        'Ԝ' => 'W',
+        // Cyrillic small letters.
+        'а' => 'a',
+        'е' | 'ѐ' | 'ё' => 'e',
+        'о' => 'o',
+        'р' => 'p',
+        'с' => 'c',
+        'у' | 'ү' => 'y',
+        'х' => 'x',
+        'ѕ' => 's',
+        'і' | 'ї' => 'i',
+        'ј' => 'j',
+        'һ' => 'h',
+        'ԁ' => 'd',
+        'ԛ' => 'q',
+        'ԝ' => 'w',
+        'ӏ' => 'l',
+        // Greek capitals.
+        'Α' => 'A',
+        'Β' => 'B',
+        'Ε' => 'E',
+        'Ζ' => 'Z',
+        'Η' => 'H',
+        'Ι' => 'I',
+        'Κ' => 'K',
+        'Μ' => 'M',
+        'Ν' => 'N',
+        'Ο' => 'O',
+        'Ρ' => 'P',
+        'Τ' => 'T',
+        'Υ' => 'Y',
+        'Χ' => 'X',
+        // Greek small letters.
+        'α' => 'a',
+        'ι' => 'i',
+        'κ' => 'k',
+        'ν' => 'v',
+        'ο' => 'o',
+        'ρ' => 'p',
+        'υ' => 'u',
+        'χ' => 'x',
+        'ω' => 'w',
+        _ => return None,
+    })
+}
+
+/// The normalised companions of one event, or why the line has none.
+pub fn companions(line: &str) -> Result<Vec<(&'static str, String)>, String> {
+    if !line.trim_start().starts_with('{') {
+        return Err("not a JSON object".to_string());
+    }
+    let texts: Texts = serde_json::from_str(line).map_err(|error| error.to_string())?;
+    let mut out = Vec::new();
+    for (index, (_, companion)) in NORMALISED_FIELDS.iter().enumerate() {
+        // A companion already present (normalised upstream) is kept as it is.
+        if texts.present[index] {
+            continue;
+        }
+        if let Some(text) = &texts.values[index] {
+            out.push((*companion, normalize(text)));
+        }
+    }
+    Ok(out)
+}
+
+/// Adds the missing companions to a parsed event (the conformance fixtures
+/// use it, so engines see what `tripline normalize` would have written).
+pub fn add_companions(event: &mut serde_json::Map<String, serde_json::Value>) {
+    for (field, companion) in NORMALISED_FIELDS {
+        if event.contains_key(companion) {
+            continue;
+        }
+        if let Some(serde_json::Value::String(text)) = event.get(field) {
+            let normal = normalize(text);
+            event.insert(companion.to_string(), serde_json::Value::String(normal));
+        }
+    }
+}
+
+/// The line with `companions` inserted as members before its closing brace;
+/// every other byte is kept.
+fn with_companions(line: &str, companions: &[(&'static str, String)]) -> Option<String> {
+    let end = line.trim_end().strip_suffix('}')?;
+    let empty = end.trim_end().ends_with('{');
+    let mut out = String::with_capacity(line.len() + 32);
+    out.push_str(end);
+    for (index, (name, value)) in companions.iter().enumerate() {
+        if index > 0 || !empty {
+            out.push(',');
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\":");
+        out.push_str(&serde_json::to_string(value).ok()?);
+    }
+    out.push('}');
+    out.push_str(&line[line.trim_end().len()..]);
+    Some(out)
+}
+
+/// The four text fields and whether each companion is already there.
+#[derive(Default)]
+struct Texts<'a> {
+    values: [Option<Cow<'a, str>>; 4],
+    present: [bool; 4],
+}
+
+impl<'de> serde::Deserialize<'de> for Texts<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(TextsVisitor)
+    }
+}
+
+struct TextsVisitor;
+
+impl<'de> Visitor<'de> for TextsVisitor {
+    type Value = Texts<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("a JSON object")
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Texts<'de>, A::Error> {
+        let mut texts = Texts::default();
+        while let Some(key) = map.next_key::<Cow<'de, str>>()? {
+            let field = NORMALISED_FIELDS
+                .iter()
+                .position(|(name, _)| *name == key.as_ref());
+            let companion = NORMALISED_FIELDS
+                .iter()
+                .position(|(_, name)| *name == key.as_ref());
+            match (field, companion) {
+                (Some(index), _) => {
+                    let value = map.next_value::<Text>()?.0;
+                    if texts.values[index].is_some() && value.is_some() {
+                        return Err(de::Error::custom(format!("`{key}` is given twice")));
+                    }
+                    texts.values[index] = value.or(texts.values[index].take());
+                }
+                (_, Some(index)) => {
+                    map.next_value::<IgnoredAny>()?;
+                    texts.present[index] = true;
+                }
+                _ => {
+                    map.next_value::<IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(texts)
+    }
+}
+
+/// A value that is a string (borrowed when it has no escapes), or anything
+/// else, which has no companion.
+struct Text<'a>(Option<Cow<'a, str>>);
+
+impl<'de> serde::Deserialize<'de> for Text<'de> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter) -> std::fmt::Result {
+        formatter.write_str("any JSON value")
+    }
+    fn visit_borrowed_str<E>(self, value: &'de str) -> Result<Text<'de>, E> {
+        Ok(Text(Some(Cow::Borrowed(value))))
+    }
+    fn visit_str<E>(self, value: &str) -> Result<Text<'de>, E> {
+        Ok(Text(Some(Cow::Owned(value.to_string()))))
+    }
+    fn visit_string<E>(self, value: String) -> Result<Text<'de>, E> {
+        Ok(Text(Some(Cow::Owned(value))))
+    }
+    fn visit_bool<E>(self, _: bool) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_i64<E>(self, _: i64) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_u64<E>(self, _: u64) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_f64<E>(self, _: f64) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_unit<E>(self) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_none<E>(self) -> Result<Text<'de>, E> {
+        Ok(Text(None))
+    }
+    fn visit_some<D: Deserializer<'de>>(self, deserializer: D) -> Result<Text<'de>, D::Error> {
+        deserializer.deserialize_any(TextVisitor)
+    }
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Text<'de>, A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Text<'de>, A::Error> {
+        while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+        Ok(Text(None))
+    }
+}
+
+/// The longest line that is normalised; a longer one is copied through
+/// unchanged (with a warning), so memory stays bounded.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// What a run of [`Normalizer::run`] did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Counts {
+    /// Lines read (every one was written).
+    pub lines: u64,
+    /// Lines given at least one companion.
+    pub normalised: u64,
+    /// Lines copied unchanged because they are not a JSON object, not
+    /// UTF-8 or too long.
+    pub passed_through: u64,
+}
+
+/// Streams JSON lines from a reader to a writer, adding companions.
+pub struct Normalizer {
+    /// Flush after every line (the output is a pipe or a terminal).
+    pub flush_each_line: bool,
+    /// The longest line normalised (tests lower it).
+    pub max_line_bytes: usize,
+}
+
+impl Default for Normalizer {
+    fn default() -> Self {
+        Normalizer {
+            flush_each_line: false,
+            max_line_bytes: MAX_LINE_BYTES,
+        }
+    }
+}
+
+impl Normalizer {
+    /// Copies every line of `input` to `output`, each event with its
+    /// companions. `warn` receives one message per line passed through
+    /// (1-based line number, reason). Only I/O errors stop the run.
+    pub fn run(
+        &self,
+        input: &mut dyn BufRead,
+        output: &mut dyn Write,
+        warn: &mut dyn FnMut(u64, &str),
+    ) -> std::io::Result<Counts> {
+        let mut counts = Counts::default();
+        let mut line = Vec::new();
+        loop {
+            line.clear();
+            let (complete, read) = read_line(input, &mut line, self.max_line_bytes)?;
+            if read == 0 {
+                break;
+            }
+            counts.lines += 1;
+            if !complete {
+                // Too long: what was read goes out as it is, then the rest.
+                output.write_all(&line)?;
+                copy_rest_of_line(input, output)?;
+                counts.passed_through += 1;
+                warn(
+                    counts.lines,
+                    &format!(
+                        "longer than {} bytes; copied unchanged",
+                        self.max_line_bytes
+                    ),
+                );
+            } else {
+                let (body, ending) = split_ending(&line);
+                match simdutf8::basic::from_utf8(body) {
+                    Err(_) => {
+                        counts.passed_through += 1;
+                        warn(counts.lines, "not UTF-8; copied unchanged");
+                        output.write_all(&line)?;
+                    }
+                    Ok(text) if text.trim().is_empty() => output.write_all(&line)?,
+                    Ok(text) => match companions(text) {
+                        Err(reason) => {
+                            counts.passed_through += 1;
+                            warn(counts.lines, &format!("{reason}; copied unchanged"));
+                            output.write_all(&line)?;
+                        }
+                        Ok(added) if added.is_empty() => output.write_all(&line)?,
+                        Ok(added) => match with_companions(text, &added) {
+                            Some(changed) => {
+                                counts.normalised += 1;
+                                output.write_all(changed.as_bytes())?;
+                                output.write_all(ending)?;
+                            }
+                            None => {
+                                counts.passed_through += 1;
+                                warn(counts.lines, "no closing brace; copied unchanged");
+                                output.write_all(&line)?;
+                            }
+                        },
+                    },
+                }
+            }
+            if self.flush_each_line {
+                output.flush()?;
+            }
+        }
+        output.flush()?;
+        Ok(counts)
+    }
+}
+
+/// The line without its `\n` or `\r\n`, and that ending.
+fn split_ending(line: &[u8]) -> (&[u8], &[u8]) {
+    let cut = if line.ends_with(b"\r\n") {
+        line.len() - 2
+    } else if line.ends_with(b"\n") {
+        line.len() - 1
+    } else {
+        line.len()
+    };
+    line.split_at(cut)
+}
+
+/// Reads one line (with its `\n`) into `line`, at most `limit` bytes:
+/// whether the line ended within the limit (or at the end of the input),
+/// and how many bytes were read.
+fn read_line(
+    input: &mut dyn BufRead,
+    line: &mut Vec<u8>,
+    limit: usize,
+) -> std::io::Result<(bool, usize)> {
+    let mut read = 0;
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok((true, read));
+        }
+        let room = limit.saturating_sub(line.len());
+        let (take, done) = match memchr::memchr(b'\n', available) {
+            Some(at) if at < room => (at + 1, true),
+            _ if available.len() <= room => (available.len(), false),
+            _ => (room, false),
+        };
+        line.extend_from_slice(&available[..take]);
+        input.consume(take);
+        read += take;
+        if done {
+            return Ok((true, read));
+        }
+        if line.len() >= limit {
+            return Ok((false, read));
+        }
+    }
+}
+
+/// Copies the input up to and including the next `\n` (or its end).
+fn copy_rest_of_line(input: &mut dyn BufRead, output: &mut dyn Write) -> std::io::Result<()> {
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(error) if error.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(error) => return Err(error),
+        };
+        if available.is_empty() {
+            return Ok(());
+        }
+        let (take, done) = match memchr::memchr(b'\n', available) {
+            Some(at) => (at + 1, true),
+            None => (available.len(), false),
+        };
+        output.write_all(&available[..take])?;
+        input.consume(take);
+        if done {
+            return Ok(());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nfkc_folds_compatibility_forms() {
+        assert_eq!(normalize("ＩＧＮＯＲＥ"), "ignore");
+        assert_eq!(normalize("𝐢𝐠𝐧𝐨𝐫𝐞 𝐚𝐥𝐥"), "ignore all");
+        assert_eq!(normalize("ﬁle"), "file");
+        assert_eq!(normalize("①"), "1");
+    }
+
+    #[test]
+    fn invisible_characters_are_removed() {
+        assert_eq!(normalize("ig\u{200B}no\u{200D}re"), "ignore");
+        assert_eq!(normalize("\u{FEFF}sys\u{00AD}tem"), "system");
+        assert_eq!(normalize("a\u{202E}b\u{2066}c\u{2069}"), "abc");
+        // A hidden message in tag characters disappears entirely.
+        let tags: String = "hidden"
+            .chars()
+            .map(|c| char::from_u32(0xE0000 + c as u32).unwrap())
+            .collect();
+        assert_eq!(normalize(&format!("hi{tags}\u{E007F}")), "hi");
+        assert!(is_invisible('\u{E0041}') && !is_invisible('a'));
+    }
+
+    #[test]
+    fn diacritics_are_stripped() {
+        assert_eq!(normalize("ìgnörè prévious"), "ignore previous");
+        // Decomposed input too.
+        assert_eq!(normalize("e\u{0301}\u{0323}"), "e");
+        // `İ` lower-cases to `i` with a combining dot, which goes too.
+        assert_eq!(normalize("İgnore"), "ignore");
+    }
+
+    #[test]
+    fn cyrillic_and_greek_lookalikes_become_latin() {
+        // `іgnоrе` with Cyrillic і, о, е.
+        assert_eq!(normalize("\u{456}gn\u{43E}r\u{435}"), "ignore");
+        assert_eq!(normalize("ΡRΙΝΤ"), "print");
+        assert_eq!(normalize("Нello"), "hello");
+        assert_eq!(normalize("ѕуѕtеm"), "system");
+        // Cyrillic `ё` loses its diaeresis and folds to `e`.
+        assert_eq!(normalize("ё"), "e");
+        // Letters that look like no Latin letter stay.
+        assert_eq!(normalize("привет"), "пpивeт");
+    }
+
+    #[test]
+    fn case_and_whitespace_fold() {
+        assert_eq!(normalize("Ignore  \t\n All"), "ignore all");
+        assert_eq!(normalize("  a  "), " a ");
+        assert_eq!(normalize("a\u{3000}\u{A0}b"), "a b");
+        assert_eq!(normalize("ΣΑΣ"), "σaσ");
+        assert_eq!(normalize(""), "");
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_the_full_path() {
+        for text in [
+            "Ignore ALL\tprevious\r\n  instructions",
+            "x\u{1F}y",
+            "a\u{B}\u{C}b",
+        ] {
+            let full: String = {
+                let mut out = String::new();
+                let mut space = false;
+                for c in text.chars() {
+                    if c.is_whitespace() {
+                        if !space {
+                            out.push(' ');
+                        }
+                        space = true;
+                    } else {
+                        space = false;
+                        out.extend(c.to_lowercase());
+                    }
+                }
+                out
+            };
+            assert_eq!(fold_ascii(text), full, "{text:?}");
+        }
+    }
+
+    fn run(input: &[u8], limit: usize) -> (Vec<u8>, Counts, Vec<(u64, String)>) {
+        let mut output = Vec::new();
+        let mut warnings = Vec::new();
+        let normalizer = Normalizer {
+            flush_each_line: true,
+            max_line_bytes: limit,
+        };
+        let counts = normalizer
+            .run(&mut &input[..], &mut output, &mut |line, text| {
+                warnings.push((line, text.to_string()))
+            })
+            .unwrap();
+        (output, counts, warnings)
+    }
+
+    #[test]
+    fn companions_are_inserted_before_the_closing_brace() {
+        let input = b"{\"event_type\":\"inference\",\"user_input\":\"IGNORE  all\" , \"output\":\"\xc3\x89t\xc3\xa9\"}  \r\n{\"event_type\":\"retrieval\",\"content\":\"a\\u200bb\"}\n";
+        let (output, counts, warnings) = run(input, MAX_LINE_BYTES);
+        let text = String::from_utf8(output).unwrap();
+        let mut lines = text.split_inclusive('\n');
+        assert_eq!(
+            lines.next(),
+            Some(
+                "{\"event_type\":\"inference\",\"user_input\":\"IGNORE  all\" , \"output\":\"Été\",\"user_input_norm\":\"ignore all\",\"output_norm\":\"ete\"}  \r\n"
+            )
+        );
+        assert_eq!(
+            lines.next(),
+            Some(
+                "{\"event_type\":\"retrieval\",\"content\":\"a\\u200bb\",\"content_norm\":\"ab\"}\n"
+            )
+        );
+        assert_eq!(counts.normalised, 2);
+        assert!(warnings.is_empty());
+    }
+
+    #[test]
+    fn existing_companions_and_other_values_are_kept() {
+        let input = b"{\"user_input\":\"A\",\"user_input_norm\":\"upstream\"}\n{\"user_input\":5,\"output\":null,\"tool_result\":{\"x\":[1]}}\n{}\n";
+        let (output, counts, _) = run(input, MAX_LINE_BYTES);
+        assert_eq!(output, input);
+        assert_eq!(counts.normalised, 0);
+        assert_eq!(counts.passed_through, 0);
+    }
+
+    #[test]
+    fn hostile_lines_pass_through_unchanged_with_a_warning() {
+        let huge = format!("{{\"user_input\":\"{}\"}}\n", "A".repeat(5000));
+        let mut input = Vec::new();
+        input.extend_from_slice(b"{\"user_input\":\"\xff\xfe\"}\n");
+        input.extend_from_slice(b"[1,2]\n");
+        input.extend_from_slice(b"not json\n");
+        input.extend_from_slice(b"{\"user_input\":\"a\",\"user_input\":\"b\"}\n");
+        input.extend_from_slice(b"{\"user_input\":\"\\ud800\"}\n");
+        input.extend_from_slice(huge.as_bytes());
+        input.extend_from_slice(b"{\"output\":\"\\\\u0041\\\"\\\\\\\"\"}\n");
+        input.extend_from_slice(b"{\"user_input\":\"\\ud83d\\ude00 X\"}");
+        let (output, counts, warnings) = run(&input, 1024);
+        let text = String::from_utf8_lossy(&output).into_owned();
+        let lines: Vec<&str> = text.split_inclusive('\n').collect();
+        assert_eq!(lines.len(), 8, "no line is lost: {text}");
+        assert_eq!(counts.lines, 8);
+        // Invalid UTF-8, an array, not JSON, a duplicate key, a lone
+        // surrogate and the huge line are copied as they came.
+        let original: Vec<&[u8]> = input.split_inclusive(|byte| *byte == b'\n').collect();
+        let written: Vec<&[u8]> = output.split_inclusive(|byte| *byte == b'\n').collect();
+        for (index, line) in original.iter().take(6).enumerate() {
+            assert_eq!(written[index], *line, "line {}", index + 1);
+        }
+        assert_eq!(counts.passed_through, 6);
+        assert_eq!(
+            warnings.iter().map(|(line, _)| *line).collect::<Vec<_>>(),
+            [1, 2, 3, 4, 5, 6]
+        );
+        assert!(warnings[5].1.contains("longer than 1024"));
+        // Nested escapes are decoded once and written back escaped.
+        assert_eq!(
+            lines[6],
+            "{\"output\":\"\\\\u0041\\\"\\\\\\\"\",\"output_norm\":\"\\\\u0041\\\"\\\\\\\"\"}\n"
+        );
+        // A surrogate pair is one character; the last line has no newline.
+        assert_eq!(
+            lines[7],
+            "{\"user_input\":\"\\ud83d\\ude00 X\",\"user_input_norm\":\"😀 x\"}"
+        );
+    }
+}
+
+#[cfg(test)]
+mod properties {
+    use proptest::prelude::*;
+
+    use super::{MAX_LINE_BYTES, Normalizer, normalize};
+
+    proptest! {
+        #[test]
+        fn no_input_panics_or_loses_a_line(bytes in proptest::collection::vec(any::<u8>(), 0..400), limit in 8usize..200) {
+            let mut output = Vec::new();
+            let normalizer = Normalizer { flush_each_line: false, max_line_bytes: limit };
+            let counts = normalizer.run(&mut &bytes[..], &mut output, &mut |_, _| {}).unwrap();
+            let lines_in = bytes.split_inclusive(|byte| *byte == b'\n').count() as u64;
+            let lines_out = output.split_inclusive(|byte| *byte == b'\n').count() as u64;
+            prop_assert_eq!(counts.lines, lines_in);
+            prop_assert_eq!(lines_out, lines_in);
+        }
+
+        #[test]
+        fn events_keep_their_bytes_and_gain_companions(text in "\\PC{0,40}", other in "[a-z]{0,8}") {
+            let event = serde_json::json!({ "event_type": "inference", "user_input": text, "app": other });
+            let line = format!("{event}\n");
+            let mut output = Vec::new();
+            let normalizer = Normalizer { flush_each_line: false, max_line_bytes: MAX_LINE_BYTES };
+            normalizer.run(&mut line.as_bytes(), &mut output, &mut |_, _| {}).unwrap();
+            let written = String::from_utf8(output).unwrap();
+            let kept = line.trim_end().trim_end_matches('}');
+            prop_assert!(written.starts_with(kept), "{} changed", kept);
+            let parsed: serde_json::Value = serde_json::from_str(&written).unwrap();
+            let normal = normalize(&text);
+            prop_assert_eq!(parsed["user_input_norm"].as_str(), Some(normal.as_str()));
+            // The normal form is a fixed point.
+            prop_assert_eq!(normalize(&normal), normal);
+        }
+    }
+}
