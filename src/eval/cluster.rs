@@ -28,6 +28,8 @@
 //! State: the open window's groups (aggregate states and evidence), dropped
 //! when the window closes, and the word-hash and segment caches.
 
+use std::hash::BuildHasher;
+
 use super::condition::{Condition, Leaves, Number, percentile};
 use super::event::Event;
 use super::group::FastMap;
@@ -282,6 +284,10 @@ pub struct Fingerprinter {
     segments: FastMap<Box<[u8]>, Segment>,
     /// Bytes (text and hashes) held by [`Self::segments`].
     segment_bytes: usize,
+    /// Hashes of segments seen once, direct-mapped: a segment enters the
+    /// cache the second time it is seen, so that text that never repeats
+    /// takes the word path without paying for the cache.
+    seen: Box<[u64]>,
     /// Segment lookups and hits since the hit rate was last checked.
     probes: u32,
     hits: u32,
@@ -311,6 +317,9 @@ const SEGMENTS: usize = 1 << 12;
 /// empty.
 const SEGMENT_BYTES: usize = 4 << 20;
 
+/// Slots of [`Fingerprinter::seen`].
+const SEEN_SLOTS: usize = 1 << 14;
+
 /// Segment lookups between two checks of the hit rate.
 const PROBES: u32 = 256;
 
@@ -327,6 +336,7 @@ impl Fingerprinter {
             long: FastMap::default(),
             segments: FastMap::default(),
             segment_bytes: 0,
+            seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
             probes: 0,
             hits: 0,
             bypass: 0,
@@ -446,12 +456,7 @@ impl Fingerprinter {
     fn segment(&mut self, bytes: &[u8]) {
         if self.bypass > 0 || bytes.len() > MAX_SEGMENT {
             self.bypass = self.bypass.saturating_sub(1);
-            self.words(bytes);
-            let found = std::mem::take(&mut self.found);
-            for hash in &found {
-                self.state.keep(*hash);
-            }
-            self.found = found;
+            self.words_to_bands(bytes);
             return;
         }
         self.probes += 1;
@@ -467,6 +472,13 @@ impl Fingerprinter {
             merge(&mut self.state, segment);
             return;
         }
+        let hash = self.segments.hasher().hash_one(bytes);
+        let seen = &mut self.seen[(hash >> 50) as usize % SEEN_SLOTS];
+        if *seen != hash {
+            *seen = hash;
+            self.words_to_bands(bytes);
+            return;
+        }
         self.words(bytes);
         let segment = self.segment_of_found();
         merge(&mut self.state, &segment);
@@ -477,6 +489,16 @@ impl Fingerprinter {
         }
         self.segment_bytes += size;
         self.segments.insert(bytes.into(), segment);
+    }
+
+    /// Adds the words of `bytes` to the value's bands one by one.
+    fn words_to_bands(&mut self, bytes: &[u8]) {
+        self.words(bytes);
+        let found = std::mem::take(&mut self.found);
+        for hash in &found {
+            self.state.keep(*hash);
+        }
+        self.found = found;
     }
 
     /// The bands of the words in [`Self::found`], as a cached segment.
@@ -1055,19 +1077,28 @@ mod tests {
         }
         // Many distinct segments: the cache starts again, within its bounds.
         let mut fingerprinter = Fingerprinter::new(fingerprint::Sketch::for_similarity(0.8));
-        // Every segment new: lookups alternate with stretches that bypass
-        // the cache, and the cache fills and starts again.
-        let (mut bypassed, mut cleared) = (false, false);
-        let rounds = SEGMENTS / PROBES as usize + 2;
-        for number in 0..rounds * (PROBES + BYPASS) as usize {
-            let before = fingerprinter.segments.len();
+        // Every segment new: none enters the cache, and lookups alternate
+        // with stretches that bypass it.
+        let mut bypassed = false;
+        for number in 0..PROBES + 10 {
             fingerprinter.sketch(&format!("segment number {number} of many."));
-            assert!(fingerprinter.segments.len() <= SEGMENTS);
-            assert!(fingerprinter.segment_bytes <= SEGMENT_BYTES);
             bypassed |= fingerprinter.bypass > 0;
-            cleared |= fingerprinter.segments.len() < before;
         }
-        assert!(bypassed && cleared);
+        assert!(bypassed && fingerprinter.segments.is_empty());
+        // Every segment three times: the second enters the cache, the third
+        // hits it, and the cache fills and starts again.
+        let mut fingerprinter = Fingerprinter::new(fingerprint::Sketch::for_similarity(0.8));
+        let mut cleared = false;
+        for number in 0..SEGMENTS + 10 {
+            for _ in 0..3 {
+                let before = fingerprinter.segments.len();
+                fingerprinter.sketch(&format!("segment number {number} of many."));
+                assert!(fingerprinter.segments.len() <= SEGMENTS);
+                assert!(fingerprinter.segment_bytes <= SEGMENT_BYTES);
+                cleared |= fingerprinter.segments.len() < before;
+            }
+        }
+        assert!(cleared && fingerprinter.bypass == 0);
     }
 
     #[test]
