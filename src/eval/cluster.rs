@@ -8,8 +8,13 @@
 //! The fingerprint is [`crate::ir::fingerprint`]'s: a value with at least
 //! `min_length` characters is reduced to one key per band, the `r` smallest
 //! distinct slices of the MD5s of its lowercased ASCII words of at least 3
-//! characters. This file computes it in two passes over the value without
-//! allocating: first the words, found as runs of set bits in a bitmap of
+//! characters. The value is cut into segments after sentence marks, and a
+//! bounded cache keyed by a segment's bytes holds its bands: templated text
+//! repeats whole sentences, and a value's `r` smallest hashes are the `r`
+//! smallest of its segments' (when fewer than one lookup in four hits, as
+//! in free text, the cache is left alone for a while). A segment not in the
+//! cache is read in two passes without allocating: first the words, found
+//! as runs of set bits in a bitmap of
 //! the word bytes, are lowercased in registers and their four slices looked
 //! up in a bounded cache (MD5 runs once per distinct word until the cache is
 //! full, when it starts again empty); then the slices go to the bands. A
@@ -21,7 +26,9 @@
 //! them once); an event joins one group per band.
 //!
 //! State: the open window's groups (aggregate states and evidence), dropped
-//! when the window closes, and the word-hash cache.
+//! when the window closes, and the word-hash and segment caches.
+
+use std::hash::BuildHasher;
 
 use super::condition::{Condition, Leaves, Number, percentile};
 use super::event::Event;
@@ -99,29 +106,13 @@ struct Slot {
     hash: [u32; 4],
 }
 
-/// The word-hash caches and the buffer of one value's smallest hashes.
-///
-/// A value is scanned once: a bitmap marks its word bytes, 64 bytes per
-/// `u64` without a branch, and the words are the runs of set bits, found
-/// with `trailing_zeros`. Bytes of multi-byte characters are never ASCII
-/// letters or digits, so the UTF-8 bytes split into words exactly as the
-/// characters do. A word of up to 16 bytes is read as one `u128`,
-/// lowercased with one `or`, and looked up in a direct-mapped table, so
-/// that neither the word nor its lookup allocates; MD5 runs only on a miss.
+/// One value's bands while it is read: each band's smallest hashes so far.
 #[derive(Debug)]
-pub struct Fingerprinter {
+struct Bands {
     /// How many smallest hashes a band keeps (`usize::MAX`: all).
     sketch: usize,
     /// Bands computed.
     bands: usize,
-    short: Box<[Slot]>,
-    long: FastMap<Box<[u8]>, [u32; 4]>,
-    /// A long word, lowercased.
-    word: Vec<u8>,
-    /// The word bytes of the value being read, one bit per byte.
-    bits: Vec<u64>,
-    /// The hashes of the value's words, in order.
-    found: Vec<[u32; 4]>,
     /// Each band's smallest hashes so far.
     hashes: [Vec<u32>; 4],
     /// Per band, the largest hash that may still enter it: its largest
@@ -138,23 +129,220 @@ pub struct Fingerprinter {
     saw_max: [bool; 4],
 }
 
-impl Fingerprinter {
-    /// A fingerprinter of `sketch`'s bands and rows.
-    pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
+impl Bands {
+    fn new(sketch: fingerprint::Sketch) -> Bands {
         let bands = sketch.bands.clamp(1, 4) as usize;
-        Fingerprinter {
+        Bands {
             sketch: sketch.rows.map_or(usize::MAX, |size| size.max(1) as usize),
             bands,
             band_mask: (1 << bands) - 1,
             limits: [u32::MAX; 4],
             columns: [[u32::MAX; COLUMN_ROWS]; 4],
             saw_max: [false; 4],
+            hashes: Default::default(),
+        }
+    }
+
+    /// Empties the bands for the next value.
+    fn reset(&mut self) {
+        for hashes in &mut self.hashes {
+            hashes.clear();
+        }
+        self.limits = [u32::MAX; 4];
+        if self.sketch <= COLUMN_ROWS {
+            self.columns = [[u32::MAX; COLUMN_ROWS]; 4];
+            self.saw_max = [false; 4];
+        }
+    }
+
+    /// Adds one word's hashes, one per band: each band's `hashes` stays
+    /// sorted, distinct and at most `sketch` long (unsorted, with repeats,
+    /// when it keeps every hash).
+    ///
+    /// A word usually changes no band: once a band holds `sketch` hashes,
+    /// only a hash at or below its largest can enter it, and one branch
+    /// on four comparisons against [`Self::limits`] skips the word.
+    #[inline]
+    fn keep(&mut self, hash: [u32; 4]) {
+        let limits = &self.limits;
+        let mut enter = (u32::from(hash[0] <= limits[0])
+            | u32::from(hash[1] <= limits[1]) << 1
+            | u32::from(hash[2] <= limits[2]) << 2
+            | u32::from(hash[3] <= limits[3]) << 3)
+            & self.band_mask;
+        while enter != 0 {
+            let band = enter.trailing_zeros() as usize;
+            enter &= enter - 1;
+            self.enter(band, hash[band]);
+        }
+    }
+
+    /// Adds the sorted, distinct hashes of one band of a segment (the
+    /// smallest `sketch` of them, or all): they stop entering at the first
+    /// one above the band's limit.
+    #[inline]
+    fn merge(&mut self, band: usize, sorted: &[u32]) {
+        if self.sketch == usize::MAX {
+            self.hashes[band].extend_from_slice(sorted);
+            return;
+        }
+        for &hash in sorted {
+            if hash > self.limits[band] {
+                break;
+            }
+            self.enter(band, hash);
+        }
+    }
+
+    /// Adds `hash` to band `band` (the hash passed the band's limit).
+    #[inline]
+    fn enter(&mut self, band: usize, hash: u32) {
+        let sketch = self.sketch;
+        if sketch <= COLUMN_ROWS {
+            let column = &mut self.columns[band];
+            if sketch <= COLUMN_ROWS / 2 {
+                insert::<{ COLUMN_ROWS / 2 }>(column, hash);
+            } else {
+                insert::<COLUMN_ROWS>(column, hash);
+            }
+            self.limits[band] = column[sketch - 1];
+            // Passing the limit, `u32::MAX` found an empty place (also `u32::MAX`).
+            self.saw_max[band] |= hash == u32::MAX;
+            return;
+        }
+        let hashes = &mut self.hashes[band];
+        if sketch == usize::MAX {
+            hashes.push(hash);
+            return;
+        }
+        // The limit let `hash` in: a band with room takes any new hash,
+        // a full one any below its largest (which is then dropped).
+        if let Err(at) = hashes.binary_search(&hash) {
+            if hashes.len() >= sketch {
+                hashes.pop();
+            }
+            hashes.insert(at, hash);
+            if hashes.len() >= sketch {
+                self.limits[band] = hashes.last().copied().unwrap_or(u32::MAX);
+            }
+        }
+    }
+
+    /// Writes the bands into [`Self::hashes`], sorted and distinct; false
+    /// when there is no hash.
+    fn finish(&mut self) -> bool {
+        if self.sketch <= COLUMN_ROWS {
+            for (band, hashes) in self.hashes[..self.bands].iter_mut().enumerate() {
+                let column = &self.columns[band][..self.sketch];
+                hashes.extend(column.iter().filter(|hash| **hash != u32::MAX));
+                if self.saw_max[band] && hashes.len() < column.len() {
+                    hashes.push(u32::MAX);
+                }
+            }
+        } else if self.sketch == usize::MAX {
+            for hashes in &mut self.hashes[..self.bands] {
+                hashes.sort_unstable();
+                hashes.dedup();
+            }
+        }
+        !self.hashes[0].is_empty()
+    }
+}
+
+/// A cached segment's bands: band `b`'s smallest distinct hashes (all of
+/// them when the sketch keeps every hash), ascending, are
+/// `hashes[ends[b - 1]..ends[b]]` (from 0 for the first).
+#[derive(Debug)]
+struct Segment {
+    ends: [u32; 4],
+    hashes: Box<[u32]>,
+}
+
+/// The word-hash caches, the segment cache and the buffer of one value's
+/// smallest hashes.
+///
+/// A value is cut into segments after sentence marks (`.`, `?`, line
+/// feed; none of them a word byte, so no word spans two segments), and
+/// each segment's bands are looked up by its bytes in a bounded cache:
+/// templated text repeats whole sentences, and the bottom `r` hashes of a
+/// value are the bottom `r` of its segments' bottom `r`, so a value made
+/// of known sentences costs one hash and one comparison of its bytes per
+/// segment, and a few comparisons per band. A segment not in the cache is
+/// read word by word: a bitmap marks its word bytes, 64 bytes per `u64`
+/// without a branch, and the words are the runs of set bits, found with
+/// `trailing_zeros`. Bytes of multi-byte characters are never ASCII
+/// letters or digits, so the UTF-8 bytes split into words exactly as the
+/// characters do. A word of up to 16 bytes is read as one `u128`,
+/// lowercased with one `or`, and looked up in a direct-mapped table, so
+/// that neither the word nor its lookup allocates; MD5 runs only on a miss.
+#[derive(Debug)]
+pub struct Fingerprinter {
+    state: Bands,
+    short: Box<[Slot]>,
+    long: FastMap<Box<[u8]>, [u32; 4]>,
+    /// Segments' bands by the segments' bytes.
+    segments: FastMap<Box<[u8]>, Segment>,
+    /// Bytes (text and hashes) held by [`Self::segments`].
+    segment_bytes: usize,
+    /// Hashes of segments seen once, direct-mapped: a segment enters the
+    /// cache the second time it is seen, so that text that never repeats
+    /// takes the word path without paying for the cache.
+    seen: Box<[u64]>,
+    /// Segment lookups and hits since the hit rate was last checked.
+    probes: u32,
+    hits: u32,
+    /// Segments still to read word by word without the segment cache:
+    /// free text repeats no sentence, and there the cache only costs.
+    bypass: u32,
+    /// A long word, lowercased.
+    word: Vec<u8>,
+    /// The word bytes of the value being read, one bit per byte.
+    bits: Vec<u64>,
+    /// The hashes of the words of the segment being read, in order.
+    found: Vec<[u32; 4]>,
+}
+
+/// Shortest segment: a sentence mark closer than this to the segment's
+/// start does not end it (`v2.0`, `...`).
+const MIN_SEGMENT: usize = 32;
+
+/// Longest segment the segment cache holds; a longer one is read word by
+/// word each time.
+const MAX_SEGMENT: usize = 1024;
+
+/// Segments the cache holds before it starts again empty.
+const SEGMENTS: usize = 1 << 12;
+
+/// Bytes (text and hashes) the segment cache holds before it starts again
+/// empty.
+const SEGMENT_BYTES: usize = 4 << 20;
+
+/// Slots of [`Fingerprinter::seen`].
+const SEEN_SLOTS: usize = 1 << 14;
+
+/// Segment lookups between two checks of the hit rate.
+const PROBES: u32 = 256;
+
+/// Segments read without the cache after a check that found fewer than one
+/// hit in four lookups.
+const BYPASS: u32 = 4096;
+
+impl Fingerprinter {
+    /// A fingerprinter of `sketch`'s bands and rows.
+    pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
+        Fingerprinter {
+            state: Bands::new(sketch),
             short: vec![Slot::default(); SHORT_SLOTS].into_boxed_slice(),
             long: FastMap::default(),
+            segments: FastMap::default(),
+            segment_bytes: 0,
+            seen: vec![0; SEEN_SLOTS].into_boxed_slice(),
+            probes: 0,
+            hits: 0,
+            bypass: 0,
             word: Vec::new(),
             bits: Vec::new(),
             found: Vec::new(),
-            hashes: Default::default(),
         }
     }
 
@@ -189,83 +377,14 @@ impl Fingerprinter {
         hash
     }
 
-    /// Adds one word's hashes, one per band: each band's `hashes` stays
-    /// sorted, distinct and at most `sketch` long (unsorted, with repeats,
-    /// when it keeps every hash).
-    ///
-    /// A word usually changes no band: once a band holds `sketch` hashes,
-    /// only a hash at or below its largest can enter it, and one branch
-    /// on four comparisons against [`Self::limits`] skips the word.
-    #[inline]
-    fn keep(&mut self, hash: [u32; 4]) {
-        let limits = &self.limits;
-        let enter = (u32::from(hash[0] <= limits[0])
-            | u32::from(hash[1] <= limits[1]) << 1
-            | u32::from(hash[2] <= limits[2]) << 2
-            | u32::from(hash[3] <= limits[3]) << 3)
-            & self.band_mask;
-        if enter == 0 {
-            return;
-        }
-        if self.sketch <= COLUMN_ROWS {
-            self.enter_columns(hash, enter);
-        } else {
-            self.enter(hash, enter);
-        }
-    }
-
-    /// Adds `hash`'s slices to the columns of `enter`'s bands (whose
-    /// limits they passed).
-    #[inline]
-    fn enter_columns(&mut self, hash: [u32; 4], mut enter: u32) {
-        while enter != 0 {
-            let band = enter.trailing_zeros() as usize;
-            enter &= enter - 1;
-            let (column, hash) = (&mut self.columns[band], hash[band]);
-            if self.sketch <= COLUMN_ROWS / 2 {
-                insert::<{ COLUMN_ROWS / 2 }>(column, hash);
-            } else {
-                insert::<COLUMN_ROWS>(column, hash);
-            }
-            self.limits[band] = column[self.sketch - 1];
-            // Passing the limit, `u32::MAX` found an empty place (also `u32::MAX`).
-            self.saw_max[band] |= hash == u32::MAX;
-        }
-    }
-
-    /// Adds `hash`'s slices to the bands of `enter`'s set bits.
-    fn enter(&mut self, hash: [u32; 4], mut enter: u32) {
-        let sketch = self.sketch;
-        while enter != 0 {
-            let band = enter.trailing_zeros() as usize;
-            enter &= enter - 1;
-            let (hashes, hash) = (&mut self.hashes[band], hash[band]);
-            if sketch == usize::MAX {
-                hashes.push(hash);
-                continue;
-            }
-            // The limit let `hash` in: a band with room takes any new hash,
-            // a full one any below its largest (which is then dropped).
-            if let Err(at) = hashes.binary_search(&hash) {
-                if hashes.len() >= sketch {
-                    hashes.pop();
-                }
-                hashes.insert(at, hash);
-                if hashes.len() >= sketch {
-                    self.limits[band] = hashes.last().copied().unwrap_or(u32::MAX);
-                }
-            }
-        }
-    }
-
     /// Band `band`'s (from 0) sorted hashes of the last [`Self::sketch`]ed value.
     pub fn band(&self, band: usize) -> &[u32] {
-        &self.hashes[band]
+        &self.state.hashes[band]
     }
 
     /// Bands of a fingerprint.
     pub fn bands(&self) -> usize {
-        self.bands
+        self.state.bands
     }
 
     /// Marks the word bytes of `bytes` in [`Self::bits`], one bit per byte.
@@ -317,14 +436,107 @@ impl Fingerprinter {
 
     /// Computes the fingerprint of `text` (read it with [`Self::band`]);
     /// false when it has no word.
+    pub fn sketch(&mut self, text: &str) -> bool {
+        let bytes = text.as_bytes();
+        self.state.reset();
+        let mut start = 0;
+        for mark in memchr::memchr3_iter(b'.', b'?', b'\n', bytes) {
+            if mark + 1 - start >= MIN_SEGMENT {
+                self.segment(&bytes[start..=mark]);
+                start = mark + 1;
+            }
+        }
+        if start < bytes.len() {
+            self.segment(&bytes[start..]);
+        }
+        self.state.finish()
+    }
+
+    /// Adds the words of one segment (cut between words) to the value's bands.
+    fn segment(&mut self, bytes: &[u8]) {
+        if self.bypass > 0 || bytes.len() > MAX_SEGMENT {
+            self.bypass = self.bypass.saturating_sub(1);
+            self.words_to_bands(bytes);
+            return;
+        }
+        self.probes += 1;
+        if self.probes >= PROBES {
+            // Mostly misses: read the next segments without the cache.
+            if self.hits < PROBES / 4 {
+                self.bypass = BYPASS;
+            }
+            (self.probes, self.hits) = (0, 0);
+        }
+        if let Some(segment) = self.segments.get(bytes) {
+            self.hits += 1;
+            merge(&mut self.state, segment);
+            return;
+        }
+        let hash = self.segments.hasher().hash_one(bytes);
+        let seen = &mut self.seen[(hash >> 50) as usize % SEEN_SLOTS];
+        if *seen != hash {
+            *seen = hash;
+            self.words_to_bands(bytes);
+            return;
+        }
+        self.words(bytes);
+        let segment = self.segment_of_found();
+        merge(&mut self.state, &segment);
+        let size = bytes.len() + 4 * segment.hashes.len();
+        if self.segments.len() >= SEGMENTS || self.segment_bytes + size > SEGMENT_BYTES {
+            self.segments.clear();
+            self.segment_bytes = 0;
+        }
+        self.segment_bytes += size;
+        self.segments.insert(bytes.into(), segment);
+    }
+
+    /// Adds the words of `bytes` to the value's bands one by one.
+    fn words_to_bands(&mut self, bytes: &[u8]) {
+        self.words(bytes);
+        let found = std::mem::take(&mut self.found);
+        for hash in &found {
+            self.state.keep(*hash);
+        }
+        self.found = found;
+    }
+
+    /// The bands of the words in [`Self::found`], as a cached segment.
+    fn segment_of_found(&self) -> Segment {
+        let bands = self.state.bands;
+        let rows = self.state.sketch;
+        let mut hashes = Vec::with_capacity(bands * rows.min(self.found.len()));
+        let mut ends = [0u32; 4];
+        for (band, end) in ends.iter_mut().enumerate().take(bands) {
+            let start = hashes.len();
+            hashes.extend(self.found.iter().map(|hash| hash[band]));
+            hashes[start..].sort_unstable();
+            let mut kept = start;
+            for at in start..hashes.len() {
+                if (kept == start || hashes[kept - 1] != hashes[at]) && kept - start < rows {
+                    hashes[kept] = hashes[at];
+                    kept += 1;
+                }
+            }
+            hashes.truncate(kept);
+            *end = hashes.len() as u32;
+        }
+        let last = ends[bands - 1];
+        ends[bands..].fill(last);
+        Segment {
+            ends,
+            hashes: hashes.into_boxed_slice(),
+        }
+    }
+
+    /// Reads the words of `bytes` into [`Self::found`], in order.
     ///
     /// The words are the runs of set bits of [`Self::bits`]: in each 64-bit
     /// chunk a run starts at a set bit whose lower neighbour (the previous
     /// chunk's top bit for bit 0) is clear and ends at a set bit whose upper
     /// neighbour is clear, so starts and ends alternate and pair up in
     /// order; a run still open at the end of a chunk is carried to the next.
-    pub fn sketch(&mut self, text: &str) -> bool {
-        let bytes = text.as_bytes();
+    fn words(&mut self, bytes: &[u8]) {
         self.found.clear();
         self.mark(bytes);
         let bits = std::mem::take(&mut self.bits);
@@ -354,44 +566,30 @@ impl Fingerprinter {
             }
         }
         self.bits = bits;
-        // The bands read the hashes only now: while the words are read,
-        // nothing waits for a cache lookup, so the lookups of many words
-        // overlap.
-        self.bands_of_found()
     }
 
     /// Computes the bands of the word hashes in [`Self::found`]; false
     /// when there is none.
+    #[cfg(test)]
     fn bands_of_found(&mut self) -> bool {
-        for hashes in &mut self.hashes {
-            hashes.clear();
-        }
-        self.limits = [u32::MAX; 4];
-        let columns = self.sketch <= COLUMN_ROWS;
-        if columns {
-            self.columns = [[u32::MAX; COLUMN_ROWS]; 4];
-            self.saw_max = [false; 4];
-        }
+        self.state.reset();
         let found = std::mem::take(&mut self.found);
         for hash in &found {
-            self.keep(*hash);
+            self.state.keep(*hash);
         }
         self.found = found;
-        if columns {
-            for (band, hashes) in self.hashes[..self.bands].iter_mut().enumerate() {
-                let column = &self.columns[band][..self.sketch];
-                hashes.extend(column.iter().filter(|hash| **hash != u32::MAX));
-                if self.saw_max[band] && hashes.len() < column.len() {
-                    hashes.push(u32::MAX);
-                }
-            }
-        } else if self.sketch == usize::MAX {
-            for hashes in &mut self.hashes[..self.bands] {
-                hashes.sort_unstable();
-                hashes.dedup();
-            }
-        }
-        !self.hashes[0].is_empty()
+        self.state.finish()
+    }
+}
+
+/// Adds a cached segment's bands to a value's.
+#[inline]
+fn merge(state: &mut Bands, segment: &Segment) {
+    let mut start = 0;
+    for band in 0..state.bands {
+        let end = segment.ends[band] as usize;
+        state.merge(band, &segment.hashes[start..end]);
+        start = end;
     }
 }
 
@@ -842,6 +1040,65 @@ mod tests {
                 );
             }
         }
+    }
+
+    /// Long values of sentences: templated ones (repeated segments, cache
+    /// hits), segments over [`MAX_SEGMENT`], marks closer than
+    /// [`MIN_SEGMENT`], and more segments than the cache holds.
+    #[test]
+    fn segments_of_long_values_are_the_reference() {
+        let texts = texts();
+        let mut values: Vec<String> = Vec::new();
+        for (index, text) in texts.iter().enumerate() {
+            let next = &texts[(index * 7 + 3) % texts.len()];
+            let marks = [". ", "? ", "\n", ".", "...", "! "];
+            let mark = marks[index % marks.len()];
+            values.push(format!("{text}{mark}{next}{mark}{text}. Order {index}."));
+            // Over MAX_SEGMENT bytes without a mark, then a mark.
+            if index % 50 == 0 {
+                values.push(format!(
+                    "{}. {text}",
+                    text.repeat(2 * MAX_SEGMENT / text.len().max(1))
+                ));
+                values.push(format!("v2.0 {text}.x.y? {}", "Ignore me. ".repeat(200)));
+            }
+        }
+        for (bands, rows) in SKETCHES {
+            let sketch = fingerprint::Sketch { bands, rows };
+            let mut fingerprinter = Fingerprinter::new(sketch);
+            // Twice: the second pass reads the cached segments.
+            for value in values.iter().chain(&values) {
+                assert_eq!(
+                    fast(&mut fingerprinter, value),
+                    fingerprint::fingerprint(value, sketch),
+                    "{value:?} {sketch:?}"
+                );
+            }
+        }
+        // Many distinct segments: the cache starts again, within its bounds.
+        let mut fingerprinter = Fingerprinter::new(fingerprint::Sketch::for_similarity(0.8));
+        // Every segment new: none enters the cache, and lookups alternate
+        // with stretches that bypass it.
+        let mut bypassed = false;
+        for number in 0..PROBES + 10 {
+            fingerprinter.sketch(&format!("segment number {number} of many."));
+            bypassed |= fingerprinter.bypass > 0;
+        }
+        assert!(bypassed && fingerprinter.segments.is_empty());
+        // Every segment three times: the second enters the cache, the third
+        // hits it, and the cache fills and starts again.
+        let mut fingerprinter = Fingerprinter::new(fingerprint::Sketch::for_similarity(0.8));
+        let mut cleared = false;
+        for number in 0..SEGMENTS + 10 {
+            for _ in 0..3 {
+                let before = fingerprinter.segments.len();
+                fingerprinter.sketch(&format!("segment number {number} of many."));
+                assert!(fingerprinter.segments.len() <= SEGMENTS);
+                assert!(fingerprinter.segment_bytes <= SEGMENT_BYTES);
+                cleared |= fingerprinter.segments.len() < before;
+            }
+        }
+        assert!(cleared && fingerprinter.bypass == 0);
     }
 
     #[test]
