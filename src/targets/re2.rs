@@ -408,29 +408,56 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
         .iter()
         .map(|(start, end)| *end as u32 - *start as u32 + 1)
         .sum();
-    if size <= 4 {
-        let members: Vec<char> = ranges
-            .iter()
-            .flat_map(|(start, end)| *start..=*end)
-            .collect();
-        let letter = members
-            .iter()
-            .copied()
-            .find(char::is_ascii_lowercase)
-            .unwrap_or(members[0]);
-        let mut orbit = lower::case_class(letter);
-        orbit.sort_unstable();
-        if members.len() > 1 && orbit == members {
-            let mut out = String::new();
-            push_literal(&mut out, letter);
-            return Some(out);
-        }
-        return None;
-    }
     // RE2 folds a Perl class under `(?i)` as any other class, and negates
     // `\W` after folding (`AddUGroup` in re2/parse.cc).
     if ranges == FOLDED_WORD {
         return Some("\\w".to_string());
+    }
+    if size <= 128 {
+        // One character per orbit (its ASCII lower case where it has one):
+        // `(?i)[sz]` is the class `[SZsz\x{17F}]`.
+        let members: Vec<char> = ranges
+            .iter()
+            .flat_map(|(start, end)| *start..=*end)
+            .collect();
+        let representative = |member: char| {
+            let orbit = lower::case_class(member);
+            orbit
+                .iter()
+                .copied()
+                .find(char::is_ascii_lowercase)
+                .or_else(|| orbit.iter().copied().min())
+                .unwrap_or(member)
+        };
+        let picked: Vec<char> = members
+            .iter()
+            .copied()
+            .filter(|member| representative(*member) == *member)
+            .collect();
+        if picked.len() == members.len() {
+            return None;
+        }
+        let mut out = String::new();
+        if let [single] = picked.as_slice() {
+            push_literal(&mut out, *single);
+            return Some(out);
+        }
+        out.push('[');
+        let mut index = 0;
+        while index < picked.len() {
+            let mut end = index;
+            while end + 1 < picked.len() && picked[end + 1] as u32 == picked[end] as u32 + 1 {
+                end += 1;
+            }
+            push_class_member(&mut out, picked[index]);
+            if end > index {
+                out.push('-');
+                push_class_member(&mut out, picked[end]);
+            }
+            index = end + 1;
+        }
+        out.push(']');
+        return Some(out);
     }
     let (first, last) = (ranges.first()?, ranges.last()?);
     if first.0 != '\0' || last.1 != char::MAX {
@@ -480,7 +507,7 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
 
 /// Whether RE2's `(?i)` leaves every character and class of `hir` as it is:
 /// not so where the pattern turns case folding off for a part (`(?-i:K)`).
-fn fold_closed(hir: &Hir) -> bool {
+pub(crate) fn fold_closed(hir: &Hir) -> bool {
     match hir.kind() {
         HirKind::Literal(literal) => std::str::from_utf8(&literal.0)
             .map(|text| text.chars().all(|c| lower::case_class(c).len() == 1))
@@ -496,6 +523,38 @@ fn fold_closed(hir: &Hir) -> bool {
         HirKind::Capture(capture) => fold_closed(&capture.sub),
         HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().all(fold_closed),
     }
+}
+
+/// One character per case orbit of a small fold-closed class (its ASCII
+/// lower case where it has one), when that is fewer characters than the
+/// class: `[sz]` for `[SZsz\x{17F}]`.
+pub(crate) fn orbit_representatives(ranges: &[(char, char)]) -> Option<Vec<char>> {
+    let size: u32 = ranges
+        .iter()
+        .map(|(start, end)| *end as u32 - *start as u32 + 1)
+        .sum();
+    if size > 128 {
+        return None;
+    }
+    let members: Vec<char> = ranges
+        .iter()
+        .flat_map(|(start, end)| *start..=*end)
+        .collect();
+    let picked: Vec<char> = members
+        .iter()
+        .copied()
+        .filter(|member| {
+            let orbit = lower::case_class(*member);
+            let representative = orbit
+                .iter()
+                .copied()
+                .find(char::is_ascii_lowercase)
+                .or_else(|| orbit.iter().copied().min())
+                .unwrap_or(*member);
+            representative == *member
+        })
+        .collect();
+    (picked.len() < members.len()).then_some(picked)
 }
 
 /// The ASCII word characters folded: with the long s and the Kelvin sign.
@@ -623,9 +682,10 @@ mod tests {
             "(?i)a(?:\\n|\\W)b"
         );
         assert_eq!(search_regex(&RE2, "\\w+", true).unwrap(), "(?i)\\w+");
-        // A class of several letters keeps its members; a negated class
+        // A class of several letters is one letter per orbit; a negated class
         // without the line feed needs no alternative.
-        assert_eq!(search_regex(&RE2, "[ab]", true).unwrap(), "(?i)[A-Ba-b]");
+        assert_eq!(search_regex(&RE2, "[ab]", true).unwrap(), "(?i)[a-b]");
+        assert_eq!(search_regex(&RE2, "[sz]", true).unwrap(), "(?i)[sz]");
         assert_eq!(
             search_regex(&RE2, "[^>\\n]", true).unwrap(),
             "(?i)[^\\x{A}\\x{3E}]"
