@@ -207,8 +207,20 @@ pub fn search_regex(
         .build()
         .parse(&ascii_classes(pattern))
         .map_err(|error| format!("does not parse: {error}"))?;
+    if case_insensitive
+        && flavour.simple_case_folding
+        && flavour.word_boundary.is_some()
+        && fold_closed(&hir)
+    {
+        // The engine's `(?i)` folds as the evaluator does, classes included
+        // (RE2's parser folds a class's ranges before negating it, as
+        // regex-syntax does: `ParseCharClass` in re2/parse.cc), so the
+        // pattern is written under `(?i)` with each letter's orbit as the
+        // letter: `(?i)ignore` rather than `[Ii][Gg][Nn][Oo][Rr][Ee]`.
+        return Ok(format!("(?i){}", translate(flavour, &hir, true)?));
+    }
     if flavour.word_boundary.is_some() {
-        return translate(flavour, &hir);
+        return translate(flavour, &hir, false);
     }
     // No `\b` in the engine: a boundary at either end of the pattern becomes
     // the character (or text edge) it requires beside the match, which a
@@ -228,7 +240,7 @@ pub fn search_regex(
     }
     let mut body = String::new();
     for item in items {
-        body.push_str(&translate(flavour, item)?);
+        body.push_str(&translate(flavour, item, false)?);
     }
     Ok(format!("{prefix}{body}{suffix}"))
 }
@@ -262,7 +274,11 @@ fn spelled_boundary(
     })
 }
 
-fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
+/// The pattern for `hir`; under `folded` it is printed for a pattern under
+/// RE2's `(?i)`, and every class of `hir` is closed under simple case folding
+/// (as a case-insensitive parse makes it), so the engine's folding adds
+/// nothing to it.
+fn translate(flavour: &Flavour, hir: &Hir, folded: bool) -> Result<String, String> {
     match hir.kind() {
         HirKind::Empty => Ok("(?:)".to_string()),
         HirKind::Literal(literal) => {
@@ -289,6 +305,9 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
                     ranges.len(),
                     flavour.max_class_ranges
                 ));
+            }
+            if let Some(written) = folded.then(|| folded_class(&ranges)).flatten() {
+                return Ok(written);
             }
             let mut out = String::from("[");
             for (start, end) in ranges {
@@ -323,7 +342,7 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
             )),
         },
         HirKind::Repetition(repetition) => {
-            let inner = translate(flavour, &repetition.sub)?;
+            let inner = translate(flavour, &repetition.sub, folded)?;
             let inner = if is_atom(&repetition.sub) {
                 inner
             } else {
@@ -352,11 +371,13 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
             let lazy = if repetition.greedy { "" } else { "?" };
             Ok(format!("{inner}{quantifier}{lazy}"))
         }
-        HirKind::Capture(capture) => Ok(format!("(?:{})", translate(flavour, &capture.sub)?)),
+        HirKind::Capture(capture) => {
+            Ok(format!("(?:{})", translate(flavour, &capture.sub, folded)?))
+        }
         HirKind::Concat(parts) => {
             let mut out = String::new();
             for part in parts {
-                let text = translate(flavour, part)?;
+                let text = translate(flavour, part, folded)?;
                 if matches!(part.kind(), HirKind::Alternation(_)) {
                     out.push_str(&format!("(?:{text})"));
                 } else {
@@ -368,12 +389,183 @@ fn translate(flavour: &Flavour, hir: &Hir) -> Result<String, String> {
         HirKind::Alternation(branches) => {
             let mut texts = Vec::new();
             for branch in branches {
-                texts.push(translate(flavour, branch)?);
+                texts.push(translate(flavour, branch, folded)?);
             }
             Ok(format!("(?:{})", texts.join("|")))
         }
     }
 }
+
+/// A shorter spelling of a fold-closed class under `(?i)`: one letter's
+/// whole orbit is the letter, and a class that holds both ends of the code
+/// space is the negation of the rest. `[^...]` under `(?i)` negates the
+/// folded rest, which is the rest itself (the complement of a fold-closed
+/// set is fold-closed). A line feed in the class is written out beside the
+/// negation, since an engine run with RE2's `never_nl` leaves it out of
+/// negated classes.
+fn folded_class(ranges: &[(char, char)]) -> Option<String> {
+    let size: u32 = ranges
+        .iter()
+        .map(|(start, end)| *end as u32 - *start as u32 + 1)
+        .sum();
+    // RE2 folds a Perl class under `(?i)` as any other class, and negates
+    // `\W` after folding (`AddUGroup` in re2/parse.cc).
+    if ranges == FOLDED_WORD {
+        return Some("\\w".to_string());
+    }
+    if size <= 128 {
+        // One character per orbit (its ASCII lower case where it has one):
+        // `(?i)[sz]` is the class `[SZsz\x{17F}]`.
+        let members: Vec<char> = ranges
+            .iter()
+            .flat_map(|(start, end)| *start..=*end)
+            .collect();
+        let representative = |member: char| {
+            let orbit = lower::case_class(member);
+            orbit
+                .iter()
+                .copied()
+                .find(char::is_ascii_lowercase)
+                .or_else(|| orbit.iter().copied().min())
+                .unwrap_or(member)
+        };
+        let picked: Vec<char> = members
+            .iter()
+            .copied()
+            .filter(|member| representative(*member) == *member)
+            .collect();
+        if picked.len() == members.len() {
+            return None;
+        }
+        let mut out = String::new();
+        if let [single] = picked.as_slice() {
+            push_literal(&mut out, *single);
+            return Some(out);
+        }
+        out.push('[');
+        let mut index = 0;
+        while index < picked.len() {
+            let mut end = index;
+            while end + 1 < picked.len() && picked[end + 1] as u32 == picked[end] as u32 + 1 {
+                end += 1;
+            }
+            push_class_member(&mut out, picked[index]);
+            if end > index {
+                out.push('-');
+                push_class_member(&mut out, picked[end]);
+            }
+            index = end + 1;
+        }
+        out.push(']');
+        return Some(out);
+    }
+    let (first, last) = (ranges.first()?, ranges.last()?);
+    if first.0 != '\0' || last.1 != char::MAX {
+        return None;
+    }
+    let mut rest: Vec<(char, char)> = Vec::new();
+    for pair in ranges.windows(2) {
+        // The gap between two ranges, without the surrogates that no class holds.
+        let mut start = pair[0].1 as u32 + 1;
+        let mut end = pair[1].0 as u32 - 1;
+        if (0xD800..=0xDFFF).contains(&start) {
+            start = 0xE000;
+        }
+        if (0xD800..=0xDFFF).contains(&end) {
+            end = 0xD7FF;
+        }
+        let (Some(start), Some(end)) = (char::from_u32(start), char::from_u32(end)) else {
+            continue;
+        };
+        if start > end {
+            continue;
+        }
+        rest.push((start, end));
+    }
+    let line_feed = ranges
+        .iter()
+        .any(|(start, end)| *start <= '\n' && '\n' <= *end);
+    let mut out = if rest == FOLDED_WORD {
+        "\\W".to_string()
+    } else {
+        let mut out = String::from("[^");
+        for (start, end) in rest {
+            push_class_member(&mut out, start);
+            if end != start {
+                out.push('-');
+                push_class_member(&mut out, end);
+            }
+        }
+        out.push(']');
+        out
+    };
+    if line_feed {
+        out = format!("(?:\\n|{out})");
+    }
+    Some(out)
+}
+
+/// Whether RE2's `(?i)` leaves every character and class of `hir` as it is:
+/// not so where the pattern turns case folding off for a part (`(?-i:K)`).
+pub(crate) fn fold_closed(hir: &Hir) -> bool {
+    match hir.kind() {
+        HirKind::Literal(literal) => std::str::from_utf8(&literal.0)
+            .map(|text| text.chars().all(|c| lower::case_class(c).len() == 1))
+            .unwrap_or(false),
+        HirKind::Class(Class::Unicode(class)) => {
+            let mut folded = class.clone();
+            folded.case_fold_simple();
+            folded == *class
+        }
+        HirKind::Class(Class::Bytes(_)) => false,
+        HirKind::Empty | HirKind::Look(_) => true,
+        HirKind::Repetition(repetition) => fold_closed(&repetition.sub),
+        HirKind::Capture(capture) => fold_closed(&capture.sub),
+        HirKind::Concat(parts) | HirKind::Alternation(parts) => parts.iter().all(fold_closed),
+    }
+}
+
+/// One character per case orbit of a small fold-closed class (its ASCII
+/// lower case where it has one), when that is fewer characters than the
+/// class: `[sz]` for `[SZsz\x{17F}]`.
+pub(crate) fn orbit_representatives(ranges: &[(char, char)]) -> Option<Vec<char>> {
+    let size: u32 = ranges
+        .iter()
+        .map(|(start, end)| *end as u32 - *start as u32 + 1)
+        .sum();
+    if size > 128 {
+        return None;
+    }
+    let members: Vec<char> = ranges
+        .iter()
+        .flat_map(|(start, end)| *start..=*end)
+        .collect();
+    let picked: Vec<char> = members
+        .iter()
+        .copied()
+        .filter(|member| {
+            let orbit = lower::case_class(*member);
+            let representative = orbit
+                .iter()
+                .copied()
+                .find(char::is_ascii_lowercase)
+                .or_else(|| orbit.iter().copied().min())
+                .unwrap_or(*member);
+            representative == *member
+        })
+        .collect();
+    (picked.len() < members.len()).then_some(picked)
+}
+
+/// The ASCII word characters folded: with the long s and the Kelvin sign.
+const FOLDED_WORD: &[(char, char)] = &[
+    ('0', '9'),
+    ('A', 'Z'),
+    ('_', '_'),
+    ('a', 'z'),
+    ('\u{17F}', '\u{17F}'),
+    ('\u{212A}', '\u{212A}'),
+];
 
 fn is_atom(hir: &Hir) -> bool {
     match hir.kind() {
@@ -458,7 +650,7 @@ mod tests {
             search_regex(&RE2, "[a-c]{2,5}", false).unwrap(),
             "[a-c]{2,5}"
         );
-        assert_eq!(search_regex(&RE2, "k", true).unwrap(), "[Kk\\x{212A}]");
+        assert_eq!(search_regex(&RE2, "k", true).unwrap(), "(?i)k");
         assert_eq!(search_regex(&RE2, "(?-u:\\b)x", false).unwrap(), "\\bx");
         // The language's `\b` and `\w` are ASCII, as RE2's.
         assert_eq!(search_regex(&RE2, "\\bx", false).unwrap(), "\\bx");
@@ -474,6 +666,37 @@ mod tests {
         assert_eq!(
             search_regex(&RE2, "a.b", false).unwrap(),
             "a[\\x{0}-\\x{9}\\x{B}-\\x{10FFFF}]b"
+        );
+    }
+
+    #[test]
+    fn case_insensitive_regexes_use_re2s_flag_with_letters_for_orbits() {
+        assert_eq!(search_regex(&RE2, "Ignore", true).unwrap(), "(?i)ignore");
+        // The Kelvin sign and the long s stay in the orbits the flag stands for.
+        assert_eq!(search_regex(&RE2, "sk", true).unwrap(), "(?i)sk");
+        assert_eq!(search_regex(&RE2_WIDE, "sk", true).unwrap(), "(?i)sk");
+        // The folded ASCII word class is RE2's `\\w` under `(?i)`, and its
+        // negation `\\W` with the line feed written out beside it.
+        assert_eq!(
+            search_regex(&RE2, "a\\Wb", true).unwrap(),
+            "(?i)a(?:\\n|\\W)b"
+        );
+        assert_eq!(search_regex(&RE2, "\\w+", true).unwrap(), "(?i)\\w+");
+        // A class of several letters is one letter per orbit; a negated class
+        // without the line feed needs no alternative.
+        assert_eq!(search_regex(&RE2, "[ab]", true).unwrap(), "(?i)[a-b]");
+        assert_eq!(search_regex(&RE2, "[sz]", true).unwrap(), "(?i)[sz]");
+        assert_eq!(
+            search_regex(&RE2, "[^>\\n]", true).unwrap(),
+            "(?i)[^\\x{A}\\x{3E}]"
+        );
+        // A part with folding turned off keeps every class spelled out.
+        assert_eq!(search_regex(&RE2, "a(?-i:K)", true).unwrap(), "[Aa]K");
+        // Engines whose flag folds otherwise keep every orbit spelled out.
+        assert_eq!(search_regex(&JAVA, "k", true).unwrap(), "[Kk\\x{212A}]");
+        assert_eq!(
+            search_regex(&RE2_NO_BOUNDARY, "k", true).unwrap(),
+            "[Kk\\x{212A}]"
         );
     }
 

@@ -194,10 +194,15 @@ pub fn search_pattern(pattern: &str, case_insensitive: bool) -> Result<String, S
     let hir = regex_syntax::Parser::new()
         .parse(&wrapped)
         .map_err(|error| format!("the regex does not parse: {error}"))?;
-    Ok(format!("{UTF_MODE}{}", translate(&hir)?))
+    // PCRE2's caseless matching is the evaluator's folding (see
+    // `needles_pattern`), so a pattern whose classes are all closed under it
+    // is written under `(?i)` with one letter per case orbit.
+    let folded = case_insensitive && crate::targets::re2::fold_closed(&hir);
+    let flag = if folded { "(?i)" } else { "" };
+    Ok(format!("{UTF_MODE}{flag}{}", translate(&hir, folded)?))
 }
 
-fn translate(hir: &Hir) -> Result<String, String> {
+fn translate(hir: &Hir, folded: bool) -> Result<String, String> {
     match hir.kind() {
         HirKind::Empty => Ok("(?:)".to_string()),
         HirKind::Literal(literal) => {
@@ -213,6 +218,26 @@ fn translate(hir: &Hir) -> Result<String, String> {
             if class.ranges().is_empty() {
                 // A class that matches nothing.
                 return Ok("(?!)".to_string());
+            }
+            if folded {
+                let ranges: Vec<(char, char)> = class
+                    .ranges()
+                    .iter()
+                    .map(|range| (range.start(), range.end()))
+                    .collect();
+                if let Some(letters) = crate::targets::re2::orbit_representatives(&ranges) {
+                    let mut out = String::new();
+                    if let [single] = letters.as_slice() {
+                        push_literal(&mut out, *single);
+                        return Ok(out);
+                    }
+                    out.push('[');
+                    for letter in letters {
+                        push_literal(&mut out, letter);
+                    }
+                    out.push(']');
+                    return Ok(out);
+                }
             }
             let mut out = String::from("[");
             for range in class.ranges() {
@@ -244,7 +269,7 @@ fn translate(hir: &Hir) -> Result<String, String> {
                     "a repetition count above {MAX_REPEAT} is not accepted by PCRE"
                 ));
             }
-            let sub = translate(&repetition.sub)?;
+            let sub = translate(&repetition.sub, folded)?;
             let quantifier = match (repetition.min, repetition.max) {
                 (0, None) => "*".to_string(),
                 (1, None) => "+".to_string(),
@@ -256,15 +281,18 @@ fn translate(hir: &Hir) -> Result<String, String> {
             // Matching or not does not depend on greediness.
             Ok(format!("(?:{sub}){quantifier}"))
         }
-        HirKind::Capture(capture) => Ok(format!("(?:{})", translate(&capture.sub)?)),
+        HirKind::Capture(capture) => Ok(format!("(?:{})", translate(&capture.sub, folded)?)),
         HirKind::Concat(items) => {
-            let parts = items.iter().map(translate).collect::<Result<String, _>>()?;
+            let parts = items
+                .iter()
+                .map(|item| translate(item, folded))
+                .collect::<Result<String, _>>()?;
             Ok(format!("(?:{parts})"))
         }
         HirKind::Alternation(branches) => {
             let parts = branches
                 .iter()
-                .map(translate)
+                .map(|branch| translate(branch, folded))
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(format!("(?:{})", parts.join("|")))
         }
@@ -368,7 +396,17 @@ mod tests {
             search_pattern("^ab+c$", false).unwrap(),
             "(*UTF)(?:\\A(?:a)(?:(?:b))+(?:c)\\z)"
         );
-        assert_eq!(search_pattern("x|y", true).unwrap(), "(*UTF)[X-Yx-y]");
+        // Case-insensitive patterns under PCRE2's (?i), one letter per orbit.
+        assert_eq!(search_pattern("x|y", true).unwrap(), "(*UTF)(?i)[xy]");
+        assert_eq!(
+            search_pattern("Ignore", true).unwrap(),
+            "(*UTF)(?i)(?:ignore)"
+        );
+        // A part with folding turned off keeps its classes spelled out.
+        assert_eq!(
+            search_pattern("a(?-i:K)", true).unwrap(),
+            "(*UTF)(?:[Aa](?:K))"
+        );
         assert_eq!(
             search_pattern("(?i)k", false).unwrap(),
             "(*UTF)[Kk\\x{212A}]"
