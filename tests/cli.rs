@@ -284,6 +284,22 @@ fn the_readme_capability_table_is_current() {
     }
 }
 
+/// The README's list of targets (the paragraph that starts `Targets:`) names
+/// every registered target, so a new target cannot ship undocumented.
+#[test]
+fn the_readme_lists_every_target() {
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let start = readme.find("\nTargets: ").expect("a `Targets:` paragraph");
+    let paragraph = &readme[start..start + readme[start + 1..].find("\n\n").unwrap_or(0) + 1];
+    for target in tripline::targets::registry() {
+        assert!(
+            paragraph.contains(&format!("`{}`", target.id())),
+            "the README's `Targets:` paragraph does not name `{}`",
+            target.id()
+        );
+    }
+}
+
 /// A rule a target cannot express is reported and left out of that target,
 /// and the run exits 0; `--deny-unsupported` makes it exit 1. A rule error
 /// exits 1 either way.
