@@ -69,7 +69,7 @@ rule acme.extraction.single {
   severity: low
   category: llm_attack
 
-  match inference where user_input has_any extraction_phrases
+  match inference where user_input matches_any extraction_phrases
 }
 "#;
 
