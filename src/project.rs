@@ -429,24 +429,10 @@ fn resolve_roots(
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
 ) -> Result<Vec<Root>, Diagnostic> {
-    let paths: Vec<PathBuf> = if paths.is_empty() {
-        if Path::new(CONFIG_FILE).is_file() {
-            vec![PathBuf::from(CONFIG_FILE)]
-        } else {
-            vec![PathBuf::from("rules")]
-        }
-    } else {
-        paths.to_vec()
-    };
+    let paths = paths_or_default(paths);
     let mut roots = Vec::new();
     for path in paths {
-        let config_path = if path.is_dir() && path.join(CONFIG_FILE).is_file() {
-            Some(path.join(CONFIG_FILE))
-        } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
-            Some(path.clone())
-        } else {
-            None
-        };
+        let config_path = config_file_of(&path);
         match config_path {
             Some(config_path) => roots.extend(apply_config(&config_path, options, configs)?),
             None if path.exists() => roots.push(Root { path, own: true }),
@@ -651,24 +637,10 @@ fn yaml_key_range(text: &str, keys: &[&str]) -> Option<(usize, usize)> {
 /// whose own `rules:` count but not their `packs:`), sorted, each once.
 /// Default: `tripline.yaml` here if it exists, else `rules`.
 pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
-    let paths: Vec<PathBuf> = if paths.is_empty() {
-        if Path::new(CONFIG_FILE).is_file() {
-            vec![PathBuf::from(CONFIG_FILE)]
-        } else {
-            vec![PathBuf::from("rules")]
-        }
-    } else {
-        paths.to_vec()
-    };
+    let paths = paths_or_default(paths);
     let mut files = Vec::new();
     for path in paths {
-        let config_path = if path.is_dir() && path.join(CONFIG_FILE).is_file() {
-            Some(path.join(CONFIG_FILE))
-        } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
-            Some(path.clone())
-        } else {
-            None
-        };
+        let config_path = config_file_of(&path);
         let roots = match config_path {
             Some(config_path) => {
                 let text =
@@ -801,4 +773,28 @@ fn io_error(path: &Path, error: &std::io::Error) -> Diagnostic {
         format!("cannot read `{}`: {error}", path.display()),
     )
     .in_file(display_path(path))
+}
+
+/// The paths a command reads: those given, or by default `tripline.yaml`
+/// here if it exists, else `rules`.
+fn paths_or_default(paths: &[PathBuf]) -> Vec<PathBuf> {
+    if !paths.is_empty() {
+        paths.to_vec()
+    } else if Path::new(CONFIG_FILE).is_file() {
+        vec![PathBuf::from(CONFIG_FILE)]
+    } else {
+        vec![PathBuf::from("rules")]
+    }
+}
+
+/// The content repository configuration a path names: a `tripline.yaml`
+/// itself, or the one inside a given folder.
+pub fn config_file_of(path: &Path) -> Option<PathBuf> {
+    if path.is_dir() && path.join(CONFIG_FILE).is_file() {
+        Some(path.join(CONFIG_FILE))
+    } else if path.file_name().is_some_and(|name| name == CONFIG_FILE) {
+        Some(path.to_path_buf())
+    } else {
+        None
+    }
 }

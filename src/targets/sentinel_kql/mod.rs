@@ -218,15 +218,9 @@ impl Target for SentinelKql {
                 })
             })
             .collect();
-        let template = json!({
-            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-            "contentVersion": "1.0.0.0",
-            "metadata": {
-                "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
-                "target": ID,
-            },
-            "parameters": { "workspace": { "type": "string" } },
-            "resources": [{
+        let template = arm_workspace_template(
+            Some(generator_metadata(&[])),
+            json!({
                 "type": "Microsoft.OperationalInsights/workspaces/tables",
                 "apiVersion": "2022-10-01",
                 "name": format!("[concat(parameters('workspace'), '/{table}')]"),
@@ -236,8 +230,8 @@ impl Target for SentinelKql {
                     "totalRetentionInDays": total,
                     "schema": { "name": table, "columns": columns },
                 },
-            }],
-        });
+            }),
+        );
         let text = serde_json::to_string_pretty(&template).unwrap_or_default();
         let mut artifacts = vec![Artifact {
             path: format!("tables/{table}.json"),
@@ -279,15 +273,9 @@ fn watchlist_template(
         .iter()
         .map(|column| column.name.as_str())
         .collect();
-    json!({
-        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-        "contentVersion": "1.0.0.0",
-        "metadata": {
-            "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
-            "target": ID,
-        },
-        "parameters": { "workspace": { "type": "string" } },
-        "resources": [{
+    arm_workspace_template(
+        Some(generator_metadata(&[])),
+        json!({
             "type": "Microsoft.OperationalInsights/workspaces/providers/watchlists",
             "apiVersion": "2022-11-01",
             "name": format!("[concat(parameters('workspace'), '/Microsoft.SecurityInsights/{alias}')]"),
@@ -308,8 +296,8 @@ fn watchlist_template(
                 "numberOfLinesToSkip": 0,
                 "rawContent": super::lookup_ref::keys_csv(syntax::WATCHLIST_KEY, shipped),
             },
-        }],
-    })
+        }),
+    )
 }
 
 /// Sentinel's limits on a scheduled rule, checked before anything is
@@ -671,16 +659,9 @@ fn automation_rules(target: &SentinelKql, pack: &Pack, mapping: &Mapping) -> Vec
             }));
         }
         let guid = uuid_v5(&NAMESPACE, format!("route:{route}").as_bytes());
-        let template = json!({
-            "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-            "contentVersion": "1.0.0.0",
-            "metadata": {
-                "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
-                "target": ID,
-                "route": route,
-            },
-            "parameters": { "workspace": { "type": "string" } },
-            "resources": [{
+        let template = arm_workspace_template(
+            Some(generator_metadata(&[("route", json!(route))])),
+            json!({
                 "type": "Microsoft.OperationalInsights/workspaces/providers/automationRules",
                 "apiVersion": "2022-11-01",
                 "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{guid}')]"),
@@ -702,8 +683,8 @@ fn automation_rules(target: &SentinelKql, pack: &Pack, mapping: &Mapping) -> Vec
                     },
                     "actions": actions,
                 },
-            }],
-        });
+            }),
+        );
         let text = serde_json::to_string_pretty(&template).unwrap_or_default();
         artifacts.push(Artifact {
             path: format!("automation/{}.json", super::deploy::route_slug(route)),
@@ -715,11 +696,9 @@ fn automation_rules(target: &SentinelKql, pack: &Pack, mapping: &Mapping) -> Vec
 
 fn arm_template(rule: &SentinelRule) -> serde_json::Value {
     let operator = "GreaterThan";
-    json!({
-        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
-        "contentVersion": "1.0.0.0",
-        "parameters": { "workspace": { "type": "string" } },
-        "resources": [{
+    arm_workspace_template(
+        None,
+        json!({
             "id": format!("[concat(resourceId('Microsoft.OperationalInsights/workspaces/providers', parameters('workspace'), 'Microsoft.SecurityInsights'),'/alertRules/{}')]", rule.id),
             "name": format!("[concat(parameters('workspace'),'/Microsoft.SecurityInsights/{}')]", rule.id),
             "type": "Microsoft.OperationalInsights/workspaces/providers/alertRules",
@@ -756,8 +735,38 @@ fn arm_template(rule: &SentinelRule) -> serde_json::Value {
                 "eventGroupingSettings": { "aggregationKind": rule.event_grouping_settings.aggregation_kind },
                 "templateVersion": rule.version,
             },
-        }],
-    })
+        }),
+    )
+}
+
+/// An ARM deployment template for one resource of the Log Analytics
+/// workspace named by its `workspace` parameter, with `metadata` when given.
+fn arm_workspace_template(
+    metadata: Option<serde_json::Value>,
+    resource: serde_json::Value,
+) -> serde_json::Value {
+    let mut template = json!({
+        "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
+        "contentVersion": "1.0.0.0",
+        "parameters": { "workspace": { "type": "string" } },
+        "resources": [resource],
+    });
+    if let Some(metadata) = metadata {
+        template["metadata"] = metadata;
+    }
+    template
+}
+
+/// The generator and target of an emitted template, and `extra` keys.
+fn generator_metadata(extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
+    let mut metadata = json!({
+        "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
+        "target": ID,
+    });
+    for (key, value) in extra {
+        metadata[*key] = value.clone();
+    }
+    metadata
 }
 
 #[cfg(test)]
