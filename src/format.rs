@@ -114,48 +114,6 @@ struct Token<'a> {
     text: &'a str,
 }
 
-/// Words after which an operand follows (so `/` starts a regex and `-` a
-/// negative number, and `(`/`[` are not a call or a lookup narrowing).
-const OPERATOR_WORDS: &[&str] = &[
-    "match",
-    "where",
-    "group",
-    "by",
-    "each",
-    "within",
-    "alert",
-    "when",
-    "sequence",
-    "repeat",
-    "new",
-    "for",
-    "lookback",
-    "cluster",
-    "similarity",
-    "and",
-    "or",
-    "not",
-    "in",
-    "in_cs",
-    "exists",
-    "min_length",
-    "one_of",
-    "matches",
-    "matches_any",
-    "contains",
-    "contains_cs",
-    "startswith",
-    "startswith_cs",
-    "endswith",
-    "endswith_cs",
-    "has_any",
-    "has_any_cs",
-    "startswith_any",
-    "startswith_any_cs",
-    "endswith_any",
-    "endswith_any_cs",
-];
-
 /// Words that begin a declaration or a clause of a rule: a line starting
 /// with one is never a continuation.
 const STATEMENT_WORDS: &[&str] = &[
@@ -164,7 +122,7 @@ const STATEMENT_WORDS: &[&str] = &[
 ];
 
 fn is_operator_word(token: &Token) -> bool {
-    token.kind == Kind::Word && OPERATOR_WORDS.contains(&token.text)
+    token.kind == Kind::Word && crate::syntax::OPERATOR_WORDS.contains(&token.text)
 }
 
 /// Whether the token ends an operand (after it, `/` divides and `-` subtracts).

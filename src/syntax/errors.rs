@@ -10,57 +10,25 @@ use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic};
 use crate::source::{SourceId, Span};
 
-/// Words of the language, for did-you-mean on a misspelled keyword.
-const KEYWORDS: &[&str] = &[
-    "match",
-    "where",
-    "group",
-    "by",
-    "each",
-    "within",
-    "alert",
-    "when",
-    "sequence",
-    "repeat",
-    "new",
-    "for",
-    "lookback",
-    "cluster",
-    "similarity",
-    "min_length",
-    "and",
-    "or",
-    "not",
-    "in",
-    "in_cs",
-    "exists",
-    "rule",
-    "event",
-    "list",
-    "lookup",
-    "param",
-    "common",
-    "playbook",
-    "contains",
-    "contains_cs",
-    "has_any",
-    "has_any_cs",
-    "startswith",
-    "startswith_cs",
-    "startswith_any",
-    "startswith_any_cs",
-    "endswith",
-    "endswith_cs",
-    "endswith_any",
-    "endswith_any_cs",
-    "matches",
-    "matches_any",
-    "cidr",
-    "required",
-    "one_of",
-    "file",
+/// Words that start a declaration or name a part of one; with
+/// [`super::OPERATOR_WORDS`] they are the language's keywords.
+const DECLARATION_WORDS: &[&str] = &[
+    "rule", "event", "list", "lookup", "param", "common", "playbook", "cidr", "required", "file",
     "columns",
 ];
+
+/// Whether a word is a keyword of the language.
+fn is_keyword(word: &str) -> bool {
+    keywords().any(|keyword| keyword == word)
+}
+
+/// Every keyword, for did-you-mean on a misspelled one.
+fn keywords() -> impl Iterator<Item = &'static str> {
+    super::OPERATOR_WORDS
+        .iter()
+        .chain(DECLARATION_WORDS)
+        .copied()
+}
 
 /// The human name of a grammar rule, as used in "expected ..." messages.
 pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
@@ -256,10 +224,10 @@ fn misspelt_keyword_before(text: &str, position: usize, source: SourceId) -> Opt
         .rfind(|c: char| !(c.is_alphanumeric() || c == '_'))
         .map_or(0, |index| index + 1);
     let word = &before[start..];
-    if word.len() < 3 || KEYWORDS.contains(&word) {
+    if word.len() < 3 || is_keyword(word) {
         return None;
     }
-    let keyword = did_you_mean(word, KEYWORDS.iter().copied())?;
+    let keyword = did_you_mean(word, keywords())?;
     Some(
         Diagnostic::new(Code::SYNTAX, format!("`{word}` is not a keyword here"))
             .primary(
@@ -298,14 +266,14 @@ fn hints(text: &str, position: usize, found: &str, expected: &[String]) -> Vec<S
             "a duration needs a unit: `{found}m`, `{found}h`, `{found}d`..."
         ));
     }
-    if KEYWORDS.contains(&found) && expects("a name") {
+    if is_keyword(found) && expects("a name") {
         hints.push(format!(
             "`{found}` is a reserved word and cannot be used as a name"
         ));
     }
     if found.chars().next().is_some_and(|c| c.is_alphabetic())
-        && !KEYWORDS.contains(&found)
-        && let Some(keyword) = did_you_mean(found, KEYWORDS.iter().copied())
+        && !is_keyword(found)
+        && let Some(keyword) = did_you_mean(found, keywords())
     {
         hints.push(format!("did you mean `{keyword}`?"));
     }

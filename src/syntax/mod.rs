@@ -14,6 +14,50 @@ use pest::Parser as _;
 use crate::diagnostics::Diagnostic;
 use crate::source::SourceId;
 
+/// The words of rule clauses and of expression operators: after each, an
+/// operand follows (so the formatter reads `/` after one as a regex and `-`
+/// as a sign). With the declaration words of `errors`, they are the
+/// language's keywords for did-you-mean.
+pub(crate) const OPERATOR_WORDS: &[&str] = &[
+    "match",
+    "where",
+    "group",
+    "by",
+    "each",
+    "within",
+    "alert",
+    "when",
+    "sequence",
+    "repeat",
+    "new",
+    "for",
+    "lookback",
+    "cluster",
+    "similarity",
+    "and",
+    "or",
+    "not",
+    "in",
+    "in_cs",
+    "exists",
+    "min_length",
+    "one_of",
+    "matches",
+    "matches_any",
+    "contains",
+    "contains_cs",
+    "startswith",
+    "startswith_cs",
+    "endswith",
+    "endswith_cs",
+    "has_any",
+    "has_any_cs",
+    "startswith_any",
+    "startswith_any_cs",
+    "endswith_any",
+    "endswith_any_cs",
+];
+
 #[derive(pest_derive::Parser)]
 #[grammar = "grammar/tripline.pest"]
 struct TriplineParser;
