@@ -33,7 +33,7 @@ fn default_docs_dir(paths: &[PathBuf]) -> PathBuf {
         Some(path) if path.is_file() => path
             .parent()
             .map_or_else(|| PathBuf::from("."), std::path::Path::to_path_buf),
-        Some(path) if path.join("tripline.yaml").is_file() => path.clone(),
+        Some(path) if crate::project::config_file_of(path).is_some() => path.clone(),
         Some(path) => path
             .parent()
             .filter(|parent| !parent.as_os_str().is_empty())
