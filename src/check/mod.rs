@@ -156,6 +156,7 @@ pub fn check_with_reference(
             .map(|(name, playbook)| (name.clone(), playbook.value.clone()))
             .collect(),
         rules: checked_rules,
+        dashboards: Vec::new(),
     };
     (Some(pack), diagnostics)
 }

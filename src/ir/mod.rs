@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod attack;
 pub mod case;
+pub mod dashboard;
 mod display;
 pub mod fingerprint;
 mod needs;
@@ -41,6 +42,9 @@ pub struct Pack {
     pub playbooks: BTreeMap<String, Playbook>,
     /// Rules, sorted by id.
     pub rules: Vec<Rule>,
+    /// Dashboards, sorted by id.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dashboards: Vec<dashboard::Dashboard>,
 }
 
 impl Pack {

@@ -270,6 +270,7 @@ fn pack_for_case(
         params: pack.params.clone(),
         playbooks: BTreeMap::new(),
         rules: vec![rule],
+        dashboards: Vec::new(),
     })
 }
 

@@ -20,9 +20,11 @@
 //! Targets print a plan through [`super::syntax::Syntax`]; what a target
 //! cannot print becomes E0402 at the construct, naming the target.
 
+pub mod panel;
 pub mod sequence;
 mod walk;
 
+pub use panel::{PanelPlan, panel};
 pub use walk::{plan, plan_and_problems};
 
 use crate::ir::{

@@ -25,11 +25,7 @@ pub fn plan(rule: &Rule, pack: &Pack) -> Result<Plan, Vec<Problem>> {
 /// false, and the problems of those constructs: for a target that reports
 /// its own refusals of the other constructs in the same run.
 pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
-    let mut walk = Walk {
-        pack,
-        types: Vec::new(),
-        problems: Vec::new(),
-    };
+    let mut walk = Walk::new(pack);
     let shape = match &rule.detection {
         Detection::Match { source } => Shape::Match(walk.source(source)),
         Detection::Window {
@@ -88,10 +84,10 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
         shape,
         learn_ms: ir::DEFAULT_LEARN_MS,
     };
-    (plan, walk.problems)
+    (plan, walk.into_problems())
 }
 
-struct Walk<'p> {
+pub(super) struct Walk<'p> {
     pack: &'p Pack,
     /// The event types of the source being walked: the only values its
     /// events' `event_type` can have.
@@ -99,14 +95,28 @@ struct Walk<'p> {
     problems: Vec<Problem>,
 }
 
-impl Walk<'_> {
+impl<'p> Walk<'p> {
+    /// A walk over `pack` with no problems yet.
+    pub(super) fn new(pack: &'p Pack) -> Self {
+        Walk {
+            pack,
+            types: Vec::new(),
+            problems: Vec::new(),
+        }
+    }
+
+    /// The problems met so far.
+    pub(super) fn into_problems(self) -> Vec<Problem> {
+        self.problems
+    }
+
     fn fail(&mut self, origin: Origin, message: impl Into<String>) -> Pred {
         self.problems
             .push(Problem::untranslatable(origin, message.into()));
         Pred::Or(Vec::new())
     }
 
-    fn source(&mut self, source: &ir::Source) -> Source {
+    pub(super) fn source(&mut self, source: &ir::Source) -> Source {
         self.types = source.event_types.clone();
         Source {
             event_types: source.event_types.clone(),
@@ -474,7 +484,13 @@ impl Walk<'_> {
         condition
     }
 
-    fn cond(&mut self, expr: &Expr, out: &mut Condition, inner: bool, bucket_ms: i64) -> Cond {
+    pub(super) fn cond(
+        &mut self,
+        expr: &Expr,
+        out: &mut Condition,
+        inner: bool,
+        bucket_ms: i64,
+    ) -> Cond {
         let report = |out: &mut Condition, label: &str, leaf: Leaf| {
             if !inner && !out.reported.iter().any(|(existing, _)| existing == label) {
                 out.reported.push((label.to_string(), leaf));
