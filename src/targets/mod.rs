@@ -244,10 +244,30 @@ pub trait Target {
         mapping: &Mapping,
     ) -> Result<Vec<Artifact>, Vec<Problem>>;
 
-    /// Artifacts for the whole pack (set-up, dashboards), beside the rules'.
+    /// Artifacts for the whole pack (set-up, routing), beside the rules'.
     fn pack_artifacts(&self, _pack: &Pack, _mapping: &Mapping) -> Vec<Artifact> {
         Vec::new()
     }
+
+    /// The pack's dashboards ([`Pack::dashboards`]) for this target, each
+    /// lowered panel by panel with [`plan::panel`]. A panel the target cannot
+    /// print is left out of its dashboard and reported as
+    /// (`DASHBOARD_ID.PANEL_ID`, problems); the other panels are still
+    /// written. Defaults to none: a target without a dashboard format.
+    fn dashboard_artifacts(&self, _pack: &Pack, _mapping: &Mapping) -> DashboardOutput {
+        DashboardOutput::default()
+    }
+}
+
+/// What [`Target::dashboard_artifacts`] produced.
+#[derive(Debug, Default)]
+pub struct DashboardOutput {
+    /// Files of the dashboards (and whatever they need: nav entries, data views).
+    pub artifacts: Vec<Artifact>,
+    /// Panels left out, as (`DASHBOARD_ID.PANEL_ID`, problems).
+    pub failures: Vec<(String, Vec<Problem>)>,
+    /// Ids of the dashboards written.
+    pub written: Vec<String>,
 }
 
 /// Every registered target, in id order. Tests loop over this.
@@ -355,6 +375,10 @@ pub struct PackOutput {
     pub failures: Vec<(String, Vec<Problem>)>,
     /// Ids of the rules that compiled.
     pub compiled: Vec<String>,
+    /// Panels left out of their dashboard, as (`DASHBOARD_ID.PANEL_ID`, problems).
+    pub panel_failures: Vec<(String, Vec<Problem>)>,
+    /// Ids of the dashboards written.
+    pub dashboards: Vec<String>,
 }
 
 /// Compiles every rule of the pack for one target; a rule that cannot be
@@ -388,6 +412,16 @@ pub fn compile_pack(
             .or_default()
             .push_str(&artifact.text);
     }
+    let dashboards = target.dashboard_artifacts(pack, mapping);
+    for artifact in dashboards.artifacts {
+        output
+            .files
+            .entry(artifact.path)
+            .or_default()
+            .push_str(&artifact.text);
+    }
+    output.panel_failures = dashboards.failures;
+    output.dashboards = dashboards.written;
     output
 }
 
