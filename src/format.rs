@@ -552,6 +552,15 @@ mod tests {
     }
 
     #[test]
+    fn dashboards_indent_panels_clauses_and_measure_lists() {
+        let text = "/// Doc.\ndashboard acme.ops-view{\ntitle:\"T\"\nrange:7d\n\n\npanel a{\ntitle:\"A\"\nvisual:line\nmatch inference where model==\"x\"\nand cost_usd>1\ngroup by api_key_id,bin( output_tokens,250 )\nevery 1d\nshow count()as calls,\nbaseline(count(),7d)as usual,\n  sum(cost_usd)/2 as half\ntop 3\n}\npanel b{title:\"B\" visual:bar\nshow alerts by rule every 1h}\n}\n";
+        let expected = "/// Doc.\ndashboard acme.ops-view {\n  title: \"T\"\n  range: 7d\n\n  panel a {\n    title: \"A\"\n    visual: line\n    match inference where model == \"x\"\n      and cost_usd > 1\n    group by api_key_id, bin(output_tokens, 250)\n    every 1d\n    show count() as calls,\n      baseline(count(), 7d) as usual,\n      sum(cost_usd) / 2 as half\n    top 3\n  }\n  panel b { title: \"B\" visual: bar\n    show alerts by rule every 1h }\n}\n";
+        let once = format(text);
+        assert_eq!(once, expected, "\n{once}");
+        assert_eq!(format(&once), once);
+    }
+
+    #[test]
     fn a_file_that_does_not_parse_is_an_error_at_the_place() {
         let Err(diagnostics) = format_source("rule a.b {\n  title: \"t\"\n  match\n", SourceId(3))
         else {

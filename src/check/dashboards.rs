@@ -648,3 +648,7 @@ impl RuleChecker<'_> {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "dashboard_tests.rs"]
+mod tests;
