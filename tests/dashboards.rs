@@ -213,6 +213,22 @@ fn the_shipped_overview_has_the_nine_panels_of_the_design() {
 }
 
 #[test]
+fn every_panel_of_the_overview_has_a_lowering_plan() {
+    let rules = Path::new(env!("CARGO_MANIFEST_DIR")).join("rules");
+    let project = load(&LoadOptions {
+        paths: vec![rules],
+        ..LoadOptions::default()
+    })
+    .expect("the pack loads");
+    let pack = project.pack.expect("the pack checks");
+    for panel in &pack.dashboards[0].panels {
+        let plan = tripline::targets::plan::panel(panel, &pack)
+            .unwrap_or_else(|problems| panic!("{}: {problems:?}", panel.id));
+        assert_eq!(plan.id, panel.id);
+    }
+}
+
+#[test]
 fn the_built_in_pack_embeds_the_overview() {
     let directory = temp_dir("builtin");
     write(&directory.join("tripline.yaml"), "packs: [builtin]\n");

@@ -284,6 +284,21 @@ fn visuals_must_fit_the_query() {
 }
 
 #[test]
+fn a_bucket_fits_in_the_range() {
+    let rendered = errors(
+        "visual: line range: 1d match inference every 7d show count()",
+        "E0319",
+    );
+    assert!(rendered.contains("the range is 1d"), "{rendered}");
+    let (pack, _, rendered) = run(&[
+        "dashboard d.x { title: \"D\" range: 12h panel p { title: \"P\" visual: line show alerts by rule every 1d } }",
+    ]);
+    assert!(pack.is_none());
+    assert!(rendered.contains("the range is 12h"), "{rendered}");
+    lowered("visual: line range: 1d match inference every 1d show count()");
+}
+
+#[test]
 fn top_keeps_at_least_one_group_of_an_unbucketed_grouped_panel() {
     let rendered = errors(
         "visual: table match inference group by model every 1d show count() top 3",
