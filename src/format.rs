@@ -227,11 +227,28 @@ fn lex(text: &str) -> Vec<Token<'_>> {
                 Kind::Number
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                // A rule or dashboard id may hold `-` and `.`.
-                let after_rule = last.is_some_and(|index| {
-                    tokens[index].kind == Kind::Word
-                        && ["rule", "dashboard"].contains(&tokens[index].text)
-                }) && !text[at..].trim_start().starts_with(':');
+                // A rule or dashboard id may hold `-` and `.`; it follows the
+                // declaration word and a `{` follows it (a field may be
+                // called `rule` or `dashboard` too).
+                let id_end = |from: usize| {
+                    let mut end = from;
+                    while end < bytes.len()
+                        && (bytes[end].is_ascii_alphanumeric()
+                            || matches!(bytes[end], b'_' | b'-' | b'.'))
+                    {
+                        end += 1;
+                    }
+                    end
+                };
+                let previous_word = last
+                    .map(|index| &tokens[index])
+                    .filter(|token| token.kind == Kind::Word)
+                    .map(|token| token.text);
+                let after_rule = match previous_word {
+                    Some("rule") => !text[at..].trim_start().starts_with(':'),
+                    Some("dashboard") => text[id_end(at)..].trim_start().starts_with('{'),
+                    _ => false,
+                };
                 while at < bytes.len()
                     && (bytes[at].is_ascii_alphanumeric()
                         || bytes[at] == b'_'
@@ -558,6 +575,13 @@ mod tests {
         let once = format(text);
         assert_eq!(once, expected, "\n{once}");
         assert_eq!(format(&once), once);
+    }
+
+    #[test]
+    fn a_field_called_dashboard_is_not_read_as_a_dashboard_id() {
+        let text = "rule a.b {\n  title: \"t\"\n  match words where dashboard matches /x-y.z/\n    and dashboard== \"a\"\n}\n";
+        let expected = "rule a.b {\n  title: \"t\"\n  match words where dashboard matches /x-y.z/\n    and dashboard == \"a\"\n}\n";
+        assert_eq!(format(text), expected);
     }
 
     #[test]
