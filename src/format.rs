@@ -227,11 +227,28 @@ fn lex(text: &str) -> Vec<Token<'_>> {
                 Kind::Number
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
-                // A rule or dashboard id may hold `-` and `.`.
-                let after_rule = last.is_some_and(|index| {
-                    tokens[index].kind == Kind::Word
-                        && ["rule", "dashboard"].contains(&tokens[index].text)
-                }) && !text[at..].trim_start().starts_with(':');
+                // A rule or dashboard id may hold `-` and `.`; it follows the
+                // declaration word and a `{` follows it (a field may be
+                // called `rule` or `dashboard` too).
+                let id_end = |from: usize| {
+                    let mut end = from;
+                    while end < bytes.len()
+                        && (bytes[end].is_ascii_alphanumeric()
+                            || matches!(bytes[end], b'_' | b'-' | b'.'))
+                    {
+                        end += 1;
+                    }
+                    end
+                };
+                let previous_word = last
+                    .map(|index| &tokens[index])
+                    .filter(|token| token.kind == Kind::Word)
+                    .map(|token| token.text);
+                let after_rule = match previous_word {
+                    Some("rule") => !text[at..].trim_start().starts_with(':'),
+                    Some("dashboard") => text[id_end(at)..].trim_start().starts_with('{'),
+                    _ => false,
+                };
                 while at < bytes.len()
                     && (bytes[at].is_ascii_alphanumeric()
                         || bytes[at] == b'_'
@@ -548,6 +565,22 @@ mod tests {
     fn lists_sequences_lookups_and_params() {
         let text = "list l: regex = [\n/a/,\n    /b/i,\n]\nparam p: int = -5\nlookup k {\nfile: \"k.csv\",\ncolumns: {a: string,b: int},\n}\nrule s.q {\ntitle: \"t\"\ndescription: \"d\"\nseverity: low\ncategory: behavioral\nsequence by k within 10m {\nauth where outcome == \"failure\" repeat >= 5;\n   auth where outcome == \"success\"\n   or x in k.(a,b);\n}\n}\n";
         let expected = "list l: regex = [\n  /a/,\n  /b/i,\n]\nparam p: int = -5\nlookup k {\n  file: \"k.csv\",\n  columns: { a: string, b: int },\n}\nrule s.q {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  sequence by k within 10m {\n    auth where outcome == \"failure\" repeat >= 5;\n    auth where outcome == \"success\"\n      or x in k.(a, b);\n  }\n}\n";
+        assert_eq!(format(text), expected);
+    }
+
+    #[test]
+    fn dashboards_indent_panels_clauses_and_measure_lists() {
+        let text = "/// Doc.\ndashboard acme.ops-view{\ntitle:\"T\"\nrange:7d\n\n\npanel a{\ntitle:\"A\"\nvisual:line\nmatch inference where model==\"x\"\nand cost_usd>1\ngroup by api_key_id,bin( output_tokens,250 )\nevery 1d\nshow count()as calls,\nbaseline(count(),7d)as usual,\n  sum(cost_usd)/2 as half\ntop 3\n}\npanel b{title:\"B\" visual:bar\nshow alerts by rule every 1h}\n}\n";
+        let expected = "/// Doc.\ndashboard acme.ops-view {\n  title: \"T\"\n  range: 7d\n\n  panel a {\n    title: \"A\"\n    visual: line\n    match inference where model == \"x\"\n      and cost_usd > 1\n    group by api_key_id, bin(output_tokens, 250)\n    every 1d\n    show count() as calls,\n      baseline(count(), 7d) as usual,\n      sum(cost_usd) / 2 as half\n    top 3\n  }\n  panel b { title: \"B\" visual: bar\n    show alerts by rule every 1h }\n}\n";
+        let once = format(text);
+        assert_eq!(once, expected, "\n{once}");
+        assert_eq!(format(&once), once);
+    }
+
+    #[test]
+    fn a_field_called_dashboard_is_not_read_as_a_dashboard_id() {
+        let text = "rule a.b {\n  title: \"t\"\n  match words where dashboard matches /x-y.z/\n    and dashboard== \"a\"\n}\n";
+        let expected = "rule a.b {\n  title: \"t\"\n  match words where dashboard matches /x-y.z/\n    and dashboard == \"a\"\n}\n";
         assert_eq!(format(text), expected);
     }
 

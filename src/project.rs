@@ -76,7 +76,7 @@ pub struct Config {
     /// Alert routes (`route:` in rules) and where each one's alerts go.
     #[serde(default)]
     pub routes: BTreeMap<String, Route>,
-    /// Rules of the packs left out, by id, with the reason.
+    /// Rules (or dashboards) of the packs left out, by id, with the reason.
     #[serde(default)]
     pub disable: BTreeMap<String, String>,
 }
@@ -163,9 +163,12 @@ pub struct Project {
     /// Rules left out by `disable:` in a configuration file, with the reasons,
     /// sorted by id; they are not in [`Project::pack`].
     pub disabled: Vec<DisabledRule>,
+    /// Dashboards of the packs left out by `disable:`, sorted by id; a
+    /// content repository may declare its own under the same id.
+    pub disabled_dashboards: Vec<DisabledRule>,
 }
 
-/// A rule a configuration file's `disable:` left out.
+/// A rule (or dashboard) a configuration file's `disable:` left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisabledRule {
     /// The rule's id.
@@ -212,6 +215,8 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     let mut diagnostics = Diagnostics::new();
     let mut test_files = Vec::new();
     let mut own_rule_files = Vec::new();
+    // Whether each of `files` belongs to the content repository itself.
+    let mut own_files = Vec::new();
     for root in &roots {
         let (rule_paths, tests) = discover(&root.path)?;
         for path in rule_paths {
@@ -227,9 +232,11 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             let (ast, syntax_diagnostics) = syntax::parse(&file.text, id);
             diagnostics.extend(syntax_diagnostics);
             files.push((id, ast));
+            own_files.push(root.own);
         }
         test_files.extend(tests.into_iter().map(|path| (path, root.own)));
     }
+    let (disable, disabled_dashboards) = disable_dashboards(disable, &mut files, &own_files);
     let (pack, check_diagnostics) = check::check(&sources, &files, &check_options);
     // A file that does not parse contributes no declarations; "no schema" is
     // then a consequence of the syntax error, not a second problem.
@@ -266,7 +273,48 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         own_rule_files,
         mappings,
         disabled,
+        disabled_dashboards,
     })
+}
+
+/// Splits `disable:` into rules and dashboards, and leaves the disabled
+/// dashboards out of the files: the packs' declarations of each id, so a
+/// content repository's own dashboard may take the id; or, when only the
+/// repository declares it, the repository's.
+fn disable_dashboards(
+    disable: Vec<DisabledRule>,
+    files: &mut [(SourceId, syntax::ast::File)],
+    own_files: &[bool],
+) -> (Vec<DisabledRule>, Vec<DisabledRule>) {
+    let declares = |file: &syntax::ast::File, id: &str| {
+        file.declarations.iter().any(|declaration| {
+            matches!(&declaration.kind, syntax::ast::DeclarationKind::Dashboard(dashboard) if dashboard.id.text == id)
+        })
+    };
+    let mut rules = Vec::new();
+    let mut dashboards: Vec<DisabledRule> = Vec::new();
+    for entry in disable {
+        if !files.iter().any(|(_, file)| declares(file, &entry.id)) {
+            rules.push(entry);
+            continue;
+        }
+        let in_packs = files
+            .iter()
+            .zip(own_files)
+            .any(|((_, file), own)| !own && declares(file, &entry.id));
+        for ((_, file), own) in files.iter_mut().zip(own_files) {
+            if *own && in_packs {
+                continue;
+            }
+            file.declarations.retain(|declaration| {
+                !matches!(&declaration.kind, syntax::ast::DeclarationKind::Dashboard(dashboard) if dashboard.id.text == entry.id)
+            });
+        }
+        dashboards.push(entry);
+    }
+    dashboards.sort_by(|a, b| a.id.cmp(&b.id));
+    dashboards.dedup_by(|a, b| a.id == b.id);
+    (rules, dashboards)
 }
 
 /// The routes configured by the configuration files read (later files add

@@ -84,6 +84,18 @@ const TOKENS: &[&str] = &[
     "\\",
     "\u{e9}",
     "99999999999999999999",
+    "dashboard",
+    "panel",
+    "p",
+    "visual",
+    "line",
+    "show",
+    "every",
+    "1d",
+    "top",
+    "as",
+    "bin(output_tokens, 0)",
+    "alerts",
 ];
 
 proptest! {

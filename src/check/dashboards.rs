@@ -65,6 +65,23 @@ pub(crate) fn check_dashboards(
     dashboards
 }
 
+/// A duration as the language writes it, in its largest whole unit (`30d`).
+fn duration_text(millis: i64) -> String {
+    const UNITS: [(i64, &str); 5] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+        (1, "ms"),
+    ];
+    let (scale, unit) = UNITS
+        .iter()
+        .find(|(scale, _)| millis % scale == 0)
+        .copied()
+        .unwrap_or((1, "ms"));
+    format!("{}{unit}", millis / scale)
+}
+
 /// Whether a measure name is an identifier every target accepts.
 fn valid_column(name: &str) -> bool {
     let mut chars = name.chars();
@@ -221,13 +238,34 @@ impl RuleChecker<'_> {
         let (metadata, (query, shape)) = (metadata?, query?);
         let (visual, visual_span) = metadata.visual?;
         self.visual_fits(visual, visual_span, &shape)?;
+        let range_ms = metadata.range_ms.unwrap_or(dashboard_range_ms);
+        let bucket_ms = match &query {
+            PanelQuery::Events { bucket_ms, .. } | PanelQuery::Alerts { bucket_ms } => *bucket_ms,
+        };
+        if let (Some(bucket_ms), Some(every)) = (bucket_ms, shape.every)
+            && bucket_ms > range_ms
+        {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::PANEL_QUERY,
+                    "a time bucket of this panel is longer than the panel's range",
+                )
+                .primary(every, "longer than the range")
+                .note(format!(
+                    "the range is {}, the dashboard's unless the panel sets `range:`",
+                    duration_text(range_ms)
+                ))
+                .help("use a shorter `every`, or a longer `range`"),
+            );
+            return None;
+        }
         Some(Panel {
             id: panel.id.text.clone(),
             origin: self.origin(panel.span),
             title: metadata.title,
             description: metadata.description,
             visual,
-            range_ms: metadata.range_ms.unwrap_or(dashboard_range_ms),
+            range_ms,
             query,
         })
     }
@@ -648,3 +686,7 @@ impl RuleChecker<'_> {
         None
     }
 }
+
+#[cfg(test)]
+#[path = "dashboard_tests.rs"]
+mod tests;

@@ -75,8 +75,19 @@ pub fn run(args: &CheckArgs, global: &Global) -> ExitCode {
         let rules = project.pack.as_ref().map_or(0, |pack| pack.rules.len());
         let files = project.sources.iter().count();
         if errors == 0 {
+            // Dashboards are counted when there are any, so the line of a
+            // pack without them reads as before.
+            let dashboards = project
+                .pack
+                .as_ref()
+                .map_or(0, |pack| pack.dashboards.len());
+            let dashboards = if dashboards > 0 {
+                format!(", {dashboards} dashboard{}", plural(dashboards))
+            } else {
+                String::new()
+            };
             eprintln!(
-                "checked {files} file{}: {rules} rule{}, {warnings} warning{}",
+                "checked {files} file{}: {rules} rule{}{dashboards}, {warnings} warning{}",
                 plural(files),
                 plural(rules),
                 plural(warnings)

@@ -1,4 +1,5 @@
-//! `tripline ir RULE_ID`: the checked IR of one rule, as JSON.
+//! `tripline ir RULE_ID`: the checked IR of one rule, as JSON (`--all`: the
+//! whole pack; `--dashboards`: the pack's dashboards).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -9,14 +10,17 @@ use crate::diagnostics::suggest::did_you_mean;
 /// Arguments of `ir`.
 #[derive(Debug, Clone, clap::Args)]
 pub struct IrArgs {
-    /// The rule id; `--all` prints the whole pack instead.
-    #[arg(required_unless_present = "all")]
+    /// The rule id; `--all` prints the whole pack instead, `--dashboards` its dashboards.
+    #[arg(required_unless_present_any = ["all", "dashboards"])]
     pub rule_id: Option<String>,
-    /// Prints the whole pack (schema, lists, lookups, params, rules).
-    #[arg(long)]
+    /// Prints the whole pack (schema, lists, lookups, params, rules, dashboards).
+    #[arg(long, conflicts_with = "dashboards")]
     pub all: bool,
-    /// Rule directories, `.tdl` files or content repositories after the rule id (with `--all`,
-    /// every positional argument is a path).
+    /// Prints the pack's dashboards (a JSON array, sorted by id).
+    #[arg(long)]
+    pub dashboards: bool,
+    /// Rule directories, `.tdl` files or content repositories after the rule id (with `--all`
+    /// or `--dashboards`, every positional argument is a path).
     #[arg(value_name = "PATH")]
     pub positional: Vec<PathBuf>,
     /// The same as a positional PATH (the older spelling, kept).
@@ -29,10 +33,10 @@ pub struct IrArgs {
 
 /// Runs `ir`.
 pub fn run(args: &IrArgs, global: &Global) -> ExitCode {
-    // `tripline ir --all rules`: with `--all` there is no rule id, so the
-    // first positional argument is a path too.
+    // `tripline ir --all rules`: with `--all` (or `--dashboards`) there is
+    // no rule id, so the first positional argument is a path too.
     let mut paths: Vec<PathBuf> = Vec::new();
-    if args.all {
+    if args.all || args.dashboards {
         paths.extend(args.rule_id.iter().map(PathBuf::from));
     }
     paths.extend(args.positional.iter().chain(&args.paths).cloned());
@@ -42,6 +46,8 @@ pub fn run(args: &IrArgs, global: &Global) -> ExitCode {
     };
     let json = if args.all {
         serde_json::to_string_pretty(&pack)
+    } else if args.dashboards {
+        serde_json::to_string_pretty(&pack.dashboards)
     } else {
         let id = args.rule_id.as_deref().unwrap_or_default();
         match pack.rule(id) {

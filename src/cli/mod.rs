@@ -227,6 +227,18 @@ pub fn report_disabled(project: &Project, global: &Global) {
             rule.id, rule.reason
         );
     }
+    for dashboard in &project.disabled_dashboards {
+        let place = project
+            .sources
+            .get(dashboard.config)
+            .map(|file| file.path.clone())
+            .unwrap_or_default();
+        let _ = writeln!(
+            stderr,
+            "note: dashboard `{}` is disabled by {place}: {}",
+            dashboard.id, dashboard.reason
+        );
+    }
 }
 
 /// Prints a JSON document to stdout, or writes it to `out` atomically.

@@ -620,7 +620,7 @@ impl<'text> Builder<'text> {
         };
         for part in pair.into_inner() {
             match part.as_rule() {
-                Rule::match_clause => {
+                Rule::panel_match => {
                     for piece in part.into_inner() {
                         match piece.as_rule() {
                             Rule::event_types => query.event_types = self.event_types(piece),

@@ -71,18 +71,18 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
             "a declaration (`rule`, `event`, `common`, `list`, `lookup`, `param`, `playbook` or `dashboard`)"
         }
         Rule::panel_decl | Rule::panel_kw => "a panel (`panel ID { ... }`)",
-        Rule::events_query | Rule::alerts_query => {
+        Rule::events_query | Rule::alerts_query | Rule::panel_match => {
             "a panel query (`match EVENT ... show ...` or `show alerts by rule`)"
         }
-        Rule::panel_group => "`group by KEYS`",
-        Rule::bin_key => "`bin(FIELD, SIZE)`",
-        Rule::every_clause | Rule::every_kw => "`every DURATION`",
-        Rule::show_clause | Rule::show_kw => "`show EXPR [as NAME], ...`",
+        Rule::panel_group => "a grouping (`group by KEYS`)",
+        Rule::bin_key => "a range key (`bin(FIELD, SIZE)`)",
+        Rule::every_clause | Rule::every_kw => "time buckets (`every DURATION`)",
+        Rule::show_clause | Rule::show_kw => "the measures (`show EXPR [as NAME], ...`)",
         Rule::measure => "a measure (`EXPR [as NAME]`)",
-        Rule::as_kw => "`as NAME`",
-        Rule::top_clause | Rule::top_kw => "`top N`",
-        Rule::alerts_kw => "`alerts`",
-        Rule::rule_kw => "`rule`",
+        Rule::as_kw => "a measure name (`as NAME`)",
+        Rule::top_clause | Rule::top_kw => "a limit (`top N`)",
+        Rule::alerts_kw => "the word `alerts`",
+        Rule::rule_kw => "the word `rule`",
         Rule::field_decl => "a field declaration such as `user_input: string`",
         Rule::metadata => "a metadata entry such as `severity: high`",
         Rule::metadata_list => "a list in brackets",
@@ -306,6 +306,14 @@ fn hints(text: &str, position: usize, found: &str, expected: &[String]) -> Vec<S
     }
     if expects("`:`") && found.chars().next().is_some_and(|c| c.is_alphanumeric()) {
         hints.push("metadata entries are written `key: value`".to_string());
+    }
+    if ["group", "every", "show", "top"].contains(&found)
+        && (expects("the measures") || expects("a limit") || expects("`}`"))
+    {
+        hints.push(
+            "the clauses of a panel query come in this order: `match TYPES [where ...]`, `group by`, `every`, `show`, `top`"
+                .to_string(),
+        );
     }
     if rest.starts_with('\'') {
         hints.push("strings use double quotes: \"text\"".to_string());

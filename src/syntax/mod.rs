@@ -112,7 +112,7 @@ fn empty_file(text: &str, source: SourceId) -> Diagnostic {
         },
         message,
     )
-    .note("no rule, event type, list, lookup, parameter or playbook is declared in it")
+    .note("no rule, event type, list, lookup, parameter, playbook or dashboard is declared in it")
     .help("write a declaration here, or delete the file")
 }
 

@@ -93,3 +93,92 @@ fn duration_without_unit_gets_a_hint() {
         parse_error("rule a.b { match inference group by s within 10 alert when count() > 1 }");
     assert!(rendered.contains("unit"), "{rendered}");
 }
+
+#[test]
+fn parses_a_dashboard_with_its_panels_in_order() {
+    let file = parse_ok(
+        r#"
+/// Overview.
+dashboard acme.over-view {
+  title: "T"
+  range: 7d
+  panel a {
+    title: "A"
+    visual: line
+    match inference, auth where model == "x"
+    group by api_key_id, bin(output_tokens, 2.5)
+    every 1d
+    show count() as calls, baseline(count(), 7d), sum(cost_usd) / 2 as half
+    top 3
+    description: "after the query"
+  }
+  description: "between panels"
+  panel b { title: "B" visual: bar show alerts by rule every 1h }
+}
+"#,
+    );
+    let [declaration] = file.declarations.as_slice() else {
+        panic!("one declaration: {file:?}")
+    };
+    assert_eq!(declaration.doc.as_deref(), Some("Overview."));
+    let DeclarationKind::Dashboard(dashboard) = &declaration.kind else {
+        panic!("not a dashboard")
+    };
+    assert_eq!(dashboard.id.text, "acme.over-view");
+    let keys: Vec<&str> = dashboard
+        .metadata
+        .iter()
+        .map(|m| m.key.text.as_str())
+        .collect();
+    assert_eq!(keys, ["title", "range", "description"]);
+    let ids: Vec<&str> = dashboard
+        .panels
+        .iter()
+        .map(|p| p.id.text.as_str())
+        .collect();
+    assert_eq!(ids, ["a", "b"]);
+    let PanelQuery::Events(query) = &dashboard.panels[0].query else {
+        panic!("an events query")
+    };
+    assert_eq!(query.event_types.len(), 2);
+    assert!(query.filter.is_some());
+    assert!(matches!(&query.group_by[0], GroupKey::Field(name) if name.text == "api_key_id"));
+    assert!(
+        matches!(&query.group_by[1], GroupKey::Bin { field, size, .. }
+        if field.text == "output_tokens" && *size == 2.5)
+    );
+    assert_eq!(query.every.map(|every| every.millis), Some(86_400_000));
+    let names: Vec<Option<&str>> = query
+        .measures
+        .iter()
+        .map(|m| m.name.as_ref().map(|name| name.text.as_str()))
+        .collect();
+    assert_eq!(names, [Some("calls"), None, Some("half")]);
+    assert_eq!(query.top.map(|top| top.0), Some(3));
+    assert_eq!(dashboard.panels[0].metadata.len(), 3);
+    assert!(matches!(
+        dashboard.panels[1].query,
+        PanelQuery::Alerts {
+            every: Some(Duration {
+                millis: 3_600_000,
+                ..
+            }),
+            ..
+        }
+    ));
+}
+
+#[test]
+fn a_panel_without_a_query_or_with_clauses_out_of_order_is_explained() {
+    let rendered =
+        parse_error("dashboard d.x { title: \"D\" panel p { title: \"P\" visual: bar } }");
+    assert!(rendered.contains("a panel query"), "{rendered}");
+    let rendered = parse_error(
+        "dashboard d.x { title: \"D\" panel p { visual: bar match auth every 1d group by outcome show count() } }",
+    );
+    assert!(rendered.contains("come in this order"), "{rendered}");
+    let rendered = parse_error(
+        "dashboard d.x { title: \"D\" panel p { visual: bar match auth shw count() } }",
+    );
+    assert!(rendered.contains("did you mean `show`?"), "{rendered}");
+}
