@@ -338,6 +338,13 @@ fn measure_names_are_derived_or_written_and_unique() {
         "visual: table match inference group by bin(output_tokens, 5) show count() as output_tokens_bin",
         "E0317",
     );
+    for reserved in ["bucket_start", "tripline_agg_1"] {
+        let rendered = errors(
+            &format!("visual: table match inference show count() as {reserved}"),
+            "E0320",
+        );
+        assert!(rendered.contains("working columns"), "{rendered}");
+    }
 }
 
 #[test]

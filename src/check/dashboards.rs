@@ -89,6 +89,12 @@ fn valid_column(name: &str) -> bool {
         && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
 }
 
+/// Column names compiled panel queries use themselves: the time bucket's
+/// (`bucket_start`) and their working columns (`tripline_...`).
+fn reserved_column(name: &str) -> bool {
+    name == "bucket_start" || name.starts_with("tripline_")
+}
+
 /// The column name of an unnamed measure: `count` for `count()`, and
 /// `FUNCTION_FIELD` for `sum/avg/min/max/distinct(FIELD)`; `None` for
 /// anything else (it must be named with `as`).
@@ -505,6 +511,21 @@ impl RuleChecker<'_> {
                         diagnostic = diagnostic.help(format!("write `as {lower}`"));
                     }
                     self.diagnostics.push(diagnostic);
+                    return None;
+                }
+                if reserved_column(&name.text) {
+                    self.diagnostics.push(
+                        Diagnostic::new(
+                            Code::MEASURE_NAME,
+                            format!(
+                                "the measure name `{}` is one the compiled queries use for their own columns",
+                                name.text
+                            ),
+                        )
+                        .primary(name.span, "reserved")
+                        .note("`bucket_start` and names starting with `tripline_` are the time bucket and the working columns of compiled panels")
+                        .help("choose another name"),
+                    );
                     return None;
                 }
                 (name.text.clone(), name.span)

@@ -252,14 +252,44 @@ fn events_query<'a>(query: &mut Query<'a>, events: &'a EventsPanel) -> PanelEsql
         keep.push(BUCKET.to_string());
     }
     keep.extend(keys.iter().map(|(column, _)| column.clone()));
+    // One `EVAL` of every measure, unless a measure's name is a column
+    // another measure reads (an aggregate's or `baseline_N`): then each is
+    // computed under a working name first, so no assignment overwrites what
+    // a later one reads.
+    let values: Vec<String> = events
+        .measures
+        .iter()
+        .map(|measure| query.value(&measure.value, leaves, &names))
+        .collect();
+    let read: Vec<String> = names
+        .iter()
+        .cloned()
+        .chain((1..=leaves.baselines.len()).map(|number| format!("baseline_{number}")))
+        .collect();
+    let overwrites = events
+        .measures
+        .iter()
+        .zip(&values)
+        .any(|(measure, value)| *value != measure.name && read.contains(&measure.name));
     let mut evals = Vec::new();
-    for measure in &events.measures {
-        let value = query.value(&measure.value, leaves, &names);
-        if value != measure.name {
-            evals.push(format!("{} = {value}", measure.name));
+    if overwrites {
+        let working: Vec<String> = values
+            .iter()
+            .enumerate()
+            .map(|(index, value)| format!("tripline_measure_{} = {value}", index + 1))
+            .collect();
+        commands.push(format!("EVAL {}", working.join(", ")));
+        for (index, measure) in events.measures.iter().enumerate() {
+            evals.push(format!("{} = tripline_measure_{}", measure.name, index + 1));
         }
-        keep.push(measure.name.clone());
+    } else {
+        for (measure, value) in events.measures.iter().zip(&values) {
+            if *value != measure.name {
+                evals.push(format!("{} = {value}", measure.name));
+            }
+        }
     }
+    keep.extend(events.measures.iter().map(|measure| measure.name.clone()));
     if !evals.is_empty() {
         commands.push(format!("EVAL {}", evals.join(", ")));
     }
