@@ -510,7 +510,11 @@ fn no_events_gives_empty_panels_and_bad_events_are_located_errors() {
     let panels = vec![panel("all", Visual::Single, DAY_MS, query)];
     let empty = compute(&pack, panels.clone(), &[]);
     assert_eq!(empty.end, None);
-    assert!(empty.panels[0].rows.is_empty());
+    // One row, as `stats count` over nothing: 0.
+    assert_eq!(
+        shown(&empty.panels[0]),
+        vec![(None, vec![], vec![Some(0.0)])]
+    );
     assert_eq!(empty.panels[0].range, None);
 
     let bad = vec![json!({"event_type": "inference", "timestamp": "yesterday"})];

@@ -19,8 +19,9 @@
 //! `end - range`. Buckets are epoch-aligned, so the first and last bucket of
 //! a range may be partial, as in a SIEM's time chart over the same range.
 //! Rows exist for the (bucket, group) pairs that have events, as `stats ...
-//! by` gives them; a group whose key field is missing from an event does not
-//! count it.
+//! by` gives them (a panel without keys or buckets has its one row even
+//! over no events: a count of 0); a group whose key field is missing from an
+//! event does not count it.
 //!
 //! An alerts panel counts the alerts raised inside the range, at the time the
 //! evaluator raises them (a match at its event, a window at its end): a
@@ -610,6 +611,23 @@ impl EventsRuntime {
                         .collect(),
                 });
             }
+        }
+        // Without keys or buckets a query returns one row even over no
+        // events (`stats count` is 0), as every SIEM's does.
+        if rows.is_empty() && self.keys.is_empty() && self.bucket_ms.is_none() {
+            let leaves = Leaves {
+                aggregates: empty,
+                ..Leaves::default()
+            };
+            rows.push(PanelRow {
+                bucket: None,
+                keys: Vec::new(),
+                values: self
+                    .measures
+                    .iter()
+                    .map(|measure| Condition::number(measure, &leaves))
+                    .collect(),
+            });
         }
         rows.sort_by(|left, right| {
             left.bucket
