@@ -131,10 +131,14 @@ pub(super) fn line(html: &mut String, data: &PanelData) -> usize {
         times.clone().min().unwrap_or_default(),
         times.max().unwrap_or_default(),
     );
+    // The x axis counts buckets from the first, so its ticks fall on bucket
+    // starts (plotters picks round numbers of the coordinate).
+    let step = bucket_ms.max(1);
+    let index = |time: i64| (time - first) / step;
     let (x0, x1) = if first == last {
-        (first - bucket_ms, last + bucket_ms)
+        (-1, 1)
     } else {
-        (first, last)
+        (0, index(last))
     };
     let (y0, y1) = y_range(points.values().flatten().filter_map(|(_, value)| *value));
     let y_desc = if data.measures.len() == 1 {
@@ -152,7 +156,7 @@ pub(super) fn line(html: &mut String, data: &PanelData) -> usize {
             .x_label_area_size(40)
             .y_label_area_size(64)
             .build_cartesian_2d(x0..x1, y0..y1)?;
-        let x_format = |x: &i64| bucket_label(*x, bucket_ms);
+        let x_format = |x: &i64| bucket_label(first + *x * step, bucket_ms);
         let y_format = |y: &f64| number(Some(*y));
         chart
             .configure_mesh()
@@ -171,7 +175,7 @@ pub(super) fn line(html: &mut String, data: &PanelData) -> usize {
             for run in values.split(|(_, value)| value.is_none()) {
                 let run: Vec<(i64, f64)> = run
                     .iter()
-                    .filter_map(|(time, value)| value.map(|value| (*time, value)))
+                    .filter_map(|(time, value)| value.map(|value| (index(*time), value)))
                     .collect();
                 if run.len() > 1 {
                     chart.draw_series(LineSeries::new(
