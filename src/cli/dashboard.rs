@@ -74,7 +74,7 @@ pub fn run(args: &DashboardArgs, global: &Global) -> ExitCode {
 }
 
 /// The dashboard named, or the pack's only one.
-fn choose<'p>(pack: &'p Pack, id: Option<&str>) -> Result<&'p Dashboard, Diagnostic> {
+fn choose<'p>(pack: &'p Pack, id: Option<&str>) -> Result<&'p Dashboard, Box<Diagnostic>> {
     let ids: Vec<&str> = pack
         .dashboards
         .iter()
@@ -97,20 +97,24 @@ fn choose<'p>(pack: &'p Pack, id: Option<&str>) -> Result<&'p Dashboard, Diagnos
                 } else if !ids.is_empty() {
                     diagnostic = diagnostic.help(format!("dashboards: {}", ids.join(", ")));
                 }
-                diagnostic
+                Box::new(diagnostic)
             }),
         None => match pack.dashboards.as_slice() {
             [only] => Ok(only),
-            [] => Err(Diagnostic::new(
-                Code::INPUT_PATH,
-                "the rules declare no dashboard to preview",
-            )
-            .help("declare one with `dashboard ID { ... }` (see docs/language.md)")),
-            _ => Err(Diagnostic::new(
-                Code::INPUT_PATH,
-                format!("the rules declare {} dashboards", ids.len()),
-            )
-            .help(format!("choose one with --dashboard: {}", ids.join(", ")))),
+            [] => Err(Box::new(
+                Diagnostic::new(
+                    Code::INPUT_PATH,
+                    "the rules declare no dashboard to preview",
+                )
+                .help("declare one with `dashboard ID { ... }` in a rule file, as rules/dashboards/llm.overview.tdl does"),
+            )),
+            _ => Err(Box::new(
+                Diagnostic::new(
+                    Code::INPUT_PATH,
+                    format!("the rules declare {} dashboards", ids.len()),
+                )
+                .help(format!("choose one with --dashboard: {}", ids.join(", "))),
+            )),
         },
     }
 }
@@ -123,7 +127,7 @@ fn preview(args: &PreviewArgs, global: &Global) -> ExitCode {
     let dashboard = match choose(&pack, args.dashboard.as_deref()) {
         Ok(dashboard) => dashboard,
         Err(diagnostic) => {
-            global.report_one(diagnostic);
+            global.report_one(*diagnostic);
             return ExitCode::from(EXIT_USAGE);
         }
     };
