@@ -14,6 +14,7 @@
 //! | eval | [`eval`] | [`ir::Pack`], JSON-lines events | [`eval::Alert`]s |
 //! | test | [`testing`] | [`ir::Pack`], `*.test.yaml` files | [`testing::Report`] |
 //! | docs | [`docs`] | [`ir::Pack`] | Markdown catalogue, ATLAS Navigator layer |
+//! | preview | [`preview`] | a dashboard, its [`eval::panel`] data | one self-contained HTML page |
 //! | render | [`diagnostics`] | diagnostics, sources | text or JSON lines |
 //! | command line | [`cli`] | arguments | exit codes 0 / 1 / 2 |
 //!
@@ -30,6 +31,7 @@ pub mod eval;
 pub mod format;
 pub mod ir;
 pub mod normalize;
+pub mod preview;
 pub mod project;
 pub mod schema;
 pub mod source;

@@ -48,6 +48,9 @@ enum Command {
     /// Compiles every rule for SIEM targets into `build/<target>/`; a rule a target cannot
     /// express is reported and skipped for that target (exit 1 with `--deny-unsupported`).
     Compile(cli::compile::CompileArgs),
+    /// Works with the pack's dashboards: `dashboard preview --events FILE --out DIR` draws one
+    /// from sample events as a static HTML page.
+    Dashboard(cli::dashboard::DashboardArgs),
     /// Formats rule files canonically (`--check`: list the files that would change, exit 1 if any).
     Fmt(cli::fmt::FmtArgs),
     /// Writes a new content repository that uses the built-in pack (tripline.yaml, rules/, a README, a CI example).
@@ -90,6 +93,7 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Dashboard(args) => cli::dashboard::run(args, &global),
         Command::Fmt(args) => cli::fmt::run(args, &global),
         Command::Init(args) => cli::scaffold::run_init(args),
         Command::New(args) => cli::scaffold::run_new(args),

@@ -6,6 +6,7 @@
 
 pub mod check;
 pub mod compile;
+pub mod dashboard;
 pub mod docs;
 pub mod eval;
 pub mod explain;

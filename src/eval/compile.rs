@@ -468,6 +468,13 @@ impl<'p> Compiler<'p> {
         Ok(condition)
     }
 
+    /// A dashboard panel's measure: a number over aggregates and baselines,
+    /// whose leaves are added to `out` (nothing is reported: a measure is
+    /// shown, not alerted on).
+    pub(crate) fn measure(&mut self, expr: &Expr, out: &mut Condition) -> Compiled<Cond> {
+        self.cond(expr, out, true)
+    }
+
     fn cond(&mut self, expr: &Expr, out: &mut Condition, inner: bool) -> Compiled<Cond> {
         let report = |out: &mut Condition, label: &str, leaf: Leaf| {
             if !inner && !out.reported.iter().any(|(existing, _)| existing == label) {

@@ -272,7 +272,13 @@ impl Condition {
             aggregates: aggregates.to_vec(),
             ..Leaves::default()
         };
-        match evaluate(inner, &leaves) {
+        Condition::number(inner, &leaves)
+    }
+
+    /// The value of a numeric expression over a group's leaves (a dashboard
+    /// panel's measure); none when it has no value or is not finite.
+    pub(crate) fn number(expr: &Cond, leaves: &Leaves) -> Option<f64> {
+        match evaluate(expr, leaves) {
             Value::Number(number) => Some(number.as_f64()).filter(|value| value.is_finite()),
             _ => None,
         }

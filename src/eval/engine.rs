@@ -53,6 +53,9 @@ struct RuleRuntime {
     shape: Shape,
 }
 
+/// Where alerts go with the event time they were raised at.
+pub(crate) type TimedOut<'a> = &'a mut dyn FnMut(i64, &Alert) -> io::Result<()>;
+
 #[derive(Debug)]
 struct Pending {
     time: i64,
@@ -202,8 +205,14 @@ impl Engine {
         event: &Event,
         out: &mut dyn FnMut(&Alert) -> io::Result<()>,
     ) -> io::Result<bool> {
+        self.process_timed(event, &mut |_, alert| out(alert))
+    }
+
+    /// [`Engine::process`], telling `out` the event time each alert was
+    /// raised at (its event's, or its window's end).
+    pub(crate) fn process_timed(&mut self, event: &Event, out: TimedOut<'_>) -> io::Result<bool> {
         if event.time > self.watermark {
-            self.advance(event.time, out)?;
+            self.advance_timed(event.time, out)?;
         }
         let context = Context {
             learn_ms: self.learn_ms,
@@ -255,6 +264,11 @@ impl Engine {
         time: i64,
         out: &mut dyn FnMut(&Alert) -> io::Result<()>,
     ) -> io::Result<()> {
+        self.advance_timed(time, &mut |_, alert| out(alert))
+    }
+
+    /// [`Engine::advance`] with the time each alert was raised at.
+    pub(crate) fn advance_timed(&mut self, time: i64, out: TimedOut<'_>) -> io::Result<()> {
         if time <= self.watermark {
             return Ok(());
         }
@@ -285,6 +299,11 @@ impl Engine {
 
     /// Ends the input: closes every open window and releases every alert.
     pub fn finish(&mut self, out: &mut dyn FnMut(&Alert) -> io::Result<()>) -> io::Result<()> {
+        self.finish_timed(&mut |_, alert| out(alert))
+    }
+
+    /// [`Engine::finish`] with the time each alert was raised at.
+    pub(crate) fn finish_timed(&mut self, out: TimedOut<'_>) -> io::Result<()> {
         let context = Context {
             learn_ms: self.learn_ms,
             max_event_ids: self.max_event_ids,
@@ -346,7 +365,7 @@ fn flush(
     pending: &mut Vec<Pending>,
     before: Option<i64>,
     counts: &mut BTreeMap<String, u64>,
-    out: &mut dyn FnMut(&Alert) -> io::Result<()>,
+    out: TimedOut<'_>,
 ) -> io::Result<()> {
     if pending.is_empty() {
         return Ok(());
@@ -365,7 +384,7 @@ fn flush(
     };
     for item in pending.drain(..ready) {
         *counts.entry(item.alert.rule_id.clone()).or_default() += 1;
-        out(&item.alert)?;
+        out(item.time, &item.alert)?;
     }
     Ok(())
 }

@@ -16,6 +16,7 @@
 //! | `condition.rs` | aggregate states | aggregate values, the `alert when` truth |
 //! | `window.rs`, `cluster.rs`, `sequence.rs`, `new_value.rs` | events of one rule | raised alerts |
 //! | `engine.rs` | events in time order | alerts in raising order |
+//! | `panel.rs` | a dashboard, events | each panel's rows (the preview's data) |
 //! | `output.rs` | alerts | JSON lines, a summary table |
 //!
 //! # Order and lateness
@@ -88,6 +89,7 @@ mod input;
 mod literals;
 mod new_value;
 mod output;
+pub mod panel;
 mod reorder;
 mod scan;
 mod sequence;

@@ -39,6 +39,49 @@ pub(crate) struct GroupState {
 /// Baseline history of one group: `(window start, inner value per baseline)`, oldest first.
 type History = VecDeque<(i64, Box<[Option<f64>]>)>;
 
+/// The value of baseline `leaf` for the window of `length` starting at
+/// `start`, over a group's `history` (`(window start, inner value per
+/// baseline)` of the windows in which it had events, in any order), and the
+/// first window it averaged from.
+///
+/// The mean runs over the group's windows from its first window inside the
+/// lookback (rounded down to whole windows) up to `start`, exclusive:
+/// windows without events count at the expression's `empty` value (when it
+/// has one), windows where it has no value are skipped, and with no window
+/// inside the lookback there is no baseline. Rules and dashboard panels
+/// share it.
+pub(crate) fn baseline_mean<'h>(
+    history: impl Iterator<Item = &'h (i64, Box<[Option<f64>]>)> + Clone,
+    leaf: usize,
+    start: i64,
+    lookback: i64,
+    length: i64,
+    empty: Option<f64>,
+) -> (Option<f64>, Option<i64>) {
+    let length = length.max(1);
+    let span = lookback / length * length;
+    let inside =
+        history.filter(|(window, _)| *window >= start.saturating_sub(span) && *window < start);
+    let Some(first) = inside.clone().map(|(window, _)| *window).min() else {
+        return (None, None);
+    };
+    let windows = (start - first) / length;
+    let (mut sum, mut counted, mut stored) = (0.0, 0i64, 0i64);
+    for (_, inner) in inside {
+        stored += 1;
+        if let Some(value) = inner.get(leaf).copied().flatten() {
+            sum += value;
+            counted += 1;
+        }
+    }
+    if let Some(empty) = empty {
+        let empties = windows - stored;
+        sum += empty * empties as f64;
+        counted += empties;
+    }
+    ((counted > 0).then(|| sum / counted as f64), Some(first))
+}
+
 /// A window rule's compiled form and state.
 #[derive(Debug)]
 pub(crate) struct WindowShape {
@@ -244,33 +287,18 @@ impl WindowShape {
         let mut result = Vec::with_capacity(self.condition.baselines.len());
         let mut depth = 0;
         for (leaf, spec) in self.condition.baselines.iter().enumerate() {
-            let span = spec.lookback / self.length * self.length;
-            let inside = || {
-                history
-                    .into_iter()
-                    .flatten()
-                    .filter(|(window, _)| *window >= start.saturating_sub(span) && *window < start)
-            };
-            let Some(first) = inside().map(|(window, _)| *window).min() else {
-                result.push(None);
-                continue;
-            };
-            depth = depth.max(start - first);
-            let windows = (start - first) / self.length;
-            let (mut sum, mut counted, mut stored) = (0.0, 0i64, 0i64);
-            for (_, inner) in inside() {
-                stored += 1;
-                if let Some(value) = inner.get(leaf).copied().flatten() {
-                    sum += value;
-                    counted += 1;
-                }
+            let (value, first) = baseline_mean(
+                history.into_iter().flatten(),
+                leaf,
+                start,
+                spec.lookback,
+                self.length,
+                self.empty_baselines[leaf],
+            );
+            if let Some(first) = first {
+                depth = depth.max(start - first);
             }
-            if let Some(empty) = self.empty_baselines[leaf] {
-                let empties = windows - stored;
-                sum += empty * empties as f64;
-                counted += empties;
-            }
-            result.push((counted > 0).then(|| sum / counted as f64));
+            result.push(value);
         }
         let inner: Box<[Option<f64>]> = self
             .condition
