@@ -246,6 +246,101 @@ fn overview_by_hand() -> Dashboard {
     }
 }
 
+/// A dashboard of the shapes the overview does not use: a baseline per
+/// group of a value that can be missing, week buckets, a single value, a
+/// pie, `top` by a value that can be missing, alerts without buckets.
+fn shapes_by_hand() -> Dashboard {
+    let exprs = load_pack("tests/fixtures/dashboard_exprs");
+    let (count, _, _) = sides(&exprs, "exprs.count_baseline");
+    let (avg, avg_baseline, _) = sides(&exprs, "exprs.avg_tokens");
+    let week = 7 * DAY;
+    let panels = vec![
+        events(
+            "avg_against_baseline",
+            "Average output size per key against its 3-day baseline",
+            Visual::Line,
+            week,
+            source(&["inference"]),
+            vec![field("api_key_id")],
+            Some(DAY),
+            vec![
+                measure("avg_tokens", "avg(output_tokens)", &avg),
+                measure(
+                    "baseline",
+                    "baseline(avg(output_tokens), 3d)",
+                    &avg_baseline,
+                ),
+            ],
+            None,
+        ),
+        events(
+            "weekly",
+            "Inferences per week",
+            Visual::Bar,
+            30 * DAY,
+            source(&["inference"]),
+            Vec::new(),
+            Some(week),
+            vec![measure("inferences", "count()", &count)],
+            None,
+        ),
+        events(
+            "total",
+            "Inferences",
+            Visual::Single,
+            week,
+            source(&["inference"]),
+            Vec::new(),
+            None,
+            vec![measure("count", "count()", &count)],
+            None,
+        ),
+        events(
+            "tool_share",
+            "Share of tool calls",
+            Visual::Pie,
+            week,
+            source(&["tool_call"]),
+            vec![field("tool_name")],
+            None,
+            vec![measure("calls", "count()", &count)],
+            None,
+        ),
+        events(
+            "largest_outputs",
+            "Sessions with the largest outputs",
+            Visual::Table,
+            week,
+            source(&["inference"]),
+            vec![field("session_id")],
+            None,
+            vec![
+                measure("avg_tokens", "avg(output_tokens)", &avg),
+                measure("inferences", "count()", &count),
+            ],
+            Some(5),
+        ),
+        Panel {
+            id: "alerts_total".to_string(),
+            origin: ORIGIN,
+            title: "Alerts by rule".to_string(),
+            description: String::new(),
+            visual: Visual::Pie,
+            range_ms: week,
+            query: PanelQuery::Alerts { bucket_ms: None },
+        },
+    ];
+    Dashboard {
+        id: "fixture.shapes".to_string(),
+        file: "tests/fixtures/dashboard_exprs/shapes.tdl".to_string(),
+        origin: ORIGIN,
+        title: "Panel shapes".to_string(),
+        description: String::new(),
+        range_ms: week,
+        panels,
+    }
+}
+
 /// The shipped pack with the overview dashboard.
 fn pack_with_overview() -> Pack {
     let mut pack = load_pack("rules");
@@ -515,7 +610,8 @@ fn an_alerts_panel_without_compiled_rules_is_reported() {
 /// `tripline compile rules` writes the shipped dashboard itself.
 #[test]
 fn the_overview_is_written_for_the_conformance_checks() {
-    let pack = pack_with_overview();
+    let mut pack = pack_with_overview();
+    pack.dashboards.push(shapes_by_hand());
     let mapping = SentinelKql.default_mapping(&pack.schema);
     let registry = targets::registry();
     let output = targets::compile_pack(&SentinelKql, &pack, &mapping, &registry);
@@ -524,7 +620,7 @@ fn the_overview_is_written_for_the_conformance_checks() {
         "{:?}",
         output.panel_failures
     );
-    assert_eq!(output.dashboards, ["llm.overview"]);
+    assert_eq!(output.dashboards, ["llm.overview", "fixture.shapes"]);
     let root = Path::new(env!("CARGO_TARGET_TMPDIR")).join("dashboard-conformance/sentinel_kql");
     let _ = std::fs::remove_dir_all(&root);
     for (path, text) in &output.files {
@@ -533,6 +629,47 @@ fn the_overview_is_written_for_the_conformance_checks() {
         std::fs::write(file, text).unwrap();
     }
     assert!(root.join("workbooks/llm.overview.json").is_file());
+    let shapes = &output.files["workbooks/fixture.shapes.json"];
+    let (_, notebook) = workbook_json(shapes);
+    let query = |name: &str| -> String {
+        notebook["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|item| item["name"] == name)
+            .unwrap()["content"]["query"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let grouped = query("avg_against_baseline");
+    for part in [
+        "| project ApiKeyId, EarlierStart = TimeGenerated, Earlier = iff(AvgOutputTokensValues > 0, AvgOutputTokens, real(null))) on ApiKeyId",
+        "by ApiKeyId, TimeGenerated;",
+        "| lookup kind=leftouter History on ApiKeyId, TimeGenerated",
+        "avg_tokens = iff(AvgOutputTokensValues > 0, AvgOutputTokens, real(null))",
+        "| project TimeGenerated, ApiKeyId, avg_tokens, baseline",
+    ] {
+        assert!(grouped.contains(part), "{part}\n---\n{grouped}");
+    }
+    assert!(!grouped.contains("BaselineEmpty"), "{grouped}");
+    assert!(
+        query("weekly").contains(
+            "by TimeGenerated = bin_at(TimeGenerated, 7d, datetime(1970-01-01T00:00:00Z))"
+        ),
+        "{}",
+        query("weekly")
+    );
+    assert!(
+        query("largest_outputs").ends_with("| sort by avg_tokens desc, SessionId asc\n| take 5"),
+        "{}",
+        query("largest_outputs")
+    );
+    assert!(
+        query("alerts_total").ends_with("| summarize Alerts = count() by Rule"),
+        "{}",
+        query("alerts_total")
+    );
 }
 
 trait QueryMeasures {

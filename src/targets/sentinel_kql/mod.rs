@@ -5,7 +5,8 @@
 //! the analytics rule in the YAML form of the Azure-Sentinel repository
 //! (`rules/<id>.yaml`), the same rule as an ARM template (`arm/<id>.json`)
 //! and the query alone (`queries/<id>.kql`); for the pack, the custom table
-//! definition (`tables/LLMAppEvents_CL.json`). Both rule forms are serialised
+//! definition (`tables/LLMAppEvents_CL.json`); per dashboard, a workbook
+//! (`workbooks/<id>.json`, [`workbook`]). Both rule forms are serialised
 //! from one [`SentinelRule`]. Translation rules and what conformance proves
 //! are in `docs/targets.md`.
 

@@ -450,3 +450,56 @@ pub fn alerts_query(
         measure_columns: vec!["Alerts".to_string()],
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn bin_widths_print_as_integers_or_reals() {
+        assert_eq!(bin_size(250.0).unwrap(), "250");
+        assert_eq!(bin_size(0.5).unwrap(), "real(0.5)");
+        assert!(bin_size(0.0).is_none());
+        assert!(bin_size(f64::NAN).is_none());
+    }
+
+    #[test]
+    fn a_measure_named_like_a_kusto_word_is_bracketed() {
+        assert_eq!(measure_column("inferences"), "inferences");
+        assert_eq!(measure_column("count"), "count");
+        assert_eq!(measure_column("and"), "['and']");
+        assert_eq!(measure_column("by"), "['by']");
+    }
+
+    #[test]
+    fn an_alerts_panel_reads_the_pack_rules_by_guid() {
+        let rules = vec![(
+            "D33A659A-39F4-5F83-90F7-6BAB08769AE0".to_string(),
+            "agent.egress.unexpected_domain".to_string(),
+        )];
+        let origin = Origin {
+            line: 1,
+            column: 1,
+            start: 0,
+            end: 0,
+        };
+        let kql = alerts_query(origin, Some(3_600_000), &rules).unwrap();
+        assert!(
+            kql.text.contains(
+                "    \"d33a659a-39f4-5f83-90f7-6bab08769ae0\", \"agent.egress.unexpected_domain\"\n];"
+            ),
+            "{}",
+            kql.text
+        );
+        assert!(
+            kql.text
+                .ends_with("| summarize Alerts = count() by bin(TimeGenerated, 1h), Rule"),
+            "{}",
+            kql.text
+        );
+        assert_eq!(kql.time_column.as_deref(), Some("TimeGenerated"));
+        assert!(alerts_query(origin, None, &[]).is_err());
+    }
+}

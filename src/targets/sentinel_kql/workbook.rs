@@ -221,10 +221,10 @@ fn query_item(
     if visualization == "tiles"
         && let Some(measure) = kql.measure_columns.first()
     {
-        // One tile: the value as a big number (the Tiles settings' "Left"
-        // content with the Big Number renderer).
+        // One tile: the value as a big number (the tile settings' "Left"
+        // content with the Big Number renderer, formatter 12); the item's
+        // title names it.
         content["tileSettings"] = json!({
-            "titleContent": { "columnMatch": measure, "formatter": 1 },
             "leftContent": { "columnMatch": measure, "formatter": 12 },
             "showBorder": false,
         });
