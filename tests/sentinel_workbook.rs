@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 
 use insta::{Settings, assert_snapshot};
 use tripline::ir::dashboard::{Dashboard, GroupKey, Measure, Panel, PanelQuery, Visual};
-use tripline::ir::{Detection, Expr, ExprKind, Origin, Pack, Source};
+use tripline::ir::{ArithmeticOp, Detection, Expr, ExprKind, Origin, Pack, Source, ValueType};
 use tripline::project::{LoadOptions, load};
 use tripline::targets::sentinel_kql::SentinelKql;
 use tripline::targets::{self, Target};
@@ -251,7 +251,7 @@ fn overview_by_hand() -> Dashboard {
 /// pie, `top` by a value that can be missing, alerts without buckets.
 fn shapes_by_hand() -> Dashboard {
     let exprs = load_pack("tests/fixtures/dashboard_exprs");
-    let (count, _, _) = sides(&exprs, "exprs.count_baseline");
+    let (count, count_baseline, _) = sides(&exprs, "exprs.count_baseline");
     let (avg, avg_baseline, _) = sides(&exprs, "exprs.avg_tokens");
     let week = 7 * DAY;
     let panels = vec![
@@ -319,6 +319,29 @@ fn shapes_by_hand() -> Dashboard {
                 measure("inferences", "count()", &count),
             ],
             Some(5),
+        ),
+        events(
+            "deviation",
+            "Daily inferences above their 7-day baseline",
+            Visual::Line,
+            week,
+            source(&["inference"]),
+            Vec::new(),
+            Some(DAY),
+            vec![measure(
+                "deviation",
+                "count() - baseline(count(), 7d)",
+                &Expr {
+                    kind: ExprKind::Arithmetic {
+                        op: ArithmeticOp::Subtract,
+                        left: Box::new(count.clone()),
+                        right: Box::new(count_baseline.clone()),
+                    },
+                    value_type: ValueType::Float,
+                    origin: ORIGIN,
+                },
+            )],
+            None,
         ),
         Panel {
             id: "alerts_total".to_string(),
@@ -665,6 +688,17 @@ fn the_overview_is_written_for_the_conformance_checks() {
         "{}",
         query("largest_outputs")
     );
+    // A measure over a baseline reads the baseline's column; the count is a
+    // helper column, projected away.
+    let deviation = query("deviation");
+    for part in [
+        "| summarize Count = count() by bin(TimeGenerated, 1d));",
+        "| extend Baseline = iff(BaselineValues + BaselineEmpty > 0, BaselineSum / (BaselineValues + BaselineEmpty), real(null))",
+        "| extend deviation = (todouble(Count) - Baseline)",
+        "| project TimeGenerated, deviation",
+    ] {
+        assert!(deviation.contains(part), "{part}\n---\n{deviation}");
+    }
     assert!(
         query("alerts_total").ends_with("| summarize Alerts = count() by Rule"),
         "{}",

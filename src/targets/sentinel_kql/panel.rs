@@ -262,7 +262,7 @@ pub fn events_query(
         .map(|column| column.as_str())
         .chain(helpers.iter().map(String::as_str))
     {
-        if !seen.insert(column.to_ascii_lowercase()) {
+        if !seen.insert(column) {
             printer.fail(format!(
                 "the panel's query would name the column `{column}` twice (a group key, a measure or an aggregate); rename the measure"
             ));
