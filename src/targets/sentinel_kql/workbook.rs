@@ -95,6 +95,17 @@ fn panel_query(
     Ok((kql, visualization))
 }
 
+/// Text as an ARM template string: one that starts with `[` and ends with
+/// `]` would be read as an expression, so its first bracket is doubled
+/// (<https://learn.microsoft.com/azure/azure-resource-manager/templates/template-expressions#escape-characters>).
+fn arm_text(text: &str) -> String {
+    if text.starts_with('[') && text.ends_with(']') {
+        format!("[{text}")
+    } else {
+        text.to_string()
+    }
+}
+
 /// The workbook of a dashboard; `rules` are the GUIDs and ids of the pack's
 /// rules that compile for Sentinel (what an alerts panel counts).
 pub fn workbook(
@@ -134,14 +145,14 @@ pub fn workbook(
     let serialized = serde_json::to_string(&notebook).unwrap_or_default();
     let guid = uuid_v5(&NAMESPACE, format!("dashboard:{}", dashboard.id).as_bytes());
     let mut properties = json!({
-        "displayName": dashboard.title,
+        "displayName": arm_text(&dashboard.title),
         "category": "sentinel",
         "version": "Notebook/1.0",
         "sourceId": "[resourceId('Microsoft.OperationalInsights/workspaces', parameters('workspace'))]",
         "serializedData": serialized,
     });
     if !dashboard.description.trim().is_empty() {
-        properties["description"] = json!(dashboard.description.trim());
+        properties["description"] = json!(arm_text(dashboard.description.trim()));
     }
     let template = arm_workspace_template(
         Some(generator_metadata(&[("dashboard", json!(dashboard.id))])),
@@ -234,4 +245,16 @@ fn query_item(
         "content": content,
         "name": panel.id,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_reads_as_an_arm_expression_is_escaped() {
+        assert_eq!(arm_text("[draft]"), "[[draft]");
+        assert_eq!(arm_text("[draft] overview"), "[draft] overview");
+        assert_eq!(arm_text("LLM overview"), "LLM overview");
+    }
 }
