@@ -117,9 +117,30 @@ struct Token<'a> {
 /// Words that begin a declaration or a clause of a rule: a line starting
 /// with one is never a continuation.
 const STATEMENT_WORDS: &[&str] = &[
-    "rule", "event", "list", "lookup", "param", "playbook", "common", "match", "group", "within",
-    "alert", "new", "cluster", "sequence",
+    "rule",
+    "event",
+    "list",
+    "lookup",
+    "param",
+    "playbook",
+    "common",
+    "match",
+    "group",
+    "within",
+    "alert",
+    "new",
+    "cluster",
+    "sequence",
+    "dashboard",
+    "panel",
+    "every",
+    "show",
+    "top",
 ];
+
+/// Statement words whose items, one per line after a `,`, continue the
+/// statement (indented under it) rather than start a new one.
+const LIST_STATEMENT_WORDS: &[&str] = &["show"];
 
 fn is_operator_word(token: &Token) -> bool {
     token.kind == Kind::Word && crate::syntax::OPERATOR_WORDS.contains(&token.text)
@@ -206,8 +227,10 @@ fn lex(text: &str) -> Vec<Token<'_>> {
                 Kind::Number
             }
             b'a'..=b'z' | b'A'..=b'Z' | b'_' => {
+                // A rule or dashboard id may hold `-` and `.`.
                 let after_rule = last.is_some_and(|index| {
-                    tokens[index].kind == Kind::Word && tokens[index].text == "rule"
+                    tokens[index].kind == Kind::Word
+                        && ["rule", "dashboard"].contains(&tokens[index].text)
                 }) && !text[at..].trim_start().starts_with(':');
                 while at < bytes.len()
                     && (bytes[at].is_ascii_alphanumeric()
@@ -342,6 +365,9 @@ fn layout(tokens: &[Token]) -> String {
     // Comment-only lines wait for the code line below to know their indentation.
     let mut pending: Vec<(usize, String)> = Vec::new();
     let mut previous_ended_open = false;
+    // The first word of the statement the lines continue (`show` lists
+    // its measures one per line, indented under it).
+    let mut statement_word: Option<&str> = None;
     for (index, (breaks, line)) in lines.iter().enumerate() {
         let blank = index > 0 && *breaks > 1;
         let starts_close = line[0].kind == Kind::Close;
@@ -361,7 +387,10 @@ fn layout(tokens: &[Token]) -> String {
                 Some(opener) if !opener.brace => opener.content_indent,
                 top => {
                     let base = top.map_or(0, |opener| opener.content_indent);
-                    if starts_statement(previous, line) {
+                    let in_list =
+                        statement_word.is_some_and(|word| LIST_STATEMENT_WORDS.contains(&word));
+                    if starts_statement(previous, line, in_list) {
+                        statement_word = Some(line[0].text);
                         base
                     } else {
                         base + 2
@@ -433,8 +462,10 @@ fn layout(tokens: &[Token]) -> String {
 
 /// Whether a line starts a declaration, a clause, a metadata entry or a
 /// field, rather than continuing the line above.
-fn starts_statement(previous: Option<&Token>, line: &[&Token]) -> bool {
-    let after_separator = previous.is_none_or(|token| ["{", "}", ",", ";"].contains(&token.text));
+fn starts_statement(previous: Option<&Token>, line: &[&Token], in_list: bool) -> bool {
+    let after_separator = previous.is_none_or(|token| {
+        ["{", "}", ";"].contains(&token.text) || (token.text == "," && !in_list)
+    });
     let first = line[0];
     after_separator
         || (first.kind == Kind::Word && STATEMENT_WORDS.contains(&first.text))

@@ -53,6 +53,8 @@ KNOWN_COMMANDS = {
     "lookup",
     # clusters: the words of the text (docs/targets.md, splunk_spl)
     "rex",
+    # dashboard panels: top N, baselines' history, one column per group
+    "head", "appendpipe", "xyseries", "fillnull",
 }
 FUNCTIONS = {
     "match", "isnull", "isnotnull", "cidrmatch", "floor", "now", "if", "null",
@@ -62,6 +64,8 @@ FUNCTIONS = {
     "num", "str",
     # clusters: the fingerprint's band keys
     "mvmap", "mvdedup", "mvsort", "mvjoin", "mvcount", "md5", "lower", "substr",
+    # dashboard panels: baselines' later buckets and the merge of their rows
+    "mvrange", "first",
 }
 KEYWORDS = {"AND", "OR", "NOT", "AS", "by", "OR"}
 REQUIRED_KEYS = {
@@ -232,7 +236,7 @@ def keys_lookups(app, transforms):
     return found, problems
 
 
-def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
+def check_search(name, search, schema_fields, macros, filter_macro, keys=None, panel=False):
     problems = []
     try:
         strings, rest = strings_and_rest(search)
@@ -241,10 +245,28 @@ def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
         return [f"[{name}]: {error}"]
     lookup_problems, rest = check_lookups(name, rest, keys or {})
     problems.extend(lookup_problems)
-    if not search.startswith("`tripline_llm_events`"):
-        problems.append(f"[{name}]: does not start with the data-source macro")
-    if not search.rstrip().endswith(f"| `{filter_macro}`"):
-        problems.append(f"[{name}]: does not end with `{filter_macro}`")
+    if panel:
+        # A panel's own columns: measures, keys, bins and the audit index's fields.
+        defined = set(re.findall(r"\bAS\s+([A-Za-z_][A-Za-z0-9_]*)", rest))
+        defined |= set(re.findall(r"(?:\beval\s+|,\s*)([A-Za-z_][A-Za-z0-9_]*)\s*=(?!=)", rest))
+        schema_fields = set(schema_fields) | defined | {"_time", "value"}
+        if search.startswith("index=_audit "):
+            schema_fields |= {"index", "action", "ss_app", "ss_name"}
+        elif not search.startswith("`tripline_llm_events`"):
+            problems.append(f"[{name}]: does not start with the data-source macro")
+        depth = 0
+        for c in rest:
+            depth += {"[": 1, "]": -1}.get(c, 0)
+            if depth < 0 or depth > 1:
+                problems.append(f"[{name}]: unbalanced or nested '[' ']'")
+                break
+        if depth:
+            problems.append(f"[{name}]: unbalanced '['")
+    else:
+        if not search.startswith("`tripline_llm_events`"):
+            problems.append(f"[{name}]: does not start with the data-source macro")
+        if not search.rstrip().endswith(f"| `{filter_macro}`"):
+            problems.append(f"[{name}]: does not end with `{filter_macro}`")
     for macro in re.findall(r"`([^`]+)`", rest):
         if macro not in macros:
             problems.append(f"[{name}]: macro `{macro}` is not defined in macros.conf")
@@ -300,6 +322,41 @@ def check_search(name, search, schema_fields, macros, filter_macro, keys=None):
             except (re.error, ValueError) as error:
                 problems.append(f"[{name}]: regex {literal[:60]!r} does not compile: {error}")
     return problems
+
+
+def check_views(app, schema_fields, macros, keys):
+    """The Dashboard Studio views (issue 14): each is a version 2 dashboard
+    whose definition is JSON, every panel search passes the static checks
+    above (starting with the data-source macro, or the audit index for the
+    alerts panel), and the navigation bar names only views that exist.
+    Splunk's own validation of the definitions is splunk_dashboard_check.mjs."""
+    problems, count = [], 0
+    views = app / "default" / "data" / "ui" / "views"
+    names = set()
+    for path in sorted(views.glob("*.xml")) if views.is_dir() else []:
+        names.add(path.stem)
+        text = path.read_text(encoding="utf-8")
+        if not re.search(r'<dashboard version="2"( theme="(light|dark)")?>', text):
+            problems.append(f"{path.name}: not a <dashboard version=\"2\">")
+            continue
+        match = re.search(r"<definition><!\[CDATA\[(.*)\]\]></definition>", text, re.S)
+        if not match:
+            problems.append(f"{path.name}: no <definition> in CDATA")
+            continue
+        definition = json.loads(match.group(1))
+        for source_id, source in definition.get("dataSources", {}).items():
+            if source.get("type") != "ds.search":
+                continue
+            count += 1
+            query = source.get("options", {}).get("query", "")
+            problems.extend(check_search(f"{path.name} {source_id}", query, schema_fields, macros, None, keys, panel=True))
+    nav = app / "default" / "data" / "ui" / "nav" / "default.xml"
+    if nav.is_file():
+        builtin = {"search", "datasets", "reports", "alerts", "dashboards"}
+        for view in re.findall(r'<view name="([^"]+)"', nav.read_text(encoding="utf-8")):
+            if view not in names | builtin:
+                problems.append(f"nav/default.xml: view {view} is not in data/ui/views")
+    return count, problems
 
 
 def check_alert_actions(name, keys, schema_fields):
@@ -443,7 +500,9 @@ def main():
         problems.extend(check_search(name, keys.get("search", ""), schema_fields, macros, filter_macro, keys_found))
         problems.extend(check_alert_actions(name, keys, schema_fields))
     problems.extend(check_setup(app, macros, retention_days))
-    print(f"static checks: {len(saved)} saved searches, {len(problems)} problems")
+    panels, view_problems = check_views(app, schema_fields, macros, keys_found)
+    problems.extend(view_problems)
+    print(f"static checks: {len(saved)} saved searches, {panels} dashboard panel searches, {len(problems)} problems")
     if appinspect:
         out = Path(app).parent / "appinspect.json"
         subprocess.run(

@@ -27,12 +27,12 @@ const FUNCTIONS: [&str; 9] = [
 ];
 
 /// Source text with runs of whitespace folded to one space.
-fn normalize(text: &str) -> String {
+pub(crate) fn normalize(text: &str) -> String {
     text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// Whether an aggregate occurs anywhere in `expr`.
-fn contains_aggregate(expr: &ir::Expr) -> bool {
+pub(crate) fn contains_aggregate(expr: &ir::Expr) -> bool {
     match &expr.kind {
         ir::ExprKind::Aggregate { .. } => true,
         ir::ExprKind::Arithmetic { left, right, .. }
@@ -162,7 +162,11 @@ impl RuleChecker<'_> {
                     ),
                 )
                 .primary(span, "an aggregate in a filter")
-                .help("aggregates belong in `alert when`, after `group by ... within`"),
+                .help(if self.in_panel {
+                    "aggregates belong in the panel's `show` measures"
+                } else {
+                    "aggregates belong in `alert when`, after `group by ... within`"
+                }),
             );
             return None;
         }

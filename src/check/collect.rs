@@ -35,6 +35,17 @@ pub struct RuleSource<'a> {
     pub rule: &'a ast::RuleDecl,
 }
 
+/// A dashboard declaration waiting to be checked.
+#[derive(Debug, Clone, Copy)]
+pub struct DashboardSource<'a> {
+    /// The file it is in.
+    pub source: SourceId,
+    /// The whole declaration (for the origin).
+    pub declaration: &'a ast::Declaration,
+    /// The dashboard itself.
+    pub dashboard: &'a ast::DashboardDecl,
+}
+
 /// Everything declared in the pack.
 #[derive(Debug, Clone, Default)]
 pub struct Environment<'a> {
@@ -52,6 +63,8 @@ pub struct Environment<'a> {
     pub playbooks: BTreeMap<String, Declared<ir::Playbook>>,
     /// Rules in load order.
     pub rules: Vec<RuleSource<'a>>,
+    /// Dashboards in load order.
+    pub dashboards: Vec<DashboardSource<'a>>,
 }
 
 impl Environment<'_> {
@@ -187,6 +200,13 @@ pub fn collect<'a>(
                     declaration,
                     rule,
                 }),
+                ast::DeclarationKind::Dashboard(dashboard) => {
+                    environment.dashboards.push(DashboardSource {
+                        source: *source,
+                        declaration,
+                        dashboard,
+                    })
+                }
             }
         }
     }

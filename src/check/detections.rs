@@ -25,7 +25,11 @@ impl RuleChecker<'_> {
         }
     }
 
-    fn source(&mut self, types: Vec<String>, filter: Option<&ast::Expr>) -> Option<ir::Source> {
+    pub(crate) fn source(
+        &mut self,
+        types: Vec<String>,
+        filter: Option<&ast::Expr>,
+    ) -> Option<ir::Source> {
         let scope = Scope::new(types.clone());
         let filter = match filter {
             Some(filter) => {
@@ -184,7 +188,7 @@ impl RuleChecker<'_> {
     }
 
     /// Resolves key fields on every type of the scope; keys must be string, ip or int.
-    fn fields_on_all(
+    pub(crate) fn fields_on_all(
         &mut self,
         names: &[ast::Name],
         scope: &Scope,
@@ -226,7 +230,7 @@ impl RuleChecker<'_> {
     }
 
     /// A tumbling window length: at least 1s, and dividing a day or a multiple of one.
-    fn window(&mut self, duration: &ast::Duration, what: &str) -> Option<i64> {
+    pub(crate) fn window(&mut self, duration: &ast::Duration, what: &str) -> Option<i64> {
         let millis = duration.millis;
         if millis < 1000 {
             self.diagnostics.push(

@@ -302,15 +302,26 @@ impl RuleChecker<'_> {
     }
 
     pub(crate) fn field_outside_aggregate(&mut self, name: &ast::Name) {
+        let (place, label) = if self.in_panel {
+            (
+                "a panel measure",
+                "one value per event, and a measure sees a whole group",
+            )
+        } else {
+            (
+                "an alert condition",
+                "one value per event, and the condition sees a whole group",
+            )
+        };
         self.diagnostics.push(
             Diagnostic::new(
                 Code::FIELD_OUTSIDE_AGGREGATE,
                 format!(
-                    "the field `{}` is read outside an aggregate in an alert condition",
+                    "the field `{}` is read outside an aggregate in {place}",
                     name.text
                 ),
             )
-            .primary(name.span, "one value per event, and the condition sees a whole group")
+            .primary(name.span, label)
             .help(format!(
                 "wrap it in an aggregate such as `max({0})` or `distinct({0})`, or test it in the `where` filter",
                 name.text

@@ -419,3 +419,77 @@ pub(crate) fn playbook(
         guide: text(&entries, "guide", diagnostics).unwrap_or_default(),
     }
 }
+
+const DASHBOARD_KEYS: [&str; 3] = ["title", "description", "range"];
+
+const PANEL_KEYS: [&str; 4] = ["title", "description", "visual", "range"];
+
+/// The checked entries of a dashboard or a panel.
+#[derive(Debug, Clone)]
+pub(crate) struct ViewMetadata {
+    /// `title`.
+    pub title: String,
+    /// `description`, empty when none was written.
+    pub description: String,
+    /// `range`, when written.
+    pub range_ms: Option<i64>,
+    /// `visual` (panels only) and where its word was written.
+    pub visual: Option<(ir::dashboard::Visual, Span)>,
+}
+
+/// Checks the entries of a dashboard (`panel: false`) or of a panel
+/// (`panel: true`, where `visual` is required too). `None` when an entry is
+/// missing, unknown or wrong (each reported).
+pub(crate) fn view_metadata(
+    metadata: &[ast::Metadata],
+    id_span: Span,
+    panel: bool,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Option<ViewMetadata> {
+    let before = diagnostics.len();
+    let (owner, known, required): (&str, &[&str], &[&str]) = if panel {
+        ("panel", &PANEL_KEYS, &["title", "visual"])
+    } else {
+        ("dashboard", &DASHBOARD_KEYS, &["title"])
+    };
+    let entries = entries(metadata, known, owner, diagnostics);
+    for key in required {
+        if !entries.contains_key(key) && !misspelt(metadata, key) {
+            diagnostics.push(missing(owner, key, id_span));
+        }
+    }
+    let title = text(&entries, "title", diagnostics);
+    let description = text(&entries, "description", diagnostics).unwrap_or_default();
+    let range_ms = match entries.get("range").map(|entry| &entry.value) {
+        Some(MetadataValue::Duration(duration)) if duration.millis <= 0 => {
+            diagnostics.push(
+                Diagnostic::new(Code::WINDOW_LENGTH, "a time range must be longer than 0")
+                    .primary(duration.span, "zero"),
+            );
+            None
+        }
+        Some(MetadataValue::Duration(duration)) => Some(duration.millis),
+        Some(other) => {
+            diagnostics.push(wrong_type("range", "a duration", other).help("write `range: 7d`"));
+            None
+        }
+        None => None,
+    };
+    let visuals: Vec<(&str, ir::dashboard::Visual)> = ir::dashboard::Visual::ALL
+        .iter()
+        .map(|visual| (visual.keyword(), *visual))
+        .collect();
+    let visual = choice(&entries, "visual", &visuals, diagnostics).and_then(|visual| {
+        let span = entries.get("visual")?.value.span();
+        Some((visual, span))
+    });
+    if diagnostics[before..].iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    Some(ViewMetadata {
+        title: title?,
+        description,
+        range_ms,
+        visual,
+    })
+}

@@ -17,10 +17,12 @@
 //! | `detections` | detections | IR detections |
 //! | `metadata` | rule and playbook entries | IR metadata and playbooks |
 //! | `rules` | a rule declaration | an IR rule with what it reads |
+//! | `dashboards` | dashboard declarations | IR dashboards, panels checked against their visuals |
 //! | [`reference`](mod@reference) | embedded reference data | the known ATLAS ids |
 
 mod aggregates;
 pub mod collect;
+mod dashboards;
 mod detections;
 mod expressions;
 mod lookups;
@@ -113,6 +115,13 @@ pub fn check_with_reference(
             checked_rules.push(lowered);
         }
     }
+    let checked_dashboards = dashboards::check_dashboards(
+        sources,
+        &environment,
+        reference,
+        &mut usage,
+        &mut diagnostics,
+    );
     if !diagnostics.iter().any(Diagnostic::is_error) {
         unused_warnings(&environment, &usage, &mut diagnostics);
     }
@@ -156,7 +165,7 @@ pub fn check_with_reference(
             .map(|(name, playbook)| (name.clone(), playbook.value.clone()))
             .collect(),
         rules: checked_rules,
-        dashboards: Vec::new(),
+        dashboards: checked_dashboards,
     };
     (Some(pack), diagnostics)
 }

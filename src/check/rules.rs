@@ -49,6 +49,9 @@ pub(crate) struct RuleChecker<'a> {
     pub diagnostics: Vec<Diagnostic>,
     /// What this rule reads.
     pub usage: Usage,
+    /// Whether the expressions checked are a dashboard panel's (measures
+    /// instead of an alert condition), for the words of messages.
+    pub in_panel: bool,
 }
 
 impl<'a> RuleChecker<'a> {
@@ -64,6 +67,7 @@ impl<'a> RuleChecker<'a> {
             reference,
             diagnostics: Vec::new(),
             usage: Usage::default(),
+            in_panel: false,
         }
     }
 

@@ -135,6 +135,17 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
                 }));
             }
         }
+        for (panel, problems) in &output.panel_failures {
+            diagnostics.extend(problems.iter().filter_map(|problem| {
+                targets::panel_problem_diagnostic(
+                    problem,
+                    target.id(),
+                    panel,
+                    pack,
+                    &project.sources,
+                )
+            }));
+        }
         outputs.push((target.id(), output));
     }
     // A pair a target cannot express is not an error in the rules: by
@@ -154,10 +165,11 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
             return ExitCode::from(EXIT_USAGE);
         }
         super::write_stdout(&format!(
-            "{id}: {} rule{} compiled, {} not compiled, {} file{} in {}\n",
+            "{id}: {} rule{} compiled, {} not compiled{}, {} file{} in {}\n",
             output.compiled.len(),
             plural(output.compiled.len()),
             output.failures.len(),
+            dashboard_summary(output),
             output.files.len(),
             plural(output.files.len()),
             directory.display()
@@ -184,27 +196,74 @@ pub fn run(args: &CompileArgs, global: &Global) -> ExitCode {
         .iter()
         .map(|(_, output)| output.failures.len())
         .sum();
-    if left_out > 0 && args.deny_unsupported {
-        eprintln!(
-            "error: {left_out} rule × target pair{} not compiled (--deny-unsupported)",
-            plural(left_out)
-        );
+    let panels_left_out: usize = outputs
+        .iter()
+        .map(|(_, output)| output.panel_failures.len())
+        .sum();
+    if (left_out > 0 || panels_left_out > 0) && args.deny_unsupported {
+        if left_out > 0 {
+            eprintln!(
+                "error: {left_out} rule × target pair{} not compiled (--deny-unsupported)",
+                plural(left_out)
+            );
+        }
+        if panels_left_out > 0 {
+            eprintln!(
+                "error: {panels_left_out} dashboard panel{} left out (--deny-unsupported)",
+                plural(panels_left_out)
+            );
+        }
         ExitCode::from(EXIT_FINDINGS)
     } else {
-        if left_out > 0 && global.message_format == super::MessageFormat::Human {
+        if global.message_format == super::MessageFormat::Human {
             let why = if args.explain_unsupported {
                 "each explained above"
             } else {
                 "codes in the matrix; `--explain-unsupported` says why"
             };
-            eprintln!(
-                "note: {left_out} rule × target pair{} not compiled ({why}); \
-                 `--deny-unsupported` makes that exit 1",
-                plural(left_out)
-            );
+            if left_out > 0 {
+                eprintln!(
+                    "note: {left_out} rule × target pair{} not compiled ({why}); \
+                     `--deny-unsupported` makes that exit 1",
+                    plural(left_out)
+                );
+            }
+            if panels_left_out > 0 {
+                let why = if args.explain_unsupported {
+                    "each explained above"
+                } else {
+                    "`--explain-unsupported` says why"
+                };
+                eprintln!(
+                    "note: {panels_left_out} dashboard panel{} left out for a target that cannot \
+                     print {} exactly ({why})",
+                    plural(panels_left_out),
+                    if panels_left_out == 1 { "it" } else { "them" }
+                );
+            }
         }
         ExitCode::from(EXIT_OK)
     }
+}
+
+/// `, N dashboard(s)` (and panels left out) when the target wrote dashboards.
+fn dashboard_summary(output: &targets::PackOutput) -> String {
+    if output.dashboards.is_empty() && output.panel_failures.is_empty() {
+        return String::new();
+    }
+    let mut text = format!(
+        ", {} dashboard{}",
+        output.dashboards.len(),
+        plural(output.dashboards.len())
+    );
+    if !output.panel_failures.is_empty() {
+        text.push_str(&format!(
+            " ({} panel{} left out)",
+            output.panel_failures.len(),
+            plural(output.panel_failures.len())
+        ));
+    }
+    text
 }
 
 /// Each selected target's mapping: its default for the pack's schema, with

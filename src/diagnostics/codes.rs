@@ -120,6 +120,10 @@ registry! {
     DUPLICATE_KEY = "E0314", Error, "a metadata key is given twice";
     DETECTION_RANGE = "E0315", Error, "a detection setting is out of range";
     GROUP_FIELD_TYPE = "E0316", Error, "a grouping or key field has an unsuitable type";
+    DUPLICATE_DASHBOARD_NAME = "E0317", Error, "a dashboard, panel or measure name is given twice";
+    VISUAL_MISFIT = "E0318", Error, "a panel's visual does not fit its query";
+    PANEL_QUERY = "E0319", Error, "a panel query clause is out of range or out of place";
+    MEASURE_NAME = "E0320", Error, "a panel measure has no usable column name";
     // E04xx: target capability
     TARGET_LACKS_CAPABILITY = "E0401", Error, "the target cannot express a detection shape or operator the rule needs";
     TARGET_NO_EXACT_TRANSLATION = "E0402", Error, "a construct has no exact translation in the target's language";

@@ -178,9 +178,14 @@ pub struct Measure {
     pub label: String,
     /// A number over aggregates: aggregates (with `where` filters),
     /// arithmetic, constants and parameters, and `baseline(...)` when the
-    /// panel has time buckets. A `baseline` in a panel is the mean over the
-    /// same group's earlier buckets within the lookback *and inside the
-    /// panel's time range* (empty buckets count as 0 for `count`, `sum` and
-    /// `distinct`); it has no value on a group's first bucket.
+    /// panel has time buckets. A `baseline(X, L)` in a panel means what it
+    /// means in a rule (`docs/language.md`, baseline), with the panel's time
+    /// range as the only data: the mean of `X` over the same group's earlier
+    /// buckets, from the group's first bucket inside both `L` and the
+    /// panel's range up to the previous bucket. Buckets in between in which
+    /// the group had no events count with `X`'s value on no events (0 for
+    /// `count`, `sum`, `distinct`); buckets where `X` has no value are
+    /// skipped. No earlier bucket: no value. There is no learning period in
+    /// a panel.
     pub expr: Expr,
 }

@@ -52,6 +52,8 @@ pub enum DeclarationKind {
     Playbook(PlaybookDecl),
     /// `rule ID { metadata detection }`.
     Rule(RuleDecl),
+    /// `dashboard ID { metadata panels }`.
+    Dashboard(DashboardDecl),
 }
 
 /// A type written in a declaration.
@@ -160,6 +162,103 @@ pub struct RuleDecl {
     pub metadata: Vec<Metadata>,
     /// What the rule detects.
     pub detection: Detection,
+}
+
+/// `dashboard ID { ... }`.
+#[derive(Debug, Clone)]
+pub struct DashboardDecl {
+    /// Dotted dashboard id.
+    pub id: Name,
+    /// Metadata entries in the order written.
+    pub metadata: Vec<Metadata>,
+    /// Panels in the order written.
+    pub panels: Vec<PanelDecl>,
+}
+
+/// `panel ID { metadata query metadata }`.
+#[derive(Debug, Clone)]
+pub struct PanelDecl {
+    /// Panel id, unique within its dashboard.
+    pub id: Name,
+    /// Metadata entries in the order written.
+    pub metadata: Vec<Metadata>,
+    /// What the panel shows.
+    pub query: PanelQuery,
+    /// The whole panel.
+    pub span: Span,
+}
+
+/// What a panel shows.
+#[allow(clippy::large_enum_variant)]
+#[derive(Debug, Clone)]
+pub enum PanelQuery {
+    /// `match TYPES [where EXPR] [group by KEYS] [every D] show MEASURES [top N]`.
+    Events(EventsQuery),
+    /// `show alerts by rule [every D]`.
+    Alerts {
+        /// `every D`.
+        every: Option<Duration>,
+        /// The whole query.
+        span: Span,
+    },
+}
+
+/// A panel query over events.
+#[derive(Debug, Clone)]
+pub struct EventsQuery {
+    /// Event types after `match`.
+    pub event_types: Vec<Name>,
+    /// The `where` filter.
+    pub filter: Option<Expr>,
+    /// `group by` keys in the order written (empty without `group by`).
+    pub group_by: Vec<GroupKey>,
+    /// `every D`.
+    pub every: Option<Duration>,
+    /// `show` measures in the order written.
+    pub measures: Vec<MeasureDecl>,
+    /// `top N` with where `N` was written.
+    pub top: Option<(i64, Span)>,
+    /// The whole query.
+    pub span: Span,
+}
+
+/// A `group by` key of a panel.
+#[derive(Debug, Clone)]
+pub enum GroupKey {
+    /// A field.
+    Field(Name),
+    /// `bin(FIELD, SIZE)`.
+    Bin {
+        /// The field.
+        field: Name,
+        /// The width of a range.
+        size: f64,
+        /// Where the size was written.
+        size_span: Span,
+        /// The whole key.
+        span: Span,
+    },
+}
+
+impl GroupKey {
+    /// Where the key was written.
+    pub fn span(&self) -> Span {
+        match self {
+            GroupKey::Field(name) => name.span,
+            GroupKey::Bin { span, .. } => *span,
+        }
+    }
+}
+
+/// `EXPR [as NAME]` after `show`.
+#[derive(Debug, Clone)]
+pub struct MeasureDecl {
+    /// The value.
+    pub expr: Expr,
+    /// `as NAME`.
+    pub name: Option<Name>,
+    /// The whole measure.
+    pub span: Span,
 }
 
 /// `key: value` in a rule or playbook.

@@ -77,6 +77,7 @@ impl<'text> Builder<'text> {
                 Rule::param_decl => DeclarationKind::Param(self.param(child)),
                 Rule::playbook_decl => DeclarationKind::Playbook(self.playbook(child)),
                 Rule::rule_decl => DeclarationKind::Rule(self.rule(child)),
+                Rule::dashboard_decl => DeclarationKind::Dashboard(self.dashboard(child)),
                 _ => continue,
             };
             declarations.push(Declaration { doc, span, kind });
@@ -531,6 +532,178 @@ impl<'text> Builder<'text> {
             event_types,
             filter,
             repeat,
+            span,
+        }
+    }
+
+    // ------------------------------------------------------------ dashboards
+
+    fn dashboard(&mut self, pair: P) -> DashboardDecl {
+        let span = self.span(&pair);
+        let mut inner = pair.into_inner();
+        let id = inner.next().map_or_else(
+            || Name {
+                text: String::new(),
+                span,
+            },
+            |name| self.name(&name),
+        );
+        let mut metadata = Vec::new();
+        let mut panels = Vec::new();
+        for child in inner {
+            match child.as_rule() {
+                Rule::metadata => metadata.push(self.metadata(child)),
+                Rule::panel_decl => panels.push(self.panel(child)),
+                _ => {}
+            }
+        }
+        DashboardDecl {
+            id,
+            metadata,
+            panels,
+        }
+    }
+
+    fn panel(&mut self, pair: P) -> PanelDecl {
+        let span = self.span(&pair);
+        let mut id = Name {
+            text: String::new(),
+            span,
+        };
+        let mut metadata = Vec::new();
+        let mut query = None;
+        for child in pair.into_inner() {
+            match child.as_rule() {
+                Rule::ident => id = self.name(&child),
+                Rule::metadata => metadata.push(self.metadata(child)),
+                Rule::events_query => query = Some(PanelQuery::Events(self.events_query(child))),
+                Rule::alerts_query => {
+                    let query_span = self.span(&child);
+                    let every = child
+                        .into_inner()
+                        .find(|part| part.as_rule() == Rule::every_clause)
+                        .and_then(|clause| self.every(clause));
+                    query = Some(PanelQuery::Alerts {
+                        every,
+                        span: query_span,
+                    });
+                }
+                _ => {}
+            }
+        }
+        let query = query.unwrap_or(PanelQuery::Alerts { every: None, span });
+        PanelDecl {
+            id,
+            metadata,
+            query,
+            span,
+        }
+    }
+
+    fn every(&mut self, clause: P) -> Option<Duration> {
+        clause
+            .into_inner()
+            .find(|part| part.as_rule() == Rule::duration)
+            .map(|duration| self.duration(&duration))
+    }
+
+    fn events_query(&mut self, pair: P) -> EventsQuery {
+        let span = self.span(&pair);
+        let mut query = EventsQuery {
+            event_types: Vec::new(),
+            filter: None,
+            group_by: Vec::new(),
+            every: None,
+            measures: Vec::new(),
+            top: None,
+            span,
+        };
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::match_clause => {
+                    for piece in part.into_inner() {
+                        match piece.as_rule() {
+                            Rule::event_types => query.event_types = self.event_types(piece),
+                            Rule::expr => query.filter = Some(self.expr(piece)),
+                            _ => {}
+                        }
+                    }
+                }
+                Rule::panel_group => {
+                    for key in part.into_inner() {
+                        match key.as_rule() {
+                            Rule::ident => query.group_by.push(GroupKey::Field(self.name(&key))),
+                            Rule::bin_key => query.group_by.push(self.bin_key(key)),
+                            _ => {}
+                        }
+                    }
+                }
+                Rule::every_clause => query.every = self.every(part),
+                Rule::show_clause => {
+                    for measure in part.into_inner() {
+                        if measure.as_rule() == Rule::measure {
+                            query.measures.push(self.measure(measure));
+                        }
+                    }
+                }
+                Rule::top_clause => {
+                    if let Some(count) = part
+                        .into_inner()
+                        .find(|piece| piece.as_rule() == Rule::integer)
+                    {
+                        query.top = Some((self.integer(&count), self.span(&count)));
+                    }
+                }
+                _ => {}
+            }
+        }
+        query
+    }
+
+    fn bin_key(&mut self, pair: P) -> GroupKey {
+        let span = self.span(&pair);
+        let mut field = Name {
+            text: String::new(),
+            span,
+        };
+        let mut size = 0.0;
+        let mut size_span = span;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::ident => field = self.name(&part),
+                Rule::integer => {
+                    size = self.integer(&part) as f64;
+                    size_span = self.span(&part);
+                }
+                Rule::float => {
+                    size = self.float(&part);
+                    size_span = self.span(&part);
+                }
+                _ => {}
+            }
+        }
+        GroupKey::Bin {
+            field,
+            size,
+            size_span,
+            span,
+        }
+    }
+
+    fn measure(&mut self, pair: P) -> MeasureDecl {
+        let span = self.span(&pair);
+        let mut expr = None;
+        let mut name = None;
+        for part in pair.into_inner() {
+            match part.as_rule() {
+                Rule::expr => expr = Some(self.expr(part)),
+                Rule::ident => name = Some(self.name(&part)),
+                _ => {}
+            }
+        }
+        MeasureDecl {
+            expr: expr.unwrap_or_else(|| missing(span)),
+            name,
             span,
         }
     }

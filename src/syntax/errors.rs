@@ -13,8 +13,21 @@ use crate::source::{SourceId, Span};
 /// Words that start a declaration or name a part of one; with
 /// [`super::OPERATOR_WORDS`] they are the language's keywords.
 const DECLARATION_WORDS: &[&str] = &[
-    "rule", "event", "list", "lookup", "param", "common", "playbook", "cidr", "required", "file",
+    "rule",
+    "event",
+    "list",
+    "lookup",
+    "param",
+    "common",
+    "playbook",
+    "cidr",
+    "required",
+    "file",
     "columns",
+    "dashboard",
+    "panel",
+    "alerts",
+    "bin",
 ];
 
 /// Whether a word is a keyword of the language.
@@ -53,9 +66,23 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         | Rule::lookup_decl
         | Rule::param_decl
         | Rule::playbook_decl
-        | Rule::rule_decl => {
-            "a declaration (`rule`, `event`, `common`, `list`, `lookup`, `param` or `playbook`)"
+        | Rule::rule_decl
+        | Rule::dashboard_decl => {
+            "a declaration (`rule`, `event`, `common`, `list`, `lookup`, `param`, `playbook` or `dashboard`)"
         }
+        Rule::panel_decl | Rule::panel_kw => "a panel (`panel ID { ... }`)",
+        Rule::events_query | Rule::alerts_query => {
+            "a panel query (`match EVENT ... show ...` or `show alerts by rule`)"
+        }
+        Rule::panel_group => "`group by KEYS`",
+        Rule::bin_key => "`bin(FIELD, SIZE)`",
+        Rule::every_clause | Rule::every_kw => "`every DURATION`",
+        Rule::show_clause | Rule::show_kw => "`show EXPR [as NAME], ...`",
+        Rule::measure => "a measure (`EXPR [as NAME]`)",
+        Rule::as_kw => "`as NAME`",
+        Rule::top_clause | Rule::top_kw => "`top N`",
+        Rule::alerts_kw => "`alerts`",
+        Rule::rule_kw => "`rule`",
         Rule::field_decl => "a field declaration such as `user_input: string`",
         Rule::metadata => "a metadata entry such as `severity: high`",
         Rule::metadata_list => "a list in brackets",

@@ -56,6 +56,10 @@ pub(crate) const OPERATOR_WORDS: &[&str] = &[
     "startswith_any_cs",
     "endswith_any",
     "endswith_any_cs",
+    "every",
+    "show",
+    "as",
+    "top",
 ];
 
 #[derive(pest_derive::Parser)]

@@ -432,14 +432,53 @@ pub fn problem_diagnostic(
     rule: &Rule,
     sources: &Sources,
 ) -> Diagnostic {
+    located_problem(
+        problem,
+        &format!("rule `{}` cannot be compiled", rule.id),
+        target,
+        &rule.file,
+        sources,
+    )
+}
+
+/// A problem of a dashboard panel (`DASHBOARD_ID.PANEL_ID`, as
+/// [`DashboardOutput::failures`] names it) as a diagnostic at the panel's
+/// text; `None` when the pack has no such panel.
+pub fn panel_problem_diagnostic(
+    problem: &Problem,
+    target: &str,
+    panel: &str,
+    pack: &Pack,
+    sources: &Sources,
+) -> Option<Diagnostic> {
+    let dashboard = pack.dashboards.iter().find(|dashboard| {
+        panel
+            .strip_prefix(dashboard.id.as_str())
+            .and_then(|rest| rest.strip_prefix('.'))
+            .is_some_and(|id| dashboard.panels.iter().any(|found| found.id == id))
+    })?;
+    Some(located_problem(
+        problem,
+        &format!("panel `{panel}` is left out of its dashboard"),
+        target,
+        &dashboard.file,
+        sources,
+    ))
+}
+
+/// `SUBJECT for TARGET: MESSAGE` at the problem's origin in `file`.
+fn located_problem(
+    problem: &Problem,
+    subject: &str,
+    target: &str,
+    file: &str,
+    sources: &Sources,
+) -> Diagnostic {
     let mut diagnostic = Diagnostic::new(
         problem.code,
-        format!(
-            "rule `{}` cannot be compiled for {target}: {}",
-            rule.id, problem.message
-        ),
+        format!("{subject} for {target}: {}", problem.message),
     );
-    let source = sources.iter().find(|(_, file)| file.path == rule.file);
+    let source = sources.iter().find(|(_, found)| found.path == file);
     match source {
         Some((id, _)) => {
             let span = Span::new(
@@ -449,7 +488,7 @@ pub fn problem_diagnostic(
             );
             diagnostic = diagnostic.primary(span, problem.label.clone());
         }
-        None => diagnostic = diagnostic.in_file(rule.file.clone()),
+        None => diagnostic = diagnostic.in_file(file.to_string()),
     }
     for note in &problem.notes {
         diagnostic = diagnostic.note(note.clone());

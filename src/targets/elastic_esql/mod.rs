@@ -17,6 +17,7 @@
 //! BY _id, _index`. Sequences are refused through capabilities (E0401). The
 //! translation rules are in `docs/targets.md`.
 
+pub mod dashboard;
 pub mod lookup;
 mod query;
 pub mod quote;
@@ -112,6 +113,11 @@ impl Target for ElasticEsql {
             });
         }
         artifacts
+    }
+
+    /// Kibana dashboards of ES|QL Lens panels (see [`dashboard`]).
+    fn dashboard_artifacts(&self, pack: &Pack, mapping: &Mapping) -> super::DashboardOutput {
+        dashboard::dashboards(pack, mapping)
     }
 
     fn compile_rule(

@@ -19,7 +19,7 @@
 use std::cell::RefCell;
 
 use super::syntax::Esql;
-use crate::ir::{self, AggregateFunction, ArithmeticOp, Pack, Rule, Value};
+use crate::ir::{self, AggregateFunction, ArithmeticOp, Origin, Pack, Rule, Value};
 use crate::targets::lower::decimal_number_or_bool;
 use crate::targets::plan::{
     self, Cond, Condition, FingerprintStep, Leaf, Pred, Shape, Source, Window,
@@ -87,7 +87,8 @@ pub(super) fn compile(
         _ => None,
     };
     let mut query = Query {
-        rule,
+        origin: rule.origin,
+        schedule_ms: rule.metadata.schedule_ms,
         pack,
         mapping,
         problems,
@@ -132,17 +133,20 @@ pub(super) fn compile(
     }
 }
 
-struct Query<'a> {
-    rule: &'a Rule,
-    pack: &'a Pack,
-    mapping: &'a Mapping,
-    problems: Vec<Problem>,
+pub(super) struct Query<'a> {
+    /// Where refusals are reported: the rule (or the panel).
+    pub(super) origin: Origin,
+    /// How often the rule runs (0 for a panel, which is not scheduled).
+    pub(super) schedule_ms: i64,
+    pub(super) pack: &'a Pack,
+    pub(super) mapping: &'a Mapping,
+    pub(super) problems: Vec<Problem>,
     /// The learning period of baselines and new values.
-    learn_ms: i64,
+    pub(super) learn_ms: i64,
 }
 
 /// The commands of a query, one per line.
-fn pipeline(commands: &[String]) -> String {
+pub(super) fn pipeline(commands: &[String]) -> String {
     commands.join("\n| ")
 }
 
@@ -160,9 +164,9 @@ fn any_of(mut tests: Vec<String>) -> String {
 
 impl<'a> Query<'a> {
     /// Records a refusal at the rule; the query gets `false` in its place.
-    fn fail(&mut self, message: impl Into<String>) -> String {
+    pub(super) fn fail(&mut self, message: impl Into<String>) -> String {
         self.problems
-            .push(Problem::untranslatable(self.rule.origin, message.into()));
+            .push(Problem::untranslatable(self.origin, message.into()));
         "false".to_string()
     }
 
@@ -176,7 +180,7 @@ impl<'a> Query<'a> {
         }
     }
 
-    fn field(&mut self, source: &'a Source, canonical: &str) -> String {
+    pub(super) fn field(&mut self, source: &'a Source, canonical: &str) -> String {
         match self.syntax(source).field(canonical) {
             Ok(field) => field,
             Err(syntax::Unsupported(reason)) => self.fail(reason),
@@ -188,7 +192,11 @@ impl<'a> Query<'a> {
     /// the filter reads lookup indexes, a `WHERE` of the event types first,
     /// then each key and `LOOKUP JOIN`, then the rest. Returns the commands
     /// and the columns the joins added.
-    fn source(&mut self, source: &'a Source, extra: &[String]) -> (Vec<String>, Vec<String>) {
+    pub(super) fn source(
+        &mut self,
+        source: &'a Source,
+        extra: &[String],
+    ) -> (Vec<String>, Vec<String>) {
         let event_type = self.field(source, "event_type");
         let types: Vec<String> = source
             .event_types
@@ -248,7 +256,7 @@ impl<'a> Query<'a> {
         fingerprint: Option<&'a plan::Fingerprint>,
     ) -> (String, i64) {
         let w = window.bucket_ms;
-        let s = self.rule.metadata.schedule_ms;
+        let s = self.schedule_ms;
         if w <= 0 || s <= 0 {
             return (self.fail("the window and the schedule must be positive"), 0);
         }
@@ -542,7 +550,7 @@ impl<'a> Query<'a> {
         group: &[String],
         w: i64,
     ) -> String {
-        let s = self.rule.metadata.schedule_ms;
+        let s = self.schedule_ms;
         commands.push(format!(
             "EVAL tripline_slot_end_ms = (TO_LONG(NOW()) - {LATENESS_MS}) / {s} * {s}"
         ));
@@ -739,7 +747,7 @@ impl<'a> Query<'a> {
         values: &[String],
         lookback_ms: i64,
     ) -> (String, i64) {
-        let s = self.rule.metadata.schedule_ms;
+        let s = self.schedule_ms;
         let learn = self.learn_ms;
         if s <= 0 || learn <= 0 || lookback_ms <= 0 {
             let message = "the schedule, the learning period and the lookback must be positive";
@@ -803,7 +811,7 @@ impl<'a> Query<'a> {
 
     /// The column of each aggregate: its function and field, numbered
     /// when taken.
-    fn aggregate_names(&self, condition: &Condition) -> Vec<String> {
+    pub(super) fn aggregate_names(&self, condition: &Condition) -> Vec<String> {
         let mut names: Vec<String> = Vec::new();
         for aggregate in &condition.aggregates {
             let base = match &aggregate.field {
@@ -876,7 +884,7 @@ impl<'a> Query<'a> {
     /// operands are converted with `TO_DOUBLE`; a division by zero has no
     /// value (`CASE` without an else is null).
     /// https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/operators
-    fn value(&mut self, cond: &Cond, condition: &Condition, names: &[String]) -> String {
+    pub(super) fn value(&mut self, cond: &Cond, condition: &Condition, names: &[String]) -> String {
         let constant = match cond {
             Cond::Int(value) => Value::Int(*value),
             Cond::Float(value) => Value::Float(*value),
@@ -916,7 +924,7 @@ impl<'a> Query<'a> {
     }
 
     /// Whether the ES|QL value of `cond` is a double whatever the data.
-    fn is_double(&self, cond: &Cond, condition: &Condition) -> bool {
+    pub(super) fn is_double(&self, cond: &Cond, condition: &Condition) -> bool {
         match cond {
             Cond::Float(_) | Cond::Arithmetic(..) | Cond::Leaf(Leaf::Baseline(_)) => true,
             Cond::Leaf(Leaf::Aggregate(index)) => {
@@ -928,7 +936,7 @@ impl<'a> Query<'a> {
 
     /// One aggregate; a filter selects the events through `CASE` (a `null`
     /// condition is false there).
-    fn aggregate(&mut self, source: &'a Source, aggregate: &plan::Aggregate) -> String {
+    pub(super) fn aggregate(&mut self, source: &'a Source, aggregate: &plan::Aggregate) -> String {
         let predicate = aggregate
             .filter
             .as_ref()

@@ -15,6 +15,7 @@
 //! them) are translated exactly. The translation and its assumptions are in
 //! `docs/targets.md`.
 
+pub mod dashboard;
 pub mod lookup;
 mod query;
 pub mod quote;
@@ -23,10 +24,10 @@ mod syntax;
 use serde_json::json;
 
 use super::templates::{environment, render};
-use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
+use super::{Artifact, DashboardOutput, Mapping, Problem, Target, TargetField, duration_text};
 use crate::ir::{self, Need, Pack, Rule, Severity, Value, ValueType};
 
-pub use query::{LATENESS_SECONDS, WINDOW_FIELD, rule_search};
+pub use query::{LATENESS_SECONDS, WINDOW_FIELD, panel_search, rule_search};
 use quote::{conf_value, stanza_name};
 
 /// The target id.
@@ -242,6 +243,9 @@ impl Target for SplunkSpl {
             "definition": conf_value(&data_source),
             "data_source": data_source,
             "lookups": lookups,
+            // The app shows in Splunk's app menu, with its navigation bar,
+            // when it has dashboards.
+            "visible": !pack.dashboards.is_empty(),
         });
         let mut artifacts = setup(&environment, &data_source, mapping);
         let files = [
@@ -272,6 +276,10 @@ impl Target for SplunkSpl {
             });
         }
         artifacts
+    }
+
+    fn dashboard_artifacts(&self, pack: &Pack, mapping: &Mapping) -> DashboardOutput {
+        dashboard::dashboard_artifacts(pack, mapping)
     }
 }
 

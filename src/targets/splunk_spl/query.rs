@@ -10,6 +10,10 @@
 //! here is the shape: the event-type test, the buckets, `stats` per group or
 //! grouping set, the schedule slot's windows and the condition.
 
+mod panel;
+
+pub use panel::panel_search;
+
 use super::quote::plain_term;
 use super::syntax::{Spl, number, text_match};
 use crate::ir::{
