@@ -2,9 +2,9 @@
 //! template is a reviewed snapshot, every panel is written or reported, and
 //! a panel without an exact query is left out with its reason.
 //!
-//! Until the language parses `dashboard`, the overview's nine panels are
-//! built by hand from checked expressions (`tests/fixtures/dashboard_exprs`);
-//! once the shipped pack declares `llm.overview`, that one is used.
+//! The overview is the shipped `llm.overview` (by hand from checked
+//! expressions, `tests/fixtures/dashboard_exprs`, if the pack ever lacks
+//! it); more panel shapes are built by hand the same way.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -628,9 +628,9 @@ fn an_alerts_panel_without_compiled_rules_is_reported() {
     );
 }
 
-/// The whole Sentinel output with the overview, for `.ci/run`'s Kusto and
-/// ARM checks (`target/tmp/dashboard-conformance/sentinel_kql`), until
-/// `tripline compile rules` writes the shipped dashboard itself.
+/// The whole Sentinel output with the overview and the panel shapes it does
+/// not use, for `.ci/run`'s Kusto and ARM checks
+/// (`target/tmp/dashboard-conformance/sentinel_kql`).
 #[test]
 fn the_overview_is_written_for_the_conformance_checks() {
     let mut pack = pack_with_overview();

@@ -9,7 +9,8 @@
 //! (<https://learn.microsoft.com/azure/azure-monitor/visualize/resource-manager-workbooks>,
 //! <https://learn.microsoft.com/azure/azure-monitor/visualize/workbooks-automate>):
 //!
-//! - a text item (type 1) with the title and description;
+//! - a text item (type 1) with the title, the description and each panel's
+//!   sentence;
 //! - a time range parameter (type 9, parameter type 4) named `TimeRange`,
 //!   defaulting to the dashboard's range
 //!   (<https://learn.microsoft.com/azure/azure-monitor/visualize/workbooks-time>);
@@ -119,6 +120,17 @@ pub fn workbook(
     let mut heading = format!("## {}", dashboard.title);
     if !dashboard.description.trim().is_empty() {
         heading.push_str(&format!("\n\n{}", dashboard.description.trim()));
+    }
+    // The panels' sentences, as a list under the description (a query item
+    // shows its title only).
+    let described: Vec<String> = dashboard
+        .panels
+        .iter()
+        .filter(|panel| !panel.description.trim().is_empty())
+        .map(|panel| format!("- **{}**: {}", panel.title, panel.description.trim()))
+        .collect();
+    if !described.is_empty() {
+        heading.push_str(&format!("\n\n{}", described.join("\n")));
     }
     let mut items = vec![
         json!({
