@@ -2,7 +2,8 @@
 // Azure REST API: the model mappers that Azure's SDK generator writes from
 // the REST API specifications (npm `@azure/arm-securityinsight` for analytics
 // rules, automation rules and watchlists, `@azure/arm-operationalinsights`
-// for tables).
+// for tables, `@azure/arm-appinsights` for workbooks, whose model is the
+// workbooks API of 2021-08-01, the version the templates deploy).
 //
 // Usage: node arm_shapes.mjs <node_modules dir> <compile output>/sentinel_kql
 //
@@ -31,6 +32,7 @@ const require = createRequire(path.join(root, "x.js"));
 const core = require("@azure/core-client");
 const SI = await import(path.join(root, "@azure/arm-securityinsight/dist-esm/src/models/mappers.js"));
 const OI = await import(path.join(root, "@azure/arm-operationalinsights/dist-esm/src/models/mappers.js"));
+const AI = await import(path.join(root, "@azure/arm-appinsights/esm/models/mappers.js"));
 // validateConstraints is kept by core-client, though its serializer no longer calls it.
 const constraints = core.createSerializer({}, false);
 
@@ -141,6 +143,7 @@ const MODELS = {
   "Microsoft.OperationalInsights/workspaces/providers/automationRules": [SI, SI.AutomationRule],
   "Microsoft.OperationalInsights/workspaces/providers/watchlists": [SI, SI.Watchlist],
   "Microsoft.OperationalInsights/workspaces/tables": [OI, OI.Table],
+  "Microsoft.Insights/workbooks": [AI, AI.Workbook],
 };
 
 function resourceProblems(resource, where) {
@@ -155,7 +158,7 @@ function resourceProblems(resource, where) {
 
 const failures = [];
 let resources = 0;
-for (const folder of ["arm", "automation", "tables", "watchlists"]) {
+for (const folder of ["arm", "automation", "tables", "watchlists", "workbooks"]) {
   const directory = path.join(output, folder);
   if (!fs.existsSync(directory)) continue;
   for (const file of fs.readdirSync(directory).filter((name) => name.endsWith(".json")).sort()) {
@@ -184,6 +187,11 @@ const rule = sample("arm");
 if (rule) {
   variants.push(["an unknown rule key", { ...rule, properties: { ...rule.properties, queryText: "x" } }]);
   variants.push(["a numeric severity", { ...rule, properties: { ...rule.properties, enabled: "yes" } }]);
+}
+const workbook = sample("workbooks");
+if (workbook) {
+  variants.push(["a workbook without serializedData", { ...workbook, properties: { ...workbook.properties, serializedData: undefined } }]);
+  variants.push(["a workbook with an unknown property", { ...workbook, properties: { ...workbook.properties, notebook: {} } }]);
 }
 const table = sample("tables");
 if (table) variants.push(["a table with retention as text", { ...table, properties: { ...table.properties, retentionInDays: "90" } }]);

@@ -23,8 +23,15 @@
 // rule (`automation/*.json`, ARM `automationRules`) triggers on incident
 // creation for exactly the emitted analytics rules that carry its route,
 // labels the incident with the route and, if it assigns, assigns an object
-// id. A sanity query with a wrong column must fail (the analyser is
-// really checking names). It proves syntax, names and types; it cannot prove
+// id. Each workbook (`workbooks/*.json`, an ARM `Microsoft.Insights/workbooks`
+// resource) is a shared Sentinel workbook on the workspace whose
+// `serializedData` is a `Notebook/1.0` workbook: a `TimeRange` time picker,
+// and query items whose KQL analyses with zero errors against the emitted
+// table and Sentinel's `SecurityAlert` table (declared with the columns of
+// https://learn.microsoft.com/azure/sentinel/security-alert-schema), whose
+// result has a time column for the time-series visualizations, and whose
+// time range is the picker's or a fixed positive one. A sanity query with a
+// wrong column must fail (the analyser is really checking names). It proves syntax, names and types; it cannot prove
 // meaning (no Kusto engine runs offline).
 
 import fs from "node:fs";
@@ -101,7 +108,10 @@ if (fs.existsSync(watchlistDir)) {
 }
 const watchlistSchema = ["_DTItemId:string", "LastUpdatedTimeUTC:datetime", "SearchKey:string", "WatchlistItem:dynamic", ...[...watchlistColumns].map((c) => `${c}:string`)];
 const getWatchlist = new S.FunctionSymbol.$ctor15("_GetWatchlist", "(watchlistAlias:string)", `{ datatable(${watchlistSchema.join(", ")})[] }`, "Microsoft Sentinel watchlist");
-const database = new S.DatabaseSymbol.$ctor1("tripline", [...tables, getWatchlist], false);
+// Sentinel's alert table, which workbook panels over alerts read.
+const SECURITY_ALERT_COLUMNS = ["TimeGenerated:datetime", "AlertName:string", "AlertSeverity:string", "AlertType:string", "AlertLink:string", "CompromisedEntity:string", "ConfidenceLevel:string", "ConfidenceScore:real", "Description:string", "DisplayName:string", "EndTime:datetime", "Entities:string", "ExtendedLinks:string", "ExtendedProperties:string", "IsIncident:bool", "ProcessingEndTime:datetime", "ProductComponentName:string", "ProductName:string", "ProviderName:string", "RemediationSteps:string", "ResourceId:string", "SourceComputerId:string", "SourceSystem:string", "StartTime:datetime", "Status:string", "SystemAlertId:string", "Tactics:string", "Techniques:string", "TenantId:string", "Type:string", "VendorName:string", "VendorOriginalId:string", "WorkspaceResourceGroup:string", "WorkspaceSubscriptionId:string"];
+const securityAlert = S.TableSymbol.From(`(${SECURITY_ALERT_COLUMNS.join(", ")})`).WithName("SecurityAlert");
+const database = new S.DatabaseSymbol.$ctor1("tripline", [...tables, securityAlert, getWatchlist], false);
 const globals = K.GlobalState.Default.WithDatabase(database);
 const tableNames = Object.keys(columnsByTable);
 
@@ -131,12 +141,12 @@ for (const bad of [`${tableNames[0]} | where NoSuchColumn_ == 1`, `NoSuchTable_C
 }
 
 let analysed = 0;
-function checkQuery(where, query, required) {
+function checkQuery(where, query, required, readable = tableNames) {
   if (typeof query !== "string" || query.replace(/\/\/.*$/gm, "").trim() === "") {
     fail(where, "empty query");
-    return;
+    return null;
   }
-  if (!tableNames.some((name) => query.includes(name))) fail(where, "the query does not read the emitted table");
+  if (!readable.some((name) => query.includes(name))) fail(where, "the query does not read the emitted table");
   for (const match of query.matchAll(/_GetWatchlist\(\s*["']([^"']*)["']\s*\)/g)) {
     if (!aliases.has(match[1])) fail(where, `the watchlist ${match[1]} is not emitted`);
   }
@@ -146,9 +156,10 @@ function checkQuery(where, query, required) {
   const columns = resultColumns(code);
   if (!columns) {
     fail(where, "the query has no tabular result");
-    return;
+    return null;
   }
   for (const column of required) if (!columns.has(column)) fail(where, `result has no column ${column}`);
+  return code;
 }
 
 const REQUIRED_KEYS = ["id", "name", "description", "severity", "requiredDataConnectors", "queryFrequency", "queryPeriod", "triggerOperator", "triggerThreshold", "tactics", "relevantTechniques", "query", "entityMappings", "incidentConfiguration", "eventGroupingSettings", "version", "kind"];
@@ -254,9 +265,69 @@ for (const [guid, route] of Object.entries(routeOfRule)) {
   if (!(automated[route] && automated[route].has(guid))) fail(`route ${route}`, `rule ${guid} is in no automation rule`);
 }
 
+// Workbooks: one ARM template each, its notebook serialised in it.
+const workbookDir = path.join(output, "workbooks");
+const VISUALIZATIONS = new Set(["timechart", "linechart", "barchart", "categoricalbar", "areachart", "piechart", "table", "tiles"]);
+const OVER_TIME = new Set(["timechart", "linechart", "barchart", "areachart"]);
+let workbookPanels = 0;
+if (fs.existsSync(workbookDir)) {
+  for (const file of fs.readdirSync(workbookDir).filter((f) => f.endsWith(".json")).sort()) {
+    const where = `workbooks/${file}`;
+    const template = JSON.parse(fs.readFileSync(path.join(workbookDir, file), "utf8"));
+    if (!template.parameters || !template.parameters.workspace) fail(where, "no workspace parameter");
+    for (const resource of template.resources) {
+      if (resource.type !== "Microsoft.Insights/workbooks") fail(where, `unexpected resource ${resource.type}`);
+      if (!GUID.test(resource.name)) fail(where, "the workbook's name is not a GUID");
+      if (resource.kind !== "shared") fail(where, "kind is not shared");
+      const props = resource.properties;
+      if (props.category !== "sentinel") fail(where, "category is not sentinel");
+      if (!/^\[resourceId\('Microsoft\.OperationalInsights\/workspaces', parameters\('workspace'\)\)\]$/.test(props.sourceId)) fail(where, "sourceId is not the workspace");
+      if (!props.displayName) fail(where, "no displayName");
+      let notebook;
+      try {
+        notebook = JSON.parse(props.serializedData);
+      } catch (error) {
+        fail(where, `serializedData is not JSON: ${error.message}`);
+        continue;
+      }
+      if (notebook.version !== "Notebook/1.0") fail(where, `notebook version ${notebook.version}`);
+      const pickers = new Map();
+      const names = new Set();
+      for (const item of notebook.items) {
+        if (names.has(item.name)) fail(where, `two items named ${item.name}`);
+        names.add(item.name);
+        if (item.type === 9) {
+          for (const parameter of item.content.parameters) {
+            if (parameter.type === 4) {
+              if (!(parameter.value && parameter.value.durationMs > 0)) fail(where, `time parameter ${parameter.name} has no default range`);
+              pickers.set(parameter.name, parameter);
+            }
+          }
+        }
+      }
+      for (const item of notebook.items.filter((i) => i.type === 3)) {
+        const at = `${where} ${item.name}`;
+        const content = item.content;
+        workbookPanels += 1;
+        if (content.version !== "KqlItem/1.0" || content.queryType !== 0 || content.resourceType !== "microsoft.operationalinsights/workspaces") fail(at, "not a Log Analytics KQL item");
+        if (!VISUALIZATIONS.has(content.visualization)) fail(at, `visualization ${content.visualization}`);
+        if (content.timeContextFromParameter !== undefined && !pickers.has(content.timeContextFromParameter)) fail(at, `time range from unknown parameter ${content.timeContextFromParameter}`);
+        if (!(content.timeContext && content.timeContext.durationMs > 0)) fail(at, "no time range");
+        const code = checkQuery(at, content.query, [], [...tableNames, "SecurityAlert"]);
+        if (code && OVER_TIME.has(content.visualization)) {
+          const type = code.ResultType;
+          let timed = false;
+          for (let i = 0; type && i < type.Columns.Count; i++) if (type.Columns.getItem(i).Type.Name === "datetime") timed = true;
+          if (!timed) fail(at, `a ${content.visualization} without a datetime column`);
+        }
+      }
+    }
+  }
+}
+
 if (failures.length > 0) {
   for (const failure of failures) console.error(`FAIL ${failure}`);
   console.error(`${failures.length} failure(s); ${analysed} queries analysed`);
   process.exit(1);
 }
-console.log(`sentinel_kql: ${ruleFiles.length} rules, ${analysed} queries analysed against ${tableNames.join(", ")}: 0 errors`);
+console.log(`sentinel_kql: ${ruleFiles.length} rules, ${workbookPanels} workbook panels, ${analysed} queries analysed against ${tableNames.join(", ")}: 0 errors`);

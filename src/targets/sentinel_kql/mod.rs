@@ -5,18 +5,21 @@
 //! the analytics rule in the YAML form of the Azure-Sentinel repository
 //! (`rules/<id>.yaml`), the same rule as an ARM template (`arm/<id>.json`)
 //! and the query alone (`queries/<id>.kql`); for the pack, the custom table
-//! definition (`tables/LLMAppEvents_CL.json`). Both rule forms are serialised
+//! definition (`tables/LLMAppEvents_CL.json`); per dashboard, a workbook
+//! (`workbooks/<id>.json`, [`workbook`]). Both rule forms are serialised
 //! from one [`SentinelRule`]. Translation rules and what conformance proves
 //! are in `docs/targets.md`.
 
+pub mod panel;
 mod query;
 pub mod quote;
 mod syntax;
+pub mod workbook;
 
 use serde::Serialize;
 use serde_json::json;
 
-use super::{Artifact, Mapping, Problem, Target, TargetField, duration_text};
+use super::{Artifact, DashboardOutput, Mapping, Problem, Target, TargetField, duration_text};
 use crate::ir::{self, Need, Pack, Rule, Severity, ValueType};
 
 use super::deploy::{ENTITY_FIELDS, Entity, attack_techniques, routes_named};
@@ -61,7 +64,7 @@ pub const MAX_QUERY_CHARS: usize = 10_000;
 const LIMITS_PAGE: &str = "https://learn.microsoft.com/azure/sentinel/scheduled-rules-overview";
 
 /// The namespace of the rule GUIDs (UUID v5 of the rule id).
-const NAMESPACE: [u8; 16] = [
+pub(super) const NAMESPACE: [u8; 16] = [
     0x6b, 0x1f, 0x3c, 0x52, 0x8e, 0x0d, 0x4a, 0x57, 0x9a, 0x31, 0x27, 0x4e, 0x1d, 0x5c, 0x90, 0x2b,
 ];
 
@@ -257,6 +260,35 @@ impl Target for SentinelKql {
             }
         }
         artifacts
+    }
+
+    /// One workbook per dashboard (`workbooks/<id>.json`, see
+    /// [`workbook`]); a panel without an exact query is left out and
+    /// reported.
+    fn dashboard_artifacts(&self, pack: &Pack, mapping: &Mapping) -> DashboardOutput {
+        if pack.dashboards.is_empty() {
+            return DashboardOutput::default();
+        }
+        let table = mapping
+            .data_source
+            .first()
+            .map_or(TABLE, String::as_str)
+            .to_string();
+        let registry = super::registry();
+        let rules: Vec<(String, String)> = pack
+            .rules
+            .iter()
+            .filter(|rule| super::compile_rule(self, rule, pack, mapping, &registry).is_ok())
+            .map(|rule| (rule_guid(&rule.id), rule.id.clone()))
+            .collect();
+        let mut output = DashboardOutput::default();
+        for dashboard in &pack.dashboards {
+            let built = workbook::workbook(dashboard, pack, mapping, &table, &rules);
+            output.failures.extend(built.failures);
+            output.artifacts.push(built.artifact);
+            output.written.push(dashboard.id.clone());
+        }
+        output
     }
 }
 
@@ -741,7 +773,7 @@ fn arm_template(rule: &SentinelRule) -> serde_json::Value {
 
 /// An ARM deployment template for one resource of the Log Analytics
 /// workspace named by its `workspace` parameter, with `metadata` when given.
-fn arm_workspace_template(
+pub(super) fn arm_workspace_template(
     metadata: Option<serde_json::Value>,
     resource: serde_json::Value,
 ) -> serde_json::Value {
@@ -758,7 +790,7 @@ fn arm_workspace_template(
 }
 
 /// The generator and target of an emitted template, and `extra` keys.
-fn generator_metadata(extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
+pub(super) fn generator_metadata(extra: &[(&str, serde_json::Value)]) -> serde_json::Value {
     let mut metadata = json!({
         "generator": format!("tripline {}", env!("CARGO_PKG_VERSION")),
         "target": ID,

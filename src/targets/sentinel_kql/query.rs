@@ -122,7 +122,7 @@ pub fn rule_query(
 ) -> Result<Query, Vec<Problem>> {
     let plan = plan::plan(rule, pack)?;
     let mut printer = Printer {
-        rule,
+        origin: rule.origin,
         schema: &pack.schema,
         lookups: &pack.lookups,
         mapping,
@@ -325,39 +325,40 @@ fn join_words(parts: &[String]) -> String {
 }
 
 /// An epoch-aligned bin of `TimeGenerated`-like column.
-fn epoch_bin(column: &str, window_ms: i64) -> String {
+pub(super) fn epoch_bin(column: &str, window_ms: i64) -> String {
     format!(
         "bin_at({column}, {}, datetime(1970-01-01T00:00:00Z))",
         duration_text(window_ms)
     )
 }
 
-struct Printer<'a> {
-    rule: &'a Rule,
-    schema: &'a ir::Schema,
-    lookups: &'a std::collections::BTreeMap<String, ir::Lookup>,
-    mapping: &'a Mapping,
-    problems: Vec<Problem>,
+pub(super) struct Printer<'a> {
+    /// Where refusals are located (the rule's or the panel's origin).
+    pub(super) origin: ir::Origin,
+    pub(super) schema: &'a ir::Schema,
+    pub(super) lookups: &'a std::collections::BTreeMap<String, ir::Lookup>,
+    pub(super) mapping: &'a Mapping,
+    pub(super) problems: Vec<Problem>,
     /// A group key computed by the query (a cluster's fingerprint): its
     /// name in the plan, its column and the steps that compute it.
-    computed: Option<(&'static str, &'static str, String)>,
+    pub(super) computed: Option<(&'static str, &'static str, String)>,
 }
 
 /// One aggregate column of a window query.
-struct AggregateColumn {
-    name: String,
-    expression: String,
+pub(super) struct AggregateColumn {
+    pub(super) name: String,
+    pub(super) expression: String,
     /// A column counting the values, when the aggregate can have none.
-    count_column: Option<(String, String)>,
+    pub(super) count_column: Option<(String, String)>,
     /// Whether the column is a `real` (otherwise a `long`).
-    real: bool,
+    pub(super) real: bool,
 }
 
 /// The columns a condition's leaves are printed as.
-struct Leaves<'a> {
-    aggregates: &'a [AggregateColumn],
-    baselines: &'a [String],
-    percentiles: &'a [String],
+pub(super) struct Leaves<'a> {
+    pub(super) aggregates: &'a [AggregateColumn],
+    pub(super) baselines: &'a [String],
+    pub(super) percentiles: &'a [String],
 }
 
 /// Adds a guard unless it is already there.
@@ -390,18 +391,18 @@ fn arithmetic_symbol(op: ArithmeticOp) -> &'static str {
 
 impl Printer<'_> {
     /// Records a refusal at the rule; the query gets `false` in its place.
-    fn fail(&mut self, message: impl Into<String>) -> String {
+    pub(super) fn fail(&mut self, message: impl Into<String>) -> String {
         self.problems
-            .push(Problem::untranslatable(self.rule.origin, message.into()));
+            .push(Problem::untranslatable(self.origin, message.into()));
         "false".to_string()
     }
 
-    fn spelled(&mut self, spelled: Result<String, Unsupported>) -> String {
+    pub(super) fn spelled(&mut self, spelled: Result<String, Unsupported>) -> String {
         spelled.unwrap_or_else(|Unsupported(reason)| self.fail(reason))
     }
 
     /// A mapped column reference and its Kusto type.
-    fn column(&mut self, field: &str) -> (String, String) {
+    pub(super) fn column(&mut self, field: &str) -> (String, String) {
         match syntax::column(self.mapping, field) {
             Ok((column, kind)) => (column, kind.to_string()),
             Err(Unsupported(reason)) => (self.fail(reason), "bool".to_string()),
@@ -522,7 +523,7 @@ impl Printer<'_> {
         self.computed = Some((fingerprint.group_name(), "Fingerprint", steps));
     }
 
-    fn presence(&mut self, field: &str) -> String {
+    pub(super) fn presence(&mut self, field: &str) -> String {
         let presence = syntax::presence(self.mapping, field);
         self.spelled(presence)
     }
@@ -539,7 +540,7 @@ impl Printer<'_> {
     }
 
     /// The event-type test and the filter of a source.
-    fn source(&mut self, source: &Source) -> String {
+    pub(super) fn source(&mut self, source: &Source) -> String {
         let (event_type, _) = self.column("event_type");
         let types: Vec<String> = source
             .event_types
@@ -700,15 +701,21 @@ impl Printer<'_> {
             Some(root) => self.condition(root, &leaves),
             None => self.fail("the rule has no alert condition"),
         };
+        // What a baseline averages and a percentile ranks reads aggregates only.
+        let inner_leaves = Leaves {
+            aggregates: &aggregates,
+            baselines: &[],
+            percentiles: &[],
+        };
         let baseline_values: Vec<String> = condition
             .baselines
             .iter()
-            .map(|baseline| self.value(&baseline.inner, &aggregates))
+            .map(|baseline| self.value(&baseline.inner, &inner_leaves))
             .collect();
         let percentile_values: Vec<String> = condition
             .percentiles
             .iter()
-            .map(|percentile| self.value(&percentile.inner, &aggregates))
+            .map(|percentile| self.value(&percentile.inner, &inner_leaves))
             .collect();
         let window_ms = window.bucket_ms;
         let mut lets = vec![format!("let Window = {};", duration_text(window_ms))];
@@ -804,23 +811,7 @@ impl Printer<'_> {
                 branch.push(format!(
                     "| where EarlierStart >= WindowStart - {longest} and EarlierStart < WindowStart"
                 ));
-                let mut terms = Vec::new();
-                for ((prefix, lookback), value) in baselines.iter().zip(&lookbacks).zip(&earlier) {
-                    if baselines.len() == 1 {
-                        terms.push(format!("{prefix}First = min(EarlierStart)"));
-                        terms.push(format!("{prefix}Sum = sum({value})"));
-                        terms.push(format!("{prefix}Values = countif(isnotnull({value}))"));
-                        terms.push(format!("{prefix}Active = count()"));
-                    } else {
-                        let inside = format!("EarlierStart >= WindowStart - {lookback}");
-                        terms.push(format!("{prefix}First = minif(EarlierStart, {inside})"));
-                        terms.push(format!("{prefix}Sum = sumif({value}, {inside})"));
-                        terms.push(format!(
-                            "{prefix}Values = countif(isnotnull({value}) and {inside})"
-                        ));
-                        terms.push(format!("{prefix}Active = countif({inside})"));
-                    }
-                }
+                let terms = history_terms(&baselines, &lookbacks, &earlier, "WindowStart");
                 let mut by = join_keys.clone();
                 by.push("WindowStart".to_string());
                 by.push("WindowEnd".to_string());
@@ -852,24 +843,10 @@ impl Printer<'_> {
         }
         let mut learned = Vec::new();
         for (baseline, prefix) in condition.baselines.iter().zip(&baselines) {
-            let mean = match baseline.empty {
-                None => {
-                    format!("iff({prefix}Values > 0, {prefix}Sum / {prefix}Values, real(null))")
-                }
-                Some(empty) => {
-                    text.push_str(&format!(
-                        "\n| extend {prefix}Empty = (WindowStart - {prefix}First) / Window - {prefix}Active"
-                    ));
-                    let sum = if empty == 0.0 {
-                        format!("{prefix}Sum")
-                    } else {
-                        format!("({prefix}Sum + real({empty:?}) * {prefix}Empty)")
-                    };
-                    format!(
-                        "iff({prefix}Values + {prefix}Empty > 0, {sum} / ({prefix}Values + {prefix}Empty), real(null))"
-                    )
-                }
-            };
+            let (empty, mean) = baseline_mean(prefix, baseline.empty, "WindowStart", "Window");
+            if let Some(empty) = empty {
+                text.push_str(&format!("\n| extend {prefix}Empty = {empty}"));
+            }
             text.push_str(&format!("\n| extend {prefix} = {mean}"));
             learned.push(format!("WindowStart - {prefix}First >= Learn"));
         }
@@ -1242,7 +1219,8 @@ impl Printer<'_> {
     /// An expression over aggregates as a `real` that is null where the
     /// evaluator's has no value: the per-window value a baseline averages or
     /// a percentile ranks.
-    fn value(&mut self, cond: &Cond, aggregates: &[AggregateColumn]) -> String {
+    pub(super) fn value(&mut self, cond: &Cond, leaves: &Leaves<'_>) -> String {
+        let aggregates = leaves.aggregates;
         match cond {
             Cond::Int(value) => format!("real({:?})", *value as f64),
             Cond::Float(value) if value.is_finite() => format!("real({value:?})"),
@@ -1258,9 +1236,13 @@ impl Printer<'_> {
                     None => text,
                 }
             }
+            // A baseline is a `real` column, null where it has no value.
+            Cond::Leaf(Leaf::Baseline(index)) if *index < leaves.baselines.len() => {
+                leaves.baselines[*index].clone()
+            }
             Cond::Arithmetic(op, left, right) => {
-                let left = self.value(left, aggregates);
-                let right = self.value(right, aggregates);
+                let left = self.value(left, leaves);
+                let right = self.value(right, leaves);
                 match op {
                     ArithmeticOp::Divide => {
                         format!("iff({right} == 0, real(null), {left} / {right})")
@@ -1277,7 +1259,7 @@ impl Printer<'_> {
 
     /// The column of an aggregate, named after its function and field
     /// (`DistinctUserId`), numbered after the first of a name.
-    fn aggregate(
+    pub(super) fn aggregate(
         &mut self,
         aggregate: &plan::Aggregate,
         source: &Source,
@@ -1347,6 +1329,72 @@ impl Printer<'_> {
             expression,
             count_column,
             real,
+        }
+    }
+}
+
+/// The `summarize` terms that gather each baseline's history from a bucket
+/// joined with the same group's earlier buckets (`EarlierStart`, and per
+/// baseline its value there in the column `earlier`): the first earlier
+/// bucket, the sum and number of the values, and the number of earlier
+/// buckets with events. With several baselines, each keeps to its own
+/// lookback (the join reached back the longest).
+pub(super) fn history_terms(
+    prefixes: &[String],
+    lookbacks: &[String],
+    earlier: &[String],
+    start: &str,
+) -> Vec<String> {
+    let mut terms = Vec::new();
+    for ((prefix, lookback), value) in prefixes.iter().zip(lookbacks).zip(earlier) {
+        if prefixes.len() == 1 {
+            terms.push(format!("{prefix}First = min(EarlierStart)"));
+            terms.push(format!("{prefix}Sum = sum({value})"));
+            terms.push(format!("{prefix}Values = countif(isnotnull({value}))"));
+            terms.push(format!("{prefix}Active = count()"));
+        } else {
+            let inside = format!("EarlierStart >= {start} - {lookback}");
+            terms.push(format!("{prefix}First = minif(EarlierStart, {inside})"));
+            terms.push(format!("{prefix}Sum = sumif({value}, {inside})"));
+            terms.push(format!(
+                "{prefix}Values = countif(isnotnull({value}) and {inside})"
+            ));
+            terms.push(format!("{prefix}Active = countif({inside})"));
+        }
+    }
+    terms
+}
+
+/// A baseline's mean over the history [`history_terms`] gathered: with an
+/// empty value (0 for `count`, `sum`, `distinct`), the buckets between the
+/// first earlier one and this one without events count at that value (the
+/// expression of the `PrefixEmpty` column, returned first); without one,
+/// only buckets with a value count. Null when no bucket counts.
+pub(super) fn baseline_mean(
+    prefix: &str,
+    empty: Option<f64>,
+    start: &str,
+    window: &str,
+) -> (Option<String>, String) {
+    match empty {
+        None => (
+            None,
+            format!("iff({prefix}Values > 0, {prefix}Sum / {prefix}Values, real(null))"),
+        ),
+        Some(empty) => {
+            let sum = if empty == 0.0 {
+                format!("{prefix}Sum")
+            } else {
+                format!("({prefix}Sum + real({empty:?}) * {prefix}Empty)")
+            };
+            (
+                Some(format!(
+                    "({start} - {prefix}First) / {window} - {prefix}Active"
+                )),
+                format!(
+                    "iff({prefix}Values + {prefix}Empty > 0, {sum} / ({prefix}Values + {prefix}Empty), real(null))"
+                ),
+            )
         }
     }
 }
