@@ -13,13 +13,15 @@ use std::sync::Arc;
 use super::condition::{
     AggregateSpec, BaselineSpec, Cond, Condition, Leaf, Number, PercentileSpec, Value,
 };
-use super::event::{FilterId, Projection, Variant};
+use super::event::FilterId;
 use super::expr::{
     Constant, Form, KEY_SEPARATOR, Matcher, NarrowedNeedles, Needles, Network, Pred, Subject,
     ValueExpr,
 };
+use super::fold::Variant;
 use super::group::{FastMap, FastSet};
 use super::literals::PatternSet;
+use super::projection::Projection;
 use crate::ir::{self, Expr, ExprKind, StringSet, TextOp};
 
 /// Builds compiled expressions for one pack, sharing automata between rules.

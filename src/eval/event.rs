@@ -1,36 +1,16 @@
-//! Event lines to projected events.
+//! One parsed event: the values of the fields the loaded rules read, the
+//! results of their filters, and the order in which events are processed.
 //!
-//! Input: one JSON-lines line and the [`Projection`] planned at load time (the
-//! fields the loaded rules read, the schema's declared types, and which
-//! case-folded variants the case-insensitive operators need). Output: an
-//! [`Event`], or a [`LineError`] naming what is wrong with the line.
-//!
-//! The line is read in one pass that looks each key up once: a key a rule
-//! reads is materialised into its slot (strings are copied into one buffer per
-//! event); a key the schema declares but no rule reads is only type-checked
-//! (its text is scanned, not copied); any other key is validated and skipped.
-//! No `serde_json::Value` is built. The pass is the hand-written scanner of
-//! [`super::scan`] for the common line, and a serde visitor that fills the
-//! same slots for any line the scanner leaves (unusual forms, and every
-//! invalid line, so that errors are worded by `serde_json`). After the line, the
-//! declared types are checked for the event's type (ints given as integral
-//! floats are accepted, numbers are never read from strings), timestamps become
-//! epoch milliseconds, and the lowercased (and whitespace-folded) variants of
-//! the slots that case-insensitive operators read are computed once.
+//! An [`Event`] is made by [`super::projection::Projection::parse_line`],
+//! which owns the layout of its slots; every other part of the evaluator
+//! only reads it, through [`Event::scalar`], [`Event::text`],
+//! [`Event::variant`] and [`Event::passed`]. This module imports nothing
+//! else of the evaluator, so that the predicates (`expr.rs`), the group keys
+//! (`group.rs`) and the scanner (`scan.rs`) can read events without an
+//! import loop back through the parser.
 
 use std::borrow::Cow;
 use std::cmp::Ordering;
-use std::fmt;
-use std::sync::Arc;
-
-use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
-
-use super::error::{LineError, LineErrorKind};
-use super::expr::Pred;
-use super::group::FastMap;
-use super::scan::{KeyUse, scan_object};
-use super::time;
-use crate::ir::{Schema, ValueType};
 
 /// The value of one slot of an event.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -52,7 +32,8 @@ pub(crate) enum Slot {
 }
 
 impl Slot {
-    fn json_kind(self) -> &'static str {
+    /// How a line error names the slot's JSON value.
+    pub(super) fn json_kind(self) -> &'static str {
         match self {
             Slot::Missing => "null",
             Slot::Str(..) | Slot::Probed => "a string",
@@ -88,17 +69,6 @@ impl Scalar<'_> {
     }
 }
 
-/// A case-insensitive view of a string slot.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub(crate) enum Variant {
-    /// Lowercased.
-    Lower,
-    /// Lowercased, with runs of whitespace folded into one space.
-    LowerFolded,
-    /// Runs of whitespace folded into one space, case kept.
-    Folded,
-}
-
 /// One parsed event: only the projected fields, in slots.
 #[derive(Debug, Clone)]
 pub struct Event {
@@ -114,18 +84,20 @@ pub struct Event {
     /// orders it among such events of the same timestamp (zeros for an event
     /// with an id, which never reads it).
     pub(crate) digest: [u8; 16],
-    text: String,
+    /// The text of the string slots (written only by the projection, like
+    /// the fields below).
+    pub(super) text: String,
     /// The fields' slots (before `variant_base`), then the precomputed variants
     /// (from `variant_base`), then the results of the filters past the 64th
     /// as bits, 64 per slot (from `filter_base`). Once the filters have run,
     /// only the slots the shapes read are left (see [`Projection::compact`]).
-    slots: Vec<Slot>,
+    pub(super) slots: Vec<Slot>,
     /// The results of the first 64 filters, in the event itself: the engine
     /// tests them for every rule of the event's type, and most fail, so most
     /// rules never touch the slots.
-    passed_low: u64,
-    variant_base: u16,
-    filter_base: u16,
+    pub(super) passed_low: u64,
+    pub(super) variant_base: u16,
+    pub(super) filter_base: u16,
 }
 
 impl Event {
@@ -238,582 +210,23 @@ fn tie_order(left: &Event, right: &Event) -> Ordering {
     .then_with(|| (left.input, left.line).cmp(&(right.input, right.line)))
 }
 
-/// The buffers one parsing thread reuses from line to line: the text of
-/// the line's fields and its slots, which each event gives back once it has
-/// kept what it needs.
-#[derive(Debug, Default)]
-pub struct Scratch {
-    text: String,
-    slots: Vec<Slot>,
-}
-
-#[derive(Debug, Clone)]
-struct FieldInfo {
-    name: String,
-    materialize: bool,
-    /// Read after the filters (group keys, aggregated fields, event ids):
-    /// kept in the event that waits in the reorder buffer and reaches the engine.
-    kept: bool,
-}
-
-#[derive(Debug, Clone)]
-struct TypeInfo {
-    /// Declared fields of the type (common ones included) that are in the projection, with their types.
-    checks: Vec<(u16, ValueType)>,
-    /// Required fields (beyond `timestamp` and `event_type`).
-    required: Vec<u16>,
-}
-
 /// The index of a filter in the [`Projection`].
 pub(crate) type FilterId = u16;
-
-/// What to read from each line, planned once for the loaded rules, and the
-/// rules' filters, which only read one event and so are evaluated right
-/// after the line is parsed (on the parsing thread, while the event is in
-/// cache); the engine reads their results with [`Event::passed`].
-#[derive(Debug, Clone)]
-pub struct Projection {
-    /// Every filter (rule filters, aggregate filters, sequence step filters).
-    filters: Vec<Arc<Pred>>,
-    /// Per event type, the filters that apply to it.
-    type_filters: Vec<Vec<FilterId>>,
-    fields: Vec<FieldInfo>,
-    by_name: FastMap<Box<str>, u16>,
-    /// Open-addressing table of field names for the per-key lookup of the hot path.
-    table: NameTable,
-    type_names: Vec<String>,
-    types_by_name: FastMap<Box<str>, u32>,
-    types: Vec<TypeInfo>,
-    /// `(slot, variant)` of every precomputed variant, by position.
-    variants: Vec<(u16, Variant)>,
-    timestamp: u16,
-    event_type: u16,
-    event_id: u16,
-    /// One past the highest slot a detection shape reads: an event keeps
-    /// only the slots below it once its filters have run.
-    kept_limit: u16,
-}
 
 /// The slot of `event_id` in every projection (after `timestamp` and `event_type`).
 pub(crate) const EVENT_ID_SLOT: u16 = 2;
 
-impl Projection {
-    /// A projection that type-checks every field of the schema and materialises
-    /// `timestamp`, `event_type` and `event_id`; rules add what they read with [`Projection::read`].
-    ///
-    /// `kept` names the fields the detection shapes will read (see
-    /// [`Projection::keep`]): they get the lowest slots, after the three
-    /// above, so that an event waiting in the reorder buffer holds only that
-    /// short prefix of slots (see [`Projection::kept_names`]).
-    pub(crate) fn new(schema: &Schema, kept: &[String]) -> Projection {
-        let mut projection = Projection {
-            filters: Vec::new(),
-            type_filters: Vec::new(),
-            fields: Vec::new(),
-            by_name: FastMap::default(),
-            table: NameTable::default(),
-            type_names: Vec::new(),
-            types_by_name: FastMap::default(),
-            types: Vec::new(),
-            variants: Vec::new(),
-            timestamp: 0,
-            event_type: 0,
-            event_id: 0,
-            kept_limit: 0,
-        };
-        projection.timestamp = projection.keep("timestamp");
-        projection.event_type = projection.keep("event_type");
-        projection.event_id = projection.keep("event_id");
-        for name in kept {
-            projection.keep(name);
-        }
-        for event in schema.events.values() {
-            let mut info = TypeInfo {
-                checks: Vec::new(),
-                required: Vec::new(),
-            };
-            for field in schema.common.iter().chain(&event.fields) {
-                let slot = projection.slot_or_probe(&field.name);
-                if field.name == "timestamp" || field.name == "event_type" {
-                    continue;
-                }
-                info.checks.push((slot, field.value_type));
-                if field.required {
-                    info.required.push(slot);
-                }
-            }
-            let index = projection.types.len() as u32;
-            projection
-                .types_by_name
-                .insert(event.name.as_str().into(), index);
-            projection.type_names.push(event.name.clone());
-            projection.types.push(info);
-        }
-        projection.type_filters = vec![Vec::new(); projection.types.len()];
-        projection
-    }
-
-    /// Adds a filter evaluated for events of the given types; returns its id.
-    pub(crate) fn add_filter(&mut self, pred: Pred, event_types: &[u32]) -> FilterId {
-        let id = self.filters.len() as FilterId;
-        self.filters.push(Arc::new(pred));
-        for &event_type in event_types {
-            if let Some(list) = self.type_filters.get_mut(event_type as usize) {
-                list.push(id);
-            }
-        }
-        id
-    }
-
-    fn slot_or_probe(&mut self, name: &str) -> u16 {
-        if let Some(slot) = self.by_name.get(name) {
-            return *slot;
-        }
-        let slot = self.fields.len() as u16;
-        self.fields.push(FieldInfo {
-            name: name.to_string(),
-            materialize: false,
-            kept: false,
-        });
-        self.by_name.insert(name.into(), slot);
-        self.table.insert(name, slot);
-        slot
-    }
-
-    /// Marks a field as read by a rule and returns its slot.
-    pub(crate) fn read(&mut self, name: &str) -> u16 {
-        let slot = self.slot_or_probe(name);
-        self.fields[usize::from(slot)].materialize = true;
-        slot
-    }
-
-    /// Marks a field as read after the filters (by a detection shape) and returns its slot.
-    pub(crate) fn keep(&mut self, name: &str) -> u16 {
-        let slot = self.read(name);
-        self.fields[usize::from(slot)].kept = true;
-        self.kept_limit = self.kept_limit.max(slot + 1);
-        slot
-    }
-
-    /// The fields detection shapes read, in slot order: what a second
-    /// projection of the same rules should keep first.
-    pub(crate) fn kept_names(&self) -> Vec<String> {
-        self.fields
-            .iter()
-            .filter(|field| field.kept)
-            .map(|field| field.name.clone())
-            .collect()
-    }
-
-    /// Requests a case-insensitive variant of a slot; returns its position.
-    pub(crate) fn variant(&mut self, slot: u16, variant: Variant) -> u16 {
-        if let Some(position) = self
-            .variants
-            .iter()
-            .position(|entry| *entry == (slot, variant))
-        {
-            return position as u16;
-        }
-        self.variants.push((slot, variant));
-        (self.variants.len() - 1) as u16
-    }
-
-    /// The index of an event type name.
-    pub(crate) fn event_type_index(&self, name: &str) -> Option<u32> {
-        self.types_by_name.get(name).copied()
-    }
-
-    /// Number of event types the schema declares.
-    pub(crate) fn event_type_count(&self) -> usize {
-        self.types.len()
-    }
-
-    /// Names of the fields rules read (materialised), for reports.
-    pub fn read_fields(&self) -> Vec<&str> {
-        self.fields
-            .iter()
-            .filter(|field| field.materialize)
-            .map(|field| field.name.as_str())
-            .collect()
-    }
-
-    /// What the fast path does with a key's value.
-    #[inline]
-    fn key_use(&self, key: &str) -> KeyUse {
-        match self.table.get(key) {
-            Some(&slot) if self.fields[usize::from(slot)].materialize => KeyUse::Read(slot),
-            Some(&slot) => KeyUse::Probe(slot),
-            None => KeyUse::Skip,
-        }
-    }
-
-    /// Reads a line into the slots with `serde_json` (the path for lines the
-    /// fast scanner leaves).
-    fn read_with_serde(
-        &self,
-        line: &str,
-        slots: &mut [Slot],
-        text: &mut String,
-    ) -> Result<(), serde_json::Error> {
-        let mut deserializer = serde_json::Deserializer::from_str(line);
-        let visitor = EventVisitor {
-            projection: self,
-            slots,
-            text,
-        };
-        deserializer
-            .deserialize_map(visitor)
-            .and_then(|()| deserializer.end())
-    }
-
-    /// Parses one line into an event. `Ok(None)` for a blank line.
-    pub fn parse_line(
-        &self,
-        line: &str,
-        input: u32,
-        number: u64,
-        buffers: &mut Scratch,
-    ) -> Result<Option<Event>, LineError> {
-        if line.trim().is_empty() {
-            return Ok(None);
-        }
-        let error = |kind| LineError { line: number, kind };
-        let scratch = &mut buffers.text;
-        scratch.clear();
-        let filter_words = self.filters.len().div_ceil(64).saturating_sub(1);
-        let mut slots = std::mem::take(&mut buffers.slots);
-        slots.clear();
-        slots.reserve(self.fields.len() + self.variants.len() + filter_words);
-        slots.resize(self.fields.len(), Slot::Missing);
-        if scan_object(line, |key| self.key_use(key), &mut slots, scratch).is_err() {
-            // Not a line the fast path takes: serde_json reads it (and words any error).
-            slots.fill(Slot::Missing);
-            scratch.clear();
-            self.read_with_serde(line, &mut slots, scratch)
-                .map_err(|problem| error(LineErrorKind::NotJson(problem.to_string())))?;
-        }
-
-        let event_type = match slots[usize::from(self.event_type)] {
-            Slot::Str(start, end) => self.event_type_index(&scratch[start as usize..end as usize]),
-            Slot::Missing => return Err(error(LineErrorKind::MissingEventType)),
-            other => return Err(error(LineErrorKind::EventTypeNotText(other.json_kind()))),
-        };
-        let time = match slots[usize::from(self.timestamp)] {
-            Slot::Str(start, end) => {
-                let text = &scratch[start as usize..end as usize];
-                time::parse_millis(text)
-                    .ok_or_else(|| error(LineErrorKind::BadTimestamp(text.to_string())))?
-            }
-            Slot::Missing => return Err(error(LineErrorKind::MissingTimestamp)),
-            other => {
-                return Err(error(LineErrorKind::BadTimestamp(
-                    other.json_kind().to_string(),
-                )));
-            }
-        };
-        slots[usize::from(self.timestamp)] = Slot::Int(time);
-        // Only events without an id need the digest (see `processing_order`);
-        // trailing carriage returns are left out, as the SQL runners drop them.
-        let digest = match slots[usize::from(self.event_id)] {
-            Slot::Missing => line_digest(line),
-            _ => [0; 16],
-        };
-        if let Some(index) = event_type {
-            let info = &self.types[index as usize];
-            for &(slot, declared) in &info.checks {
-                let value = &mut slots[usize::from(slot)];
-                if let Some(converted) = conform(*value, declared, scratch) {
-                    *value = converted;
-                } else {
-                    let field = &self.fields[usize::from(slot)].name;
-                    let found = match *value {
-                        // Only type-checked, not copied: read the line again for the message.
-                        Slot::Probed => serde_json::from_str::<serde_json::Value>(line)
-                            .ok()
-                            .and_then(|object| object.get(field).map(describe_json))
-                            .unwrap_or_else(|| value.json_kind().to_string()),
-                        other => describe(other, scratch),
-                    };
-                    return Err(error(LineErrorKind::WrongType {
-                        field: field.clone(),
-                        event_type: self.type_names[index as usize].clone(),
-                        expected: declared,
-                        found,
-                    }));
-                }
-            }
-            for &slot in &info.required {
-                if slots[usize::from(slot)] == Slot::Missing {
-                    return Err(error(LineErrorKind::MissingRequired {
-                        field: self.fields[usize::from(slot)].name.clone(),
-                        event_type: self.type_names[index as usize].clone(),
-                    }));
-                }
-            }
-        }
-        let variant_base = slots.len() as u16;
-        for &(slot, variant) in &self.variants {
-            let Slot::Str(start, end) = slots[usize::from(slot)] else {
-                slots.push(Slot::Missing);
-                continue;
-            };
-            let (begin, finish) = push_variant(scratch, start as usize, end as usize, variant);
-            slots.push(Slot::Str(begin as u32, finish as u32));
-        }
-        let filter_base = slots.len() as u16;
-        slots.resize(slots.len() + filter_words, Slot::Int(0));
-        // The event owns the buffer while the filters run; then it keeps only
-        // the text of the fields read after them, and the buffer goes back.
-        let mut event = Event {
-            time,
-            event_type,
-            input,
-            line: number,
-            digest,
-            text: std::mem::take(scratch),
-            slots,
-            passed_low: 0,
-            variant_base,
-            filter_base,
-        };
-        if let Some(filters) = event_type.and_then(|index| self.type_filters.get(index as usize)) {
-            for &filter in filters {
-                if !self.filters[usize::from(filter)].test(&event) {
-                    continue;
-                }
-                if filter < 64 {
-                    event.passed_low |= 1 << filter;
-                } else {
-                    let index = usize::from(filter_base) + usize::from(filter / 64 - 1);
-                    if let Slot::Int(bits) = &mut event.slots[index] {
-                        *bits = (*bits as u64 | 1 << (filter % 64)) as i64;
-                    }
-                }
-            }
-        }
-        (buffers.text, buffers.slots) = self.compact(&mut event);
-        Ok(Some(event))
-    }
-}
-
-impl Projection {
-    /// Drops from the event what only the filters read: the slots past the
-    /// kept ones, the variants, and the text of every field the shapes do not
-    /// read, so that an event waiting in the reorder buffer holds its group
-    /// keys and ids (a short prefix of slots, and their text), not its prompt
-    /// and output. Returns the full text and slot buffers, for the next line.
-    fn compact(&self, event: &mut Event) -> (String, Vec<Slot>) {
-        let limit = usize::from(self.kept_limit).min(usize::from(event.variant_base));
-        let kept = &self.fields[..limit];
-        let mut length = 0;
-        for (slot, field) in event.slots[..limit].iter().zip(kept) {
-            if let (Slot::Str(start, end), true) = (*slot, field.kept) {
-                length += (end - start) as usize;
-            }
-        }
-        let filters = &event.slots[usize::from(event.filter_base)..];
-        let mut slots = Vec::with_capacity(limit + filters.len());
-        let mut text = String::with_capacity(length);
-        for (slot, field) in event.slots[..limit].iter().zip(kept) {
-            slots.push(match *slot {
-                Slot::Str(start, end) if field.kept => {
-                    let begin = text.len() as u32;
-                    text.push_str(event.text.get(start as usize..end as usize).unwrap_or(""));
-                    Slot::Str(begin, text.len() as u32)
-                }
-                Slot::Str(..) | Slot::Probed => Slot::Missing,
-                other => other,
-            });
-        }
-        slots.extend_from_slice(filters);
-        let limit = limit as u16;
-        event.variant_base = limit;
-        event.filter_base = limit;
-        (
-            std::mem::replace(&mut event.text, text),
-            std::mem::replace(&mut event.slots, slots),
-        )
-    }
-}
-
-/// The slot converted to the declared type, or `None` when it does not conform.
-fn conform(value: Slot, declared: ValueType, text: &str) -> Option<Slot> {
-    match (declared, value) {
-        (_, Slot::Missing) => Some(Slot::Missing),
-        (ValueType::String | ValueType::Ip, Slot::Str(..) | Slot::Probed) => Some(value),
-        (ValueType::Int | ValueType::Duration, Slot::Int(_)) => Some(value),
-        (ValueType::Int | ValueType::Duration, Slot::Float(float))
-            if float.fract() == 0.0 && float.abs() < 9.0e15 =>
-        {
-            Some(Slot::Int(float as i64))
-        }
-        (ValueType::Float, Slot::Int(int)) => Some(Slot::Float(int as f64)),
-        (ValueType::Float, Slot::Float(_)) => Some(value),
-        (ValueType::Bool, Slot::Bool(_)) => Some(value),
-        (ValueType::Timestamp, Slot::Probed) => Some(value),
-        (ValueType::Timestamp, Slot::Str(start, end)) => {
-            time::parse_millis(text.get(start as usize..end as usize)?).map(Slot::Int)
-        }
-        (ValueType::Regex, Slot::Str(..) | Slot::Probed) => Some(value),
-        _ => None,
-    }
-}
-
-fn describe_text(content: &str) -> String {
-    let shown: String = content.chars().take(40).collect();
-    let more = if shown.len() < content.len() {
-        "..."
-    } else {
-        ""
-    };
-    format!("the string {:?}", format!("{shown}{more}"))
-}
-
-fn describe_json(value: &serde_json::Value) -> String {
-    match value {
-        serde_json::Value::String(text) => describe_text(text),
-        serde_json::Value::Array(_) | serde_json::Value::Object(_) => {
-            "an array or object".to_string()
-        }
-        other => other.to_string(),
-    }
-}
-
-fn describe(value: Slot, text: &str) -> String {
-    match value {
-        Slot::Str(start, end) => {
-            describe_text(text.get(start as usize..end as usize).unwrap_or(""))
-        }
-        Slot::Int(value) => value.to_string(),
-        Slot::Float(value) => value.to_string(),
-        Slot::Bool(value) => value.to_string(),
-        other => other.json_kind().to_string(),
-    }
-}
-
-/// Whitespace that folding collapses: space, tab, line feed, carriage return,
-/// vertical tab and form feed (the ASCII `\s` of the regex engines).
-#[inline]
-pub(crate) fn is_fold_space(character: char) -> bool {
-    matches!(character, ' ' | '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}')
-}
-
-/// Whether folding leaves the text as it is: no whitespace other than
-/// single spaces (no tab, line feed, carriage return, vertical tab or form
-/// feed, and no two spaces in a row). Every fold-space character is ASCII, so
-/// the bytes can be scanned whatever the text's encoding.
-#[inline]
-pub(crate) fn is_fold_clean(text: &[u8]) -> bool {
-    // Branch-free folds, so that the common (clean) case vectorises.
-    let controls = text
-        .iter()
-        .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
-    let double_spaces = text
-        .iter()
-        .zip(text.iter().skip(1))
-        .fold(false, |found, (&left, &right)| {
-            found | ((left == b' ') & (right == b' '))
-        });
-    !controls && !double_spaces
-}
-
-/// Appends the variant of `buffer[start..end]` to the buffer, unless it is
-/// the text itself; returns the variant's byte range. ASCII text (the common
-/// case) is lowercased and folded in place in the buffer, without allocating;
-/// other text takes the Unicode path.
-fn push_variant(buffer: &mut String, start: usize, end: usize, variant: Variant) -> (usize, usize) {
-    let source = &buffer.as_bytes()[start..end];
-    let lowers = matches!(variant, Variant::Lower | Variant::LowerFolded);
-    let folds = matches!(variant, Variant::LowerFolded | Variant::Folded);
-    let fold_clean = !folds || is_fold_clean(source);
-    let has_upper = lowers && source.iter().any(u8::is_ascii_uppercase);
-    if fold_clean && !has_upper && (!lowers || source.is_ascii()) {
-        // Already in the form: lowercase ASCII, or nothing to fold.
-        return (start, end);
-    }
-    let begin = buffer.len();
-    if fold_clean && source.is_ascii() {
-        buffer.extend_from_within(start..end);
-        buffer[begin..].make_ascii_lowercase();
-        return (begin, buffer.len());
-    }
-    let transformed = match variant {
-        Variant::Lower => lower(&buffer[start..end]),
-        Variant::LowerFolded => lower_folded(&buffer[start..end]),
-        Variant::Folded => folded(&buffer[start..end]),
-    };
-    buffer.push_str(&transformed);
-    (begin, buffer.len())
-}
-
-/// Case-folded (Unicode simple case folding, `ir::case`) without folding
-/// whitespace.
-pub(crate) fn lower(text: &str) -> String {
-    crate::ir::case::fold(text)
-}
-
-/// Case-folded (Unicode simple case folding) with every run of whitespace
-/// replaced by one space.
-pub(crate) fn lower_folded(text: &str) -> String {
-    if text.is_ascii() {
-        let mut out = Vec::with_capacity(text.len());
-        let mut in_space = false;
-        for &byte in text.as_bytes() {
-            if matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
-                if !in_space {
-                    out.push(b' ');
-                    in_space = true;
-                }
-            } else {
-                in_space = false;
-                out.push(byte.to_ascii_lowercase());
-            }
-        }
-        // Only ASCII bytes were pushed.
-        return String::from_utf8(out).unwrap_or_default();
-    }
-    let mut out = String::with_capacity(text.len());
-    let mut in_space = false;
-    for character in text.chars() {
-        if is_fold_space(character) {
-            if !in_space {
-                out.push(' ');
-                in_space = true;
-            }
-            continue;
-        }
-        in_space = false;
-        out.push(crate::ir::case::fold_char(character));
-    }
-    out
-}
-
-/// Folds whitespace runs without changing case (`fold_whitespace` on a `_cs` operator).
-pub(crate) fn folded(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut in_space = false;
-    for character in text.chars() {
-        if is_fold_space(character) {
-            if !in_space {
-                out.push(' ');
-                in_space = true;
-            }
-            continue;
-        }
-        in_space = false;
-        out.push(character);
-    }
-    out
-}
-
-#[path = "event_names.rs"]
-mod names;
-#[path = "event_visitor.rs"]
-mod visitor;
-
-use names::NameTable;
-use visitor::EventVisitor;
-
 #[cfg(test)]
-#[path = "event_tests.rs"]
-mod tests;
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_line_digest_is_md5_of_the_line_without_carriage_returns() {
+        // `md5('abc')` in DuckDB and Spark, and Python's hashlib.
+        let hex = |digest: [u8; 16]| -> String {
+            digest.iter().map(|byte| format!("{byte:02x}")).collect()
+        };
+        assert_eq!(hex(line_digest("abc")), "900150983cd24fb0d6963f7d28e17f72");
+        assert_eq!(line_digest("abc\r\r"), line_digest("abc"));
+    }
+}

@@ -172,9 +172,9 @@ impl Form {
     pub(crate) fn apply(self, text: &str) -> String {
         match self {
             Form::Exact => text.to_string(),
-            Form::Lower => super::event::lower(text),
-            Form::LowerFolded => super::event::lower_folded(text),
-            Form::Folded => super::event::folded(text),
+            Form::Lower => super::fold::lower(text),
+            Form::LowerFolded => super::fold::lower_folded(text),
+            Form::Folded => super::fold::folded(text),
         }
     }
 }

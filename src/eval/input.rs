@@ -32,7 +32,8 @@ use std::sync::{Arc, Mutex};
 use std::thread::Scope;
 
 use super::error::{EvalError, LineError, LineErrorKind};
-use super::event::{Event, Projection, Scratch, processing_order};
+use super::event::{Event, processing_order};
+use super::projection::{Projection, Scratch};
 use super::reorder::ReorderBuffer;
 
 /// Where events come from.

@@ -8,7 +8,10 @@
 //! | file | input | output |
 //! | --- | --- | --- |
 //! | `input.rs` | paths, stdin | lines → parsed events, merged in time order |
-//! | `event.rs` | one line, the [`Projection`] | an [`Event`] (the filters' results and the fields the shapes read) or a line error |
+//! | `projection.rs` | one line, the [`Projection`] | an [`Event`] (the filters' results and the fields the shapes read) or a line error |
+//! | `event.rs` | an [`Event`] | its fields' values, its filters' results, its processing order |
+//! | `scan.rs` | one line | its keys' values in slots (the fast path of `projection.rs`) |
+//! | `fold.rs` | text | its case-insensitive and whitespace-folded variants |
 //! | `reorder.rs` | one input's events | the same in time order, within the lateness |
 //! | `compile.rs` | IR expressions, lists, lookups | predicates, automata, conditions |
 //! | `expr.rs` | a predicate, an event | true or false |
@@ -84,12 +87,14 @@ mod engine;
 mod error;
 mod event;
 mod expr;
+mod fold;
 mod group;
 mod input;
 mod literals;
 mod new_value;
 mod output;
 pub mod panel;
+mod projection;
 mod reorder;
 mod scan;
 mod sequence;
@@ -104,9 +109,10 @@ use std::io;
 pub use cluster::Fingerprinter;
 pub use engine::Engine;
 pub use error::{EvalError, LineError, LineErrorKind, Summary};
-pub use event::{Event, Projection, Scratch};
+pub use event::Event;
 pub use input::Input;
 pub use output::{Alert, TableCollector, write_json_line};
+pub use projection::{Projection, Scratch};
 pub use time::parse_duration;
 
 use crate::ir;

@@ -2,7 +2,7 @@
 //!
 //! Input: the bytes of one line and, for each key, what the [`Projection`]
 //! wants of it. Output: the slots filled exactly as the serde visitor of
-//! `event.rs` fills them, or [`Unsupported`], after which the caller clears
+//! `projection_reader.rs` fills them, or [`Unsupported`], after which the caller clears
 //! what was written and parses the line with `serde_json` instead.
 //!
 //! The scanner accepts only what it has fully validated as JSON: an object
@@ -12,9 +12,9 @@
 //! rare forms stay `serde_json`'s own. Numbers other than plain integers of at
 //! most 18 digits are converted by `serde_json` itself, so that every number
 //! becomes the same slot on both paths. A differential property test holds
-//! the two paths to the same result (`event::tests::agrees_with_serde`).
+//! the two paths to the same result (`projection::tests::agrees_with_serde`).
 //!
-//! [`Projection`]: super::event::Projection
+//! [`Projection`]: super::projection::Projection
 
 use super::event::Slot;
 

@@ -1,11 +1,50 @@
-//! The serde visitor that fills an event's slots for lines the scanner leaves.
+//! How a line's keys reach the projection's slots: the key lookup the fast
+//! scanner of [`super::super::scan`] calls for every key, and the serde
+//! visitor that fills the same slots for the lines the scanner leaves.
 
-use super::*;
+use std::fmt;
 
-pub(super) struct EventVisitor<'p, 's> {
-    pub(super) projection: &'p Projection,
-    pub(super) slots: &'s mut [Slot],
-    pub(super) text: &'s mut String,
+use serde::de::{DeserializeSeed, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+
+use super::Projection;
+use crate::eval::event::Slot;
+use crate::eval::scan::KeyUse;
+
+impl Projection {
+    /// What the fast path does with a key's value.
+    #[inline]
+    pub(super) fn key_use(&self, key: &str) -> KeyUse {
+        match self.table.get(key) {
+            Some(&slot) if self.fields[usize::from(slot)].materialize => KeyUse::Read(slot),
+            Some(&slot) => KeyUse::Probe(slot),
+            None => KeyUse::Skip,
+        }
+    }
+
+    /// Reads a line into the slots with `serde_json` (the path for lines the
+    /// fast scanner leaves).
+    pub(super) fn read_with_serde(
+        &self,
+        line: &str,
+        slots: &mut [Slot],
+        text: &mut String,
+    ) -> Result<(), serde_json::Error> {
+        let mut deserializer = serde_json::Deserializer::from_str(line);
+        let visitor = EventVisitor {
+            projection: self,
+            slots,
+            text,
+        };
+        deserializer
+            .deserialize_map(visitor)
+            .and_then(|()| deserializer.end())
+    }
+}
+
+struct EventVisitor<'p, 's> {
+    projection: &'p Projection,
+    slots: &'s mut [Slot],
+    text: &'s mut String,
 }
 
 impl<'de> Visitor<'de> for EventVisitor<'_, '_> {

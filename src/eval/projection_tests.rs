@@ -1,6 +1,7 @@
-//! Tests of event parsing: slots, types, variants, errors.
+//! Tests of line parsing: the two readers agree, types, what an event keeps.
 
 use super::*;
+use crate::eval::event::Scalar;
 
 /// A projection that reads `a`, `b` and `text`, probes `p` and `q`, and skips the rest.
 fn differential_projection() -> Projection {
@@ -255,76 +256,4 @@ fn an_event_keeps_only_the_slots_the_shapes_read() {
     assert_eq!(event.text, "xu1");
     // The full buffer went back for the next line.
     assert!(scratch.text.contains("a long prompt"));
-}
-
-#[test]
-fn folding_collapses_runs_and_lowercases() {
-    assert_eq!(
-        lower_folded("Print  \t\nYour\r\nInstructions"),
-        "print your instructions"
-    );
-    assert_eq!(lower_folded("  ÉCOLE "), " école ");
-    assert_eq!(folded("A  B"), "A B");
-    assert_eq!(lower("ÀB"), "àb");
-}
-
-#[test]
-fn variants_are_aliased_lowered_in_place_or_transformed() {
-    let variant = |text: &str, variant: Variant| {
-        let mut buffer = format!("<{text}>");
-        let (start, end) = push_variant(&mut buffer, 1, 1 + text.len(), variant);
-        (buffer[start..end].to_string(), start == 1)
-    };
-    // Already in the form: the text itself, no copy.
-    assert_eq!(variant("abc def", Variant::Lower), ("abc def".into(), true));
-    assert_eq!(
-        variant("abc def", Variant::LowerFolded),
-        ("abc def".into(), true)
-    );
-    assert_eq!(
-        variant("Abc Def", Variant::Folded),
-        ("Abc Def".into(), true)
-    );
-    // ASCII with upper case: lowered in the buffer.
-    assert_eq!(
-        variant("Abc DEF", Variant::LowerFolded),
-        ("abc def".into(), false)
-    );
-    // Whitespace to fold.
-    assert_eq!(variant("a  b\tc", Variant::Folded), ("a b c".into(), false));
-    assert_eq!(
-        variant("A\r\nB", Variant::LowerFolded),
-        ("a b".into(), false)
-    );
-    assert_eq!(variant("a  b", Variant::Lower), ("a  b".into(), true));
-    // Non-ASCII: the Unicode path.
-    assert_eq!(
-        variant("\u{212A}\u{130}X", Variant::Lower),
-        ("k\u{130}x".into(), false)
-    );
-    assert_eq!(
-        variant("\u{212A}", Variant::LowerFolded),
-        ("k".into(), false)
-    );
-    assert_eq!(
-        variant("stra\u{df}e", Variant::Lower),
-        ("stra\u{df}e".into(), false)
-    );
-    assert_eq!(
-        variant("\u{1E9E}  X", Variant::LowerFolded),
-        ("\u{df} x".into(), false)
-    );
-    assert!(is_fold_clean(b"one two three"));
-    assert!(!is_fold_clean(b"one  two"));
-    assert!(!is_fold_clean(b"one\x0btwo"));
-    assert!(is_fold_clean("caf\u{e9} \u{A0}".as_bytes()));
-}
-
-#[test]
-fn the_line_digest_is_md5_of_the_line_without_carriage_returns() {
-    // `md5('abc')` in DuckDB and Spark, and Python's hashlib.
-    let hex =
-        |digest: [u8; 16]| -> String { digest.iter().map(|byte| format!("{byte:02x}")).collect() };
-    assert_eq!(hex(line_digest("abc")), "900150983cd24fb0d6963f7d28e17f72");
-    assert_eq!(line_digest("abc\r\r"), line_digest("abc"));
 }
