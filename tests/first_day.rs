@@ -476,3 +476,38 @@ fn fmt_reports_a_file_that_does_not_parse_at_the_place_and_writes_nothing() {
     assert_eq!(code(&missing), 2, "{}", both(&missing));
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn check_validates_the_mappings_of_every_target_the_configuration_names() {
+    let directory = temp_dir("mappings");
+    // A misspelt canonical field for Splunk, and a table name DuckDB refuses;
+    // neither target is selected with `--target`.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nmappings:\n  splunk_spl:\n    fields:\n      sesion_id: session\n  duckdb_sql:\n    data_source: [\"two tables\", \"events\"]\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0531]"), "{stderr}");
+    assert!(
+        stderr.contains("the event schema has no field `sesion_id` to map"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:5:7"), "{stderr}");
+    assert!(stderr.contains("did you mean `session_id`?"), "{stderr}");
+    assert!(
+        stderr.contains("the data source of duckdb_sql is not one it accepts"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:7:5"), "{stderr}");
+
+    // Corrected, the same repository checks clean.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nmappings:\n  splunk_spl:\n    fields:\n      session_id: session\n  duckdb_sql:\n    data_source: [logs.llm_events]\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    std::fs::remove_dir_all(&directory).ok();
+}
