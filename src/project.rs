@@ -191,10 +191,16 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     let mut sources = Sources::new();
     let mut disable = Vec::new();
+    let mut param_origins = BTreeMap::new();
     let mappings: Vec<MappingConfig> = configs
         .into_iter()
         .map(|read| {
             let source = sources.add(read.path, read.text);
+            for name in &read.params {
+                if let Some(span) = yaml_key_span(&sources, source, &["params", name]) {
+                    param_origins.insert(name.clone(), span);
+                }
+            }
             disable.extend(read.disable.into_iter().map(|(id, reason)| DisabledRule {
                 id,
                 reason,
@@ -208,6 +214,11 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             }
         })
         .collect();
+    // `--param` comes last and wins; it has no place in a file.
+    for (name, _) in &options.params {
+        param_origins.remove(name);
+    }
+    check_options.param_origins = param_origins;
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
     let mut test_files = Vec::new();
@@ -417,6 +428,8 @@ struct ConfigRead {
     mappings: BTreeMap<String, MappingChange>,
     /// Its `compile:` settings.
     compile: CompileSettings,
+    /// The names its `params:` sets.
+    params: Vec<String>,
     /// Its `disable:` entries.
     disable: BTreeMap<String, String>,
     /// Its `retention_days:` and `routes:`.
@@ -527,6 +540,7 @@ fn apply_config(
         text,
         mappings: config.mappings,
         compile: config.compile,
+        params: config.params.keys().cloned().collect(),
         disable: config.disable,
         deploy,
     });

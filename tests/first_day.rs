@@ -511,3 +511,72 @@ fn check_validates_the_mappings_of_every_target_the_configuration_names() {
     assert_eq!(code(&check), 0, "{}", both(&check));
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn a_negative_count_threshold_is_an_error_where_it_is_set() {
+    let directory = temp_dir("param-range");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nparams:\n  extraction_threshold: 2\n  volume_spike_factor: -0.5\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0506]"), "{stderr}");
+    assert!(
+        stderr.contains("the parameter `volume_spike_factor` is -0.5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
+    assert!(
+        stderr.contains("a factor of `baseline(count(), 7d)`"),
+        "{stderr}"
+    );
+
+    // On the command line, for every command that loads the rules.
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    for command in [
+        vec!["check", "--param", "extraction_threshold=-1"],
+        vec!["test", "--all", "--param", "extraction_threshold=-1"],
+        vec![
+            "compile",
+            "--target",
+            "duckdb_sql",
+            "--out",
+            "build",
+            "--param",
+            "extraction_threshold=-1",
+        ],
+    ] {
+        let output = tripline_in(&directory, &command);
+        assert_eq!(code(&output), 1, "{command:?}: {}", both(&output));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("error[E0506]"), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("`--param extraction_threshold=-1` is used here"),
+            "{command:?}: {stderr}"
+        );
+    }
+    assert!(!directory.join("build").exists(), "nothing written");
+    // 0 is allowed: a vacuous threshold is odd but not out of range.
+    let check = tripline_in(&directory, &["check", "--param", "extraction_threshold=0"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_bad_parameter_override_in_the_configuration_is_reported_at_its_line() {
+    let directory = temp_dir("param-yaml");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nparams:\n  extraction_treshold: 3\n  input_rate_threshold: many\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0505]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:3:3"), "{stderr}");
+    assert!(stderr.contains("error[E0504]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}

@@ -572,25 +572,31 @@ fn apply_param_overrides(
             if let Some(help) = suggestion("a parameter", name, known) {
                 diagnostic = diagnostic.help(help);
             }
+            if let Some(key) = options.param_origins.get(name) {
+                diagnostic = diagnostic.primary(*key, "set here");
+            }
             diagnostics.push(diagnostic);
             continue;
         };
         match parse_value(text, param.value.value_type) {
             Some(value) => param.value.value = value,
-            None => diagnostics.push(
-                Diagnostic::new(
+            None => {
+                let mut diagnostic = Diagnostic::new(
                     Code::OVERRIDE_VALUE,
                     format!(
                         "the override `{name}={text}` is not a valid `{}`",
                         param.value.value_type.name()
                     ),
-                )
-                .primary(
-                    param.span,
-                    format!("declared as `{}` here", param.value.value_type.name()),
-                )
-                .note(override_example(param.value.value_type)),
-            ),
+                );
+                let declared = format!("declared as `{}` here", param.value.value_type.name());
+                diagnostic = match options.param_origins.get(name) {
+                    Some(key) => diagnostic
+                        .primary(*key, "set here")
+                        .secondary(param.span, declared),
+                    None => diagnostic.primary(param.span, declared),
+                };
+                diagnostics.push(diagnostic.note(override_example(param.value.value_type)));
+            }
         }
     }
 }
