@@ -79,6 +79,19 @@ pub struct Config {
     /// Rules of the packs left out, by id, with the reason.
     #[serde(default)]
     pub disable: BTreeMap<String, String>,
+    /// Warnings turned off for the whole run, by code (`W0001: off`).
+    #[serde(default)]
+    pub warnings: BTreeMap<String, WarningSetting>,
+}
+
+/// `warnings: { CODE: off }`: whether a warning code is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningSetting {
+    /// Not reported (nor counted by `--deny-warnings`).
+    Off,
+    /// Reported, the default (to turn back on what an earlier file turned off).
+    Warn,
 }
 
 /// `compile: { inline_lookup_rows: N }`.
@@ -192,10 +205,21 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     let mut sources = Sources::new();
     let mut disable = Vec::new();
     let mut param_origins = BTreeMap::new();
+    let mut warnings_off = std::collections::BTreeSet::new();
+    let mut config_problems = Vec::new();
     let mappings: Vec<MappingConfig> = configs
         .into_iter()
         .map(|read| {
             let source = sources.add(read.path, read.text);
+            for (code, setting) in &read.warnings {
+                if !is_warning_code(code) {
+                    config_problems.push(unknown_warning(&sources, source, code));
+                } else if *setting == WarningSetting::Off {
+                    warnings_off.insert(code.clone());
+                } else {
+                    warnings_off.remove(code);
+                }
+            }
             for name in &read.params {
                 if let Some(span) = yaml_key_span(&sources, source, &["params", name]) {
                     param_origins.insert(name.clone(), span);
@@ -221,6 +245,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     check_options.param_origins = param_origins;
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
+    diagnostics.extend(config_problems);
     let mut test_files = Vec::new();
     let mut own_rule_files = Vec::new();
     for root in &roots {
@@ -259,6 +284,17 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     if let Some(pack) = &pack {
         diagnostics.extend(unknown_routes(pack, &sources, &mappings));
     }
+    if !warnings_off.is_empty() {
+        let kept: Vec<Diagnostic> = diagnostics
+            .into_sorted()
+            .into_iter()
+            .filter(|diagnostic| {
+                diagnostic.is_error() || !warnings_off.contains(diagnostic.code.as_str())
+            })
+            .collect();
+        diagnostics = Diagnostics::new();
+        diagnostics.extend(kept);
+    }
     let pack = if diagnostics.has_errors() {
         None
     } else {
@@ -278,6 +314,42 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         mappings,
         disabled,
     })
+}
+
+/// Whether `code` is a warning code of the registry (`W0001`).
+fn is_warning_code(code: &str) -> bool {
+    crate::diagnostics::codes::REGISTRY
+        .iter()
+        .any(|info| info.code == code && code.starts_with('W'))
+}
+
+/// E0531 at a `warnings:` key that is not a warning code.
+fn unknown_warning(sources: &Sources, source: SourceId, code: &str) -> Diagnostic {
+    let mut diagnostic = Diagnostic::new(
+        Code::CONFIG,
+        format!("`warnings:` names `{code}`, which is not a warning code"),
+    );
+    diagnostic = match yaml_key_span(sources, source, &["warnings", code]) {
+        Some(span) => diagnostic.primary(span, "not a warning"),
+        None => diagnostic.in_file(
+            sources
+                .get(source)
+                .map(|file| file.path.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let codes: Vec<&str> = crate::diagnostics::codes::REGISTRY
+        .iter()
+        .map(|info| info.code)
+        .filter(|code| code.starts_with('W'))
+        .collect();
+    if let Some(close) = crate::diagnostics::suggest::did_you_mean(code, codes.iter().copied()) {
+        diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+    }
+    diagnostic.note(format!(
+        "the warnings are {}; errors cannot be turned off",
+        codes.join(", ")
+    ))
 }
 
 /// The routes configured by the configuration files read (later files add
@@ -430,6 +502,8 @@ struct ConfigRead {
     compile: CompileSettings,
     /// The names its `params:` sets.
     params: Vec<String>,
+    /// Its `warnings:` settings.
+    warnings: BTreeMap<String, WarningSetting>,
     /// Its `disable:` entries.
     disable: BTreeMap<String, String>,
     /// Its `retention_days:` and `routes:`.
@@ -541,6 +615,7 @@ fn apply_config(
         mappings: config.mappings,
         compile: config.compile,
         params: config.params.keys().cloned().collect(),
+        warnings: config.warnings,
         disable: config.disable,
         deploy,
     });

@@ -580,3 +580,80 @@ fn a_bad_parameter_override_in_the_configuration_is_reported_at_its_line() {
     assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
     std::fs::remove_dir_all(&directory).ok();
 }
+
+/// A rule of the repository's own without a `guide`, with `extra` metadata.
+fn unguided_rule(extra: &str) -> String {
+    format!(
+        "rule acme.unguided {{\n  title: \"No guide\"\n  description: \"A rule without a guide.\"\n  severity: low\n  category: llm_attack\n{extra}\n  match inference where user_input matches_any extraction_phrases\n}}\n"
+    )
+}
+
+#[test]
+fn w0001_is_silenced_by_a_rule_or_by_the_configuration() {
+    let directory = temp_dir("w0001");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\n",
+    );
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule(""),
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    assert!(
+        text(&check.stderr).contains("warning[W0001]"),
+        "{}",
+        both(&check)
+    );
+
+    // Per rule.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule("  allow: [W0001]"),
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert!(!text(&check.stderr).contains("W0001"), "{}", both(&check));
+    let fmt = tripline_in(&directory, &["fmt", "--check"]);
+    assert_eq!(code(&fmt), 0, "{}", both(&fmt));
+
+    // Only a rule's own warning can be allowed by the rule.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule("  allow: [W0001, W0002]"),
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(
+        stderr.contains("error[E0309]: `W0002` is not a warning a rule can allow"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("acme.unguided.tdl:6:18"), "{stderr}");
+
+    // For the whole repository.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule(""),
+    );
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nwarnings:\n  W0001: off\n",
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert!(!text(&check.stderr).contains("W0001"), "{}", both(&check));
+
+    // An unknown code is an error at its line.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nwarnings:\n  W0001: off\n  W0010: off\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0531]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:5:3"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}
