@@ -657,3 +657,64 @@ fn w0001_is_silenced_by_a_rule_or_by_the_configuration() {
     assert!(stderr.contains("tripline.yaml:5:3"), "{stderr}");
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn a_match_rule_alert_carries_its_key_fields_and_the_table_shows_them() {
+    let directory = temp_dir("match-group");
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    // One large output with every key field, one without `user_id`.
+    write(
+        &directory.join("events.jsonl"),
+        concat!(
+            r#"{"timestamp":"2026-03-02T10:00:00Z","event_type":"inference","event_id":"e1","session_id":"sess-1","user_id":"user-1","api_key_id":"key-1","output_tokens":9000}"#,
+            "\n",
+            r#"{"timestamp":"2026-03-02T10:05:00Z","event_type":"inference","event_id":"e2","session_id":"sess-2","api_key_id":"key-2","output_tokens":9000}"#,
+            "\n",
+        ),
+    );
+    let json = tripline_in(
+        &directory,
+        &[
+            "eval",
+            "--events",
+            "events.jsonl",
+            "--rule",
+            "llm.output.size_spike",
+        ],
+    );
+    assert_eq!(code(&json), 0, "{}", both(&json));
+    let alerts: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON alert"))
+        .collect();
+    assert_eq!(alerts.len(), 2, "{}", both(&json));
+    assert_eq!(
+        alerts[0]["group"],
+        serde_json::json!({"session_id": "sess-1", "user_id": "user-1", "api_key_id": "key-1"})
+    );
+    assert_eq!(
+        alerts[1]["group"],
+        serde_json::json!({"session_id": "sess-2", "api_key_id": "key-2"}),
+        "a key field the event lacks is left out"
+    );
+    let table = tripline_in(
+        &directory,
+        &[
+            "eval",
+            "--events",
+            "events.jsonl",
+            "--rule",
+            "llm.output.size_spike",
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(code(&table), 0, "{}", both(&table));
+    let stdout = text(&table.stdout);
+    assert!(
+        stdout.contains(r#"api_key_id="key-1" session_id="sess-1" user_id="user-1""#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("(event)"), "{stdout}");
+    std::fs::remove_dir_all(&directory).ok();
+}
