@@ -718,3 +718,45 @@ fn a_match_rule_alert_carries_its_key_fields_and_the_table_shows_them() {
     assert!(!stdout.contains("(event)"), "{stdout}");
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn json_messages_carry_a_note_for_each_disabled_rule() {
+    let directory = temp_dir("disable-json");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\ndisable:\n  llm.output.size_spike: \"our outputs are long by design\"\n",
+    );
+    for command in [
+        vec!["--message-format", "json", "check"],
+        vec![
+            "--message-format",
+            "json",
+            "compile",
+            "--target",
+            "duckdb_sql",
+            "--out",
+            "build",
+        ],
+    ] {
+        let output = tripline_in(&directory, &command);
+        assert_eq!(code(&output), 0, "{command:?}: {}", both(&output));
+        let notes: Vec<serde_json::Value> = text(&output.stderr)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| value["level"] == "note")
+            .collect();
+        assert_eq!(notes.len(), 1, "{command:?}: {}", both(&output));
+        let note = &notes[0];
+        assert_eq!(note["rule_id"], "llm.output.size_spike");
+        assert_eq!(note["reason"], "our outputs are long by design");
+        assert_eq!(note["file"], "tripline.yaml");
+        assert_eq!(note["line"], 3);
+        assert!(
+            note["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("is disabled by tripline.yaml")),
+            "{note}"
+        );
+    }
+    std::fs::remove_dir_all(&directory).ok();
+}
