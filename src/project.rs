@@ -204,7 +204,7 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     let mut sources = Sources::new();
     let mut disable = Vec::new();
-    let mut param_origins = BTreeMap::new();
+    let mut origins = crate::check::ConfigOrigins::default();
     let mut warnings_off = std::collections::BTreeSet::new();
     let mut config_problems = Vec::new();
     let mappings: Vec<MappingConfig> = configs
@@ -220,9 +220,15 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
                     warnings_off.remove(code);
                 }
             }
-            for name in &read.params {
-                if let Some(span) = yaml_key_span(&sources, source, &["params", name]) {
-                    param_origins.insert(name.clone(), span);
+            for (section, names, found) in [
+                ("params", &read.params, &mut origins.params),
+                ("lists", &read.lists, &mut origins.lists),
+                ("lookups", &read.lookups, &mut origins.lookups),
+            ] {
+                for name in names {
+                    if let Some(span) = yaml_key_span(&sources, source, &[section, name]) {
+                        found.insert(name.clone(), span);
+                    }
                 }
             }
             disable.extend(read.disable.into_iter().map(|(id, reason)| DisabledRule {
@@ -240,9 +246,9 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
         .collect();
     // `--param` comes last and wins; it has no place in a file.
     for (name, _) in &options.params {
-        param_origins.remove(name);
+        origins.params.remove(name);
     }
-    check_options.param_origins = param_origins;
+    check_options.origins = origins;
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
     diagnostics.extend(config_problems);
@@ -502,6 +508,10 @@ struct ConfigRead {
     compile: CompileSettings,
     /// The names its `params:` sets.
     params: Vec<String>,
+    /// The names its `lists:` extends.
+    lists: Vec<String>,
+    /// The names its `lookups:` changes.
+    lookups: Vec<String>,
     /// Its `warnings:` settings.
     warnings: BTreeMap<String, WarningSetting>,
     /// Its `disable:` entries.
@@ -615,6 +625,8 @@ fn apply_config(
         mappings: config.mappings,
         compile: config.compile,
         params: config.params.keys().cloned().collect(),
+        lists: config.lists.keys().cloned().collect(),
+        lookups: config.lookups.keys().cloned().collect(),
         warnings: config.warnings,
         disable: config.disable,
         deploy,

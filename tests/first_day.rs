@@ -565,11 +565,11 @@ fn a_negative_count_threshold_is_an_error_where_it_is_set() {
 }
 
 #[test]
-fn a_bad_parameter_override_in_the_configuration_is_reported_at_its_line() {
+fn a_bad_override_in_the_configuration_is_reported_at_its_line() {
     let directory = temp_dir("param-yaml");
     write(
         &directory.join("tripline.yaml"),
-        "packs: [builtin]\nparams:\n  extraction_treshold: 3\n  input_rate_threshold: many\n",
+        "packs: [builtin]\nparams:\n  extraction_treshold: 3\n  input_rate_threshold: many\nlists:\n  extraction_phrase:\n    extend: [\"x\"]\nlookups:\n  egress_allowlst: { extend: extra.csv }\n",
     );
     let check = tripline_in(&directory, &["check"]);
     assert_eq!(code(&check), 1, "{}", both(&check));
@@ -578,6 +578,16 @@ fn a_bad_parameter_override_in_the_configuration_is_reported_at_its_line() {
     assert!(stderr.contains("tripline.yaml:3:3"), "{stderr}");
     assert!(stderr.contains("error[E0504]"), "{stderr}");
     assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
+    assert!(
+        stderr.contains("the list extension `extraction_phrase` names no declared list"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:6:3"), "{stderr}");
+    assert!(
+        stderr.contains("the lookup override `egress_allowlst` names no declared lookup"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:9:3"), "{stderr}");
     std::fs::remove_dir_all(&directory).ok();
 }
 

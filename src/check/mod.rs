@@ -59,10 +59,21 @@ pub struct CheckOptions {
     pub lookup_overrides: BTreeMap<String, LookupOverride>,
     /// `--lookups DIR`: every lookup is read from `DIR/<name>.csv` instead.
     pub lookup_dir: Option<PathBuf>,
-    /// Where a parameter override of `params` was written (its key in a
-    /// content repository's `tripline.yaml`), for locating its problems; an
-    /// override without one came from the command line (`--param`).
-    pub param_origins: BTreeMap<String, Span>,
+    /// Where the overrides were written in a content repository's
+    /// `tripline.yaml`, for locating their problems.
+    pub origins: ConfigOrigins,
+}
+
+/// The keys of `tripline.yaml` that set each override, by name.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOrigins {
+    /// `params:` entries; a parameter override without one came from the
+    /// command line (`--param`).
+    pub params: BTreeMap<String, Span>,
+    /// `lists:` entries.
+    pub lists: BTreeMap<String, Span>,
+    /// `lookups:` entries.
+    pub lookups: BTreeMap<String, Span>,
 }
 
 /// How a content repository changes a lookup.
@@ -254,7 +265,7 @@ fn param_ranges(
                 diagnostic
                     .primary(default, "the declared default")
                     .secondary(use_span, format!("used here, {}", found.why))
-            } else if let Some(key) = options.param_origins.get(name) {
+            } else if let Some(key) = options.origins.params.get(name) {
                 diagnostic
                     .primary(*key, "set here")
                     .secondary(use_span, format!("used here, {}", found.why))
