@@ -79,6 +79,19 @@ pub struct Config {
     /// Rules (or dashboards) of the packs left out, by id, with the reason.
     #[serde(default)]
     pub disable: BTreeMap<String, String>,
+    /// Warnings turned off for the whole run, by code (`W0001: off`).
+    #[serde(default)]
+    pub warnings: BTreeMap<String, WarningSetting>,
+}
+
+/// `warnings: { CODE: off }`: whether a warning code is reported.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WarningSetting {
+    /// Not reported (nor counted by `--deny-warnings`).
+    Off,
+    /// Reported, the default (to turn back on what an earlier file turned off).
+    Warn,
 }
 
 /// `compile: { inline_lookup_rows: N }`.
@@ -194,10 +207,33 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
 
     let mut sources = Sources::new();
     let mut disable = Vec::new();
+    let mut origins = crate::check::ConfigOrigins::default();
+    let mut warnings_off = std::collections::BTreeSet::new();
+    let mut config_problems = Vec::new();
     let mappings: Vec<MappingConfig> = configs
         .into_iter()
         .map(|read| {
             let source = sources.add(read.path, read.text);
+            for (code, setting) in &read.warnings {
+                if !is_warning_code(code) {
+                    config_problems.push(unknown_warning(&sources, source, code));
+                } else if *setting == WarningSetting::Off {
+                    warnings_off.insert(code.clone());
+                } else {
+                    warnings_off.remove(code);
+                }
+            }
+            for (section, names, found) in [
+                ("params", &read.params, &mut origins.params),
+                ("lists", &read.lists, &mut origins.lists),
+                ("lookups", &read.lookups, &mut origins.lookups),
+            ] {
+                for name in names {
+                    if let Some(span) = yaml_key_span(&sources, source, &[section, name]) {
+                        found.insert(name.clone(), span);
+                    }
+                }
+            }
             disable.extend(read.disable.into_iter().map(|(id, reason)| DisabledRule {
                 id,
                 reason,
@@ -211,8 +247,14 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
             }
         })
         .collect();
+    // `--param` comes last and wins; it has no place in a file.
+    for (name, _) in &options.params {
+        origins.params.remove(name);
+    }
+    check_options.origins = origins;
     let mut files = Vec::new();
     let mut diagnostics = Diagnostics::new();
+    diagnostics.extend(config_problems);
     let mut test_files = Vec::new();
     let mut own_rule_files = Vec::new();
     // Whether each of `files` belongs to the content repository itself.
@@ -254,6 +296,17 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     }
     if let Some(pack) = &pack {
         diagnostics.extend(unknown_routes(pack, &sources, &mappings));
+    }
+    if !warnings_off.is_empty() {
+        let kept: Vec<Diagnostic> = diagnostics
+            .into_sorted()
+            .into_iter()
+            .filter(|diagnostic| {
+                diagnostic.is_error() || !warnings_off.contains(diagnostic.code.as_str())
+            })
+            .collect();
+        diagnostics = Diagnostics::new();
+        diagnostics.extend(kept);
     }
     let pack = if diagnostics.has_errors() {
         None
@@ -315,6 +368,42 @@ fn disable_dashboards(
     dashboards.sort_by(|a, b| a.id.cmp(&b.id));
     dashboards.dedup_by(|a, b| a.id == b.id);
     (rules, dashboards)
+}
+
+/// Whether `code` is a warning code of the registry (`W0001`).
+fn is_warning_code(code: &str) -> bool {
+    crate::diagnostics::codes::REGISTRY
+        .iter()
+        .any(|info| info.code == code && code.starts_with('W'))
+}
+
+/// E0531 at a `warnings:` key that is not a warning code.
+fn unknown_warning(sources: &Sources, source: SourceId, code: &str) -> Diagnostic {
+    let mut diagnostic = Diagnostic::new(
+        Code::CONFIG,
+        format!("`warnings:` names `{code}`, which is not a warning code"),
+    );
+    diagnostic = match yaml_key_span(sources, source, &["warnings", code]) {
+        Some(span) => diagnostic.primary(span, "not a warning"),
+        None => diagnostic.in_file(
+            sources
+                .get(source)
+                .map(|file| file.path.clone())
+                .unwrap_or_default(),
+        ),
+    };
+    let codes: Vec<&str> = crate::diagnostics::codes::REGISTRY
+        .iter()
+        .map(|info| info.code)
+        .filter(|code| code.starts_with('W'))
+        .collect();
+    if let Some(close) = crate::diagnostics::suggest::did_you_mean(code, codes.iter().copied()) {
+        diagnostic = diagnostic.help(format!("did you mean `{close}`?"));
+    }
+    diagnostic.note(format!(
+        "the warnings are {}; errors cannot be turned off",
+        codes.join(", ")
+    ))
 }
 
 /// The routes configured by the configuration files read (later files add
@@ -465,6 +554,14 @@ struct ConfigRead {
     mappings: BTreeMap<String, MappingChange>,
     /// Its `compile:` settings.
     compile: CompileSettings,
+    /// The names its `params:` sets.
+    params: Vec<String>,
+    /// The names its `lists:` extends.
+    lists: Vec<String>,
+    /// The names its `lookups:` changes.
+    lookups: Vec<String>,
+    /// Its `warnings:` settings.
+    warnings: BTreeMap<String, WarningSetting>,
     /// Its `disable:` entries.
     disable: BTreeMap<String, String>,
     /// Its `retention_days:` and `routes:`.
@@ -575,6 +672,10 @@ fn apply_config(
         text,
         mappings: config.mappings,
         compile: config.compile,
+        params: config.params.keys().cloned().collect(),
+        lists: config.lists.keys().cloned().collect(),
+        lookups: config.lookups.keys().cloned().collect(),
+        warnings: config.warnings,
         disable: config.disable,
         deploy,
     });

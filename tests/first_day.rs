@@ -476,3 +476,297 @@ fn fmt_reports_a_file_that_does_not_parse_at_the_place_and_writes_nothing() {
     assert_eq!(code(&missing), 2, "{}", both(&missing));
     std::fs::remove_dir_all(&directory).ok();
 }
+
+#[test]
+fn check_validates_the_mappings_of_every_target_the_configuration_names() {
+    let directory = temp_dir("mappings");
+    // A misspelt canonical field for Splunk, and a table name DuckDB refuses;
+    // neither target is selected with `--target`.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nmappings:\n  splunk_spl:\n    fields:\n      sesion_id: session\n  duckdb_sql:\n    data_source: [\"two tables\", \"events\"]\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0531]"), "{stderr}");
+    assert!(
+        stderr.contains("the event schema has no field `sesion_id` to map"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:5:7"), "{stderr}");
+    assert!(stderr.contains("did you mean `session_id`?"), "{stderr}");
+    assert!(
+        stderr.contains("the data source of duckdb_sql is not one it accepts"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:7:5"), "{stderr}");
+
+    // Corrected, the same repository checks clean.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nmappings:\n  splunk_spl:\n    fields:\n      session_id: session\n  duckdb_sql:\n    data_source: [logs.llm_events]\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_negative_count_threshold_is_an_error_where_it_is_set() {
+    let directory = temp_dir("param-range");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nparams:\n  extraction_threshold: 2\n  volume_spike_factor: -0.5\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0506]"), "{stderr}");
+    assert!(
+        stderr.contains("the parameter `volume_spike_factor` is -0.5"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
+    assert!(
+        stderr.contains("a factor of `baseline(count(), 7d)`"),
+        "{stderr}"
+    );
+
+    // On the command line, for every command that loads the rules.
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    for command in [
+        vec!["check", "--param", "extraction_threshold=-1"],
+        vec!["test", "--all", "--param", "extraction_threshold=-1"],
+        vec![
+            "compile",
+            "--target",
+            "duckdb_sql",
+            "--out",
+            "build",
+            "--param",
+            "extraction_threshold=-1",
+        ],
+    ] {
+        let output = tripline_in(&directory, &command);
+        assert_eq!(code(&output), 1, "{command:?}: {}", both(&output));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("error[E0506]"), "{command:?}: {stderr}");
+        assert!(
+            stderr.contains("`--param extraction_threshold=-1` is used here"),
+            "{command:?}: {stderr}"
+        );
+    }
+    assert!(!directory.join("build").exists(), "nothing written");
+    // 0 is allowed: a vacuous threshold is odd but not out of range.
+    let check = tripline_in(&directory, &["check", "--param", "extraction_threshold=0"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_bad_override_in_the_configuration_is_reported_at_its_line() {
+    let directory = temp_dir("param-yaml");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nparams:\n  extraction_treshold: 3\n  input_rate_threshold: many\nlists:\n  extraction_phrase:\n    extend: [\"x\"]\nlookups:\n  egress_allowlst: { extend: extra.csv }\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0505]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:3:3"), "{stderr}");
+    assert!(stderr.contains("error[E0504]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:4:3"), "{stderr}");
+    assert!(
+        stderr.contains("the list extension `extraction_phrase` names no declared list"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:6:3"), "{stderr}");
+    assert!(
+        stderr.contains("the lookup override `egress_allowlst` names no declared lookup"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("tripline.yaml:9:3"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+/// A rule of the repository's own without a `guide`, with `extra` metadata.
+fn unguided_rule(extra: &str) -> String {
+    format!(
+        "rule acme.unguided {{\n  title: \"No guide\"\n  description: \"A rule without a guide.\"\n  severity: low\n  category: llm_attack\n{extra}\n  match inference where user_input matches_any extraction_phrases\n}}\n"
+    )
+}
+
+#[test]
+fn w0001_is_silenced_by_a_rule_or_by_the_configuration() {
+    let directory = temp_dir("w0001");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\n",
+    );
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule(""),
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    assert!(
+        text(&check.stderr).contains("warning[W0001]"),
+        "{}",
+        both(&check)
+    );
+
+    // Per rule.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule("  allow: [W0001]"),
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert!(!text(&check.stderr).contains("W0001"), "{}", both(&check));
+    let fmt = tripline_in(&directory, &["fmt", "--check"]);
+    assert_eq!(code(&fmt), 0, "{}", both(&fmt));
+
+    // Only a rule's own warning can be allowed by the rule.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule("  allow: [W0001, W0002]"),
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(
+        stderr.contains("error[E0309]: `W0002` is not a warning a rule can allow"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("acme.unguided.tdl:6:18"), "{stderr}");
+
+    // For the whole repository.
+    write(
+        &directory.join("rules/acme.unguided.tdl"),
+        &unguided_rule(""),
+    );
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nwarnings:\n  W0001: off\n",
+    );
+    let check = tripline_in(&directory, &["check", "--deny-warnings"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert!(!text(&check.stderr).contains("W0001"), "{}", both(&check));
+
+    // An unknown code is an error at its line.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\nwarnings:\n  W0001: off\n  W0010: off\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 1, "{}", both(&check));
+    let stderr = text(&check.stderr);
+    assert!(stderr.contains("error[E0531]"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:5:3"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn a_match_rule_alert_carries_its_key_fields_and_the_table_shows_them() {
+    let directory = temp_dir("match-group");
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    // One large output with every key field, one without `user_id`.
+    write(
+        &directory.join("events.jsonl"),
+        concat!(
+            r#"{"timestamp":"2026-03-02T10:00:00Z","event_type":"inference","event_id":"e1","session_id":"sess-1","user_id":"user-1","api_key_id":"key-1","output_tokens":9000}"#,
+            "\n",
+            r#"{"timestamp":"2026-03-02T10:05:00Z","event_type":"inference","event_id":"e2","session_id":"sess-2","api_key_id":"key-2","output_tokens":9000}"#,
+            "\n",
+        ),
+    );
+    let json = tripline_in(
+        &directory,
+        &[
+            "eval",
+            "--events",
+            "events.jsonl",
+            "--rule",
+            "llm.output.size_spike",
+        ],
+    );
+    assert_eq!(code(&json), 0, "{}", both(&json));
+    let alerts: Vec<serde_json::Value> = text(&json.stdout)
+        .lines()
+        .map(|line| serde_json::from_str(line).expect("a JSON alert"))
+        .collect();
+    assert_eq!(alerts.len(), 2, "{}", both(&json));
+    assert_eq!(
+        alerts[0]["group"],
+        serde_json::json!({"session_id": "sess-1", "user_id": "user-1", "api_key_id": "key-1"})
+    );
+    assert_eq!(
+        alerts[1]["group"],
+        serde_json::json!({"session_id": "sess-2", "api_key_id": "key-2"}),
+        "a key field the event lacks is left out"
+    );
+    let table = tripline_in(
+        &directory,
+        &[
+            "eval",
+            "--events",
+            "events.jsonl",
+            "--rule",
+            "llm.output.size_spike",
+            "--format",
+            "table",
+        ],
+    );
+    assert_eq!(code(&table), 0, "{}", both(&table));
+    let stdout = text(&table.stdout);
+    assert!(
+        stdout.contains(r#"api_key_id="key-1" session_id="sess-1" user_id="user-1""#),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("(event)"), "{stdout}");
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+#[test]
+fn json_messages_carry_a_note_for_each_disabled_rule() {
+    let directory = temp_dir("disable-json");
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\ndisable:\n  llm.output.size_spike: \"our outputs are long by design\"\n",
+    );
+    for command in [
+        vec!["--message-format", "json", "check"],
+        vec![
+            "--message-format",
+            "json",
+            "compile",
+            "--target",
+            "duckdb_sql",
+            "--out",
+            "build",
+        ],
+    ] {
+        let output = tripline_in(&directory, &command);
+        assert_eq!(code(&output), 0, "{command:?}: {}", both(&output));
+        let notes: Vec<serde_json::Value> = text(&output.stderr)
+            .lines()
+            .filter_map(|line| serde_json::from_str::<serde_json::Value>(line).ok())
+            .filter(|value| value["level"] == "note")
+            .collect();
+        assert_eq!(notes.len(), 1, "{command:?}: {}", both(&output));
+        let note = &notes[0];
+        assert_eq!(note["rule_id"], "llm.output.size_spike");
+        assert_eq!(note["reason"], "our outputs are long by design");
+        assert_eq!(note["file"], "tripline.yaml");
+        assert_eq!(note["line"], 3);
+        assert!(
+            note["message"]
+                .as_str()
+                .is_some_and(|message| message.contains("is disabled by tripline.yaml")),
+            "{note}"
+        );
+    }
+    std::fs::remove_dir_all(&directory).ok();
+}

@@ -572,25 +572,31 @@ fn apply_param_overrides(
             if let Some(help) = suggestion("a parameter", name, known) {
                 diagnostic = diagnostic.help(help);
             }
+            if let Some(key) = options.origins.params.get(name) {
+                diagnostic = diagnostic.primary(*key, "set here");
+            }
             diagnostics.push(diagnostic);
             continue;
         };
         match parse_value(text, param.value.value_type) {
             Some(value) => param.value.value = value,
-            None => diagnostics.push(
-                Diagnostic::new(
+            None => {
+                let mut diagnostic = Diagnostic::new(
                     Code::OVERRIDE_VALUE,
                     format!(
                         "the override `{name}={text}` is not a valid `{}`",
                         param.value.value_type.name()
                     ),
-                )
-                .primary(
-                    param.span,
-                    format!("declared as `{}` here", param.value.value_type.name()),
-                )
-                .note(override_example(param.value.value_type)),
-            ),
+                );
+                let declared = format!("declared as `{}` here", param.value.value_type.name());
+                diagnostic = match options.origins.params.get(name) {
+                    Some(key) => diagnostic
+                        .primary(*key, "set here")
+                        .secondary(param.span, declared),
+                    None => diagnostic.primary(param.span, declared),
+                };
+                diagnostics.push(diagnostic.note(override_example(param.value.value_type)));
+            }
         }
     }
 }
@@ -620,6 +626,9 @@ fn apply_list_extensions(
             if let Some(help) = suggestion("a list", name, known) {
                 diagnostic = diagnostic.help(help);
             }
+            if let Some(key) = options.origins.lists.get(name) {
+                diagnostic = diagnostic.primary(*key, "extended here");
+            }
             diagnostics.push(diagnostic);
             continue;
         };
@@ -640,8 +649,13 @@ fn apply_list_extensions(
                             "the extension value `{text}` of the list `{name}` is not a valid `{}`",
                             list.value.element_type.name()
                         ),
-                    )
-                    .primary(list.span, "list declared here");
+                    );
+                    diagnostic = match options.origins.lists.get(name) {
+                        Some(key) => diagnostic
+                            .primary(*key, "extended here")
+                            .secondary(list.span, "list declared here"),
+                        None => diagnostic.primary(list.span, "list declared here"),
+                    };
                     if list.value.element_type == ir::ValueType::Regex
                         && let Some(problem) = regexes::check_pattern(text, false)
                     {
@@ -670,6 +684,9 @@ fn unknown_lookup_overrides(
         let known: Vec<&str> = environment.lookups.keys().map(String::as_str).collect();
         if let Some(help) = suggestion("a lookup", name, known) {
             diagnostic = diagnostic.help(help);
+        }
+        if let Some(key) = options.origins.lookups.get(name) {
+            diagnostic = diagnostic.primary(*key, "changed here");
         }
         diagnostics.push(diagnostic);
     }

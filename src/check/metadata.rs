@@ -15,7 +15,7 @@ use crate::ir;
 use crate::source::Span;
 use crate::syntax::ast::{self, MetadataValue};
 
-const RULE_KEYS: [&str; 16] = [
+const RULE_KEYS: [&str; 17] = [
     "title",
     "description",
     "severity",
@@ -32,7 +32,12 @@ const RULE_KEYS: [&str; 16] = [
     "guide",
     "author",
     "version",
+    "allow",
 ];
+
+/// The warnings a rule's `allow:` may silence: those reported on one rule.
+/// (Pack-wide warnings are turned off in `tripline.yaml`, `warnings:`.)
+const RULE_WARNINGS: [&str; 1] = ["W0001"];
 
 const PLAYBOOK_KEYS: [&str; 3] = ["title", "trigger", "guide"];
 
@@ -232,6 +237,53 @@ fn missing(owner: &str, key: &str, span: Span) -> Diagnostic {
 }
 
 /// Checks a rule's metadata. `None` when a required entry is missing or wrong.
+/// The warning codes a rule's `allow: [W0001]` silences for that rule; a code
+/// that is not a rule's warning is an E0309 error at the code.
+pub(crate) fn allowed_warnings(
+    rule: &ast::RuleDecl,
+    diagnostics: &mut Vec<Diagnostic>,
+) -> Vec<String> {
+    let Some(entry) = rule.metadata.iter().find(|entry| entry.key.text == "allow") else {
+        return Vec::new();
+    };
+    let items: Vec<&MetadataValue> = match &entry.value {
+        MetadataValue::List(items, _) => items.iter().collect(),
+        single => vec![single],
+    };
+    let mut allowed = Vec::new();
+    for item in items {
+        let (word, span) = match item {
+            MetadataValue::Word(name) => (name.text.as_str(), name.span),
+            MetadataValue::String(string) => (string.value.as_str(), string.span),
+            other => {
+                diagnostics.push(
+                    wrong_type("allow", "a list of warning codes", other)
+                        .help("write `allow: [W0001]`"),
+                );
+                continue;
+            }
+        };
+        if RULE_WARNINGS.contains(&word) {
+            allowed.push(word.to_string());
+            continue;
+        }
+        let mut diagnostic = Diagnostic::new(
+            Code::METADATA_TYPE,
+            format!("`{word}` is not a warning a rule can allow"),
+        )
+        .primary(span, "not a rule's warning")
+        .note(format!(
+            "a rule's `allow:` takes {}; `warnings: {{ CODE: off }}` in tripline.yaml turns off any warning for the whole repository",
+            RULE_WARNINGS.join(", ")
+        ));
+        if let Some(help) = suggestion("a code", word, RULE_WARNINGS.iter().copied()) {
+            diagnostic = diagnostic.help(help);
+        }
+        diagnostics.push(diagnostic);
+    }
+    allowed
+}
+
 pub(crate) fn rule_metadata(
     rule: &ast::RuleDecl,
     playbooks: &BTreeMap<String, Declared<ir::Playbook>>,

@@ -44,7 +44,7 @@ pub use reference::Reference;
 use crate::diagnostics::suggest::did_you_mean;
 use crate::diagnostics::{Code, Diagnostic, Diagnostics};
 use crate::ir;
-use crate::source::{SourceId, Sources};
+use crate::source::{SourceId, Sources, Span};
 use crate::syntax::ast;
 
 /// Overrides applied while checking, from a content repository's
@@ -59,6 +59,21 @@ pub struct CheckOptions {
     pub lookup_overrides: BTreeMap<String, LookupOverride>,
     /// `--lookups DIR`: every lookup is read from `DIR/<name>.csv` instead.
     pub lookup_dir: Option<PathBuf>,
+    /// Where the overrides were written in a content repository's
+    /// `tripline.yaml`, for locating their problems.
+    pub origins: ConfigOrigins,
+}
+
+/// The keys of `tripline.yaml` that set each override, by name.
+#[derive(Debug, Clone, Default)]
+pub struct ConfigOrigins {
+    /// `params:` entries; a parameter override without one came from the
+    /// command line (`--param`).
+    pub params: BTreeMap<String, Span>,
+    /// `lists:` entries.
+    pub lists: BTreeMap<String, Span>,
+    /// `lookups:` entries.
+    pub lookups: BTreeMap<String, Span>,
 }
 
 /// How a content repository changes a lookup.
@@ -115,6 +130,13 @@ pub fn check_with_reference(
             checked_rules.push(lowered);
         }
     }
+    param_ranges(
+        &environment,
+        files,
+        options,
+        &checked_rules,
+        &mut diagnostics,
+    );
     let checked_dashboards = dashboards::check_dashboards(
         sources,
         &environment,
@@ -187,6 +209,88 @@ fn fix_articles(text: &mut String) {
         fixed.push_str(rest);
         *text = fixed;
     }
+}
+
+/// E0506: a parameter whose value in effect is negative where a rule needs
+/// it to be 0 or more ([`ir::Detection::non_negative_params`]), reported
+/// where the value was written: the `tripline.yaml` key, the declaration's
+/// default, or (for `--param`) the use in the rule. One diagnostic per
+/// parameter, naming its first such use.
+fn param_ranges(
+    environment: &collect::Environment,
+    files: &[(SourceId, ast::File)],
+    options: &CheckOptions,
+    rules: &[ir::Rule],
+    diagnostics: &mut Vec<Diagnostic>,
+) {
+    let mut reported = std::collections::BTreeSet::new();
+    for rule in rules {
+        let Some(source) = environment
+            .rules
+            .iter()
+            .find(|candidate| candidate.rule.id.text == rule.id)
+            .map(|candidate| candidate.source)
+        else {
+            continue;
+        };
+        for found in rule.detection.non_negative_params() {
+            let Some(param) = environment.params.get(&found.param) else {
+                continue;
+            };
+            let Some(value) = param.value.value.as_f64() else {
+                continue;
+            };
+            if value >= 0.0 || !reported.insert(found.param.clone()) {
+                continue;
+            }
+            let use_span = Span::new(
+                source,
+                found.origin.start as usize,
+                found.origin.end as usize,
+            );
+            let name = &found.param;
+            let shown = match &param.value.value {
+                ir::Value::Int(number) => number.to_string(),
+                _ => value.to_string(),
+            };
+            let mut diagnostic = Diagnostic::new(
+                Code::PARAM_RANGE,
+                format!(
+                    "the parameter `{name}` is {shown}, but rule `{}` needs it to be 0 or more",
+                    rule.id
+                ),
+            );
+            diagnostic = if !options.params.contains_key(name) {
+                let default = declared_default_span(files, name).unwrap_or(param.span);
+                diagnostic
+                    .primary(default, "the declared default")
+                    .secondary(use_span, format!("used here, {}", found.why))
+            } else if let Some(key) = options.origins.params.get(name) {
+                diagnostic
+                    .primary(*key, "set here")
+                    .secondary(use_span, format!("used here, {}", found.why))
+            } else {
+                diagnostic.primary(
+                    use_span,
+                    format!("`--param {name}={shown}` is used here, {}", found.why),
+                )
+            };
+            diagnostics.push(diagnostic.help(format!("give `{name}` a value of 0 or more")));
+        }
+    }
+}
+
+/// Where a parameter's default value is written in its declaration.
+fn declared_default_span(files: &[(SourceId, ast::File)], name: &str) -> Option<Span> {
+    files
+        .iter()
+        .flat_map(|(_, file)| &file.declarations)
+        .find_map(|declaration| match &declaration.kind {
+            ast::DeclarationKind::Param(param) if param.name.text == name => {
+                Some(param.default.span())
+            }
+            _ => None,
+        })
 }
 
 /// W0002 and W0004: lists, lookups and parameters no rule uses. Nothing is

@@ -115,8 +115,10 @@ impl<'a> RuleChecker<'a> {
             &mut self.diagnostics,
         );
         let detection = self.detection(&declaration.detection);
+        let allowed = metadata::allowed_warnings(declaration, &mut self.diagnostics);
         if let Some(metadata) = &metadata
             && metadata.guide.is_none()
+            && !allowed.iter().any(|code| code == Code::NO_GUIDE.as_str())
         {
             self.diagnostics.push(
                 Diagnostic::new(

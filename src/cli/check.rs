@@ -127,10 +127,20 @@ fn portability(
     let Some(pack) = project.pack.as_ref() else {
         return (diagnostics, compiled);
     };
-    if selected.is_empty() {
-        return (diagnostics, compiled);
+    // `compile` validates the `mappings:` of every target it writes; `check`
+    // validates those of every target the configuration names, selected or
+    // not, so a typo there fails here and not at the first `compile`.
+    let mut validated = selected.to_vec();
+    for config in &project.mappings {
+        for id in config.changes.keys() {
+            if let Some(target) = registry.iter().find(|target| target.id() == id)
+                && !validated.iter().any(|chosen| chosen.id() == id)
+            {
+                validated.push(target.as_ref());
+            }
+        }
     }
-    let mappings = match target_mappings(selected, pack, project, registry) {
+    let mappings = match target_mappings(&validated, pack, project, registry) {
         Ok(mappings) => mappings,
         Err(problems) => return (problems, compiled),
     };

@@ -211,10 +211,10 @@ pub use crate::words::plural;
 
 /// Prints, for human output, the rules `disable:` left out and why
 /// (`check` and `compile` say so, so a left-out rule is never a surprise).
+/// With `--message-format json`, each is a JSON line shaped like a
+/// diagnostic (`"level": "note"`, no code) at its `disable:` key, with the
+/// `rule_id` and `reason`.
 pub fn report_disabled(project: &Project, global: &Global) {
-    if global.message_format != MessageFormat::Human {
-        return;
-    }
     let mut stderr = std::io::stderr().lock();
     for rule in &project.disabled {
         let place = project
@@ -222,11 +222,30 @@ pub fn report_disabled(project: &Project, global: &Global) {
             .get(rule.config)
             .map(|file| file.path.clone())
             .unwrap_or_default();
-        let _ = writeln!(
-            stderr,
-            "note: rule `{}` is disabled by {place}: {}",
-            rule.id, rule.reason
-        );
+        let message = format!("rule `{}` is disabled by {place}: {}", rule.id, rule.reason);
+        if global.message_format == MessageFormat::Human {
+            let _ = writeln!(stderr, "note: {message}");
+            continue;
+        }
+        let at = project::yaml_key_span(&project.sources, rule.config, &["disable", &rule.id])
+            .and_then(|span| {
+                let file = project.sources.get(span.source)?;
+                Some(file.line_column(span.start as usize))
+            });
+        let value = serde_json::json!({
+            "code": null,
+            "level": "note",
+            "message": message,
+            "file": place,
+            "line": at.as_ref().map(|at| at.line),
+            "column": at.as_ref().map(|at| at.column),
+            "labels": [],
+            "notes": [],
+            "help": [],
+            "rule_id": rule.id,
+            "reason": rule.reason,
+        });
+        let _ = writeln!(stderr, "{value}");
     }
     for dashboard in &project.disabled_dashboards {
         let place = project

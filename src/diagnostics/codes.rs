@@ -134,6 +134,7 @@ registry! {
     LOOKUP_CELL = "E0503", Error, "a lookup cell does not parse as its column type";
     OVERRIDE_VALUE = "E0504", Error, "an override value does not fit its declaration";
     UNKNOWN_OVERRIDE = "E0505", Error, "an override names nothing declared";
+    PARAM_RANGE = "E0506", Error, "a parameter's value is out of the range its use in a rule needs";
     // E051x: event input (evaluator)
     EVENT_NOT_JSON = "E0510", Error, "an event line is not a JSON object";
     EVENT_FIELD_TYPE = "E0511", Error, "an event field does not have its declared type";

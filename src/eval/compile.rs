@@ -105,6 +105,11 @@ impl<'p> Compiler<'p> {
     }
 
     /// The slot of a field a detection shape reads (after the filters).
+    /// The pack being compiled.
+    pub(crate) fn pack(&self) -> &'p ir::Pack {
+        self.pack
+    }
+
     pub(crate) fn shape_field(&mut self, name: &str) -> u16 {
         self.projection.keep(name)
     }

@@ -25,6 +25,7 @@ use super::compile::Compiler;
 use super::error::EvalError;
 use super::event::Event;
 use super::event::FilterId;
+use super::group::KeyValue;
 use super::new_value::NewValueShape;
 use super::output::Alert;
 use super::projection::Projection;
@@ -37,7 +38,9 @@ use crate::ir::{self, Detection, Severity};
 
 #[derive(Debug)]
 enum Shape {
-    Match,
+    /// One alert per event, its `group` the event's values of the rule's
+    /// key fields ([`ir::Schema::match_key`]) that it has.
+    Match(Grouping),
     Window(WindowShape),
     NewValue(NewValueShape),
     Cluster(ClusterShape),
@@ -190,7 +193,7 @@ impl Engine {
         self.rules
             .iter()
             .map(|rule| match &rule.shape {
-                Shape::Match => 0,
+                Shape::Match(_) => 0,
                 Shape::Window(shape) => shape.live_state(),
                 Shape::NewValue(shape) => shape.live_state(),
                 Shape::Cluster(shape) => shape.live_state(),
@@ -235,12 +238,21 @@ impl Engine {
                 continue;
             }
             match &mut rule.shape {
-                Shape::Match => {
+                Shape::Match(key) => {
                     let mut evidence = super::state::Evidence::new(event.time);
                     evidence.add_event(event, &context);
+                    let group = key
+                        .names
+                        .iter()
+                        .zip(&key.slots)
+                        .filter_map(|(name, slot)| {
+                            let value = event.scalar(*slot)?;
+                            Some((name.clone(), KeyValue::from_scalar(value).to_json()))
+                        })
+                        .collect();
                     self.raised.push(Raised {
                         time: event.time,
-                        group: BTreeMap::new(),
+                        group,
                         evidence,
                         values: BTreeMap::new(),
                     });
@@ -282,7 +294,7 @@ impl Engine {
             let mut next = i64::MAX;
             for (index, rule) in self.rules.iter_mut().enumerate() {
                 match &mut rule.shape {
-                    Shape::Match => {}
+                    Shape::Match(_) => {}
                     Shape::Window(shape) => shape.advance(time, &context, &mut self.raised),
                     Shape::Cluster(shape) => shape.advance(time, &context, &mut self.raised),
                     Shape::NewValue(shape) => shape.advance(time),
@@ -314,7 +326,7 @@ impl Engine {
             match &mut rule.shape {
                 Shape::Window(shape) => shape.finish(&context, &mut self.raised),
                 Shape::Cluster(shape) => shape.finish(&mut self.raised),
-                Shape::Match | Shape::NewValue(_) | Shape::Sequence(_) => {}
+                Shape::Match(_) | Shape::NewValue(_) | Shape::Sequence(_) => {}
             }
             Self::collect(&mut self.raised, &mut self.pending, rule, index);
         }
@@ -353,7 +365,7 @@ impl Engine {
 
 fn deadline(shape: &Shape) -> i64 {
     match shape {
-        Shape::Match => i64::MAX,
+        Shape::Match(_) => i64::MAX,
         Shape::Window(shape) => shape.deadline(),
         Shape::Cluster(shape) => shape.deadline(),
         Shape::NewValue(shape) => shape.deadline(),
@@ -420,7 +432,10 @@ fn compile_detection(
     Ok(match detection {
         Detection::Match { source } => (
             filter(compiler, source)?,
-            Shape::Match,
+            {
+                let key = compiler.pack().schema.match_key(&source.event_types);
+                Shape::Match(grouping(compiler, &key))
+            },
             compiler.event_types(&source.event_types),
         ),
         Detection::Window {

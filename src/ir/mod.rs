@@ -135,6 +135,11 @@ pub struct Regex {
     pub case_insensitive: bool,
 }
 
+/// The entity fields a `match` rule's alert is keyed by when the event
+/// types declare them ([`Schema::match_key`]): the conversation, the end
+/// user and the API key.
+pub const MATCH_KEY_FIELDS: [&str; 3] = ["session_id", "user_id", "api_key_id"];
+
 /// The event schema.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Schema {
@@ -157,6 +162,25 @@ impl Schema {
                     .iter()
                     .find(|candidate| candidate.name == field)
             })
+    }
+
+    /// The key fields of a `match` rule over `event_types`: of the entities
+    /// an analyst pivots on ([`MATCH_KEY_FIELDS`]), those declared as
+    /// strings on every one of the types, in that order. A match alert
+    /// carries the event's values of them in its `group`, as a window alert
+    /// carries its group's.
+    pub fn match_key(&self, event_types: &[String]) -> Vec<String> {
+        MATCH_KEY_FIELDS
+            .iter()
+            .filter(|name| {
+                !event_types.is_empty()
+                    && event_types.iter().all(|event_type| {
+                        self.field(event_type, name)
+                            .is_some_and(|field| field.value_type == ValueType::String)
+                    })
+            })
+            .map(|name| name.to_string())
+            .collect()
     }
 
     /// A type other than string that `field` has on one of `event_types`:

@@ -80,6 +80,9 @@ def alert(rule, row):
     groupings = rule["groupings"]
     grouping = groupings[row.get("grouping_set") or 0] if len(groupings) > 1 else groupings[0]
     group = {field: plain(row[column]) for field, column in sorted(grouping)}
+    if rule["shape"] == "match":
+        # A match rule's key fields the event lacks are left out, as the evaluator does.
+        group = {field: value for field, value in group.items() if value is not None}
     count = int(row["event_count"])
     found = {
         "rule_id": rule["rule_id"],

@@ -41,6 +41,10 @@ pub struct Plan {
     /// seen this long before. Compiled queries use [`ir::DEFAULT_LEARN_MS`],
     /// the default of `tripline eval --learn`.
     pub learn_ms: i64,
+    /// A `match` rule's key fields ([`ir::Schema::match_key`]): the
+    /// evaluator's alert carries the event's values of them in `group`
+    /// (empty for the other shapes, whose groups are their own).
+    pub match_key: Vec<String>,
 }
 
 /// The detection shapes as relational steps.

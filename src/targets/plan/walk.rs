@@ -80,9 +80,14 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
             condition: walk.condition(condition, *window_ms),
         },
     };
+    let match_key = match &rule.detection {
+        Detection::Match { source } => pack.schema.match_key(&source.event_types),
+        _ => Vec::new(),
+    };
     let plan = Plan {
         shape,
         learn_ms: ir::DEFAULT_LEARN_MS,
+        match_key,
     };
     (plan, walk.into_problems())
 }

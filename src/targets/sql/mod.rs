@@ -127,7 +127,7 @@ pub fn query(
         computed: None,
     };
     let (body, info) = match &plan.shape {
-        Shape::Match(source) => printer.matched(source),
+        Shape::Match(source) => printer.matched(source, &plan.match_key),
         Shape::Window(window) => printer.window(window),
         Shape::NewValue {
             source,
@@ -276,16 +276,25 @@ impl Printer<'_> {
         parts.join("\n  AND ")
     }
 
-    fn matched(&mut self, source: &Source) -> (String, QueryInfo) {
+    /// One row per event; its key columns (the runner leaves a null one
+    /// out of the alert's `group`, as the evaluator does a missing field).
+    fn matched(&mut self, source: &Source, key: &[String]) -> (String, QueryInfo) {
         let filter = self.filter(source);
+        let columns: Vec<String> = key.iter().map(|field| self.column(field)).collect();
+        let key_columns: String = columns.iter().map(|column| format!(", {column}")).collect();
         let body = format!(
-            "SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {} AS event_ids\nFROM {}\nWHERE {filter}\n",
+            "SELECT _time_ms AS raised_ms, _time_ms AS first_seen_ms, _time_ms AS last_seen_ms,\n  1 AS event_count, {} AS event_ids{key_columns}\nFROM {}\nWHERE {filter}\n",
             self.dialect.array_of("_ref"),
             self.table
         );
+        let grouping = key
+            .iter()
+            .zip(&columns)
+            .map(|(field, column)| (field.clone(), unquoted(column)))
+            .collect();
         let info = QueryInfo {
             shape: "match",
-            groupings: vec![Vec::new()],
+            groupings: vec![grouping],
             values: Vec::new(),
         };
         (body, info)
