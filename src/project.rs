@@ -94,13 +94,33 @@ pub enum WarningSetting {
     Warn,
 }
 
-/// `compile: { inline_lookup_rows: N }`.
+/// `compile: { inline_lookup_rows: N, sigma: { correlation_windows: epoch } }`.
 #[derive(Debug, Clone, Copy, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct CompileSettings {
     /// Lookups with more rows are tested by reference (a watchlist, a lookup
     /// index) where a target can do so exactly; smaller ones are inlined.
     pub inline_lookup_rows: Option<usize>,
+    /// Settings of the `sigma` target.
+    pub sigma: Option<SigmaSettings>,
+}
+
+/// `compile: { sigma: { correlation_windows: epoch } }`.
+#[derive(Debug, Clone, Copy, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SigmaSettings {
+    /// How the backends that run the Sigma rules align a correlation's
+    /// `timespan`; unset, thresholds are not written as correlations.
+    pub correlation_windows: Option<CorrelationWindows>,
+}
+
+/// The window alignment a Sigma backend is declared to have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CorrelationWindows {
+    /// Tumbling windows of the `timespan` length aligned to the Unix epoch,
+    /// one result per group and window (the evaluator's windows).
+    Epoch,
 }
 
 /// `mappings: { TARGET: { fields: { CANONICAL: NAME }, data_source: [...] } }`.

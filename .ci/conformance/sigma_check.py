@@ -25,6 +25,16 @@ rule compiled with the case's parameters).
     least one case of every rule, so a matcher that accepts everything is
     caught.
 
+(c) Correlations (threshold rules compiled under `compile: { sigma: {
+    correlation_windows: epoch } }`): each correlation is read as pySigma's
+    Splunk backend converts it (`bin _time span=<timespan>`, `stats ... by
+    _time <group-by>`, then the condition): the base rule's matching events
+    are cut into epoch-aligned buckets of `timespan`, grouped by the
+    `group-by` values (an event without one is in no group), counted (`event_count`) or their distinct values of
+    `condition.field` counted (`value_count`), and each (group, bucket) whose
+    count meets the condition is one result; their number must equal the
+    evaluator's alerts. The mutant negates the base rule's condition.
+
 It cannot prove how a particular backend's regex engine, case folding or
 CIDR parser treats data the test cases do not contain (see docs/targets.md).
 
@@ -221,6 +231,59 @@ def count_matches(rule_yaml, events, negate=False):
     return count
 
 
+TIMESPAN_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+CONDITION_TESTS = {
+    "gt": lambda count, bound: count > bound,
+    "gte": lambda count, bound: count >= bound,
+    "lt": lambda count, bound: count < bound,
+    "lte": lambda count, bound: count <= bound,
+    "eq": lambda count, bound: count == bound,
+}
+
+
+def group_text(value):
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def count_correlated(documents, events, negate=False):
+    """Results of the correlations of a multi-document rule, one per group and bucket."""
+    bases = {document.get("name"): document for document in documents if "detection" in document}
+    results = 0
+    for document in documents:
+        correlation = document.get("correlation")
+        if correlation is None:
+            continue
+        spec = correlation["timespan"]
+        span_ms = int(spec[:-1]) * TIMESPAN_SECONDS[spec[-1]] * 1000
+        condition = dict(correlation["condition"])
+        field = condition.pop("field", None)
+        buckets = {}
+        for name in correlation["rules"]:
+            base = bases[name]
+            detection = dict(base["detection"])
+            function = condition_function(detection.pop("condition"), set(detection))
+            for item in events:
+                event = item["event"]
+                hit = bool(function({key: match_selection(event, value) for key, value in detection.items()}))
+                if hit == negate:
+                    continue
+                key = tuple(field_value(event, group) for group in correlation.get("group-by", []))
+                if MISSING in key:
+                    continue  # `stats ... by` drops an event without a by-field
+                key = tuple(group_text(value) for value in key)
+                bucket = buckets.setdefault((key, item["time_ms"] // span_ms), [0, set()])
+                bucket[0] += 1
+                if field is not None:
+                    value = field_value(event, field)
+                    if value is not MISSING:
+                        bucket[1].add(group_text(value))
+        for count, values in buckets.values():
+            measured = count if correlation["type"] == "event_count" else len(values)
+            if all(CONDITION_TESTS[operator](measured, bound) for operator, bound in condition.items()):
+                results += 1
+    return results
+
+
 def meaning(fixtures, errors):
     checked = 0
     mutant_caught = {}
@@ -234,12 +297,16 @@ def meaning(fixtures, errors):
         for rule in collection.rules:
             for error in rule.errors:
                 fail(errors, "%s / %s: %s" % (rule_id, case["case"], error))
-        rule_yaml = yaml.safe_load(texts[0])
-        matches = count_matches(rule_yaml, case["events"])
+        documents = list(yaml.safe_load_all(texts[0]))
+        if len(documents) == 1:
+            count = lambda negate=False: count_matches(documents[0], case["events"], negate)  # noqa: E731
+        else:
+            count = lambda negate=False: count_correlated(documents, case["events"], negate)  # noqa: E731
+        matches = count()
         expected = case["evaluator_alerts"]
         if matches != expected:
             fail(errors, "%s / %s: Sigma matcher %d, evaluator %d" % (rule_id, case["case"], matches, expected))
-        mutant = count_matches(rule_yaml, case["events"], negate=True)
+        mutant = count(negate=True)
         mutant_caught[rule_id] = mutant_caught.get(rule_id, False) or mutant != expected
         checked += 1
     for rule_id, caught in sorted(mutant_caught.items()):

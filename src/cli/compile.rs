@@ -346,6 +346,13 @@ pub(super) fn target_mappings(
             if let Some(rows) = config.compile.inline_lookup_rows {
                 mapping.inline_lookup_rows = Some(rows);
             }
+            if target.id() == targets::sigma::ID
+                && let Some(sigma) = config.compile.sigma
+                && let Some(windows) = sigma.correlation_windows
+            {
+                mapping.epoch_correlation_windows =
+                    windows == crate::project::CorrelationWindows::Epoch;
+            }
             if let Some(days) = config.deploy.retention_days {
                 mapping.deploy.retention_days = Some(days);
             }

@@ -122,6 +122,12 @@ pub struct Mapping {
     /// `None` is [`lookup_ref::DEFAULT_INLINE_ROWS`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inline_lookup_rows: Option<usize>,
+    /// The target's backends align correlation windows to the epoch
+    /// (`compile: { sigma: { correlation_windows: epoch } }` in
+    /// `tripline.yaml`, set on the `sigma` mapping only): thresholds become
+    /// Sigma correlations (see [`sigma`]).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub epoch_correlation_windows: bool,
     /// Retention and alert routes (`retention_days:`, `routes:` in
     /// `tripline.yaml`), the same for every target.
     #[serde(default)]
@@ -201,6 +207,13 @@ pub trait Target {
     /// basics only; a target lists what else it can do.
     fn supports(&self, need: Need) -> bool {
         matches!(need, Need::Match)
+    }
+
+    /// Whether the target can express a need under a content repository's
+    /// `compile:` settings (carried by `mapping`). Defaults to
+    /// [`Target::supports`]; a target with an opt-in profile widens it.
+    fn supports_with(&self, need: Need, _mapping: &Mapping) -> bool {
+        self.supports(need)
     }
 
     /// Why the target lacks a need, for the E0401 message.
@@ -301,11 +314,13 @@ pub fn unknown_target(id: &str, registry: &[Box<dyn Target>]) -> crate::diagnost
     diagnostic.note(format!("registered targets: {}", ids.join(", ")))
 }
 
-/// The needs of `rule` that `target` lacks, as E0401 problems naming the
-/// registered targets that can express each.
+/// The needs of `rule` that `target` lacks under `mapping`'s settings, as
+/// E0401 problems naming the registered targets that can express each (by
+/// default).
 pub fn capability_problems(
     target: &dyn Target,
     rule: &Rule,
+    mapping: &Mapping,
     registry: &[Box<dyn Target>],
 ) -> Vec<Problem> {
     let needs = ir::needs_with_origins(rule);
@@ -313,10 +328,10 @@ pub fn capability_problems(
     // the shape (and what refines it) only.
     let shape_missing = needs
         .keys()
-        .any(|need| need.is_shape() && !target.supports(*need));
+        .any(|need| need.is_shape() && !target.supports_with(*need, mapping));
     needs
         .into_iter()
-        .filter(|(need, _)| !target.supports(*need))
+        .filter(|(need, _)| !target.supports_with(*need, mapping))
         .filter(|(need, _)| !shape_missing || need.is_shape())
         .map(|(need, origin)| {
             let able: Vec<&str> = registry
@@ -359,7 +374,7 @@ pub fn compile_rule(
     mapping: &Mapping,
     registry: &[Box<dyn Target>],
 ) -> Result<Vec<Artifact>, Vec<Problem>> {
-    let missing = capability_problems(target, rule, registry);
+    let missing = capability_problems(target, rule, mapping, registry);
     if !missing.is_empty() {
         return Err(missing);
     }

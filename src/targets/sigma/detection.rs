@@ -68,6 +68,20 @@ pub fn source_detection(
     mapping: &Mapping,
     problems: &mut Vec<Problem>,
 ) -> Detection {
+    grouped_detection(source, &[], mapping, problems)
+}
+
+/// The detection of a source whose events must also have every field of
+/// `group_by` (the events a threshold groups: an event missing a group field
+/// is in no group, as a scheduled search's `by` clause drops it). The
+/// fields are one `group_fields_present` selection of `field|exists: true`
+/// tests, ANDed after the filter.
+pub fn grouped_detection(
+    source: &Source,
+    group_by: &[String],
+    mapping: &Mapping,
+    problems: &mut Vec<Problem>,
+) -> Detection {
     let selections = Selections {
         mapping,
         types: &source.event_types,
@@ -86,6 +100,19 @@ pub fn source_detection(
             format!("{event_type} and {}", group(&filter))
         }
         None => event_type,
+    };
+    let condition = if group_by.is_empty() {
+        condition
+    } else {
+        let mut present = YamlMap::new();
+        for field in group_by {
+            present.insert(
+                Yaml::String(format!("{}|exists", selections.field_name(field))),
+                Yaml::Bool(true),
+            );
+        }
+        let name = selections.selection("group_fields_present", Yaml::Mapping(present));
+        format!("{condition} and {name}")
     };
     Detection {
         selections: selections.made.into_inner().selections,

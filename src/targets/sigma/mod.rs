@@ -7,9 +7,14 @@
 //! processing pipeline `pipelines/tripline.yml`, the field list
 //! `fields.yml` and a `README.md`. Thresholds, sequences and every other
 //! stateful shape are refused (E0401): Sigma correlation rules use windows
-//! whose alignment the specification leaves to the backend. Translation
-//! rules and what conformance proves are in `docs/targets.md`.
+//! whose alignment the specification leaves to the backend. A content
+//! repository whose backends align them to the epoch opts in with
+//! `compile: { sigma: { correlation_windows: epoch } }`: thresholds on
+//! `count()` and `distinct(f)` then become a base rule and a correlation
+//! ([`correlation`]). Translation rules and what conformance proves are in
+//! `docs/targets.md`.
 
+mod correlation;
 mod detection;
 pub mod quote;
 
@@ -59,6 +64,12 @@ impl Target for Sigma {
                 | Need::Cidr
                 | Need::MultiTypeSource
         )
+    }
+
+    fn supports_with(&self, need: Need, mapping: &Mapping) -> bool {
+        self.supports(need)
+            || (mapping.epoch_correlation_windows
+                && matches!(need, Need::Threshold | Need::GroupingSets))
     }
 
     fn lacks_reason(&self, need: Need) -> String {
@@ -114,6 +125,31 @@ impl Target for Sigma {
         pack: &Pack,
         mapping: &Mapping,
     ) -> Result<Vec<Artifact>, Vec<Problem>> {
+        if let Detection::Window {
+            source, condition, ..
+        } = &rule.detection
+            && mapping.epoch_correlation_windows
+        {
+            let (plan, mut problems) = plan::plan_and_problems(rule, pack);
+            let Shape::Window(window) = &plan.shape else {
+                return Err(vec![Problem::untranslatable(
+                    rule.origin,
+                    "the plan's shape is not the rule's",
+                )]);
+            };
+            let artifact = correlation::threshold_rules(
+                rule,
+                source,
+                window,
+                condition,
+                mapping,
+                &mut problems,
+            );
+            return match artifact {
+                Some(artifact) if problems.is_empty() => Ok(vec![artifact]),
+                _ => Err(problems),
+            };
+        }
         let Detection::Match { source } = &rule.detection else {
             return Err(vec![Problem::untranslatable(
                 rule.origin,
@@ -288,7 +324,9 @@ fn level(severity: Severity) -> &'static str {
     }
 }
 
-fn sigma_rule(rule: &Rule, source: &ir::Source, detection: Yaml) -> SigmaRule {
+/// The rule's description with its ATLAS and OWASP ids and its Tripline id,
+/// version and category.
+fn description(rule: &Rule) -> String {
     let metadata = &rule.metadata;
     let mut description = metadata.description.trim().to_string();
     if !metadata.atlas.is_empty() {
@@ -306,6 +344,12 @@ fn sigma_rule(rule: &Rule, source: &ir::Source, detection: Yaml) -> SigmaRule {
         metadata.version,
         metadata.category.name()
     ));
+    description
+}
+
+fn sigma_rule(rule: &Rule, source: &ir::Source, detection: Yaml) -> SigmaRule {
+    let metadata = &rule.metadata;
+    let description = description(rule);
     let category = match source.event_types.as_slice() {
         [single] => Some(single.clone()),
         _ => None,
