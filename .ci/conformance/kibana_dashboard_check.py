@@ -44,6 +44,9 @@ from pathlib import Path
 import esql
 from esql import ast as esql_ast
 
+# The mapping flattener and the tree walk of the rules' ES|QL check (same folder).
+from esql_check import flat_fields, nodes
+
 DASHBOARD_ATTRIBUTES = {
     "title",
     "description",
@@ -65,32 +68,6 @@ ALERT_FIELDS = {
 }
 ALERTS_INDEX = ".alerts-security.alerts-default"
 ESTIMATES = {"count_distinct", "percentile", "median", "median_absolute_deviation"}
-
-
-def flat_fields(properties, prefix=""):
-    fields = {}
-    for name, body in properties.items():
-        full = f"{prefix}{name}"
-        if "properties" in body:
-            fields.update(flat_fields(body["properties"], f"{full}."))
-        else:
-            fields[full] = body.get("type")
-    return fields
-
-
-def nodes(value, seen=None):
-    if seen is None:
-        seen = set()
-    if id(value) in seen:
-        return
-    seen.add(id(value))
-    if isinstance(value, esql_ast.BaseNode):
-        yield value
-        for attribute in vars(value).values():
-            yield from nodes(attribute, seen)
-    elif isinstance(value, (list, tuple)):
-        for item in value:
-            yield from nodes(item, seen)
 
 
 def last_keep(text):

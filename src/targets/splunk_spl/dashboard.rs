@@ -39,16 +39,7 @@ const PANEL_HEIGHT: u32 = 300;
 /// The view name (and file base name) of a dashboard: its id with every
 /// character other than a letter, digit or `_` as `_`.
 pub fn view_name(dashboard_id: &str) -> String {
-    dashboard_id
-        .chars()
-        .map(|character| {
-            if character.is_ascii_alphanumeric() || character == '_' {
-                character
-            } else {
-                '_'
-            }
-        })
-        .collect()
+    super::splunk_name(dashboard_id)
 }
 
 /// The Dashboard Studio visualization type of a visual.

@@ -489,10 +489,10 @@ fn splunk_type(value_type: ValueType) -> &'static str {
     }
 }
 
-/// The tuning macro of a rule: the id with `.` and `-` as `_`, then `_filter`.
-pub fn filter_macro_name(rule_id: &str) -> String {
-    let base: String = rule_id
-        .chars()
+/// A name Splunk takes for a macro, a lookup or a view: `text` with every
+/// character other than an ASCII letter, digit or `_` as `_`.
+pub fn splunk_name(text: &str) -> String {
+    text.chars()
         .map(|character| {
             if character.is_ascii_alphanumeric() || character == '_' {
                 character
@@ -500,23 +500,17 @@ pub fn filter_macro_name(rule_id: &str) -> String {
                 '_'
             }
         })
-        .collect();
-    format!("{base}_filter")
+        .collect()
+}
+
+/// The tuning macro of a rule: the id with `.` and `-` as `_`, then `_filter`.
+pub fn filter_macro_name(rule_id: &str) -> String {
+    format!("{}_filter", splunk_name(rule_id))
 }
 
 /// The transforms.conf name (and CSV base name) of a lookup.
 pub fn lookup_name(name: &str) -> String {
-    let base: String = name
-        .chars()
-        .map(|character| {
-            if character.is_ascii_alphanumeric() || character == '_' {
-                character
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("tripline_{base}")
+    format!("tripline_{}", splunk_name(name))
 }
 
 /// Splunk's `alert.severity`: 3 low, 4 medium, 5 high (1 debug .. 6 critical).

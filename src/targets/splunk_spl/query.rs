@@ -267,6 +267,15 @@ struct Aggregate {
     stats: String,
 }
 
+/// The one `eval` that prepares the aggregates' inputs, if any needs one.
+fn prepare_line(aggregates: &[Aggregate]) -> Option<String> {
+    let prepares: Vec<String> = aggregates
+        .iter()
+        .filter_map(|aggregate| aggregate.prepare.clone())
+        .collect();
+    (!prepares.is_empty()).then(|| format!("| eval {}", prepares.join(", ")))
+}
+
 /// The SPL of a plan, and the problems met on the way.
 struct Printer<'a> {
     spl: Spl<'a>,
@@ -672,13 +681,7 @@ impl Printer<'_> {
         lines.push(format!(
             "| eval {WINDOW_FIELD} = floor(_time / {bucket}) * {bucket}"
         ));
-        let prepares: Vec<String> = aggregates
-            .iter()
-            .filter_map(|aggregate| aggregate.prepare.clone())
-            .collect();
-        if !prepares.is_empty() {
-            lines.push(format!("| eval {}", prepares.join(", ")));
-        }
+        lines.extend(prepare_line(&aggregates));
         let stats: Vec<String> = aggregates
             .iter()
             .map(|aggregate| aggregate.stats.clone())

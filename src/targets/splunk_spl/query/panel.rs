@@ -18,7 +18,7 @@
 //! - the shape a chart reads: `table` of the keys and measures, or for a
 //!   chart over time with groups, `xyseries` into one column per group.
 
-use super::{Aggregate, CondPrinter, Printer, baseline_means, spl_float};
+use super::{Aggregate, CondPrinter, Printer, baseline_means, prepare_line, spl_float};
 use crate::ir::dashboard::{GroupKey, Visual};
 use crate::ir::{AggregateFunction, ArithmeticOp, Origin, Pack, Value};
 use crate::targets::plan::panel::{EventsPanel, PanelBody, PanelMeasure};
@@ -222,13 +222,7 @@ impl PanelPrinter<'_> {
                 "| eval {BUCKET_FIELD} = floor(_time / {bucket}) * {bucket}"
             ));
         }
-        let prepares: Vec<String> = aggregates
-            .iter()
-            .filter_map(|aggregate| aggregate.prepare.clone())
-            .collect();
-        if !prepares.is_empty() {
-            lines.push(format!("| eval {}", prepares.join(", ")));
-        }
+        lines.extend(prepare_line(&aggregates));
         let mut stats: Vec<String> = aggregates
             .iter()
             .map(|aggregate| aggregate.stats.clone())
