@@ -164,13 +164,7 @@ impl<'text> Builder<'text> {
     fn event(&mut self, pair: P) -> EventDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let name = self.name_or_empty(inner.next(), span);
         let fields = inner
             .next()
             .map(|block| self.field_block(block))
@@ -181,13 +175,7 @@ impl<'text> Builder<'text> {
     fn list(&mut self, pair: P) -> ListDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let name = self.name_or_empty(inner.next(), span);
         let (element_type, type_span) = inner.next().map_or((TypeName::String, span), |pair| {
             (type_name(pair.as_str()), self.span(&pair))
         });
@@ -218,13 +206,7 @@ impl<'text> Builder<'text> {
     fn lookup(&mut self, pair: P) -> LookupDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let name = self.name_or_empty(inner.next(), span);
         let mut file = None;
         let mut columns = Vec::new();
         for entry in inner {
@@ -250,13 +232,7 @@ impl<'text> Builder<'text> {
     fn param(&mut self, pair: P) -> ParamDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let name = self.name_or_empty(inner.next(), span);
         let (type_name_value, type_span) = inner.next().map_or((TypeName::Int, span), |pair| {
             (type_name(pair.as_str()), self.span(&pair))
         });
@@ -275,27 +251,27 @@ impl<'text> Builder<'text> {
     fn playbook(&mut self, pair: P) -> PlaybookDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let name = inner.next().map_or_else(
-            || Name {
+        let name = self.name_or_empty(inner.next(), span);
+        let metadata = inner.map(|entry| self.metadata(entry)).collect();
+        PlaybookDecl { name, metadata }
+    }
+
+    /// The declaration's name, or an empty one at `span` when the parser
+    /// recovered without it.
+    fn name_or_empty(&self, pair: Option<P>, span: Span) -> Name {
+        match pair {
+            Some(name) => self.name(&name),
+            None => Name {
                 text: String::new(),
                 span,
             },
-            |name| self.name(&name),
-        );
-        let metadata = inner.map(|entry| self.metadata(entry)).collect();
-        PlaybookDecl { name, metadata }
+        }
     }
 
     fn rule(&mut self, pair: P) -> RuleDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let id = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let id = self.name_or_empty(inner.next(), span);
         let mut metadata = Vec::new();
         let mut detection = None;
         for child in inner {
@@ -326,13 +302,7 @@ impl<'text> Builder<'text> {
     fn metadata(&mut self, pair: P) -> Metadata {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let key = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let key = self.name_or_empty(inner.next(), span);
         let value = inner
             .next()
             .map_or(MetadataValue::List(Vec::new(), span), |value| {
@@ -541,13 +511,7 @@ impl<'text> Builder<'text> {
     fn dashboard(&mut self, pair: P) -> DashboardDecl {
         let span = self.span(&pair);
         let mut inner = pair.into_inner();
-        let id = inner.next().map_or_else(
-            || Name {
-                text: String::new(),
-                span,
-            },
-            |name| self.name(&name),
-        );
+        let id = self.name_or_empty(inner.next(), span);
         let mut metadata = Vec::new();
         let mut panels = Vec::new();
         for child in inner {
