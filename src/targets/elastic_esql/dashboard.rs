@@ -29,7 +29,7 @@
 
 use serde_json::{Value as Json, json};
 
-use super::query::{Query, pipeline};
+use super::query::{Query, epoch_bucket, pipeline};
 use super::quote::{esql_string, field_reference};
 use crate::ir::Pack;
 use crate::ir::dashboard::{Dashboard, GroupKey, Visual};
@@ -116,18 +116,6 @@ pub fn panel_query(
     }
 }
 
-/// Epoch-aligned buckets of `w` milliseconds from the time field, as the
-/// rules cut their windows (a floor modulo, so times before 1970 fall in
-/// the bucket below).
-fn bucket_commands(time: &str, w: i64) -> [String; 2] {
-    [
-        format!("EVAL tripline_time_ms = TO_LONG({time})"),
-        format!(
-            "EVAL tripline_bucket_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}"
-        ),
-    ]
-}
-
 /// Alerts of the pack's rules per rule (and bucket).
 fn alerts_query(pack: &Pack, bucket_ms: Option<i64>) -> PanelEsql {
     let ids: Vec<String> = pack
@@ -141,7 +129,7 @@ fn alerts_query(pack: &Pack, bucket_ms: Option<i64>) -> PanelEsql {
     ];
     let mut by = Vec::new();
     if let Some(w) = bucket_ms {
-        commands.extend(bucket_commands("@timestamp", w));
+        commands.extend(epoch_bucket("@timestamp", "tripline_bucket_ms", w));
         by.push("tripline_bucket_ms".to_string());
     }
     by.push("rule = kibana.alert.rule.rule_id".to_string());
@@ -221,7 +209,7 @@ fn events_query<'a>(query: &mut Query<'a>, events: &'a EventsPanel) -> PanelEsql
     let mut by: Vec<String> = Vec::new();
     if let Some(w) = events.bucket_ms {
         let time = query.field(source, "timestamp");
-        commands.extend(bucket_commands(&time, w));
+        commands.extend(epoch_bucket(&time, "tripline_bucket_ms", w));
         by.push("tripline_bucket_ms".to_string());
     }
     by.extend(keys.iter().map(|(column, _)| column.clone()));

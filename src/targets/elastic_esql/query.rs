@@ -145,6 +145,17 @@ pub(super) struct Query<'a> {
     pub(super) learn_ms: i64,
 }
 
+/// The event's time in epoch milliseconds, then the start of its
+/// epoch-aligned bucket of `w` milliseconds in `column` (a floor modulo, so
+/// times before 1970 fall in the bucket below): rules' windows and
+/// dashboard panels' buckets alike.
+pub(super) fn epoch_bucket(time: &str, column: &str, w: i64) -> [String; 2] {
+    [
+        format!("EVAL tripline_time_ms = TO_LONG({time})"),
+        format!("EVAL {column} = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}"),
+    ]
+}
+
 /// The commands of a query, one per line.
 pub(super) fn pipeline(commands: &[String]) -> String {
     commands.join("\n| ")
@@ -335,10 +346,7 @@ impl<'a> Query<'a> {
         }
         group.extend(keys);
         by.extend(by_keys);
-        commands.push(format!("EVAL tripline_time_ms = TO_LONG({time})"));
-        commands.push(format!(
-            "EVAL tripline_window_start_ms = tripline_time_ms - ((tripline_time_ms % {w}) + {w}) % {w}"
-        ));
+        commands.extend(epoch_bucket(&time, "tripline_window_start_ms", w));
         commands.push(format!("STATS {} BY {}", stats.join(", "), by.join(", ")));
         if !renamed.is_empty() {
             commands.push(format!("RENAME {}", renamed.join(", ")));
