@@ -1,5 +1,6 @@
-//! Documentation of a checked pack: a Markdown catalogue, one page per rule,
-//! and an ATT&CK Navigator layer of the ATLAS techniques the pack covers.
+//! Documentation of a checked pack: a Markdown catalogue, one page per rule
+//! and per dashboard, and an ATT&CK Navigator layer of the ATLAS techniques
+//! the pack covers.
 //!
 //! Input: an [`ir::Pack`]. Output: file names and their text, in a stable
 //! order, so the caller writes them (atomically) where it wants.
@@ -11,11 +12,18 @@ use serde_json::json;
 
 use crate::ir::{self, Pack, shape_name};
 
-/// Renders the catalogue (`README.md`) and one page per rule (`rules/<id>.md`).
+/// Renders the catalogue (`README.md`), one page per rule (`rules/<id>.md`)
+/// and one per dashboard (`dashboards/<id>.md`).
 pub fn render_markdown(pack: &Pack) -> Vec<(String, String)> {
     let mut files = vec![("README.md".to_string(), catalogue(pack))];
     for rule in &pack.rules {
         files.push((format!("rules/{}.md", rule.id), rule_page(pack, rule)));
+    }
+    for dashboard in &pack.dashboards {
+        files.push((
+            format!("dashboards/{}.md", dashboard.id),
+            dashboard_page(dashboard),
+        ));
     }
     files
 }
@@ -60,6 +68,107 @@ fn catalogue(pack: &Pack) -> String {
                 value_text(&param.value),
                 cell(param.doc.as_deref().unwrap_or(""))
             );
+        }
+    }
+    if !pack.dashboards.is_empty() {
+        text.push_str(
+            "\n## Dashboards\n\n| id | title | panels | range |\n| --- | --- | --- | --- |\n",
+        );
+        for dashboard in &pack.dashboards {
+            let _ = writeln!(
+                text,
+                "| [`{id}`](dashboards/{id}.md) | {title} | {panels} | {range} |",
+                id = dashboard.id,
+                title = cell(&dashboard.title),
+                panels = dashboard.panels.len(),
+                range = ir::duration_text(dashboard.range_ms),
+            );
+        }
+    }
+    text
+}
+
+/// A dashboard's page: what each panel reads, how it groups and measures,
+/// and how it is drawn, in layout order.
+fn dashboard_page(dashboard: &ir::dashboard::Dashboard) -> String {
+    use ir::dashboard::PanelQuery;
+
+    let mut text = format!("# {}\n\n`{}`\n\n", dashboard.title, dashboard.id);
+    if !dashboard.description.is_empty() {
+        let _ = write!(text, "{}\n\n", dashboard.description);
+    }
+    let _ = write!(
+        text,
+        "| | |\n| --- | --- |\n| default range | {} |\n| panels | {} |\n| source | {}:{} |\n",
+        ir::duration_text(dashboard.range_ms),
+        dashboard.panels.len(),
+        dashboard.file,
+        dashboard.origin.line
+    );
+    for panel in &dashboard.panels {
+        let _ = write!(text, "\n## {} (`{}`)\n\n", panel.title, panel.id);
+        if !panel.description.is_empty() {
+            let _ = write!(text, "{}\n\n", panel.description);
+        }
+        let mut rows = vec![
+            ("visual", panel.visual.keyword().to_string()),
+            ("range", ir::duration_text(panel.range_ms)),
+        ];
+        match &panel.query {
+            PanelQuery::Events {
+                source,
+                group_by,
+                bucket_ms,
+                measures,
+                top,
+            } => {
+                let filtered = if source.filter.is_some() {
+                    " (filtered)"
+                } else {
+                    ""
+                };
+                rows.push((
+                    "events",
+                    format!("{}{filtered}", source.event_types.join(", ")),
+                ));
+                let keys: Vec<String> = group_by
+                    .iter()
+                    .map(|key| match key {
+                        ir::dashboard::GroupKey::Field { field } => format!("`{field}`"),
+                        ir::dashboard::GroupKey::Bin { field, size } => {
+                            format!("`bin({field}, {size})`")
+                        }
+                    })
+                    .collect();
+                rows.push(("grouped by", keys.join(", ")));
+                rows.push((
+                    "every",
+                    bucket_ms.map(ir::duration_text).unwrap_or_default(),
+                ));
+                let shown: Vec<String> = measures
+                    .iter()
+                    .map(|measure| format!("`{}` as `{}`", measure.label, measure.name))
+                    .collect();
+                rows.push(("shows", shown.join(", ")));
+                rows.push(("top", top.map(|n| n.to_string()).unwrap_or_default()));
+            }
+            PanelQuery::Alerts { bucket_ms } => {
+                rows.push(("shows", "alerts by rule".to_string()));
+                rows.push((
+                    "every",
+                    bucket_ms.map(ir::duration_text).unwrap_or_default(),
+                ));
+            }
+        }
+        rows.push((
+            "source",
+            format!("{}:{}", dashboard.file, panel.origin.line),
+        ));
+        text.push_str("| | |\n| --- | --- |\n");
+        for (name, value) in rows {
+            if !value.is_empty() {
+                let _ = writeln!(text, "| {name} | {} |", cell(&value));
+            }
         }
     }
     text

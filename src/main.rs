@@ -41,7 +41,7 @@ enum Command {
     Normalize(cli::normalize::NormalizeArgs),
     /// Runs every rule's test cases through the evaluator; exit 1 on any failure.
     Test(cli::test::TestArgs),
-    /// Renders the pack as Markdown: a catalogue and one page per rule.
+    /// Renders the pack as Markdown: a catalogue and one page per rule and per dashboard.
     Docs(cli::docs::DocsArgs),
     /// Writes the ATLAS coverage of the pack as an ATT&CK Navigator layer.
     Coverage(cli::docs::CoverageArgs),

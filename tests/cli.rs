@@ -249,6 +249,17 @@ fn docs_and_coverage_render_the_pack() {
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     let catalogue = std::fs::read_to_string(directory.join("README.md")).expect("catalogue");
     assert!(catalogue.contains("llm.prompt_extraction.repeated"));
+    // The shipped dashboard is in the catalogue, and its page lists every panel.
+    assert!(catalogue.contains("[`llm.overview`](dashboards/llm.overview.md)"));
+    let page = std::fs::read_to_string(directory.join("dashboards/llm.overview.md"))
+        .expect("dashboard page");
+    for panel in ["inference_by_key", "refusal_rate", "auth_failures"] {
+        assert!(
+            page.contains(&format!("(`{panel}`)")),
+            "{panel} missing:\n{page}"
+        );
+    }
+    assert!(page.contains("| every | 1d |"), "{page}");
     let coverage = tripline(&["coverage", "--format", "navigator"]);
     assert_eq!(code(&coverage), 0);
     let layer: serde_json::Value = serde_json::from_slice(&coverage.stdout).expect("layer JSON");

@@ -65,23 +65,6 @@ pub(crate) fn check_dashboards(
     dashboards
 }
 
-/// A duration as the language writes it, in its largest whole unit (`30d`).
-fn duration_text(millis: i64) -> String {
-    const UNITS: [(i64, &str); 5] = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-        (1, "ms"),
-    ];
-    let (scale, unit) = UNITS
-        .iter()
-        .find(|(scale, _)| millis % scale == 0)
-        .copied()
-        .unwrap_or((1, "ms"));
-    format!("{}{unit}", millis / scale)
-}
-
 /// Whether a measure name is an identifier every target accepts.
 fn valid_column(name: &str) -> bool {
     let mut chars = name.chars();
@@ -259,7 +242,7 @@ impl RuleChecker<'_> {
                 .primary(every, "longer than the range")
                 .note(format!(
                     "the range is {}, the dashboard's unless the panel sets `range:`",
-                    duration_text(range_ms)
+                    ir::duration_text(range_ms)
                 ))
                 .help("use a shorter `every`, or a longer `range`"),
             );

@@ -162,21 +162,7 @@ pub fn parse_duration(text: &str) -> Option<i64> {
 }
 
 /// A duration as short text (`90s`, `10m`, `24h`, `7d`), for messages.
-pub(crate) fn format_duration(millis: i64) -> String {
-    const UNITS: [(i64, &str); 5] = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1000, "s"),
-        (1, "ms"),
-    ];
-    for (size, unit) in UNITS {
-        if millis != 0 && millis % size == 0 {
-            return format!("{}{unit}", millis / size);
-        }
-    }
-    format!("{millis}ms")
-}
+pub(crate) use crate::ir::duration_text as format_duration;
 
 #[cfg(test)]
 mod tests {

@@ -24,6 +24,23 @@ pub fn shape_name(detection: &Detection) -> &'static str {
     }
 }
 
+/// A duration in its largest whole unit (`7d`, `10m`, `90s`, `500ms`): how
+/// the language writes it, and how EQL, Kibana and most SIEM schedules do.
+pub fn duration_text(milliseconds: i64) -> String {
+    const UNITS: [(i64, &str); 4] = [
+        (86_400_000, "d"),
+        (3_600_000, "h"),
+        (60_000, "m"),
+        (1_000, "s"),
+    ];
+    for (size, unit) in UNITS {
+        if milliseconds != 0 && milliseconds % size == 0 {
+            return format!("{}{unit}", milliseconds / size);
+        }
+    }
+    format!("{milliseconds}ms")
+}
+
 /// Whether any node of `expr` (itself included) satisfies `predicate`.
 pub fn any_node(expr: &Expr, predicate: &dyn Fn(&ExprKind) -> bool) -> bool {
     if predicate(&expr.kind) {

@@ -20,7 +20,7 @@ pub mod network;
 mod params;
 pub mod regex;
 
-pub use display::shape_name;
+pub use display::{duration_text, shape_name};
 pub use needs::{Need, needs, needs_with_origins};
 
 /// The default learning period, 24 hours: `tripline eval --learn` and every

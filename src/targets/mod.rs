@@ -539,22 +539,9 @@ pub fn capability_table(registry: &[Box<dyn Target>]) -> String {
     text
 }
 
-/// A duration in the largest whole unit (`10m`, `90s`, `500ms`), as EQL,
-/// Kibana and most SIEM schedules write them.
-pub fn duration_text(milliseconds: i64) -> String {
-    const UNITS: [(i64, &str); 4] = [
-        (86_400_000, "d"),
-        (3_600_000, "h"),
-        (60_000, "m"),
-        (1_000, "s"),
-    ];
-    for (size, unit) in UNITS {
-        if milliseconds != 0 && milliseconds % size == 0 {
-            return format!("{}{unit}", milliseconds / size);
-        }
-    }
-    format!("{milliseconds}ms")
-}
+/// A duration in its largest whole unit (`10m`), as EQL, Kibana and most SIEM
+/// schedules write it: the language's own spelling.
+pub use crate::ir::duration_text;
 
 #[cfg(test)]
 mod tests {
