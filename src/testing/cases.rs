@@ -576,6 +576,27 @@ impl CaseReader<'_> {
                         ),
                     )
                 })?;
+            // The same range `check` gives the pack's own value (E0506): a
+            // negative count threshold would make the case test a rule that
+            // alerts on every group.
+            if parsed.as_f64().is_some_and(|value| value < 0.0)
+                && let Some(found) = self
+                    .rule
+                    .detection
+                    .non_negative_params()
+                    .into_iter()
+                    .find(|found| found.param == name)
+            {
+                return Err(document
+                    .problem(
+                        &at,
+                        format!(
+                            "`{name}` is {text} here, but rule `{}` needs it to be 0 or more: it is {}",
+                            self.rule.id, found.why
+                        ),
+                    )
+                    .help(format!("give `{name}` a value of 0 or more")));
+            }
             typed.insert(name, parsed);
         }
         Ok(typed)
