@@ -456,6 +456,40 @@ mod tests {
         assert!(!clean);
     }
 
+    proptest::proptest! {
+        // Any bytes, framed or not, end the session without a panic.
+        #[test]
+        fn no_input_panics(bytes in proptest::collection::vec(proptest::arbitrary::any::<u8>(), 0..400)) {
+            let mut input = frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#).into_bytes();
+            input.extend_from_slice(&bytes);
+            let mut output = Vec::new();
+            let mut server = Server {
+                output: Box::new(&mut output),
+                open: HashMap::new(),
+                analyses: HashMap::new(),
+                published: HashMap::new(),
+                shutdown: false,
+                initialized: false,
+            };
+            server.serve(&mut input.as_slice());
+        }
+
+        // Any request with any position in any text answers without a panic.
+        #[test]
+        fn hover_anywhere(text in "[a-z_. \n\"/é𝄞]{0,40}", line in 0u32..4, character in 0u32..50) {
+            let lines = Lines::new(&text);
+            let offset = lines.offset(lsp_types::Position::new(line, character));
+            proptest::prop_assert!(offset <= text.len());
+            let _ = lines.position(offset);
+            let mut sources = crate::source::Sources::new();
+            sources.add("a.tdl", "list a_b: string = [\"x\"]\nparam c: int = 1\n");
+            let index = index::Index::build(&sources, None);
+            for offset in 0..=text.len() + 1 {
+                let _ = index.resolve(&text, offset);
+            }
+        }
+    }
+
     #[test]
     fn requests_before_initialize_are_refused() {
         let (output, _) = session(&frame(
