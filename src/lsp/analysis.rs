@@ -194,3 +194,61 @@ fn convert(diagnostic: &Diagnostic, sources: &Sources, range: Range) -> LspDiagn
         ..LspDiagnostic::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::diagnostics::Code;
+
+    #[test]
+    fn labels_notes_and_help_reach_the_client() {
+        let mut sources = Sources::new();
+        let first = sources.add("/pack/a.tdl", "list a: string = []\n");
+        let second = sources.add("/pack/b.tdl", "\nlist a: string = []\n");
+        let diagnostic = Diagnostic::new(Code::UNKNOWN_FIELD, "the name is taken")
+            .primary(Span::new(second, 6, 7), "declared again here")
+            .secondary(Span::new(first, 5, 6), "first declared here")
+            .note("names are unique in a pack")
+            .help("rename one");
+        let converted = convert_all(&[diagnostic], &sources, Path::new("/pack/c.tdl"));
+        let problems = &converted[Path::new("/pack/b.tdl")];
+        assert_eq!(problems.len(), 1);
+        let problem = &problems[0];
+        assert_eq!(problem.range.start, lsp_types::Position::new(1, 5));
+        assert_eq!(problem.range.end, lsp_types::Position::new(1, 6));
+        assert_eq!(
+            problem.message,
+            "the name is taken\ndeclared again here\nnote: names are unique in a pack\nhelp: rename one"
+        );
+        let related = problem.related_information.as_ref().unwrap();
+        assert_eq!(related[0].message, "first declared here");
+        assert_eq!(related[0].location.uri.as_str(), "file:///pack/a.tdl");
+        assert_eq!(
+            related[0].location.range.start,
+            lsp_types::Position::new(0, 5)
+        );
+        // Without a span or a file it is shown at the top of the file checked.
+        let loose = Diagnostic::new(Code::UNKNOWN_FIELD, "somewhere");
+        let converted = convert_all(&[loose], &sources, Path::new("/pack/c.tdl"));
+        assert_eq!(
+            converted[Path::new("/pack/c.tdl")][0].range,
+            Range::default()
+        );
+    }
+
+    #[test]
+    fn the_pack_of_a_file() {
+        let base = std::env::temp_dir().join(format!("tripline-lsp-root-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        let rules = base.join("plain/rules");
+        std::fs::create_dir_all(rules.join("high")).unwrap();
+        std::fs::write(rules.join("params.tdl"), "").unwrap();
+        std::fs::write(rules.join("high/x.tdl"), "").unwrap();
+        assert_eq!(root_of(&rules.join("high/x.tdl")), rules);
+        let repository = base.join("repo");
+        std::fs::create_dir_all(repository.join("rules/deep")).unwrap();
+        std::fs::write(repository.join(CONFIG_FILE), "rules: [rules]\n").unwrap();
+        assert_eq!(root_of(&repository.join("rules/deep/y.tdl")), repository);
+        let _ = std::fs::remove_dir_all(&base);
+    }
+}
