@@ -6,10 +6,11 @@
 //! that no longer have any are cleared). Hover shows the declaration of a
 //! field, list, lookup, parameter or playbook; go-to-definition jumps to it.
 //!
-//! The protocol runs on this thread, one message at a time: the messages
-//! are `lsp-server`'s, the framing is read here so that no input (a bad
-//! header, a huge length, JSON that is no message) can stop or crash the
-//! server; such a frame is reported on stderr and skipped.
+//! Messages are handled on the calling thread, one at a time; a second
+//! thread only reads frames, so that the edits already sent are checked once
+//! as a batch. The messages are `lsp-server`'s; the framing is read here so
+//! that no input (a bad header, a huge length, JSON that is no message) can
+//! stop or crash the server: such a frame is reported on stderr and skipped.
 
 mod analysis;
 mod index;
@@ -18,6 +19,7 @@ mod text;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{BufRead, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::mpsc::{Receiver, channel};
 
 use lsp_server::{ErrorCode, Message, Notification, Request, RequestId, Response};
 use lsp_types::notification::{
@@ -51,17 +53,31 @@ pub enum Ending {
 
 /// Serves one client on stdin and stdout until `exit` or the end of input.
 pub fn run() -> Ending {
-    let stdin = std::io::stdin();
     let stdout = std::io::stdout();
-    let mut server = Server {
-        output: Box::new(stdout.lock()),
-        open: HashMap::new(),
-        analyses: HashMap::new(),
-        published: HashMap::new(),
-        shutdown: false,
-        initialized: false,
-    };
-    server.serve(&mut stdin.lock())
+    let mut server = Server::new(Box::new(stdout.lock()));
+    server.serve(&spawn_reader(Box::new(std::io::BufReader::new(
+        std::io::stdin(),
+    ))))
+}
+
+/// Reads frames on a thread of their own, so the server can take every
+/// message already sent before it checks (a burst of edits is checked once).
+fn spawn_reader(mut input: Box<dyn BufRead + Send>) -> Receiver<Result<Message, String>> {
+    let (sender, receiver) = channel();
+    let spawned = std::thread::Builder::new()
+        .name("tripline-lsp-reader".to_string())
+        .spawn(move || {
+            while let Some(frame) = read_frame(&mut *input) {
+                if sender.send(frame).is_err() {
+                    return;
+                }
+            }
+        });
+    if let Err(error) = spawned {
+        // The receiver then sees the end of input and the session ends.
+        eprintln!("tripline lsp: cannot start the reader thread: {error}");
+    }
+    receiver
 }
 
 struct Server<'a> {
@@ -72,6 +88,8 @@ struct Server<'a> {
     analyses: HashMap<PathBuf, Analysis>,
     /// The files of each pack that diagnostics were last published for.
     published: HashMap<PathBuf, BTreeSet<PathBuf>>,
+    /// Files opened, changed, saved or closed since the last check.
+    pending: Vec<PathBuf>,
     shutdown: bool,
     initialized: bool,
 }
@@ -133,32 +151,63 @@ fn read_frame(input: &mut dyn BufRead) -> Option<Result<Message, String>> {
     }
 }
 
-impl Server<'_> {
-    fn serve(&mut self, input: &mut dyn BufRead) -> Ending {
-        while let Some(frame) = read_frame(input) {
-            let message = match frame {
-                Ok(message) => message,
-                Err(problem) => {
-                    eprintln!("tripline lsp: skipped a message: {problem}");
-                    continue;
-                }
-            };
-            match message {
-                Message::Request(request) => self.request(request),
-                Message::Notification(notification) => {
-                    if notification.method == "exit" {
-                        return if self.shutdown {
-                            Ending::Clean
-                        } else {
-                            Ending::Abrupt
-                        };
+impl<'a> Server<'a> {
+    fn new(output: Box<dyn Write + 'a>) -> Self {
+        Server {
+            output,
+            open: HashMap::new(),
+            analyses: HashMap::new(),
+            published: HashMap::new(),
+            pending: Vec::new(),
+            shutdown: false,
+            initialized: false,
+        }
+    }
+
+    fn serve(&mut self, frames: &Receiver<Result<Message, String>>) -> Ending {
+        while let Ok(first) = frames.recv() {
+            // Everything already sent is one batch: its edits are checked
+            // once, at its end or before a request that reads the result.
+            let batch: Vec<_> = std::iter::once(first).chain(frames.try_iter()).collect();
+            for frame in batch {
+                let message = match frame {
+                    Ok(message) => message,
+                    Err(problem) => {
+                        eprintln!("tripline lsp: skipped a message: {problem}");
+                        continue;
                     }
-                    self.notification(notification);
+                };
+                match message {
+                    Message::Request(request) => {
+                        self.check_pending();
+                        self.request(request);
+                    }
+                    Message::Notification(notification) => {
+                        if notification.method == "exit" {
+                            return if self.shutdown {
+                                Ending::Clean
+                            } else {
+                                Ending::Abrupt
+                            };
+                        }
+                        self.notification(notification);
+                    }
+                    Message::Response(_) => {}
                 }
-                Message::Response(_) => {}
             }
+            self.check_pending();
         }
         Ending::Abrupt
+    }
+
+    /// Checks the packs of the files edited since the last check, each pack once.
+    fn check_pending(&mut self) {
+        let mut seen = BTreeSet::new();
+        for path in std::mem::take(&mut self.pending).into_iter().rev() {
+            if seen.insert(root_of(&path)) {
+                self.check(&path);
+            }
+        }
     }
 
     fn send(&mut self, message: Message) {
@@ -236,7 +285,7 @@ impl Server<'_> {
                     && let Some(path) = document_path(&params.text_document.uri)
                 {
                     self.open.insert(path.clone(), params.text_document.text);
-                    self.check(&path);
+                    self.pending.push(path);
                 }
             }
             DidChangeTextDocument::METHOD => {
@@ -247,7 +296,7 @@ impl Server<'_> {
                     && let Some(change) = params.content_changes.into_iter().last()
                 {
                     self.open.insert(path.clone(), change.text);
-                    self.check(&path);
+                    self.pending.push(path);
                 }
             }
             DidSaveTextDocument::METHOD => {
@@ -258,7 +307,7 @@ impl Server<'_> {
                     if let Some(text) = params.text {
                         self.open.insert(path.clone(), text);
                     }
-                    self.check(&path);
+                    self.pending.push(path);
                 }
             }
             DidCloseTextDocument::METHOD => {
@@ -268,7 +317,7 @@ impl Server<'_> {
                 {
                     // What is on disk counts again; its problems stay listed.
                     self.open.remove(&path);
-                    self.check(&path);
+                    self.pending.push(path);
                 }
             }
             // `initialized`, `$/cancelRequest`, settings and the rest need nothing.
@@ -401,15 +450,10 @@ mod tests {
     fn session(input: &str) -> (String, bool) {
         let mut output = Vec::new();
         let ending = {
-            let mut server = Server {
-                output: Box::new(&mut output),
-                open: HashMap::new(),
-                analyses: HashMap::new(),
-                published: HashMap::new(),
-                shutdown: false,
-                initialized: false,
-            };
-            server.serve(&mut input.as_bytes())
+            let mut server = Server::new(Box::new(&mut output));
+            server.serve(&spawn_reader(Box::new(std::io::Cursor::new(
+                input.as_bytes().to_vec(),
+            ))))
         };
         (
             String::from_utf8_lossy(&output).into_owned(),
@@ -463,15 +507,8 @@ mod tests {
             let mut input = frame(r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"capabilities":{}}}"#).into_bytes();
             input.extend_from_slice(&bytes);
             let mut output = Vec::new();
-            let mut server = Server {
-                output: Box::new(&mut output),
-                open: HashMap::new(),
-                analyses: HashMap::new(),
-                published: HashMap::new(),
-                shutdown: false,
-                initialized: false,
-            };
-            server.serve(&mut input.as_slice());
+            let mut server = Server::new(Box::new(&mut output));
+            server.serve(&spawn_reader(Box::new(std::io::Cursor::new(input))));
         }
 
         // Any request with any position in any text answers without a panic.
@@ -488,6 +525,30 @@ mod tests {
                 let _ = index.resolve(&text, offset);
             }
         }
+    }
+
+    #[test]
+    fn a_burst_of_edits_is_checked_once_per_pack() {
+        let base = std::env::temp_dir().join(format!("tripline-lsp-burst-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&base);
+        std::fs::create_dir_all(&base).unwrap();
+        let base = std::fs::canonicalize(&base).unwrap();
+        std::fs::write(base.join("a.tdl"), "rule r {\n  match nothing\n}\n").unwrap();
+        std::fs::write(base.join("b.tdl"), "param p: int = 1\n").unwrap();
+        let mut output = Vec::new();
+        {
+            let mut server = Server::new(Box::new(&mut output));
+            server.pending = vec![base.join("a.tdl"), base.join("b.tdl"), base.join("a.tdl")];
+            server.check_pending();
+            assert!(server.pending.is_empty());
+        }
+        let output = String::from_utf8(output).unwrap();
+        assert_eq!(
+            output.matches("textDocument/publishDiagnostics").count(),
+            1,
+            "{output}"
+        );
+        let _ = std::fs::remove_dir_all(&base);
     }
 
     #[test]
