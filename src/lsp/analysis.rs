@@ -123,7 +123,18 @@ fn convert_all(
         let (path, range) = match diagnostic.primary_span() {
             Some(span) => match locate(sources, span) {
                 Some(location) => location,
-                None => continue,
+                // In a file of the built-in pack: at the top of the file
+                // checked, the message saying where.
+                None => {
+                    let mut shown = diagnostic.clone();
+                    shown.message = format!("{} ({})", shown.message, sources.locate(span));
+                    shown.labels.retain(|label| !label.primary);
+                    by_file
+                        .entry(fallback.to_path_buf())
+                        .or_default()
+                        .push(convert(&shown, sources, Range::default()));
+                    continue;
+                }
             },
             None => {
                 let named = diagnostic.file.as_deref().map(PathBuf::from);
@@ -141,8 +152,13 @@ fn convert_all(
     by_file
 }
 
+/// The file and range of a span; `None` for a file that is not on disk
+/// (the built-in pack's live in the binary).
 fn locate(sources: &Sources, span: Span) -> Option<(PathBuf, Range)> {
     let file = sources.get(span.source)?;
+    if !Path::new(&file.path).is_absolute() {
+        return None;
+    }
     let lines = Lines::new(&file.text);
     Some((
         PathBuf::from(&file.path),
@@ -226,6 +242,15 @@ mod tests {
         assert_eq!(
             related[0].location.range.start,
             lsp_types::Position::new(0, 5)
+        );
+        // In a file of the built-in pack: at the top of the file checked.
+        let builtin = sources.add("<builtin>/rules/x.tdl", "param p: int = 1\n");
+        let inside =
+            Diagnostic::new(Code::UNKNOWN_FIELD, "odd").primary(Span::new(builtin, 6, 7), "");
+        let converted = convert_all(&[inside], &sources, Path::new("/pack/c.tdl"));
+        assert_eq!(
+            converted[Path::new("/pack/c.tdl")][0].message,
+            "odd (<builtin>/rules/x.tdl:1:7)"
         );
         // Without a span or a file it is shown at the top of the file checked.
         let loose = Diagnostic::new(Code::UNKNOWN_FIELD, "somewhere");

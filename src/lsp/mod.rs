@@ -399,6 +399,10 @@ impl<'a> Server<'a> {
             .into_iter()
             .filter_map(|symbol| {
                 let file = analysis.sources.get(symbol.span.source)?;
+                // The built-in pack's files live in the binary, not on disk.
+                if !Path::new(&file.path).is_absolute() {
+                    return None;
+                }
                 let range = Lines::new(&file.text)
                     .range(symbol.span.start as usize, symbol.span.end as usize);
                 Some(Location::new(path_to_uri(Path::new(&file.path))?, range))
