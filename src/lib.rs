@@ -30,6 +30,7 @@ pub mod docs;
 pub mod eval;
 pub mod format;
 pub mod ir;
+pub mod lsp;
 pub mod normalize;
 pub mod preview;
 pub mod project;

@@ -57,6 +57,9 @@ enum Command {
     Init(cli::scaffold::InitArgs),
     /// Writes a new rule skeleton and its test file (`tripline new rule ID`).
     New(cli::scaffold::NewArgs),
+    /// Runs a language server for `.tdl` files on stdin and stdout (diagnostics, hover,
+    /// go-to-definition); exit 0 after `shutdown` and `exit`, 1 on `exit` without `shutdown`.
+    Lsp,
     /// Prints the registered targets and what each can express (the capability table).
     Targets,
     /// Prints a shell completion script (`tripline completions bash > /etc/bash_completion.d/tripline`).
@@ -93,6 +96,10 @@ fn main() -> ExitCode {
         Command::Coverage(args) => cli::docs::run_coverage(args, &global),
         Command::Compile(args) => cli::compile::run(args, &global),
         Command::Targets => cli::compile::run_targets(),
+        Command::Lsp => match tripline::lsp::run() {
+            tripline::lsp::Ending::Clean => ExitCode::from(cli::EXIT_OK),
+            tripline::lsp::Ending::Abrupt => ExitCode::from(cli::EXIT_FINDINGS),
+        },
         Command::Dashboard(args) => cli::dashboard::run(args, &global),
         Command::Fmt(args) => cli::fmt::run(args, &global),
         Command::Init(args) => cli::scaffold::run_init(args),

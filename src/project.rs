@@ -215,6 +215,15 @@ pub struct DisabledRule {
 /// Loads and checks. An error here is a usage or I/O problem (exit code 2);
 /// problems in the rules are diagnostics in the returned project.
 pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
+    load_overlaid(options, &|_| None)
+}
+
+/// [`load`], where `overlay` may give the text of a rule file in place of
+/// the one on disk (an editor's unsaved buffer, for `tripline lsp`).
+pub fn load_overlaid(
+    options: &LoadOptions,
+    overlay: &dyn Fn(&Path) -> Option<String>,
+) -> Result<Project, Diagnostic> {
     let mut check_options = CheckOptions {
         lookup_dir: options.lookup_dir.clone(),
         ..CheckOptions::default()
@@ -282,7 +291,10 @@ pub fn load(options: &LoadOptions) -> Result<Project, Diagnostic> {
     for root in &roots {
         let (rule_paths, tests) = discover(&root.path)?;
         for path in rule_paths {
-            let text = read_text(&path).map_err(|error| io_error(&path, &error))?;
+            let text = match overlay(&path) {
+                Some(text) => text,
+                None => read_text(&path).map_err(|error| io_error(&path, &error))?,
+            };
             let display = display_path(&path);
             if root.own {
                 own_rule_files.push(display.clone());
