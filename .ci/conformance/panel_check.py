@@ -10,44 +10,32 @@ Every panel query `tripline compile` wrote for the target
 `TRIPLINE dashboard preview RULES --json`, with the same range end (the
 preview's `end_ms`, the last event's time). Their rows must be equal, in the
 same order: the bucket start, the group key values and the measure values of
-every row. Numbers compare within a relative 1e-9 (an absolute 1e-12 near
-zero): sums and means of floats are added up in a different order by each
-engine; every count, bucket and key is exact.
+every row. Values compare as in sql_check.py: numbers within a relative 1e-9
+(an absolute 1e-12 near zero), as sums and means of floats are added up in a
+different order by each engine; every count, bucket and key is exact.
 
 An alerts panel counts the alerts of the rules compiled for the target
 (the runner's `tripline_alerts`); the preview's rows of rules the target did
 not compile are left out of the comparison, and said so.
 
 `cases`: per test case of the fixtures (`tripline compile --fixtures`), on the
-case's events (with `merged`: once, on all the cases' events in one file).
+case's events in time order (with `merged`: once, on all the cases' events
+in one file; a case at a time runs every rule for an alerts panel once per
+case, which takes minutes).
 `traffic`: on one generated file. A panel the target refused (no line in
 dashboards.jsonl) is reported, not compared. Any difference fails, printing
 the panel and both row lists; so does a run that compared no row.
 """
 
-import importlib.util
 import json
-import math
 import os
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-def load_runner(directory, name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(directory, "run.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def same(left, right):
-    """Equal values; numbers within a relative 1e-9, booleans only equal to booleans."""
-    if isinstance(left, bool) or isinstance(right, bool):
-        return left is right
-    if isinstance(left, (int, float)) and isinstance(right, (int, float)):
-        return math.isclose(left, right, rel_tol=1e-9, abs_tol=1e-12)
-    return left == right
+from sql_check import load_runner, same  # noqa: E402  (the rules' agreement check, beside this script)
 
 
 def same_rows(expected, actual):
@@ -117,17 +105,22 @@ def cases(tripline, rules, target_dir, fixtures_path, merged):
     runner = load_runner(target_dir, "panel_runner_cases")
     groups = {}
     for case in fixtures["cases"]:
-        lines = [json.dumps(entry["event"], sort_keys=True) for entry in sorted(case["events"], key=lambda entry: entry["line"])]
+        # In time order (the line order where times tie): a case may list its
+        # events out of order beyond the preview's lateness, which the
+        # evaluator's test runner accepts and a file read in one pass does not.
+        entries = sorted(case["events"], key=lambda entry: (entry["time_ms"], entry["line"]))
+        lines = [(entry["time_ms"], json.dumps(entry["event"], sort_keys=True)) for entry in entries]
         if lines:
-            groups.setdefault("\n".join(lines), f"{case['rule']} / {case['case']}")
+            groups.setdefault(tuple(lines), f"{case['rule']} / {case['case']}")
     if merged:
-        groups = {"\n".join(groups): f"the {len(groups)} test cases' events in one file"}
+        every = sorted((line for lines in groups for line in lines), key=lambda line: line[0])
+        groups = {tuple(every): f"the {len(groups)} test cases' events in one file"}
     totals = [0, 0, 0]
     with tempfile.TemporaryDirectory() as scratch:
         events_path = os.path.join(scratch, "events.jsonl")
         for text, title in groups.items():
             with open(events_path, "w", encoding="utf-8") as handle:
-                handle.write(text + "\n")
+                handle.write("".join(line + "\n" for _, line in text))
             for index, value in enumerate(compare(tripline, rules, target_dir, runner, events_path, title, scratch)):
                 totals[index] += value
     print(

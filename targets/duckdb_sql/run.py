@@ -137,31 +137,31 @@ def rule_pairs(connection, rules, learn_ms, table_name):
     return pairs
 
 
-def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS, database=None):
-    """The alerts of the compiled rules (all, or `rule_ids`) on the event files."""
+def connect(paths, database):
+    """A DuckDB connection with the events table loaded from `paths`, and the table's description."""
     import duckdb
 
     for path in paths:
         if not os.path.isfile(path):
             raise SystemExit(f"error: {path}: no such file")
-    rules = shared.load_rules(HERE, rule_ids)
     connection = duckdb.connect(database or ":memory:")
     table = shared.events_table(HERE)
     with tempfile.TemporaryDirectory() as workdir:
         load_events(connection, paths, table, workdir)
-        return run(connection, rules, learn_ms, table["table"])
+    return connection, table
+
+
+def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS, database=None):
+    """The alerts of the compiled rules (all, or `rule_ids`) on the event files."""
+    rules = shared.load_rules(HERE, rule_ids)
+    connection, table = connect(paths, database)
+    return run(connection, rules, learn_ms, table["table"])
 
 
 def panels(paths, dashboard=None, learn_ms=shared.DEFAULT_LEARN_MS, end_ms=None, database=None):
     """The rows of the compiled dashboard panels (all, or `dashboard`'s) on the event files."""
-    import duckdb
-
-    for path in paths:
-        if not os.path.isfile(path):
-            raise SystemExit(f"error: {path}: no such file")
     selected = shared.load_panels(HERE, dashboard)
-    connection = duckdb.connect(database or ":memory:")
-    table = shared.events_table(HERE)
+    connection, table = connect(paths, database)
 
     def define_now(millis):
         connection.execute(
@@ -173,18 +173,16 @@ def panels(paths, dashboard=None, learn_ms=shared.DEFAULT_LEARN_MS, end_ms=None,
         if rows:
             connection.executemany("INSERT INTO tripline_alerts VALUES (?, ?)", rows)
 
-    with tempfile.TemporaryDirectory() as workdir:
-        load_events(connection, paths, table, workdir)
-        return shared.panel_rows(
-            HERE,
-            selected,
-            lambda text: connection.execute(text).fetchall(),
-            define_now,
-            define_alerts,
-            lambda: rule_pairs(connection, shared.load_rules(HERE), learn_ms, table["table"]),
-            table["table"],
-            end_ms,
-        )
+    return shared.panel_rows(
+        HERE,
+        selected,
+        lambda text: connection.execute(text).fetchall(),
+        define_now,
+        define_alerts,
+        lambda: rule_pairs(connection, shared.load_rules(HERE), learn_ms, table["table"]),
+        table["table"],
+        end_ms,
+    )
 
 
 if __name__ == "__main__":

@@ -118,17 +118,7 @@ pub fn query(
     plan: &Plan,
     mapping: &Mapping,
 ) -> Result<(String, QueryInfo), Vec<Problem>> {
-    let mut printer = Printer {
-        dialect,
-        syntax: SqlSyntax { dialect, mapping },
-        table: mapping
-            .data_source
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "events".to_string()),
-        problems: Vec::new(),
-        computed: None,
-    };
+    let mut printer = Printer::new(dialect, mapping);
     let (body, info) = match &plan.shape {
         Shape::Match(source) => printer.matched(source, &plan.match_key),
         Shape::Window(window) => printer.window(window),
@@ -191,7 +181,22 @@ fn evidence(dialect: &dyn SqlDialect) -> String {
     )
 }
 
-impl Printer<'_> {
+impl<'d> Printer<'d> {
+    /// A printer over the mapping's events table (`events` by default).
+    fn new(dialect: &'d dyn SqlDialect, mapping: &'d Mapping) -> Self {
+        Printer {
+            dialect,
+            syntax: SqlSyntax { dialect, mapping },
+            table: mapping
+                .data_source
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "events".to_string()),
+            problems: Vec::new(),
+            computed: None,
+        }
+    }
+
     fn column(&self, field: &str) -> String {
         self.syntax.column(field)
     }

@@ -35,7 +35,6 @@
 //! `raised_ms`), which the runner fills with the alerts of the rules compiled
 //! for the target, at the time each is raised.
 
-use super::syntax::SqlSyntax;
 use super::{CondPrinter, Printer, SqlDialect, aggregate_names, baseline_mean, history};
 use crate::ir::dashboard::{Dashboard, GroupKey};
 use crate::targets::plan::panel::{EventsPanel, PanelBody, PanelPlan};
@@ -64,17 +63,7 @@ pub fn panel_query(
     plan: &PanelPlan,
     mapping: &Mapping,
 ) -> Result<(String, PanelColumns), Vec<Problem>> {
-    let mut printer = Printer {
-        dialect,
-        syntax: SqlSyntax { dialect, mapping },
-        table: mapping
-            .data_source
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "events".to_string()),
-        problems: Vec::new(),
-        computed: None,
-    };
+    let mut printer = Printer::new(dialect, mapping);
     let range = format!("now_ms - {} AND now_ms", plan.range_ms.max(0));
     let (body, columns, bucket_ms, reads) = match &plan.body {
         PanelBody::Events(events) => {
