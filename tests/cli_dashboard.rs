@@ -291,22 +291,28 @@ fn preview_without_a_dashboard_says_how_to_declare_one() {
     );
 }
 
+/// `dashboard preview` of the shipped schema and `rules`, on `events`, with `more` arguments.
+fn preview(rules: &str, events: &Path, more: &[&str]) -> Output {
+    let events = events.to_string_lossy();
+    let mut arguments = vec![
+        "dashboard",
+        "preview",
+        "rules/schema",
+        rules,
+        "--events",
+        &events,
+    ];
+    arguments.extend_from_slice(more);
+    tripline(&arguments)
+}
+
 #[test]
 fn preview_json_writes_each_panels_rows_as_the_evaluator_computes_them() {
     let directory = fixture("json");
     let events = events(&directory, &sample());
     let json_path = directory.join("panels.json");
     let rules = directory.to_string_lossy().into_owned();
-    let output = tripline(&[
-        "dashboard",
-        "preview",
-        "rules/schema",
-        &rules,
-        "--events",
-        &events.to_string_lossy(),
-        "--json",
-        &json_path.to_string_lossy(),
-    ]);
+    let output = preview(&rules, &events, &["--json", &json_path.to_string_lossy()]);
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     // Without --out, only the JSON is written.
     assert!(!directory.join("index.html").exists());
@@ -361,18 +367,16 @@ fn preview_json_writes_each_panels_rows_as_the_evaluator_computes_them() {
     // With --out as well, both are written, and the JSON is the same.
     let out = directory.join("out");
     let again = directory.join("again.json");
-    let output = tripline(&[
-        "dashboard",
-        "preview",
-        "rules/schema",
+    let output = preview(
         &rules,
-        "--events",
-        &events.to_string_lossy(),
-        "--json",
-        &again.to_string_lossy(),
-        "--out",
-        &out.to_string_lossy(),
-    ]);
+        &events,
+        &[
+            "--json",
+            &again.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+        ],
+    );
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
     assert!(out.join("index.html").exists());
     assert_eq!(
@@ -381,14 +385,7 @@ fn preview_json_writes_each_panels_rows_as_the_evaluator_computes_them() {
     );
 
     // Neither --out nor --json: a usage error.
-    let output = tripline(&[
-        "dashboard",
-        "preview",
-        "rules/schema",
-        &rules,
-        "--events",
-        &events.to_string_lossy(),
-    ]);
+    let output = preview(&rules, &events, &[]);
     assert_eq!(code(&output), 2, "{}", text(&output.stderr));
     let _ = std::fs::remove_dir_all(&directory);
 }
