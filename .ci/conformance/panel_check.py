@@ -70,12 +70,13 @@ def compare(tripline, rules, target_dir, runner, events_path, title, scratch):
     compiled_rules = {rule["rule_id"] for rule in runner.shared.load_rules(target_dir)}
     dashboards = sorted({panel["dashboard"] for panel in compiled})
     panels = rows = failures = 0
-    for dashboard in dashboards:
-        data = preview(tripline, rules, dashboard, events_path, scratch)
-        found = runner.panels([events_path], dashboard, end_ms=data["end_ms"])
-        by_id = {entry["panel"]: entry for entry in found}
+    previews = [preview(tripline, rules, dashboard, events_path, scratch) for dashboard in dashboards]
+    # Every preview's range ends at the same last event: one run of the runner serves them all.
+    found = runner.panels([events_path], None, end_ms=previews[0]["end_ms"]) if previews else []
+    by_id = {(entry["dashboard"], entry["panel"]): entry for entry in found}
+    for dashboard, data in zip(dashboards, previews):
         for panel in data["panels"]:
-            entry = by_id.get(panel["id"])
+            entry = by_id.get((dashboard, panel["id"]))
             if entry is None:
                 print(f"  {dashboard}.{panel['id']}: not compiled for this target (see compile's report); not compared")
                 continue
