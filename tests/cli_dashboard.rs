@@ -290,3 +290,102 @@ fn preview_without_a_dashboard_says_how_to_declare_one() {
         text(&output.stderr)
     );
 }
+
+/// `dashboard preview` of the shipped schema and `rules`, on `events`, with `more` arguments.
+fn preview(rules: &str, events: &Path, more: &[&str]) -> Output {
+    let events = events.to_string_lossy();
+    let mut arguments = vec![
+        "dashboard",
+        "preview",
+        "rules/schema",
+        rules,
+        "--events",
+        &events,
+    ];
+    arguments.extend_from_slice(more);
+    tripline(&arguments)
+}
+
+#[test]
+fn preview_json_writes_each_panels_rows_as_the_evaluator_computes_them() {
+    let directory = fixture("json");
+    let events = events(&directory, &sample());
+    let json_path = directory.join("panels.json");
+    let rules = directory.to_string_lossy().into_owned();
+    let output = preview(&rules, &events, &["--json", &json_path.to_string_lossy()]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    // Without --out, only the JSON is written.
+    assert!(!directory.join("index.html").exists());
+    let data: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&json_path).unwrap()).unwrap();
+    // 2026-03-03T12:00:00Z, the last event.
+    let end = 1_772_539_200_000_i64;
+    assert_eq!(data["dashboard"], "local.board");
+    assert_eq!(data["end_ms"], end);
+    assert_eq!(data["events"], 4);
+    let panels = data["panels"].as_array().unwrap();
+    let ids: Vec<&str> = panels
+        .iter()
+        .map(|panel| panel["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["by_key", "sessions", "total", "shares", "alerts"]);
+
+    let by_key = &panels[0];
+    assert_eq!(by_key["keys"], serde_json::json!(["api_key_id"]));
+    assert_eq!(by_key["measures"], serde_json::json!(["inferences"]));
+    assert_eq!(by_key["bucket_ms"], 86_400_000);
+    assert_eq!(
+        by_key["range"],
+        serde_json::json!([end - 7 * 86_400_000, end])
+    );
+    // Epoch-aligned days, then keys; a bucket only on panels over time.
+    assert_eq!(
+        by_key["rows"],
+        serde_json::json!([
+            {"bucket": 1_772_409_600_000_i64, "keys": [HOSTILE], "values": [1.0]},
+            {"bucket": 1_772_496_000_000_i64, "keys": ["key-2"], "values": [1.0]},
+        ])
+    );
+    // `top`: the first measure descending, ties by key ascending.
+    assert_eq!(
+        panels[1]["rows"],
+        serde_json::json!([
+            {"keys": ["s1"], "values": [1.0, 0.25]},
+            {"keys": ["s2"], "values": [1.0, 0.5]},
+        ])
+    );
+    assert_eq!(
+        panels[2]["rows"],
+        serde_json::json!([{"keys": [], "values": [2.0]}])
+    );
+    assert_eq!(panels[3]["visual"], "pie");
+    assert_eq!(
+        panels[4]["rows"],
+        serde_json::json!([{"keys": ["local.auth_failure"], "values": [1.0]}])
+    );
+
+    // With --out as well, both are written, and the JSON is the same.
+    let out = directory.join("out");
+    let again = directory.join("again.json");
+    let output = preview(
+        &rules,
+        &events,
+        &[
+            "--json",
+            &again.to_string_lossy(),
+            "--out",
+            &out.to_string_lossy(),
+        ],
+    );
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    assert!(out.join("index.html").exists());
+    assert_eq!(
+        std::fs::read_to_string(&again).unwrap(),
+        std::fs::read_to_string(&json_path).unwrap()
+    );
+
+    // Neither --out nor --json: a usage error.
+    let output = preview(&rules, &events, &[]);
+    assert_eq!(code(&output), 2, "{}", text(&output.stderr));
+    let _ = std::fs::remove_dir_all(&directory);
+}

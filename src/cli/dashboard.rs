@@ -1,8 +1,10 @@
 //! `tripline dashboard preview`: a dashboard drawn from sample events as one
 //! static HTML page, so a reviewer sees the panels before deploying them.
 //!
-//! Input: the pack (its dashboards), JSON-lines event files, `--out DIR`.
-//! Output: `DIR/index.html` (written whole or not at all), a one-line
+//! Input: the pack (its dashboards), JSON-lines event files, `--out DIR`
+//! and/or `--json FILE`.
+//! Output: `DIR/index.html` and/or FILE, each panel's rows as JSON (each
+//! written whole or not at all), a one-line
 //! summary on stderr, and an exit code: 0 when the page was written, 1 for
 //! rule errors or a bad event line (without `--skip-invalid`), 2 for usage
 //! and I/O problems (no such dashboard, an unreadable events file).
@@ -50,8 +52,12 @@ pub struct PreviewArgs {
     #[arg(long = "events", value_name = "FILE", required = true)]
     pub events: Vec<PathBuf>,
     /// The directory to write `index.html` into (created if missing).
-    #[arg(long, value_name = "DIR")]
-    pub out: PathBuf,
+    #[arg(long, value_name = "DIR", required_unless_present = "json")]
+    pub out: Option<PathBuf>,
+    /// Also (or, without `--out`, only) writes each panel's rows as JSON to FILE:
+    /// what the compiled SQL panels are checked against.
+    #[arg(long, value_name = "FILE")]
+    pub json: Option<PathBuf>,
     /// The dashboard to draw (default: the pack's only dashboard).
     #[arg(long = "dashboard", value_name = "ID")]
     pub dashboard: Option<String>,
@@ -149,11 +155,23 @@ fn preview(args: &PreviewArgs, global: &Global) -> ExitCode {
             return ExitCode::from(error.exit_code());
         }
     };
-    let html = crate::preview::render(dashboard, &data);
-    let path = args.out.join("index.html");
-    if let Err(error) = super::write_atomically(&path, html.as_bytes()) {
-        eprintln!("error: cannot write `{}`: {error}", path.display());
-        return ExitCode::from(EXIT_USAGE);
+    let mut written = Vec::new();
+    if let Some(path) = &args.json {
+        let text = format!("{:#}\n", crate::preview::json(dashboard, &data));
+        if let Err(error) = super::write_atomically(path, text.as_bytes()) {
+            eprintln!("error: cannot write `{}`: {error}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        written.push(path.display().to_string());
+    }
+    if let Some(out) = &args.out {
+        let html = crate::preview::render(dashboard, &data);
+        let path = out.join("index.html");
+        if let Err(error) = super::write_atomically(&path, html.as_bytes()) {
+            eprintln!("error: cannot write `{}`: {error}", path.display());
+            return ExitCode::from(EXIT_USAGE);
+        }
+        written.push(path.display().to_string());
     }
     if global.message_format == MessageFormat::Human {
         let empty: Vec<&str> = data
@@ -165,7 +183,7 @@ fn preview(args: &PreviewArgs, global: &Global) -> ExitCode {
         let panels = dashboard.panels.len();
         eprintln!(
             "wrote {}: dashboard `{}`, {panels} panel{} from {} event{}",
-            path.display(),
+            written.join(" and "),
             dashboard.id,
             plural(panels),
             data.events,

@@ -14,6 +14,9 @@
 //! panel drew with data.
 
 mod chart;
+mod json;
+
+pub use json::json;
 
 use std::fmt::Write as _;
 

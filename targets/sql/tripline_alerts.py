@@ -1,4 +1,5 @@
-"""What the Tripline SQL runners share: the compiled rules, and query rows as alerts.
+"""What the Tripline SQL runners share: the compiled rules, query rows as
+alerts, and the dashboard panels' rows.
 
 Written by `tripline compile` beside each SQL target's run.py, which imports
 it. A query row has `raised_ms`, `first_seen_ms`, `last_seen_ms`,
@@ -101,13 +102,58 @@ def alert(rule, row):
     return (int(row["raised_ms"]), rule["rule_id"], key, int(row["first_seen_ms"])), found
 
 
+def load_panels(here, dashboard=None):
+    """The compiled panels (dashboards.jsonl), all or those of `dashboard`."""
+    path = os.path.join(here, "dashboards.jsonl")
+    if not os.path.isfile(path):
+        raise SystemExit(f"error: no dashboard panels compiled in {here}")
+    with open(path, encoding="utf-8") as handle:
+        panels = [json.loads(line) for line in handle if line.strip()]
+    if dashboard is not None:
+        panels = [panel for panel in panels if panel["dashboard"] == dashboard]
+        if not panels:
+            raise SystemExit(f"error: no compiled dashboard `{dashboard}` in {path}")
+    return panels
+
+
+def panel_rows(here, panels, execute, define_now, define_alerts, rule_pairs, table_name, end_ms=None):
+    """Every panel's rows, as `tripline dashboard preview --json` has them.
+
+    `execute(sql)` returns the rows as tuples; `define_now(end_ms)` and
+    `define_alerts([(rule_id, raised_ms), ...])` create the one-row
+    `tripline_now` and the `tripline_alerts` tables; `rule_pairs()` runs the
+    compiled rules. The range ends at `end_ms`, by default the last event's
+    time, as the preview's does.
+    """
+    if end_ms is None:
+        end_ms = execute(f"SELECT max(_time_ms) FROM {table_name}")[0][0]
+    end_ms = None if end_ms is None else int(end_ms)
+    define_now(end_ms)
+    if any(panel["columns"]["kind"] == "alerts" for panel in panels):
+        define_alerts([(found["rule_id"], key[0]) for key, found in rule_pairs()])
+    result = []
+    for panel in panels:
+        rows = execute(query_text(here, panel))
+        result.append(
+            {
+                "dashboard": panel["dashboard"],
+                "panel": panel["panel"],
+                "end_ms": end_ms,
+                "columns": panel["columns"],
+                "rows": [[plain(value) for value in row] for row in rows],
+            }
+        )
+    return result
+
+
 def ordered(pairs):
     """Alerts in the evaluator's order."""
     return [found for _, found in sorted(pairs, key=lambda pair: pair[0])]
 
 
-def main(argv, description, events_help, alerts, extra=None):
-    """The runners' command line: parse, run `alerts(paths, rule_ids, learn_ms, **extra)`, write JSON lines."""
+def main(argv, description, events_help, alerts, extra=None, panels=None):
+    """The runners' command line: parse, run `alerts(paths, rule_ids, learn_ms, **extra)`
+    (or with `--panels`, `panels(paths, dashboard, learn_ms, end_ms, **extra)`), write JSON lines."""
     parser = argparse.ArgumentParser(description=description)
     parser.add_argument("--events", action="append", required=True, metavar="PATH", help=events_help)
     parser.add_argument("--rule", action="append", default=[], metavar="ID", help="run only this rule; repeatable")
@@ -118,11 +164,26 @@ def main(argv, description, events_help, alerts, extra=None):
         help="learning period of baseline rules (default 24h; new-value rules have theirs compiled in)",
     )
     parser.add_argument("--out", metavar="FILE", help="write alerts here instead of standard output")
+    parser.add_argument(
+        "--panels",
+        action="store_true",
+        help="write the dashboard panels' rows (dashboards.jsonl), one JSON line per panel, instead of alerts",
+    )
+    parser.add_argument("--dashboard", metavar="ID", help="with --panels: only this dashboard's panels")
+    parser.add_argument(
+        "--end-ms",
+        type=int,
+        metavar="MILLIS",
+        help="with --panels: the end of every panel's range (default: the last event's time)",
+    )
     for name, help_text in (extra or {}).items():
         parser.add_argument(f"--{name}", metavar="FILE", help=help_text)
     args = parser.parse_args(argv)
     options = {name: getattr(args, name) for name in (extra or {})}
-    found = alerts(args.events, args.rule, args.learn, **options)
+    if args.panels:
+        found = panels(args.events, args.dashboard, args.learn, args.end_ms, **options)
+    else:
+        found = alerts(args.events, args.rule, args.learn, **options)
     output = open(args.out, "w", encoding="utf-8") if args.out else sys.stdout
     try:
         for each in found:

@@ -32,8 +32,11 @@
 
 use serde::Serialize;
 
+mod panel;
 mod syntax;
 mod target;
+
+pub use panel::{PanelColumns, panel_query};
 
 pub use target::{SqlTarget, plain_or_quoted};
 
@@ -115,17 +118,7 @@ pub fn query(
     plan: &Plan,
     mapping: &Mapping,
 ) -> Result<(String, QueryInfo), Vec<Problem>> {
-    let mut printer = Printer {
-        dialect,
-        syntax: SqlSyntax { dialect, mapping },
-        table: mapping
-            .data_source
-            .first()
-            .cloned()
-            .unwrap_or_else(|| "events".to_string()),
-        problems: Vec::new(),
-        computed: None,
-    };
+    let mut printer = Printer::new(dialect, mapping);
     let (body, info) = match &plan.shape {
         Shape::Match(source) => printer.matched(source, &plan.match_key),
         Shape::Window(window) => printer.window(window),
@@ -188,7 +181,22 @@ fn evidence(dialect: &dyn SqlDialect) -> String {
     )
 }
 
-impl Printer<'_> {
+impl<'d> Printer<'d> {
+    /// A printer over the mapping's events table (`events` by default).
+    fn new(dialect: &'d dyn SqlDialect, mapping: &'d Mapping) -> Self {
+        Printer {
+            dialect,
+            syntax: SqlSyntax { dialect, mapping },
+            table: mapping
+                .data_source
+                .first()
+                .cloned()
+                .unwrap_or_else(|| "events".to_string()),
+            problems: Vec::new(),
+            computed: None,
+        }
+    }
+
     fn column(&self, field: &str) -> String {
         self.syntax.column(field)
     }
@@ -468,22 +476,10 @@ impl Printer<'_> {
         (body, info)
     }
 
-    fn window(&mut self, window: &plan::Window) -> (String, QueryInfo) {
-        let condition = &window.condition;
-        let mut filter = self.filter(&window.source);
-        let mut computed = String::new();
-        if let Some(key) = &self.computed {
-            if let Some(extra) = &key.filter {
-                filter.push_str(&format!("\n  AND {extra}"));
-            }
-            computed = format!(
-                ",\n    -- {}\n    {} AS {}",
-                key.comment, key.expression, key.column
-            );
-        }
-        let names = aggregate_names(condition);
+    /// `EXPRESSION AS NAME` per aggregate of `condition`, over `matched`'s rows.
+    fn aggregate_columns(&mut self, condition: &Condition, names: &[String]) -> Vec<String> {
         let mut aggregates = Vec::new();
-        for (aggregate, name) in condition.aggregates.iter().zip(&names) {
+        for (aggregate, name) in condition.aggregates.iter().zip(names) {
             let filter = aggregate
                 .filter
                 .as_ref()
@@ -513,6 +509,24 @@ impl Printer<'_> {
             };
             aggregates.push(format!("{text} AS {name}"));
         }
+        aggregates
+    }
+
+    fn window(&mut self, window: &plan::Window) -> (String, QueryInfo) {
+        let condition = &window.condition;
+        let mut filter = self.filter(&window.source);
+        let mut computed = String::new();
+        if let Some(key) = &self.computed {
+            if let Some(extra) = &key.filter {
+                filter.push_str(&format!("\n  AND {extra}"));
+            }
+            computed = format!(
+                ",\n    -- {}\n    {} AS {}",
+                key.comment, key.expression, key.column
+            );
+        }
+        let names = aggregate_names(condition);
+        let aggregates = self.aggregate_columns(condition, &names);
         let several = window.groupings.len() > 1;
         let all_fields: Vec<&String> = {
             let mut fields: Vec<&String> = Vec::new();
@@ -579,7 +593,11 @@ impl Printer<'_> {
         };
         let mut source = "groups".to_string();
         if !condition.baselines.is_empty() {
-            ctes.push(history(&printer, &partition));
+            ctes.push(history(
+                &printer,
+                &partition,
+                "groups CROSS JOIN tripline_run",
+            ));
             source = "history".to_string();
         }
         let mut scores = Vec::new();
@@ -684,7 +702,7 @@ impl Printer<'_> {
 /// within the lookback (`RANGE` over bucket starts), the first such bucket,
 /// the sum and number of the expression's values and the number of buckets
 /// with events.
-fn history(printer: &CondPrinter<'_>, partition: &[String]) -> String {
+fn history(printer: &CondPrinter<'_>, partition: &[String], from: &str) -> String {
     let mut columns = Vec::new();
     let mut windows = Vec::new();
     for (index, baseline) in printer.condition.baselines.iter().enumerate() {
@@ -702,14 +720,19 @@ fn history(printer: &CondPrinter<'_>, partition: &[String]) -> String {
         columns.push(format!(
             "count(*) OVER earlier_{number} AS baseline_{number}_active"
         ));
+        // Without group keys the whole result is one partition.
+        let partition = if partition.is_empty() {
+            String::new()
+        } else {
+            format!("PARTITION BY {} ", partition.join(", "))
+        };
         windows.push(format!(
-            "earlier_{number} AS (PARTITION BY {} ORDER BY window_start RANGE BETWEEN {} PRECEDING AND 1 PRECEDING)",
-            partition.join(", "),
+            "earlier_{number} AS ({partition}ORDER BY window_start RANGE BETWEEN {} PRECEDING AND 1 PRECEDING)",
             baseline.span_ms
         ));
     }
     format!(
-        "history AS (\n  SELECT *,\n    {}\n  FROM groups CROSS JOIN tripline_run\n  WINDOW {}\n)",
+        "history AS (\n  SELECT *,\n    {}\n  FROM {from}\n  WINDOW {}\n)",
         columns.join(",\n    "),
         windows.join(",\n    ")
     )

@@ -3,9 +3,11 @@
 
 use std::collections::BTreeMap;
 
-use super::{QueryInfo, SqlDialect, query};
+use super::{PanelColumns, QueryInfo, SqlDialect, panel_query, query};
 use crate::ir::{self, Need, Rule, ValueType};
-use crate::targets::{Artifact, Mapping, Problem, Target, TargetField, is_dotted_identifier, plan};
+use crate::targets::{
+    Artifact, DashboardOutput, Mapping, Problem, Target, TargetField, is_dotted_identifier, plan,
+};
 
 /// What both runners share (rules, rows as alerts, the command line).
 const SHARED_RUNNER: &str = include_str!("../../../targets/sql/tripline_alerts.py");
@@ -139,6 +141,60 @@ fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact>
     ]
 }
 
+/// Every dashboard's panels as queries, `dashboards/<dashboard>/<panel>.sql`,
+/// and `dashboards.jsonl`, one line per panel written, which the runner
+/// reads (`run.py --panels`): where the query is and what its columns are.
+fn dashboard_artifacts<T: SqlTarget>(
+    target: &T,
+    pack: &ir::Pack,
+    mapping: &Mapping,
+) -> DashboardOutput {
+    let mut output = DashboardOutput::default();
+    let mut manifest = String::new();
+    for dashboard in &pack.dashboards {
+        for panel in &dashboard.panels {
+            let name = format!("{}.{}", dashboard.id, panel.id);
+            let query = plan::panel::panel(panel, pack)
+                .and_then(|plan| panel_query(target, dashboard, &plan, mapping));
+            match query {
+                Ok((text, columns)) => {
+                    let file = format!("dashboards/{}/{}.sql", dashboard.id, panel.id);
+                    manifest.push_str(&panel_entry(dashboard, panel, &columns, &file));
+                    output.artifacts.push(Artifact { path: file, text });
+                }
+                Err(problems) => output.failures.push((name, problems)),
+            }
+        }
+        output.written.push(dashboard.id.clone());
+    }
+    if !manifest.is_empty() {
+        output.artifacts.push(Artifact {
+            path: "dashboards.jsonl".to_string(),
+            text: manifest,
+        });
+    }
+    output
+}
+
+/// One line of `dashboards.jsonl`.
+fn panel_entry(
+    dashboard: &ir::dashboard::Dashboard,
+    panel: &ir::dashboard::Panel,
+    columns: &PanelColumns,
+    file: &str,
+) -> String {
+    let entry = serde_json::json!({
+        "dashboard": dashboard.id,
+        "panel": panel.id,
+        "title": panel.title,
+        "visual": panel.visual.keyword(),
+        "range_ms": panel.range_ms,
+        "query": file,
+        "columns": columns,
+    });
+    format!("{entry}\n")
+}
+
 impl<T: SqlTarget> Target for T {
     fn id(&self) -> &'static str {
         self.target()
@@ -179,6 +235,10 @@ impl<T: SqlTarget> Target for T {
 
     fn pack_artifacts(&self, _pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
         pack_artifacts(self, mapping)
+    }
+
+    fn dashboard_artifacts(&self, pack: &ir::Pack, mapping: &Mapping) -> DashboardOutput {
+        dashboard_artifacts(self, pack, mapping)
     }
 }
 
