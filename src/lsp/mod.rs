@@ -533,8 +533,12 @@ mod tests {
 
     #[test]
     fn a_burst_of_edits_is_checked_once_per_pack() {
-        let base = std::env::temp_dir().join(format!("tripline-lsp-burst-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&base);
+        // The pack is a folder inside a folder of its own: the search for a
+        // file's pack climbs while the parent holds `.tdl` files, and the
+        // system's temporary folder may hold some.
+        let root = std::env::temp_dir().join(format!("tripline-lsp-burst-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&root);
+        let base = root.join("rules");
         std::fs::create_dir_all(&base).unwrap();
         let base = std::fs::canonicalize(&base).unwrap();
         std::fs::write(base.join("a.tdl"), "rule r {\n  match nothing\n}\n").unwrap();
@@ -552,7 +556,7 @@ mod tests {
             1,
             "{output}"
         );
-        let _ = std::fs::remove_dir_all(&base);
+        let _ = std::fs::remove_dir_all(&root);
     }
 
     #[test]
