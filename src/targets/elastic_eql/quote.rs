@@ -829,6 +829,130 @@ mod tests {
         assert_eq!(unescaped, "a\" or true or \".*@#&<>~");
     }
 
+    /// Elasticsearch's two case-insensitive foldings of a pattern character:
+    /// before, an ASCII character with its other ASCII case; since, Java's
+    /// `toUpperCase`/`toLowerCase` and Lucene's `CaseFolding` extras (for
+    /// the characters these tests use).
+    fn expanded(character: char, unicode: bool) -> Vec<char> {
+        let mut out = vec![character];
+        if character.is_ascii() {
+            out.push(character.to_ascii_uppercase());
+            out.push(character.to_ascii_lowercase());
+        }
+        if unicode {
+            out.extend(match character {
+                'k' | 'K' => &['\u{212A}'][..],
+                's' | 'S' => &['\u{17F}'][..],
+                '\u{212A}' => &['k', 'K'][..],
+                '\u{17F}' => &['s', 'S'][..],
+                '\u{130}' => &['i'][..],
+                '\u{131}' => &['I'][..],
+                '\u{E9}' => &['\u{C9}'][..],
+                '\u{C9}' => &['\u{E9}'][..],
+                _ => &[][..],
+            });
+        }
+        out
+    }
+
+    /// Whether `text` matches a pattern of the needle writer's forms (`.*`,
+    /// escaped literals, `(a|b)` of single characters, `[..]` of single
+    /// characters) with each pattern character expanded by a folding.
+    fn folded_match(pattern: &str, text: &str, unicode: bool) -> bool {
+        let mut items: Vec<Option<Vec<char>>> = Vec::new();
+        let mut characters = pattern.chars().peekable();
+        while let Some(character) = characters.next() {
+            match character {
+                '.' if characters.peek() == Some(&'*') => {
+                    characters.next();
+                    items.push(None);
+                }
+                '\\' => items.push(Some(expanded(characters.next().unwrap(), unicode))),
+                '(' | '[' => {
+                    let close = if character == '(' { ')' } else { ']' };
+                    let mut members = Vec::new();
+                    for member in characters.by_ref() {
+                        if member == close {
+                            break;
+                        }
+                        if member != '|' {
+                            members.extend(expanded(member, unicode));
+                        }
+                    }
+                    items.push(Some(members));
+                }
+                other => items.push(Some(expanded(other, unicode))),
+            }
+        }
+        fn run(items: &[Option<Vec<char>>], text: &[char]) -> bool {
+            match items.split_first() {
+                None => text.is_empty(),
+                Some((None, rest)) => (0..=text.len()).any(|skip| run(rest, &text[skip..])),
+                Some((Some(members), rest)) => {
+                    !text.is_empty() && members.contains(&text[0]) && run(rest, &text[1..])
+                }
+            }
+        }
+        run(&items, &text.chars().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn flag_regexes_match_as_the_evaluator_under_both_foldings() {
+        let needles = ["risk", "ski", "kiss", "\u{E9}t\u{E9}", "list_dir", "hi"];
+        let texts = [
+            "RISK",
+            "ri\u{17F}\u{212A}",
+            "r\u{130}sk",
+            "r\u{131}sk",
+            "\u{17F}\u{212A}I",
+            "S\u{212A}\u{130}",
+            "KISS",
+            "\u{212A}i\u{17F}\u{17F}",
+            "\u{C9}T\u{C9}",
+            "\u{E9}t\u{C9}",
+            "LI\u{17F}T_DIR",
+            "H\u{131}",
+            "hI",
+        ];
+        for needle in needles {
+            for op in [
+                TextOp::Equals,
+                TextOp::Contains,
+                TextOp::StartsWith,
+                TextOp::EndsWith,
+            ] {
+                let pattern = flag_needle_regex(needle, op, false).unwrap().unwrap();
+                for text in texts {
+                    let (folded_text, folded_needle) =
+                        (crate::ir::case::fold(text), crate::ir::case::fold(needle));
+                    let evaluator = match op {
+                        TextOp::Equals => folded_text == folded_needle,
+                        TextOp::Contains => folded_text.contains(&folded_needle),
+                        TextOp::StartsWith => folded_text.starts_with(&folded_needle),
+                        TextOp::EndsWith => folded_text.ends_with(&folded_needle),
+                    };
+                    for unicode in [false, true] {
+                        assert_eq!(
+                            folded_match(&pattern, text, unicode),
+                            evaluator,
+                            "{pattern} on {text:?} (Unicode folding: {unicode})"
+                        );
+                    }
+                }
+            }
+        }
+        // `İ` and `ı` read differently under the two foldings: no `regex~`.
+        assert!(flag_needle_regex("\u{131}d", TextOp::Contains, false).is_none());
+        assert!(flag_needle_regex("\u{130}", TextOp::Equals, false).is_none());
+        // Letters as themselves, the Kelvin sign and the long s beside theirs.
+        assert_eq!(
+            flag_needle_regex("Sk", TextOp::Equals, false)
+                .unwrap()
+                .unwrap(),
+            "(s|\u{17F})(k|\u{212A})"
+        );
+    }
+
     #[test]
     fn plain_case_insensitive_needles_are_ascii_without_k_or_s() {
         assert!(plain_case_insensitive("http_get"));
