@@ -14,10 +14,11 @@ and the rule's artifacts compiled with the case's parameters.
 
 The engine is adapted to Elasticsearch's semantics where they differ (see
 docs/targets.md): it compares strings case-insensitively everywhere and
-parses `in~` as plain `in`, so the check switches case folding off (as in
-Elasticsearch, `==`, `in`, `regex` and sequence keys are then exact) and runs
-each `F in~ (...)` as a registered function `tripline_in_ci` that compares
-without regard to case; its `regex` anchors only the start, so the check
+parses `in~`, `like~` and `regex~` as their plain forms, so the check
+switches case folding off (as in Elasticsearch, `==`, `in`, `regex` and
+sequence keys are then exact) and runs each `F in~ (...)`, `F like~ (...)`
+and `F regex~ (...)` as a registered function that folds ASCII letters only,
+as Elasticsearch's case-insensitive queries did before their Unicode folding; its `regex` anchors only the start, so the check
 anchors both ends, as Lucene does. It cannot show Unicode case mappings
 beyond the test data.
 
@@ -71,6 +72,23 @@ def _full_match_run(cls, source, *patterns):
     return None
 
 
+def _unescape(cls, s):
+    """The package's `String.unescape` with `\\u{...}` matched up to its own
+    `}` (the package's pattern is greedy, so two escapes in one string fail to
+    parse); Elasticsearch's lexer reads each `\\u{XX..}` as one character."""
+
+    def replace_callback(sub):
+        original = sub.group()
+        if original.startswith("\\u{"):
+            return chr(int(original[3:-1], 16))
+        return cls.reverse_patterns[original]
+
+    return re.sub(r"\\u\{[0-9A-Fa-f]{2,8}\}|\\[^u]", replace_callback, s)
+
+
+eql.ast.String.unescape = classmethod(_unescape)
+
+
 # Lucene regexes match the whole value; the Python engine's `match` only
 # anchors the start. Make it anchor both ends, as Elasticsearch does.
 eql.functions.Match.get_callback = classmethod(_full_match_callback)
@@ -107,9 +125,85 @@ class InCaseInsensitive(eql.functions.FunctionSignature):
 if "tripline_in_ci" not in eql.functions._registry:
     eql.functions.register(InCaseInsensitive)
 
+# Elasticsearch's `like~` and `regex~` fold case. Before its Unicode folding
+# (elastic/elasticsearch#153513) an ASCII letter matches its other ASCII case
+# and nothing else: Python's `re.IGNORECASE | re.ASCII` (without `re.ASCII`,
+# Python pairs `i` with `ı` and `k` with the Kelvin sign). The target writes
+# the Kelvin sign and the long s beside their letters, so the same query is
+# exact under Unicode folding too (unit tests in src/targets/elastic_eql).
+ASCII_CI = re.DOTALL | re.IGNORECASE | re.ASCII
+
+
+def _glob(pattern):
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+class LikeCaseInsensitive(eql.functions.FunctionSignature):
+    """`F like~ ("*a*", ...)`: an ASCII-case-insensitive wildcard on the whole value."""
+
+    name = "tripline_like_ci"
+    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
+    additional_types = TypeHint.String.require_literal()
+    return_value = TypeHint.Boolean
+
+    @classmethod
+    def get_callback(cls, source_ast, *literals):
+        compiled = re.compile("|".join("(?:%s)" % _glob(l.value) for l in literals), ASCII_CI)
+
+        def callback(source, *_):
+            if isinstance(source, str):
+                return compiled.fullmatch(source) is not None
+            return None
+
+        return callback
+
+    @classmethod
+    def run(cls, source, *patterns):
+        if isinstance(source, str):
+            return re.fullmatch("|".join("(?:%s)" % _glob(p) for p in patterns), source, ASCII_CI) is not None
+        return None
+
+
+class RegexCaseInsensitive(eql.functions.FunctionSignature):
+    """`F regex~ ("...", ...)`: an anchored regex, ASCII letters case-insensitive."""
+
+    name = "tripline_regex_ci"
+    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
+    additional_types = TypeHint.String.require_literal()
+    return_value = TypeHint.Boolean
+
+    @classmethod
+    def get_callback(cls, source_ast, *literals):
+        compiled = re.compile("|".join("(?:%s)" % l.value for l in literals), ASCII_CI)
+
+        def callback(source, *_):
+            if isinstance(source, str):
+                return compiled.fullmatch(source) is not None
+            return None
+
+        return callback
+
+    @classmethod
+    def run(cls, source, *patterns):
+        if isinstance(source, str):
+            return re.fullmatch("|".join("(?:%s)" % p for p in patterns), source, ASCII_CI) is not None
+        return None
+
+
+for _signature in (LikeCaseInsensitive, RegexCaseInsensitive):
+    if _signature.name not in eql.functions._registry:
+        eql.functions.register(_signature)
+
+CASE_INSENSITIVE_OPERATORS = {
+    " in~ (": "tripline_in_ci(",
+    " like~ (": "tripline_like_ci(",
+    " regex~ (": "tripline_regex_ci(",
+}
+
 
 def rewrite_in_ci(text):
-    """`F in~ (...)` → `tripline_in_ci(F, ...)`, outside string literals."""
+    """`F in~ (...)`, `F like~ (...)`, `F regex~ (...)` → `tripline_in_ci(F, ...)`,
+    `tripline_like_ci(F, ...)`, `tripline_regex_ci(F, ...)`, outside string literals."""
     out = []
     index = 0
     in_string = False
@@ -130,12 +224,13 @@ def rewrite_in_ci(text):
             out.append(char)
             index += 1
             continue
-        if text.startswith(" in~ (", index):
+        operator = next((op for op in CASE_INSENSITIVE_OPERATORS if text.startswith(op, index)), None)
+        if operator is not None:
             prefix = "".join(out)
             field_start = max(prefix.rfind(" "), prefix.rfind("(")) + 1
             field = prefix[field_start:]
-            out = [prefix[:field_start], "tripline_in_ci(", field, ", "]
-            index += len(" in~ (")
+            out = [prefix[:field_start], CASE_INSENSITIVE_OPERATORS[operator], field, ", "]
+            index += len(operator)
             continue
         out.append(char)
         index += 1

@@ -39,6 +39,11 @@ pub struct Flavour {
     /// Whether the engine's `(?i)` folds as the evaluator does (Unicode
     /// simple case folding); otherwise case variants are spelled out.
     pub simple_case_folding: bool,
+    /// Whether the engine's `(?i)` pairs ASCII letters only (Java without
+    /// `u`): the pattern goes under `(?i)` with each ASCII letter as itself
+    /// and only the non-ASCII members of its orbit written beside it
+    /// (`[k\x{212A}]`, `[s\x{17F}]`). Ignored when `simple_case_folding`.
+    pub ascii_case_flag: bool,
 }
 
 /// RE2 (Kusto, DuckDB). RE2's `(?i)` matches a character with every
@@ -57,6 +62,7 @@ pub const RE2: Flavour = Flavour {
     max_class_ranges: 64,
     max_repeat: 1000,
     simple_case_folding: true,
+    ascii_case_flag: false,
 };
 
 /// RE2 as DuckDB runs it: the same syntax, with whole Unicode classes spelled out.
@@ -83,7 +89,15 @@ pub const RE2_CASE_CLASSES: Flavour = Flavour {
     ..RE2
 };
 
-/// `java.util.regex` (Spark's `rlike` and `regexp`).
+/// `java.util.regex` (Spark's `rlike` and `regexp`). Java's `(?i)` without
+/// `u` (`CASE_INSENSITIVE` without `UNICODE_CASE`) pairs the US-ASCII letters
+/// only and compares every other character exactly
+/// (https://docs.oracle.com/en/java/javase/17/docs/api/java.base/java/util/regex/Pattern.html#CASE_INSENSITIVE,
+/// https://rules.sonarsource.com/java/RSPEC-5866/); `(?iu)` would pair `ı`
+/// with `i` and `İ` with `i`, which the evaluator's folding does not. Under
+/// simple case folding the only non-ASCII characters in an ASCII letter's
+/// orbit are the Kelvin sign (with `k`) and the long s (with `s`), so
+/// `(?i)` with those two written beside their letter is exact.
 pub const JAVA: Flavour = Flavour {
     name: "Java",
     end: "\\z",
@@ -95,6 +109,7 @@ pub const JAVA: Flavour = Flavour {
     max_class_ranges: 2000,
     max_repeat: 100_000,
     simple_case_folding: false,
+    ascii_case_flag: true,
 };
 
 /// The whitespace the evaluator folds: tab, line feed, vertical tab, form
@@ -126,7 +141,25 @@ fn push_class_member(out: &mut String, character: char) {
 }
 
 fn push_case_class(out: &mut String, character: char) {
-    let members = lower::case_class(character);
+    push_members(out, lower::case_class(character));
+}
+
+/// The members of `character`'s orbit that an ASCII-only `(?i)` does not
+/// already pair with another: the orbit without its ASCII capitals (each
+/// has its lowercase letter in the orbit). `k` gives `k` and the Kelvin
+/// sign, `É` gives `É` and `é`, `A` gives `a`.
+fn ascii_flag_members(character: char) -> Vec<char> {
+    let orbit = lower::case_class(character);
+    orbit
+        .iter()
+        .copied()
+        .filter(|member| {
+            !(member.is_ascii_uppercase() && orbit.contains(&member.to_ascii_lowercase()))
+        })
+        .collect()
+}
+
+fn push_members(out: &mut String, members: Vec<char>) {
     if let [single] = members.as_slice() {
         push_literal(out, *single);
     } else {
@@ -138,11 +171,32 @@ fn push_case_class(out: &mut String, character: char) {
     }
 }
 
+/// How a needle's letters are written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Letters {
+    /// As they are (case-sensitive, or under a flag that folds as the evaluator).
+    Literal,
+    /// Each as the class of its orbit.
+    Classes,
+    /// For an ASCII-only `(?i)`: ASCII letters as their lowercase, the
+    /// non-ASCII members of an orbit written beside them.
+    AsciiFlag,
+}
+
 /// The body of an RE2 pattern (no anchors) that matches a needle as the
 /// evaluator compares it: exact; case-insensitive through explicit classes
 /// when `case_classes`, otherwise literally (for a pattern under `(?i)`);
 /// whitespace runs as `[\t-\r ]+` when folding.
 pub fn needle_pattern(needle: &str, case_classes: bool, fold_whitespace: bool) -> String {
+    let letters = if case_classes {
+        Letters::Classes
+    } else {
+        Letters::Literal
+    };
+    written_needle(needle, letters, fold_whitespace)
+}
+
+fn written_needle(needle: &str, letters: Letters, fold_whitespace: bool) -> String {
     let mut out = String::new();
     let characters: Vec<char> = needle.chars().collect();
     let mut index = 0;
@@ -155,10 +209,10 @@ pub fn needle_pattern(needle: &str, case_classes: bool, fold_whitespace: bool) -
             }
             continue;
         }
-        if case_classes {
-            push_case_class(&mut out, character);
-        } else {
-            push_literal(&mut out, character);
+        match letters {
+            Letters::Classes => push_case_class(&mut out, character),
+            Letters::AsciiFlag => push_members(&mut out, ascii_flag_members(character)),
+            Letters::Literal => push_literal(&mut out, character),
         }
         index += 1;
     }
@@ -174,13 +228,18 @@ pub fn needles_regex(
     fold_whitespace: bool,
 ) -> Result<String, String> {
     // Under `(?i)` only needles with case variants need it.
-    let flag = !case_sensitive
-        && flavour.simple_case_folding
-        && needles.iter().any(|needle| !lower::caseless(needle));
-    let case_classes = !case_sensitive && !flavour.simple_case_folding;
+    let folds = flavour.simple_case_folding || flavour.ascii_case_flag;
+    let flag = !case_sensitive && folds && needles.iter().any(|needle| !lower::caseless(needle));
+    let letters = if case_sensitive || flavour.simple_case_folding {
+        Letters::Literal
+    } else if flavour.ascii_case_flag {
+        Letters::AsciiFlag
+    } else {
+        Letters::Classes
+    };
     let bodies: Vec<String> = needles
         .iter()
-        .map(|needle| needle_pattern(needle, case_classes, fold_whitespace))
+        .map(|needle| written_needle(needle, letters, fold_whitespace))
         .collect();
     let alternation = format!("(?:{})", bodies.join("|"));
     let anchored = match op {
@@ -217,6 +276,17 @@ pub fn search_regex(
         // regex-syntax does: `ParseCharClass` in re2/parse.cc), so the
         // pattern is written under `(?i)` with each letter's orbit as the
         // letter: `(?i)ignore` rather than `[Ii][Gg][Nn][Oo][Rr][Ee]`.
+        return Ok(format!("(?i){}", translate(flavour, &hir, true)?));
+    }
+    if case_insensitive
+        && flavour.ascii_case_flag
+        && flavour.word_boundary.is_some()
+        && fold_closed(&hir)
+    {
+        // Every class of `hir` is closed under simple case folding, so an
+        // ASCII-only `(?i)` adds nothing to it; small classes drop the ASCII
+        // capitals the flag pairs with their lowercase: `(?i)li[s\x{17F}]t`
+        // rather than `[Ll][Ii][Ss\x{17F}][Tt]`.
         return Ok(format!("(?i){}", translate(flavour, &hir, true)?));
     }
     if flavour.word_boundary.is_some() {
@@ -306,7 +376,14 @@ fn translate(flavour: &Flavour, hir: &Hir, folded: bool) -> Result<String, Strin
                     flavour.max_class_ranges
                 ));
             }
-            if let Some(written) = folded.then(|| folded_class(&ranges)).flatten() {
+            let shorter = |ranges: &[(char, char)]| {
+                if flavour.simple_case_folding {
+                    folded_class(ranges)
+                } else {
+                    ascii_folded_class(ranges)
+                }
+            };
+            if let Some(written) = folded.then(|| shorter(&ranges)).flatten() {
                 return Ok(written);
             }
             let mut out = String::from("[");
@@ -437,27 +514,7 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
         if picked.len() == members.len() {
             return None;
         }
-        let mut out = String::new();
-        if let [single] = picked.as_slice() {
-            push_literal(&mut out, *single);
-            return Some(out);
-        }
-        out.push('[');
-        let mut index = 0;
-        while index < picked.len() {
-            let mut end = index;
-            while end + 1 < picked.len() && picked[end + 1] as u32 == picked[end] as u32 + 1 {
-                end += 1;
-            }
-            push_class_member(&mut out, picked[index]);
-            if end > index {
-                out.push('-');
-                push_class_member(&mut out, picked[end]);
-            }
-            index = end + 1;
-        }
-        out.push(']');
-        return Some(out);
+        return Some(compressed_class(&picked));
     }
     let (first, last) = (ranges.first()?, ranges.last()?);
     if first.0 != '\0' || last.1 != char::MAX {
@@ -503,6 +560,91 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
         out = format!("(?:\\n|{out})");
     }
     Some(out)
+}
+
+/// A shorter spelling of a small fold-closed class under an ASCII-only
+/// `(?i)`: without the ASCII capitals (the flag pairs each with its
+/// lowercase letter, which a fold-closed class holds), a single member as a
+/// literal: `[Kk\x{212A}]` is `[k\x{212A}]`, `[Aa]` is `a`.
+fn ascii_folded_class(ranges: &[(char, char)]) -> Option<String> {
+    let size: u32 = ranges
+        .iter()
+        .map(|(start, end)| *end as u32 - *start as u32 + 1)
+        .sum();
+    if size > 128 {
+        // A class holding both ends of the code space is the negation of the
+        // rest, itself fold-closed; Java applies `(?i)` to a class's members
+        // before negating it, so the rest loses its ASCII capitals too:
+        // `\W` under `(?i)` is `[^0-9_a-z\x{17F}\x{212A}]`.
+        let (first, last) = (ranges.first()?, ranges.last()?);
+        if first.0 != '\0' || last.1 != char::MAX {
+            return None;
+        }
+        let mut rest: Vec<char> = Vec::new();
+        for pair in ranges.windows(2) {
+            let (start, end) = (pair[0].1 as u32 + 1, pair[1].0 as u32);
+            if end - start > 128 || rest.len() > 128 {
+                return None;
+            }
+            rest.extend((start..end).filter_map(char::from_u32));
+        }
+        let picked: Vec<char> = rest
+            .iter()
+            .copied()
+            .filter(|member| {
+                !(member.is_ascii_uppercase() && rest.contains(&member.to_ascii_lowercase()))
+            })
+            .collect();
+        if picked.is_empty() {
+            return None;
+        }
+        let listed = compressed_class(&picked);
+        let inner = listed
+            .strip_prefix('[')
+            .and_then(|inner| inner.strip_suffix(']'))
+            .unwrap_or(&listed);
+        return Some(format!("[^{inner}]"));
+    }
+    let members: Vec<char> = ranges
+        .iter()
+        .flat_map(|(start, end)| *start..=*end)
+        .collect();
+    let picked: Vec<char> = members
+        .iter()
+        .copied()
+        .filter(|member| {
+            !(member.is_ascii_uppercase() && members.contains(&member.to_ascii_lowercase()))
+        })
+        .collect();
+    if picked.len() == members.len() {
+        return None;
+    }
+    Some(compressed_class(&picked))
+}
+
+/// Sorted distinct characters as a literal (one) or a class with runs as ranges.
+fn compressed_class(picked: &[char]) -> String {
+    let mut out = String::new();
+    if let [single] = picked {
+        push_literal(&mut out, *single);
+        return out;
+    }
+    out.push('[');
+    let mut index = 0;
+    while index < picked.len() {
+        let mut end = index;
+        while end + 1 < picked.len() && picked[end + 1] as u32 == picked[end] as u32 + 1 {
+            end += 1;
+        }
+        push_class_member(&mut out, picked[index]);
+        if end > index {
+            out.push('-');
+            push_class_member(&mut out, picked[end]);
+        }
+        index = end + 1;
+    }
+    out.push(']');
+    out
 }
 
 /// Whether RE2's `(?i)` leaves every character and class of `hir` as it is:
@@ -588,9 +730,21 @@ mod tests {
         // Needles without case variants need no flag.
         let regex = needles_regex(&RE2, &["1.2".to_string()], TextOp::Contains, false, false);
         assert_eq!(regex.unwrap(), "(?:1\\.2)");
-        // Java's flag folds otherwise: the orbits are spelled out.
+        // Java's `(?i)` pairs ASCII letters only: the Kelvin sign is written
+        // beside `k`, the letters in lowercase.
         let regex = needles_regex(&JAVA, &["Ok".to_string()], TextOp::Equals, false, false);
-        assert_eq!(regex.unwrap(), "^(?:[Oo][Kk\\x{212A}])\\z");
+        assert_eq!(regex.unwrap(), "(?i)^(?:o[k\\x{212A}])\\z");
+        let regex = needles_regex(
+            &JAVA,
+            &["list_dir".to_string(), "École".to_string()],
+            TextOp::Contains,
+            false,
+            false,
+        );
+        assert_eq!(
+            regex.unwrap(),
+            "(?i)(?:li[s\\x{17F}]t_dir|[\\x{C9}\\x{E9}]cole)"
+        );
         assert_eq!(needle_pattern("a.b", false, false), "a\\.b");
         // Every sigma is one orbit, and a dotted capital I only itself.
         assert_eq!(
@@ -692,12 +846,120 @@ mod tests {
         );
         // A part with folding turned off keeps every class spelled out.
         assert_eq!(search_regex(&RE2, "a(?-i:K)", true).unwrap(), "[Aa]K");
+        // Java's ASCII-only flag: the letters, with the Kelvin sign and the
+        // long s beside theirs.
+        assert_eq!(search_regex(&JAVA, "k", true).unwrap(), "(?i)[k\\x{212A}]");
+        assert_eq!(
+            search_regex(&JAVA, "Ignore|list", true).unwrap(),
+            "(?i)(?:ignore|li[s\\x{17F}]t)"
+        );
+        assert_eq!(
+            search_regex(&JAVA, "\\w+", true).unwrap(),
+            "(?i)[0-9\\x{5F}a-z\\x{17F}\\x{212A}]+"
+        );
+        assert_eq!(
+            search_regex(&JAVA, "a\\Wb", true).unwrap(),
+            "(?i)a[^0-9\\x{5F}a-z\\x{17F}\\x{212A}]b"
+        );
+        // A part with folding turned off keeps every class spelled out.
+        assert_eq!(search_regex(&JAVA, "a(?-i:K)", true).unwrap(), "[Aa]K");
         // Engines whose flag folds otherwise keep every orbit spelled out.
-        assert_eq!(search_regex(&JAVA, "k", true).unwrap(), "[Kk\\x{212A}]");
         assert_eq!(
             search_regex(&RE2_NO_BOUNDARY, "k", true).unwrap(),
             "[Kk\\x{212A}]"
         );
+    }
+
+    /// Java's `(?i)` without `u`, modelled: two characters match when they
+    /// are equal or are an ASCII letter and its other case.
+    fn java_ascii_flag_matches(pattern: &str, text: &str) -> bool {
+        // The pattern's only constructs here: literals, classes of single
+        // members, the `(?i)` prefix and `(?:...)` around them.
+        let body = pattern
+            .trim_start_matches("(?i)")
+            .trim_start_matches("(?:")
+            .trim_end_matches(')');
+        let mut items: Vec<Vec<char>> = Vec::new();
+        let mut characters = body.chars().peekable();
+        while let Some(character) = characters.next() {
+            if character == '[' {
+                let mut members = Vec::new();
+                let mut inner = String::new();
+                for member in characters.by_ref() {
+                    if member == ']' {
+                        break;
+                    }
+                    inner.push(member);
+                }
+                let mut rest = inner.as_str();
+                while !rest.is_empty() {
+                    if let Some(tail) = rest.strip_prefix("\\x{") {
+                        let end = tail.find('}').unwrap();
+                        let code = u32::from_str_radix(&tail[..end], 16).unwrap();
+                        members.push(char::from_u32(code).unwrap());
+                        rest = &tail[end + 1..];
+                    } else {
+                        let first = rest.chars().next().unwrap();
+                        members.push(first);
+                        rest = &rest[first.len_utf8()..];
+                    }
+                }
+                items.push(members);
+            } else {
+                items.push(vec![character]);
+            }
+        }
+        let same = |a: char, b: char| a == b || (a.is_ascii() && a.eq_ignore_ascii_case(&b));
+        let text: Vec<char> = text.chars().collect();
+        (0..=text.len().saturating_sub(items.len())).any(|start| {
+            text.len() >= start + items.len()
+                && items
+                    .iter()
+                    .zip(&text[start..])
+                    .all(|(members, found)| members.iter().any(|member| same(*member, *found)))
+        })
+    }
+
+    #[test]
+    fn java_case_insensitive_needles_fold_as_the_evaluator() {
+        // Under simple case folding the only non-ASCII characters folding
+        // to ASCII letters are the Kelvin sign and the long s: Rust's
+        // `(?i)` (simple case folding, as the evaluator) agrees.
+        for code in 0x80..=0x10FFFF_u32 {
+            let Some(character) = char::from_u32(code) else {
+                continue;
+            };
+            let folds_to_ascii = lower::case_class(character).iter().any(char::is_ascii);
+            assert_eq!(
+                folds_to_ascii,
+                character == '\u{212A}' || character == '\u{17F}',
+                "{character:?}"
+            );
+        }
+        for needle in ["kiss", "risk", "ski", "is", "KS", "dir"] {
+            let pattern =
+                needles_regex(&JAVA, &[needle.to_string()], TextOp::Contains, false, false)
+                    .unwrap();
+            for text in [
+                "KISS",
+                "\u{212A}i\u{17F}\u{17F}",
+                "r\u{130}sk",
+                "r\u{131}sk",
+                "\u{17F}k\u{131}",
+                "\u{17F}\u{212A}I",
+                "\u{130}S",
+                "\u{131}\u{17F}",
+                "DIR",
+                "d\u{131}r",
+                "x is",
+            ] {
+                assert_eq!(
+                    java_ascii_flag_matches(&pattern, text),
+                    crate::ir::case::fold(text).contains(&crate::ir::case::fold(needle)),
+                    "{pattern} on {text:?}"
+                );
+            }
+        }
     }
 
     #[test]

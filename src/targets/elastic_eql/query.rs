@@ -214,7 +214,37 @@ list boundaries: regex = [/a\bb/, /ok/, /x$y/]
     fn contains_folds_whitespace_and_case_through_a_regex() {
         assert_eq!(
             eql(r#"match inference where user_input contains "print your""#).unwrap(),
-            "any where tripline.event_type == \"inference\" and tripline.user_input regex (\".*[Pp][Rr][Ii][Nn][Tt][\\t-\\r\\\\ ]+[Yy][Oo][Uu][Rr].*\")"
+            "any where tripline.event_type == \"inference\" and tripline.user_input regex~ (\".*print[\\t-\\r\\\\ ]+your.*\")"
+        );
+    }
+
+    #[test]
+    fn case_insensitive_tests_use_the_operators_with_a_tilde() {
+        // ASCII needles without `k` or `s`: a wildcard, folded alike by every
+        // Elasticsearch version.
+        assert_eq!(
+            eql(r#"match tool_call where tool_name contains "http_get""#).unwrap(),
+            r#"any where tripline.event_type == "tool_call" and gen_ai.tool.name like~ ("*http_get*")"#
+        );
+        // `k` and `s`: `regex~` with the Kelvin sign and the long s beside them.
+        assert_eq!(
+            eql(r#"match tool_call where tool_name startswith "list_dir""#).unwrap(),
+            r#"any where tripline.event_type == "tool_call" and gen_ai.tool.name regex~ ("li(s|\u{17F})t\\_dir.*")"#
+        );
+        // A dotless i folds differently across versions: explicit classes.
+        assert_eq!(
+            eql("match tool_call where tool_name contains \"\u{131}d\"").unwrap(),
+            "any where tripline.event_type == \"tool_call\" and gen_ai.tool.name regex (\".*\u{131}[Dd].*\")"
+        );
+        // A case-insensitive regex: letters as letters, classes whole.
+        assert_eq!(
+            eql(r#"match inference where output matches /key\W+[a-c]/i"#).unwrap(),
+            r#"any where tripline.event_type == "inference" and tripline.output regex~ (".*(k|\u{212A})ey[^0-9A-Z\\_a-z\u{17F}\u{212A}]+(a|b|c).*")"#
+        );
+        // A word boundary spelled out is not closed under folding: classes.
+        assert_eq!(
+            eql(r#"match inference where output matches /\bab/i"#).unwrap(),
+            r#"any where tripline.event_type == "inference" and tripline.output regex ("(.*[^0-9A-Z_a-z])?[Aa][Bb].*")"#
         );
     }
 
@@ -263,7 +293,7 @@ list boundaries: regex = [/a\bb/, /ok/, /x$y/]
     fn a_sequence_keeps_keys_present_and_repeats_with_runs() {
         assert_eq!(
             eql("sequence by api_key_id within 10m {\n auth where outcome == \"failure\" repeat >= 3;\n auth where outcome == \"success\";\n }").unwrap(),
-            "sequence by tripline.api_key_id with maxspan=10m\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome in~ (\"failure\")] with runs=3\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome regex (\"[Ssſ][Uu][Cc][Cc][Ee][Ssſ][Ssſ]\")]"
+            "sequence by tripline.api_key_id with maxspan=10m\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome in~ (\"failure\")] with runs=3\n  [any where tripline.event_type == \"auth\" and tripline.api_key_id != null and event.outcome regex~ (\"(s|\\u{17F})ucce(s|\\u{17F})(s|\\u{17F})\")]"
         );
     }
 

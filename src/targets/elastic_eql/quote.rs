@@ -28,7 +28,8 @@ const KEYWORDS: [&str; 22] = [
 ];
 
 /// A double-quoted EQL string holding `text` exactly: `"` and `\` escaped,
-/// line breaks and tabs as `\n` `\r` `\t`, other control characters as `\u{XX}`.
+/// line breaks and tabs as `\n` `\r` `\t`, other control characters, the
+/// Kelvin sign and the long s as `\u{XX}`.
 pub fn eql_string(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 2);
     out.push('"');
@@ -41,6 +42,11 @@ pub fn eql_string(text: &str) -> String {
             '\t' => out.push_str("\\t"),
             control if control.is_control() => {
                 out.push_str(&format!("\\u{{{:02X}}}", control as u32));
+            }
+            // The Kelvin sign and the long s look like `K` and `f`: a reader
+            // sees them for what they are.
+            '\u{212A}' | '\u{17F}' => {
+                out.push_str(&format!("\\u{{{:X}}}", character as u32));
             }
             other => out.push(other),
         }
@@ -93,6 +99,96 @@ fn push_case_class(out: &mut String, character: char) {
     }
 }
 
+/// How a Lucene regex spells case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Case {
+    /// Every character as itself (a case-sensitive test).
+    Exact,
+    /// Each character as the class of its case variants, for a
+    /// case-sensitive operator.
+    Classes,
+    /// For a case-insensitive operator (`regex~`): see [`flag_needle_regex`].
+    Flag,
+}
+
+/// The characters whose Java case mappings (`Character.toUpperCase` and
+/// `toLowerCase`, which a Unicode-aware Lucene expands a pattern character
+/// with) leave their orbit under simple case folding: `İ` lowercases to `i`
+/// and `ı` uppercases to `I`, while the evaluator folds both to themselves.
+/// Checked against every code point of Java 17's tables: no other character
+/// maps outside its orbit.
+const JAVA_CASE_OUTLIERS: [char; 2] = ['\u{130}', '\u{131}'];
+
+/// Why a regex has no spelling under `regex~` that every Elasticsearch
+/// version reads alike; the caller spells it with classes instead.
+const NOT_FLAG_STABLE: &str = "not stable under the engine's case folding";
+
+/// A character of a case-insensitive pattern, for `regex~`. Elasticsearch
+/// folds the pattern's characters: before 9.x's Unicode folding, an ASCII
+/// character with its other ASCII case and nothing else (Lucene's
+/// `RegExp.ASCII_CASE_INSENSITIVE` on a `REGEXP_CHAR` node, class members
+/// included; ranges are not folded); since, each character with its Java
+/// case mappings and Lucene's `CaseFolding` extras, which for every
+/// character but [`JAVA_CASE_OUTLIERS`] stay in its orbit. So an orbit is
+/// written as its members without the ASCII capitals, and the result reads
+/// the same under both: an ASCII letter as itself (`a`), the Kelvin sign and
+/// the long s as alternatives beside theirs (`(k|\u{212A})`, `(s|\u{17F})`:
+/// a plain alternation of characters, folded as any character), a non-ASCII
+/// orbit as a class of all its members (`[Éé]`).
+fn push_flag_character(out: &mut String, character: char) -> Result<(), String> {
+    let orbit = lower::case_class(character);
+    if orbit
+        .iter()
+        .any(|member| JAVA_CASE_OUTLIERS.contains(member))
+    {
+        return Err(NOT_FLAG_STABLE.to_string());
+    }
+    let members: Vec<char> = orbit
+        .iter()
+        .copied()
+        .filter(|member| {
+            !(member.is_ascii_uppercase() && orbit.contains(&member.to_ascii_lowercase()))
+        })
+        .collect();
+    match members.as_slice() {
+        [single] => push_literal(out, *single),
+        _ if members.iter().any(char::is_ascii) => {
+            out.push('(');
+            for (index, member) in members.iter().enumerate() {
+                if index > 0 {
+                    out.push('|');
+                }
+                push_literal(out, *member);
+            }
+            out.push(')');
+        }
+        _ => {
+            out.push('[');
+            for member in members {
+                push_literal(out, member);
+            }
+            out.push(']');
+        }
+    }
+    Ok(())
+}
+
+/// A Lucene regex for EQL's `regex~` (case-insensitive) that matches
+/// exactly the values the evaluator's case-insensitive text operator
+/// accepts for `needle`: letters as in [`push_flag_character`], whitespace
+/// runs as a class repeated when folding. `None` when the needle holds a
+/// character whose folding differs between Elasticsearch versions (`İ`, `ı`).
+pub fn flag_needle_regex(
+    needle: &str,
+    op: TextOp,
+    fold_whitespace: bool,
+) -> Option<Result<String, String>> {
+    match written_needle(needle, op, Case::Flag, fold_whitespace) {
+        Err(reason) if reason == NOT_FLAG_STABLE => None,
+        other => Some(other),
+    }
+}
+
 /// A Lucene regex (implicitly anchored) that matches exactly the values the
 /// evaluator's text operator accepts for `needle`: case-insensitive through
 /// explicit character classes (so it does not depend on how Elasticsearch
@@ -101,6 +197,20 @@ pub fn needle_regex(
     needle: &str,
     op: TextOp,
     case_sensitive: bool,
+    fold_whitespace: bool,
+) -> Result<String, String> {
+    let case = if case_sensitive {
+        Case::Exact
+    } else {
+        Case::Classes
+    };
+    written_needle(needle, op, case, fold_whitespace)
+}
+
+fn written_needle(
+    needle: &str,
+    op: TextOp,
+    case: Case,
     fold_whitespace: bool,
 ) -> Result<String, String> {
     let mut out = String::new();
@@ -121,10 +231,10 @@ pub fn needle_regex(
             }
             continue;
         }
-        if case_sensitive {
-            push_literal(&mut out, character);
-        } else {
-            push_case_class(&mut out, character);
+        match case {
+            Case::Exact => push_literal(&mut out, character),
+            Case::Classes => push_case_class(&mut out, character),
+            Case::Flag => push_flag_character(&mut out, character)?,
         }
         index += 1;
     }
@@ -164,6 +274,53 @@ const MAX_CLASS_RANGES: usize = 24;
 /// `(?:^|...)` and `(?:...|$)` branches); word boundaries and anchors
 /// elsewhere have no Lucene equivalent and are refused.
 pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, String> {
+    translated_search(pattern, case_insensitive, Fold::Off)
+}
+
+/// A case-insensitive pattern as a Lucene regex for EQL's `regex~`, with
+/// letters as [`push_flag_character`] writes them and every other class
+/// written whole (such a class is closed under case folding, so neither
+/// Elasticsearch's ASCII folding nor its Unicode folding adds to it).
+/// `Ok(None)` when some part would read differently across Elasticsearch
+/// versions: a word boundary spelled out (the ASCII word class is not closed
+/// under folding), a part with folding turned off, or a class listing `İ`/`ı`.
+pub fn flag_search_regex(pattern: &str) -> Result<Option<String>, String> {
+    match translated_search(pattern, true, Fold::Flag) {
+        Err(reason) if reason == NOT_FLAG_STABLE => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+/// Which case-insensitive spelling a translated regex is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Fold {
+    /// A case-sensitive operator: classes as the pattern has them.
+    Off,
+    /// `regex~`: see [`flag_search_regex`].
+    Flag,
+    /// A case-sensitive operator on a lowercased value: see [`lowered_search_regex`].
+    Lowered,
+}
+
+/// A case-insensitive pattern as a Lucene regex for a value that ES|QL
+/// lowercased after replacing the long s with `s` and `İ` with `ı`
+/// (`TO_LOWER(REPLACE(REPLACE(f, "ſ", "s"), "İ", "ı"))`): each character
+/// of that value stands for the characters it comes from, which are one
+/// orbit of the evaluator's folding (ASCII letters and the Kelvin sign
+/// lowercase to ASCII; `String.toLowerCase(Locale.ROOT)` maps no other
+/// character to ASCII but `İ`, replaced first), or `ı` and `İ` together.
+/// So a letter's orbit is its lowercase letter, and any other class, closed
+/// under folding, is written whole when it holds both or neither of `ı` and
+/// `İ`. `Ok(None)` otherwise, or for a word boundary spelled out (the ASCII
+/// word class is not closed under folding) or a part with folding off.
+pub fn lowered_search_regex(pattern: &str) -> Result<Option<String>, String> {
+    match translated_search(pattern, true, Fold::Lowered) {
+        Err(reason) if reason == NOT_FLAG_STABLE => Ok(None),
+        other => other.map(Some),
+    }
+}
+
+fn translated_search(pattern: &str, case_insensitive: bool, fold: Fold) -> Result<String, String> {
     let pattern = crate::ir::regex::ascii_classes(pattern);
     let wrapped = if case_insensitive {
         format!("(?i:{pattern})")
@@ -184,7 +341,7 @@ pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, Str
             prefix.clear();
             items.remove(0);
         } else if let Some(rest) = anchored_alternative(first, Look::Start) {
-            prefix = format!("(.*{})?", translate_group(&rest)?);
+            prefix = format!("(.*{})?", translate_group(&rest, fold)?);
             items.remove(0);
         }
     }
@@ -193,13 +350,16 @@ pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, Str
             suffix.clear();
             items.pop();
         } else if let Some(rest) = anchored_alternative(last, Look::End) {
-            suffix = format!("({}.*)?", translate_group(&rest)?);
+            suffix = format!("({}.*)?", translate_group(&rest, fold)?);
             items.pop();
         }
     }
     // A word boundary at either end of what is left is spelled out from the
     // kind of character beside it (Lucene regexes have no look-around).
     let (first, last) = take_edge_boundaries(&mut items);
+    if fold != Fold::Off && (first.is_some() || last.is_some()) {
+        return Err(NOT_FLAG_STABLE.to_string());
+    }
     if let Some((negated, inner)) = first {
         prefix = boundary_side(&prefix, negated, inner, Edge::First)?;
     }
@@ -208,7 +368,7 @@ pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<String, Str
     }
     let mut body = String::new();
     for item in items {
-        body.push_str(&translate(item, true)?);
+        body.push_str(&translate(item, true, fold)?);
     }
     check_length(format!("{prefix}{body}{suffix}"))
 }
@@ -280,16 +440,17 @@ fn anchored_alternative(hir: &Hir, look: Look) -> Option<Vec<Hir>> {
     (anchors == 1 && !rest.is_empty()).then_some(rest)
 }
 
-fn translate_group(branches: &[Hir]) -> Result<String, String> {
+fn translate_group(branches: &[Hir], fold: Fold) -> Result<String, String> {
     let parts = branches
         .iter()
-        .map(|branch| translate(branch, false))
+        .map(|branch| translate(branch, false, fold))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(format!("({})", parts.join("|")))
 }
 
-/// One node; `in_sequence` wraps alternations so they stay one item.
-fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
+/// One node; `in_sequence` wraps alternations so they stay one item; under
+/// `fold` for a case-insensitive test.
+fn translate(hir: &Hir, in_sequence: bool, fold: Fold) -> Result<String, String> {
     match hir.kind() {
         HirKind::Empty => Err("an empty pattern or branch has no Lucene spelling".to_string()),
         HirKind::Literal(literal) => {
@@ -297,6 +458,14 @@ fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
                 .map_err(|_| "a byte-oriented literal has no Lucene spelling".to_string())?;
             let mut out = String::new();
             for character in text.chars() {
+                // Under the flag a character with case variants would be
+                // folded: only a part with folding off has one here.
+                if fold != Fold::Off
+                    && (lower::case_class(character).len() > 1
+                        || JAVA_CASE_OUTLIERS.contains(&character))
+                {
+                    return Err(NOT_FLAG_STABLE.to_string());
+                }
                 push_literal(&mut out, character);
             }
             Ok(out)
@@ -307,7 +476,44 @@ fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
                 .iter()
                 .map(|range| (range.start(), range.end()))
                 .collect();
-            class_text(&ranges)
+            if fold != Fold::Off {
+                let mut folded = class.clone();
+                folded.case_fold_simple();
+                if folded != *class {
+                    return Err(NOT_FLAG_STABLE.to_string());
+                }
+                // One letter's orbit: the letter.
+                if let [(start, _), ..] = ranges.as_slice() {
+                    let orbit = lower::case_class(*start);
+                    let members: Vec<char> = ranges
+                        .iter()
+                        .flat_map(|(start, end)| *start..=*end)
+                        .take(orbit.len() + 1)
+                        .collect();
+                    if orbit.len() > 1 && members == orbit {
+                        let mut out = String::new();
+                        match orbit.iter().find(|member| member.is_ascii_lowercase()) {
+                            Some(letter) if fold == Fold::Lowered => {
+                                push_literal(&mut out, *letter)
+                            }
+                            _ => push_flag_character(&mut out, *start)?,
+                        }
+                        return Ok(out);
+                    }
+                }
+                let holds = |character: char| {
+                    ranges
+                        .iter()
+                        .any(|(start, end)| *start <= character && character <= *end)
+                };
+                if fold == Fold::Lowered && holds('\u{130}') != holds('\u{131}') {
+                    return Err(NOT_FLAG_STABLE.to_string());
+                }
+                if let Some(written) = small_folded_class(&ranges, fold)? {
+                    return Ok(written);
+                }
+            }
+            class_text(&ranges, fold == Fold::Flag)
         }
         HirKind::Class(Class::Bytes(_)) => Err("a byte class has no Lucene spelling".to_string()),
         HirKind::Look(look) => Err(format!(
@@ -315,7 +521,7 @@ fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
             look_name(*look)
         )),
         HirKind::Repetition(repetition) => {
-            let sub = translate(&repetition.sub, false)?;
+            let sub = translate(&repetition.sub, false, fold)?;
             let atom = if is_atom(&repetition.sub) {
                 sub
             } else {
@@ -331,15 +537,15 @@ fn translate(hir: &Hir, in_sequence: bool) -> Result<String, String> {
             };
             Ok(format!("{atom}{quantifier}"))
         }
-        HirKind::Capture(capture) => Ok(format!("({})", translate(&capture.sub, false)?)),
+        HirKind::Capture(capture) => Ok(format!("({})", translate(&capture.sub, false, fold)?)),
         HirKind::Concat(items) => items
             .iter()
-            .map(|item| translate(item, true))
+            .map(|item| translate(item, true, fold))
             .collect::<Result<String, String>>(),
         HirKind::Alternation(branches) => {
             let joined = branches
                 .iter()
-                .map(|branch| translate(branch, false))
+                .map(|branch| translate(branch, false, fold))
                 .collect::<Result<Vec<_>, _>>()?
                 .join("|");
             Ok(if in_sequence {
@@ -371,11 +577,69 @@ fn look_name(look: Look) -> &'static str {
     }
 }
 
-/// A class as `[...]` or `[^...]`, whichever lists fewer ranges.
-fn class_text(ranges: &[(char, char)]) -> Result<String, String> {
+/// A small class closed under folding, without the members the engine
+/// supplies: under `Lowered` the characters a lowercased value cannot hold
+/// (ASCII capitals, the Kelvin sign, the long s, `İ`), so `[sz]` for
+/// `[SZsz\u{17F}]`; under `Flag`, when it holds ASCII letters, an
+/// alternation of the members without ASCII capitals (each folded as any
+/// character, never as a class member): `(s|z|\u{17F})`. `None` for a
+/// class of more than 128 characters, or one that stays as it is.
+fn small_folded_class(ranges: &[(char, char)], fold: Fold) -> Result<Option<String>, String> {
+    let size: u32 = ranges
+        .iter()
+        .map(|(start, end)| *end as u32 - *start as u32 + 1)
+        .sum();
+    if size > 128 {
+        return Ok(None);
+    }
+    let members: Vec<char> = ranges
+        .iter()
+        .flat_map(|(start, end)| *start..=*end)
+        .collect();
+    let supplied = |member: &char| match fold {
+        Fold::Lowered => {
+            member.is_ascii_uppercase() || ['\u{212A}', '\u{17F}', '\u{130}'].contains(member)
+        }
+        _ => member.is_ascii_uppercase() && members.contains(&member.to_ascii_lowercase()),
+    };
+    let picked: Vec<char> = members.iter().copied().filter(|m| !supplied(m)).collect();
+    if picked.len() == members.len() || picked.is_empty() {
+        return Ok(None);
+    }
+    if fold == Fold::Flag {
+        if picked.len() > 10 || !picked.iter().any(char::is_ascii_alphabetic) {
+            return Ok(None);
+        }
+        let mut out = String::from("(");
+        for (index, member) in picked.iter().enumerate() {
+            if index > 0 {
+                out.push('|');
+            }
+            push_literal(&mut out, *member);
+        }
+        out.push(')');
+        return Ok(Some(out));
+    }
+    let mut runs: Vec<(char, char)> = Vec::new();
+    for member in picked {
+        match runs.last_mut() {
+            Some((_, end)) if *end as u32 + 1 == member as u32 => *end = member,
+            _ => runs.push((member, member)),
+        }
+    }
+    class_text(&runs, false).map(Some)
+}
+
+/// A class as `[...]` or `[^...]`, whichever lists fewer ranges; under
+/// `flag` the listed characters must not include `İ` or `ı`, which a
+/// Unicode-folding Elasticsearch would expand beyond their orbit.
+fn class_text(ranges: &[(char, char)], flag: bool) -> Result<String, String> {
     if let [(start, end)] = ranges
         && start == end
     {
+        if flag && JAVA_CASE_OUTLIERS.contains(start) {
+            return Err(NOT_FLAG_STABLE.to_string());
+        }
         let mut out = String::new();
         push_literal(&mut out, *start);
         return Ok(out);
@@ -386,6 +650,14 @@ fn class_text(ranges: &[(char, char)]) -> Result<String, String> {
     } else {
         (false, ranges.to_vec())
     };
+    let lists_outlier = listed.iter().any(|(start, end)| {
+        JAVA_CASE_OUTLIERS
+            .iter()
+            .any(|outlier| start <= outlier && outlier <= end)
+    });
+    if flag && lists_outlier {
+        return Err(NOT_FLAG_STABLE.to_string());
+    }
     if listed.len() > MAX_CLASS_RANGES {
         return Err(format!(
             "a character class of {} ranges (such as a Unicode property like `\\p{{L}}`) is too long to spell out in a Lucene regex; write the ranges meant, such as `[A-Za-z]`",
@@ -555,6 +827,130 @@ mod tests {
             }
         }
         assert_eq!(unescaped, "a\" or true or \".*@#&<>~");
+    }
+
+    /// Elasticsearch's two case-insensitive foldings of a pattern character:
+    /// before, an ASCII character with its other ASCII case; since, Java's
+    /// `toUpperCase`/`toLowerCase` and Lucene's `CaseFolding` extras (for
+    /// the characters these tests use).
+    fn expanded(character: char, unicode: bool) -> Vec<char> {
+        let mut out = vec![character];
+        if character.is_ascii() {
+            out.push(character.to_ascii_uppercase());
+            out.push(character.to_ascii_lowercase());
+        }
+        if unicode {
+            out.extend(match character {
+                'k' | 'K' => &['\u{212A}'][..],
+                's' | 'S' => &['\u{17F}'][..],
+                '\u{212A}' => &['k', 'K'][..],
+                '\u{17F}' => &['s', 'S'][..],
+                '\u{130}' => &['i'][..],
+                '\u{131}' => &['I'][..],
+                '\u{E9}' => &['\u{C9}'][..],
+                '\u{C9}' => &['\u{E9}'][..],
+                _ => &[][..],
+            });
+        }
+        out
+    }
+
+    /// Whether `text` matches a pattern of the needle writer's forms (`.*`,
+    /// escaped literals, `(a|b)` of single characters, `[..]` of single
+    /// characters) with each pattern character expanded by a folding.
+    fn folded_match(pattern: &str, text: &str, unicode: bool) -> bool {
+        let mut items: Vec<Option<Vec<char>>> = Vec::new();
+        let mut characters = pattern.chars().peekable();
+        while let Some(character) = characters.next() {
+            match character {
+                '.' if characters.peek() == Some(&'*') => {
+                    characters.next();
+                    items.push(None);
+                }
+                '\\' => items.push(Some(expanded(characters.next().unwrap(), unicode))),
+                '(' | '[' => {
+                    let close = if character == '(' { ')' } else { ']' };
+                    let mut members = Vec::new();
+                    for member in characters.by_ref() {
+                        if member == close {
+                            break;
+                        }
+                        if member != '|' {
+                            members.extend(expanded(member, unicode));
+                        }
+                    }
+                    items.push(Some(members));
+                }
+                other => items.push(Some(expanded(other, unicode))),
+            }
+        }
+        fn run(items: &[Option<Vec<char>>], text: &[char]) -> bool {
+            match items.split_first() {
+                None => text.is_empty(),
+                Some((None, rest)) => (0..=text.len()).any(|skip| run(rest, &text[skip..])),
+                Some((Some(members), rest)) => {
+                    !text.is_empty() && members.contains(&text[0]) && run(rest, &text[1..])
+                }
+            }
+        }
+        run(&items, &text.chars().collect::<Vec<_>>())
+    }
+
+    #[test]
+    fn flag_regexes_match_as_the_evaluator_under_both_foldings() {
+        let needles = ["risk", "ski", "kiss", "\u{E9}t\u{E9}", "list_dir", "hi"];
+        let texts = [
+            "RISK",
+            "ri\u{17F}\u{212A}",
+            "r\u{130}sk",
+            "r\u{131}sk",
+            "\u{17F}\u{212A}I",
+            "S\u{212A}\u{130}",
+            "KISS",
+            "\u{212A}i\u{17F}\u{17F}",
+            "\u{C9}T\u{C9}",
+            "\u{E9}t\u{C9}",
+            "LI\u{17F}T_DIR",
+            "H\u{131}",
+            "hI",
+        ];
+        for needle in needles {
+            for op in [
+                TextOp::Equals,
+                TextOp::Contains,
+                TextOp::StartsWith,
+                TextOp::EndsWith,
+            ] {
+                let pattern = flag_needle_regex(needle, op, false).unwrap().unwrap();
+                for text in texts {
+                    let (folded_text, folded_needle) =
+                        (crate::ir::case::fold(text), crate::ir::case::fold(needle));
+                    let evaluator = match op {
+                        TextOp::Equals => folded_text == folded_needle,
+                        TextOp::Contains => folded_text.contains(&folded_needle),
+                        TextOp::StartsWith => folded_text.starts_with(&folded_needle),
+                        TextOp::EndsWith => folded_text.ends_with(&folded_needle),
+                    };
+                    for unicode in [false, true] {
+                        assert_eq!(
+                            folded_match(&pattern, text, unicode),
+                            evaluator,
+                            "{pattern} on {text:?} (Unicode folding: {unicode})"
+                        );
+                    }
+                }
+            }
+        }
+        // `İ` and `ı` read differently under the two foldings: no `regex~`.
+        assert!(flag_needle_regex("\u{131}d", TextOp::Contains, false).is_none());
+        assert!(flag_needle_regex("\u{130}", TextOp::Equals, false).is_none());
+        // Letters as themselves, the Kelvin sign and the long s beside theirs.
+        assert_eq!(
+            flag_needle_regex("Sk", TextOp::Equals, false)
+                .unwrap()
+                .unwrap(),
+            "(s|\u{17F})(k|\u{212A})"
+        );
     }
 
     #[test]

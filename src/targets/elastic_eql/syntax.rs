@@ -9,7 +9,8 @@
 //! `and` and `or` are parenthesised by precedence only.
 
 use super::quote::{
-    eql_string, field_reference, needle_regex, plain_case_insensitive, search_regex,
+    FOLD_SPACE, eql_string, field_reference, flag_needle_regex, flag_search_regex, needle_regex,
+    plain_case_insensitive, search_regex,
 };
 use crate::ir::{self, CompareOp, Pack, TextOp, Value, ValueType};
 use crate::targets::Mapping;
@@ -110,8 +111,16 @@ impl Syntax for Eql<'_> {
         Ok(format!("{} {} {value}", self.field(field)?, op.symbol()))
     }
 
-    /// `in`/`in~` for equality EQL compares exactly; otherwise an anchored
-    /// Lucene regex per needle.
+    /// Case-sensitive: `in` for equality, otherwise `regex` (an anchored
+    /// Lucene regex per needle). Case-insensitive, the operators with a `~`
+    /// (https://www.elastic.co/guide/en/elasticsearch/reference/current/eql-syntax.html):
+    /// `in~` for equality and `like~` for a wildcard where Elasticsearch's
+    /// case-insensitive matching folds as the evaluator does whatever its
+    /// version (ASCII needles without `k` or `s`: [`plain_case_insensitive`]);
+    /// otherwise `regex~` with the Kelvin sign and the long s written beside
+    /// their letters ([`flag_needle_regex`]); a needle with `İ` or `ı`, whose
+    /// folding differs between Elasticsearch versions, as a case-sensitive
+    /// `regex` of explicit classes.
     fn text(
         &self,
         field: &str,
@@ -128,11 +137,27 @@ impl Syntax for Eql<'_> {
         }
         let reference = self.field(field)?;
         let mut plain = Vec::new();
+        let mut wildcards = Vec::new();
+        let mut flagged = Vec::new();
         let mut regexes = Vec::new();
         for needle in needles {
-            let exact_equality = op == TextOp::Equals && !fold_whitespace;
-            if exact_equality && (case_sensitive || plain_case_insensitive(needle)) {
+            let folds = fold_whitespace && needle.chars().any(|c| FOLD_SPACE.contains(&c));
+            let ascii = !case_sensitive && plain_case_insensitive(needle);
+            if op == TextOp::Equals && !folds && (case_sensitive || ascii) {
                 plain.push(eql_string(needle));
+            } else if ascii && !folds && !needle.is_empty() && !needle.contains(['*', '?', '\\']) {
+                let (before, after) = match op {
+                    TextOp::Contains => ("*", "*"),
+                    TextOp::StartsWith => ("", "*"),
+                    TextOp::EndsWith => ("*", ""),
+                    TextOp::Equals => ("", ""),
+                };
+                wildcards.push(eql_string(&format!("{before}{needle}{after}")));
+            } else if let Some(regex) = (!case_sensitive)
+                .then(|| flag_needle_regex(needle, op, fold_whitespace))
+                .flatten()
+            {
+                flagged.push(eql_string(&regex.map_err(Unsupported)?));
             } else {
                 let regex = needle_regex(needle, op, case_sensitive, fold_whitespace)
                     .map_err(Unsupported)?;
@@ -144,8 +169,14 @@ impl Syntax for Eql<'_> {
             let operator = if case_sensitive { "in" } else { "in~" };
             tests.push(format!("{reference} {operator} ({})", plain.join(", ")));
         }
-        if !regexes.is_empty() {
-            tests.push(format!("{reference} regex ({})", regexes.join(", ")));
+        for (operator, values) in [
+            ("like~", wildcards),
+            ("regex~", flagged),
+            ("regex", regexes),
+        ] {
+            if !values.is_empty() {
+                tests.push(format!("{reference} {operator} ({})", values.join(", ")));
+            }
         }
         Ok(match tests.len() {
             1 => tests.remove(0),
@@ -153,19 +184,35 @@ impl Syntax for Eql<'_> {
         })
     }
 
+    /// A case-insensitive regex as `regex~` where its spelling reads alike
+    /// under every Elasticsearch version's folding ([`flag_search_regex`]),
+    /// otherwise as a case-sensitive `regex` of explicit classes.
     fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
+        let mut flagged = Vec::new();
         let mut translated = Vec::new();
         for regex in patterns {
-            let text = search_regex(&regex.pattern, regex.case_insensitive).map_err(|reason| {
-                Unsupported(format!("the regex /{}/: {reason}", regex.pattern))
-            })?;
+            let located =
+                |reason: String| Unsupported(format!("the regex /{}/: {reason}", regex.pattern));
+            if regex.case_insensitive
+                && let Some(text) = flag_search_regex(&regex.pattern).map_err(located)?
+            {
+                flagged.push(eql_string(&text));
+                continue;
+            }
+            let text = search_regex(&regex.pattern, regex.case_insensitive).map_err(located)?;
             translated.push(eql_string(&text));
         }
-        Ok(format!(
-            "{} regex ({})",
-            self.field(field)?,
-            translated.join(", ")
-        ))
+        let reference = self.field(field)?;
+        let mut tests = Vec::new();
+        for (operator, values) in [("regex~", flagged), ("regex", translated)] {
+            if !values.is_empty() {
+                tests.push(format!("{reference} {operator} ({})", values.join(", ")));
+            }
+        }
+        Ok(match tests.len() {
+            1 => tests.remove(0),
+            _ => format!("({})", tests.join(" or ")),
+        })
     }
 
     fn values(&self, field: &str, values: &[Value]) -> Spelled {

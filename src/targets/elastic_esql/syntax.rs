@@ -7,8 +7,11 @@
 //! field, as in the evaluator) and every test under `NOT` is made total with
 //! `f IS NOT NULL AND ...`, so that the `NOT` is true on a missing field.
 //! Case-sensitive equality is `==`/`IN` (an exact keyword comparison);
-//! every other string test an anchored Lucene regex per needle
-//! (`elastic_eql`'s, with the evaluator's case classes and whitespace runs).
+//! case-insensitive tests of ASCII needles and case-insensitive regexes
+//! compare the lowercased value (`TO_LOWER`, [`lowered_value`]) with `==`,
+//! `IN`, `LIKE` or `RLIKE`; every other string test is an anchored Lucene
+//! regex per needle (`elastic_eql`'s, with the evaluator's case classes and
+//! whitespace runs).
 
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -17,9 +20,11 @@ use super::lookup;
 use super::quote::{esql_string, field_reference};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
-use crate::targets::elastic_eql::quote::{needle_regex, search_regex};
+use crate::targets::elastic_eql::quote::{
+    FOLD_SPACE, lowered_search_regex, needle_regex, search_regex,
+};
 use crate::targets::lookup_ref::Join;
-use crate::targets::lower::decimal_number_or_bool;
+use crate::targets::lower::{self, decimal_number_or_bool};
 use crate::targets::plan::LookupRef;
 use crate::targets::syntax::{Spelled, Syntax, Unsupported, parenthesised};
 
@@ -103,7 +108,33 @@ impl Syntax for Esql<'_> {
             });
         }
         let mut tests = Vec::new();
-        for needle in needles {
+        let mut classes: Vec<&String> = Vec::new();
+        if case_sensitive {
+            classes.extend(needles);
+        } else {
+            // ASCII needles compare with the lowercased value; any other
+            // keeps the classes of its characters' case variants.
+            // Needles without case variants (digits, punctuation) compare
+            // with the value as it is.
+            let (ascii, other): (Vec<&String>, Vec<&String>) =
+                needles.iter().partition(|needle| needle.is_ascii());
+            classes.extend(other);
+            let (caseless, cased): (Vec<&String>, Vec<&String>) = ascii
+                .into_iter()
+                .partition(|needle| lower::caseless(needle));
+            for (group, lowered) in [(caseless, false), (cased, true)] {
+                if !group.is_empty() {
+                    tests.extend(lowered_tests(
+                        &reference,
+                        op,
+                        fold_whitespace,
+                        &group,
+                        lowered,
+                    )?);
+                }
+            }
+        }
+        for needle in classes {
             let regex =
                 needle_regex(needle, op, case_sensitive, fold_whitespace).map_err(Unsupported)?;
             tests.push(format!("{reference} RLIKE {}", esql_string(&regex)));
@@ -121,9 +152,16 @@ impl Syntax for Esql<'_> {
         }
         let mut tests = Vec::new();
         for regex in patterns {
-            let text = search_regex(&regex.pattern, regex.case_insensitive).map_err(|reason| {
-                Unsupported(format!("the regex /{}/: {reason}", regex.pattern))
-            })?;
+            let located =
+                |reason: String| Unsupported(format!("the regex /{}/: {reason}", regex.pattern));
+            if regex.case_insensitive
+                && let Some(text) = lowered_search_regex(&regex.pattern).map_err(located)?
+            {
+                let value = lowered_value(&reference, true, true);
+                tests.push(format!("{value} RLIKE {}", esql_string(&text)));
+                continue;
+            }
+            let text = search_regex(&regex.pattern, regex.case_insensitive).map_err(located)?;
             tests.push(format!("{reference} RLIKE {}", esql_string(&text)));
         }
         Ok(any(tests))
@@ -254,6 +292,76 @@ impl Syntax for Esql<'_> {
 /// balanced tree of parenthesised halves, so the expression depth grows with
 /// the logarithm of the number of tests (a flat `a OR b OR ...` parses
 /// left-deep, and Elasticsearch's ES|QL parser bounds expression depth).
+/// The value as case-insensitive tests of ASCII needles read it:
+/// `TO_LOWER`, which is Java's `String.toLowerCase`
+/// (https://elastic.co/docs/reference/query-languages/esql/functions-operators/string-functions/to_lower;
+/// under the request's default locale, not a Turkish, Azeri or Lithuanian
+/// one). Checked on every code point of Java 17: it lowercases ASCII
+/// letters as the evaluator folds them and the Kelvin sign to `k`, keeps the
+/// long s (which the evaluator folds to `s`), turns `İ` into `i` and a
+/// combining dot (the evaluator folds `İ` to itself), and maps nothing else
+/// to ASCII. So the long s is replaced with `s` first when a needle has an
+/// `s` (`long_s`), and `İ` with `ı` (which no ASCII needle matches, as `İ`
+/// does not in the evaluator) when a needle could end on the `i` (`dotted`).
+fn lowered_value(reference: &str, long_s: bool, dotted: bool) -> String {
+    let mut value = reference.to_string();
+    if long_s {
+        value = format!("REPLACE({value}, \"\u{17F}\", \"s\")");
+    }
+    if dotted {
+        value = format!("REPLACE({value}, \"\u{130}\", \"\u{131}\")");
+    }
+    format!("TO_LOWER({value})")
+}
+
+/// Case-insensitive tests of ASCII needles on the lowered value (on the
+/// value itself when no needle has a letter, `lowered` false): `==`/`IN`
+/// for equality, `LIKE` with `*` for the others
+/// (https://www.elastic.co/docs/reference/query-languages/esql/functions-operators/operators#esql-like),
+/// `RLIKE` where whitespace folds or the needle holds `*`, `?` or `\`.
+fn lowered_tests(
+    reference: &str,
+    op: TextOp,
+    fold_whitespace: bool,
+    needles: &[&String],
+    lowered: bool,
+) -> Result<Vec<String>, Unsupported> {
+    let long_s = needles.iter().any(|needle| needle.contains(['s', 'S']));
+    let dotted = matches!(op, TextOp::Contains | TextOp::StartsWith)
+        && needles.iter().any(|needle| needle.ends_with(['i', 'I']));
+    let value = if lowered {
+        lowered_value(reference, long_s, dotted)
+    } else {
+        reference.to_string()
+    };
+    let mut equal = Vec::new();
+    let mut tests = Vec::new();
+    for needle in needles {
+        let needle = needle.to_ascii_lowercase();
+        let folds = fold_whitespace && needle.chars().any(|c| FOLD_SPACE.contains(&c));
+        if op == TextOp::Equals && !folds {
+            equal.push(esql_string(&needle));
+        } else if !folds && !needle.is_empty() && !needle.contains(['*', '?', '\\']) {
+            let wildcard = match op {
+                TextOp::Contains => format!("*{needle}*"),
+                TextOp::StartsWith => format!("{needle}*"),
+                TextOp::EndsWith => format!("*{needle}"),
+                TextOp::Equals => needle,
+            };
+            tests.push(format!("{value} LIKE {}", esql_string(&wildcard)));
+        } else {
+            let regex = needle_regex(&needle, op, true, fold_whitespace).map_err(Unsupported)?;
+            tests.push(format!("{value} RLIKE {}", esql_string(&regex)));
+        }
+    }
+    match equal.as_slice() {
+        [] => {}
+        [single] => tests.insert(0, format!("{value} == {single}")),
+        many => tests.insert(0, format!("{value} IN ({})", many.join(", "))),
+    }
+    Ok(tests)
+}
+
 fn any(tests: Vec<String>) -> String {
     const FLAT: usize = 8;
     match tests.len() {
@@ -301,6 +409,130 @@ mod tests {
         assert_eq!(
             syntax.guarded(Vec::new(), body(), true, true),
             "NOT (a == 1)"
+        );
+    }
+
+    /// ES|QL's `TO_LOWER` is Java's `String.toLowerCase(Locale.ROOT)`;
+    /// Rust's `to_lowercase` applies the same Unicode lowercase mappings
+    /// (`İ` to `i` and a combining dot, the Kelvin sign to `k`, the long s
+    /// kept), which is what the spelling has to undo.
+    fn lowered(text: &str, long_s: bool, dotted: bool) -> String {
+        let mut value = text.to_string();
+        if long_s {
+            value = value.replace('\u{17F}', "s");
+        }
+        if dotted {
+            value = value.replace('\u{130}', "\u{131}");
+        }
+        value.to_lowercase()
+    }
+
+    #[test]
+    fn lowered_values_compare_ascii_needles_as_the_evaluator_folds() {
+        let texts = [
+            "HAND BILLING",
+            "hand bi\u{17F}ling",
+            "\u{212A}ey",
+            "x\u{130}",
+            "x\u{131}",
+            "X\u{130}Y",
+            "\u{130}s",
+            "\u{17F}\u{212A}I",
+            "xi\u{307}",
+            "risk",
+            "RI\u{17F}\u{212A}",
+        ];
+        for needle in ["xi", "ri", "key", "is", "billing", "x", "k"] {
+            for text in texts {
+                let evaluator = crate::ir::case::fold(text).contains(needle);
+                let long_s = needle.contains('s');
+                let dotted = needle.ends_with('i');
+                assert_eq!(
+                    lowered(text, long_s, dotted).contains(needle),
+                    evaluator,
+                    "{needle} in {text:?}"
+                );
+            }
+        }
+        // Without the replacements the lowercase alone is not exact.
+        assert!(lowered("x\u{130}", false, false).contains("xi"));
+        assert!(!lowered("bi\u{17F}", false, false).contains("bis"));
+    }
+
+    #[test]
+    fn case_insensitive_needles_compare_the_lowercased_value() {
+        let mut mapping = Mapping::default();
+        for (canonical, name) in [
+            ("tool_name", "tripline.tool_name"),
+            ("output", "tripline.output"),
+            ("target_path", "tripline.target_path"),
+            ("app", "service.name"),
+        ] {
+            mapping.fields.insert(
+                canonical.to_string(),
+                crate::targets::TargetField {
+                    name: name.to_string(),
+                    field_type: "keyword".to_string(),
+                },
+            );
+        }
+        let schema = Schema::default();
+        let syntax = esql(&mapping, &schema);
+        let needles = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| item.to_string())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            syntax
+                .text(
+                    "tool_name",
+                    TextOp::Equals,
+                    false,
+                    false,
+                    &needles(&["HTTP_GET", "http_post"])
+                )
+                .unwrap(),
+            "TO_LOWER(REPLACE(tripline.tool_name, \"\u{17F}\", \"s\")) IN (\"http_get\", \"http_post\")"
+        );
+        assert_eq!(
+            syntax
+                .text(
+                    "output",
+                    TextOp::Contains,
+                    false,
+                    true,
+                    &needles(&["Hi", "a  b"])
+                )
+                .unwrap(),
+            "(TO_LOWER(REPLACE(tripline.output, \"\u{130}\", \"\u{131}\")) LIKE \"*hi*\" OR TO_LOWER(REPLACE(tripline.output, \"\u{130}\", \"\u{131}\")) RLIKE \".*a[\\t-\\r\\\\ ]+b.*\")"
+        );
+        // No letters: the value as it is.
+        assert_eq!(
+            syntax
+                .text(
+                    "target_path",
+                    TextOp::Contains,
+                    false,
+                    false,
+                    &needles(&["/../"])
+                )
+                .unwrap(),
+            "tripline.target_path LIKE \"*/../*\""
+        );
+        // A non-ASCII needle keeps the classes of its letters' variants.
+        assert_eq!(
+            syntax
+                .text(
+                    "app",
+                    TextOp::Equals,
+                    false,
+                    false,
+                    &needles(&["\u{E9}t\u{E9}"])
+                )
+                .unwrap(),
+            "service.name RLIKE \"[\u{C9}\u{E9}][Tt][\u{C9}\u{E9}]\""
         );
     }
 
