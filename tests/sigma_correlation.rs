@@ -319,7 +319,7 @@ fn the_profile_is_a_validated_compile_setting() {
     let on = temp_repo("on", "compile:\n  sigma:\n    correlation_windows: epoch\n");
     let output = compile_in(&on);
     let stderr = both(&output);
-    assert!(stderr.contains("sigma: 12 rules compiled"), "{stderr}");
+    assert!(stderr.contains("sigma: 13 rules compiled"), "{stderr}");
     let burst = std::fs::read_to_string(on.join("out/sigma/rules/provider.error_burst.yml"))
         .expect("the threshold rule is written");
     assert!(burst.contains("  type: event_count\n"), "{burst}");
@@ -327,7 +327,7 @@ fn the_profile_is_a_validated_compile_setting() {
     let off = temp_repo("off", "");
     let output = compile_in(&off);
     let stderr = both(&output);
-    assert!(stderr.contains("sigma: 7 rules compiled"), "{stderr}");
+    assert!(stderr.contains("sigma: 8 rules compiled"), "{stderr}");
     assert!(
         !off.join("out/sigma/rules/provider.error_burst.yml")
             .exists()
