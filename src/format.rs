@@ -128,6 +128,7 @@ const STATEMENT_WORDS: &[&str] = &[
     "group",
     "within",
     "alert",
+    "context",
     "new",
     "cluster",
     "sequence",
@@ -559,6 +560,15 @@ mod tests {
         let text = "rule a.b {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match tool_call where\n(tool_name in [\"read_file\"]\nand (target_path contains \"/../\"\n or target_path endswith \"/..\"))\n or x == 1\n  group by session_id within 1h\nalert when count() / count(where x == 1) > 2\n}\n";
         let expected = "rule a.b {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match tool_call where\n    (tool_name in [\"read_file\"]\n      and (target_path contains \"/../\"\n        or target_path endswith \"/..\"))\n    or x == 1\n  group by session_id within 1h\n  alert when count() / count(where x == 1) > 2\n}\n";
         assert_eq!(format(text), expected);
+    }
+
+    #[test]
+    fn context_is_a_clause_of_its_own_and_stays_one() {
+        let text = "rule a.b {\ntitle: \"t\"\ndescription: \"d\"\nseverity: low\ncategory: behavioral\nmatch auth group by src_ip within 10m\nalert when count() >= 5\n      context user_id,user_agent\n}\n";
+        let expected = "rule a.b {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match auth group by src_ip within 10m\n  alert when count() >= 5\n  context user_id, user_agent\n}\n";
+        let once = format(text);
+        assert_eq!(once, expected);
+        assert_eq!(format(&once), once);
     }
 
     #[test]

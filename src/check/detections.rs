@@ -51,6 +51,19 @@ impl RuleChecker<'_> {
         let types = self.event_types(&matched.event_types)?;
         let scope = Scope::new(types.clone());
         let source = self.source(types.clone(), matched.filter.as_ref());
+        if let (Some(span), false) = (
+            matched.context_span,
+            matches!(matched.tail, ast::MatchTail::Window { .. }),
+        ) {
+            self.diagnostics.push(
+                Diagnostic::new(
+                    Code::CONTEXT_FIELD,
+                    "`context` is allowed only on window rules (threshold, baseline or percentile)",
+                )
+                .primary(span, "not after `within ... alert when ...`")
+                .note("a one-event alert already carries its whole event"),
+            );
+        }
         let detection = match &matched.tail {
             ast::MatchTail::None => Some(ir::Detection::Match { source: source? }),
             ast::MatchTail::Window {
@@ -67,11 +80,13 @@ impl RuleChecker<'_> {
                         window_ms: window_ms.or(Some(0)),
                     },
                 );
+                let context = self.context(matched, grouping, &scope);
                 Some(ir::Detection::Window {
                     source: source?,
                     groupings: groupings?,
                     window_ms: window_ms?,
                     condition: condition?,
+                    context: context?,
                 })
             }
             ast::MatchTail::NewValue {
@@ -162,6 +177,63 @@ impl RuleChecker<'_> {
     fn condition(&mut self, condition: &ast::Expr, scope: &Scope, mode: Mode) -> Option<ir::Expr> {
         let lowered = self.expr(condition, scope, mode);
         self.require_bool(lowered, condition.span, "the `alert when` condition")
+    }
+
+    /// Checks `context`: string fields of every type in scope, each once, none a group key.
+    fn context(
+        &mut self,
+        matched: &ast::MatchDetection,
+        grouping: &ast::Grouping,
+        scope: &Scope,
+    ) -> Option<Vec<String>> {
+        let keys: Vec<&str> = match grouping {
+            ast::Grouping::Global(_) => Vec::new(),
+            ast::Grouping::Fields(fields) => fields.iter().map(|f| f.text.as_str()).collect(),
+            ast::Grouping::Sets(sets) => sets.iter().flatten().map(|f| f.text.as_str()).collect(),
+        };
+        let mut out: Vec<String> = Vec::new();
+        let mut ok = true;
+        for name in &matched.context {
+            let Some(field) = self.field(name, scope) else {
+                ok = false;
+                continue;
+            };
+            let problem = if out.contains(&field.name) {
+                Some((
+                    format!("`{}` is named twice in `context`", name.text),
+                    "repeated",
+                ))
+            } else if keys.contains(&name.text.as_str()) {
+                Some((
+                    format!(
+                        "`{}` is a group key; the alert carries it as its group",
+                        name.text
+                    ),
+                    "a group key",
+                ))
+            } else if field.value_type != ir::ValueType::String {
+                Some((
+                    format!(
+                        "`context` fields must be `string`, and `{}` is a `{}`",
+                        name.text,
+                        field.value_type.name()
+                    ),
+                    "not a string",
+                ))
+            } else {
+                None
+            };
+            match problem {
+                Some((message, label)) => {
+                    self.diagnostics.push(
+                        Diagnostic::new(Code::CONTEXT_FIELD, message).primary(name.span, label),
+                    );
+                    ok = false;
+                }
+                None => out.push(field.name),
+            }
+        }
+        ok.then_some(out)
     }
 
     fn groupings(&mut self, grouping: &ast::Grouping, scope: &Scope) -> Option<Vec<Vec<String>>> {

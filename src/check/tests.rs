@@ -120,6 +120,7 @@ fn threshold_rule_lowers_with_param_value_and_grouping() {
         window_ms,
         condition,
         source,
+        ..
     } = &rule.detection
     else {
         panic!("not a window")
@@ -546,4 +547,54 @@ fn norm_reads_a_text_field_with_a_companion() {
         "match inference group by session_id within 1h alert when norm(user_input) == \"x\"",
     );
     assert!(condition.contains("E0304"), "{condition}");
+}
+
+#[test]
+fn context_lowers_onto_the_window() {
+    let rule = lowered(
+        r#"match auth where outcome == "failure" group by src_ip within 10m alert when count() >= 5 context user_id, auth_method"#,
+    );
+    let Detection::Window { context, .. } = &rule.detection else {
+        panic!("not a window");
+    };
+    assert_eq!(context, &["user_id".to_string(), "auth_method".to_string()]);
+}
+
+#[test]
+fn context_problems_are_located_with_a_code() {
+    let cases = [
+        // Not a window rule.
+        (
+            r#"match auth where outcome == "failure" context user_id"#,
+            "allowed only on window rules",
+        ),
+        // A group key.
+        (
+            "match auth group by user_id within 10m alert when count() >= 5 context user_id",
+            "is a group key",
+        ),
+        // Named twice.
+        (
+            "match auth group by src_ip within 10m alert when count() >= 5 context user_id, user_id",
+            "named twice",
+        ),
+        // Not a string.
+        (
+            "match inference group by session_id within 10m alert when count() >= 5 context input_tokens",
+            "must be `string`",
+        ),
+    ];
+    for (body, message) in cases {
+        let rendered = errors(body);
+        assert!(rendered.contains("E0321"), "{rendered}");
+        assert!(rendered.contains(message), "{rendered}");
+        assert!(rendered.contains("rules.tdl:"), "{rendered}");
+    }
+    // An unknown field is the usual unknown-field error, with did-you-mean.
+    let rendered =
+        errors("match auth group by src_ip within 10m alert when count() >= 5 context user_di");
+    assert!(
+        rendered.contains("E0201") && rendered.contains("user_id"),
+        "{rendered}"
+    );
 }

@@ -124,6 +124,7 @@ registry! {
     VISUAL_MISFIT = "E0318", Error, "a panel's visual does not fit its query";
     PANEL_QUERY = "E0319", Error, "a panel query clause is out of range or out of place";
     MEASURE_NAME = "E0320", Error, "a panel measure has no usable column name";
+    CONTEXT_FIELD = "E0321", Error, "a `context` field is out of place, repeated, a group key or not a string";
     // E04xx: target capability
     TARGET_LACKS_CAPABILITY = "E0401", Error, "the target cannot express a detection shape or operator the rule needs";
     TARGET_NO_EXACT_TRANSLATION = "E0402", Error, "a construct has no exact translation in the target's language";

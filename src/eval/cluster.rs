@@ -741,6 +741,7 @@ impl ClusterShape {
                     .or_insert(GroupState {
                         aggregates: self.condition.new_states(),
                         evidence: Evidence::new(event.time),
+                        context: Vec::new(),
                     }),
             };
             self.condition.add(&mut state.aggregates, event);
@@ -792,6 +793,7 @@ impl ClusterShape {
                 group,
                 evidence: state.evidence,
                 values: self.condition.report(&leaves),
+                context: Default::default(),
             };
             raised.push((key, alert));
         }

@@ -255,6 +255,7 @@ impl Engine {
                         group,
                         evidence,
                         values: BTreeMap::new(),
+                        context: BTreeMap::new(),
                     });
                 }
                 Shape::Window(shape) => shape.observe(event, &context, &mut self.raised),
@@ -357,6 +358,7 @@ impl Engine {
                     event_ids: raised.evidence.ids(),
                     truncated: raised.evidence.truncated,
                     values: raised.values,
+                    context: raised.context,
                 },
             });
         }
@@ -443,8 +445,13 @@ fn compile_detection(
             groupings,
             window_ms,
             condition,
+            context,
         } => {
             let predicate = filter(compiler, source)?;
+            let context: Vec<(String, u16)> = context
+                .iter()
+                .map(|name| (name.clone(), compiler.shape_field(name)))
+                .collect();
             let mut sets: Vec<Grouping> = groupings
                 .iter()
                 .map(|names| grouping(compiler, names))
@@ -458,7 +465,7 @@ fn compile_detection(
             let condition = compiler.condition(condition)?;
             (
                 predicate,
-                Shape::Window(WindowShape::new(sets, *window_ms, condition)),
+                Shape::Window(WindowShape::new(sets, *window_ms, condition, context)),
                 compiler.event_types(&source.event_types),
             )
         }

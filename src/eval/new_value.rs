@@ -156,6 +156,7 @@ impl NewValueShape {
                 group,
                 evidence,
                 values: Default::default(),
+                context: Default::default(),
             });
         }
     }

@@ -36,6 +36,10 @@ pub struct Alert {
     pub truncated: bool,
     /// The computed values of the alert condition, by the label written in the rule.
     pub values: BTreeMap<String, serde_json::Value>,
+    /// For window rules with `context f, ...`: each field's sorted distinct
+    /// non-null values in the group's window.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub context: BTreeMap<String, Vec<String>>,
 }
 
 impl Alert {

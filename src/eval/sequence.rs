@@ -180,6 +180,7 @@ impl SequenceShape {
                     group: group_object(&self.key_names, &owned.into_boxed_slice()),
                     evidence: pending,
                     values: Default::default(),
+                    context: Default::default(),
                 });
             } else {
                 state.slots[slot] = Some(pending);

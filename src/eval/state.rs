@@ -123,6 +123,8 @@ pub(crate) struct Raised {
     pub(crate) evidence: Evidence,
     /// The condition's values by label.
     pub(crate) values: BTreeMap<String, serde_json::Value>,
+    /// `context` fields to their sorted distinct values (window rules only).
+    pub(crate) context: BTreeMap<String, Vec<String>>,
 }
 
 /// The `group` object of a key: field names to values.

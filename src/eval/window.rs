@@ -14,7 +14,7 @@
 //! had events, within the longest lookback: a few numbers per window, never
 //! events; a group's history is dropped once all of it is older than the lookback.
 
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 use super::condition::{Condition, Leaves, Number, percentile};
 use super::event::Event;
@@ -34,6 +34,8 @@ pub(crate) struct Grouping {
 pub(crate) struct GroupState {
     pub(crate) aggregates: Vec<super::condition::AggregateState>,
     pub(crate) evidence: Evidence,
+    /// Per `context` field, its distinct values seen in the window.
+    pub(crate) context: Vec<BTreeSet<Box<str>>>,
 }
 
 /// Baseline history of one group: `(window start, inner value per baseline)`, oldest first.
@@ -88,6 +90,8 @@ pub(crate) struct WindowShape {
     groupings: Vec<Grouping>,
     length: i64,
     condition: Condition,
+    /// `context` fields: name and slot.
+    context: Vec<(String, u16)>,
     current: Option<i64>,
     groups: Vec<KeyMap<GroupState>>,
     history: Vec<KeyMap<History>>,
@@ -97,7 +101,12 @@ pub(crate) struct WindowShape {
 }
 
 impl WindowShape {
-    pub(crate) fn new(groupings: Vec<Grouping>, length: i64, condition: Condition) -> WindowShape {
+    pub(crate) fn new(
+        groupings: Vec<Grouping>,
+        length: i64,
+        condition: Condition,
+        context: Vec<(String, u16)>,
+    ) -> WindowShape {
         let empty = condition.empty_aggregates();
         let empty_baselines = condition
             .baselines
@@ -115,6 +124,7 @@ impl WindowShape {
             groupings,
             length: length.max(1),
             condition,
+            context,
             current: None,
             groups: (0..count).map(|_| KeyMap::default()).collect(),
             history: (0..count).map(|_| KeyMap::default()).collect(),
@@ -199,12 +209,21 @@ impl WindowShape {
                 continue;
             }
             let condition = &self.condition;
+            let fields = self.context.len();
             let state = self.groups[index].entry(key.as_slice(), || GroupState {
                 aggregates: condition.new_states(),
                 evidence: Evidence::new(event.time),
+                context: vec![BTreeSet::new(); fields],
             });
             condition.add(&mut state.aggregates, event);
             state.evidence.add_event(event, context);
+            for ((_, slot), seen) in self.context.iter().zip(&mut state.context) {
+                if let Some(text) = event.text(*slot)
+                    && !seen.contains(text)
+                {
+                    seen.insert(text.into());
+                }
+            }
         }
     }
 
@@ -259,6 +278,14 @@ impl WindowShape {
                         group: group_object(&self.groupings[index].names, &key),
                         evidence: state.evidence,
                         values: self.condition.report(&leaves),
+                        context: self
+                            .context
+                            .iter()
+                            .zip(state.context)
+                            .map(|((name, _), seen)| {
+                                (name.clone(), seen.into_iter().map(String::from).collect())
+                            })
+                            .collect::<BTreeMap<_, _>>(),
                     };
                     raised.push((key, alert));
                 }

@@ -469,6 +469,10 @@ pub enum Detection {
         window_ms: i64,
         /// The alert condition, a boolean over aggregates.
         condition: Expr,
+        /// `context`: string fields whose sorted distinct non-null values the
+        /// alert carries per group and window.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        context: Vec<String>,
     },
     /// A value of `values` not seen for `key` during the lookback.
     NewValue {

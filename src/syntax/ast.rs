@@ -404,6 +404,10 @@ pub struct MatchDetection {
     pub filter: Option<Expr>,
     /// What follows the filter, if anything.
     pub tail: MatchTail,
+    /// `context f1, f2`: fields whose distinct values a window alert carries.
+    pub context: Vec<Name>,
+    /// Where `context ...` was written, if it was.
+    pub context_span: Option<Span>,
     /// The whole detection.
     pub span: Span,
 }

@@ -290,6 +290,8 @@ impl<'text> Builder<'text> {
             event_types: Vec::new(),
             filter: None,
             tail: MatchTail::None,
+            context: Vec::new(),
+            context_span: None,
             span,
         }));
         RuleDecl {
@@ -352,6 +354,20 @@ impl<'text> Builder<'text> {
                 }
             }
         }
+        let mut context = Vec::new();
+        let mut context_span = None;
+        let mut rest = Vec::new();
+        for part in inner {
+            if part.as_rule() == Rule::context_clause {
+                context_span = Some(self.span(&part));
+                if let Some(list) = part.into_inner().next() {
+                    context = self.field_list(list);
+                }
+            } else {
+                rest.push(part);
+            }
+        }
+        let mut inner = rest.into_iter();
         let tail = match inner.next() {
             None => MatchTail::None,
             Some(first) => match first.as_rule() {
@@ -396,6 +412,8 @@ impl<'text> Builder<'text> {
             event_types,
             filter,
             tail,
+            context,
+            context_span,
             span,
         }
     }

@@ -93,6 +93,7 @@ pub(crate) fn describe(rule: Rule) -> Option<&'static str> {
         Rule::new_clause => "`new FIELD for KEY lookback DURATION`",
         Rule::cluster_clause => "`cluster FIELD similarity >= X within DURATION`",
         Rule::alert_clause => "`alert when CONDITION`",
+        Rule::context_clause => "`context FIELD, ...`",
         Rule::event_types => "an event type",
         Rule::field_list | Rule::paren_fields => "a field name",
         Rule::step => "a sequence step (`EVENT where ...`)",

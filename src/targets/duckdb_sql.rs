@@ -67,6 +67,16 @@ impl SqlDialect for DuckdbSql {
         format!("[{value}]")
     }
 
+    /// `list(DISTINCT x)` skips NULLs and keeps each value once
+    /// (<https://docs.aws.amazon.com/athena/latest/ug/duckdb-functions-aggregate-general.md>,
+    /// DuckDB's aggregates as Athena documents them); `list_sort` sorts
+    /// ascending, text by its bytes
+    /// (<https://docs.aws.amazon.com/athena/latest/ug/duckdb-functions-list-sorting-and-reversing.md>).
+    /// A group with no value gets NULL, which the runner reads as `[]`.
+    fn sorted_distinct(&self, column: &str) -> String {
+        format!("list_sort(list(DISTINCT {column}))")
+    }
+
     /// DuckDB's list functions; each word hashed by a list comprehension
     /// (lambdas changed syntax across versions, comprehensions did not).
     /// `md5` hashes a `VARCHAR`'s UTF-8 bytes and returns 32 lowercase hex

@@ -86,6 +86,18 @@ impl Problem {
         }
     }
 
+    /// An E0401 problem: the target cannot carry what the rule asks for.
+    pub fn lacks(origin: Origin, message: impl Into<String>) -> Self {
+        Problem {
+            code: Code::TARGET_LACKS_CAPABILITY,
+            origin,
+            message: message.into(),
+            label: "the target cannot carry this".to_string(),
+            notes: Vec::new(),
+            help: Vec::new(),
+        }
+    }
+
     /// Adds a `note:` line.
     pub fn note(mut self, note: impl Into<String>) -> Self {
         self.notes.push(note.into());

@@ -68,6 +68,14 @@ impl SqlDialect for SparkSql {
         format!("array({value})")
     }
 
+    /// `collect_set` keeps each non-null value once, in no set order
+    /// (<https://docs.databricks.com/gcp/en/pyspark/reference/functions/collect_set>);
+    /// `array_sort` sorts it ascending, strings by their bytes
+    /// (<https://spark.apache.org/docs/latest/api/python/reference/pyspark.sql/api/pyspark.sql.functions.array_sort.html>).
+    fn sorted_distinct(&self, column: &str) -> String {
+        format!("array_sort(collect_set({column}))")
+    }
+
     /// Spark's array functions; `regexp_extract_all` extracts group 1
     /// unless told 0, the whole match
     /// (<https://docs.databricks.com/sql/language-manual/functions/regexp_extract_all.html>);

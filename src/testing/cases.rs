@@ -91,6 +91,8 @@ pub struct Expectation {
     pub alerts: usize,
     /// Group values of each alert, in order, when given.
     pub groups: Option<Vec<Map<String, Value>>>,
+    /// `context` values of each alert (any order), when given.
+    pub context: Option<Vec<Map<String, Value>>>,
 }
 
 /// The keys of a test file, of a case, of a detailed `expect` and of a
@@ -105,7 +107,7 @@ const CASE_KEYS: &[&str] = &[
     "events_file",
     "strict",
 ];
-const EXPECT_KEYS: &[&str] = &["alerts", "groups"];
+const EXPECT_KEYS: &[&str] = &["alerts", "groups", "context"];
 const REPEAT_KEYS: &[&str] = &["repeat", "every", "event"];
 
 /// A problem at a place of the file.
@@ -502,6 +504,7 @@ impl CaseReader<'_> {
             Yaml::Number(_) => Ok(Expectation {
                 alerts: count(expect, path, "expect")?,
                 groups: None,
+                context: None,
             }),
             Yaml::Mapping(detailed) => {
                 unknown_keys(document, path, detailed, EXPECT_KEYS, "a key of `expect`")?;
@@ -511,31 +514,36 @@ impl CaseReader<'_> {
                         .problem(path, "`expect` as a map needs `alerts:`, the number of alerts"));
                 };
                 let alerts = count(alerts, &alerts_path, "alerts")?;
-                let groups_path = child(path, Step::Key("groups"));
-                let groups = match detailed.get("groups") {
-                    None | Some(Yaml::Null) => None,
-                    Some(Yaml::Sequence(groups)) => Some(
-                        groups
+                let maps = |key: &'static str, example: &str| {
+                    let list_path = child(path, Step::Key(key));
+                    match detailed.get(key) {
+                        None | Some(Yaml::Null) => Ok(None),
+                        Some(Yaml::Sequence(items)) => items
                             .iter()
                             .enumerate()
-                            .map(|(number, group)| {
+                            .map(|(number, item)| {
                                 json_map(
                                     document,
-                                    &child(&groups_path, Step::Index(number)),
-                                    group,
-                                    "each entry of `groups`",
+                                    &child(&list_path, Step::Index(number)),
+                                    item,
+                                    &format!("each entry of `{key}`"),
                                 )
                             })
-                            .collect::<Result<Vec<_>, _>>()?,
-                    ),
-                    Some(_) => {
-                        return Err(document.problem(
-                            &groups_path,
-                            "`groups` must be a list of group values, one map per alert, such as `[{ session_id: s-1 }]`",
-                        ));
+                            .collect::<Result<Vec<_>, _>>()
+                            .map(Some),
+                        Some(_) => Err(document.problem(
+                            &list_path,
+                            format!("`{key}` must be a list of maps, one per alert, such as `{example}`"),
+                        )),
                     }
                 };
-                Ok(Expectation { alerts, groups })
+                let groups = maps("groups", "[{ session_id: s-1 }]")?;
+                let context = maps("context", "[{ user_agent: [curl/8.5.0] }]")?;
+                Ok(Expectation {
+                    alerts,
+                    groups,
+                    context,
+                })
             }
             _ => Err(document.problem(
                 path,

@@ -285,26 +285,46 @@ fn compare(expectation: &Expectation, alerts: &[Alert]) -> Result<(), String> {
         ));
     }
     if let Some(groups) = &expectation.groups {
-        // Each expected group must be carried by a different alert; order does
-        // not matter (grouping sets and ties have no meaningful order).
-        let mut unused: Vec<&Alert> = alerts.iter().collect();
-        for expected in groups {
-            let position = unused.iter().position(|alert| {
-                expected
-                    .iter()
-                    .all(|(key, value)| alert.group.get(key) == Some(value))
-            });
-            match position {
-                Some(index) => {
-                    unused.remove(index);
-                }
-                None => {
-                    let wanted = serde_json::to_string(expected).unwrap_or_default();
-                    return Err(format!(
-                        "no alert has the group {wanted}{}",
-                        describe_alerts(alerts)
-                    ));
-                }
+        matched_one_each(groups, alerts, "group", |alert, key| {
+            alert.group.get(key).cloned()
+        })?;
+    }
+    if let Some(contexts) = &expectation.context {
+        matched_one_each(contexts, alerts, "context", |alert, key| {
+            alert
+                .context
+                .get(key)
+                .map(|values| serde_json::json!(values))
+        })?;
+    }
+    Ok(())
+}
+
+/// Each expected map must be carried by a different alert (through `read`);
+/// order does not matter (grouping sets and ties have no meaningful order).
+fn matched_one_each(
+    expected: &[serde_json::Map<String, serde_json::Value>],
+    alerts: &[Alert],
+    what: &str,
+    read: impl Fn(&Alert, &str) -> Option<serde_json::Value>,
+) -> Result<(), String> {
+    let mut unused: Vec<&Alert> = alerts.iter().collect();
+    for wanted in expected {
+        let position = unused.iter().position(|alert| {
+            wanted
+                .iter()
+                .all(|(key, value)| read(alert, key).as_ref() == Some(value))
+        });
+        match position {
+            Some(index) => {
+                unused.remove(index);
+            }
+            None => {
+                let wanted = serde_json::to_string(wanted).unwrap_or_default();
+                return Err(format!(
+                    "no alert has the {what} {wanted}{}",
+                    describe_alerts(alerts)
+                ));
             }
         }
     }
@@ -315,7 +335,11 @@ fn describe_alerts(alerts: &[Alert]) -> String {
     let mut text = String::new();
     for alert in alerts.iter().take(5) {
         let group = serde_json::to_string(&alert.group).unwrap_or_default();
-        let values = serde_json::to_string(&alert.values).unwrap_or_default();
+        let mut values = serde_json::to_string(&alert.values).unwrap_or_default();
+        if !alert.context.is_empty() {
+            let context = serde_json::to_string(&alert.context).unwrap_or_default();
+            values.push_str(&format!(", context {context}"));
+        }
         text.push_str(&format!(
             "\n      alert: group {group}, {} event{} from {} to {}, values {values}",
             alert.count,

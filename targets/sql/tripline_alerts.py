@@ -98,6 +98,9 @@ def alert(rule, row):
     if count > len(found["event_ids"]):
         found["truncated"] = True
     found["values"] = {label: plain(row[column]) for label, column in sorted(rule["values"].items())}
+    if rule.get("context"):
+        # A group whose events all lack the field has no values (NULL in DuckDB).
+        found["context"] = {field: [plain(value) for value in row[column] or []] for field, column in sorted(rule["context"])}
     key = [json.dumps(value, sort_keys=True) for value in group.values()]
     return (int(row["raised_ms"]), rule["rule_id"], key, int(row["first_seen_ms"])), found
 

@@ -81,6 +81,7 @@ pub(super) fn compile(
                 groupings: vec![vec![fingerprint.group_name().to_string()]],
                 bucket_ms: *window_ms,
                 condition: condition.clone(),
+                context: Vec::new(),
             },
             fingerprint,
         )),
@@ -332,12 +333,26 @@ impl<'a> Query<'a> {
         }
         let time = self.field(source, "timestamp");
         let names = self.aggregate_names(condition);
-        let stats: Vec<String> = condition
+        let mut stats: Vec<String> = condition
             .aggregates
             .iter()
             .zip(&names)
             .map(|(aggregate, name)| format!("{name} = {}", self.aggregate(source, aggregate)))
             .collect();
+        // `context`: VALUES gives the distinct values in no guaranteed order
+        // (https://elastic.co/docs/reference/query-languages/esql/functions-operators/aggregation-functions/values),
+        // MV_SORT sorts them lexicographically, ascending by default
+        // (https://elastic.co/docs/reference/query-languages/esql/functions-operators/mv-functions/mv_sort).
+        if history && !window.context.is_empty() {
+            self.problems.push(Problem::lacks(
+                self.origin,
+                "`context` on a baseline rule: the baseline's second `STATS` regroups the window's rows, and ES|QL cannot group by the multivalued columns that carry the context",
+            ));
+        }
+        for name in &window.context {
+            let field = self.field(source, name);
+            stats.push(format!("{field} = MV_SORT(VALUES({field}))"));
+        }
         let mut group: Vec<String> = Vec::new();
         let mut by = vec!["tripline_window_start_ms".to_string()];
         if several {
@@ -1249,6 +1264,34 @@ event policy_refusal { }
 
     fn lines(compiled: &Compiled) -> Vec<&str> {
         compiled.text.lines().collect()
+    }
+
+    #[test]
+    fn context_is_sorted_values_and_refused_with_a_baseline() {
+        let compiled = esql(
+            "",
+            "match inference\n  group by src_ip within 1h\n  alert when count() >= 3\n  context app, session_id",
+        )
+        .unwrap();
+        assert!(
+            compiled.text.contains(
+                "service.name = MV_SORT(VALUES(service.name)), gen_ai.conversation.id = MV_SORT(VALUES(gen_ai.conversation.id)) BY"
+            ),
+            "{}",
+            compiled.text
+        );
+        let Err(problems) = esql(
+            "",
+            "match inference\n  group by src_ip within 1h\n  alert when count() >= 2 * baseline(count(), 1d)\n  context app",
+        ) else {
+            panic!("a baseline rule with context compiled")
+        };
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.contains("`context` on a baseline")),
+            "{problems:?}"
+        );
     }
 
     #[test]

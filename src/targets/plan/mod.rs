@@ -398,6 +398,9 @@ pub struct Window {
     pub bucket_ms: i64,
     /// The alert condition.
     pub condition: Condition,
+    /// `context`: string fields whose sorted distinct non-null values each
+    /// alert carries (one column per field, named as the field).
+    pub context: Vec<String>,
 }
 
 /// An `alert when` condition with its leaves.

@@ -33,6 +33,7 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
             groupings,
             window_ms,
             condition,
+            context,
         } => {
             let source = walk.source(source);
             let condition = walk.condition(condition, *window_ms);
@@ -41,6 +42,7 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
                 groupings: groupings.clone(),
                 bucket_ms: *window_ms,
                 condition,
+                context: context.clone(),
             })
         }
         Detection::NewValue {

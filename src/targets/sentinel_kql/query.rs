@@ -168,6 +168,7 @@ pub fn rule_query(
                 groupings: vec![vec![fingerprint.group_name().to_string()]],
                 bucket_ms: *window_ms,
                 condition: condition.clone(),
+                context: Vec::new(),
             };
             printer.window(table, &window, frequency_ms)
         }
@@ -583,6 +584,10 @@ impl Printer<'_> {
                 summaries.push(format!("{name} = {expression}"));
             }
         }
+        let context = self.context_columns(window);
+        for (column, summary) in &context {
+            summaries.push(format!("{column} = {summary}"));
+        }
         let window_ms = window.bucket_ms;
         let mut group_columns: Vec<String> = Vec::new();
         let mut branches = Vec::new();
@@ -615,8 +620,37 @@ impl Printer<'_> {
         text.push_str(
             "\n| extend WindowEnd = WindowStart + Window\n| where WindowEnd > ClosedAfter and WindowEnd <= ClosedBefore",
         );
-        let value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
+        let mut value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
+        value_columns.extend(context.into_iter().map(|(column, _)| column));
         window_query(text, &test, group_columns, value_columns, schedule_ms)
+    }
+
+    /// `context` columns and their `summarize` terms: each field's distinct
+    /// values, sorted. `make_set_if` collects the distinct values passing
+    /// its predicate (`isnotempty`: a missing string is empty in Kusto, as
+    /// the other aggregates here read it) in an undefined order, so
+    /// `array_sort_asc` sorts them (the tip of
+    /// https://learn.microsoft.com/ja-jp/azure/data-explorer/kusto/query/make-list-aggregation-function
+    /// for the `make_` aggregates' undefined order).
+    fn context_columns(&mut self, window: &plan::Window) -> Vec<(String, String)> {
+        let mut columns = Vec::new();
+        for field in &window.context {
+            let (column, _) = self.column(field);
+            if !column
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_')
+            {
+                self.fail(format!(
+                    "the `context` field `{field}` is mapped to `{column}`, which is not a column name to project"
+                ));
+                continue;
+            }
+            columns.push((
+                column.clone(),
+                format!("array_sort_asc(make_set_if({column}, isnotempty({column})))"),
+            ));
+        }
+        columns
     }
 
     /// The aggregate columns of a window's condition and their `summarize`
@@ -668,6 +702,14 @@ impl Printer<'_> {
         learn_ms: i64,
     ) -> Query {
         let condition = &window.condition;
+        if !window.context.is_empty() {
+            // Later `summarize` steps group by the window's columns, and a
+            // dynamic array is not a `by` key.
+            self.problems.push(Problem::lacks(
+                self.origin,
+                "`context` on a baseline or percentile rule: the history joins regroup the window's columns, and Kusto cannot group by the dynamic arrays that carry the context",
+            ));
+        }
         let filter = self.source(&window.source);
         let (time, _) = self.column("timestamp");
         let (aggregates, summaries) = self.aggregate_columns(window);
@@ -1485,6 +1527,32 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
                 .map(|problem| problem.message)
                 .collect()),
         }
+    }
+
+    #[test]
+    fn context_is_sorted_and_projected_and_refused_on_history() {
+        let query = kql(
+            "match inference\n  group by src_ip within 1h\n  alert when count() >= 2\n  context app, output",
+        )
+        .unwrap();
+        assert!(
+            query.contains("App = array_sort_asc(make_set_if(App, isnotempty(App)))"),
+            "{query}"
+        );
+        assert!(
+            query.ends_with("| project WindowStart, WindowEnd, SrcIp, Count, App, Output"),
+            "{query}"
+        );
+        let problems = kql(
+            "match inference\n  group by src_ip within 1h\n  alert when count() >= 2 * baseline(count(), 1d)\n  context app",
+        )
+        .unwrap_err();
+        assert!(
+            problems
+                .iter()
+                .any(|problem| problem.contains("`context` on a baseline")),
+            "{problems:?}"
+        );
     }
 
     #[test]

@@ -137,6 +137,14 @@ impl Target for Sigma {
                     "the plan's shape is not the rule's",
                 )]);
             };
+            if !window.context.is_empty() {
+                // A correlation rule reports its group-by fields and its
+                // count, and has no way to name other fields' values.
+                problems.push(Problem::lacks(
+                    rule.origin,
+                    "`context`: a Sigma correlation reports only its `group-by` fields and its condition's value, so the context fields' values cannot be carried",
+                ));
+            }
             let artifact = correlation::threshold_rules(
                 rule,
                 source,

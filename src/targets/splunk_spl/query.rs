@@ -124,6 +124,7 @@ pub fn rule_search(
                 groupings: vec![vec![fingerprint.group_name().to_string()]],
                 bucket_ms: *window_ms,
                 condition: plan_condition.clone(),
+                context: Vec::new(),
             };
             printer.window_search(
                 &window,
@@ -682,10 +683,17 @@ impl Printer<'_> {
             "| eval {WINDOW_FIELD} = floor(_time / {bucket}) * {bucket}"
         ));
         lines.extend(prepare_line(&aggregates));
-        let stats: Vec<String> = aggregates
+        let mut stats: Vec<String> = aggregates
             .iter()
             .map(|aggregate| aggregate.stats.clone())
             .collect();
+        // `context`: values(X) gives X's distinct values, sorted
+        // lexicographically, as a multivalue field (null values are not values)
+        // (https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/statistical-and-charting-functions/multivalue-stats-and-chart-functions).
+        for name in &window.context {
+            let field = self.field(name, origin);
+            stats.push(format!("values({field}) AS {field}"));
+        }
         let mut identity = vec![WINDOW_FIELD.to_string()];
         // The fields a group is told apart by, for `eventstats ... by`.
         let several = window.groupings.len() > 1;

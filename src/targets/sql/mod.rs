@@ -96,6 +96,10 @@ pub trait SqlDialect {
     fn count_where(&self, filter: &str) -> String {
         format!("count(*) FILTER (WHERE {filter})")
     }
+
+    /// An aggregate: the distinct non-null values of a text `column`, sorted
+    /// ascending as text (a `context` field of the alert).
+    fn sorted_distinct(&self, column: &str) -> String;
 }
 
 /// What the runner reads besides the rows.
@@ -109,6 +113,9 @@ pub struct QueryInfo {
     pub groupings: Vec<Vec<(String, String)>>,
     /// Reported values: label and column.
     pub values: Vec<(String, String)>,
+    /// `context` fields and their columns (lists of sorted distinct values).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub context: Vec<(String, String)>,
 }
 
 /// The query of one rule, or the problems of what the dialect cannot spell.
@@ -256,6 +263,7 @@ impl<'d> Printer<'d> {
             groupings: vec![vec![fingerprint.group_name().to_string()]],
             bucket_ms: window_ms,
             condition: condition.clone(),
+            context: Vec::new(),
         };
         let (body, mut info) = self.window(&window);
         info.shape = "cluster";
@@ -304,6 +312,7 @@ impl<'d> Printer<'d> {
             shape: "match",
             groupings: vec![grouping],
             values: Vec::new(),
+            context: Vec::new(),
         };
         (body, info)
     }
@@ -356,6 +365,7 @@ impl<'d> Printer<'d> {
             shape: "new_value",
             groupings: vec![grouping],
             values: Vec::new(),
+            context: Vec::new(),
         };
         (body, info)
     }
@@ -472,6 +482,7 @@ impl<'d> Printer<'d> {
             shape: "sequence",
             groupings: vec![grouping],
             values: Vec::new(),
+            context: Vec::new(),
         };
         (body, info)
     }
@@ -526,7 +537,16 @@ impl<'d> Printer<'d> {
             );
         }
         let names = aggregate_names(condition);
-        let aggregates = self.aggregate_columns(condition, &names);
+        let mut aggregates = self.aggregate_columns(condition, &names);
+        let mut context = Vec::new();
+        for field in &window.context {
+            let column = self.column(field);
+            aggregates.push(format!(
+                "{} AS {column}",
+                self.dialect.sorted_distinct(&column)
+            ));
+            context.push((field.clone(), unquoted(&column)));
+        }
         let several = window.groupings.len() > 1;
         let all_fields: Vec<&String> = {
             let mut fields: Vec<&String> = Vec::new();
@@ -693,6 +713,7 @@ impl<'d> Printer<'d> {
             shape,
             groupings,
             values,
+            context,
         };
         (body, info)
     }

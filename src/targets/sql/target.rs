@@ -19,7 +19,7 @@ fn manifest_entry(rule: &Rule, info: &QueryInfo, file: &str) -> serde_json::Valu
         .iter()
         .map(|(label, column)| (label.as_str(), column.as_str()))
         .collect();
-    serde_json::json!({
+    let mut entry = serde_json::json!({
         "rule_id": rule.id,
         "severity": rule.metadata.severity.name(),
         "title": rule.metadata.title,
@@ -27,7 +27,13 @@ fn manifest_entry(rule: &Rule, info: &QueryInfo, file: &str) -> serde_json::Valu
         "query": file,
         "groupings": info.groupings,
         "values": values,
-    })
+    });
+    if !info.context.is_empty()
+        && let Some(object) = entry.as_object_mut()
+    {
+        object.insert("context".to_string(), serde_json::json!(info.context));
+    }
+    entry
 }
 
 /// What a SQL target adds to [`SqlDialect`]: its product, runner and notes.
