@@ -96,34 +96,31 @@ eql.functions.Match.run = classmethod(_full_match_run)
 
 
 
-class InCaseInsensitive(eql.functions.FunctionSignature):
-    """`F in~ ("a", ...)`: the value equals one of the strings, ignoring case."""
+def _string_test(name, doc, build):
+    """An EQL function `name(F, "v", ...)` over literal values: `build(values)`
+    returns the test of one string; a value that is not a string gives null."""
 
-    name = "tripline_in_ci"
-    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
-    additional_types = TypeHint.String.require_literal()
-    return_value = TypeHint.Boolean
+    def test_of(values):
+        test = build(values)
+        return lambda source: test(source) if isinstance(source, str) else None
 
-    @classmethod
     def get_callback(cls, source_ast, *literals):
-        values = {literal.value.lower() for literal in literals}
+        test = test_of([literal.value for literal in literals])
+        return lambda source, *_: test(source)
 
-        def callback(source, *_):
-            if isinstance(source, str):
-                return source.lower() in values
-            return None
-
-        return callback
-
-    @classmethod
     def run(cls, source, *values):
-        if isinstance(source, str):
-            return source.lower() in {value.lower() for value in values}
-        return None
+        return test_of(values)(source)
 
+    return type(name, (eql.functions.FunctionSignature,), {
+        "__doc__": doc,
+        "name": name,
+        "argument_types": [TypeHint.String, TypeHint.String.require_literal()],
+        "additional_types": TypeHint.String.require_literal(),
+        "return_value": TypeHint.Boolean,
+        "get_callback": classmethod(get_callback),
+        "run": classmethod(run),
+    })
 
-if "tripline_in_ci" not in eql.functions._registry:
-    eql.functions.register(InCaseInsensitive)
 
 # Elasticsearch's `like~` and `regex~` fold case. Before its Unicode folding
 # (elastic/elasticsearch#153513) an ASCII letter matches its other ASCII case
@@ -138,59 +135,24 @@ def _glob(pattern):
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
 
 
-class LikeCaseInsensitive(eql.functions.FunctionSignature):
-    """`F like~ ("*a*", ...)`: an ASCII-case-insensitive wildcard on the whole value."""
-
-    name = "tripline_like_ci"
-    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
-    additional_types = TypeHint.String.require_literal()
-    return_value = TypeHint.Boolean
-
-    @classmethod
-    def get_callback(cls, source_ast, *literals):
-        compiled = re.compile("|".join("(?:%s)" % _glob(l.value) for l in literals), ASCII_CI)
-
-        def callback(source, *_):
-            if isinstance(source, str):
-                return compiled.fullmatch(source) is not None
-            return None
-
-        return callback
-
-    @classmethod
-    def run(cls, source, *patterns):
-        if isinstance(source, str):
-            return re.fullmatch("|".join("(?:%s)" % _glob(p) for p in patterns), source, ASCII_CI) is not None
-        return None
+def _full_match_of(patterns):
+    compiled = re.compile("|".join("(?:%s)" % pattern for pattern in patterns), ASCII_CI)
+    return lambda source: compiled.fullmatch(source) is not None
 
 
-class RegexCaseInsensitive(eql.functions.FunctionSignature):
-    """`F regex~ ("...", ...)`: an anchored regex, ASCII letters case-insensitive."""
-
-    name = "tripline_regex_ci"
-    argument_types = [TypeHint.String, TypeHint.String.require_literal()]
-    additional_types = TypeHint.String.require_literal()
-    return_value = TypeHint.Boolean
-
-    @classmethod
-    def get_callback(cls, source_ast, *literals):
-        compiled = re.compile("|".join("(?:%s)" % l.value for l in literals), ASCII_CI)
-
-        def callback(source, *_):
-            if isinstance(source, str):
-                return compiled.fullmatch(source) is not None
-            return None
-
-        return callback
-
-    @classmethod
-    def run(cls, source, *patterns):
-        if isinstance(source, str):
-            return re.fullmatch("|".join("(?:%s)" % p for p in patterns), source, ASCII_CI) is not None
-        return None
+def _lowered_in(values):
+    lowered = {value.lower() for value in values}
+    return lambda source: source.lower() in lowered
 
 
-for _signature in (LikeCaseInsensitive, RegexCaseInsensitive):
+for _signature in (
+    _string_test("tripline_in_ci", "`F in~ (\"a\", ...)`: the value equals one of the strings, ignoring case.",
+                 _lowered_in),
+    _string_test("tripline_like_ci", "`F like~ (\"*a*\", ...)`: an ASCII-case-insensitive wildcard on the whole value.",
+                 lambda patterns: _full_match_of([_glob(pattern) for pattern in patterns])),
+    _string_test("tripline_regex_ci", "`F regex~ (\"...\", ...)`: an anchored regex, ASCII letters case-insensitive.",
+                 _full_match_of),
+):
     if _signature.name not in eql.functions._registry:
         eql.functions.register(_signature)
 
