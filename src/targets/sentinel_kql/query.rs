@@ -190,6 +190,10 @@ pub fn rule_query(
             Err(reason) => return Err(vec![Problem::untranslatable(rule.origin, reason)]),
         },
     };
+    // A sequence names its repeated patterns itself, beside its other `let`s.
+    if !matches!(plan.shape, Shape::Sequence { .. }) {
+        query.text = name_repeated_patterns(&query.text);
+    }
     query.frequency_ms = frequency_ms;
     query.period_ms = history_ms + frequency_ms;
     query.period_parts = join_words(&parts);
@@ -244,6 +248,38 @@ fn hoist_repeated_patterns(texts: &mut [String]) -> Vec<String> {
         lines.push(format!("let {name} = {literal};"));
     }
     lines
+}
+
+/// `text` with its repeated long patterns named once (see
+/// [`hoist_repeated_patterns`]): `norm(f)` tests a list on the companion
+/// and, for events without one, on the raw field, which would print the
+/// list twice. The `let` lines go just before the statement that first uses
+/// them, after the query's time constants.
+fn name_repeated_patterns(text: &str) -> String {
+    let mut texts = [text.to_string()];
+    let lets = hoist_repeated_patterns(&mut texts);
+    let [named] = texts;
+    if lets.is_empty() {
+        return named;
+    }
+    let lines: Vec<&str> = named.lines().collect();
+    let first_use = lines
+        .iter()
+        .position(|line| line.contains("matches regex Pattern"))
+        .unwrap_or(0);
+    // A statement's continuation lines are indented or start with a pipe.
+    let statement = (0..=first_use)
+        .rev()
+        .find(|&at| !lines[at].starts_with(|c: char| c.is_whitespace() || c == '|'))
+        .unwrap_or(0);
+    let mut out: Vec<&str> = lines[..statement].to_vec();
+    out.extend(lets.iter().map(String::as_str));
+    out.extend(&lines[statement..]);
+    let mut joined = out.join("\n");
+    if named.ends_with('\n') {
+        joined.push('\n');
+    }
+    joined
 }
 
 /// The length of the double-quoted Kusto string literal `text` starts with.
@@ -1645,6 +1681,30 @@ list shapes: regex = [/\b{start}foo/, /ok/, /\pL{2}/]
         // A pattern used once stays in place.
         let mut once = [format!("A matches regex {long}")];
         assert!(hoist_repeated_patterns(&mut once).is_empty());
+    }
+
+    #[test]
+    fn repeated_patterns_are_named_before_the_statement_that_uses_them() {
+        let long = format!("\"{}\"", "[Bb]".repeat(60));
+        let text = format!(
+            "let Window = 1d;\nlet Events = T\n    | where (N matches regex {long}) or (R matches regex {long});\nEvents\n| count"
+        );
+        assert_eq!(
+            name_repeated_patterns(&text),
+            format!(
+                "let Window = 1d;\nlet Pattern1 = {long};\nlet Events = T\n    | where (N matches regex Pattern1) or (R matches regex Pattern1);\nEvents\n| count"
+            )
+        );
+        let matching = format!("T\n| where A matches regex {long} or B matches regex {long}");
+        assert_eq!(
+            name_repeated_patterns(&matching),
+            format!(
+                "let Pattern1 = {long};\nT\n| where A matches regex Pattern1 or B matches regex Pattern1"
+            )
+        );
+        // Nothing repeated: the text is unchanged.
+        let once = format!("T\n| where A matches regex {long}");
+        assert_eq!(name_repeated_patterns(&once), once);
     }
 
     #[test]
