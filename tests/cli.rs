@@ -55,6 +55,27 @@ fn check_exits_1_on_a_rule_error_and_points_at_it() {
 }
 
 #[test]
+fn a_context_clause_a_target_refuses_is_pointed_at_not_the_rule() {
+    let directory = temp_dir("context-refusal");
+    let rule = directory.join("ctx.tdl");
+    std::fs::write(
+        &rule,
+        "rule local.ctx {\n  title: \"t\"\n  description: \"d\"\n  severity: high\n  category: behavioral\n  guide: \"g\"\n  match inference\n    group by src_ip within 1h\n    alert when count() >= 2 * baseline(count(), 1d)\n    context app\n}\n",
+    )
+    .expect("write rule");
+    let rule_path = rule.to_string_lossy().into_owned();
+    for target in ["sentinel_kql", "elastic_esql"] {
+        let output = tripline(&["check", "rules/schema", &rule_path, "--target", target]);
+        assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+        let stderr = text(&output.stderr);
+        assert!(stderr.contains("error[E0401]"), "{stderr}");
+        assert!(stderr.contains("`context` on a baseline"), "{stderr}");
+        // Line 10 is `context app`; line 1 would be the whole rule.
+        assert!(stderr.contains("ctx.tdl:10:5"), "{target}: {stderr}");
+    }
+}
+
+#[test]
 fn check_target_reports_what_compile_would_refuse() {
     let directory = temp_dir("portability");
     let rule = directory.join("seq.tdl");

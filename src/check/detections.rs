@@ -87,6 +87,7 @@ impl RuleChecker<'_> {
                     window_ms: window_ms?,
                     condition: condition?,
                     context: context?,
+                    context_origin: matched.context_span.map(|span| self.origin(span)),
                 })
             }
             ast::MatchTail::NewValue {

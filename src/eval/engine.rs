@@ -446,6 +446,7 @@ fn compile_detection(
             window_ms,
             condition,
             context,
+            ..
         } => {
             let predicate = filter(compiler, source)?;
             let context: Vec<(String, u16)> = context

@@ -427,6 +427,20 @@ pub struct Rule {
     pub uses: Uses,
 }
 
+impl Rule {
+    /// Where a refusal of the rule's `context` clause points: the clause,
+    /// or the rule when it has none.
+    pub fn context_origin(&self) -> Origin {
+        match &self.detection {
+            Detection::Window {
+                context_origin: Some(origin),
+                ..
+            } => *origin,
+            _ => self.origin,
+        }
+    }
+}
+
 /// Named content a rule depends on.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Uses {
@@ -473,6 +487,9 @@ pub enum Detection {
         /// alert carries per group and window.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         context: Vec<String>,
+        /// Where the `context` clause was written, when it was.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        context_origin: Option<Origin>,
     },
     /// A value of `values` not seen for `key` during the lookback.
     NewValue {

@@ -99,6 +99,7 @@ pub fn panel_query(
 ) -> Result<PanelEsql, Vec<Problem>> {
     let mut query = Query {
         origin: panel.origin,
+        context_origin: panel.origin,
         schedule_ms: 0,
         pack,
         mapping,

@@ -89,6 +89,7 @@ pub(super) fn compile(
     };
     let mut query = Query {
         origin: rule.origin,
+        context_origin: rule.context_origin(),
         schedule_ms: rule.metadata.schedule_ms,
         pack,
         mapping,
@@ -137,6 +138,8 @@ pub(super) fn compile(
 pub(super) struct Query<'a> {
     /// Where refusals are reported: the rule (or the panel).
     pub(super) origin: Origin,
+    /// Where a refusal of the `context` clause is located.
+    pub(super) context_origin: Origin,
     /// How often the rule runs (0 for a panel, which is not scheduled).
     pub(super) schedule_ms: i64,
     pub(super) pack: &'a Pack,
@@ -345,7 +348,7 @@ impl<'a> Query<'a> {
         // (https://elastic.co/docs/reference/query-languages/esql/functions-operators/mv-functions/mv_sort).
         if history && !window.context.is_empty() {
             self.problems.push(Problem::lacks(
-                self.origin,
+                self.context_origin,
                 "`context` on a baseline rule: the baseline's second `STATS` regroups the window's rows, and ES|QL cannot group by the multivalued columns that carry the context",
             ));
         }

@@ -34,6 +34,7 @@ pub fn plan_and_problems(rule: &Rule, pack: &Pack) -> (Plan, Vec<Problem>) {
             window_ms,
             condition,
             context,
+            ..
         } => {
             let source = walk.source(source);
             let condition = walk.condition(condition, *window_ms);

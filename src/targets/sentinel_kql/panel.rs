@@ -106,6 +106,7 @@ pub fn events_query(
 ) -> Result<PanelKql, Vec<Problem>> {
     let mut printer = Printer {
         origin,
+        context_origin: origin,
         schema: &pack.schema,
         lookups: &pack.lookups,
         mapping,

@@ -123,6 +123,7 @@ pub fn rule_query(
     let plan = plan::plan(rule, pack)?;
     let mut printer = Printer {
         origin: rule.origin,
+        context_origin: rule.context_origin(),
         schema: &pack.schema,
         lookups: &pack.lookups,
         mapping,
@@ -372,6 +373,8 @@ pub(super) fn epoch_bin(column: &str, window_ms: i64) -> String {
 pub(super) struct Printer<'a> {
     /// Where refusals are located (the rule's or the panel's origin).
     pub(super) origin: ir::Origin,
+    /// Where a refusal of the `context` clause is located.
+    pub(super) context_origin: ir::Origin,
     pub(super) schema: &'a ir::Schema,
     pub(super) lookups: &'a std::collections::BTreeMap<String, ir::Lookup>,
     pub(super) mapping: &'a Mapping,
@@ -742,7 +745,7 @@ impl Printer<'_> {
             // Later `summarize` steps group by the window's columns, and a
             // dynamic array is not a `by` key.
             self.problems.push(Problem::lacks(
-                self.origin,
+                self.context_origin,
                 "`context` on a baseline or percentile rule: the history joins regroup the window's columns, and Kusto cannot group by the dynamic arrays that carry the context",
             ));
         }

@@ -141,7 +141,7 @@ impl Target for Sigma {
                 // A correlation rule reports its group-by fields and its
                 // count, and has no way to name other fields' values.
                 problems.push(Problem::lacks(
-                    rule.origin,
+                    rule.context_origin(),
                     "`context`: a Sigma correlation reports only its `group-by` fields and its condition's value, so the context fields' values cannot be carried",
                 ));
             }
