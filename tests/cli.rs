@@ -76,6 +76,41 @@ fn a_context_clause_a_target_refuses_is_pointed_at_not_the_rule() {
 }
 
 #[test]
+fn context_on_a_baseline_and_a_percentile_is_tested_and_compiled_where_exact() {
+    // The fixture's cases pin the context lists; .ci/run also runs them on
+    // DuckDB and Spark.
+    let output = tripline(&["test", "tests/fixtures/context_history"]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stdout));
+    assert!(text(&output.stdout).contains("4 passed"));
+    let directory = temp_dir("context-history");
+    let out = directory.to_string_lossy().into_owned();
+    let output = tripline(&[
+        "compile",
+        "tests/fixtures/context_history",
+        "--out",
+        &out,
+        "--target",
+        "duckdb_sql",
+        "--target",
+        "spark_sql",
+        "--target",
+        "splunk_spl",
+        "--target",
+        "sentinel_kql",
+    ]);
+    assert_eq!(code(&output), 0, "{}", text(&output.stderr));
+    let stderr = text(&output.stdout) + &text(&output.stderr);
+    for compiled in [
+        "duckdb_sql: 2 rules compiled",
+        "spark_sql: 2 rules compiled",
+        "splunk_spl: 2 rules compiled",
+        "sentinel_kql: 0 rules compiled, 2 not compiled",
+    ] {
+        assert!(stderr.contains(compiled), "{compiled}: {stderr}");
+    }
+}
+
+#[test]
 fn check_target_reports_what_compile_would_refuse() {
     let directory = temp_dir("portability");
     let rule = directory.join("seq.tdl");
