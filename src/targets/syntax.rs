@@ -51,6 +51,13 @@ pub trait Syntax {
     /// The field is present and not null.
     fn exists(&self, field: &str) -> Spelled;
 
+    /// The field is missing or null, where the target has a direct
+    /// spelling (`f IS NULL`); by default `not` of [`Syntax::exists`].
+    fn absent(&self, field: &str) -> Option<Spelled> {
+        let _ = field;
+        None
+    }
+
     /// `field OP value` on a number or boolean field.
     fn compare(&self, field: &str, field_type: ValueType, op: CompareOp, value: &Value) -> Spelled {
         let _ = (field, field_type, op, value);
@@ -280,7 +287,11 @@ fn spell(syntax: &dyn Syntax, pred: &Pred, under_not: bool, problems: &mut Vec<P
     match pred {
         Pred::And(operands) => join(syntax, operands, under_not, problems, true),
         Pred::Or(operands) => join(syntax, operands, under_not, problems, false),
-        Pred::Not(operand) => syntax.not(spell(syntax, operand, true, problems)),
+        Pred::Not(operand) => match operand.as_ref() {
+            Pred::Exists(field, origin) if let Some(spelled) = syntax.absent(field) => spelled
+                .unwrap_or_else(|Unsupported(reason)| refuse(syntax, *origin, reason, problems)),
+            _ => syntax.not(spell(syntax, operand, true, problems)),
+        },
         Pred::Exists(field, origin) => syntax
             .exists(field)
             .unwrap_or_else(|Unsupported(reason)| refuse(syntax, *origin, reason, problems)),

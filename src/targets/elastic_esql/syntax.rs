@@ -79,6 +79,10 @@ impl Syntax for Esql<'_> {
         Ok(format!("{} IS NOT NULL", self.field(field)?))
     }
 
+    fn absent(&self, field: &str) -> Option<Spelled> {
+        Some(self.field(field).map(|field| format!("{field} IS NULL")))
+    }
+
     fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
         let value = decimal_number_or_bool(value)
             .ok_or_else(|| Unsupported("the compared value is not a number or boolean".into()))?;

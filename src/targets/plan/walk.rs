@@ -618,9 +618,10 @@ fn text_cell(value: &Value) -> Option<String> {
 
 /// `norm(f) OP ...` as the exact form every target can print: the test on
 /// the companion where the event has it, and on the raw field where it does
-/// not (`(exists f_norm and OP(f_norm)) or (not exists f_norm and OP(f))`).
-/// A test on a missing field is false, negated or not, so the form is false
-/// when both are missing, as the evaluator's `norm(f)` is.
+/// not (`OP(f_norm) or (not exists f_norm and OP(f))`). A test on a missing
+/// field is false, negated or not, so `OP(f_norm)` already holds only where
+/// the companion exists, and the form is false when both are missing, as
+/// the evaluator's `norm(f)` is.
 fn norm_split(expr: &Expr) -> Option<Expr> {
     let subject = match &expr.kind {
         ExprKind::Text { subject, .. }
@@ -658,9 +659,7 @@ fn norm_split(expr: &Expr) -> Option<Expr> {
     });
     Some(node(ExprKind::Or {
         operands: vec![
-            node(ExprKind::And {
-                operands: vec![present, with_subject(companion)],
-            }),
+            with_subject(companion),
             node(ExprKind::And {
                 operands: vec![absent, with_subject(field)],
             }),

@@ -70,6 +70,17 @@ pub(super) fn presence(mapping: &Mapping, field: &str) -> Spelled {
     })
 }
 
+/// The negation of [`presence`]: `isempty` for a string column, `isnull`
+/// otherwise.
+pub(super) fn absence(mapping: &Mapping, field: &str) -> Spelled {
+    let (column, kind) = column(mapping, field)?;
+    Ok(if kind == "string" {
+        format!("isempty({column})")
+    } else {
+        format!("isnull({column})")
+    })
+}
+
 /// A Kusto string literal, or why there is none.
 pub(super) fn string(text: &str) -> Spelled {
     kusto_string(text).map_err(Unsupported)
@@ -250,6 +261,10 @@ impl Syntax for Kusto<'_> {
 
     fn exists(&self, field: &str) -> Spelled {
         presence(self.mapping, field)
+    }
+
+    fn absent(&self, field: &str) -> Option<Spelled> {
+        Some(absence(self.mapping, field))
     }
 
     fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {

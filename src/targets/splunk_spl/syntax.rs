@@ -203,6 +203,10 @@ impl Syntax for Spl<'_> {
         Ok(format!("isnotnull({})", self.field(field)?))
     }
 
+    fn absent(&self, field: &str) -> Option<Spelled> {
+        Some(self.field(field).map(|field| format!("isnull({field})")))
+    }
+
     fn compare(&self, field: &str, field_type: ValueType, op: CompareOp, value: &Value) -> Spelled {
         if !field_type.is_numeric() {
             return Err(Unsupported(format!(

@@ -53,6 +53,10 @@ impl Syntax for SqlSyntax<'_> {
         Ok(format!("{} IS NOT NULL", self.column(field)))
     }
 
+    fn absent(&self, field: &str) -> Option<Spelled> {
+        Some(Ok(format!("{} IS NULL", self.column(field))))
+    }
+
     fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
         let value = self
             .literal(value)
