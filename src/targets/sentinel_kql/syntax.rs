@@ -62,23 +62,20 @@ pub(super) fn column<'m>(
 /// The presence test of a field: `isnotempty` for a string column, which
 /// holds `""` when the field is absent, `isnotnull` otherwise.
 pub(super) fn presence(mapping: &Mapping, field: &str) -> Spelled {
-    let (column, kind) = column(mapping, field)?;
-    Ok(if kind == "string" {
-        format!("isnotempty({column})")
-    } else {
-        format!("isnotnull({column})")
-    })
+    null_test(mapping, field, ["isnotempty", "isnotnull"])
 }
 
 /// The negation of [`presence`]: `isempty` for a string column, `isnull`
 /// otherwise.
 pub(super) fn absence(mapping: &Mapping, field: &str) -> Spelled {
+    null_test(mapping, field, ["isempty", "isnull"])
+}
+
+/// `function(column)`, with the string column's function first.
+fn null_test(mapping: &Mapping, field: &str, [string, other]: [&str; 2]) -> Spelled {
     let (column, kind) = column(mapping, field)?;
-    Ok(if kind == "string" {
-        format!("isempty({column})")
-    } else {
-        format!("isnull({column})")
-    })
+    let function = if kind == "string" { string } else { other };
+    Ok(format!("{function}({column})"))
 }
 
 /// A Kusto string literal, or why there is none.
