@@ -104,10 +104,6 @@ impl Syntax for Eql<'_> {
         Ok(format!("{} != null", self.field(field)?))
     }
 
-    fn absent(&self, field: &str) -> Option<Spelled> {
-        Some(self.field(field).map(|field| format!("{field} == null")))
-    }
-
     fn compare(&self, field: &str, _: ValueType, op: CompareOp, value: &Value) -> Spelled {
         let value = decimal_number_or_bool(value).ok_or_else(|| {
             Unsupported("the compared value is not a number or boolean".to_string())
