@@ -3,14 +3,20 @@
 Usage:
     python sql_check.py cases TARGET_DIR FIXTURES.json
     python sql_check.py traffic TARGET_DIR EVENTS.jsonl EVAL_ALERTS.jsonl
+    python sql_check.py fallback TARGET_DIR FIXTURES.json
 
 `cases`: every test case of every rule the target compiled (from
 `tripline compile --fixtures`), compiled with the case's parameters, is run
 through the target's own run.py on the case's events; the alerts must equal
 the evaluator's, field by field. `traffic`: the runner's alerts on a
 generated file must equal `tripline eval`'s on the same file, for the rules
-the target compiled. Any difference fails, printing the rule, the case and
-both alert sets.
+the target compiled. `fallback`: the `norm(f)` queries' raw-field branch,
+which the other modes never reach (their events carry the `*_norm`
+companions): every case with a companion runs once with the companions
+removed and once with each companion replaced by its raw field's text; a
+query that tests the raw field exactly as it tests the companion gives the
+same alerts both times. Any difference fails, printing the rule, the case
+and both alert sets.
 """
 
 import importlib.util
@@ -70,6 +76,34 @@ def report(title, expected, actual):
     return False
 
 
+def run_case(target_dir, scratch, name, case, events):
+    """The runner's alerts for `case`'s compiled artifacts on `events`."""
+    directory = os.path.join(scratch, name)
+    os.makedirs(os.path.join(directory, "rules"))
+    for file in ("run.py", "tripline_alerts.py", "events_table.json"):
+        shutil.copy(os.path.join(target_dir, file), directory)
+    for path, text in case["artifacts"].items():
+        with open(os.path.join(directory, path), "w", encoding="utf-8") as handle:
+            handle.write(text)
+    events_path = os.path.join(directory, "events.jsonl")
+    with open(events_path, "w", encoding="utf-8") as handle:
+        for event in events:
+            handle.write(json.dumps(event) + "\n")
+    runner = load_runner(directory, f"runner_{name}")
+    actual = runner.alerts([events_path], [case["rule"]])
+    # The runner cites events without an id by their path; the evaluator by `<events>`.
+    for alert in actual:
+        alert["event_ids"] = [
+            "<events>" + ref[len(events_path):] if ref.startswith(events_path + ":") else ref
+            for ref in alert["event_ids"]
+        ]
+    return actual
+
+
+def case_events(case):
+    return [entry["event"] for entry in sorted(case["events"], key=lambda entry: entry["line"])]
+
+
 def cases(target_dir, fixtures_path):
     fixtures = json.load(open(fixtures_path, encoding="utf-8"))
     failures = 0
@@ -77,25 +111,7 @@ def cases(target_dir, fixtures_path):
     alerts_compared = 0
     with tempfile.TemporaryDirectory() as scratch:
         for number, case in enumerate(fixtures["cases"]):
-            directory = os.path.join(scratch, f"case-{number}")
-            os.makedirs(os.path.join(directory, "rules"))
-            for name in ("run.py", "tripline_alerts.py", "events_table.json"):
-                shutil.copy(os.path.join(target_dir, name), directory)
-            for path, text in case["artifacts"].items():
-                with open(os.path.join(directory, path), "w", encoding="utf-8") as handle:
-                    handle.write(text)
-            events_path = os.path.join(directory, "events.jsonl")
-            with open(events_path, "w", encoding="utf-8") as handle:
-                for entry in sorted(case["events"], key=lambda entry: entry["line"]):
-                    handle.write(json.dumps(entry["event"]) + "\n")
-            runner = load_runner(directory, f"runner_{number}")
-            actual = runner.alerts([events_path], [case["rule"]])
-            # The runner cites events without an id by their path; the evaluator by `<events>`.
-            for alert in actual:
-                alert["event_ids"] = [
-                    "<events>" + ref[len(events_path):] if ref.startswith(events_path + ":") else ref
-                    for ref in alert["event_ids"]
-                ]
+            actual = run_case(target_dir, scratch, f"case-{number}", case, case_events(case))
             expected = case["evaluator_alert_list"]
             compared += 1
             alerts_compared += len(expected)
@@ -103,6 +119,39 @@ def cases(target_dir, fixtures_path):
                 failures += 1
     print(f"{fixtures['target']}: {compared} test cases, {alerts_compared} evaluator alerts, {failures} disagreements")
     return failures == 0 and compared > 0
+
+
+def fallback(target_dir, fixtures_path):
+    fixtures = json.load(open(fixtures_path, encoding="utf-8"))
+    failures = 0
+    compared = 0
+    alerts_compared = 0
+    with tempfile.TemporaryDirectory() as scratch:
+        for number, case in enumerate(fixtures["cases"]):
+            events = case_events(case)
+            queries = [text for path, text in case["artifacts"].items() if path.startswith("rules/")]
+            if not any("_norm" in text for text in queries):
+                continue
+            stripped = [{key: value for key, value in event.items() if not key.endswith("_norm")} for event in events]
+            raw_as_companion = [
+                {
+                    key: (event.get(key[: -len("_norm")]) if key.endswith("_norm") else value)
+                    for key, value in event.items()
+                    if not key.endswith("_norm") or key[: -len("_norm")] in event
+                }
+                for event in events
+            ]
+            without = run_case(target_dir, scratch, f"raw-{number}", case, stripped)
+            with_raw = run_case(target_dir, scratch, f"companion-{number}", case, raw_as_companion)
+            compared += 1
+            alerts_compared += len(with_raw)
+            if not report(f"{case['rule']} / {case['case']} (companions removed vs raw text as companion)", with_raw, without):
+                failures += 1
+    print(
+        f"{fixtures['target']}: the raw-field branch of norm(f) on {compared} test cases, "
+        f"{alerts_compared} alerts, {failures} disagreements"
+    )
+    return failures == 0 and alerts_compared > 0
 
 
 def traffic(target_dir, events_path, eval_alerts_path):
@@ -133,6 +182,8 @@ def traffic(target_dir, events_path, eval_alerts_path):
 def main(argv):
     if len(argv) == 4 and argv[1] == "cases":
         return 0 if cases(argv[2], argv[3]) else 1
+    if len(argv) == 4 and argv[1] == "fallback":
+        return 0 if fallback(argv[2], argv[3]) else 1
     if len(argv) == 5 and argv[1] == "traffic":
         return 0 if traffic(argv[2], argv[3], argv[4]) else 1
     print(__doc__, file=sys.stderr)
