@@ -208,47 +208,45 @@ fn translate(hir: &Hir, folded: bool) -> Result<String, String> {
         HirKind::Literal(literal) => {
             let text = std::str::from_utf8(&literal.0)
                 .map_err(|_| "a byte-oriented literal has no PCRE spelling".to_string())?;
+            // Bare: a repetition groups its operand itself, and alternation
+            // binds loosest.
             let mut out = String::new();
             for character in text.chars() {
                 push_literal(&mut out, character);
             }
-            Ok(format!("(?:{out})"))
+            Ok(out)
         }
         HirKind::Class(Class::Unicode(class)) => {
             if class.ranges().is_empty() {
                 // A class that matches nothing.
                 return Ok("(?!)".to_string());
             }
-            if folded {
-                let ranges: Vec<(char, char)> = class
-                    .ranges()
-                    .iter()
-                    .map(|range| (range.start(), range.end()))
-                    .collect();
-                if let Some(letters) = crate::targets::re2::orbit_representatives(&ranges) {
-                    let mut out = String::new();
-                    if let [single] = letters.as_slice() {
-                        push_literal(&mut out, *single);
-                        return Ok(out);
-                    }
-                    out.push('[');
-                    for letter in letters {
-                        push_literal(&mut out, letter);
-                    }
-                    out.push(']');
-                    return Ok(out);
-                }
+            let ranges: Vec<(char, char)> = class
+                .ranges()
+                .iter()
+                .map(|range| (range.start(), range.end()))
+                .collect();
+            // A class that holds both ends of the code space is written as
+            // the negation of the rest: in UTF mode `[^...]` matches every
+            // code point not listed, line feed included. Under `(?i)` the
+            // rest of a fold-closed class is fold-closed too, so its orbit
+            // representatives stand for it.
+            let rest = complement(&ranges);
+            if ranges.first().is_some_and(|(start, _)| *start == '\0')
+                && ranges.last().is_some_and(|(_, end)| *end == char::MAX)
+                && !rest.is_empty()
+            {
+                return Ok(format!("[^{}]", class_body(&rest, folded)));
             }
-            let mut out = String::from("[");
-            for range in class.ranges() {
-                push_literal(&mut out, range.start());
-                if range.end() != range.start() {
-                    out.push('-');
-                    push_literal(&mut out, range.end());
-                }
+            if folded
+                && let Some(letters) = crate::targets::re2::orbit_representatives(&ranges)
+                && let [single] = letters.as_slice()
+            {
+                let mut out = String::new();
+                push_literal(&mut out, *single);
+                return Ok(out);
             }
-            out.push(']');
-            Ok(out)
+            Ok(format!("[{}]", class_body(&ranges, folded)))
         }
         HirKind::Class(Class::Bytes(_)) => Err("a byte class has no PCRE spelling".to_string()),
         HirKind::Look(Look::Start) => Ok("\\A".to_string()),
@@ -278,17 +276,17 @@ fn translate(hir: &Hir, folded: bool) -> Result<String, String> {
                 (min, Some(max)) if min == max => format!("{{{min}}}"),
                 (min, Some(max)) => format!("{{{min},{max}}}"),
             };
-            // Matching or not does not depend on greediness.
-            Ok(format!("(?:{sub}){quantifier}"))
+            // Matching or not does not depend on greediness. One character,
+            // a class or a group takes the quantifier as it is.
+            if atomic(&repetition.sub, &sub) {
+                Ok(format!("{sub}{quantifier}"))
+            } else {
+                Ok(format!("(?:{sub}){quantifier}"))
+            }
         }
         HirKind::Capture(capture) => Ok(format!("(?:{})", translate(&capture.sub, folded)?)),
-        HirKind::Concat(items) => {
-            let parts = items
-                .iter()
-                .map(|item| translate(item, folded))
-                .collect::<Result<String, _>>()?;
-            Ok(format!("(?:{parts})"))
-        }
+        // Bare, like a literal.
+        HirKind::Concat(items) => items.iter().map(|item| translate(item, folded)).collect(),
         HirKind::Alternation(branches) => {
             let parts = branches
                 .iter()
@@ -297,6 +295,94 @@ fn translate(hir: &Hir, folded: bool) -> Result<String, String> {
             Ok(format!("(?:{})", parts.join("|")))
         }
     }
+}
+
+/// Whether `text`, the translation of `hir`, is one PCRE atom that a
+/// quantifier applies to whole: one character, a bracketed class or a group.
+fn atomic(hir: &Hir, text: &str) -> bool {
+    match hir.kind() {
+        HirKind::Literal(literal) => {
+            std::str::from_utf8(&literal.0).is_ok_and(|literal| literal.chars().count() == 1)
+        }
+        HirKind::Class(_) => text != "(?!)",
+        HirKind::Alternation(_) | HirKind::Capture(_) => text.starts_with("(?:"),
+        _ => false,
+    }
+}
+
+/// The members of a class: under `(?i)`, one letter per case orbit where
+/// that is shorter (PCRE2 adds every other case of every member, of a range
+/// as of a member written alone), in runs written as ranges.
+fn class_body(ranges: &[(char, char)], folded: bool) -> String {
+    let mut out = String::new();
+    let letters = if folded {
+        crate::targets::re2::orbit_representatives(ranges)
+    } else {
+        None
+    };
+    match letters {
+        Some(letters) => {
+            for (start, end) in runs(&letters) {
+                push_range(&mut out, start, end);
+            }
+        }
+        None => {
+            for (start, end) in ranges {
+                push_range(&mut out, *start, *end);
+            }
+        }
+    }
+    out
+}
+
+/// The code points outside sorted, disjoint `ranges` (surrogates, which no
+/// text holds, left out).
+fn complement(ranges: &[(char, char)]) -> Vec<(char, char)> {
+    let mut rest = Vec::new();
+    let mut next = 0u32;
+    let push = |start: u32, end: u32, rest: &mut Vec<(char, char)>| {
+        for (start, end) in [(start, end.min(0xD7FF)), (start.max(0xE000), end)] {
+            if let (Some(start), Some(end)) = (char::from_u32(start), char::from_u32(end))
+                && start <= end
+            {
+                rest.push((start, end));
+            }
+        }
+    };
+    for (start, end) in ranges {
+        if u32::from(*start) > next {
+            push(next, u32::from(*start) - 1, &mut rest);
+        }
+        next = u32::from(*end) + 1;
+    }
+    if next <= u32::from(char::MAX) {
+        push(next, u32::from(char::MAX), &mut rest);
+    }
+    rest
+}
+
+/// Sorted characters as runs of consecutive code points.
+fn runs(characters: &[char]) -> Vec<(char, char)> {
+    let mut runs: Vec<(char, char)> = Vec::new();
+    for &character in characters {
+        match runs.last_mut() {
+            Some((_, end)) if u32::from(*end) + 1 == u32::from(character) => *end = character,
+            _ => runs.push((character, character)),
+        }
+    }
+    runs
+}
+
+/// Appends a class member or range: `a`, `ab` for two, `a-z` for more.
+fn push_range(out: &mut String, start: char, end: char) {
+    push_literal(out, start);
+    if end == start {
+        return;
+    }
+    if u32::from(end) - u32::from(start) > 1 {
+        out.push('-');
+    }
+    push_literal(out, end);
 }
 
 fn look_name(look: Look) -> &'static str {
@@ -392,21 +478,12 @@ mod tests {
 
     #[test]
     fn regexes_translate_from_the_rust_parse() {
-        assert_eq!(
-            search_pattern("^ab+c$", false).unwrap(),
-            "(*UTF)(?:\\A(?:a)(?:(?:b))+(?:c)\\z)"
-        );
+        assert_eq!(search_pattern("^ab+c$", false).unwrap(), "(*UTF)\\Aab+c\\z");
         // Case-insensitive patterns under PCRE2's (?i), one letter per orbit.
         assert_eq!(search_pattern("x|y", true).unwrap(), "(*UTF)(?i)[xy]");
-        assert_eq!(
-            search_pattern("Ignore", true).unwrap(),
-            "(*UTF)(?i)(?:ignore)"
-        );
+        assert_eq!(search_pattern("Ignore", true).unwrap(), "(*UTF)(?i)ignore");
         // A part with folding turned off keeps its classes spelled out.
-        assert_eq!(
-            search_pattern("a(?-i:K)", true).unwrap(),
-            "(*UTF)(?:[Aa](?:K))"
-        );
+        assert_eq!(search_pattern("a(?-i:K)", true).unwrap(), "(*UTF)[Aa]K");
         assert_eq!(
             search_pattern("(?i)k", false).unwrap(),
             "(*UTF)[Kk\\x{212A}]"
@@ -414,17 +491,28 @@ mod tests {
         assert!(
             search_pattern("[0-9]{2,3}", false)
                 .unwrap()
-                .contains("[0-9]){2,3}")
+                .ends_with("[0-9]{2,3}")
         );
         assert_eq!(
             search_pattern("\\bAKIA\\d", false).unwrap(),
-            "(*UTF)(?:\\b(?:AKIA)[0-9])"
+            "(*UTF)\\bAKIA[0-9]"
         );
         assert!(
             search_pattern("\\b{start}AKIA", false)
                 .unwrap_err()
                 .contains("word-boundary")
         );
+        // Groups only where a quantifier needs one; runs as ranges; a class
+        // holding both ends of the code space as the negation of the rest.
+        assert_eq!(
+            search_pattern("(?:ab)+c*(?:x|yz){2}", false).unwrap(),
+            "(*UTF)(?:ab)+c*(?:x|yz){2}"
+        );
+        assert_eq!(
+            search_pattern("[a-f0-9_]+\\W", true).unwrap(),
+            "(*UTF)(?i)[0-9\\_a-f]+[^0-9\\_a-z]"
+        );
+        assert_eq!(search_pattern("[^a]", false).unwrap(), "(*UTF)[^a]");
         assert!(search_pattern("(?m)^x", false).is_err());
         assert!(search_pattern("a{70000}", false).is_err());
     }
