@@ -449,17 +449,19 @@ fn translate(flavour: &Flavour, hir: &Hir, folded: bool) -> Result<String, Strin
             Ok(format!("{inner}{quantifier}{lazy}"))
         }
         HirKind::Capture(capture) => {
-            Ok(format!("(?:{})", translate(flavour, &capture.sub, folded)?))
+            let inner = translate(flavour, &capture.sub, folded)?;
+            if matches!(capture.sub.kind(), HirKind::Alternation(_)) {
+                // Already in a group of its own.
+                Ok(inner)
+            } else {
+                Ok(format!("(?:{inner})"))
+            }
         }
         HirKind::Concat(parts) => {
+            // An alternation is already written in its own group (below).
             let mut out = String::new();
             for part in parts {
-                let text = translate(flavour, part, folded)?;
-                if matches!(part.kind(), HirKind::Alternation(_)) {
-                    out.push_str(&format!("(?:{text})"));
-                } else {
-                    out.push_str(&text);
-                }
+                out.push_str(&translate(flavour, part, folded)?);
             }
             Ok(out)
         }
@@ -796,9 +798,11 @@ mod tests {
     #[test]
     fn search_regexes_translate_the_subset_exactly() {
         assert_eq!(search_regex(&RE2, "ab+c", false).unwrap(), "ab+c");
+        assert_eq!(search_regex(&RE2, "(x|yz)?", false).unwrap(), "(?:x|yz)?");
+        // An alternation is written in one group, wherever it stands.
         assert_eq!(
-            search_regex(&RE2, "(x|yz)?", false).unwrap(),
-            "(?:(?:x|yz))?"
+            search_regex(&RE2, "a(?:b|cd)e(fg|h)", false).unwrap(),
+            "a(?:b|cd)e(?:fg|h)"
         );
         assert_eq!(
             search_regex(&RE2, "[a-c]{2,5}", false).unwrap(),

@@ -99,6 +99,28 @@ fn pattern(regex: &ir::Regex) -> Result<String, Unsupported> {
         .map_err(|reason| Unsupported(format!("the regex /{}/: {reason}", regex.pattern)))
 }
 
+/// The patterns of one test as one RE2 alternation. When every pattern is
+/// under `(?i)` (a case-insensitive list), one flag at the front serves them
+/// all: a flag set outside any group holds to the end of the regex, across
+/// `|` ("set flags within current group", <https://github.com/google/re2/wiki/Syntax>),
+/// and the translated patterns set no bare flags of their own (only scoped
+/// groups such as `(?m:^)`). That saves the repeated `(?:(?i)...)` a long
+/// list would spend against Sentinel's 10,000-character query limit.
+fn alternation(patterns: &[String]) -> String {
+    let bare: Option<Vec<&str>> = patterns
+        .iter()
+        .map(|text| text.strip_prefix("(?i)"))
+        .collect();
+    match bare {
+        Some(bare) if !bare.is_empty() => format!("(?i){}", bare.join("|")),
+        _ => patterns
+            .iter()
+            .map(|text| format!("(?:{text})"))
+            .collect::<Vec<String>>()
+            .join("|"),
+    }
+}
+
 /// Whether Kusto text has an `or` outside parentheses and string literals,
 /// so that an `and` next to it would bind only part of it.
 fn bare_or(text: &str) -> bool {
@@ -316,11 +338,11 @@ impl Syntax for Kusto<'_> {
         let column = self.column(field)?;
         let translated = patterns
             .iter()
-            .map(|regex| pattern(regex).map(|text| format!("(?:{text})")))
+            .map(pattern)
             .collect::<Result<Vec<String>, Unsupported>>()?;
         Ok(format!(
             "{column} matches regex {}",
-            string(&translated.join("|"))?
+            string(&alternation(&translated))?
         ))
     }
 
@@ -460,5 +482,14 @@ mod tests {
         assert!(!bare_or(r#"A matches regex "a\" or b""#));
         assert!(!bare_or("(a or b)"));
         assert!(!bare_or("Color == 1"));
+    }
+
+    #[test]
+    fn case_insensitive_patterns_share_one_flag_and_mixed_ones_keep_their_own() {
+        let folded = ["(?i)ignore\\W+all".to_string(), "(?i)a|b".to_string()];
+        assert_eq!(alternation(&folded), "(?i)ignore\\W+all|a|b");
+        let mixed = ["(?i)ignore".to_string(), "Ignore".to_string()];
+        assert_eq!(alternation(&mixed), "(?:(?i)ignore)|(?:Ignore)");
+        assert_eq!(alternation(&["[Kk]".to_string()]), "(?:[Kk])");
     }
 }
