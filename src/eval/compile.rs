@@ -131,10 +131,12 @@ impl<'p> Compiler<'p> {
             return Ok(Subject::Field { slot, variant });
         }
         if let ExprKind::Norm { field, companion } = &expr.kind {
+            let (companion, raw) = (self.field(companion), self.field(field));
             return Ok(Subject::Norm {
-                companion: self.field(companion),
-                raw: self.field(field),
+                companion,
+                raw,
                 form,
+                cache: self.projection.norm(companion, raw),
             });
         }
         Ok(Subject::Computed(self.value(expr)?, form))

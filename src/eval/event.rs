@@ -10,6 +10,7 @@
 //! import loop back through the parser.
 
 use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::cmp::Ordering;
 
 /// The value of one slot of an event.
@@ -96,6 +97,10 @@ pub struct Event {
     /// tests them for every rule of the event's type, and most fail, so most
     /// rules never touch the slots.
     pub(super) passed_low: u64,
+    /// The normalised text of each `norm(field)` the filters read
+    /// ([`Projection::norm`]), computed by the first filter that needs it
+    /// and shared by the others (empty once the filters have run).
+    pub(super) norms: Vec<OnceCell<String>>,
     pub(super) variant_base: u16,
     pub(super) filter_base: u16,
 }
@@ -144,6 +149,13 @@ impl Event {
             }
             _ => "",
         }
+    }
+
+    /// The cache of a normalised text (by its position from
+    /// [`Projection::norm`]), `None` once the filters have run.
+    #[inline]
+    pub(crate) fn norm_cache(&self, position: u16) -> Option<&OnceCell<String>> {
+        self.norms.get(usize::from(position))
     }
 
     /// Whether the event passed a filter of the projection (false for a

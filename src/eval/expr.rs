@@ -187,11 +187,13 @@ pub(crate) enum Subject {
     /// Any other expression; its text is transformed at evaluation time.
     Computed(ValueExpr, Form),
     /// `norm(field)`: the companion's text when the event has it, else the
-    /// raw field normalised here.
+    /// raw field normalised here, once per event (the event's cache at
+    /// position `cache`), whichever filters read it.
     Norm {
         companion: u16,
         raw: u16,
         form: Form,
+        cache: u16,
     },
 }
 
@@ -220,13 +222,18 @@ impl Subject {
                 companion,
                 raw,
                 form,
+                cache,
             } => {
                 let normal = match event.scalar(*companion) {
                     Some(Scalar::Str(text)) => std::borrow::Cow::Borrowed(text),
                     _ => match event.scalar(*raw)? {
-                        Scalar::Str(text) => {
-                            std::borrow::Cow::Owned(crate::normalize::normalize(text))
-                        }
+                        Scalar::Str(text) => match event.norm_cache(*cache) {
+                            Some(cell) => std::borrow::Cow::Borrowed(
+                                cell.get_or_init(|| crate::normalize::normalize(text))
+                                    .as_str(),
+                            ),
+                            None => std::borrow::Cow::Owned(crate::normalize::normalize(text)),
+                        },
                         _ => return None,
                     },
                 };

@@ -38,6 +38,7 @@ use crate::ir::{Schema, ValueType};
 pub struct Scratch {
     text: String,
     slots: Vec<Slot>,
+    norms: Vec<std::cell::OnceCell<String>>,
 }
 
 #[derive(Debug, Clone)]
@@ -76,6 +77,8 @@ pub struct Projection {
     types: Vec<TypeInfo>,
     /// `(slot, variant)` of every precomputed variant, by position.
     variants: Vec<(u16, Variant)>,
+    /// `(companion, raw)` slots of every `norm(field)` the filters read, by position.
+    norms: Vec<(u16, u16)>,
     timestamp: u16,
     event_type: u16,
     event_id: u16,
@@ -103,6 +106,7 @@ impl Projection {
             types_by_name: FastMap::default(),
             types: Vec::new(),
             variants: Vec::new(),
+            norms: Vec::new(),
             timestamp: 0,
             event_type: 0,
             event_id: 0,
@@ -203,6 +207,21 @@ impl Projection {
         }
         self.variants.push((slot, variant));
         (self.variants.len() - 1) as u16
+    }
+
+    /// Requests the cache of a normalised field (`norm(raw)`, read from
+    /// `companion` when the event has it), so that the filters that read it
+    /// normalise it once per event; returns its position.
+    pub(crate) fn norm(&mut self, companion: u16, raw: u16) -> u16 {
+        if let Some(position) = self
+            .norms
+            .iter()
+            .position(|entry| *entry == (companion, raw))
+        {
+            return position as u16;
+        }
+        self.norms.push((companion, raw));
+        (self.norms.len() - 1) as u16
     }
 
     /// The index of an event type name.
@@ -320,6 +339,9 @@ impl Projection {
         }
         let filter_base = slots.len() as u16;
         slots.resize(slots.len() + filter_words, Slot::Int(0));
+        let mut norms = std::mem::take(&mut buffers.norms);
+        norms.clear();
+        norms.resize_with(self.norms.len(), std::cell::OnceCell::new);
         // The event owns the buffer while the filters run; then it keeps only
         // the text of the fields read after them, and the buffer goes back.
         let mut event = Event {
@@ -331,6 +353,7 @@ impl Projection {
             text: std::mem::take(scratch),
             slots,
             passed_low: 0,
+            norms,
             variant_base,
             filter_base,
         };
@@ -350,6 +373,7 @@ impl Projection {
             }
         }
         (buffers.text, buffers.slots) = self.compact(&mut event);
+        buffers.norms = std::mem::take(&mut event.norms);
         Ok(Some(event))
     }
 }

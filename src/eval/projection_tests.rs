@@ -257,3 +257,46 @@ fn an_event_keeps_only_the_slots_the_shapes_read() {
     // The full buffer went back for the next line.
     assert!(scratch.text.contains("a long prompt"));
 }
+
+#[test]
+fn filters_that_read_one_normalised_field_share_one_normalisation() {
+    use crate::eval::expr::{Form, Pred, Subject};
+    use crate::eval::literals::PatternSet;
+    // Kept fields, so that the event still has them after the parse.
+    let kept = ["text".to_string(), "text_norm".to_string()];
+    let mut projection = Projection::new(&Schema::default(), &kept);
+    let raw = projection.read("text");
+    let companion = projection.read("text_norm");
+    let cache = projection.norm(companion, raw);
+    assert_eq!(projection.norm(companion, raw), cache);
+    let matches = |pattern: &str| Pred::Matches {
+        negated: false,
+        subject: Subject::Norm {
+            companion,
+            raw,
+            form: Form::Exact,
+            cache,
+        },
+        patterns: Arc::new(PatternSet::new(&[pattern.to_string()]).unwrap()),
+    };
+    let first = projection.add_filter(matches("ignore previous"), &[]);
+    let second = projection.add_filter(matches("^ign"), &[]);
+    // Filters apply per event type; the default schema has none, so test them directly.
+    let mut scratch = Scratch::default();
+    let line =
+        r#"{"timestamp":"2026-01-01T00:00:00Z","event_type":"x","text":"IGNORE  Prev\u0456ous"}"#;
+    let mut event = projection
+        .parse_line(line, 0, 1, &mut scratch)
+        .unwrap()
+        .unwrap();
+    assert!(event.norms.is_empty(), "the cache goes back to the scratch");
+    event.norms = std::mem::take(&mut scratch.norms);
+    assert_eq!(event.norms.len(), 1);
+    assert!(event.norms[0].get().is_none());
+    let filters = [first, second].map(|id| projection.filters[usize::from(id)].clone());
+    assert!(filters.iter().all(|filter| filter.test(&event)));
+    assert_eq!(
+        event.norms[0].get().map(String::as_str),
+        Some("ignore previous")
+    );
+}
