@@ -23,7 +23,32 @@ const OCTET: &str = r"(?:25[0-5]|2[0-4][0-9]|1[0-9][0-9]|[1-9][0-9]|[0-9])";
 /// A text that Rust parses as an IPv4 address after trimming, with the
 /// address in group 1 (RE2 syntax, also Rust's `regex`).
 pub fn ipv4_text() -> String {
-    format!(r"^[{TRIMMED}]*({OCTET}(?:\.{OCTET}){{3}})[{TRIMMED}]*$")
+    format!(r"^[{TRIMMED}]*({})[{TRIMMED}]*$", ipv4_body())
+}
+
+/// A dotted quad as Rust's IPv4 parser takes it, without groups.
+fn ipv4_body() -> String {
+    format!(r"{OCTET}(?:\.{OCTET}){{3}}")
+}
+
+/// A text that Rust parses as an address of either family after trimming,
+/// with the address in group 1: [`ipv4_text`] and [`ipv6_text`] in one
+/// pattern (a dotted quad has no `:`, so no text matches both bodies).
+pub fn address_text() -> String {
+    address_pieces().concat()
+}
+
+/// [`address_text`] in five pieces: the white space before, `(`, the
+/// address, `)`, the white space after; for a writer that translates
+/// patterns without their groups (translate the first, third and fifth).
+pub fn address_pieces() -> [String; 5] {
+    [
+        format!(r"^[{TRIMMED}]*"),
+        "(".to_string(),
+        format!("{}|{}", ipv4_body(), ipv6_body()),
+        ")".to_string(),
+        format!(r"[{TRIMMED}]*$"),
+    ]
 }
 
 /// A text that Rust parses as an IPv6 address after trimming, with the
@@ -32,8 +57,13 @@ pub fn ipv4_text() -> String {
 /// a dotted IPv4 tail in the last two groups), which is what Rust's parser
 /// accepts; no zone index, no brackets.
 pub fn ipv6_text() -> String {
+    format!(r"^[{TRIMMED}]*({})[{TRIMMED}]*$", ipv6_body())
+}
+
+/// The nine forms of [`ipv6_text`], without groups.
+fn ipv6_body() -> String {
     let h16 = "[0-9A-Fa-f]{1,4}";
-    let ipv4 = format!(r"{OCTET}(?:\.{OCTET}){{3}}");
+    let ipv4 = ipv4_body();
     let ls32 = format!("(?:{h16}:{h16}|{ipv4})");
     let groups = |n: usize| {
         if n == 0 {
@@ -61,7 +91,7 @@ pub fn ipv6_text() -> String {
         format!("{}::{h16}", head(5)),
         format!("{}::", head(6)),
     ];
-    format!(r"^[{TRIMMED}]*({})[{TRIMMED}]*$", forms.join("|"))
+    forms.join("|")
 }
 
 /// A rule's networks as the evaluator reads them, one list per family, in
@@ -106,6 +136,22 @@ fn parse(text: &str) -> Option<(u128, u8)> {
         _ => return None,
     };
     Some((bits & mask(prefix), prefix))
+}
+
+/// Each network as the range of 128-bit addresses it holds, IPv4 ones as
+/// their IPv4-mapped IPv6 range (the evaluator's comparison), first and last
+/// address, in the rule's order without repeats. `None` when a network does
+/// not parse.
+pub fn mapped_ranges(networks: &[String]) -> Option<Vec<(u128, u128)>> {
+    let mut ranges = Vec::new();
+    for network in networks {
+        let (bits, prefix) = parse(network)?;
+        let range = (bits, bits | !mask(prefix));
+        if !ranges.contains(&range) {
+            ranges.push(range);
+        }
+    }
+    Some(ranges)
 }
 
 /// Splits networks by the family of the texts they can match.
@@ -256,6 +302,48 @@ mod tests {
                     "{dotted}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn ranges_are_the_mapped_first_and_last_addresses() {
+        let networks: Vec<String> = ["10.0.0.0/8", "::1/128", "fe80::/10", "10.1.2.3/8", "::/0"]
+            .map(String::from)
+            .to_vec();
+        let ranges = mapped_ranges(&networks).unwrap();
+        assert_eq!(
+            ranges,
+            [
+                (0xffff_0a00_0000, 0xffff_0aff_ffff),
+                (1, 1),
+                (0xfe80_u128 << 112, (0xfec0_u128 << 112) - 1),
+                (0, u128::MAX),
+            ]
+        );
+        assert!(mapped_ranges(&["10.0.0.0/33".to_string()]).is_none());
+    }
+
+    /// The combined pattern accepts what either family's does, with the
+    /// trimmed text in group 1.
+    #[test]
+    fn the_address_pattern_is_either_family() {
+        let both = Regex::new(&address_text()).unwrap();
+        for text in [
+            "10.1.2.3",
+            " \u{a0}::ffff:1.2.3.4\u{2003}",
+            "fe80::1",
+            "1.2.3.04",
+            "fe80::1%eth0",
+            "[::1]",
+            "",
+            "1:2:3:4:5:6:7:8:9",
+        ] {
+            let parsed = text.trim().parse::<IpAddr>().ok();
+            let captured = both
+                .captures(text)
+                .and_then(|captures| captures.get(1))
+                .map(|group| group.as_str());
+            assert_eq!(captured, parsed.map(|_| text.trim()), "{text:?}");
         }
     }
 

@@ -109,6 +109,17 @@ impl SqlDialect for DuckdbSql {
         }
     }
 
+    /// `regexp_replace` replaces the first match unless given the `g`
+    /// option; its rewrite names groups `\0`..`\9` (RE2's rewrite string,
+    /// <https://duckdb.org/docs/stable/sql/functions/regular_expressions>).
+    fn regex_replace(&self, value: &str, pattern: &str, rewrite: (&str, usize)) -> String {
+        let (prefix, group) = rewrite;
+        format!(
+            "regexp_replace({value}, {pattern}, {}, 'g')",
+            self.string(&format!("{prefix}\\{group}"))
+        )
+    }
+
     fn expand(&self, values: &[String]) -> String {
         format!("unnest([{}])", values.join(",\n      "))
     }

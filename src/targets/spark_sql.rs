@@ -106,6 +106,17 @@ impl SqlDialect for SparkSql {
         }
     }
 
+    /// `regexp_replace` replaces every match; its replacement names groups
+    /// `$0`..`$9`, as Java's `Matcher.replaceAll` does
+    /// (<https://spark.apache.org/docs/3.2.2/api/python/reference/api/pyspark.sql.functions.regexp_replace.html>).
+    fn regex_replace(&self, value: &str, pattern: &str, rewrite: (&str, usize)) -> String {
+        let (prefix, group) = rewrite;
+        format!(
+            "regexp_replace({value}, {pattern}, {})",
+            self.string(&format!("{prefix}${group}"))
+        )
+    }
+
     fn expand(&self, values: &[String]) -> String {
         format!("explode(array({}))", values.join(",\n      "))
     }

@@ -88,6 +88,11 @@ pub trait SqlDialect {
     /// and [`FingerprintStep::Label`].
     fn fingerprint_step(&self, step: FingerprintStep, value: &str) -> String;
 
+    /// Every match of `pattern` (a string literal) in `value` replaced by
+    /// `rewrite`: a literal prefix (digits only) and the text of a group
+    /// (0: the whole match).
+    fn regex_replace(&self, value: &str, pattern: &str, rewrite: (&str, usize)) -> String;
+
     /// One row per element of the list of `values`, as a `SELECT` item
     /// (the rows of a null element have a null column).
     fn expand(&self, values: &[String]) -> String;
@@ -126,6 +131,39 @@ pub fn query(
     mapping: &Mapping,
 ) -> Result<(String, QueryInfo), Vec<Problem>> {
     let mut printer = Printer::new(dialect, mapping);
+    let (body, info) = print_shape(&mut printer, rule, plan)?;
+    let (body, info) = match printer.syntax.address_steps(&printer.table) {
+        // An `in cidr` test reads the addresses computed once per event:
+        // the query is printed again over them.
+        Some(steps) => {
+            let mut over = Printer::new(dialect, mapping);
+            over.table = "addresses".to_string();
+            let (body, info) = print_shape(&mut over, rule, plan)?;
+            (with_steps(&steps, &body), info)
+        }
+        None => (body, info),
+    };
+    let header = format!(
+        "-- {}: {}\n-- Compiled by tripline from {}. Reads `{}` and `tripline_run` as run.py defines them.\n",
+        rule.id, rule.metadata.title, rule.file, printer.table
+    );
+    Ok((format!("{header}{body}"), info))
+}
+
+/// `steps` (`WITH` items) before a query's own.
+fn with_steps(steps: &str, body: &str) -> String {
+    match body.strip_prefix("WITH ") {
+        Some(rest) => format!("WITH {steps},\n{rest}"),
+        None => format!("WITH {steps}\n{body}"),
+    }
+}
+
+/// A rule's plan as the body of its query.
+fn print_shape(
+    printer: &mut Printer<'_>,
+    rule: &Rule,
+    plan: &Plan,
+) -> Result<(String, QueryInfo), Vec<Problem>> {
     let (body, info) = match &plan.shape {
         Shape::Match(source) => printer.matched(source, &plan.match_key),
         Shape::Window(window) => printer.window(window),
@@ -147,13 +185,9 @@ pub fn query(
         },
     };
     if !printer.problems.is_empty() {
-        return Err(printer.problems);
+        return Err(std::mem::take(&mut printer.problems));
     }
-    let header = format!(
-        "-- {}: {}\n-- Compiled by tripline from {}. Reads `{}` and `tripline_run` as run.py defines them.\n",
-        rule.id, rule.metadata.title, rule.file, printer.table
-    );
-    Ok((format!("{header}{body}"), info))
+    Ok((body, info))
 }
 
 struct Printer<'d> {
@@ -193,7 +227,11 @@ impl<'d> Printer<'d> {
     fn new(dialect: &'d dyn SqlDialect, mapping: &'d Mapping) -> Self {
         Printer {
             dialect,
-            syntax: SqlSyntax { dialect, mapping },
+            syntax: SqlSyntax {
+                dialect,
+                mapping,
+                addresses: Default::default(),
+            },
             table: mapping
                 .data_source
                 .first()

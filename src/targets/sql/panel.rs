@@ -68,7 +68,23 @@ pub fn panel_query(
     let (body, columns, bucket_ms, reads) = match &plan.body {
         PanelBody::Events(events) => {
             let (body, columns) = printer.panel_events(plan, events, &range);
-            (body, columns, events.bucket_ms, printer.table.clone())
+            let reads = printer.table.clone();
+            match printer.syntax.address_steps(&reads) {
+                // As for a rule: printed again over the computed addresses.
+                Some(steps) => {
+                    let mut over = Printer::new(dialect, mapping);
+                    over.table = "addresses".to_string();
+                    let (body, columns) = over.panel_events(plan, events, &range);
+                    printer.problems.extend(over.problems);
+                    (
+                        super::with_steps(&steps, &body),
+                        columns,
+                        events.bucket_ms,
+                        reads,
+                    )
+                }
+                None => (body, columns, events.bucket_ms, reads),
+            }
         }
         PanelBody::Alerts { bucket_ms } => {
             let (body, columns) = alerts(dialect, *bucket_ms, &range);

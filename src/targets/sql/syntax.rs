@@ -1,6 +1,8 @@
 //! [`Syntax`] for every SQL dialect: SQL's own operators, the dialect's
 //! functions for text and regexes, the shared RE2-family writer for patterns.
 
+use std::cell::RefCell;
+
 use super::{SqlDialect, symbol};
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::Mapping;
@@ -11,6 +13,17 @@ use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 pub(super) struct SqlSyntax<'d> {
     pub(super) dialect: &'d dyn SqlDialect,
     pub(super) mapping: &'d Mapping,
+    /// The fields an `in cidr` test reads the address of: the query reads
+    /// the events through [`SqlSyntax::address_steps`], which adds the
+    /// columns [`address_column`] names.
+    pub(super) addresses: RefCell<Vec<String>>,
+}
+
+/// The column of the 32 hex digits of a field's address (`''` when its
+/// text is no address); the runner's own columns, which start with `_`,
+/// never clash with the events' (see `check_field_name`).
+fn address_column(dialect: &dyn SqlDialect, column: &str, suffix: &str) -> String {
+    dialect.ident(&format!("_{column}_{suffix}"))
 }
 
 impl SqlSyntax<'_> {
@@ -20,6 +33,102 @@ impl SqlSyntax<'_> {
             .field(field)
             .map_or(field, |target| target.name.as_str());
         self.dialect.ident(name)
+    }
+
+    /// The column name of a field, unquoted.
+    fn column_name<'a>(&'a self, field: &'a str) -> &'a str {
+        self.mapping
+            .field(field)
+            .map_or(field, |target| target.name.as_str())
+    }
+
+    /// The address of every field an `in cidr` test read, as 32 lower-case
+    /// hex digits of its IPv6 form (IPv4 mapped, `::ffff:a.b.c.d`), which
+    /// compare as text as the numbers do: three steps over `table`, each a
+    /// `WITH` item, the last named `addresses`. `None` without such a test.
+    ///
+    /// 1. `address_text`: the address the evaluator parses, found by
+    ///    [`ir::network::address_text`] (text trimmed of Unicode white
+    ///    space, exactly Rust's address syntax), `''` when there is none.
+    ///    `regexp_extract` gives `''` when the pattern does not match, in
+    ///    DuckDB (<https://duckdb.org/docs/stable/sql/functions/regular_expressions>)
+    ///    and in Spark (<https://spark.apache.org/docs/3.4.0/api/python/reference/pyspark.sql/api/pyspark.sql.functions.regexp_extract.html>).
+    /// 2. `address_groups`: in lower case, an IPv4 address after `::ffff:`,
+    ///    a dotted quad as two groups of hex (`printf('%02x', ...)`, in
+    ///    DuckDB and in Spark 3.5,
+    ///    <https://spark.apache.org/docs/latest/api/python/reference/pyspark.sql/api/pyspark.sql.functions.printf.html>),
+    ///    then every group left-padded to four digits: `000` before each
+    ///    group, then of each group's run of zeros only as many kept as
+    ///    leave four digits (a group has at most four digits, so it then
+    ///    starts with at least three zeros and the greedy `0*` stops right
+    ///    where four digits remain).
+    /// 3. `addresses`: the groups without `:`, `::` replaced by the zeros
+    ///    the groups written do not fill (32 hex digits in all).
+    pub(super) fn address_steps(&self, table: &str) -> Option<String> {
+        let fields = self.addresses.borrow();
+        if fields.is_empty() {
+            return None;
+        }
+        let dialect = self.dialect;
+        let flavour = dialect.flavour();
+        // The address pattern in the engine's flavour: the writer drops
+        // groups, so the pieces around group 1 are translated one by one.
+        let address: String = ir::network::address_pieces()
+            .iter()
+            .enumerate()
+            .map(|(index, piece)| {
+                if index % 2 == 1 {
+                    piece.clone()
+                } else {
+                    re2::search_regex(flavour, piece, false).unwrap_or_default()
+                }
+            })
+            .collect();
+        let address = dialect.string(&address);
+        // Small patterns over the found address (ASCII, no line breaks),
+        // which read the same in RE2 and Java.
+        let quad = dialect.string(r"([0-9]+)\.([0-9]+)\.([0-9]+)\.([0-9]+)$");
+        let head = dialect.string("^(.*:)");
+        let pattern = |regex: &str| dialect.string(regex);
+        let mut texts = Vec::new();
+        let mut groups = Vec::new();
+        let mut hexes = Vec::new();
+        for field in fields.iter() {
+            let name = self.column_name(field);
+            let text = address_column(dialect, name, "text");
+            let grouped = address_column(dialect, name, "groups");
+            let hex = address_column(dialect, name, "hex");
+            texts.push(format!(
+                "regexp_extract({}, {address}, 1) AS {text}",
+                self.column(field)
+            ));
+            let octet = |group: usize| {
+                format!("printf('%02x', CAST(regexp_extract({text}, {quad}, {group}) AS INTEGER))")
+            };
+            let written = format!(
+                "CASE\n      WHEN {text} LIKE '%.%' THEN\n        CASE WHEN {text} LIKE '%:%' THEN lower(regexp_extract({text}, {head}, 1)) ELSE '::ffff:' END\n        || {} || {} || ':' || {} || {}\n      ELSE lower({text})\n    END",
+                octet(1),
+                octet(2),
+                octet(3),
+                octet(4)
+            );
+            let prefixed = dialect.regex_replace(&written, &pattern("[0-9a-f]+"), ("000", 0));
+            let padded = dialect.regex_replace(&prefixed, &pattern("0*([0-9a-f]{4})"), ("", 1));
+            groups.push(format!("{padded} AS {grouped}"));
+            hexes.push(format!(
+                "replace(replace({grouped}, '::', repeat('0', 32 - length(replace({grouped}, ':', '')))), ':', '') AS {hex}"
+            ));
+        }
+        let names: Vec<&str> = fields.iter().map(|field| self.column_name(field)).collect();
+        let names = names.join(", ");
+        Some(format!(
+            "address_text AS (\n  -- the address in {names} as tripline reads it (trimmed, IPv4 or IPv6), '' when there is none\n  SELECT *,\n    {}\n  FROM {table}\n),\n\
+             address_groups AS (\n  -- in lower case, IPv4 as ::ffff:a.b.c.d, a dotted quad as two hex groups, each group of four digits\n  SELECT *,\n    {}\n  FROM address_text\n),\n\
+             addresses AS (\n  -- the IPv6 address as 32 hex digits, `::` filled with zeros ('' when there is no address)\n  SELECT *,\n    {}\n  FROM address_groups\n)",
+            texts.join(",\n    "),
+            groups.join(",\n    "),
+            hexes.join(",\n    "),
+        ))
     }
 
     fn literal(&self, value: &Value) -> Option<String> {
@@ -120,6 +229,54 @@ impl Syntax for SqlSyntax<'_> {
             .regex_match(&column, &self.dialect.string(&pattern)))
     }
 
+    /// Always spelled by [`Syntax::cidr_total`].
+    fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
+        self.cidr_total(field, networks, false)
+            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
+    }
+
+    /// The field's address as 32 hex digits ([`SqlSyntax::address_steps`])
+    /// between the first and last address of a network, for each network;
+    /// a text that is no address has `''`, below every bound, so it is in
+    /// no network, and `not in cidr` asks for an address first: false
+    /// either way, as in the evaluator.
+    fn cidr_total(&self, field: &str, networks: &[String], negated: bool) -> Option<Spelled> {
+        let Some(ranges) = ir::network::mapped_ranges(networks) else {
+            return Some(Err(Unsupported(
+                "a network is not in CIDR notation".to_string(),
+            )));
+        };
+        {
+            let mut addresses = self.addresses.borrow_mut();
+            if !addresses.iter().any(|known| known == field) {
+                addresses.push(field.to_string());
+            }
+        }
+        let hex = address_column(self.dialect, self.column_name(field), "hex");
+        let tests: Vec<String> = ranges
+            .iter()
+            .map(|&(first, last)| {
+                let (first, last) = hex_bounds(first, last);
+                if first == last {
+                    format!("{hex} = '{first}'")
+                } else {
+                    format!("{hex} BETWEEN '{first}' AND '{last}'")
+                }
+            })
+            .collect();
+        let any = match tests.len() {
+            0 => self.constant(false),
+            1 if !negated => tests.into_iter().next().unwrap_or_default(),
+            1 => format!("({})", tests.concat()),
+            _ => self.or(tests),
+        };
+        Some(Ok(if negated {
+            format!("({hex} <> '' AND NOT {any})")
+        } else {
+            any
+        }))
+    }
+
     fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {
         let mut translated = Vec::new();
         for regex in patterns {
@@ -135,5 +292,48 @@ impl Syntax for SqlSyntax<'_> {
         Ok(self
             .dialect
             .regex_match(&column, &self.dialect.string(&translated.join("|"))))
+    }
+}
+
+/// A network's first and last address as the 32 lower-case hex digits
+/// [`SqlSyntax::address_steps`] writes addresses in.
+pub(super) fn hex_bounds(first: u128, last: u128) -> (String, String) {
+    (format!("{first:032x}"), format!("{last:032x}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bounds_are_fixed_width_lower_case_hex() {
+        let ranges = ir::network::mapped_ranges(&[
+            "10.0.0.0/8".to_string(),
+            "fe80::/10".to_string(),
+            "::/0".to_string(),
+        ])
+        .unwrap();
+        let bounds: Vec<(String, String)> = ranges
+            .iter()
+            .map(|&(first, last)| hex_bounds(first, last))
+            .collect();
+        assert_eq!(
+            bounds,
+            [
+                (
+                    "00000000000000000000ffff0a000000".to_string(),
+                    "00000000000000000000ffff0affffff".to_string()
+                ),
+                (
+                    "fe800000000000000000000000000000".to_string(),
+                    "febfffffffffffffffffffffffffffff".to_string()
+                ),
+                ("0".repeat(32), "f".repeat(32)),
+            ]
+        );
+        // Text order is number order at a fixed width.
+        let mut sorted = bounds.clone();
+        sorted.sort();
+        assert_eq!(sorted[0].0, "0".repeat(32));
     }
 }

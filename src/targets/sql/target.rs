@@ -50,19 +50,15 @@ pub trait SqlTarget: SqlDialect {
     fn column_type(&self, value_type: ValueType) -> &'static str;
 }
 
-/// The needs every SQL target supports.
-fn supports(need: Need) -> bool {
-    !matches!(need, Need::Cidr)
+/// The needs every SQL target supports: all of them (`in cidr` through
+/// the addresses `SqlSyntax::address_steps` computes).
+fn supports(_need: Need) -> bool {
+    true
 }
 
 /// Why a SQL target lacks a need.
 fn lacks_reason(target: &str, need: Need) -> String {
-    match need {
-        Need::Cidr => format!(
-            "{target} has no IP address type in its base install; the evaluator's address parsing has no exact SQL form"
-        ),
-        other => format!("{target} has no {}", other.description()),
-    }
+    format!("{target} has no {}", need.description())
 }
 
 /// The default mapping: canonical names, the target's column types, the `events` table.
