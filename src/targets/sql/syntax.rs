@@ -103,7 +103,9 @@ impl SqlSyntax<'_> {
                 self.column(field)
             ));
             let octet = |group: usize| {
-                format!("printf('%02x', CAST(regexp_extract({text}, {quad}, {group}) AS INTEGER))")
+                format!(
+                    "printf('%02x', TRY_CAST(regexp_extract({text}, {quad}, {group}) AS INTEGER))"
+                )
             };
             let written = format!(
                 "CASE\n      WHEN {text} LIKE '%.%' THEN\n        CASE WHEN {text} LIKE '%:%' THEN lower(regexp_extract({text}, {head}, 1)) ELSE '::ffff:' END\n        || {} || {} || ':' || {} || {}\n      ELSE lower({text})\n    END",
