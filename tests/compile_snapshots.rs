@@ -6,24 +6,20 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod pack_support;
+
 use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use insta::{Settings, assert_snapshot};
 use tripline::diagnostics::{ColorMode, render_human};
-use tripline::project::{LoadOptions, load};
 use tripline::targets;
 
 const SNAPSHOTS: &str = "tests/snapshots/compile";
 
 #[test]
 fn every_rule_for_every_target_matches_its_snapshot() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules")],
-        ..LoadOptions::default()
-    })
-    .expect("the shipped pack loads");
+    let project = pack_support::shipped_project();
     let pack = project.pack.as_ref().expect("the shipped pack checks");
     let registry = targets::registry();
     let mut expected = BTreeSet::new();

@@ -8,9 +8,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod pack_support;
 
-use tripline::project::{LoadOptions, load};
 use tripline::targets;
 
 /// The first per-character case class in `text`: a bracketed class holding
@@ -57,12 +56,7 @@ fn the_detector_finds_case_classes() {
 
 #[test]
 fn no_target_spells_per_character_case_classes() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules")],
-        ..LoadOptions::default()
-    })
-    .expect("the shipped pack loads");
+    let project = pack_support::shipped_project();
     let pack = project.pack.as_ref().expect("the shipped pack checks");
     let registry = targets::registry();
     let mut compiled = 0;

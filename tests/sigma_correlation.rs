@@ -7,6 +7,8 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod pack_support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -45,12 +47,7 @@ fn compile(
 
 #[test]
 fn every_shipped_window_rule_under_the_profile_matches_its_snapshot() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules")],
-        ..LoadOptions::default()
-    })
-    .expect("the shipped pack loads");
+    let project = pack_support::shipped_project();
     let pack = project.pack.as_ref().expect("the shipped pack checks");
     let mut compiled = Vec::new();
     for rule in &pack.rules {

@@ -7,11 +7,10 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod pack_support;
 
 use serde_yaml::Value as Yaml;
 use tripline::ir::case::fold_char;
-use tripline::project::{LoadOptions, load};
 use tripline::targets;
 
 /// The `(key, pattern)` of every `|re` value under `value`.
@@ -77,12 +76,7 @@ fn case_classes_are_found() {
 
 #[test]
 fn emitted_sigma_regexes_keep_to_the_subset_rsigma_reads() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules")],
-        ..LoadOptions::default()
-    })
-    .expect("the shipped pack loads");
+    let project = pack_support::shipped_project();
     let pack = project.pack.as_ref().expect("the shipped pack checks");
     let registry = targets::registry();
     let target = registry

@@ -11,10 +11,11 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
+mod pack_support;
+
 use std::collections::BTreeSet;
 use std::path::PathBuf;
 
-use tripline::project::{LoadOptions, load};
 use tripline::targets::splunk_spl::quote::search_pattern;
 
 /// Every `{pattern, case_insensitive}` object in a serialised value.
@@ -61,12 +62,7 @@ fn strings(value: &serde_yaml::Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn pcre2_runs_every_splunk_regex_of_the_pack_as_the_evaluator_does() {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).unwrap();
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules")],
-        ..LoadOptions::default()
-    })
-    .expect("the shipped pack loads");
+    let project = pack_support::shipped_project();
     let pack = project.pack.as_ref().expect("the shipped pack checks");
     let mut found = BTreeSet::new();
     regexes(&serde_json::to_value(pack).unwrap(), &mut found);
