@@ -104,54 +104,60 @@ def case_events(case):
     return [entry["event"] for entry in sorted(case["events"], key=lambda entry: entry["line"])]
 
 
-def cases(target_dir, fixtures_path):
+def compare_cases(target_dir, fixtures_path, pair):
+    """Runs `pair(scratch, number, case)` on every fixture case; it returns
+    None to skip the case, else a (title, expected, actual) to compare.
+    Returns the target, the cases compared, the expected alerts and the
+    disagreements."""
     fixtures = json.load(open(fixtures_path, encoding="utf-8"))
     failures = 0
     compared = 0
     alerts_compared = 0
     with tempfile.TemporaryDirectory() as scratch:
         for number, case in enumerate(fixtures["cases"]):
-            actual = run_case(target_dir, scratch, f"case-{number}", case, case_events(case))
-            expected = case["evaluator_alert_list"]
+            compared_pair = pair(scratch, number, case)
+            if compared_pair is None:
+                continue
+            title, expected, actual = compared_pair
             compared += 1
             alerts_compared += len(expected)
-            if not report(f"{case['rule']} / {case['case']} ({case['file']})", expected, actual):
+            if not report(title, expected, actual):
                 failures += 1
-    print(f"{fixtures['target']}: {compared} test cases, {alerts_compared} evaluator alerts, {failures} disagreements")
+    return fixtures["target"], compared, alerts_compared, failures
+
+
+def cases(target_dir, fixtures_path):
+    def pair(scratch, number, case):
+        actual = run_case(target_dir, scratch, f"case-{number}", case, case_events(case))
+        return f"{case['rule']} / {case['case']} ({case['file']})", case["evaluator_alert_list"], actual
+
+    target, compared, alerts, failures = compare_cases(target_dir, fixtures_path, pair)
+    print(f"{target}: {compared} test cases, {alerts} evaluator alerts, {failures} disagreements")
     return failures == 0 and compared > 0
 
 
 def fallback(target_dir, fixtures_path):
-    fixtures = json.load(open(fixtures_path, encoding="utf-8"))
-    failures = 0
-    compared = 0
-    alerts_compared = 0
-    with tempfile.TemporaryDirectory() as scratch:
-        for number, case in enumerate(fixtures["cases"]):
-            events = case_events(case)
-            queries = [text for path, text in case["artifacts"].items() if path.startswith("rules/")]
-            if not any("_norm" in text for text in queries):
-                continue
-            stripped = [{key: value for key, value in event.items() if not key.endswith("_norm")} for event in events]
-            raw_as_companion = [
-                {
-                    key: (event.get(key[: -len("_norm")]) if key.endswith("_norm") else value)
-                    for key, value in event.items()
-                    if not key.endswith("_norm") or key[: -len("_norm")] in event
-                }
-                for event in events
-            ]
-            without = run_case(target_dir, scratch, f"raw-{number}", case, stripped)
-            with_raw = run_case(target_dir, scratch, f"companion-{number}", case, raw_as_companion)
-            compared += 1
-            alerts_compared += len(with_raw)
-            if not report(f"{case['rule']} / {case['case']} (companions removed vs raw text as companion)", with_raw, without):
-                failures += 1
-    print(
-        f"{fixtures['target']}: the raw-field branch of norm(f) on {compared} test cases, "
-        f"{alerts_compared} alerts, {failures} disagreements"
-    )
-    return failures == 0 and alerts_compared > 0
+    def pair(scratch, number, case):
+        queries = [text for path, text in case["artifacts"].items() if path.startswith("rules/")]
+        if not any("_norm" in text for text in queries):
+            return None
+        events = case_events(case)
+        stripped = [{key: value for key, value in event.items() if not key.endswith("_norm")} for event in events]
+        raw_as_companion = [
+            {
+                key: (event.get(key[: -len("_norm")]) if key.endswith("_norm") else value)
+                for key, value in event.items()
+                if not key.endswith("_norm") or key[: -len("_norm")] in event
+            }
+            for event in events
+        ]
+        without = run_case(target_dir, scratch, f"raw-{number}", case, stripped)
+        with_raw = run_case(target_dir, scratch, f"companion-{number}", case, raw_as_companion)
+        return f"{case['rule']} / {case['case']} (companions removed vs raw text as companion)", with_raw, without
+
+    target, compared, alerts, failures = compare_cases(target_dir, fixtures_path, pair)
+    print(f"{target}: the raw-field branch of norm(f) on {compared} test cases, {alerts} alerts, {failures} disagreements")
+    return failures == 0 and alerts > 0
 
 
 def traffic(target_dir, events_path, eval_alerts_path):
