@@ -198,30 +198,14 @@ impl Projection {
 
     /// Requests a case-insensitive variant of a slot; returns its position.
     pub(crate) fn variant(&mut self, slot: u16, variant: Variant) -> u16 {
-        if let Some(position) = self
-            .variants
-            .iter()
-            .position(|entry| *entry == (slot, variant))
-        {
-            return position as u16;
-        }
-        self.variants.push((slot, variant));
-        (self.variants.len() - 1) as u16
+        intern(&mut self.variants, (slot, variant))
     }
 
     /// Requests the cache of a normalised field (`norm(raw)`, read from
     /// `companion` when the event has it), so that the filters that read it
     /// normalise it once per event; returns its position.
     pub(crate) fn norm(&mut self, companion: u16, raw: u16) -> u16 {
-        if let Some(position) = self
-            .norms
-            .iter()
-            .position(|entry| *entry == (companion, raw))
-        {
-            return position as u16;
-        }
-        self.norms.push((companion, raw));
-        (self.norms.len() - 1) as u16
+        intern(&mut self.norms, (companion, raw))
     }
 
     /// The index of an event type name.
@@ -479,6 +463,17 @@ mod names;
 mod reader;
 
 use names::NameTable;
+
+/// The position of `entry` in `entries`, added at the end the first time.
+fn intern<T: PartialEq>(entries: &mut Vec<T>, entry: T) -> u16 {
+    match entries.iter().position(|known| *known == entry) {
+        Some(position) => position as u16,
+        None => {
+            entries.push(entry);
+            (entries.len() - 1) as u16
+        }
+    }
+}
 
 #[cfg(test)]
 #[path = "projection_tests.rs"]
