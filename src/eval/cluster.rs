@@ -30,7 +30,7 @@
 
 use std::hash::BuildHasher;
 
-use super::condition::{Condition, Leaves, Number, percentile};
+use super::condition::{Condition, Leaves, percentile};
 use super::event::Event;
 use super::group::FastMap;
 use super::state::{Context, Evidence, Raised};
@@ -642,9 +642,83 @@ fn long_enough(text: &str, minimum: usize) -> bool {
     characters >= minimum
 }
 
-/// A closed window's group: its key (band from 0, then hashes), state and
-/// aggregate values.
-type Evaluated = (Box<[u32]>, GroupState, Vec<Option<Number>>);
+/// The open window's groups, kept for reuse from one window to the next:
+/// a window of a busy day has hundreds of thousands of band keys, most of
+/// them seen once, and building and dropping a state for each one was most
+/// of the shape's cost. Keys are stored end to end in one buffer, states in
+/// one vector whose slots a closed window leaves allocated (their sets and id
+/// buffers emptied, not freed), and the table maps a key's hash to its slot.
+#[derive(Debug, Default)]
+struct Groups {
+    /// Slot numbers, by key hash.
+    table: hashbrown::HashTable<u32>,
+    /// Every live key (band from 0, then its hashes), end to end.
+    words: Vec<u32>,
+    /// Per live slot: where its key starts in `words`, its length, its hash.
+    keys: Vec<(u32, u32, u64)>,
+    /// States; the first `keys.len()` are live, the rest wait for reuse.
+    states: Vec<GroupState>,
+}
+
+impl Groups {
+    fn len(&self) -> usize {
+        self.keys.len()
+    }
+
+    fn key(&self, slot: usize) -> &[u32] {
+        let (start, length, _) = self.keys[slot];
+        &self.words[start as usize..(start + length) as usize]
+    }
+
+    /// The state of `key`, created (or a waiting slot reused) at `time` when new.
+    fn state(&mut self, key: &[u32], time: i64, condition: &Condition) -> &mut GroupState {
+        let hash = hash_words(key);
+        let Groups {
+            table,
+            words,
+            keys,
+            states,
+        } = self;
+        let found = table
+            .find(hash, |slot| {
+                let (start, length, stored) = keys[*slot as usize];
+                stored == hash && &words[start as usize..(start + length) as usize] == key
+            })
+            .copied();
+        let slot = match found {
+            Some(slot) => slot as usize,
+            None => {
+                let slot = keys.len();
+                keys.push((words.len() as u32, key.len() as u32, hash));
+                words.extend_from_slice(key);
+                table.insert_unique(hash, slot as u32, |slot| keys[*slot as usize].2);
+                if let Some(state) = states.get_mut(slot) {
+                    state.reset(time);
+                } else {
+                    states.push(GroupState {
+                        aggregates: condition.new_states(),
+                        evidence: Evidence::new(time),
+                        context: Vec::new(),
+                    });
+                }
+                slot
+            }
+        };
+        &mut states[slot]
+    }
+
+    /// Forgets every group, keeping the memory for the next window.
+    fn clear(&mut self) {
+        self.table.clear();
+        self.words.clear();
+        self.keys.clear();
+    }
+}
+
+/// The hash of a group key.
+fn hash_words(key: &[u32]) -> u64 {
+    std::hash::BuildHasherDefault::<super::group::FastHasher>::default().hash_one(key)
+}
 
 /// A cluster rule's compiled form and state.
 #[derive(Debug)]
@@ -654,12 +728,14 @@ pub(crate) struct ClusterShape {
     length: i64,
     condition: Condition,
     current: Option<i64>,
-    /// Keyed by band (from 0) followed by the band's hashes.
-    groups: FastMap<Box<[u32]>, GroupState>,
+    /// The open window's groups, keyed by band (from 0) followed by the band's hashes.
+    groups: Groups,
     /// Boxed: its fixed arrays would make every shape as large.
     fingerprinter: Box<Fingerprinter>,
     /// A reused group key.
     key: Vec<u32>,
+    /// Reused leaves of the group being evaluated at a window's close.
+    leaves: Leaves,
 }
 
 impl ClusterShape {
@@ -676,11 +752,12 @@ impl ClusterShape {
             length: length.max(1),
             condition,
             current: None,
-            groups: FastMap::default(),
+            groups: Groups::default(),
             fingerprinter: Box::new(Fingerprinter::new(fingerprint::Sketch::for_similarity(
                 similarity,
             ))),
             key: Vec::new(),
+            leaves: Leaves::default(),
         }
     }
 
@@ -733,17 +810,7 @@ impl ClusterShape {
             self.key.clear();
             self.key.push(band as u32);
             self.key.extend_from_slice(self.fingerprinter.band(band));
-            let state = match self.groups.get_mut(self.key.as_slice()) {
-                Some(state) => state,
-                None => self
-                    .groups
-                    .entry(self.key.as_slice().into())
-                    .or_insert(GroupState {
-                        aggregates: self.condition.new_states(),
-                        evidence: Evidence::new(event.time),
-                        context: Vec::new(),
-                    }),
-            };
+            let state = self.groups.state(&self.key, event.time, &self.condition);
             self.condition.add(&mut state.aggregates, event);
             state.evidence.add_event(event, context);
         }
@@ -753,36 +820,41 @@ impl ClusterShape {
     /// condition holds, in fingerprint order.
     fn close(&mut self, start: i64, out: &mut Vec<Raised>) {
         let end = start.saturating_add(self.length);
-        let evaluated: Vec<Evaluated> = self
-            .groups
-            .drain()
-            .map(|(key, state)| {
-                let values = Condition::aggregate_values(&state.aggregates);
-                (key, state, values)
-            })
-            .collect();
-        let percentiles: Vec<Option<f64>> = self
-            .condition
-            .percentiles
-            .iter()
-            .map(|spec| {
-                let mut values: Vec<f64> = evaluated
+        let groups = &mut self.groups;
+        let condition = &self.condition;
+        let leaves = &mut self.leaves;
+        // Percentiles are across the window's groups: one pass for them first.
+        leaves.percentiles.clear();
+        for spec in &condition.percentiles {
+            let mut values: Vec<f64> = groups.states[..groups.len()]
+                .iter()
+                .filter_map(|state| {
+                    leaves.aggregates.clear();
+                    leaves
+                        .aggregates
+                        .extend(state.aggregates.iter().map(|state| state.value()));
+                    Condition::inner_value(&spec.inner, &leaves.aggregates)
+                })
+                .collect();
+            leaves
+                .percentiles
+                .push(percentile(&mut values, spec.percentile));
+        }
+        leaves.baselines.clear();
+        leaves.baselines.resize(condition.baselines.len(), None);
+        let mut raised: Vec<(usize, Raised)> = Vec::new();
+        for slot in 0..groups.len() {
+            leaves.aggregates.clear();
+            leaves.aggregates.extend(
+                groups.states[slot]
+                    .aggregates
                     .iter()
-                    .filter_map(|(_, _, values)| Condition::inner_value(&spec.inner, values))
-                    .collect();
-                percentile(&mut values, spec.percentile)
-            })
-            .collect();
-        let mut raised: Vec<(Box<[u32]>, Raised)> = Vec::new();
-        for (key, state, values) in evaluated {
-            let leaves = Leaves {
-                aggregates: values,
-                baselines: vec![None; self.condition.baselines.len()],
-                percentiles: percentiles.clone(),
-            };
-            if !self.condition.holds(&leaves) {
+                    .map(|state| state.value()),
+            );
+            if !condition.holds(leaves) {
                 continue;
             }
+            let key = groups.key(slot);
             let mut group = std::collections::BTreeMap::new();
             group.insert(
                 fingerprint::GROUP_NAME.to_string(),
@@ -791,16 +863,17 @@ impl ClusterShape {
             let alert = Raised {
                 time: end,
                 group,
-                evidence: state.evidence,
-                values: self.condition.report(&leaves),
+                evidence: std::mem::replace(&mut groups.states[slot].evidence, Evidence::new(0)),
+                values: condition.report(leaves),
                 context: Default::default(),
             };
-            raised.push((key, alert));
+            raised.push((slot, alert));
         }
         // One-digit bands, then fixed-width hex joined by one separator: the
         // keys' order is the text's.
-        raised.sort_by(|left, right| left.0.cmp(&right.0));
+        raised.sort_by(|left, right| groups.key(left.0).cmp(groups.key(right.0)));
         out.extend(raised.into_iter().map(|(_, alert)| alert));
+        groups.clear();
     }
 }
 

@@ -94,6 +94,28 @@ impl AggregateState {
         }
     }
 
+    /// Back to the state of no event, keeping a set's table.
+    pub(crate) fn reset(&mut self) {
+        match self {
+            AggregateState::Count(count) => *count = 0,
+            AggregateState::Distinct(set) => set.clear(),
+            AggregateState::Sum {
+                int,
+                float,
+                all_int,
+            } => {
+                *int = Some(0);
+                *float = 0.0;
+                *all_int = true;
+            }
+            AggregateState::Avg { sum, count } => {
+                *sum = 0.0;
+                *count = 0;
+            }
+            AggregateState::Min(value) | AggregateState::Max(value) => *value = None,
+        }
+    }
+
     /// Adds an event that passed the rule's filter (the aggregate's own filter is applied here).
     pub(crate) fn add(&mut self, spec: &AggregateSpec, event: &Event) {
         if let Some(filter) = spec.filter

@@ -250,6 +250,11 @@ impl ValueSet {
     pub(crate) fn len(&self) -> usize {
         self.table.len()
     }
+
+    /// Empties the set, keeping its table.
+    pub(crate) fn clear(&mut self) {
+        self.table.clear();
+    }
 }
 
 /// A map from group keys to state, looked up by borrowed event values.

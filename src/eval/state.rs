@@ -72,6 +72,16 @@ impl Evidence {
         }
     }
 
+    /// Empties it for reuse as the evidence of one event at `time`, keeping its buffer.
+    pub(crate) fn reset(&mut self, time: i64) {
+        self.first = time;
+        self.last = time;
+        self.count = 0;
+        self.ids.clear();
+        self.listed = 0;
+        self.truncated = false;
+    }
+
     fn add_with(&mut self, time: i64, context: &Context<'_>, write: impl FnOnce(&mut Vec<u8>)) {
         self.first = self.first.min(time);
         self.last = self.last.max(time);

@@ -38,6 +38,17 @@ pub(crate) struct GroupState {
     pub(crate) context: Vec<BTreeSet<Box<str>>>,
 }
 
+impl GroupState {
+    /// Empties the state for reuse by a new group whose first event is at `time`.
+    pub(crate) fn reset(&mut self, time: i64) {
+        self.aggregates
+            .iter_mut()
+            .for_each(super::condition::AggregateState::reset);
+        self.evidence.reset(time);
+        self.context.iter_mut().for_each(BTreeSet::clear);
+    }
+}
+
 /// Baseline history of one group: `(window start, inner value per baseline)`, oldest first.
 type History = VecDeque<(i64, Box<[Option<f64>]>)>;
 
