@@ -2,7 +2,7 @@
 
 Usage:
     python panel_check.py cases TRIPLINE RULES TARGET_DIR FIXTURES.json [merged]
-    python panel_check.py traffic TRIPLINE RULES TARGET_DIR EVENTS.jsonl
+    python panel_check.py traffic TRIPLINE RULES TARGET_DIR EVENTS.jsonl [PANEL...]
 
 Every panel query `tripline compile` wrote for the target
 (TARGET_DIR/dashboards.jsonl) is run by the target's own run.py
@@ -22,9 +22,12 @@ not compile are left out of the comparison, and said so.
 case's events in time order (with `merged`: once, on all the cases' events
 in one file; a case at a time runs every rule for an alerts panel once per
 case, which takes minutes).
-`traffic`: on one generated file. A panel the target refused (no line in
-dashboards.jsonl) is reported, not compared. Any difference fails, printing
-the panel and both row lists; so does a run that compared no row.
+`traffic`: on one events file (generated traffic, or a fixture written for
+a panel). A panel the target refused (no line in dashboards.jsonl) is
+reported, not compared. Any difference fails, printing the panel and both
+row lists; so does a run that compared no row, and a run in which one of the
+PANEL ids named after the file (`dashboard.panel`) compared no row, so that
+a fixture written for a panel cannot pass by matching nothing.
 """
 
 import json
@@ -64,8 +67,9 @@ def expected_rows(panel):
     return rows
 
 
-def compare(tripline, rules, target_dir, runner, events_path, title, scratch):
-    """(panels compared, rows compared, disagreements) on one events file."""
+def compare(tripline, rules, target_dir, runner, events_path, title, scratch, per_panel=None):
+    """(panels compared, rows compared, disagreements) on one events file;
+    each panel's compared rows are added to `per_panel` when given."""
     compiled = runner.shared.load_panels(target_dir)
     compiled_rules = {rule["rule_id"] for rule in runner.shared.load_rules(target_dir)}
     dashboards = sorted({panel["dashboard"] for panel in compiled})
@@ -89,6 +93,9 @@ def compare(tripline, rules, target_dir, runner, events_path, title, scratch):
             actual = entry["rows"]
             panels += 1
             rows += len(expected)
+            if per_panel is not None:
+                key = f"{dashboard}.{panel['id']}"
+                per_panel[key] = per_panel.get(key, 0) + len(expected)
             if not same_rows(expected, actual):
                 failures += 1
                 print(f"DISAGREE {dashboard}.{panel['id']} on {title}")
@@ -131,22 +138,28 @@ def cases(tripline, rules, target_dir, fixtures_path, merged):
     return totals[2] == 0 and totals[1] > 0
 
 
-def traffic(tripline, rules, target_dir, events_path):
+def traffic(tripline, rules, target_dir, events_path, required=()):
     runner = load_runner(target_dir, "panel_runner_traffic")
+    per_panel = {}
     with tempfile.TemporaryDirectory() as scratch:
-        panels, rows, failures = compare(tripline, rules, target_dir, runner, events_path, events_path, scratch)
+        panels, rows, failures = compare(
+            tripline, rules, target_dir, runner, events_path, events_path, scratch, per_panel
+        )
     print(
         f"{os.path.basename(os.path.normpath(target_dir))}: {panels} panels on {events_path}: {rows} preview rows, "
         f"{'agree' if failures == 0 else f'{failures} DISAGREE'}"
     )
-    return failures == 0 and rows > 0
+    empty = [panel for panel in required if per_panel.get(panel, 0) == 0]
+    for panel in empty:
+        print(f"NO ROWS {panel}: the events give it no row to compare (or it was not compiled)")
+    return failures == 0 and rows > 0 and not empty
 
 
 def main(argv):
     if len(argv) in (6, 7) and argv[1] == "cases" and (len(argv) == 6 or argv[6] == "merged"):
         return 0 if cases(argv[2], argv[3], argv[4], argv[5], len(argv) == 7) else 1
-    if len(argv) == 6 and argv[1] == "traffic":
-        return 0 if traffic(argv[2], argv[3], argv[4], argv[5]) else 1
+    if len(argv) >= 6 and argv[1] == "traffic":
+        return 0 if traffic(argv[2], argv[3], argv[4], argv[5], argv[6:]) else 1
     print(__doc__, file=sys.stderr)
     return 2
 
