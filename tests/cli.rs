@@ -30,6 +30,13 @@ fn temp_dir(name: &str) -> std::path::PathBuf {
     directory
 }
 
+/// Writes `source` to `file` in a fresh temp directory named after `name`; its path.
+fn rule_file(name: &str, file: &str, source: &str) -> String {
+    let rule = temp_dir(name).join(file);
+    std::fs::write(&rule, source).expect("write rule");
+    rule.to_string_lossy().into_owned()
+}
+
 #[test]
 fn check_passes_on_the_shipped_pack() {
     let output = tripline(&["check", "rules"]);
@@ -38,14 +45,11 @@ fn check_passes_on_the_shipped_pack() {
 
 #[test]
 fn check_exits_1_on_a_rule_error_and_points_at_it() {
-    let directory = temp_dir("typo");
-    let rule = directory.join("typo.tdl");
-    std::fs::write(
-        &rule,
+    let rule_path = rule_file(
+        "typo",
+        "typo.tdl",
         "rule local.typo {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  match inference where user_inptu contains \"x\"\n}\n",
-    )
-    .expect("write rule");
-    let rule_path = rule.to_string_lossy().into_owned();
+    );
     let output = tripline(&["check", "rules/schema", &rule_path]);
     assert_eq!(code(&output), 1, "{}", text(&output.stderr));
     let stderr = text(&output.stderr);
@@ -56,14 +60,11 @@ fn check_exits_1_on_a_rule_error_and_points_at_it() {
 
 #[test]
 fn a_context_clause_a_target_refuses_is_pointed_at_not_the_rule() {
-    let directory = temp_dir("context-refusal");
-    let rule = directory.join("ctx.tdl");
-    std::fs::write(
-        &rule,
+    let rule_path = rule_file(
+        "context-refusal",
+        "ctx.tdl",
         "rule local.ctx {\n  title: \"t\"\n  description: \"d\"\n  severity: high\n  category: behavioral\n  guide: \"g\"\n  match inference\n    group by src_ip within 1h\n    alert when count() >= 2 * baseline(count(), 1d)\n    context app\n}\n",
-    )
-    .expect("write rule");
-    let rule_path = rule.to_string_lossy().into_owned();
+    );
     for target in ["sentinel_kql", "elastic_esql"] {
         let output = tripline(&["check", "rules/schema", &rule_path, "--target", target]);
         assert_eq!(code(&output), 1, "{}", text(&output.stderr));
@@ -112,14 +113,11 @@ fn context_on_a_baseline_and_a_percentile_is_tested_and_compiled_where_exact() {
 
 #[test]
 fn check_target_reports_what_compile_would_refuse() {
-    let directory = temp_dir("portability");
-    let rule = directory.join("seq.tdl");
-    std::fs::write(
-        &rule,
+    let rule_path = rule_file(
+        "portability",
+        "seq.tdl",
         "rule local.seq {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  sequence by session_id within 5m {\n    inference where user_input contains \"a\";\n    inference where user_input contains \"b\";\n  }\n}\n",
-    )
-    .expect("write rule");
-    let rule_path = rule.to_string_lossy().into_owned();
+    );
     // Plain `check` is about the language: the rule is fine.
     let output = tripline(&["check", "rules/schema", &rule_path]);
     assert_eq!(code(&output), 0, "{}", text(&output.stderr));
@@ -175,10 +173,11 @@ fn unknown_flags_are_usage_errors() {
 
 #[test]
 fn json_diagnostics_are_one_object_per_line() {
-    let directory = temp_dir("json");
-    let rule = directory.join("broken.tdl");
-    std::fs::write(&rule, "rule a.b { match inference where x = 1 }\n").expect("write rule");
-    let rule_path = rule.to_string_lossy().into_owned();
+    let rule_path = rule_file(
+        "json",
+        "broken.tdl",
+        "rule a.b { match inference where x = 1 }\n",
+    );
     let output = tripline(&["check", "--message-format", "json", &rule_path]);
     assert_eq!(code(&output), 1);
     let stderr = text(&output.stderr);

@@ -829,10 +829,7 @@ impl ClusterShape {
             let mut values: Vec<f64> = groups.states[..groups.len()]
                 .iter()
                 .filter_map(|state| {
-                    leaves.aggregates.clear();
-                    leaves
-                        .aggregates
-                        .extend(state.aggregates.iter().map(|state| state.value()));
+                    Condition::aggregate_values_into(&state.aggregates, &mut leaves.aggregates);
                     Condition::inner_value(&spec.inner, &leaves.aggregates)
                 })
                 .collect();
@@ -844,12 +841,9 @@ impl ClusterShape {
         leaves.baselines.resize(condition.baselines.len(), None);
         let mut raised: Vec<(usize, Raised)> = Vec::new();
         for slot in 0..groups.len() {
-            leaves.aggregates.clear();
-            leaves.aggregates.extend(
-                groups.states[slot]
-                    .aggregates
-                    .iter()
-                    .map(|state| state.value()),
+            Condition::aggregate_values_into(
+                &groups.states[slot].aggregates,
+                &mut leaves.aggregates,
             );
             if !condition.holds(leaves) {
                 continue;

@@ -288,6 +288,12 @@ impl Condition {
         states.iter().map(AggregateState::value).collect()
     }
 
+    /// [`Self::aggregate_values`] into a reused buffer.
+    pub(crate) fn aggregate_values_into(states: &[AggregateState], out: &mut Vec<Option<Number>>) {
+        out.clear();
+        out.extend(states.iter().map(AggregateState::value));
+    }
+
     /// The value of an inner expression (of a baseline or percentile) on a group's aggregates.
     pub(crate) fn inner_value(inner: &Cond, aggregates: &[Option<Number>]) -> Option<f64> {
         let leaves = Leaves {
