@@ -1,6 +1,7 @@
 //! `in cidr` per target. sentinel_kql: one test per address family, each
 //! against the networks that can hold its texts, and false on a text that is
-//! no address whether negated or not, as in the evaluator; splunk_spl refuses it;
+//! no address whether negated or not, as in the evaluator; splunk_spl computes the
+//! address as 32 hex digits and tests network prefixes;
 //! kibana_kql takes both families on `ip` fields.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
@@ -61,14 +62,43 @@ fn not_in_cidr_is_false_on_text_that_is_no_address() {
 }
 
 #[test]
-fn splunk_refuses_network_membership() {
-    let problems =
-        compile("splunk_spl", "splunk", r#"target_ip in cidr("10.0.0.0/8")"#).unwrap_err();
+fn splunk_tests_the_address_as_hex_digits_computed_before_the_where() {
+    let search = compile(
+        "splunk_spl",
+        "splunk",
+        r#"target_ip in cidr("10.0.0.0/8", "fe80::/10")"#,
+    )
+    .unwrap();
+    let eval = search
+        .find("| eval tripline_target_ip_trimmed = replace(target_ip, ")
+        .expect("the address is computed");
+    let test = search
+        .find(r#"match(tripline_target_ip_hex, "^(?:00000000000000000000ffff0a|fe[89ab])")"#)
+        .unwrap_or_else(|| panic!("the networks are prefixes of the mapped hex: {search}"));
+    assert!(eval < test, "{search}");
+    // IPv4 is written IPv4-mapped, each octet as two hex digits.
     assert!(
-        problems
-            .iter()
-            .any(|problem| problem.contains("IPv4-mapped")),
-        "{problems:?}"
+        search.contains(r#""::ffff:") . printf("%02x%02x:%02x%02x""#),
+        "{search}"
+    );
+    assert!(
+        search.contains("| fields - tripline_target_ip_trimmed, tripline_target_ip_address, tripline_target_ip_octets, tripline_target_ip_groups, tripline_target_ip_hex"),
+        "the helpers are dropped: {search}"
+    );
+    assert!(!search.contains("cidrmatch"), "{search}");
+}
+
+#[test]
+fn splunk_not_in_cidr_asks_for_an_address_first() {
+    let search = compile(
+        "splunk_spl",
+        "splunk_not",
+        r#"target_ip not in cidr("10.0.0.0/8")"#,
+    )
+    .unwrap();
+    assert!(
+        search.contains(r#"(tripline_target_ip_hex != "" AND NOT match(tripline_target_ip_hex, "^(?:00000000000000000000ffff0a)"))"#),
+        "{search}"
     );
 }
 

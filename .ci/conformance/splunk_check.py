@@ -66,6 +66,8 @@ FUNCTIONS = {
     "mvmap", "mvdedup", "mvsort", "mvjoin", "mvcount", "md5", "lower", "substr",
     # dashboard panels: baselines' later buckets and the merge of their rows
     "mvrange", "first",
+    # `in cidr`: an address as 32 hex digits (text, conversion and comparison functions)
+    "like", "printf", "tonumber",
 }
 KEYWORDS = {"AND", "OR", "NOT", "AS", "by", "OR"}
 REQUIRED_KEYS = {

@@ -232,6 +232,57 @@ def load_runner(directory, name):
     return module
 
 
+def write_probes(scratch, schema, texts):
+    """Writes a content repository with the probe rules into `scratch`, and
+    events.jsonl: one `tool_call` per text (two more without `target_ip`,
+    one of them `null`). Returns the events file and each event's text by id."""
+    os.makedirs(os.path.join(scratch, "rules"))
+    with open(os.path.join(scratch, "tripline.yaml"), "w", encoding="utf-8") as handle:
+        handle.write(f"packs: [{json.dumps(schema)}]\nrules: [rules]\n")
+    with open(os.path.join(scratch, "rules", "probes.tdl"), "w", encoding="utf-8") as handle:
+        handle.write("\n".join(rule(rule_id, test) for rule_id, test in RULES.items()))
+    events_path = os.path.join(scratch, "events.jsonl")
+    by_id = {}
+    with open(events_path, "w", encoding="utf-8") as handle:
+        for number, text in enumerate(texts + [None, None]):
+            event = {
+                "event_id": f"e{number}",
+                "timestamp": f"2026-03-03T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}Z",
+                "event_type": "tool_call",
+                "session_id": "s1",
+                "tool_name": "http_get",
+            }
+            if text is not None:
+                event["target_ip"] = text
+            elif number % 2:
+                event["target_ip"] = None
+            by_id[event["event_id"]] = text
+            handle.write(json.dumps(event) + "\n")
+    return events_path, by_id
+
+
+def evaluator_alerts(tripline, scratch, events_path, count):
+    """The ids of the events `tripline eval` alerts on, per probe rule; None
+    (after saying why) when a rule alerts on none or on all of `count`."""
+    evaluated = subprocess.run(
+        [tripline, "eval", "--events", events_path],
+        cwd=scratch,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    expected = {rule_id: set() for rule_id in RULES}
+    for line in evaluated.splitlines():
+        if line.strip():
+            alert = json.loads(line)
+            expected[alert["rule_id"]].update(alert["event_ids"])
+    for rule_id, ids in expected.items():
+        if not ids or len(ids) == count:
+            print(f"the evaluator alerts on {len(ids)} of {count} events for {rule_id}: no test")
+            return None
+    return expected
+
+
 def main(argv):
     if len(argv) < 3:
         print(__doc__)
@@ -241,44 +292,10 @@ def main(argv):
     rng = random.Random(13)
     texts = address_texts(rng, 4000)
     with tempfile.TemporaryDirectory() as scratch:
-        os.makedirs(os.path.join(scratch, "rules"))
-        with open(os.path.join(scratch, "tripline.yaml"), "w", encoding="utf-8") as handle:
-            handle.write(f"packs: [{json.dumps(schema)}]\nrules: [rules]\n")
-        with open(os.path.join(scratch, "rules", "probes.tdl"), "w", encoding="utf-8") as handle:
-            handle.write("\n".join(rule(rule_id, test) for rule_id, test in RULES.items()))
-        events_path = os.path.join(scratch, "events.jsonl")
-        by_id = {}
-        with open(events_path, "w", encoding="utf-8") as handle:
-            for number, text in enumerate(texts + [None, None]):
-                event = {
-                    "event_id": f"e{number}",
-                    "timestamp": f"2026-03-03T{number // 3600 % 24:02d}:{number // 60 % 60:02d}:{number % 60:02d}Z",
-                    "event_type": "tool_call",
-                    "session_id": "s1",
-                    "tool_name": "http_get",
-                }
-                if text is not None:
-                    event["target_ip"] = text
-                elif number % 2:
-                    event["target_ip"] = None
-                by_id[event["event_id"]] = text
-                handle.write(json.dumps(event) + "\n")
-        evaluated = subprocess.run(
-            [tripline, "eval", "--events", events_path],
-            cwd=scratch,
-            check=True,
-            capture_output=True,
-            text=True,
-        ).stdout
-        expected = {rule_id: set() for rule_id in RULES}
-        for line in evaluated.splitlines():
-            if line.strip():
-                alert = json.loads(line)
-                expected[alert["rule_id"]].update(alert["event_ids"])
-        for rule_id, ids in expected.items():
-            if not ids or len(ids) == len(by_id):
-                print(f"the evaluator alerts on {len(ids)} of {len(by_id)} events for {rule_id}: no test")
-                return 1
+        events_path, by_id = write_probes(scratch, schema, texts)
+        expected = evaluator_alerts(tripline, scratch, events_path, len(by_id))
+        if expected is None:
+            return 1
         out = os.path.join(scratch, "out")
         subprocess.run(
             [tripline, "compile", *(f"--target={target}" for target in targets), "--out", out],

@@ -51,6 +51,12 @@ pub fn address_pieces() -> [String; 5] {
     ]
 }
 
+/// The white space `str::trim` removes at either end of a text: every
+/// match of this pattern (RE2 syntax), replaced by nothing, trims it.
+pub fn trimmed_ends() -> String {
+    format!(r"^[{TRIMMED}]+|[{TRIMMED}]+$")
+}
+
 /// A text that Rust parses as an IPv6 address after trimming, with the
 /// address in group 1: the nine forms of RFC 3986's `IPv6address` (groups of
 /// one to four hex digits, at most one `::` standing for at least one group,
@@ -152,6 +158,45 @@ pub fn mapped_ranges(networks: &[String]) -> Option<Vec<(u128, u128)>> {
         }
     }
     Some(ranges)
+}
+
+/// Each network as a pattern over the 32 lower-case hex digits of an
+/// address's IPv4-mapped IPv6 form: the digits its prefix fixes, then, when
+/// the prefix ends inside a digit, the class of the digits that keep its
+/// leading bits (`fe80::/10` is `fe[89ab]`). A 32-digit text matches the
+/// pattern at its start exactly when the address is in the network; every
+/// pattern needs at least one digit, so an empty text matches none. In the
+/// rule's order without repeats; `None` when a network does not parse.
+pub fn hex_prefixes(networks: &[String]) -> Option<Vec<String>> {
+    let mut patterns = Vec::new();
+    for network in networks {
+        let (bits, prefix) = parse(network)?;
+        let digits = format!("{bits:032x}");
+        let whole = usize::from(prefix / 4);
+        let mut pattern = digits[..whole].to_string();
+        let partial = u32::from(prefix % 4);
+        if partial > 0 || whole == 0 {
+            // The digit after the fixed ones: its top `partial` bits are the
+            // network's, the rest take every value.
+            let next = u32::from_str_radix(&digits[whole..=whole], 16).ok()?;
+            let free = (1u32 << (4 - partial)) - 1;
+            let first = next & !free;
+            let class: String = (first..=first + free)
+                .filter_map(|digit| char::from_digit(digit, 16))
+                .collect();
+            if class.len() == 1 {
+                pattern.push_str(&class);
+            } else if class.len() == 16 {
+                pattern.push_str("[0-9a-f]");
+            } else {
+                pattern.push_str(&format!("[{class}]"));
+            }
+        }
+        if !patterns.contains(&pattern) {
+            patterns.push(pattern);
+        }
+    }
+    Some(patterns)
 }
 
 /// Splits networks by the family of the texts they can match.
@@ -302,6 +347,55 @@ mod tests {
                     "{dotted}"
                 );
             }
+        }
+    }
+
+    #[test]
+    fn hex_prefixes_match_exactly_the_addresses_of_their_networks() {
+        let networks: Vec<String> = [
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "::1/128",
+            "fe80::/10",
+            "fc00::/7",
+            "::/0",
+            "::ffff:100.64.0.0/106",
+            "203.0.113.7/32",
+            "2001:db8:85a3::/47",
+        ]
+        .map(String::from)
+        .to_vec();
+        let patterns = hex_prefixes(&networks).unwrap();
+        assert_eq!(patterns[0], "00000000000000000000ffff0a");
+        assert_eq!(patterns[1], "00000000000000000000ffffac1");
+        assert_eq!(patterns[3], "fe[89ab]");
+        assert_eq!(patterns[4], "f[cd]");
+        assert_eq!(patterns[5], "[0-9a-f]");
+        let mut state: u64 = 0x2545_f491_4f6c_dd1d;
+        let mut next = || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for _ in 0..20_000 {
+            let network = &networks[(next() % networks.len() as u64) as usize];
+            let (bits, prefix) = parse(network).unwrap();
+            // Half the addresses inside the network, half anywhere.
+            let random = (u128::from(next()) << 64) | u128::from(next());
+            let address = if next() % 2 == 0 {
+                bits | (random & !mask(prefix))
+            } else {
+                random
+            };
+            let hex = format!("{address:032x}");
+            let pattern = hex_prefixes(std::slice::from_ref(network)).unwrap();
+            let pattern = Regex::new(&format!("^(?:{})", pattern[0])).unwrap();
+            assert_eq!(
+                pattern.is_match(&hex),
+                address & mask(prefix) == bits,
+                "{hex} in {network}"
+            );
         }
     }
 

@@ -134,17 +134,10 @@ pub fn tuple_rows(groups: &[(String, Vec<Vec<String>>)]) -> Vec<Vec<String>> {
 /// alias, an index name): `tripline_` and the name, characters other than
 /// ASCII letters, digits and `_` as `_`, lowercase.
 pub fn shipped_name(lookup: &str) -> String {
-    let name: String = lookup
-        .chars()
-        .map(|character| {
-            if character.is_ascii_alphanumeric() {
-                character.to_ascii_lowercase()
-            } else {
-                '_'
-            }
-        })
-        .collect();
-    format!("tripline_{name}")
+    format!(
+        "tripline_{}",
+        crate::targets::lower::identifier_part(lookup)
+    )
 }
 
 /// The shipped keys a case-insensitive membership test of `rows` reads

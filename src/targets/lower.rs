@@ -112,6 +112,20 @@ pub fn scalar_text(value: &Value) -> Option<String> {
     }
 }
 
+/// A text as part of an identifier every target accepts: ASCII letters and
+/// digits lowercased, every other character `_`.
+pub fn identifier_part(text: &str) -> String {
+    text.chars()
+        .map(|character| {
+            if character.is_ascii_alphanumeric() {
+                character.to_ascii_lowercase()
+            } else {
+                '_'
+            }
+        })
+        .collect()
+}
+
 /// The operator with its sides swapped: `c < f` is `f > c`.
 pub fn mirror(op: CompareOp) -> CompareOp {
     match op {

@@ -202,16 +202,7 @@ impl Selections<'_> {
 
     /// Adds a selection named after `stem` and returns its name.
     fn selection(&self, stem: &str, value: Yaml) -> String {
-        let stem: String = stem
-            .chars()
-            .map(|character| {
-                if character.is_ascii_alphanumeric() {
-                    character.to_ascii_lowercase()
-                } else {
-                    '_'
-                }
-            })
-            .collect();
+        let stem = crate::targets::lower::identifier_part(stem);
         let mut made = self.made.borrow_mut();
         let count = made.names.entry(stem.clone()).or_insert(0);
         *count += 1;

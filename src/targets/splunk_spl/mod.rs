@@ -118,20 +118,8 @@ impl Target for SplunkSpl {
                 | Need::Sequence
                 | Need::SequenceRepeat
                 | Need::Cluster
+                | Need::Cidr
         )
-    }
-
-    fn lacks_reason(&self, need: Need) -> String {
-        match need {
-            // An address text of either family can fall in a network of
-            // either (`::ffff:10.0.0.1` is in `10.0.0.0/8`: IPv4 compares as
-            // IPv4-mapped IPv6), and the search reference documents
-            // `cidrmatch()` for neither IPv6 nor IPv4-mapped spellings.
-            Need::Cidr => format!(
-                "{ID} has no exact network membership test: cidrmatch() is not documented to match IPv6 or IPv4-mapped addresses (`::ffff:10.0.0.1` is in 10.0.0.0/8 here)"
-            ),
-            other => format!("{ID} has no {}", other.description()),
-        }
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {

@@ -52,12 +52,7 @@ pub fn rule_search(
     data_source_macro: &str,
 ) -> Result<Search, Vec<Problem>> {
     let mut printer = Printer {
-        spl: Spl {
-            mapping,
-            lookups: &pack.lookups,
-            joinable: std::cell::Cell::new(false),
-            joins: std::cell::RefCell::new(Vec::new()),
-        },
+        spl: Spl::new(mapping, &pack.lookups),
         problems: Vec::new(),
         computed: None,
     };
@@ -181,6 +176,15 @@ pub fn rule_search(
             return Err(printer.problems);
         }
     };
+    let mut search = search;
+    // The addresses are computed before any test reads them, and dropped
+    // at the end.
+    let helpers = printer.spl.insert_address_eval(&mut search.lines);
+    if !helpers.is_empty() {
+        search
+            .lines
+            .push(format!("| fields - {}", helpers.join(", ")));
+    }
     if printer.problems.is_empty() {
         Ok(search)
     } else {

@@ -4,8 +4,8 @@
 //! `isnotnull(field)`, so `NOT`, `AND` and `OR` mean what they mean in the
 //! evaluator whatever SPL does with nulls. Text is matched with `match()`
 //! and a PCRE pattern from [`super::quote`]; numbers are compared as numbers.
-//! Network membership has no exact form (see `lacks_reason` in the module
-//! root).
+//! Network membership reads the address as 32 hex digits that an `eval`
+//! before the search's `where` computes ([`Spl::address_eval`]).
 //!
 //! A spelled test may be a bare disjunction (`a OR b`): every place that
 //! embeds one (the rule's `AND`/`OR`/`NOT`, a guard, a `where` or an `if()`)
@@ -37,9 +37,138 @@ pub(super) struct Spl<'a> {
     pub(super) joinable: Cell<bool>,
     /// The lookups the filter being spelled needs, in order.
     pub(super) joins: RefCell<Vec<Join>>,
+    /// The fields an `in cidr` test read, canonical names in order: their
+    /// addresses are computed by [`Spl::address_eval`].
+    pub(super) addresses: RefCell<Vec<String>>,
 }
 
-impl Spl<'_> {
+/// The helper fields of a field's address, from its mapped name: the text
+/// trimmed, the address (or `""`), its dotted quad's octets, its groups of
+/// four hex digits, and its 32 hex digits.
+fn address_helpers(name: &str) -> [String; 5] {
+    let safe = lower::identifier_part(name);
+    ["trimmed", "address", "octets", "groups", "hex"].map(|step| format!("tripline_{safe}_{step}"))
+}
+
+impl<'a> Spl<'a> {
+    /// A printer of tests over the mapped fields, reading the pack's lookups.
+    pub(super) fn new(mapping: &'a Mapping, lookups: &'a BTreeMap<String, ir::Lookup>) -> Self {
+        Spl {
+            mapping,
+            lookups,
+            joinable: Cell::new(false),
+            joins: RefCell::new(Vec::new()),
+            addresses: RefCell::new(Vec::new()),
+        }
+    }
+
+    /// Inserts [`Spl::address_eval`] after the first line of a search (its
+    /// data source and event-type terms), before any test reads an address;
+    /// returns its helper fields.
+    pub(super) fn insert_address_eval(&self, lines: &mut Vec<String>) -> Vec<String> {
+        match self.address_eval() {
+            Some((eval, helpers)) => {
+                lines.insert(1.min(lines.len()), eval);
+                helpers
+            }
+            None => Vec::new(),
+        }
+    }
+
+    /// The `eval` that computes the address of every field an `in cidr`
+    /// test read, as 32 lower-case hex digits of its IPv6 form (IPv4 as
+    /// IPv4-mapped, `::ffff:a.b.c.d`, as the evaluator compares it), `""`
+    /// when the text is no address; and the helper fields it adds. `None`
+    /// without such a test. The steps are those of the SQL targets (see
+    /// `targets::sql::syntax`, where DuckDB and Spark run them against the
+    /// evaluator), each with a documented SPL function:
+    ///
+    /// 1. `address`: the trimmed address when the text is exactly one in
+    ///    Rust's syntax ([`ir::network::address_text`] in PCRE) once the
+    ///    white space `str::trim` removes is cut from both ends (`replace`
+    ///    of every match), lower-cased, with `match()`
+    ///    (<https://help.splunk.com/splunk-enterprise/spl-search-reference/9.4/evaluation-functions/text-functions>);
+    /// 2. `octets`: the dotted quad after the last `:` split at the dots
+    ///    (`split`, `mvindex`: multivalue eval functions);
+    /// 3. `groups`: a dotted quad written as two groups of hex digits with
+    ///    `printf("%02x%02x:%02x%02x", ...)`, after `::ffff:` when the text
+    ///    is IPv4
+    ///    (<https://docs.splunk.com/Documentation/Splunk/9.1.1/SearchReference/ConversionFunctions>,
+    ///    C's flags and widths), then every group left-padded to four digits
+    ///    (`000` before each, then of its leading zeros only those that
+    ///    leave four digits);
+    /// 4. `hex`: the groups without `:`, `::` replaced by the zeros the
+    ///    written groups leave of 32 digits (`substr` of 32 zeros; `len`
+    ///    counts characters).
+    pub(super) fn address_eval(&self) -> Option<(String, Vec<String>)> {
+        let fields = self.addresses.borrow();
+        if fields.is_empty() {
+            return None;
+        }
+        // White space at either end, and the address of either family, as
+        // the evaluator reads them ([`ir::network::address_pieces`]).
+        let pieces = ir::network::address_pieces();
+        let trim = search_pattern(&ir::network::trimmed_ends(), false).ok()?;
+        let address = search_pattern(&format!("^(?:{})$", pieces[2]), false).ok()?;
+        let q = |text: &str| spl_string(text);
+        let mut assignments = Vec::new();
+        let mut helpers = Vec::new();
+        for field in fields.iter() {
+            let reference = self.field(field).ok()?;
+            let name = self.mapping.field(field)?.name.clone();
+            let [trimmed, text, octets, groups, hex] = address_helpers(&name);
+            assignments.push(format!(
+                "{trimmed} = replace({reference}, {}, {})",
+                q(&trim),
+                q("")
+            ));
+            assignments.push(format!(
+                "{text} = if(isnotnull({trimmed}) AND match({trimmed}, {}), lower({trimmed}), {})",
+                q(&address),
+                q("")
+            ));
+            assignments.push(format!(
+                "{octets} = split(replace({text}, {}, {}), {})",
+                q("^.*:"),
+                q(""),
+                q(".")
+            ));
+            let octet = |index: usize| format!("tonumber(mvindex({octets}, {index}))");
+            let written = format!(
+                "if(like({text}, {}), if(like({text}, {}), replace({text}, {}, {}), {}) . printf({}, {}, {}, {}, {}), {text})",
+                q("%.%"),
+                q("%:%"),
+                q("^(.*:).*$"),
+                q("\\1"),
+                q("::ffff:"),
+                q("%02x%02x:%02x%02x"),
+                octet(0),
+                octet(1),
+                octet(2),
+                octet(3)
+            );
+            assignments.push(format!(
+                "{groups} = replace(replace({written}, {}, {}), {}, {})",
+                q("([0-9a-f]+)"),
+                q("000\\1"),
+                q("0*([0-9a-f]{4})"),
+                q("\\1")
+            ));
+            assignments.push(format!(
+                "{hex} = replace(if(like({groups}, {}), replace({groups}, {}, substr({}, 1, 32 - len(replace({groups}, {}, {})))), {groups}), {}, {})",
+                q("%::%"),
+                q("::"),
+                q(&"0".repeat(32)),
+                q(":"),
+                q(""),
+                q(":"),
+                q("")
+            ));
+            helpers.extend([trimmed, text, octets, groups, hex]);
+        }
+        Some((format!("| eval {}", assignments.join(", ")), helpers))
+    }
+
     /// A mapped field reference.
     pub(super) fn field(&self, canonical: &str) -> Result<String, Unsupported> {
         let Some(field) = self.mapping.field(canonical) else {
@@ -244,6 +373,49 @@ impl Syntax for Spl<'_> {
             tests.push(format!("match({field}, {})", spl_string(&pattern)));
         }
         Ok(tests.join(" OR "))
+    }
+
+    /// Always spelled by [`Syntax::cidr_total`].
+    fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
+        self.cidr_total(field, networks, false)
+            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
+    }
+
+    /// The field's address as 32 hex digits ([`Spl::address_eval`]) tested
+    /// at its start against the digits each network fixes
+    /// ([`ir::network::hex_prefixes`]); a text that is no address has `""`,
+    /// which no pattern matches, and `not in cidr` asks for an address
+    /// first: false either way, as in the evaluator.
+    fn cidr_total(&self, field: &str, networks: &[String], negated: bool) -> Option<Spelled> {
+        let Some(prefixes) = ir::network::hex_prefixes(networks) else {
+            return Some(Err(Unsupported(
+                "a network is not in CIDR notation".to_string(),
+            )));
+        };
+        if let Err(problem) = self.field(field) {
+            return Some(Err(problem));
+        }
+        let name = self.mapping.field(field)?.name.clone();
+        {
+            let mut addresses = self.addresses.borrow_mut();
+            if !addresses.iter().any(|known| known == field) {
+                addresses.push(field.to_string());
+            }
+        }
+        let [.., hex] = address_helpers(&name);
+        let any = if prefixes.is_empty() {
+            self.constant(false)
+        } else {
+            format!(
+                "match({hex}, {})",
+                spl_string(&format!("^(?:{})", prefixes.join("|")))
+            )
+        };
+        Some(Ok(if negated {
+            format!("({hex} != \"\" AND NOT {any})")
+        } else {
+            any
+        }))
     }
 
     fn values(&self, field: &str, values: &[Value]) -> Spelled {

@@ -50,18 +50,15 @@ pub fn panel_search(
         PanelBody::Events(events) => {
             let mut printer = PanelPrinter {
                 printer: Printer {
-                    spl: Spl {
-                        mapping,
-                        lookups: &pack.lookups,
-                        joinable: std::cell::Cell::new(false),
-                        joins: std::cell::RefCell::new(Vec::new()),
-                    },
+                    spl: Spl::new(mapping, &pack.lookups),
                     problems: Vec::new(),
                     computed: None,
                 },
                 origin: panel.origin,
             };
-            let lines = printer.events(events, panel.visual, data_source_macro);
+            let mut lines = printer.events(events, panel.visual, data_source_macro);
+            // Panels aggregate, which drops the address helpers.
+            printer.printer.spl.insert_address_eval(&mut lines);
             if printer.printer.problems.is_empty() {
                 Ok(lines)
             } else {

@@ -1,0 +1,361 @@
+"""A small interpreter of SPL `eval` and `where` expressions, for agreement checks.
+
+Nothing offline runs Splunk, so the checks that use this module hold an emitted
+search's expressions to the evaluator by running them here. It covers only the
+functions tripline's address steps and tests use, each as the search reference
+documents it:
+
+- text: `len`, `lower`, `replace` (PCRE, every match, `\\1` group references),
+  `substr` (1-based start, length), `like` (`%` and `_`), `match` (a match
+  anywhere);
+- conversion: `tonumber`, `printf` (C's flags, widths and `%x`);
+- multivalue: `split`, `mvindex` (0-based, null out of range);
+- comparison and conditional: `if`, `case`, `isnull`, `isnotnull`, `true`,
+  `false`, `null`;
+- operators: `.` (concatenation), `+ - * / %`, `== = != < > <= >=`, `AND`, `OR`,
+  `NOT`, parentheses.
+
+Null is Python's None. A function of a null argument is null, as in Splunk.
+A boolean connective or condition that receives null raises `Ambiguous`: the
+search reference does not say what SPL makes of it, so an emitted search must
+never depend on it. PCRE patterns are run with Python's `re` after the
+spellings that differ are rewritten (`(*UTF)`, `\\z`, `\\x{...}`); the patterns
+tripline writes use no construct whose meaning differs between the two.
+"""
+
+import re
+
+
+class Ambiguous(Exception):
+    """A null reached a place whose meaning SPL does not document."""
+
+
+TOKEN = re.compile(
+    r"""\s*(?:
+      (?P<string>"(?:[^"\\]|\\.)*")
+    | (?P<quoted>'[^']*')
+    | (?P<number>\d+(?:\.\d+)?)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+    | (?P<op>==|!=|<=|>=|[=<>()+\-*/%.,])
+    )""",
+    re.VERBOSE,
+)
+
+
+def tokenize(text):
+    tokens = []
+    position = 0
+    while position < len(text):
+        if text[position:].strip() == "":
+            break
+        found = TOKEN.match(text, position)
+        if not found:
+            raise SyntaxError(f"cannot read SPL at {text[position:position + 40]!r}")
+        position = found.end()
+        kind = found.lastgroup
+        value = found.group(kind)
+        if kind == "string":
+            value = unquote(value)
+        elif kind == "quoted":
+            kind, value = "name", value[1:-1]
+        elif kind == "number":
+            value = float(value) if "." in value else int(value)
+        elif kind == "name" and value in ("AND", "OR", "NOT"):
+            kind = "op"
+        tokens.append((kind, value))
+    return tokens
+
+
+def unquote(literal):
+    """An SPL string literal's value: `\\\\` is a backslash and `\\"` a quote;
+    any other backslash stays, with the character after it."""
+    body = literal[1:-1]
+    out = []
+    index = 0
+    while index < len(body):
+        character = body[index]
+        if character == "\\" and index + 1 < len(body) and body[index + 1] in "\\\"":
+            out.append(body[index + 1])
+            index += 2
+        else:
+            out.append(character)
+            index += 1
+    return "".join(out)
+
+
+def pcre(pattern):
+    """A PCRE pattern as Python's `re` reads it."""
+    pattern = pattern.replace("(*UTF)", "")
+    pattern = re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: "\\U%08x" % int(m.group(1), 16), pattern)
+    return re.compile(pattern.replace("\\z", "\\Z"))
+
+
+class Parser:
+    def __init__(self, text):
+        self.tokens = tokenize(text)
+        self.index = 0
+
+    def peek(self):
+        return self.tokens[self.index] if self.index < len(self.tokens) else (None, None)
+
+    def take(self, value=None):
+        token = self.peek()
+        if value is not None and token[1] != value:
+            raise SyntaxError(f"expected {value!r}, found {token[1]!r}")
+        self.index += 1
+        return token
+
+    def done(self):
+        return self.index >= len(self.tokens)
+
+    def expression(self):
+        return self.disjunction()
+
+    def disjunction(self):
+        left = self.conjunction()
+        while self.peek() == ("op", "OR"):
+            self.take()
+            left = ("or", left, self.conjunction())
+        return left
+
+    def conjunction(self):
+        left = self.negation()
+        while self.peek() == ("op", "AND"):
+            self.take()
+            left = ("and", left, self.negation())
+        return left
+
+    def negation(self):
+        if self.peek() == ("op", "NOT"):
+            self.take()
+            return ("not", self.negation())
+        return self.comparison()
+
+    def comparison(self):
+        left = self.additive()
+        if self.peek()[0] == "op" and self.peek()[1] in ("==", "=", "!=", "<", ">", "<=", ">="):
+            operator = self.take()[1]
+            return ("compare", operator, left, self.additive())
+        return left
+
+    def additive(self):
+        left = self.multiplicative()
+        while self.peek()[0] == "op" and self.peek()[1] in ("+", "-", "."):
+            operator = self.take()[1]
+            left = ("arith", operator, left, self.multiplicative())
+        return left
+
+    def multiplicative(self):
+        left = self.unary()
+        while self.peek()[0] == "op" and self.peek()[1] in ("*", "/", "%"):
+            operator = self.take()[1]
+            left = ("arith", operator, left, self.unary())
+        return left
+
+    def unary(self):
+        if self.peek() == ("op", "-"):
+            self.take()
+            return ("arith", "-", ("const", 0), self.unary())
+        return self.primary()
+
+    def primary(self):
+        kind, value = self.take()
+        if kind in ("string", "number"):
+            return ("const", value)
+        if kind == "op" and value == "(":
+            inner = self.expression()
+            self.take(")")
+            return inner
+        if kind == "name":
+            if self.peek() == ("op", "("):
+                self.take()
+                arguments = []
+                if self.peek() != ("op", ")"):
+                    arguments.append(self.expression())
+                    while self.peek() == ("op", ","):
+                        self.take()
+                        arguments.append(self.expression())
+                self.take(")")
+                return ("call", value, arguments)
+            return ("field", value)
+        raise SyntaxError(f"unexpected {value!r}")
+
+
+def parse_where(text):
+    parser = Parser(text)
+    tree = parser.expression()
+    if not parser.done():
+        raise SyntaxError(f"trailing SPL after the expression: {parser.peek()}")
+    return tree
+
+
+def parse_eval(text):
+    """`name = expression, ...` as a list of (name, tree)."""
+    parser = Parser(text)
+    assignments = []
+    while True:
+        kind, name = parser.take()
+        if kind != "name":
+            raise SyntaxError(f"expected a field name, found {name!r}")
+        parser.take("=")
+        assignments.append((name, parser.expression()))
+        if parser.done():
+            return assignments
+        parser.take(",")
+
+
+def truth(value):
+    if value is None:
+        raise Ambiguous("a null in a boolean context")
+    if not isinstance(value, bool):
+        raise Ambiguous(f"a non-boolean {value!r} in a boolean context")
+    return value
+
+
+def like_pattern(pattern):
+    parts = []
+    for character in pattern:
+        parts.append(".*" if character == "%" else "." if character == "_" else re.escape(character))
+    return re.compile("".join(parts), re.DOTALL)
+
+
+def printf(form, arguments):
+    if any(argument is None for argument in arguments):
+        return None
+    return form % tuple(arguments)
+
+
+def evaluate(tree, event):
+    kind = tree[0]
+    if kind == "const":
+        return tree[1]
+    if kind == "field":
+        return event.get(tree[1])
+    if kind == "and":
+        return truth(evaluate(tree[1], event)) and truth(evaluate(tree[2], event))
+    if kind == "or":
+        return truth(evaluate(tree[1], event)) or truth(evaluate(tree[2], event))
+    if kind == "not":
+        return not truth(evaluate(tree[1], event))
+    if kind == "compare":
+        _, operator, left, right = tree
+        left, right = evaluate(left, event), evaluate(right, event)
+        if left is None or right is None:
+            return None
+        if isinstance(left, str) != isinstance(right, str):
+            raise Ambiguous(f"a comparison of {left!r} with {right!r}")
+        return {
+            "==": left == right,
+            "=": left == right,
+            "!=": left != right,
+            "<": left < right,
+            ">": left > right,
+            "<=": left <= right,
+            ">=": left >= right,
+        }[operator]
+    if kind == "arith":
+        _, operator, left, right = tree
+        left, right = evaluate(left, event), evaluate(right, event)
+        if left is None or right is None:
+            return None
+        if operator == ".":
+            return f"{left}{right}"
+        if isinstance(left, str) or isinstance(right, str):
+            raise Ambiguous(f"arithmetic on text: {left!r} {operator} {right!r}")
+        return {
+            "+": lambda: left + right,
+            "-": lambda: left - right,
+            "*": lambda: left * right,
+            "/": lambda: left / right,
+            "%": lambda: left % right,
+        }[operator]()
+    if kind == "call":
+        return call(tree[1], tree[2], event)
+    raise ValueError(kind)
+
+
+def call(name, arguments, event):
+    if name == "if":
+        condition, then, otherwise = arguments
+        return evaluate(then if truth(evaluate(condition, event)) else otherwise, event)
+    if name == "case":
+        for index in range(0, len(arguments), 2):
+            if truth(evaluate(arguments[index], event)):
+                return evaluate(arguments[index + 1], event)
+        return None
+    values = [evaluate(argument, event) for argument in arguments]
+    if name == "true":
+        return True
+    if name == "false":
+        return False
+    if name == "null":
+        return None
+    if name == "isnull":
+        return values[0] is None
+    if name == "isnotnull":
+        return values[0] is not None
+    if name == "printf":
+        return printf(values[0], values[1:])
+    if any(value is None for value in values):
+        return None
+    if name == "len":
+        return len(values[0])
+    if name == "lower":
+        return values[0].lower()
+    if name == "replace":
+        text, pattern, replacement = values
+        return pcre(pattern).sub(replacement, text)
+    if name == "substr":
+        text, start = values[0], values[1]
+        end = None if len(values) < 3 else start - 1 + values[2]
+        return text[start - 1 : end]
+    if name == "like":
+        return like_pattern(values[1]).fullmatch(values[0]) is not None
+    if name == "match":
+        return pcre(values[1]).search(values[0]) is not None
+    if name == "tonumber":
+        text = values[0]
+        return int(text) if re.fullmatch(r"-?\d+", text) else None
+    if name == "split":
+        return values[0].split(values[1])
+    if name == "mvindex":
+        items = values[0] if isinstance(values[0], list) else [values[0]]
+        index = values[1]
+        return items[index] if -len(items) <= index < len(items) else None
+    raise NotImplementedError(f"the SPL function {name}() is not emulated")
+
+
+def search_lines(conf_text, stanza):
+    """The lines of a saved search's `search =` value in a savedsearches.conf
+    (continuation backslashes joined), each starting with `|` or the macro."""
+    lines = conf_text.split("\n")
+    start = lines.index(f"[{stanza}]")
+    value = []
+    collecting = False
+    for line in lines[start + 1 :]:
+        if line.startswith("["):
+            break
+        if line.startswith("search = "):
+            collecting = True
+            line = line[len("search = ") :]
+        if collecting:
+            if line.endswith(" \\"):
+                value.append(line[:-2])
+            else:
+                value.append(line)
+                break
+    return value
+
+
+def run(lines, event):
+    """Runs the `eval` and `where` lines of a search on one event (a dict
+    of field values, changed in place); True when the event passes every
+    `where`. The time-slot filter (it reads `_time` and `now()`) is skipped."""
+    for line in lines:
+        if line.startswith("| eval "):
+            for name, tree in parse_eval(line[len("| eval ") :]):
+                event[name] = evaluate(tree, event)
+        elif line.startswith("| where ") and "_time" not in line:
+            if not truth(evaluate(parse_where(line[len("| where ") :]), event)):
+                return False
+    return True
