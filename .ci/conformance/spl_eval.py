@@ -18,11 +18,18 @@ documents it:
 Null is Python's None. A function of a null argument is null, as in Splunk.
 A boolean connective or condition that receives null raises `Ambiguous`: the
 search reference does not say what SPL makes of it, so an emitted search must
-never depend on it. PCRE patterns are run with Python's `re` after the
-spellings that differ are rewritten (`(*UTF)`, `\\z`, `\\x{...}`); the patterns
-tripline writes use no construct whose meaning differs between the two.
+never depend on it.
+
+Patterns run on real PCRE2 (10.47), through the PyPI `pcre2` package (0.7.1),
+compiled as Splunk compiles them: without Unicode properties (UCP), so `\\b`
+and `\\w` are ASCII, with `\\x{...}` escapes, and in UTF mode (the package's
+`str` patterns; tripline writes `(*UTF)` where it matters). The package's
+public `compile` always adds UCP and Python's `\\uhhhh` syntax, so the
+compiled code is made with its lower-level `_cy.compile`, those two options
+turned off.
 """
 
+import functools
 import re
 
 
@@ -83,11 +90,22 @@ def unquote(literal):
     return "".join(out)
 
 
+try:
+    import pcre2
+    from pcre2 import _cy
+except ImportError:  # pragma: no cover - the checks install it
+    pcre2 = None
+
+# PCRE2_UCP and PCRE2_ALT_BSUX (pcre2.h: 0x00020000 and 0x00000002).
+SPLUNK_OFF = 0x00020000 | 0x00000002
+
+
+@functools.lru_cache(maxsize=None)
 def pcre(pattern):
-    """A PCRE pattern as Python's `re` reads it."""
-    pattern = pattern.replace("(*UTF)", "")
-    pattern = re.sub(r"\\x\{([0-9A-Fa-f]+)\}", lambda m: "\\U%08x" % int(m.group(1), 16), pattern)
-    return re.compile(pattern.replace("\\z", "\\Z"))
+    """A PCRE pattern compiled by PCRE2 as Splunk compiles it."""
+    if pcre2 is None:
+        raise SystemExit("spl_eval needs the PyPI package pcre2==0.7.1 (real PCRE2)")
+    return pcre2.Pattern(_cy.compile(pattern, 0, SPLUNK_OFF), pattern, 0, False, None)
 
 
 class Parser:

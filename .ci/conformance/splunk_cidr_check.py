@@ -8,7 +8,7 @@ address texts of `sql_cidr_check.py` (valid and invalid addresses of every
 kind, white space around them, mapped and dotted forms, missing fields) for
 `splunk_spl`, and runs each saved search's `eval` and `where` lines on every
 event with `spl_eval.py`, an interpreter of the SPL functions the searches
-use, as the search reference documents them. For each rule the events that
+use, as the search reference documents them, with real PCRE2. For each rule the events that
 pass must be exactly those `tripline eval` alerts on. An empty text is left
 out: Splunk drops empty JSON strings at extraction (a documented divergence
 of the target, docs/targets.md), so there it is a missing field.
