@@ -16,8 +16,9 @@ documents it:
   `NOT`, parentheses.
 
 Null is Python's None. A function of a null argument is null, as in Splunk.
-A boolean connective or condition that receives null raises `Ambiguous`: the
-search reference does not say what SPL makes of it, so an emitted search must
+A boolean connective or condition that receives null raises `Ambiguous`
+(unless both branches of the `if` give the same value): the search
+reference does not say what SPL makes of it, so an emitted search must
 never depend on it.
 
 Patterns run on real PCRE2 (10.47), through the PyPI `pcre2` package (0.7.1),
@@ -30,6 +31,7 @@ turned off.
 """
 
 import functools
+import os
 import re
 
 
@@ -42,7 +44,7 @@ TOKEN = re.compile(
       (?P<string>"(?:[^"\\]|\\.)*")
     | (?P<quoted>'[^']*')
     | (?P<number>\d+(?:\.\d+)?)
-    | (?P<name>[A-Za-z_][A-Za-z0-9_.]*)
+    | (?P<name>[A-Za-z_][A-Za-z0-9_]*)
     | (?P<op>==|!=|<=|>=|[=<>()+\-*/%.,])
     )""",
     re.VERBOSE,
@@ -295,7 +297,13 @@ def evaluate(tree, event):
 def call(name, arguments, event):
     if name == "if":
         condition, then, otherwise = arguments
-        return evaluate(then if truth(evaluate(condition, event)) else otherwise, event)
+        decided = evaluate(condition, event)
+        if decided is None:
+            # Whatever SPL makes of a null condition, both branches agree.
+            both = evaluate(then, event), evaluate(otherwise, event)
+            if both[0] == both[1]:
+                return both[0]
+        return evaluate(then if truth(decided) else otherwise, event)
     if name == "case":
         for index in range(0, len(arguments), 2):
             if truth(evaluate(arguments[index], event)):
@@ -365,14 +373,72 @@ def search_lines(conf_text, stanza):
     return value
 
 
-def run(lines, event):
-    """Runs the `eval` and `where` lines of a search on one event (a dict
-    of field values, changed in place); True when the event passes every
-    `where`. The time-slot filter (it reads `_time` and `now()`) is skipped."""
+def read_lookups(app):
+    """The rows of every lookup of a Splunk app, by transforms.conf stanza:
+    (case_sensitive, [row dict, ...])."""
+    import csv
+
+    lookups = {}
+    path = os.path.join(app, "default", "transforms.conf")
+    if not os.path.exists(path):
+        return lookups
+    stanza, settings = None, {}
+    with open(path, encoding="utf-8") as handle:
+        lines = handle.read().split("\n") + ["[]"]
+    for line in lines:
+        if line.startswith("["):
+            if stanza and "filename" in settings:
+                with open(os.path.join(app, "lookups", settings["filename"]), encoding="utf-8", newline="") as csv_file:
+                    rows = list(csv.DictReader(csv_file))
+                lookups[stanza] = (settings.get("case_sensitive_match", "1") == "1", rows)
+            stanza, settings = line.strip("[]"), {}
+        elif " = " in line:
+            key, value = line.split(" = ", 1)
+            settings[key.strip()] = value.strip()
+    return lookups
+
+
+LOOKUP = re.compile(r"\| lookup (\S+) (.+?) OUTPUT (.+)$")
+PAIR = re.compile(r"(\S+)(?: AS (\S+))?(?:, |\s|$)")
+
+
+def lookup(line, event, lookups):
+    """`| lookup NAME field [AS event_field] ... OUTPUT field [AS event_field] ...`:
+    the first row whose input fields equal the event's (compared as text,
+    without regard to case unless the lookup is case-sensitive) writes its
+    output fields; with no such row, or a null input, they are null."""
+    found = LOOKUP.match(line)
+    if not found:
+        raise SyntaxError(f"cannot read the lookup command {line!r}")
+    name, inputs, outputs = found.groups()
+    inputs = [(m.group(1), m.group(2) or m.group(1)) for m in PAIR.finditer(inputs)]
+    outputs = [(m.group(1), m.group(2) or m.group(1)) for m in PAIR.finditer(outputs)]
+    case_sensitive, rows = lookups[name]
+    values = [event.get(field) for _, field in inputs]
+    match = None
+    if all(value is not None for value in values):
+        fold = (lambda text: text) if case_sensitive else str.lower
+        for row in rows:
+            if all(fold(row[column]) == fold(str(value)) for (column, _), value in zip(inputs, values)):
+                match = row
+                break
+    for column, field in outputs:
+        event[field] = None if match is None else match[column]
+
+
+def run(lines, event, lookups=None):
+    """Runs the `eval`, `lookup` and `where` lines of a search on one event
+    (a dict of field values, changed in place); True when the event passes
+    every `where`. The time-slot filter (it reads `_time` and `now()`) is
+    skipped."""
     for line in lines:
         if line.startswith("| eval "):
             for name, tree in parse_eval(line[len("| eval ") :]):
                 event[name] = evaluate(tree, event)
+        elif line.startswith("| lookup "):
+            if lookups is None:
+                raise SyntaxError("the search reads a lookup and no app was given")
+            lookup(line, event, lookups)
         elif line.startswith("| where ") and "_time" not in line:
             if not truth(evaluate(parse_where(line[len("| where ") :]), event)):
                 return False
