@@ -31,8 +31,13 @@ turned off.
 """
 
 import functools
+import math
 import os
 import re
+
+
+# The time `now()` returns: the scheduled run's time, set by `run_search`.
+NOW = [None]
 
 
 class Ambiguous(Exception):
@@ -322,10 +327,24 @@ def call(name, arguments, event):
         return values[0] is not None
     if name == "printf":
         return printf(values[0], values[1:])
+    if name == "now":
+        return NOW[0]
+    if name == "mvappend":
+        items = []
+        for value in values:
+            if isinstance(value, list):
+                items.extend(value)
+            elif value is not None:
+                items.append(value)
+        return items[0] if len(items) == 1 else (items or None)
     if any(value is None for value in values):
         return None
     if name == "len":
         return len(values[0])
+    if name == "floor":
+        return math.floor(values[0])
+    if name == "exact":
+        return values[0]
     if name == "lower":
         return values[0].lower()
     if name == "replace":
@@ -443,3 +462,144 @@ def run(lines, event, lookups=None):
             if not truth(evaluate(parse_where(line[len("| where ") :]), event)):
                 return False
     return True
+
+
+STATS = re.compile(r"\| stats (.+) by (.+)$")
+AGGREGATE = re.compile(r"(count|dc|sum|values|min|max|avg)(?:\((\w+)\))?(?: AS (\w+))?$")
+
+
+def values_of(value):
+    """A field's values: a multivalue field's list, a single value, or none."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def stats(line, rows):
+    """`| stats AGG [AS name], ... by f, ...`: one row per combination of
+    the by-fields' values (a multivalue field puts a row in the group of
+    each of its values; a row without a by-field is in no group)."""
+    found = STATS.match(line)
+    if not found:
+        raise SyntaxError(f"cannot read the stats command {line!r}")
+    aggregates = []
+    for text in found.group(1).split(", "):
+        parsed = AGGREGATE.match(text.strip())
+        if not parsed:
+            raise SyntaxError(f"the aggregate {text!r} is not emulated")
+        function, field, name = parsed.groups()
+        aggregates.append((function, field, name or (f"{function}({field})" if field else function)))
+    by = [field.strip() for field in found.group(2).split(",")]
+    groups = {}
+    for row in rows:
+        keys = [[]]
+        for field in by:
+            keys = [key + [value] for key in keys for value in dict.fromkeys(values_of(row.get(field)))]
+        for key in keys:
+            groups.setdefault(tuple(key), []).append(row)
+    out = []
+    for key, members in groups.items():
+        result = dict(zip(by, key))
+        for function, field, name in aggregates:
+            items = [] if field is None else [item for member in members for item in values_of(member.get(field))]
+            if function == "count":
+                result[name] = len(members) if field is None else len(items)
+            elif function == "dc":
+                result[name] = len({str(item) for item in items})
+            elif function == "sum":
+                numbers = [item for item in items if isinstance(item, (int, float))]
+                result[name] = sum(numbers) if numbers else None
+            elif function == "values":
+                distinct = sorted({str(item) for item in items})
+                result[name] = None if not distinct else distinct[0] if len(distinct) == 1 else distinct
+            else:
+                numbers = [item for item in items if isinstance(item, (int, float))]
+                if not numbers:
+                    result[name] = None
+                elif function == "min":
+                    result[name] = min(numbers)
+                elif function == "max":
+                    result[name] = max(numbers)
+                else:
+                    result[name] = sum(numbers) / len(numbers)
+        out.append(result)
+    return out
+
+
+def run_search(lines, events, now, lookups=None):
+    """Runs a search's lines after its first (the data source and event-type
+    terms, which the exact `where` repeats) over `events` (dicts with
+    `_time` in seconds) as a run at `now` does; returns the result rows.
+    The dispatch window is the caller's to apply."""
+    NOW[0] = now
+    rows = [dict(event) for event in events]
+    for line in lines[1:]:
+        if line.startswith("| eval "):
+            assignments = parse_eval(line[len("| eval ") :])
+            for row in rows:
+                for name, tree in assignments:
+                    row[name] = evaluate(tree, row)
+        elif line.startswith("| where "):
+            tree = parse_where(line[len("| where ") :])
+            rows = [row for row in rows if truth(evaluate(tree, row))]
+        elif line.startswith("| lookup "):
+            for row in rows:
+                lookup(line, row, lookups)
+        elif line.startswith("| stats "):
+            rows = stats(line, rows)
+        elif line.startswith("| fields - "):
+            for row in rows:
+                for field in line[len("| fields - ") :].split(", "):
+                    row.pop(field.strip(), None)
+        elif line.startswith("| `") and line.endswith("`"):
+            continue
+        else:
+            raise NotImplementedError(f"the SPL command of {line[:40]!r} is not emulated")
+    return rows
+
+
+def cron_times(cron, start, end):
+    """The times in [start, end) (epoch seconds, UTC) that a five-field cron
+    schedule of the forms tripline writes (`*/N`, a number or `*` per field)
+    selects."""
+    import datetime
+
+    fields = cron.split()
+
+    def matches(spec, value):
+        if spec == "*":
+            return True
+        if spec.startswith("*/"):
+            return value % int(spec[2:]) == 0
+        return value == int(spec)
+
+    minute = (int(start) // 60) * 60
+    times = []
+    while minute < end:
+        moment = datetime.datetime.fromtimestamp(minute, datetime.timezone.utc)
+        weekday = (moment.weekday() + 1) % 7
+        if (
+            minute >= start
+            and matches(fields[0], moment.minute)
+            and matches(fields[1], moment.hour)
+            and matches(fields[2], moment.day)
+            and matches(fields[3], moment.month)
+            and matches(fields[4], weekday)
+        ):
+            times.append(minute)
+        minute += 60
+    return times
+
+
+def stanza_settings(conf_text, stanza):
+    """The `key = value` settings of one stanza of a .conf file."""
+    settings = {}
+    lines = conf_text.split("\n")
+    start = lines.index(f"[{stanza}]")
+    for line in lines[start + 1 :]:
+        if line.startswith("["):
+            break
+        if " = " in line and not line.startswith(" "):
+            key, value = line.split(" = ", 1)
+            settings[key] = value
+    return settings

@@ -24,9 +24,12 @@ interpreter does not run (`stats`, `eventstats`, `sort`, `autoregress`);
 their meaning is checked through the same plan by the SQL runners.
 """
 
+import collections
+import datetime
 import importlib.util
 import json
 import os
+import re
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -57,6 +60,90 @@ def extracted(event):
     return fields
 
 
+def epoch(text):
+    return datetime.datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+
+
+def match_case(case, lines, lookups):
+    """(the events the search passes, the evaluator's, the events it rejects)."""
+    expected = set()
+    for alert in case["evaluator_alert_list"]:
+        expected.update(alert["event_ids"])
+    passed, rejected = set(), set()
+    for item in case["events"]:
+        event = item["event"]
+        if spl_eval.run(lines, extracted(event), lookups):
+            passed.add(event.get("event_id"))
+        else:
+            rejected.add(event.get("event_id"))
+    return passed, expected, rejected
+
+
+def window_alerts(case, conf, stanza, lines, lookups):
+    """The (window start, group) of every alert the scheduled runs of a
+    window search raise on a case's events: one run per cron time from the
+    first event to well after the last, each over its dispatch window, with
+    Splunk's throttling by the suppression fields."""
+    settings = spl_eval.stanza_settings(conf, stanza)
+    lookback = int(settings["dispatch.earliest_time"].lstrip("-").rstrip("s"))
+    text = "\n".join(lines)
+    bucket = int(re.search(r"floor\(_time / (\d+)\) \* \1", text).group(1))
+    by = [field.strip() for field in re.search(r"\| stats .+ by (.+)$", text, re.M).group(1).split(",")]
+    groupings = dict(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2,? null\(\)\)', text))
+    groupings.update(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2, null\(\)\)', text))
+    events = []
+    for item in case["events"]:
+        fields = extracted(item["event"])
+        fields["_time"] = item["time_ms"] / 1000
+        events.append(fields)
+    first = min(event["_time"] for event in events)
+    last = max(event["_time"] for event in events)
+    suppress = settings.get("alert.suppress") == "1"
+    suppress_fields = settings.get("alert.suppress.fields", "").split(",")
+    period = int(settings.get("alert.suppress.period", "0s").rstrip("s"))
+    throttled = {}
+    alerts = collections.Counter()
+    for now in spl_eval.cron_times(settings["cron_schedule"], first, last + bucket + lookback + 2 * 86400):
+        inside = [event for event in events if now - lookback <= event["_time"] < now]
+        if not inside:
+            continue
+        for row in spl_eval.run_search(lines, inside, now, lookups):
+            if suppress:
+                key = tuple(json.dumps(row.get(field)) for field in suppress_fields)
+                if key in throttled and now - throttled[key] < period:
+                    continue
+                throttled[key] = now
+            group = []
+            for field in by:
+                if field == "tripline_window_start":
+                    continue
+                if field == "tripline_group":
+                    index, rest = row[field].split("|", 1)
+                    length, value = rest.split(":", 1)
+                    if int(length) != len(value):
+                        raise NotImplementedError(f"a grouping of several fields: {row[field]!r}")
+                    group.append((groupings[index], value))
+                else:
+                    group.append((field, row[field]))
+            alerts[(row["tripline_window_start"], tuple(sorted(group)))] += 1
+    return alerts, bucket
+
+
+def threshold_case(case, conf, stanza, lines, lookups):
+    """(the alerts of the search, the evaluator's, the alerts of the search
+    with its condition negated)."""
+    alerts, bucket = window_alerts(case, conf, stanza, lines, lookups)
+    expected = collections.Counter()
+    for alert in case["evaluator_alert_list"]:
+        start = int(epoch(alert["first_seen"]) // bucket * bucket)
+        expected[(start, tuple(sorted(alert["group"].items())))] += 1
+    condition = max(index for index, line in enumerate(lines) if line.startswith("| where "))
+    negated = list(lines)
+    negated[condition] = f"| where NOT ({lines[condition][len('| where '):]})"
+    opposite, _ = window_alerts(case, conf, stanza, negated, lookups)
+    return alerts, expected, opposite
+
+
 def main(argv):
     if len(argv) != 3:
         print(__doc__)
@@ -66,38 +153,33 @@ def main(argv):
     lookups = spl_eval.read_lookups(argv[2])
     ok = True
     run = 0
+    shapes = collections.defaultdict(set)
     told_apart = {}
     for case in fixtures["cases"]:
-        if case["shape"] != "match":
+        if case["shape"] not in ("match", "threshold"):
             continue
         rule_id = case["rule"]
+        stanza = f"Tripline - {rule_id}"
         conf = next(text for path, text in case["artifacts"].items() if path.endswith("savedsearches.conf"))
-        lines = spl_eval.search_lines(conf, f"Tripline - {rule_id}")
-        expected = set()
-        for alert in case["evaluator_alert_list"]:
-            expected.update(alert["event_ids"])
-        passed, inverted = set(), set()
-        for item in case["events"]:
-            event = item["event"] if "event" in item else item
-            fields = extracted(event)
-            try:
-                if spl_eval.run(lines, fields, lookups):
-                    passed.add(event.get("event_id"))
-            except spl_eval.Ambiguous as problem:
-                print(f"AMBIGUOUS {rule_id} / {case['case']}: event {event.get('event_id')}: {problem}")
-                ok = False
-                continue
-            # The decision inverted: the events the rule's filter rejects.
-            if event.get("event_id") not in passed:
-                inverted.add(event.get("event_id"))
+        lines = spl_eval.search_lines(conf, stanza)
+        try:
+            if case["shape"] == "match":
+                actual, expected, opposite = match_case(case, lines, lookups)
+            else:
+                actual, expected, opposite = threshold_case(case, conf, stanza, lines, lookups)
+        except spl_eval.Ambiguous as problem:
+            print(f"AMBIGUOUS {rule_id} / {case['case']}: {problem}")
+            ok = False
+            continue
         run += 1
-        if passed != expected:
+        shapes[case["shape"]].add(rule_id)
+        if actual != expected:
             print(
-                f"DISAGREE {rule_id} / {case['case']} ({case['file']}): the search passes {sorted(passed)}, "
-                f"the evaluator alerts on {sorted(expected)}"
+                f"DISAGREE {rule_id} / {case['case']} ({case['file']}): the search gives {sorted(actual)}, "
+                f"the evaluator {sorted(expected)}"
             )
             ok = False
-        told_apart[rule_id] = told_apart.get(rule_id, False) or inverted != expected
+        told_apart[rule_id] = told_apart.get(rule_id, False) or opposite != expected
     for rule_id, apart in sorted(told_apart.items()):
         if not apart:
             print(f"{rule_id}: no case tells the rule from its opposite")
@@ -105,7 +187,11 @@ def main(argv):
     if not told_apart:
         print("no match rule ran: nothing was checked")
         ok = False
-    print(f"splunk_spl: {run} cases of {len(told_apart)} match rules run through the SPL interpreter")
+    print(
+        f"splunk_spl: {run} cases of {len(told_apart)} rules run through the SPL interpreter ("
+        + ", ".join(f"{shape}: {len(rules)} rules" for shape, rules in sorted(shapes.items()))
+        + ")"
+    )
     return 0 if ok else 1
 
 
