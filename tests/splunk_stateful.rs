@@ -192,7 +192,7 @@ fn a_new_value_streams_sightings_in_processing_order() {
         "| filldown tripline_ripe_key tripline_ripe_ms",
         "| where tripline_copy == \"sighting\"",
         "| where floor(_time / 300) == floor((now() - 300) / 300) - 1",
-        "| where (isnull(tripline_value_seen_ms) OR tripline_value_seen_ms < tripline_time_ms - 864000000) AND tripline_ripe_key == tripline_key AND tripline_ripe_ms >= tripline_time_ms - 864000000",
+        "| where if(isnull(tripline_value_seen_ms), true(), tripline_value_seen_ms < tripline_time_ms - 864000000) AND tripline_ripe_key == tripline_key AND tripline_ripe_ms >= tripline_time_ms - 864000000",
     ];
     let mut from = 0;
     for line in expected {

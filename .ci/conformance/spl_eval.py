@@ -16,10 +16,12 @@ documents it:
   `NOT`, parentheses.
 
 Null is Python's None. A function of a null argument is null, as in Splunk.
-A boolean connective or condition that receives null raises `Ambiguous`
-(unless both branches of the `if` give the same value): the search
-reference does not say what SPL makes of it, so an emitted search must
-never depend on it.
+`where` keeps the results whose expression is TRUE, so a null there drops
+the result; `AND` with a null operand is null unless the other is false. A
+null that reaches `NOT`, `OR` (beside anything but false) or the condition
+of an `if` whose branches differ raises `Ambiguous`: the search reference
+does not say what SPL makes of it, so an emitted search must never depend
+on it.
 
 Patterns run on real PCRE2 (10.47), through the PyPI `pcre2` package (0.7.1),
 compiled as Splunk compiles them: without Unicode properties (UCP), so `\\b`
@@ -237,6 +239,11 @@ def truth(value):
     return value
 
 
+def passes(value):
+    """`where` keeps the results whose expression is TRUE; null is not."""
+    return False if value is None else truth(value)
+
+
 def like_pattern(pattern):
     parts = []
     for character in pattern:
@@ -257,9 +264,24 @@ def evaluate(tree, event):
     if kind == "field":
         return event.get(tree[1])
     if kind == "and":
-        return truth(evaluate(tree[1], event)) and truth(evaluate(tree[2], event))
+        # Null AND anything is never TRUE, whatever SPL's three-valued
+        # logic: it is null here, and only `where` and `if` read it.
+        left = evaluate(tree[1], event)
+        if left is False:
+            return False
+        right = evaluate(tree[2], event)
+        if right is False:
+            return False
+        if left is None or right is None:
+            return None
+        return truth(left) and truth(right)
     if kind == "or":
-        return truth(evaluate(tree[1], event)) or truth(evaluate(tree[2], event))
+        left, right = evaluate(tree[1], event), evaluate(tree[2], event)
+        if left is None or right is None:
+            if left is False or right is False:
+                return None
+            raise Ambiguous("OR of a null and a value that is not false")
+        return truth(left) or truth(right)
     if kind == "not":
         return not truth(evaluate(tree[1], event))
     if kind == "compare":
@@ -309,6 +331,21 @@ def call(name, arguments, event):
             if both[0] == both[1]:
                 return both[0]
         return evaluate(then if truth(decided) else otherwise, event)
+    if name == "mvmap":
+        # The expression sees the field named by the first argument as each
+        # of its values in turn.
+        field = arguments[0]
+        if field[0] != "field":
+            raise SyntaxError("mvmap over an expression is not emulated")
+        items = values_of(evaluate(field, event))
+        mapped = []
+        for item in items:
+            scope = dict(event)
+            scope[field[1]] = item
+            value = evaluate(arguments[1], scope)
+            if value is not None:
+                mapped.extend(values_of(value))
+        return mapped[0] if len(mapped) == 1 else (mapped or None)
     if name == "case":
         for index in range(0, len(arguments), 2):
             if truth(evaluate(arguments[index], event)):
@@ -327,6 +364,8 @@ def call(name, arguments, event):
         return values[0] is not None
     if name == "printf":
         return printf(values[0], values[1:])
+    if name == "coalesce":
+        return next((value for value in values if value is not None), None)
     if name == "now":
         return NOW[0]
     if name == "mvappend":
@@ -343,6 +382,24 @@ def call(name, arguments, event):
         return len(values[0])
     if name == "floor":
         return math.floor(values[0])
+    if name == "round":
+        return round(values[0]) if len(values) == 1 else round(values[0], values[1])
+    if name == "min":
+        return min(values)
+    if name == "md5":
+        import hashlib
+
+        return hashlib.md5(values[0].encode("utf-8")).hexdigest()
+    if name == "mvcount":
+        return len(values_of(values[0]))
+    if name == "mvdedup":
+        items = list(dict.fromkeys(values_of(values[0])))
+        return items[0] if len(items) == 1 else (items or None)
+    if name == "mvsort":
+        items = sorted(values_of(values[0]), key=str)
+        return items[0] if len(items) == 1 else (items or None)
+    if name == "mvjoin":
+        return values[1].join(str(item) for item in values_of(values[0]))
     if name == "exact":
         return values[0]
     if name == "lower":
@@ -366,6 +423,10 @@ def call(name, arguments, event):
     if name == "mvindex":
         items = values[0] if isinstance(values[0], list) else [values[0]]
         index = values[1]
+        if len(values) == 3:
+            end = values[2]
+            picked = items[index : end + 1] if 0 <= index <= end < len(items) else []
+            return picked[0] if len(picked) == 1 else (picked or None)
         return items[index] if -len(items) <= index < len(items) else None
     raise NotImplementedError(f"the SPL function {name}() is not emulated")
 
@@ -459,7 +520,7 @@ def run(lines, event, lookups=None):
                 raise SyntaxError("the search reads a lookup and no app was given")
             lookup(line, event, lookups)
         elif line.startswith("| where ") and "_time" not in line:
-            if not truth(evaluate(parse_where(line[len("| where ") :]), event)):
+            if not passes(evaluate(parse_where(line[len("| where ") :]), event)):
                 return False
     return True
 
@@ -541,12 +602,39 @@ def run_search(lines, events, now, lookups=None):
                     row[name] = evaluate(tree, row)
         elif line.startswith("| where "):
             tree = parse_where(line[len("| where ") :])
-            rows = [row for row in rows if truth(evaluate(tree, row))]
+            rows = [row for row in rows if passes(evaluate(tree, row))]
+        elif line.startswith("| where-not "):
+            # Not SPL: the checks' opposite of a `where`, the results it drops.
+            tree = parse_where(line[len("| where-not ") :])
+            rows = [row for row in rows if not passes(evaluate(tree, row))]
         elif line.startswith("| lookup "):
             for row in rows:
                 lookup(line, row, lookups)
         elif line.startswith("| stats "):
             rows = stats(line, rows)
+        elif line.startswith("| eventstats "):
+            rows = eventstats(line, rows)
+        elif line.startswith("| sort 0 "):
+            rows = sort(line[len("| sort 0 ") :], rows)
+        elif line.startswith("| accum "):
+            accum(line[len("| accum ") :], rows)
+        elif line.startswith("| autoregress "):
+            autoregress(line[len("| autoregress ") :], rows)
+        elif line.startswith("| mvexpand "):
+            field = line[len("| mvexpand ") :].strip()
+            rows = [dict(row, **{field: item}) for row in rows for item in values_of(row.get(field))]
+        elif line.startswith("| filldown "):
+            for field in line[len("| filldown ") :].split():
+                previous = None
+                for row in rows:
+                    if row.get(field) is None:
+                        row[field] = previous
+                    previous = row.get(field)
+        elif line.startswith("| fields ") and not line.startswith("| fields - "):
+            keep = [field.strip() for field in line[len("| fields ") :].split(",")]
+            rows = [{field: row[field] for field in keep if field in row} for row in rows]
+        elif line.startswith("| rex "):
+            rex(line, rows)
         elif line.startswith("| fields - "):
             for row in rows:
                 for field in line[len("| fields - ") :].split(", "):
@@ -603,3 +691,108 @@ def stanza_settings(conf_text, stanza):
             key, value = line.split(" = ", 1)
             settings[key] = value
     return settings
+
+
+def eventstats(line, rows):
+    """`| eventstats AGG AS name, ... by f, ...`: each row gets its group's
+    aggregates (a row without a by-field gets none)."""
+    found = re.match(r"\| eventstats (.+) by (.+)$", line)
+    if not found:
+        raise SyntaxError(f"cannot read the eventstats command {line!r}")
+    by = [field.strip() for field in found.group(2).split(",")]
+    results = stats(f"| stats {found.group(1)} by {found.group(2)}", rows)
+    names = [AGGREGATE.match(text.strip()).group(3) for text in found.group(1).split(", ")]
+    table = {tuple(json_key(result.get(field)) for field in by): result for result in results}
+    for row in rows:
+        if any(isinstance(row.get(field), list) for field in by):
+            raise NotImplementedError("eventstats by a multivalue field is not emulated")
+        result = table.get(tuple(json_key(row.get(field)) for field in by))
+        for name in names:
+            row[name] = None if result is None else result[name]
+    return rows
+
+
+def json_key(value):
+    return repr(value)
+
+
+def sort(spec, rows):
+    """`| sort 0 [-]field, [-]num(field), [-]str(field), ...` (stable). A
+    null sort value is ambiguous: where SPL puts it is not documented."""
+    keys = []
+    for item in spec.split(","):
+        item = item.strip()
+        descending = item.startswith("-")
+        item = item.lstrip("-")
+        found = re.fullmatch(r"(num|str)\((\w+)\)", item)
+        kind, field = (found.group(1), found.group(2)) if found else ("auto", item)
+        keys.append((kind, field, descending))
+    for kind, field, descending in reversed(keys):
+        def key(row, kind=kind, field=field):
+            value = row.get(field)
+            if value is None or isinstance(value, list):
+                raise Ambiguous(f"sort by {field} meets {value!r}")
+            if kind == "num" or (kind == "auto" and isinstance(value, (int, float))):
+                if not isinstance(value, (int, float)):
+                    raise Ambiguous(f"num({field}) of text {value!r}")
+                return value
+            return str(value).encode("utf-8")
+        rows = sorted(rows, key=key, reverse=descending)
+    return rows
+
+
+def accum(spec, rows):
+    """`| accum f [AS g]`: the running sum of f."""
+    parts = spec.split()
+    field, target = parts[0], parts[2] if len(parts) == 3 else parts[0]
+    total = 0
+    for row in rows:
+        if row.get(field) is not None:
+            total += row[field]
+        row[target] = total
+
+
+def autoregress(spec, rows):
+    """`| autoregress f [AS g] [p=N | p=M-N]`: g is f of the N-th previous
+    row; with a range, `f_pK` is f of the K-th previous row for each K."""
+    found = re.fullmatch(r"(\w+)(?: AS (\w+))?(?: p=(\d+)(?:-(\d+))?)?", spec.strip())
+    if not found:
+        raise SyntaxError(f"cannot read autoregress {spec!r}")
+    field, target, start, end = found.groups()
+    start = int(start or 1)
+    if end is None:
+        targets = [(target or f"{field}_p{start}", start)]
+    else:
+        if target:
+            raise SyntaxError(f"autoregress with AS and a range: {spec!r}")
+        targets = [(f"{field}_p{back}", back) for back in range(start, int(end) + 1)]
+    previous = [row.get(field) for row in rows]
+    for index, row in enumerate(rows):
+        for name, back in targets:
+            row[name] = previous[index - back] if index >= back else None
+
+
+def rex(line, rows):
+    """`| rex field=f max_match=0 "(?<name>PATTERN)"`: every match, left to
+    right and without overlap, as a multivalue field (none: null)."""
+    found = re.fullmatch(r'\| rex field=(\w+) max_match=0 "\(\?<(\w+)>(.*)\)"', line)
+    if not found:
+        raise SyntaxError(f"cannot read the rex command {line!r}")
+    field, name, pattern = found.groups()
+    compiled = pcre(unquote(f'"({pattern})"'))
+    for row in rows:
+        text = row.get(field)
+        matches = [] if text is None else [match.group(0) for match in compiled.finditer(text)]
+        row[name] = matches[0] if len(matches) == 1 else (matches or None)
+
+
+def split_local(lines):
+    """The lines after the first that act on each event alone and do not
+    read `now()` (run once per event), and the rest (run per scheduled run)."""
+    local = []
+    for index, line in enumerate(lines[1:], start=1):
+        if line.startswith(("| eval ", "| where ", "| lookup ", "| rex ")) and "now()" not in line:
+            local.append(line)
+        else:
+            return local, lines[index:]
+    return local, []

@@ -1,4 +1,4 @@
-"""Meaning check of splunk_spl's match rules on the pack's test cases.
+"""Meaning check of splunk_spl on the pack's test cases, every shape.
 
 Usage: splunk_cases_check.py FIXTURES_JSON APP
 
@@ -6,22 +6,26 @@ FIXTURES_JSON is `tripline compile --fixtures DIR` + `/splunk_spl.json`: each
 test case with its rule's artifacts, its events and the evaluator's alerts;
 APP is the compiled app (`build/splunk_spl/tripline_llm_security`), whose
 `transforms.conf` and lookup CSVs the searches' `| lookup` commands read.
-Nothing offline runs Splunk, so for every case of a rule of the `match`
-shape the saved search's `eval` and `where` lines run on each event with
-`spl_eval.py` (an interpreter of the SPL functions the searches use, with
-Python's `re` standing in for PCRE); the events that pass must be exactly
-the events of the evaluator's alerts (a match rule alerts once per event).
+Nothing offline runs Splunk, so each saved search runs with `spl_eval.py`, an
+interpreter of the SPL commands and functions the searches use, with real
+PCRE2.
+
+- match: the search's lines run on each event; the events that pass must be
+  exactly the events of the evaluator's alerts.
+- window shapes (threshold, baseline, percentile, cluster): the search runs
+  as Splunk schedules it, once per time its cron schedule selects, over the
+  events of its dispatch window, with `now()` the run's time, its results
+  throttled by the suppression fields; the (window start, group) of all
+  runs' results must be the evaluator's alerts.
+- events (new value, sequence): the same runs; the event ids of the results
+  (`tripline_event_ids`, or the event's own) must be the evaluator's.
 
 Events are given the fields Splunk's JSON extraction gives them: strings as
 strings, numbers as numbers, booleans as the text `true`/`false`, and no
 field for `null` or an empty string (Splunk drops empty values: a divergence
-the target documents). The rule with its decision inverted must
-disagree on at least one case of every rule, so cases that cannot tell a
-rule from its opposite fail the check.
-
-The other shapes (windows, baselines, sequences, ...) use commands this
-interpreter does not run (`stats`, `eventstats`, `sort`, `autoregress`);
-their meaning is checked through the same plan by the SQL runners.
+the target documents). The rule with its last condition turned into its
+opposite must disagree on at least one case of every rule, so cases that
+cannot tell a rule from its opposite fail the check.
 """
 
 import collections
@@ -79,6 +83,22 @@ def match_case(case, lines, lookups):
     return passed, expected, rejected
 
 
+def prepared(case, lines, lookups):
+    """A case's events as Splunk extracts them, with `_time`, after the
+    search's lines that act on each event alone (run once, not per run);
+    the first and last time; the search's first line and remaining lines."""
+    events = []
+    for item in case["events"]:
+        fields = extracted(item["event"])
+        fields["_time"] = item["time_ms"] / 1000
+        events.append(fields)
+    first = min(event["_time"] for event in events)
+    last = max(event["_time"] for event in events)
+    local, rest = spl_eval.split_local(lines)
+    events = spl_eval.run_search(lines[:1] + local, events, None, lookups)
+    return events, first, last, lines[:1] + rest
+
+
 def window_alerts(case, conf, stanza, lines, lookups):
     """The (window start, group) of every alert the scheduled runs of a
     window search raise on a case's events: one run per cron time from the
@@ -91,13 +111,7 @@ def window_alerts(case, conf, stanza, lines, lookups):
     by = [field.strip() for field in re.search(r"\| stats .+ by (.+)$", text, re.M).group(1).split(",")]
     groupings = dict(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2,? null\(\)\)', text))
     groupings.update(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2, null\(\)\)', text))
-    events = []
-    for item in case["events"]:
-        fields = extracted(item["event"])
-        fields["_time"] = item["time_ms"] / 1000
-        events.append(fields)
-    first = min(event["_time"] for event in events)
-    last = max(event["_time"] for event in events)
+    events, first, last, lines = prepared(case, lines, lookups)
     suppress = settings.get("alert.suppress") == "1"
     suppress_fields = settings.get("alert.suppress.fields", "").split(",")
     period = int(settings.get("alert.suppress.period", "0s").rstrip("s"))
@@ -116,6 +130,9 @@ def window_alerts(case, conf, stanza, lines, lookups):
             group = []
             for field in by:
                 if field == "tripline_window_start":
+                    continue
+                if field == "tripline_fingerprint":
+                    group.append(("fingerprint", row[field]))
                     continue
                 if field == "tripline_group":
                     index, rest = row[field].split("|", 1)
@@ -137,10 +154,44 @@ def threshold_case(case, conf, stanza, lines, lookups):
     for alert in case["evaluator_alert_list"]:
         start = int(epoch(alert["first_seen"]) // bucket * bucket)
         expected[(start, tuple(sorted(alert["group"].items())))] += 1
-    condition = max(index for index, line in enumerate(lines) if line.startswith("| where "))
+    opposite, _ = window_alerts(case, conf, stanza, condition_negated(lines), lookups)
+    return alerts, expected, opposite
+
+
+def condition_negated(lines):
+    """The lines with the last `where` that is not the time-slot filter
+    turned into its opposite (the results it drops), whatever null there
+    is."""
+    index = max(
+        index for index, line in enumerate(lines) if line.startswith("| where ") and "floor(_time" not in line
+    )
     negated = list(lines)
-    negated[condition] = f"| where NOT ({lines[condition][len('| where '):]})"
-    opposite, _ = window_alerts(case, conf, stanza, negated, lookups)
+    negated[index] = f"| where-not {lines[index][len('| where '):]}"
+    return negated
+
+
+def event_alerts(case, conf, stanza, lines, lookups):
+    """The event ids of every alert the scheduled runs of a search that
+    reports events (new values, sequences) raise: one run per cron time, each
+    over its dispatch window."""
+    settings = spl_eval.stanza_settings(conf, stanza)
+    lookback = int(settings["dispatch.earliest_time"].lstrip("-").rstrip("s"))
+    events, first, last, lines = prepared(case, lines, lookups)
+    alerts = collections.Counter()
+    for now in spl_eval.cron_times(settings["cron_schedule"], first, last + lookback + 2 * 86400):
+        inside = [event for event in events if now - lookback <= event["_time"] < now]
+        if not inside:
+            continue
+        for row in spl_eval.run_search(lines, inside, now, lookups):
+            ids = row.get("tripline_event_ids", row.get("event_id"))
+            alerts[frozenset(spl_eval.values_of(ids))] += 1
+    return alerts
+
+
+def event_case(case, conf, stanza, lines, lookups):
+    alerts = event_alerts(case, conf, stanza, lines, lookups)
+    expected = collections.Counter(frozenset(alert["event_ids"]) for alert in case["evaluator_alert_list"])
+    opposite = event_alerts(case, conf, stanza, condition_negated(lines), lookups)
     return alerts, expected, opposite
 
 
@@ -156,8 +207,7 @@ def main(argv):
     shapes = collections.defaultdict(set)
     told_apart = {}
     for case in fixtures["cases"]:
-        if case["shape"] not in ("match", "threshold"):
-            continue
+
         rule_id = case["rule"]
         stanza = f"Tripline - {rule_id}"
         conf = next(text for path, text in case["artifacts"].items() if path.endswith("savedsearches.conf"))
@@ -165,6 +215,8 @@ def main(argv):
         try:
             if case["shape"] == "match":
                 actual, expected, opposite = match_case(case, lines, lookups)
+            elif case["shape"] in ("new_value", "sequence"):
+                actual, expected, opposite = event_case(case, conf, stanza, lines, lookups)
             else:
                 actual, expected, opposite = threshold_case(case, conf, stanza, lines, lookups)
         except spl_eval.Ambiguous as problem:

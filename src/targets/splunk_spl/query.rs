@@ -1045,8 +1045,10 @@ impl Printer<'_> {
         lines.push("| filldown tripline_ripe_key tripline_ripe_ms".to_string());
         lines.push("| where tripline_copy == \"sighting\"".to_string());
         lines.push(slot_filter(slot));
+        // `if()` rather than `isnull(seen) OR seen < ...`: what SPL's `OR`
+        // makes of a null comparison beside a true operand is not documented.
         lines.push(format!(
-            "| where (isnull(tripline_value_seen_ms) OR tripline_value_seen_ms < tripline_time_ms - {lookback_ms}) AND tripline_ripe_key == tripline_key AND tripline_ripe_ms >= tripline_time_ms - {lookback_ms}"
+            "| where if(isnull(tripline_value_seen_ms), true(), tripline_value_seen_ms < tripline_time_ms - {lookback_ms}) AND tripline_ripe_key == tripline_key AND tripline_ripe_ms >= tripline_time_ms - {lookback_ms}"
         ));
         lines.push(
             "| fields - tripline_time_ms, tripline_key, tripline_value, tripline_previous_value, tripline_previous_ms, tripline_value_seen_ms, tripline_copy, tripline_at_ms, tripline_ripe_key, tripline_ripe_ms"
