@@ -88,20 +88,11 @@ pub(crate) fn lower(text: &str) -> String {
 /// replaced by one space.
 pub(crate) fn lower_folded(text: &str) -> String {
     if text.is_ascii() {
+        // The same spaces as `is_fold_space`, and ASCII case folding is
+        // ASCII lower-casing.
         let mut out = Vec::with_capacity(text.len());
-        let mut in_space = false;
-        for &byte in text.as_bytes() {
-            if matches!(byte, b' ' | b'\t' | b'\n' | b'\r' | 0x0B | 0x0C) {
-                if !in_space {
-                    out.push(b' ');
-                    in_space = true;
-                }
-            } else {
-                in_space = false;
-                out.push(byte.to_ascii_lowercase());
-            }
-        }
-        // Only ASCII bytes were pushed.
+        crate::normalize::lower_fold_ascii(text.as_bytes(), &mut out);
+        // Only ASCII bytes were written.
         return String::from_utf8(out).unwrap_or_default();
     }
     let mut out = String::with_capacity(text.len());

@@ -87,7 +87,7 @@ mod engine;
 mod error;
 mod event;
 mod expr;
-mod fold;
+pub(crate) mod fold;
 mod group;
 mod input;
 mod literals;
