@@ -179,7 +179,13 @@ pub fn rule_search(
     let mut search = search;
     // The addresses are computed before any test reads them, and dropped
     // at the end.
-    let helpers = printer.spl.insert_address_eval(&mut search.lines);
+    let helpers = match printer.spl.insert_address_eval(&mut search.lines) {
+        Ok(helpers) => helpers,
+        Err(Unsupported(reason)) => {
+            printer.fail(rule.origin, reason);
+            Vec::new()
+        }
+    };
     if !helpers.is_empty() {
         search
             .lines

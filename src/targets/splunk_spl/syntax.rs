@@ -65,14 +65,17 @@ impl<'a> Spl<'a> {
     /// Inserts [`Spl::address_eval`] after the first line of a search (its
     /// data source and event-type terms), before any test reads an address;
     /// returns its helper fields.
-    pub(super) fn insert_address_eval(&self, lines: &mut Vec<String>) -> Vec<String> {
-        match self.address_eval() {
+    pub(super) fn insert_address_eval(
+        &self,
+        lines: &mut Vec<String>,
+    ) -> Result<Vec<String>, Unsupported> {
+        Ok(match self.address_eval()? {
             Some((eval, helpers)) => {
                 lines.insert(1.min(lines.len()), eval);
                 helpers
             }
             None => Vec::new(),
-        }
+        })
     }
 
     /// The `eval` that computes the address of every field an `in cidr`
@@ -100,22 +103,27 @@ impl<'a> Spl<'a> {
     /// 4. `hex`: the groups without `:`, `::` replaced by the zeros the
     ///    written groups leave of 32 digits (`substr` of 32 zeros; `len`
     ///    counts characters).
-    pub(super) fn address_eval(&self) -> Option<(String, Vec<String>)> {
+    pub(super) fn address_eval(&self) -> Result<Option<(String, Vec<String>)>, Unsupported> {
         let fields = self.addresses.borrow();
         if fields.is_empty() {
-            return None;
+            return Ok(None);
         }
         // White space at either end, and the address of either family, as
         // the evaluator reads them ([`ir::network::address_pieces`]).
         let pieces = ir::network::address_pieces();
-        let trim = search_pattern(&ir::network::trimmed_ends(), false).ok()?;
-        let address = search_pattern(&format!("^(?:{})$", pieces[2]), false).ok()?;
+        let translated = |pattern: &str| {
+            search_pattern(pattern, false).map_err(|reason| {
+                Unsupported(format!("the address pattern has no PCRE form: {reason}"))
+            })
+        };
+        let trim = translated(&ir::network::trimmed_ends())?;
+        let address = translated(&format!("^(?:{})$", pieces[2]))?;
         let q = |text: &str| spl_string(text);
         let mut assignments = Vec::new();
         let mut helpers = Vec::new();
         for field in fields.iter() {
-            let reference = self.field(field).ok()?;
-            let name = self.mapping.field(field)?.name.clone();
+            let reference = self.field(field)?;
+            let name = self.mapped_name(field)?;
             let [trimmed, text, octets, groups, hex] = address_helpers(&name);
             assignments.push(format!(
                 "{trimmed} = replace({reference}, {}, {})",
@@ -166,7 +174,22 @@ impl<'a> Spl<'a> {
             ));
             helpers.extend([trimmed, text, octets, groups, hex]);
         }
-        Some((format!("| eval {}", assignments.join(", ")), helpers))
+        Ok(Some((
+            format!("| eval {}", assignments.join(", ")),
+            helpers,
+        )))
+    }
+
+    /// The mapped name of a field.
+    fn mapped_name(&self, canonical: &str) -> Result<String, Unsupported> {
+        self.mapping
+            .field(canonical)
+            .map(|field| field.name.clone())
+            .ok_or_else(|| {
+                Unsupported(format!(
+                    "the field `{canonical}` has no mapping for this target"
+                ))
+            })
     }
 
     /// A mapped field reference.
@@ -392,10 +415,10 @@ impl Syntax for Spl<'_> {
                 "a network is not in CIDR notation".to_string(),
             )));
         };
-        if let Err(problem) = self.field(field) {
-            return Some(Err(problem));
-        }
-        let name = self.mapping.field(field)?.name.clone();
+        let name = match self.field(field).and_then(|_| self.mapped_name(field)) {
+            Ok(name) => name,
+            Err(problem) => return Some(Err(problem)),
+        };
         {
             let mut addresses = self.addresses.borrow_mut();
             if !addresses.iter().any(|known| known == field) {

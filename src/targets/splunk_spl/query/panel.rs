@@ -58,7 +58,11 @@ pub fn panel_search(
             };
             let mut lines = printer.events(events, panel.visual, data_source_macro);
             // Panels aggregate, which drops the address helpers.
-            printer.printer.spl.insert_address_eval(&mut lines);
+            if let Err(crate::targets::syntax::Unsupported(reason)) =
+                printer.printer.spl.insert_address_eval(&mut lines)
+            {
+                printer.printer.fail(panel.origin, reason);
+            }
             if printer.printer.problems.is_empty() {
                 Ok(lines)
             } else {
