@@ -30,23 +30,12 @@ cannot tell a rule from its opposite fail the check.
 
 import collections
 import datetime
-import importlib.util
 import json
-import os
 import re
 import sys
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-spl_eval = load("spl_eval")
+# spl_eval.py and the probes live beside this script, which Python puts on the path.
+import spl_eval
 
 
 def extracted(event):

@@ -19,7 +19,6 @@ not written as IPv4-mapped, a network's prefix one digit short) must make
 some text disagree.
 """
 
-import importlib.util
 import json
 import os
 import random
@@ -27,18 +26,9 @@ import subprocess
 import sys
 import tempfile
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-
-
-def load(name):
-    spec = importlib.util.spec_from_file_location(name, os.path.join(HERE, f"{name}.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-probes = load("sql_cidr_check")
-spl_eval = load("spl_eval")
+# spl_eval.py and the probes live beside this script, which Python puts on the path.
+import spl_eval
+import sql_cidr_check as probes
 
 
 def main(argv):
