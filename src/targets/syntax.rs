@@ -89,10 +89,12 @@ pub trait Syntax {
         Err(self.lacks("membership tests on numbers"))
     }
 
-    /// Network membership.
+    /// Network membership; by default what [`Syntax::cidr_total`] spells,
+    /// for a target that spells every membership test that way.
     fn cidr(&self, field: &str, field_type: ValueType, networks: &[String]) -> Spelled {
-        let _ = (field, field_type, networks);
-        Err(self.lacks("network membership tests"))
+        let _ = field_type;
+        self.cidr_total(field, networks, false)
+            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
     }
 
     /// `in cidr` (`negated`: `not in cidr`) that is false either way when

@@ -398,12 +398,6 @@ impl Syntax for Spl<'_> {
         Ok(tests.join(" OR "))
     }
 
-    /// Always spelled by [`Syntax::cidr_total`].
-    fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
-        self.cidr_total(field, networks, false)
-            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
-    }
-
     /// The field's address as 32 hex digits ([`Spl::address_eval`]) tested
     /// at its start against the digits each network fixes
     /// ([`ir::network::hex_prefixes`]); a text that is no address has `""`,

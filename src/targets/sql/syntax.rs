@@ -231,12 +231,6 @@ impl Syntax for SqlSyntax<'_> {
             .regex_match(&column, &self.dialect.string(&pattern)))
     }
 
-    /// Always spelled by [`Syntax::cidr_total`].
-    fn cidr(&self, field: &str, _: ValueType, networks: &[String]) -> Spelled {
-        self.cidr_total(field, networks, false)
-            .unwrap_or_else(|| Err(self.lacks("network membership tests")))
-    }
-
     /// The field's address as 32 hex digits ([`SqlSyntax::address_steps`])
     /// between the first and last address of a network, for each network;
     /// a text that is no address has `''`, below every bound, so it is in
