@@ -105,6 +105,32 @@ fn fold_ascii(text: &str) -> String {
     String::from_utf8(out).unwrap_or_default()
 }
 
+/// Whitespace that folding collapses: space, tab, line feed, carriage return,
+/// vertical tab and form feed (the ASCII `\s` of the regex engines).
+#[inline]
+pub(crate) fn is_fold_space(character: char) -> bool {
+    matches!(character, ' ' | '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}')
+}
+
+/// Whether folding leaves the text as it is: no whitespace other than
+/// single spaces (no tab, line feed, carriage return, vertical tab or form
+/// feed, and no two spaces in a row). Every fold-space character is ASCII, so
+/// the bytes can be scanned whatever the text's encoding.
+#[inline]
+pub(crate) fn is_fold_clean(text: &[u8]) -> bool {
+    // Branch-free folds, so that the common (clean) case vectorises.
+    let controls = text
+        .iter()
+        .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
+    let double_spaces = text
+        .iter()
+        .zip(text.iter().skip(1))
+        .fold(false, |found, (&left, &right)| {
+            found | ((left == b' ') & (right == b' '))
+        });
+    !controls && !double_spaces
+}
+
 /// Appends `bytes` (ASCII) to `out` lowercased, with every run of ASCII
 /// white space (tab, LF, VT, FF, CR, space: Unicode's white space in ASCII;
 /// the unit and record separators are not) replaced by one space.
@@ -122,7 +148,7 @@ pub(crate) fn lower_fold_ascii(bytes: &[u8], out: &mut Vec<u8>) {
     const HIGH: u64 = 0x8080_8080_8080_8080;
     let start = out.len();
     out.extend(bytes.iter().map(u8::to_ascii_lowercase));
-    if crate::eval::fold::is_fold_clean(bytes) {
+    if is_fold_clean(bytes) {
         return;
     }
     // Each byte is written at the next place, which advances unless the
@@ -132,7 +158,7 @@ pub(crate) fn lower_fold_ascii(bytes: &[u8], out: &mut Vec<u8>) {
     let mut in_space = false;
     let end = out.len();
     let fold_byte = |out: &mut Vec<u8>, written: &mut usize, in_space: &mut bool, byte: u8| {
-        let space = matches!(byte, b'\t' | b'\n' | 0x0B | 0x0C | b'\r' | b' ');
+        let space = is_fold_space(char::from(byte));
         out[*written] = if space { b' ' } else { byte };
         *written += usize::from(!(space & *in_space));
         *in_space = space;

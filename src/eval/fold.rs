@@ -7,6 +7,8 @@
 //! return, vertical tab and form feed with one space (see the module
 //! documentation of [`super`], "Case and whitespace").
 
+use crate::normalize::{is_fold_clean, is_fold_space};
+
 /// A case-insensitive view of a string slot.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(crate) enum Variant {
@@ -16,32 +18,6 @@ pub(crate) enum Variant {
     LowerFolded,
     /// Runs of whitespace folded into one space, case kept.
     Folded,
-}
-
-/// Whitespace that folding collapses: space, tab, line feed, carriage return,
-/// vertical tab and form feed (the ASCII `\s` of the regex engines).
-#[inline]
-pub(crate) fn is_fold_space(character: char) -> bool {
-    matches!(character, ' ' | '\t' | '\n' | '\r' | '\u{0B}' | '\u{0C}')
-}
-
-/// Whether folding leaves the text as it is: no whitespace other than
-/// single spaces (no tab, line feed, carriage return, vertical tab or form
-/// feed, and no two spaces in a row). Every fold-space character is ASCII, so
-/// the bytes can be scanned whatever the text's encoding.
-#[inline]
-pub(crate) fn is_fold_clean(text: &[u8]) -> bool {
-    // Branch-free folds, so that the common (clean) case vectorises.
-    let controls = text
-        .iter()
-        .fold(false, |found, &byte| found | (byte.wrapping_sub(9) < 5));
-    let double_spaces = text
-        .iter()
-        .zip(text.iter().skip(1))
-        .fold(false, |found, (&left, &right)| {
-            found | ((left == b' ') & (right == b' '))
-        });
-    !controls && !double_spaces
 }
 
 /// Appends the variant of `buffer[start..end]` to the buffer, unless it is
