@@ -88,25 +88,20 @@ def prepared(case, lines, lookups):
     return events, first, last, lines[:1] + rest
 
 
-def window_alerts(case, conf, stanza, lines, lookups):
-    """The (window start, group) of every alert the scheduled runs of a
-    window search raise on a case's events: one run per cron time from the
-    first event to well after the last, each over its dispatch window, with
-    Splunk's throttling by the suppression fields."""
+def scheduled_results(case, conf, stanza, lines, lookups, after):
+    """The result rows of every scheduled run of a search on a case's
+    events, as Splunk runs it: one run per time its cron schedule selects,
+    from the first event to `after` seconds past the last (and the
+    lookback), each over its dispatch window with `now()` the run's time,
+    and its results throttled by the suppression fields for the period."""
     settings = spl_eval.stanza_settings(conf, stanza)
     lookback = int(settings["dispatch.earliest_time"].lstrip("-").rstrip("s"))
-    text = "\n".join(lines)
-    bucket = int(re.search(r"floor\(_time / (\d+)\) \* \1", text).group(1))
-    by = [field.strip() for field in re.search(r"\| stats .+ by (.+)$", text, re.M).group(1).split(",")]
-    groupings = dict(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2,? null\(\)\)', text))
-    groupings.update(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2, null\(\)\)', text))
-    events, first, last, lines = prepared(case, lines, lookups)
     suppress = settings.get("alert.suppress") == "1"
     suppress_fields = settings.get("alert.suppress.fields", "").split(",")
     period = int(settings.get("alert.suppress.period", "0s").rstrip("s"))
+    events, first, last, lines = prepared(case, lines, lookups)
     throttled = {}
-    alerts = collections.Counter()
-    for now in spl_eval.cron_times(settings["cron_schedule"], first, last + bucket + lookback + 2 * 86400):
+    for now in spl_eval.cron_times(settings["cron_schedule"], first, last + after + lookback + 2 * 86400):
         inside = [event for event in events if now - lookback <= event["_time"] < now]
         if not inside:
             continue
@@ -116,22 +111,34 @@ def window_alerts(case, conf, stanza, lines, lookups):
                 if key in throttled and now - throttled[key] < period:
                     continue
                 throttled[key] = now
-            group = []
-            for field in by:
-                if field == "tripline_window_start":
-                    continue
-                if field == "tripline_fingerprint":
-                    group.append(("fingerprint", row[field]))
-                    continue
-                if field == "tripline_group":
-                    index, rest = row[field].split("|", 1)
-                    length, value = rest.split(":", 1)
-                    if int(length) != len(value):
-                        raise NotImplementedError(f"a grouping of several fields: {row[field]!r}")
-                    group.append((groupings[index], value))
-                else:
-                    group.append((field, row[field]))
-            alerts[(row["tripline_window_start"], tuple(sorted(group)))] += 1
+            yield row
+
+
+def window_alerts(case, conf, stanza, lines, lookups):
+    """The (window start, group) of every alert the scheduled runs of a
+    window search raise on a case's events."""
+    text = "\n".join(lines)
+    bucket = int(re.search(r"floor\(_time / (\d+)\) \* \1", text).group(1))
+    by = [field.strip() for field in re.search(r"\| stats .+ by (.+)$", text, re.M).group(1).split(",")]
+    groupings = dict(re.findall(r'"(\d+)\|" \. len\((\w+)\) \. ":" \. \2,? null\(\)\)', text))
+    alerts = collections.Counter()
+    for row in scheduled_results(case, conf, stanza, lines, lookups, bucket):
+        group = []
+        for field in by:
+            if field == "tripline_window_start":
+                continue
+            if field == "tripline_fingerprint":
+                group.append(("fingerprint", row[field]))
+                continue
+            if field == "tripline_group":
+                index, rest = row[field].split("|", 1)
+                length, value = rest.split(":", 1)
+                if int(length) != len(value):
+                    raise NotImplementedError(f"a grouping of several fields: {row[field]!r}")
+                group.append((groupings[index], value))
+            else:
+                group.append((field, row[field]))
+        alerts[(row["tripline_window_start"], tuple(sorted(group)))] += 1
     return alerts, bucket
 
 
@@ -161,19 +168,11 @@ def condition_negated(lines):
 
 def event_alerts(case, conf, stanza, lines, lookups):
     """The event ids of every alert the scheduled runs of a search that
-    reports events (new values, sequences) raise: one run per cron time, each
-    over its dispatch window."""
-    settings = spl_eval.stanza_settings(conf, stanza)
-    lookback = int(settings["dispatch.earliest_time"].lstrip("-").rstrip("s"))
-    events, first, last, lines = prepared(case, lines, lookups)
+    reports events (new values, sequences) raise."""
     alerts = collections.Counter()
-    for now in spl_eval.cron_times(settings["cron_schedule"], first, last + lookback + 2 * 86400):
-        inside = [event for event in events if now - lookback <= event["_time"] < now]
-        if not inside:
-            continue
-        for row in spl_eval.run_search(lines, inside, now, lookups):
-            ids = row.get("tripline_event_ids", row.get("event_id"))
-            alerts[frozenset(spl_eval.values_of(ids))] += 1
+    for row in scheduled_results(case, conf, stanza, lines, lookups, 0):
+        ids = row.get("tripline_event_ids", row.get("event_id"))
+        alerts[frozenset(spl_eval.values_of(ids))] += 1
     return alerts
 
 
