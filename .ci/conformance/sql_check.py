@@ -82,6 +82,10 @@ def run_case(target_dir, scratch, name, case, events):
     os.makedirs(os.path.join(directory, "rules"))
     for file in ("run.py", "tripline_alerts.py", "events_table.json"):
         shutil.copy(os.path.join(target_dir, file), directory)
+    # The lookups the queries read by reference; a case with its own lookup
+    # rows brings its own keys among its artifacts.
+    if os.path.isdir(os.path.join(target_dir, "lookups")):
+        shutil.copytree(os.path.join(target_dir, "lookups"), os.path.join(directory, "lookups"))
     for path, text in case["artifacts"].items():
         with open(os.path.join(directory, path), "w", encoding="utf-8") as handle:
             handle.write(text)

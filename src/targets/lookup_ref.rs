@@ -32,6 +32,11 @@ pub const DEFAULT_INLINE_ROWS: usize = 100;
 /// The non-ASCII characters whose simple case folding is ASCII, with it.
 pub const FOLDED_TO_ASCII: [(char, char); 2] = [('\u{17F}', 's'), ('\u{212A}', 'k')];
 
+/// A value whose folded key a target can build: ASCII and the two other
+/// characters whose case folding is ASCII ([`FOLDED_TO_ASCII`], replaced
+/// first). RE2, PCRE and Java read `\x{...}` alike.
+pub const LOWERABLE: &str = r"^[\x{0}-\x{7F}\x{17F}\x{212A}]*$";
+
 /// Separators tried in order: the first that no cell contains is used.
 const SEPARATORS: [char; 3] = ['|', '/', '\u{1f}'];
 

@@ -3,7 +3,7 @@
 
 Usage:
     python run.py --events FILE [--events FILE ...] [--rule ID ...]
-                  [--learn 24h] [--out FILE] [--database FILE]
+                  [--learn 24h] [--lookups DIR] [--out FILE] [--database FILE]
     python run.py --panels --events FILE [--dashboard ID] [--end-ms MILLIS] [--out FILE]
 
 Events are one JSON object per line (`.gz` files are decompressed), as
@@ -137,31 +137,43 @@ def rule_pairs(connection, rules, learn_ms, table_name):
     return pairs
 
 
-def connect(paths, database):
-    """A DuckDB connection with the events table loaded from `paths`, and the table's description."""
+def load_lookups(connection, files):
+    """Each shipped lookup as a table of its keys (RFC 4180 CSV, one `key` column)."""
+    for name, path in files:
+        connection.execute(
+            f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT key FROM read_csv({sql_string(path)}, "
+            "header = true, columns = {'key': 'VARCHAR'}, auto_detect = false, delim = ',', quote = '\"', escape = '\"')"
+        )
+
+
+def connect(paths, database, lookups=None):
+    """A DuckDB connection with the events table loaded from `paths` and the
+    lookups from `lookups` (a folder), and the table's description."""
     import duckdb
 
     for path in paths:
         if not os.path.isfile(path):
             raise SystemExit(f"error: {path}: no such file")
-    connection = duckdb.connect(database or ":memory:")
     table = shared.events_table(HERE)
+    files = shared.lookup_files(HERE, table, lookups)
+    connection = duckdb.connect(database or ":memory:")
     with tempfile.TemporaryDirectory() as workdir:
         load_events(connection, paths, table, workdir)
+    load_lookups(connection, files)
     return connection, table
 
 
-def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS, database=None):
+def alerts(paths, rule_ids=(), learn_ms=shared.DEFAULT_LEARN_MS, database=None, lookups=None):
     """The alerts of the compiled rules (all, or `rule_ids`) on the event files."""
     rules = shared.load_rules(HERE, rule_ids)
-    connection, table = connect(paths, database)
+    connection, table = connect(paths, database, lookups)
     return run(connection, rules, learn_ms, table["table"])
 
 
-def panels(paths, dashboard=None, learn_ms=shared.DEFAULT_LEARN_MS, end_ms=None, database=None):
+def panels(paths, dashboard=None, learn_ms=shared.DEFAULT_LEARN_MS, end_ms=None, database=None, lookups=None):
     """The rows of the compiled dashboard panels (all, or `dashboard`'s) on the event files."""
     selected = shared.load_panels(HERE, dashboard)
-    connection, table = connect(paths, database)
+    connection, table = connect(paths, database, lookups)
 
     def define_now(millis):
         connection.execute(
@@ -192,7 +204,10 @@ if __name__ == "__main__":
             "Run compiled Tripline rules on JSON-lines events with DuckDB.",
             "a JSON-lines file (.gz too); repeatable",
             alerts,
-            {"database": "a DuckDB database file to work in (default: in memory)"},
+            {
+                "database": "a DuckDB database file to work in (default: in memory)",
+                "lookups": "the folder of the lookups the queries read by reference (default: lookups/ beside run.py)",
+            },
             panels,
         )
     )

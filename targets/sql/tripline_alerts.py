@@ -60,6 +60,26 @@ def events_table(here):
         return json.load(handle)
 
 
+def lookup_files(here, table, folder=None):
+    """The shipped lookups the queries read by reference, as (table name, CSV path):
+    `NAME.csv` in `folder` (default: lookups/ beside this script), each a `key`
+    column of folded keys as `tripline compile` writes them."""
+    folder = folder or os.path.join(here, "lookups")
+    files = []
+    for name in table.get("lookups", []):
+        path = os.path.join(folder, name + ".csv")
+        if not os.path.isfile(path):
+            raise SystemExit(
+                f"error: {path}: no such file (the lookup `{name}`; `tripline compile` writes it to lookups/)"
+            )
+        with open(path, encoding="utf-8", newline="") as handle:
+            header = handle.readline().strip()
+        if header != '"key"' and header != "key":
+            raise SystemExit(f"error: {path}:1: the header is not `key` (found {header!r})")
+        files.append((name, path))
+    return files
+
+
 def load_rules(here, selected=()):
     """The compiled rules (rules.jsonl), all or those in `selected`."""
     with open(os.path.join(here, "rules.jsonl"), encoding="utf-8") as handle:
@@ -180,7 +200,7 @@ def main(argv, description, events_help, alerts, extra=None, panels=None):
         help="with --panels: the end of every panel's range (default: the last event's time)",
     )
     for name, help_text in (extra or {}).items():
-        parser.add_argument(f"--{name}", metavar="FILE", help=help_text)
+        parser.add_argument(f"--{name}", metavar=name.upper(), help=help_text)
     args = parser.parse_args(argv)
     options = {name: getattr(args, name) for name in (extra or {})}
     if args.panels:

@@ -42,9 +42,7 @@ pub const WATCHLIST_KEY: &str = "key";
 pub const MAX_WATCHLIST_BYTES: usize = 3_800_000;
 
 /// What an event value may consist of to be compared through `tolower`:
-/// ASCII and the two other characters whose case folding is ASCII (the long
-/// s and the Kelvin sign, replaced first; see [`lookup_ref`]).
-pub const LOWERABLE: &str = r"^[\x{0}-\x{7F}\x{17F}\x{212A}]*$";
+pub use crate::targets::lookup_ref::LOWERABLE;
 
 /// A mapped column reference and its Kusto type.
 pub(super) fn column<'m>(

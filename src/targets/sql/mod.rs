@@ -30,6 +30,8 @@
 //! | condition | `WHERE` over the aggregate columns |
 //! | sequence `A repeat >= n; B` | the closed form of [`plan::sequence`]: `lag(_, n - 1)` over each key's A-events gives each its run's start, `lag` over the A- and B-events gives each B-event the event before it, a join collects the run's events |
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 
 mod panel;
@@ -47,7 +49,7 @@ use syntax::SqlSyntax;
 use super::plan::{self, Cond, Condition, FingerprintStep, Leaf, Plan, Shape, Source};
 use super::re2::Flavour;
 use super::{Mapping, Problem};
-use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp, Rule, TextOp};
+use crate::ir::{self, AggregateFunction, ArithmeticOp, CompareOp, Rule, TextOp};
 
 /// How many event references an alert lists, as in `tripline eval`.
 pub const MAX_EVENT_IDS: usize = 100;
@@ -131,15 +133,17 @@ pub fn query(
     rule: &Rule,
     plan: &Plan,
     mapping: &Mapping,
+    lookups: &BTreeMap<String, ir::Lookup>,
 ) -> Result<(String, QueryInfo), Vec<Problem>> {
-    let mut printer = Printer::new(dialect, mapping);
+    let mut printer = Printer::new(dialect, mapping, lookups);
     let (body, info) = print_shape(&mut printer, rule, plan)?;
-    let (body, info) = match printer.syntax.address_steps(&printer.table) {
-        // An `in cidr` test reads the addresses computed once per event:
-        // the query is printed again over them.
-        Some(steps) => {
-            let mut over = Printer::new(dialect, mapping);
-            over.table = "addresses".to_string();
+    let (body, info) = match printer.syntax.prepared_steps(&printer.table) {
+        // An `in cidr` test reads the addresses computed once per event, a
+        // lookup by reference the key found per event: the query is
+        // printed again over those steps.
+        Some((steps, table)) => {
+            let mut over = Printer::new(dialect, mapping, lookups);
+            over.table = table.to_string();
             let (body, info) = print_shape(&mut over, rule, plan)?;
             (with_steps(&steps, &body), info)
         }
@@ -226,13 +230,19 @@ fn evidence(dialect: &dyn SqlDialect) -> String {
 
 impl<'d> Printer<'d> {
     /// A printer over the mapping's events table (`events` by default).
-    fn new(dialect: &'d dyn SqlDialect, mapping: &'d Mapping) -> Self {
+    fn new(
+        dialect: &'d dyn SqlDialect,
+        mapping: &'d Mapping,
+        lookups: &'d BTreeMap<String, ir::Lookup>,
+    ) -> Self {
         Printer {
             dialect,
             syntax: SqlSyntax {
                 dialect,
                 mapping,
+                lookups,
                 addresses: Default::default(),
+                joins: Default::default(),
             },
             table: mapping
                 .data_source

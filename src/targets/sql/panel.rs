@@ -35,7 +35,10 @@
 //! `raised_ms`), which the runner fills with the alerts of the rules compiled
 //! for the target, at the time each is raised.
 
+use std::collections::BTreeMap;
+
 use super::{CondPrinter, Printer, SqlDialect, aggregate_names, baseline_mean, history};
+use crate::ir;
 use crate::ir::dashboard::{Dashboard, GroupKey};
 use crate::targets::plan::panel::{EventsPanel, PanelBody, PanelPlan};
 use crate::targets::{Mapping, Problem, duration_text};
@@ -62,18 +65,19 @@ pub fn panel_query(
     dashboard: &Dashboard,
     plan: &PanelPlan,
     mapping: &Mapping,
+    lookups: &BTreeMap<String, ir::Lookup>,
 ) -> Result<(String, PanelColumns), Vec<Problem>> {
-    let mut printer = Printer::new(dialect, mapping);
+    let mut printer = Printer::new(dialect, mapping, lookups);
     let range = format!("now_ms - {} AND now_ms", plan.range_ms.max(0));
     let (body, columns, bucket_ms, reads) = match &plan.body {
         PanelBody::Events(events) => {
             let (body, columns) = printer.panel_events(plan, events, &range);
             let reads = printer.table.clone();
-            match printer.syntax.address_steps(&reads) {
-                // As for a rule: printed again over the computed addresses.
-                Some(steps) => {
-                    let mut over = Printer::new(dialect, mapping);
-                    over.table = "addresses".to_string();
+            match printer.syntax.prepared_steps(&reads) {
+                // As for a rule: printed again over the computed columns.
+                Some((steps, table)) => {
+                    let mut over = Printer::new(dialect, mapping, lookups);
+                    over.table = table.to_string();
                     let (body, columns) = over.panel_events(plan, events, &range);
                     printer.problems.extend(over.problems);
                     (

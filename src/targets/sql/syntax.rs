@@ -2,10 +2,13 @@
 //! functions for text and regexes, the shared RE2-family writer for patterns.
 
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 
 use super::{SqlDialect, symbol};
 use crate::ir::{self, CompareOp, TextOp, Value, ValueType};
 use crate::targets::Mapping;
+use crate::targets::lookup_ref::{self, FOLDED_TO_ASCII, Join, LOWERABLE};
+use crate::targets::plan::LookupRef;
 use crate::targets::re2;
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 
@@ -17,6 +20,19 @@ pub(super) struct SqlSyntax<'d> {
     /// the events through [`SqlSyntax::address_steps`], which adds the
     /// columns [`address_column`] names.
     pub(super) addresses: RefCell<Vec<String>>,
+    /// The pack's lookups, for membership by reference.
+    pub(super) lookups: &'d BTreeMap<String, ir::Lookup>,
+    /// The lookups a test reads by reference: the query reads the events
+    /// through [`SqlSyntax::lookup_step`], which joins each one.
+    pub(super) joins: RefCell<Vec<Join>>,
+}
+
+/// The step that joins the lookups read by reference.
+const LOOKUP_STEP: &str = "lookups";
+
+/// The column that says whether an event's key is a row of `lookup`.
+fn found_column(dialect: &dyn SqlDialect, lookup: &str) -> String {
+    dialect.ident(&format!("_{}_found", lookup_ref::shipped_name(lookup)))
 }
 
 /// The column of the 32 hex digits of a field's address (`''` when its
@@ -40,6 +56,72 @@ impl SqlSyntax<'_> {
         self.mapping
             .field(field)
             .map_or(field, |target| target.name.as_str())
+    }
+
+    /// The `WITH` items a query reads the events through, and the name of
+    /// the last: the computed addresses ([`SqlSyntax::address_steps`]), then
+    /// the lookups joined ([`SqlSyntax::lookup_step`]). `None` when the
+    /// query needs neither.
+    pub(super) fn prepared_steps(&self, table: &str) -> Option<(String, &'static str)> {
+        let mut steps = Vec::new();
+        let mut reads = table.to_string();
+        let mut last = None;
+        if let Some(addresses) = self.address_steps(table) {
+            steps.push(addresses);
+            reads = "addresses".to_string();
+            last = Some("addresses");
+        }
+        if let Some(joined) = self.lookup_step(&reads) {
+            steps.push(joined);
+            last = Some(LOOKUP_STEP);
+        }
+        last.map(|last| (steps.join(",\n"), last))
+    }
+
+    /// Every lookup read by reference, joined on the key its test builds
+    /// from the event: a `LEFT JOIN` on the shipped keys, which are
+    /// distinct, so each event stays one row and gains a boolean column
+    /// per lookup ([`found_column`]). The runner loads each shipped lookup
+    /// as a table of that name (`run.py --lookups DIR`).
+    fn lookup_step(&self, table: &str) -> Option<String> {
+        let joins = self.joins.borrow();
+        if joins.is_empty() {
+            return None;
+        }
+        let dialect = self.dialect;
+        let mut found = Vec::new();
+        let mut joined = Vec::new();
+        for (index, join) in joins.iter().enumerate() {
+            let alias = format!("l{}", index + 1);
+            let separator = dialect.string(&join.separator.to_string());
+            let mut parts = Vec::new();
+            for column in &join.fields {
+                let mut folded = format!("e.{column}");
+                for (from, to) in FOLDED_TO_ASCII {
+                    folded = format!(
+                        "replace({folded}, {}, {})",
+                        dialect.string(&from.to_string()),
+                        dialect.string(&to.to_string())
+                    );
+                }
+                parts.push(separator.clone());
+                parts.push(format!("lower({folded})"));
+            }
+            found.push(format!(
+                "{alias}.key IS NOT NULL AS {}",
+                found_column(dialect, &join.lookup)
+            ));
+            joined.push(format!(
+                "  LEFT JOIN {} AS {alias}\n    ON {alias}.key = concat({})",
+                lookup_ref::shipped_name(&join.lookup),
+                parts.join(", ")
+            ));
+        }
+        Some(format!(
+            "{LOOKUP_STEP} AS (\n  -- whether each event's key is a row of the lookups read by reference (shipped in lookups/)\n  SELECT e.*,\n    {}\n  FROM {table} AS e\n{}\n)",
+            found.join(",\n    "),
+            joined.join("\n")
+        ))
     }
 
     /// The address of every field an `in cidr` test read, as 32 lower-case
@@ -271,6 +353,47 @@ impl Syntax for SqlSyntax<'_> {
         } else {
             any
         }))
+    }
+
+    /// A case-insensitive membership test on a lookup with more rows than
+    /// the inline limit reads the shipped keys (`lookups/<name>.csv`) by
+    /// the column [`SqlSyntax::lookup_step`] adds: the event's values
+    /// must fold to ASCII ([`LOWERABLE`]; any other value folds to a key no
+    /// shipped row has, as in the evaluator), and their folded key must be
+    /// a row. One join per lookup and query; a second test of the lookup on
+    /// other fields is inlined.
+    fn reference(
+        &self,
+        fields: &[String],
+        rows: &[Vec<String>],
+        lookup: &LookupRef,
+    ) -> Option<Spelled> {
+        let shipped = lookup_ref::read_by_reference(
+            self.lookups.get(&lookup.name),
+            rows,
+            self.mapping.inline_rows(),
+            lookup_ref::shipped,
+        )?;
+        let mut guards = Vec::new();
+        let mut columns = Vec::new();
+        for field in fields {
+            let column = self.column(field);
+            guards.push(
+                self.dialect
+                    .regex_match(&column, &self.dialect.string(LOWERABLE)),
+            );
+            columns.push(column);
+        }
+        let join = Join {
+            lookup: lookup.name.clone(),
+            separator: shipped.separator,
+            fields: columns,
+        };
+        if !lookup_ref::record(&mut self.joins.borrow_mut(), join) {
+            return None;
+        }
+        guards.push(found_column(self.dialect, &lookup.name));
+        Some(Ok(format!("({})", guards.join(" AND "))))
     }
 
     fn regex(&self, field: &str, patterns: &[ir::Regex]) -> Spelled {

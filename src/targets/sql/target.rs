@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 
 use super::{PanelColumns, QueryInfo, SqlDialect, panel_query, query};
 use crate::ir::{self, Need, Rule, ValueType};
+use crate::targets::lookup_ref;
 use crate::targets::{
     Artifact, DashboardOutput, Mapping, Problem, Target, TargetField, is_dotted_identifier, plan,
 };
@@ -95,7 +96,7 @@ fn compile_rule<T: SqlTarget>(
     mapping: &Mapping,
 ) -> Result<Vec<Artifact>, Vec<Problem>> {
     let plan = plan::plan(rule, pack)?;
-    let (text, info) = query(target, rule, &plan, mapping)?;
+    let (text, info) = query(target, rule, &plan, mapping, &pack.lookups)?;
     let file = format!("rules/{}.sql", rule.id);
     let entry = manifest_entry(rule, &info, &file);
     Ok(vec![
@@ -108,7 +109,24 @@ fn compile_rule<T: SqlTarget>(
 }
 
 /// The runner, its README and the events table's columns.
-fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact> {
+fn pack_artifacts<T: SqlTarget>(_target: &T, pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
+    // The lookups a query may read by reference: each one's keys, as
+    // `lookups/<name>.csv`, which the runner loads as a table of that name.
+    let mut shipped_lookups = Vec::new();
+    let mut lookup_files = Vec::new();
+    for lookup in pack.lookups.values() {
+        if lookup.rows.len() <= mapping.inline_rows() {
+            continue;
+        }
+        if let Some(shipped) = lookup_ref::shipped(lookup) {
+            let name = lookup_ref::shipped_name(&lookup.name);
+            lookup_files.push(Artifact {
+                path: format!("lookups/{name}.csv"),
+                text: lookup_ref::keys_csv("key", &shipped),
+            });
+            shipped_lookups.push(name);
+        }
+    }
     let columns: Vec<serde_json::Value> = mapping
         .fields
         .iter()
@@ -119,8 +137,9 @@ fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact>
     let table = serde_json::json!({
         "table": mapping.data_source.first().cloned().unwrap_or_else(|| "events".to_string()),
         "columns": columns,
+        "lookups": shipped_lookups,
     });
-    vec![
+    let mut artifacts = vec![
         Artifact {
             path: "run.py".to_string(),
             text: T::RUNNER.to_string(),
@@ -140,7 +159,9 @@ fn pack_artifacts<T: SqlTarget>(_target: &T, mapping: &Mapping) -> Vec<Artifact>
                 serde_json::to_string_pretty(&table).unwrap_or_default()
             ),
         },
-    ]
+    ];
+    artifacts.extend(lookup_files);
+    artifacts
 }
 
 /// Every dashboard's panels as queries, `dashboards/<dashboard>/<panel>.sql`,
@@ -157,7 +178,7 @@ fn dashboard_artifacts<T: SqlTarget>(
         for panel in &dashboard.panels {
             let name = format!("{}.{}", dashboard.id, panel.id);
             let query = plan::panel::panel(panel, pack)
-                .and_then(|plan| panel_query(target, dashboard, &plan, mapping));
+                .and_then(|plan| panel_query(target, dashboard, &plan, mapping, &pack.lookups));
             match query {
                 Ok((text, columns)) => {
                     let file = format!("dashboards/{}/{}.sql", dashboard.id, panel.id);
@@ -235,8 +256,8 @@ impl<T: SqlTarget> Target for T {
         compile_rule(self, rule, pack, mapping)
     }
 
-    fn pack_artifacts(&self, _pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
-        pack_artifacts(self, mapping)
+    fn pack_artifacts(&self, pack: &ir::Pack, mapping: &Mapping) -> Vec<Artifact> {
+        pack_artifacts(self, pack, mapping)
     }
 
     fn dashboard_artifacts(&self, pack: &ir::Pack, mapping: &Mapping) -> DashboardOutput {
