@@ -54,7 +54,7 @@ pub fn is_builtin(path: &Path) -> bool {
 
 /// The path of an embedded file relative to [`ROOT`] (`high/x.tdl`), with
 /// `.` and `..` resolved; `None` when `path` is not under [`ROOT`] or leaves it.
-fn relative(path: &Path) -> Option<String> {
+pub fn relative(path: &Path) -> Option<String> {
     if !is_builtin(path) {
         return None;
     }
@@ -111,6 +111,51 @@ pub fn files_under(path: &Path) -> Vec<std::path::PathBuf> {
         .collect()
 }
 
+/// The folder [`unpack`] writes this build's pack into, under `parent`:
+/// named by version and digest, so two builds never share one.
+pub fn unpacked_dir(parent: &Path) -> std::path::PathBuf {
+    parent.join(format!("builtin-pack-{VERSION}-{DIGEST}"))
+}
+
+/// Writes every embedded file under `directory` (`high/x.tdl` becomes
+/// `directory/high/x.tdl`), for tools that need the pack as files, such as an
+/// editor jumping to a declaration. A file already there with the same text
+/// is left alone; another one is replaced. Each file is written to a
+/// temporary name and renamed into place, so a reader never sees half a
+/// file, and is made read-only: edits there would change nothing.
+pub fn unpack(directory: &Path) -> std::io::Result<()> {
+    for (name, text) in FILES {
+        let target = directory.join(name);
+        if std::fs::read(&target).is_ok_and(|bytes| bytes == text.as_bytes()) {
+            continue;
+        }
+        if let Some(parent) = target.parent() {
+            std::fs::create_dir_all(parent)?;
+        }
+        let temporary = target.with_file_name(format!(
+            ".{}.{}.tmp",
+            target
+                .file_name()
+                .map(|name| name.to_string_lossy().into_owned())
+                .unwrap_or_default(),
+            std::process::id()
+        ));
+        std::fs::write(&temporary, text)?;
+        let mut permissions = std::fs::metadata(&temporary)?.permissions();
+        permissions.set_readonly(true);
+        std::fs::set_permissions(&temporary, permissions)?;
+        // A read-only file of another text cannot be replaced everywhere.
+        if target.exists() {
+            std::fs::remove_file(&target)?;
+        }
+        if let Err(error) = std::fs::rename(&temporary, &target) {
+            let _ = std::fs::remove_file(&temporary);
+            return Err(error);
+        }
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -140,6 +185,54 @@ mod tests {
                 .iter()
                 .all(|path| path.starts_with("<builtin>/lists"))
         );
+    }
+
+    #[test]
+    fn unpacking_writes_every_file_read_only_and_repairs_a_changed_one() {
+        let parent =
+            std::env::temp_dir().join(format!("tripline-unpack-test-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&parent);
+        let directory = unpacked_dir(&parent);
+        assert!(directory.ends_with(format!("builtin-pack-{VERSION}-{DIGEST}")));
+        unpack(&directory).unwrap();
+        for (name, text) in files() {
+            let path = directory.join(name);
+            assert_eq!(std::fs::read_to_string(&path).unwrap(), *text, "{name}");
+            assert!(std::fs::metadata(&path).unwrap().permissions().readonly());
+        }
+        // A file changed behind its back is written again; twice is harmless.
+        let schema = directory.join("schema/events.tdl");
+        std::fs::remove_file(&schema).unwrap();
+        std::fs::write(&schema, "changed").unwrap();
+        unpack(&directory).unwrap();
+        unpack(&directory).unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&schema).unwrap(),
+            read(Path::new("<builtin>/schema/events.tdl")).unwrap()
+        );
+        let leftovers = std::fs::read_dir(directory.join("schema"))
+            .unwrap()
+            .flatten()
+            .filter(|entry| entry.file_name().to_string_lossy().ends_with(".tmp"))
+            .count();
+        assert_eq!(leftovers, 0);
+        make_writable(&parent);
+        let _ = std::fs::remove_dir_all(&parent);
+    }
+
+    /// Read-only files stop `remove_dir_all` on some systems.
+    fn make_writable(directory: &Path) {
+        for entry in std::fs::read_dir(directory).into_iter().flatten().flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                make_writable(&path);
+            } else if let Ok(metadata) = std::fs::metadata(&path) {
+                let mut permissions = metadata.permissions();
+                #[allow(clippy::permissions_set_readonly_false)]
+                permissions.set_readonly(false);
+                let _ = std::fs::set_permissions(&path, permissions);
+            }
+        }
     }
 
     #[test]

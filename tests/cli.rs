@@ -366,6 +366,57 @@ fn the_readme_lists_every_target() {
     }
 }
 
+/// The fenced block of the README that follows the paragraph holding `marker`.
+fn readme_block_after(marker: &str) -> String {
+    let readme = std::fs::read_to_string("README.md").expect("README");
+    let at = readme
+        .find(marker)
+        .unwrap_or_else(|| panic!("the README no longer says {marker:?}"));
+    let rest = &readme[at..];
+    let open = rest.find("\n```").expect("a fenced block after it") + 1;
+    let body = open + rest[open..].find('\n').expect("the fence's line") + 1;
+    let close = body + rest[body..].find("\n```").expect("the block's end") + 1;
+    rest[body..close].to_string()
+}
+
+/// The README's misspelt-field example is what `check` prints on the E0201
+/// fixture it names, word for word.
+#[test]
+fn the_readme_error_example_is_what_check_prints() {
+    let block = readme_block_after("A misspelt field gets an error");
+    let output = tripline(&["check", "tests/fixtures/errors/E0201.tdl"]);
+    assert_eq!(code(&output), 1);
+    assert_eq!(
+        block,
+        text(&output.stderr),
+        "the README's E0201 example is stale; paste what \
+         `tripline check tests/fixtures/errors/E0201.tdl` prints"
+    );
+}
+
+/// The README's sample rule is the shipped one, shortened at `...`: every
+/// other line of it is a line of the rule file.
+#[test]
+fn the_readme_sample_rule_is_the_shipped_one() {
+    let block = readme_block_after("One rule, to give the flavour");
+    let shipped = std::fs::read_to_string("rules/high/llm.prompt_extraction.repeated.tdl")
+        .expect("the shipped rule");
+    let lines: Vec<&str> = shipped.lines().collect();
+    let mut from = 0;
+    for line in block.lines().filter(|line| line.trim() != "...") {
+        let found = lines[from..]
+            .iter()
+            .position(|shipped| *shipped == line)
+            .unwrap_or_else(|| {
+                panic!(
+                    "the README's sample rule has {line:?}, which the shipped rule \
+                     does not have (in this order)"
+                )
+            });
+        from += found + 1;
+    }
+}
+
 /// A rule a target cannot express is reported and left out of that target,
 /// and the run exits 0; `--deny-unsupported` makes it exit 1. A rule error
 /// exits 1 either way.

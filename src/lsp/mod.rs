@@ -14,6 +14,7 @@
 
 mod analysis;
 mod index;
+mod pack_files;
 mod text;
 
 use std::collections::{BTreeSet, HashMap};
@@ -36,6 +37,7 @@ use lsp_types::{
 };
 
 use analysis::{Analysis, analyse, root_of};
+use pack_files::PackFiles;
 use text::{Lines, path_to_uri, uri_to_path};
 
 /// The largest message accepted (a whole rule file fits many times over).
@@ -90,6 +92,8 @@ struct Server<'a> {
     published: HashMap<PathBuf, BTreeSet<PathBuf>>,
     /// Files opened, changed, saved or closed since the last check.
     pending: Vec<PathBuf>,
+    /// The built-in pack's files, written to disk when a definition is in it.
+    pack_files: PackFiles,
     shutdown: bool,
     initialized: bool,
 }
@@ -159,6 +163,7 @@ impl<'a> Server<'a> {
             analyses: HashMap::new(),
             published: HashMap::new(),
             pending: Vec::new(),
+            pack_files: PackFiles::default(),
             shutdown: false,
             initialized: false,
         }
@@ -391,21 +396,35 @@ impl<'a> Server<'a> {
 
     fn definition(&mut self, params: &GotoDefinitionParams) -> Option<GotoDefinitionResponse> {
         let document = &params.text_document_position_params;
-        let (analysis, text, offset) =
-            self.locate(&document.text_document.uri, document.position)?;
-        let locations: Vec<Location> = analysis
-            .index
-            .resolve(&text, offset)
+        let uri = &document.text_document.uri;
+        // Where each declaration is: the pack's file and the range in it.
+        let found: Vec<(PathBuf, lsp_types::Range)> = {
+            let (analysis, text, offset) = self.locate(uri, document.position)?;
+            analysis
+                .index
+                .resolve(&text, offset)
+                .into_iter()
+                .filter_map(|symbol| {
+                    let file = analysis.sources.get(symbol.span.source)?;
+                    let range = Lines::new(&file.text)
+                        .range(symbol.span.start as usize, symbol.span.end as usize);
+                    Some((PathBuf::from(&file.path), range))
+                })
+                .collect()
+        };
+        let locations: Vec<Location> = found
             .into_iter()
-            .filter_map(|symbol| {
-                let file = analysis.sources.get(symbol.span.source)?;
-                // The built-in pack's files live in the binary, not on disk.
-                if !Path::new(&file.path).is_absolute() {
+            .filter_map(|(path, range)| {
+                // The built-in pack's files live in the binary: the editor
+                // gets its copy on disk (see `pack_files`).
+                let path = if crate::builtin::is_builtin(&path) {
+                    self.pack_files.on_disk(&path)?
+                } else if path.is_absolute() {
+                    path
+                } else {
                     return None;
-                }
-                let range = Lines::new(&file.text)
-                    .range(symbol.span.start as usize, symbol.span.end as usize);
-                Some(Location::new(path_to_uri(Path::new(&file.path))?, range))
+                };
+                Some(Location::new(path_to_uri(&path)?, range))
             })
             .collect();
         match locations.len() {
