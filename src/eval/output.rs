@@ -20,7 +20,9 @@ pub struct Alert {
     /// The rule's title.
     pub title: String,
     /// Group-by fields and values (`by` key for sequences; key and new values
-    /// for new-value rules; cluster id and a sample for clusters; for match
+    /// for new-value rules; for clusters only `fingerprint`, the band and
+    /// band key its events share ([`crate::ir::fingerprint::join`]), no
+    /// sample text; for match
     /// rules the event's key fields, [`crate::ir::Schema::match_key`]).
     pub group: BTreeMap<String, serde_json::Value>,
     /// RFC 3339 time of the first contributing event.

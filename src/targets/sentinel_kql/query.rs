@@ -40,9 +40,12 @@ use patterns::{hoist_repeated_patterns, name_repeated_patterns};
 /// lateness bound, so that late events still count.
 pub const LATENESS_MS: i64 = 5 * 60_000;
 
-/// From a query period of two days on, Sentinel runs a rule at most hourly
-/// (its rule validation; noted with the other schedule limits at
-/// <https://github.com/MSSAPSCA1/Azure_Sentinel#readme>).
+/// From a query period of two days on, Sentinel runs a rule at most hourly.
+/// What was verified: the rule as Sentinel's rule validation states it is
+/// recorded, with the other schedule limits, in a community hackathon
+/// README (<https://github.com/MSSAPSCA1/Azure_Sentinel#readme>, not a
+/// Microsoft page); a search of Microsoft's Sentinel documentation found no
+/// page that states it, so it is kept as the stricter, safe choice.
 pub const LONG_PERIOD_MS: i64 = 2 * 86_400_000;
 
 /// The shortest query frequency Sentinel accepts with a long period.

@@ -13,10 +13,10 @@
 //! value that sorts in the evaluator's processing order: time, then
 //! `event_id` with missing ids last, then for events without one the MD5 digest
 //! of the line's text, then input file and line, which only identical lines
-//! reach) and
-//! `_ref` (the `event_id`, or `file:line`). A one-row table `tripline_run`
-//! holds `first_time_ms`, `learn_ms` (the learning period) and `learn_end_ms`
-//! (the first event plus the learning period) of the run. Shapes:
+//! reach) and `_ref` (the `event_id`, or `file:line`). A one-row table
+//! `tripline_run` holds the run's `learn_ms` (the learning period of
+//! baselines), the only column the queries read; the runners also define
+//! `first_time_ms` and `learn_end_ms` there. Shapes:
 //!
 //! | plan | SQL |
 //! | --- | --- |
