@@ -19,6 +19,18 @@ const TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../../targets/elastic_eql/note.md.j2"),
 )];
 
+/// The mapping every Elastic target starts from: ECS names and types
+/// ([`ecs_field`]) over the event data stream's index pattern.
+pub fn default_mapping(schema: &crate::ir::Schema) -> Mapping {
+    Mapping::from_schema(schema, vec![INDEX_PATTERN.to_string()], |field| {
+        let (name, field_type) = ecs_field(&field.name, field.value_type);
+        super::TargetField {
+            name: name.to_string(),
+            field_type: field_type.to_string(),
+        }
+    })
+}
+
 /// The index pattern of the event data stream.
 pub const INDEX_PATTERN: &str = "logs-tripline.llm_application-*";
 

@@ -24,6 +24,7 @@ pub mod kibana_kql;
 pub(crate) mod kibana_rule;
 pub mod lookup_ref;
 pub mod lower;
+pub mod lucene;
 pub mod plan;
 pub mod re2;
 pub mod sentinel_kql;

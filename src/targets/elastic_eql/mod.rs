@@ -14,9 +14,9 @@ mod syntax;
 
 use serde_json::json;
 
-use super::kibana_rule::{INDEX_PATTERN, check_index_patterns, ecs_field, ndjson_line};
+use super::kibana_rule::{check_index_patterns, ndjson_line};
 use super::templates::{environment, render};
-use super::{Artifact, Mapping, Problem, Target, TargetField};
+use super::{Artifact, Mapping, Problem, Target};
 use crate::ir::{self, Need, Pack, Rule};
 
 pub use query::rule_query;
@@ -75,13 +75,7 @@ impl Target for ElasticEql {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        Mapping::from_schema(schema, vec![INDEX_PATTERN.to_string()], |field| {
-            let (name, field_type) = ecs_field(&field.name, field.value_type);
-            TargetField {
-                name: name.to_string(),
-                field_type: field_type.to_string(),
-            }
-        })
+        super::kibana_rule::default_mapping(schema)
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {

@@ -8,13 +8,14 @@
 //! missing field is `null`, which no filter accepts: it stays unguarded.
 //! `and` and `or` are parenthesised by precedence only.
 
-use super::quote::{
-    FOLD_SPACE, eql_string, field_reference, flag_needle_regex, flag_search_regex, needle_regex,
-    plain_case_insensitive, search_regex,
-};
+use super::quote::{eql_string, field_reference};
 use crate::ir::{self, CompareOp, Pack, TextOp, Value, ValueType};
 use crate::targets::Mapping;
 use crate::targets::lower::decimal_number_or_bool;
+use crate::targets::lucene::{
+    FOLD_SPACE, flag_needle_regex, flag_search_regex, needle_regex, plain_case_insensitive,
+    search_regex,
+};
 use crate::targets::plan::{LookupRef, Pred};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};
 

@@ -25,7 +25,6 @@ mod syntax;
 
 use serde_json::json;
 
-use super::elastic_eql::ElasticEql;
 use super::kibana_rule;
 use super::{Artifact, Mapping, Problem, Target, duration_text};
 use crate::ir::{self, Need, Pack, Rule};
@@ -79,7 +78,7 @@ impl Target for ElasticEsql {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        ElasticEql.default_mapping(schema)
+        kibana_rule::default_mapping(schema)
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {

@@ -21,7 +21,6 @@ mod syntax;
 
 use serde_json::json;
 
-use super::elastic_eql::ElasticEql;
 use super::kibana_rule;
 use super::plan::{self, Shape, Source};
 use super::syntax::{Unsupported, predicate};
@@ -78,7 +77,7 @@ impl Target for KibanaKql {
     }
 
     fn default_mapping(&self, schema: &ir::Schema) -> Mapping {
-        ElasticEql.default_mapping(schema)
+        kibana_rule::default_mapping(schema)
     }
 
     fn check_data_source(&self, values: &[String]) -> Result<(), String> {
