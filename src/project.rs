@@ -207,6 +207,27 @@ pub struct Project {
     pub disabled_dashboards: Vec<DisabledRule>,
 }
 
+impl Project {
+    /// A project that stopped at a mistake in a configuration file: the
+    /// file and its error, nothing else loaded.
+    fn config_mistake(mistake: ConfigMistake) -> Project {
+        let mut sources = Sources::new();
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(mistake.located(&mut sources));
+        Project {
+            sources,
+            pack: None,
+            diagnostics,
+            roots: Vec::new(),
+            test_files: Vec::new(),
+            own_rule_files: Vec::new(),
+            mappings: Vec::new(),
+            disabled: Vec::new(),
+            disabled_dashboards: Vec::new(),
+        }
+    }
+}
+
 /// A rule (or dashboard) a configuration file's `disable:` left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisabledRule {
@@ -235,7 +256,11 @@ pub fn load_overlaid(
         ..CheckOptions::default()
     };
     let mut configs = Vec::new();
-    let roots = resolve_roots(&options.paths, &mut check_options, &mut configs)?;
+    let roots = match resolve_roots(&options.paths, &mut check_options, &mut configs) {
+        Ok(roots) => roots,
+        Err(ConfigFailure::Usage(diagnostic)) => return Err(diagnostic),
+        Err(ConfigFailure::Mistake(mistake)) => return Ok(Project::config_mistake(mistake)),
+    };
     for (name, value) in &options.params {
         check_options.params.insert(name.clone(), value.clone());
     }
@@ -611,7 +636,7 @@ fn resolve_roots(
     paths: &[PathBuf],
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
-) -> Result<Vec<Root>, Diagnostic> {
+) -> Result<Vec<Root>, ConfigFailure> {
     let paths = paths_or_default(paths);
     let mut roots = Vec::new();
     for path in paths {
@@ -622,7 +647,8 @@ fn resolve_roots(
             None => {
                 return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
                     .in_file(display_path(&path))
-                    .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml"));
+                    .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml")
+                    .into());
             }
         }
     }
@@ -633,12 +659,10 @@ fn apply_config(
     path: &Path,
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
-) -> Result<Vec<Root>, Diagnostic> {
+) -> Result<Vec<Root>, ConfigFailure> {
     let text = read_text(path).map_err(|error| io_error(path, &error))?;
-    let config: Config = serde_yaml::from_str(&text).map_err(|error| {
-        // serde_yaml's message already says where ("at line 4 column 1").
-        Diagnostic::new(Code::CONFIG, error.to_string()).in_file(display_path(path))
-    })?;
+    let config: Config = serde_yaml::from_str(&text)
+        .map_err(|error| ConfigFailure::Mistake(config_shape_mistake(path, &text, &error)))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut roots = Vec::new();
     for pack in &config.packs {
@@ -656,11 +680,16 @@ fn apply_config(
         });
     }
     if roots.is_empty() {
-        return Err(Diagnostic::new(
-            Code::CONFIG,
-            "the configuration names no `packs` and no `rules`",
-        )
-        .in_file(display_path(path)));
+        return Err(ConfigFailure::Mistake(config_key_mistake(
+            path,
+            &text,
+            &[],
+            Diagnostic::new(
+                Code::CONFIG,
+                "the configuration names no `packs` and no `rules`",
+            )
+            .help("add `packs: [builtin]` for the shipped pack, `rules: [rules]` for your own"),
+        )));
     }
     for root in &roots {
         if !root.path.exists() && !crate::builtin::is_dir(&root.path) {
@@ -671,7 +700,8 @@ fn apply_config(
                     display_path(&root.path)
                 ),
             )
-            .in_file(display_path(path)));
+            .in_file(display_path(path))
+            .into());
         }
     }
     for (name, value) in &config.params {
@@ -689,11 +719,15 @@ fn apply_config(
             (Some(file), None) => LookupOverride::Extend(base.join(file)),
             (None, Some(file)) => LookupOverride::Replace(base.join(file)),
             _ => {
-                return Err(Diagnostic::new(
-                    Code::CONFIG,
-                    format!("lookup `{name}` needs exactly one of `extend` or `replace`"),
-                )
-                .in_file(display_path(path)));
+                return Err(ConfigFailure::Mistake(config_key_mistake(
+                    path,
+                    &text,
+                    &["lookups", name],
+                    Diagnostic::new(
+                        Code::CONFIG,
+                        format!("lookup `{name}` needs exactly one of `extend` or `replace`"),
+                    ),
+                )));
             }
         };
         options.lookup_overrides.insert(name.clone(), change);

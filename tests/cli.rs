@@ -665,8 +665,9 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
     let negative = repo("inline-negative", "compile:\n  inline_lookup_rows: -3\n");
     let output = compile_in(&negative, &["--target", "sentinel_kql", "--out", "out"]);
     let stderr = text(&output.stderr);
-    assert_eq!(code(&output), 2, "{stderr}");
+    assert_eq!(code(&output), 1, "{stderr}");
     assert!(stderr.contains("inline_lookup_rows"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:5:23"), "{stderr}");
     assert!(!negative.join("out").exists());
 }
 
@@ -730,9 +731,11 @@ fn the_configuration_is_checked_against_the_shipped_schema() {
         .output()
         .expect("the tripline binary runs");
     let stderr = text(&output.stderr);
-    assert_eq!(code(&output), 2, "{stderr}");
+    assert_eq!(code(&output), 1, "{stderr}");
     assert!(
-        stderr.contains("E0531") && stderr.contains("`mappings.sigma.data_source` at line 4"),
+        stderr.contains("E0531")
+            && stderr.contains("`mappings.sigma.data_source`")
+            && stderr.contains("tripline.yaml:4:"),
         "{stderr}"
     );
     let example = Command::new(env!("CARGO_BIN_EXE_tripline"))

@@ -205,6 +205,87 @@ fn disabling_an_unknown_rule_is_an_error_at_its_line() {
     std::fs::remove_dir_all(&directory).ok();
 }
 
+/// A mistake in what tripline.yaml says (a wrong shape, an unknown key, a
+/// value of the wrong type, a schema violation) is an E0531 error at its line
+/// and column, exit 1 like any problem in the content; in JSON and SARIF the
+/// error has that line.
+#[test]
+fn a_mistake_in_the_configuration_is_an_error_at_its_line() {
+    let directory = temp_dir("config-mistakes");
+    for (yaml, place, says) in [
+        (
+            "packs: [builtin]\nmappings:\n  splunk_spl:\n    field:\n      user_input: prompt\n",
+            (4, 5),
+            "unknown field `field`",
+        ),
+        (
+            "packs: [builtin]\nmapings:\n  splunk_spl: {}\n",
+            (2, 1),
+            "unknown field `mapings`",
+        ),
+        (
+            "packs: [builtin]\nretention_days: lots\n",
+            (2, 17),
+            "invalid type",
+        ),
+        (
+            "packs: [builtin]\ndisable:\n  llm.output.size_spike: \"\"\n",
+            (3, 3),
+            "shorter than 1 character",
+        ),
+        (
+            "packs: [builtin]\nparams:\n  bad-name: 3\n",
+            (3, 3),
+            "does not match",
+        ),
+        ("- packs\n", (1, 1), "expected a mapping of keys"),
+    ] {
+        write(&directory.join("tripline.yaml"), yaml);
+        let (line, column) = place;
+        let check = tripline_in(&directory, &["check"]);
+        let stderr = text(&check.stderr);
+        assert_eq!(code(&check), 1, "{yaml}{stderr}");
+        assert!(stderr.contains("error[E0531]"), "{yaml}{stderr}");
+        assert!(stderr.contains(says), "{yaml}{stderr}");
+        assert!(
+            stderr.contains(&format!("tripline.yaml:{line}:{column}")),
+            "{yaml}{stderr}"
+        );
+
+        let json = tripline_in(
+            &directory,
+            &[
+                "check",
+                "--message-format",
+                "json",
+                "--sarif",
+                "check.sarif",
+            ],
+        );
+        assert_eq!(code(&json), 1, "{yaml}{}", both(&json));
+        let first: serde_json::Value = text(&json.stderr)
+            .lines()
+            .find_map(|line| serde_json::from_str(line).ok())
+            .unwrap_or_else(|| panic!("no JSON line: {}", both(&json)));
+        assert_eq!(first["code"], "E0531", "{first}");
+        assert_eq!(first["line"], line, "{first}");
+        assert_eq!(first["column"], column, "{first}");
+        let sarif: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(directory.join("check.sarif")).expect("SARIF written"),
+        )
+        .expect("SARIF parses");
+        let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], line, "{yaml}{sarif}");
+        assert_eq!(region["startColumn"], column, "{yaml}{sarif}");
+
+        // Every command that loads the rules stops there the same way.
+        let compile = tripline_in(&directory, &["compile", "--out", "build"]);
+        assert_eq!(code(&compile), 1, "{yaml}{}", both(&compile));
+        assert!(!directory.join("build").exists());
+    }
+    std::fs::remove_dir_all(&directory).ok();
+}
+
 #[test]
 fn init_writes_a_content_repository_that_checks_tests_and_compiles() {
     let parent = temp_dir("init");
