@@ -26,6 +26,7 @@ use crate::targets::deploy::{Deploy, Route};
 
 mod config_yaml;
 mod files;
+mod replace;
 
 pub use config_yaml::*;
 pub use files::*;
@@ -342,6 +343,7 @@ pub fn load_overlaid(
         test_files.extend(tests.into_iter().map(|path| (path, root.own)));
     }
     let (disable, disabled_dashboards) = disable_dashboards(disable, &mut files, &own_files);
+    let replaced = replace::replace_disabled_rules(&disable, &mut files, &own_files);
     let (pack, check_diagnostics) = check::check(&sources, &files, &check_options);
     // A file that does not parse contributes no declarations; "no schema" is
     // then a consequence of the syntax error, not a second problem.
@@ -355,7 +357,8 @@ pub fn load_overlaid(
     );
     let disabled = disable_rules(&disable, &files, &sources, &mut diagnostics);
     if !disabled.is_empty() {
-        test_files.retain(|(path, _)| !tests_disabled_rule(path, &disabled));
+        // A replaced rule's own tests are the replacement's; the packs' are not.
+        test_files.retain(|(path, own)| !tests_disabled_rule(path, &disabled, *own, &replaced));
     }
     if let Some(pack) = &pack {
         diagnostics.extend(unknown_routes(pack, &sources, &mappings));
@@ -375,8 +378,10 @@ pub fn load_overlaid(
         None
     } else {
         pack.map(|mut pack| {
-            pack.rules
-                .retain(|rule| !disabled.iter().any(|disabled| disabled.id == rule.id));
+            pack.rules.retain(|rule| {
+                replaced.contains(&rule.id)
+                    || !disabled.iter().any(|disabled| disabled.id == rule.id)
+            });
             pack
         })
     };
@@ -539,8 +544,14 @@ fn route_span(sources: &Sources, rule: &ir::Rule, route: &str) -> Option<Span> {
     Some(Span::new(id, begin, begin + route.len()))
 }
 
-/// Whether a test file's `rule:` is a disabled rule (its cases cannot run).
-fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
+/// Whether a test file's `rule:` is a disabled rule (its cases cannot run),
+/// other than the repository's own tests of a rule it replaced.
+fn tests_disabled_rule(
+    path: &Path,
+    disabled: &[DisabledRule],
+    own: bool,
+    replaced: &[String],
+) -> bool {
     let Ok(text) = read_text(path) else {
         return false;
     };
@@ -550,7 +561,10 @@ fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
     document
         .get("rule")
         .and_then(serde_yaml::Value::as_str)
-        .is_some_and(|rule| disabled.iter().any(|disabled| disabled.id == rule))
+        .is_some_and(|rule| {
+            disabled.iter().any(|disabled| disabled.id == rule)
+                && !(own && replaced.iter().any(|id| id == rule))
+        })
 }
 
 /// The rules `disable:` leaves out, sorted by id; an id no rule file declares
