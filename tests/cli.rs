@@ -1462,3 +1462,32 @@ fn normalize_adds_companions_and_copies_bad_lines_with_a_warning() {
     assert_eq!(code(&output), 2);
     assert!(!none.exists());
 }
+
+/// The fixture `.ci/run` validates as a SARIF log with failures: its three
+/// failing cases are three `test-failure` results at their lines (the
+/// shipped pack's log has none, so it alone would prove nothing).
+#[test]
+fn failed_test_cases_are_sarif_results() {
+    let directory = temp_dir("test-failures-sarif");
+    let log = directory.join("test-failures.sarif");
+    let log_path = log.to_string_lossy().into_owned();
+    let output = tripline(&["test", "tests/fixtures/failing-tests", "--sarif", &log_path]);
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("test result: FAILED. 1 passed, 3 failed"),
+        "{}",
+        text(&output.stdout)
+    );
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&log).expect("SARIF written"))
+            .expect("SARIF parses");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let lines: Vec<&serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            assert_eq!(result["ruleId"], "test-failure", "{result}");
+            &result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        })
+        .collect();
+    assert_eq!(lines, [11, 19, 27], "{log}");
+}
