@@ -26,6 +26,7 @@ use crate::targets::deploy::{Deploy, Route};
 
 mod config_yaml;
 mod files;
+mod replace;
 
 pub use config_yaml::*;
 pub use files::*;
@@ -207,6 +208,27 @@ pub struct Project {
     pub disabled_dashboards: Vec<DisabledRule>,
 }
 
+impl Project {
+    /// A project that stopped at a mistake in a configuration file: the
+    /// file and its error, nothing else loaded.
+    fn config_mistake(mistake: ConfigMistake) -> Project {
+        let mut sources = Sources::new();
+        let mut diagnostics = Diagnostics::new();
+        diagnostics.push(mistake.located(&mut sources));
+        Project {
+            sources,
+            pack: None,
+            diagnostics,
+            roots: Vec::new(),
+            test_files: Vec::new(),
+            own_rule_files: Vec::new(),
+            mappings: Vec::new(),
+            disabled: Vec::new(),
+            disabled_dashboards: Vec::new(),
+        }
+    }
+}
+
 /// A rule (or dashboard) a configuration file's `disable:` left out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct DisabledRule {
@@ -235,7 +257,11 @@ pub fn load_overlaid(
         ..CheckOptions::default()
     };
     let mut configs = Vec::new();
-    let roots = resolve_roots(&options.paths, &mut check_options, &mut configs)?;
+    let roots = match resolve_roots(&options.paths, &mut check_options, &mut configs) {
+        Ok(roots) => roots,
+        Err(ConfigFailure::Usage(diagnostic)) => return Err(diagnostic),
+        Err(ConfigFailure::Mistake(mistake)) => return Ok(Project::config_mistake(mistake)),
+    };
     for (name, value) in &options.params {
         check_options.params.insert(name.clone(), value.clone());
     }
@@ -317,6 +343,7 @@ pub fn load_overlaid(
         test_files.extend(tests.into_iter().map(|path| (path, root.own)));
     }
     let (disable, disabled_dashboards) = disable_dashboards(disable, &mut files, &own_files);
+    let replaced = replace::replace_disabled_rules(&disable, &mut files, &own_files);
     let (pack, check_diagnostics) = check::check(&sources, &files, &check_options);
     // A file that does not parse contributes no declarations; "no schema" is
     // then a consequence of the syntax error, not a second problem.
@@ -330,7 +357,8 @@ pub fn load_overlaid(
     );
     let disabled = disable_rules(&disable, &files, &sources, &mut diagnostics);
     if !disabled.is_empty() {
-        test_files.retain(|(path, _)| !tests_disabled_rule(path, &disabled));
+        // A replaced rule's own tests are the replacement's; the packs' are not.
+        test_files.retain(|(path, own)| !tests_disabled_rule(path, &disabled, *own, &replaced));
     }
     if let Some(pack) = &pack {
         diagnostics.extend(unknown_routes(pack, &sources, &mappings));
@@ -350,8 +378,10 @@ pub fn load_overlaid(
         None
     } else {
         pack.map(|mut pack| {
-            pack.rules
-                .retain(|rule| !disabled.iter().any(|disabled| disabled.id == rule.id));
+            pack.rules.retain(|rule| {
+                replaced.contains(&rule.id)
+                    || !disabled.iter().any(|disabled| disabled.id == rule.id)
+            });
             pack
         })
     };
@@ -514,8 +544,14 @@ fn route_span(sources: &Sources, rule: &ir::Rule, route: &str) -> Option<Span> {
     Some(Span::new(id, begin, begin + route.len()))
 }
 
-/// Whether a test file's `rule:` is a disabled rule (its cases cannot run).
-fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
+/// Whether a test file's `rule:` is a disabled rule (its cases cannot run),
+/// other than the repository's own tests of a rule it replaced.
+fn tests_disabled_rule(
+    path: &Path,
+    disabled: &[DisabledRule],
+    own: bool,
+    replaced: &[String],
+) -> bool {
     let Ok(text) = read_text(path) else {
         return false;
     };
@@ -525,7 +561,10 @@ fn tests_disabled_rule(path: &Path, disabled: &[DisabledRule]) -> bool {
     document
         .get("rule")
         .and_then(serde_yaml::Value::as_str)
-        .is_some_and(|rule| disabled.iter().any(|disabled| disabled.id == rule))
+        .is_some_and(|rule| {
+            disabled.iter().any(|disabled| disabled.id == rule)
+                && !(own && replaced.iter().any(|id| id == rule))
+        })
 }
 
 /// The rules `disable:` leaves out, sorted by id; an id no rule file declares
@@ -611,7 +650,7 @@ fn resolve_roots(
     paths: &[PathBuf],
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
-) -> Result<Vec<Root>, Diagnostic> {
+) -> Result<Vec<Root>, ConfigFailure> {
     let paths = paths_or_default(paths);
     let mut roots = Vec::new();
     for path in paths {
@@ -622,7 +661,8 @@ fn resolve_roots(
             None => {
                 return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
                     .in_file(display_path(&path))
-                    .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml"));
+                    .help("give a rules directory, a `.tdl` file, or a content repository with a tripline.yaml")
+                    .into());
             }
         }
     }
@@ -633,12 +673,10 @@ fn apply_config(
     path: &Path,
     options: &mut CheckOptions,
     configs: &mut Vec<ConfigRead>,
-) -> Result<Vec<Root>, Diagnostic> {
+) -> Result<Vec<Root>, ConfigFailure> {
     let text = read_text(path).map_err(|error| io_error(path, &error))?;
-    let config: Config = serde_yaml::from_str(&text).map_err(|error| {
-        // serde_yaml's message already says where ("at line 4 column 1").
-        Diagnostic::new(Code::CONFIG, error.to_string()).in_file(display_path(path))
-    })?;
+    let config: Config = serde_yaml::from_str(&text)
+        .map_err(|error| ConfigFailure::Mistake(config_shape_mistake(path, &text, &error)))?;
     let base = path.parent().unwrap_or(Path::new("."));
     let mut roots = Vec::new();
     for pack in &config.packs {
@@ -656,11 +694,16 @@ fn apply_config(
         });
     }
     if roots.is_empty() {
-        return Err(Diagnostic::new(
-            Code::CONFIG,
-            "the configuration names no `packs` and no `rules`",
-        )
-        .in_file(display_path(path)));
+        return Err(ConfigFailure::Mistake(config_key_mistake(
+            path,
+            &text,
+            &[],
+            Diagnostic::new(
+                Code::CONFIG,
+                "the configuration names no `packs` and no `rules`",
+            )
+            .help("add `packs: [builtin]` for the shipped pack, `rules: [rules]` for your own"),
+        )));
     }
     for root in &roots {
         if !root.path.exists() && !crate::builtin::is_dir(&root.path) {
@@ -671,7 +714,8 @@ fn apply_config(
                     display_path(&root.path)
                 ),
             )
-            .in_file(display_path(path)));
+            .in_file(display_path(path))
+            .into());
         }
     }
     for (name, value) in &config.params {
@@ -689,11 +733,15 @@ fn apply_config(
             (Some(file), None) => LookupOverride::Extend(base.join(file)),
             (None, Some(file)) => LookupOverride::Replace(base.join(file)),
             _ => {
-                return Err(Diagnostic::new(
-                    Code::CONFIG,
-                    format!("lookup `{name}` needs exactly one of `extend` or `replace`"),
-                )
-                .in_file(display_path(path)));
+                return Err(ConfigFailure::Mistake(config_key_mistake(
+                    path,
+                    &text,
+                    &["lookups", name],
+                    Diagnostic::new(
+                        Code::CONFIG,
+                        format!("lookup `{name}` needs exactly one of `extend` or `replace`"),
+                    ),
+                )));
             }
         };
         options.lookup_overrides.insert(name.clone(), change);

@@ -716,8 +716,9 @@ fn the_inline_lookup_limit_decides_between_a_watchlist_and_inlining() {
     let negative = repo("inline-negative", "compile:\n  inline_lookup_rows: -3\n");
     let output = compile_in(&negative, &["--target", "sentinel_kql", "--out", "out"]);
     let stderr = text(&output.stderr);
-    assert_eq!(code(&output), 2, "{stderr}");
+    assert_eq!(code(&output), 1, "{stderr}");
     assert!(stderr.contains("inline_lookup_rows"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:5:23"), "{stderr}");
     assert!(!negative.join("out").exists());
 }
 
@@ -781,9 +782,11 @@ fn the_configuration_is_checked_against_the_shipped_schema() {
         .output()
         .expect("the tripline binary runs");
     let stderr = text(&output.stderr);
-    assert_eq!(code(&output), 2, "{stderr}");
+    assert_eq!(code(&output), 1, "{stderr}");
     assert!(
-        stderr.contains("E0531") && stderr.contains("`mappings.sigma.data_source` at line 4"),
+        stderr.contains("E0531")
+            && stderr.contains("`mappings.sigma.data_source`")
+            && stderr.contains("tripline.yaml:4:"),
         "{stderr}"
     );
     let example = Command::new(env!("CARGO_BIN_EXE_tripline"))
@@ -820,30 +823,104 @@ fn compile_one_rule() {
     assert!(text(&unknown.stderr).contains("no rule `no.such.rule`"));
 }
 
+/// A reader that goes away (`tripline eval ... | head -1`) ends a command
+/// cleanly: exit 0, nothing on stderr, no panic. Each case but `targets`
+/// writes more than a pipe buffer (64 KiB), so the reader leaving after its
+/// first byte makes a later write fail; every case, `targets` included, also
+/// runs with the reader gone before the command starts, so its first write
+/// fails whatever the output's size.
 #[test]
 fn a_reader_that_goes_away_is_not_a_panic() {
     use std::io::Read;
     use std::process::Stdio;
-    for arguments in [&["ir", "--all"][..], &["explain", "list"][..]] {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_tripline"))
+    let directory = temp_dir("reader-gone");
+    std::fs::write(
+        directory.join("marker.tdl"),
+        "/// Fires on every event of the generated input.\nrule local.marker {\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match inference where user_input contains \"marker\"\n}\n",
+    )
+    .expect("write rule");
+    let events_path = directory.join("events.jsonl");
+    let events: String = (0..3000)
+        .map(|n| {
+            format!(
+                "{{\"event_type\":\"inference\",\"timestamp\":\"2026-03-03T18:{:02}:{:02}Z\",\"app\":\"a\",\"session_id\":\"s{n}\",\"user_input\":\"a MARKER in line {n}\"}}\n",
+                n / 60 % 60,
+                n % 60
+            )
+        })
+        .collect();
+    std::fs::write(&events_path, events).expect("write events");
+    let rules = directory.to_string_lossy().into_owned();
+    let events = events_path.to_string_lossy().into_owned();
+    let eval = [
+        "eval",
+        "--rules",
+        "rules/schema",
+        "--rules",
+        &rules,
+        "--events",
+    ];
+    let from_file = [&eval[..], &[events.as_str()]].concat();
+    let from_stdin = [&eval[..], &["-"]].concat();
+    let normalize = ["normalize", "--events", events.as_str()];
+    // (arguments, events on stdin, output larger than a pipe buffer)
+    let cases: [(&[&str], bool, bool); 6] = [
+        (&from_file, false, true),
+        (&from_stdin, true, true),
+        (&normalize, false, true),
+        (&["ir", "--all"], false, true),
+        (&["explain", "list"], false, false),
+        (&["targets"], false, false),
+    ];
+    let command = |arguments: &[&str], stdin: bool| {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_tripline"));
+        command
             .args(arguments)
             .env("NO_COLOR", "1")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("the tripline binary runs");
-        let mut first = [0_u8; 1];
-        child
-            .stdout
-            .take()
-            .expect("stdout")
-            .read_exact(&mut first)
-            .expect("some output");
-        // The pipe's reading end is closed here, like `| head -c 1`.
-        let output = child.wait_with_output().expect("tripline exits");
+            .stderr(Stdio::piped());
+        if stdin {
+            command.stdin(std::fs::File::open(&events_path).expect("events"));
+        }
+        command
+    };
+    let quiet = |arguments: &[&str], output: &Output, how: &str| {
         let stderr = text(&output.stderr);
-        assert!(!stderr.contains("panicked"), "{arguments:?}: {stderr}");
-        assert_eq!(code(&output), 0, "{arguments:?}: {stderr}");
+        assert_eq!(code(output), 0, "{arguments:?} {how}: {stderr}");
+        assert!(stderr.is_empty(), "{arguments:?} {how}: {stderr}");
+    };
+    for (arguments, stdin, large) in cases {
+        if large {
+            let whole = command(arguments, stdin)
+                .stdout(Stdio::piped())
+                .output()
+                .expect("the tripline binary runs");
+            assert!(
+                whole.stdout.len() > 64 * 1024,
+                "{arguments:?} writes only {} bytes, which a pipe holds whole",
+                whole.stdout.len()
+            );
+            let mut child = command(arguments, stdin)
+                .stdout(Stdio::piped())
+                .spawn()
+                .expect("the tripline binary runs");
+            let mut first = [0_u8; 1];
+            child
+                .stdout
+                .take()
+                .expect("stdout")
+                .read_exact(&mut first)
+                .expect("some output");
+            // The pipe's reading end is closed here, like `| head -c 1`.
+            let output = child.wait_with_output().expect("tripline exits");
+            quiet(arguments, &output, "after one byte");
+        }
+        let (reader, writer) = std::io::pipe().expect("a pipe");
+        drop(reader);
+        let output = command(arguments, stdin)
+            .stdout(writer)
+            .output()
+            .expect("the tripline binary runs");
+        quiet(arguments, &output, "with no reader");
     }
 }
 
@@ -1435,4 +1512,33 @@ fn normalize_adds_companions_and_copies_bad_lines_with_a_warning() {
     ]);
     assert_eq!(code(&output), 2);
     assert!(!none.exists());
+}
+
+/// The fixture `.ci/run` validates as a SARIF log with failures: its three
+/// failing cases are three `test-failure` results at their lines (the
+/// shipped pack's log has none, so it alone would prove nothing).
+#[test]
+fn failed_test_cases_are_sarif_results() {
+    let directory = temp_dir("test-failures-sarif");
+    let log = directory.join("test-failures.sarif");
+    let log_path = log.to_string_lossy().into_owned();
+    let output = tripline(&["test", "tests/fixtures/failing-tests", "--sarif", &log_path]);
+    assert_eq!(code(&output), 1, "{}", text(&output.stderr));
+    assert!(
+        text(&output.stdout).contains("test result: FAILED. 1 passed, 3 failed"),
+        "{}",
+        text(&output.stdout)
+    );
+    let log: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&log).expect("SARIF written"))
+            .expect("SARIF parses");
+    let results = log["runs"][0]["results"].as_array().expect("results");
+    let lines: Vec<&serde_json::Value> = results
+        .iter()
+        .map(|result| {
+            assert_eq!(result["ruleId"], "test-failure", "{result}");
+            &result["locations"][0]["physicalLocation"]["region"]["startLine"]
+        })
+        .collect();
+    assert_eq!(lines, [11, 19, 27], "{log}");
 }

@@ -249,15 +249,15 @@ fn repository(name: &str, extra: &str) -> PathBuf {
 #[test]
 fn retention_must_be_a_positive_number_of_days() {
     for (value, says) in [
-        ("0", "retention_days` at line 2"),
-        ("-3", "retention_days"),
-        ("ninety", "retention_days"),
-        ("5000", "retention_days` at line 2"),
+        ("0", "tripline.yaml:2:1"),
+        ("-3", "tripline.yaml:2:17"),
+        ("ninety", "tripline.yaml:2:17"),
+        ("5000", "tripline.yaml:2:1"),
     ] {
         let directory = repository("retention", &format!("retention_days: {value}\n"));
         let output = tripline(&directory, &["check"]);
         let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{value}: {stderr}");
+        assert_eq!(output.status.code(), Some(1), "{value}: {stderr}");
         assert!(stderr.contains("E0531"), "{value}: {stderr}");
         assert!(stderr.contains(says), "{value}: {stderr}");
     }
@@ -301,8 +301,9 @@ fn a_route_the_configuration_does_not_define_is_a_check_error_at_the_rule() {
     );
     let output = tripline(&directory, &["check"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("sentinel_owner"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:3:19"), "{stderr}");
     // A connector type whose params Tripline does not write needs them.
     let directory = repository(
         "connector",
@@ -310,7 +311,7 @@ fn a_route_the_configuration_does_not_define_is_a_check_error_at_the_rule() {
     );
     let output = tripline(&directory, &["check"]);
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("params"), "{stderr}");
     let directory = repository(
         "connector-ok",

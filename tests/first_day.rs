@@ -189,6 +189,79 @@ fn a_content_repository_disables_a_shipped_rule_with_a_reason() {
     std::fs::remove_dir_all(&directory).ok();
 }
 
+/// A repository's rule taking the id of a shipped rule it disables: checked,
+/// tested (its own cases, not the shipped ones) and compiled in its place.
+/// Without `disable:` the same id twice is still E0301.
+#[test]
+fn a_disabled_shipped_rule_can_be_replaced_under_its_id() {
+    let directory = temp_dir("replace");
+    write(&directory.join("tripline.yaml"), "packs: [builtin]\n");
+    let shipped = rules_checked(&tripline_in(&directory, &["check"]));
+    write(
+        &directory.join("rules/size_spike.tdl"),
+        r#"/// Acme's own take on long outputs.
+rule llm.output.size_spike {
+  title: "An output with the replacement's marker"
+  description: "Acme's replacement of the shipped size spike rule."
+  severity: low
+  category: behavioral
+  guide: "Look at the output."
+
+  match inference where output contains "acme-marker"
+}
+"#,
+    );
+    write(
+        &directory.join("rules/size_spike.test.yaml"),
+        "rule: llm.output.size_spike\ncases:\n  - name: the marker\n    expect: 1\n    events:\n      - event_type: inference\n        timestamp: \"2026-03-03T18:00:00Z\"\n        app: a\n        session_id: s\n        output: \"an acme-marker here\"\n  - name: no marker\n    expect: 0\n    events:\n      - event_type: inference\n        timestamp: \"2026-03-03T18:00:00Z\"\n        app: a\n        session_id: s\n        output: \"nothing\"\n",
+    );
+
+    // Without `disable:`, the id is declared twice.
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\n",
+    );
+    let twice = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&twice), 1, "{}", both(&twice));
+    assert!(text(&twice.stderr).contains("E0301"), "{}", both(&twice));
+
+    write(
+        &directory.join("tripline.yaml"),
+        "packs: [builtin]\nrules: [rules]\ndisable:\n  llm.output.size_spike: \"replaced by our own\"\n",
+    );
+    let check = tripline_in(&directory, &["check"]);
+    assert_eq!(code(&check), 0, "{}", both(&check));
+    assert_eq!(rules_checked(&check), shipped);
+    let ir = tripline_in(&directory, &["ir", "llm.output.size_spike"]);
+    assert_eq!(code(&ir), 0, "{}", both(&ir));
+    assert!(text(&ir.stdout).contains("acme-marker"), "{}", both(&ir));
+
+    // The repository's cases run against its rule; the shipped ones do not.
+    let test = tripline_in(&directory, &["test", "--all"]);
+    assert_eq!(code(&test), 0, "{}", both(&test));
+    let stdout = text(&test.stdout);
+    assert!(
+        stdout.contains("test llm.output.size_spike :: the marker ... ok"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stdout.matches("test llm.output.size_spike ::").count(),
+        2,
+        "{stdout}"
+    );
+
+    let compile = tripline_in(
+        &directory,
+        &["compile", "--target", "duckdb_sql", "--out", "build"],
+    );
+    assert_eq!(code(&compile), 0, "{}", both(&compile));
+    let sql =
+        std::fs::read_to_string(directory.join("build/duckdb_sql/rules/llm.output.size_spike.sql"))
+            .expect("the replacement compiled");
+    assert!(sql.contains("acme-marker"), "{sql}");
+    std::fs::remove_dir_all(&directory).ok();
+}
+
 #[test]
 fn disabling_an_unknown_rule_is_an_error_at_its_line() {
     let directory = temp_dir("disable-unknown");
@@ -202,6 +275,87 @@ fn disabling_an_unknown_rule_is_an_error_at_its_line() {
     assert!(stderr.contains("error[E0531]"), "{stderr}");
     assert!(stderr.contains("tripline.yaml:3:3"), "{stderr}");
     assert!(stderr.contains("`llm.output.size_spike`"), "{stderr}");
+    std::fs::remove_dir_all(&directory).ok();
+}
+
+/// A mistake in what tripline.yaml says (a wrong shape, an unknown key, a
+/// value of the wrong type, a schema violation) is an E0531 error at its line
+/// and column, exit 1 like any problem in the content; in JSON and SARIF the
+/// error has that line.
+#[test]
+fn a_mistake_in_the_configuration_is_an_error_at_its_line() {
+    let directory = temp_dir("config-mistakes");
+    for (yaml, place, says) in [
+        (
+            "packs: [builtin]\nmappings:\n  splunk_spl:\n    field:\n      user_input: prompt\n",
+            (4, 5),
+            "unknown field `field`",
+        ),
+        (
+            "packs: [builtin]\nmapings:\n  splunk_spl: {}\n",
+            (2, 1),
+            "unknown field `mapings`",
+        ),
+        (
+            "packs: [builtin]\nretention_days: lots\n",
+            (2, 17),
+            "invalid type",
+        ),
+        (
+            "packs: [builtin]\ndisable:\n  llm.output.size_spike: \"\"\n",
+            (3, 3),
+            "shorter than 1 character",
+        ),
+        (
+            "packs: [builtin]\nparams:\n  bad-name: 3\n",
+            (3, 3),
+            "does not match",
+        ),
+        ("- packs\n", (1, 1), "expected a mapping of keys"),
+    ] {
+        write(&directory.join("tripline.yaml"), yaml);
+        let (line, column) = place;
+        let check = tripline_in(&directory, &["check"]);
+        let stderr = text(&check.stderr);
+        assert_eq!(code(&check), 1, "{yaml}{stderr}");
+        assert!(stderr.contains("error[E0531]"), "{yaml}{stderr}");
+        assert!(stderr.contains(says), "{yaml}{stderr}");
+        assert!(
+            stderr.contains(&format!("tripline.yaml:{line}:{column}")),
+            "{yaml}{stderr}"
+        );
+
+        let json = tripline_in(
+            &directory,
+            &[
+                "check",
+                "--message-format",
+                "json",
+                "--sarif",
+                "check.sarif",
+            ],
+        );
+        assert_eq!(code(&json), 1, "{yaml}{}", both(&json));
+        let first: serde_json::Value = text(&json.stderr)
+            .lines()
+            .find_map(|line| serde_json::from_str(line).ok())
+            .unwrap_or_else(|| panic!("no JSON line: {}", both(&json)));
+        assert_eq!(first["code"], "E0531", "{first}");
+        assert_eq!(first["line"], line, "{first}");
+        assert_eq!(first["column"], column, "{first}");
+        let sarif: serde_json::Value = serde_json::from_str(
+            &std::fs::read_to_string(directory.join("check.sarif")).expect("SARIF written"),
+        )
+        .expect("SARIF parses");
+        let region = &sarif["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"];
+        assert_eq!(region["startLine"], line, "{yaml}{sarif}");
+        assert_eq!(region["startColumn"], column, "{yaml}{sarif}");
+
+        // Every command that loads the rules stops there the same way.
+        let compile = tripline_in(&directory, &["compile", "--out", "build"]);
+        assert_eq!(code(&compile), 1, "{yaml}{}", both(&compile));
+        assert!(!directory.join("build").exists());
+    }
     std::fs::remove_dir_all(&directory).ok();
 }
 

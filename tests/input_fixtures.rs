@@ -39,6 +39,22 @@ fn run(code: &str) -> (String, String) {
             );
         }
     };
+    // A mistake in a configuration file is an error at its place, reported
+    // with the file's text, not a failed load.
+    if project.pack.is_none()
+        && let Some(error) = project
+            .diagnostics
+            .clone()
+            .into_sorted()
+            .into_iter()
+            .find(|diagnostic| diagnostic.is_error())
+    {
+        let code = error.code.as_str().to_string();
+        return (
+            code,
+            render_human(&[error], &project.sources, ColorMode::Never),
+        );
+    }
     assert!(
         directory.join("run-tests").exists(),
         "{code}: loading succeeded"

@@ -336,15 +336,17 @@ fn the_profile_is_a_validated_compile_setting() {
     );
     let output = compile_in(&sliding);
     let stderr = both(&output);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("correlation_windows"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:4:26"), "{stderr}");
     assert!(!sliding.join("out").exists());
 
     let unknown = temp_repo("unknown", "compile:\n  sigma:\n    windows: epoch\n");
     let output = compile_in(&unknown);
     let stderr = both(&output);
-    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(stderr.contains("windows"), "{stderr}");
+    assert!(stderr.contains("tripline.yaml:4:5"), "{stderr}");
     for directory in [on, off, sliding, unknown] {
         let _ = std::fs::remove_dir_all(directory);
     }

@@ -203,6 +203,9 @@ pub fn run(args: &EvalArgs, global: &Global) -> ExitCode {
             }
             ExitCode::from(EXIT_OK)
         }
+        Err(eval::EvalError::Write(error)) if super::reader_went_away(&error) => {
+            ExitCode::from(EXIT_OK)
+        }
         Err(error) => {
             let _ = writer.flush();
             match error.diagnostic() {

@@ -290,6 +290,14 @@ pub fn write_stdout(text: &str) {
     let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }
 
+/// Whether a failed write only means that the reader went away (`| head`).
+/// Commands that write whole documents drop such errors in
+/// [`write_stdout`]; the streaming ones (`eval`, `normalize`) stop at the
+/// first one and end as if their input had ended: exit 0, nothing on stderr.
+pub fn reader_went_away(error: &std::io::Error) -> bool {
+    error.kind() == std::io::ErrorKind::BrokenPipe
+}
+
 /// Writes a JSON document, pretty-printed, to a file atomically.
 pub fn write_json_file(path: &std::path::Path, value: &serde_json::Value) -> std::io::Result<()> {
     let text = serde_json::to_string_pretty(value).map_err(std::io::Error::other)? + "\n";

@@ -80,6 +80,9 @@ pub fn run(args: &NormalizeArgs, global: &Global) -> ExitCode {
             if let Some(path) = &partial {
                 let _ = std::fs::remove_file(path);
             }
+            if partial.is_none() && super::reader_went_away(&error) {
+                return ExitCode::from(EXIT_OK);
+            }
             eprintln!("error: normalize stopped: {error}");
             return ExitCode::from(EXIT_USAGE);
         }

@@ -51,9 +51,10 @@ impl Alert {
     }
 }
 
-/// Writes alerts as JSON lines.
+/// Writes alerts as JSON lines. A failed write keeps its own error kind (a
+/// reader that went away is `BrokenPipe`, not serde's `Other`).
 pub fn write_json_line(writer: &mut dyn Write, alert: &Alert) -> io::Result<()> {
-    serde_json::to_writer(&mut *writer, alert).map_err(io::Error::other)?;
+    serde_json::to_writer(&mut *writer, alert).map_err(io::Error::from)?;
     writer.write_all(b"\n")
 }
 
