@@ -190,6 +190,73 @@ fn sentinel_rules_map_the_entities_their_results_carry_and_name_techniques() {
     );
 }
 
+/// Shipped rules that deliberately name no ATT&CK Enterprise technique,
+/// each with the reason. A new rule must either reference the technique
+/// it detects or be added here on purpose.
+const RULES_WITHOUT_ATTACK_TECHNIQUE: &[&str] = &[
+    // Prompt extraction and system prompt leakage are about the model's
+    // instructions, which ATT&CK has no object for; ATLAS AML.T0056 covers them.
+    "llm.prompt_extraction.repeated",
+    "llm.output.system_prompt_leak",
+    // Jailbreak and prompt-injection content: no ATT&CK analogue (ATLAS
+    // AML.T0051 and AML.T0054 cover it).
+    "llm.input.invisible_characters",
+    "llm.jailbreak.keyword_frequency",
+    "llm.policy_refusal.cluster",
+    "llm.policy_refusal.rate_increase",
+    "llm.prompt.campaign_cluster",
+    // Request rates that stand for several behaviours at once (scripted
+    // probing, scraping, client retry loops) rather than one technique.
+    "session.input_rate_anomaly",
+    "infra.rate_limit.repeated",
+    // Finds exposure (a vulnerable version deployed), not adversary behaviour.
+    "infra.dependency.vulnerable_version",
+];
+
+#[test]
+fn every_shipped_sentinel_rule_names_a_technique_or_is_listed_as_having_none() {
+    let out = compile(
+        "sentinel_techniques",
+        &root(),
+        &["rules", "--target", "sentinel_kql"],
+    );
+    let mut without = Vec::new();
+    let mut with = Vec::new();
+    for entry in std::fs::read_dir(out.join("sentinel_kql/rules")).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(id) = path
+            .file_name()
+            .and_then(|name| name.to_str())
+            .and_then(|name| name.strip_suffix(".yaml"))
+        else {
+            continue;
+        };
+        let rule: serde_yaml::Value =
+            serde_yaml::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let techniques = rule["relevantTechniques"]
+            .as_sequence()
+            .unwrap_or_else(|| panic!("{id}: relevantTechniques is not a list"));
+        if techniques.is_empty() {
+            without.push(id.to_string());
+        } else {
+            with.push(id.to_string());
+        }
+    }
+    without.sort();
+    let mut listed: Vec<String> = RULES_WITHOUT_ATTACK_TECHNIQUE
+        .iter()
+        .map(|id| id.to_string())
+        .collect();
+    listed.sort();
+    assert_eq!(
+        without, listed,
+        "shipped Sentinel rules with no ATT&CK technique must be exactly the listed ones: \
+         add an attack.mitre.org/techniques/ reference to the rule, or list it with a reason"
+    );
+    // The shipped pack's 23 rules: 13 mapped, 10 listed.
+    assert_eq!(with.len() + without.len(), 23, "{with:?} {without:?}");
+}
+
 #[test]
 fn the_example_repository_sets_retention_and_routes_destinations() {
     let repository = root().join("examples/content-repo");
