@@ -4,10 +4,9 @@
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
-use std::path::PathBuf;
+mod one_rule;
 
-use tripline::project::{LoadOptions, load};
-use tripline::targets::{self, Artifact, Problem};
+use tripline::targets::{Artifact, Problem};
 
 /// The rule `local.NAME` matching `tool_call` events whose `tool_name` is
 /// one of `count` distinct 20-character names, compiled for `target_id`.
@@ -16,40 +15,14 @@ fn compile_inline_list(
     name: &str,
     count: usize,
 ) -> Result<Vec<Artifact>, Vec<Problem>> {
-    std::env::set_current_dir(env!("CARGO_MANIFEST_DIR")).expect("the crate directory");
-    let directory = std::env::temp_dir().join(format!(
-        "tripline-size-limits-{target_id}-{name}-{}",
-        std::process::id()
-    ));
-    let _ = std::fs::remove_dir_all(&directory);
-    std::fs::create_dir_all(&directory).expect("a temporary directory");
     let names: Vec<String> = (0..count)
         .map(|index| format!("\"tool_{index:015}\""))
         .collect();
-    let rule = directory.join("rule.tdl");
-    std::fs::write(
-        &rule,
-        format!(
-            "rule local.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: behavioral\n  guide: \"g\"\n  match tool_call where tool_name in [{}]\n}}\n",
-            names.join(", ")
-        ),
-    )
-    .expect("the rule is written");
-    let project = load(&LoadOptions {
-        paths: vec![PathBuf::from("rules/schema"), rule],
-        ..LoadOptions::default()
-    })
-    .expect("the rule loads");
-    let pack = project.pack.as_ref().expect("the rule checks");
-    let registry = targets::registry();
-    let target = registry
-        .iter()
-        .find(|target| target.id() == target_id)
-        .expect("a registered target");
-    let mapping = target.default_mapping(&pack.schema);
-    let result = targets::compile_rule(target.as_ref(), &pack.rules[0], pack, &mapping, &registry);
-    let _ = std::fs::remove_dir_all(&directory);
-    result
+    let body = format!(
+        "  match tool_call where tool_name in [{}]",
+        names.join(", ")
+    );
+    one_rule::compile_problems(target_id, name, "low", &body)
 }
 
 #[test]
