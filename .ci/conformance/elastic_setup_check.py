@@ -15,7 +15,11 @@ Each OUTPUT_DIR is what `tripline compile` wrote for one Elastic target
     a connector id the configuration named (not emitted); its params are
     those of its type (`documents` for .index, `message` for .slack,
     .slack_api and .teams, `body` for .webhook);
-  - a rule's action route is the route its tags name.
+  - a rule's action route is the route its tags name;
+  - every `threat` entry has the shape of the detection rules API's
+    `Threat` (framework, tactic with id, name and reference; techniques and
+    their sub-techniques with id, name and reference), each reference the
+    ATT&CK address of its id and each sub-technique under its parent.
 It proves the objects are consistent and complete for the import order the
 README gives; it cannot prove that Kibana accepts them (no Kibana runs here).
 """
@@ -30,11 +34,36 @@ POLICY = "elasticsearch/ilm_policy/logs-tripline.llm_application.json"
 PARAMS = {".index": "documents", ".slack": "message", ".slack_api": "message", ".teams": "message", ".webhook": "body"}
 
 
+def check_threat(entry, where, problems):
+    """Checks one `threat` entry; returns how many techniques it holds."""
+    if entry.get("framework") != "MITRE ATT&CK":
+        problems.append(f"{where}: threat framework {entry.get('framework')!r}")
+    tactic = entry.get("tactic", {})
+    if not re.fullmatch(r"TA\d{4}", str(tactic.get("id"))) or not tactic.get("name"):
+        problems.append(f"{where}: tactic {tactic}")
+    elif tactic.get("reference") != f"https://attack.mitre.org/tactics/{tactic['id']}/":
+        problems.append(f"{where}: tactic reference {tactic.get('reference')}")
+    count = 0
+    for technique in entry.get("technique", []):
+        count += 1
+        if not re.fullmatch(r"T\d{4}", str(technique.get("id"))) or not technique.get("name"):
+            problems.append(f"{where}: technique {technique}")
+            continue
+        if technique.get("reference") != f"https://attack.mitre.org/techniques/{technique['id']}/":
+            problems.append(f"{where}: technique reference {technique.get('reference')}")
+        for sub in technique.get("subtechnique", []):
+            if not re.fullmatch(re.escape(technique["id"]) + r"\.\d{3}", str(sub.get("id"))) or not sub.get("name"):
+                problems.append(f"{where}: sub-technique {sub} under {technique['id']}")
+            elif sub.get("reference") != f"https://attack.mitre.org/techniques/{sub['id'].replace('.', '/')}/":
+                problems.append(f"{where}: sub-technique reference {sub.get('reference')}")
+    return count
+
+
 def main():
     days = int(sys.argv[1])
     outputs = [Path(arg) for arg in sys.argv[2:]]
     problems = []
-    templates, policies, actions = [], [], 0
+    templates, policies, actions, techniques = [], [], 0, 0
     for output in outputs:
         template = json.loads((output / TEMPLATE).read_text())
         policy = json.loads((output / POLICY).read_text())
@@ -62,6 +91,8 @@ def main():
             rule = json.loads(line)
             where = f"{output.name}: {rule['rule_id']}"
             route = next((tag[len("Route: "):] for tag in rule.get("tags", []) if tag.startswith("Route: ")), None)
+            for entry in rule.get("threat", []):
+                techniques += check_threat(entry, where, problems)
             if "actions" not in rule:
                 problems.append(f"{where}: no actions")
                 continue
@@ -95,7 +126,9 @@ def main():
         problems.append("the Elastic targets carry different templates or policies")
     for problem in problems:
         print(f"FAIL {problem}")
-    print(f"elastic set-up: {len(outputs)} targets, {actions} rule actions, {len(problems)} problems")
+    if techniques == 0:
+        problems.append("no rule names an ATT&CK technique in its threat")
+    print(f"elastic set-up: {len(outputs)} targets, {actions} rule actions, {techniques} threat techniques, {len(problems)} problems")
     sys.exit(1 if problems else 0)
 
 

@@ -11,7 +11,7 @@ use serde_json::{Value as Json, json};
 
 use super::templates::{environment, render};
 use super::{Mapping, Problem, duration_text};
-use crate::ir::attack::ATTACK_TACTIC_IDS;
+use crate::ir::attack::{ATTACK_SUBTECHNIQUES, ATTACK_TACTIC_IDS, ATTACK_TECHNIQUES};
 use crate::ir::{Pack, Rule, Severity, ValueType};
 
 const TEMPLATES: &[(&str, &str)] = &[(
@@ -112,9 +112,18 @@ pub(crate) fn ecs_field(name: &str, value_type: ValueType) -> (String, &'static 
 }
 
 /// Kibana's `threat`: one MITRE ATT&CK entry per tactic of the rule's
-/// `attack` metadata (the ATLAS ids are in `tags`; ATLAS tactics are not
-/// in the reference data the project ships).
-fn threat(tactics: &[String]) -> Json {
+/// `attack` metadata, holding the techniques its `references` cite that
+/// belong to that tactic, sub-techniques under their parent (the ATLAS ids
+/// are in `tags`; ATLAS tactics are not in the reference data the project
+/// ships). A technique missing from [`ATTACK_TECHNIQUES`] is left out.
+fn threat(tactics: &[String], references: &[String]) -> Json {
+    let cited = super::deploy::attack_techniques(references);
+    let link = |id: &str| {
+        format!(
+            "https://attack.mitre.org/techniques/{}/",
+            id.replace('.', "/")
+        )
+    };
     tactics
         .iter()
         .filter_map(|tactic| {
@@ -122,7 +131,34 @@ fn threat(tactics: &[String]) -> Json {
                 .iter()
                 .find(|(spelling, _, _)| spelling == tactic)
         })
-        .map(|(_, name, id)| {
+        .map(|(spelling, name, id)| {
+            let techniques: Vec<Json> = ATTACK_TECHNIQUES
+                .iter()
+                .filter(|(technique, _, of)| {
+                    of.contains(spelling)
+                        && cited
+                            .iter()
+                            .any(|cited| cited.split('.').next() == Some(*technique))
+                })
+                .map(|(technique, technique_name, _)| {
+                    let subtechniques: Vec<Json> = ATTACK_SUBTECHNIQUES
+                        .iter()
+                        .filter(|(sub, _)| {
+                            sub.starts_with(technique) && cited.iter().any(|cited| cited == sub)
+                        })
+                        .map(|(sub, sub_name)| json!({ "id": sub, "name": sub_name, "reference": link(sub) }))
+                        .collect();
+                    let mut entry = json!({
+                        "id": technique,
+                        "name": technique_name,
+                        "reference": link(technique),
+                    });
+                    if !subtechniques.is_empty() {
+                        entry["subtechnique"] = Json::Array(subtechniques);
+                    }
+                    entry
+                })
+                .collect();
             json!({
                 "framework": "MITRE ATT&CK",
                 "tactic": {
@@ -130,7 +166,7 @@ fn threat(tactics: &[String]) -> Json {
                     "name": name,
                     "reference": format!("https://attack.mitre.org/tactics/{id}/"),
                 },
-                "technique": [],
+                "technique": techniques,
             })
         })
         .collect()
@@ -211,7 +247,7 @@ pub(crate) fn rule_object(
         "interval": duration_text(metadata.schedule_ms),
         "from": format!("now-{}", duration_text(look_back_ms(rule))),
         "to": "now",
-        "threat": threat(&metadata.attack),
+        "threat": threat(&metadata.attack, &metadata.references),
         "note": note,
         "tags": tags,
         "required_fields": required_fields,
