@@ -58,6 +58,8 @@ const SETUP_FILES: &[&str] = &[
     "splunk_spl/tripline_llm_security/default/props.conf",
     "sentinel_kql/tables/LLMAppEvents_CL.json",
     "sentinel_kql/tables/AcmeLlm_CL.json",
+    "sentinel_kql/dcr/LLMAppEvents_CL.json",
+    "sentinel_kql/dcr/AcmeLlm_CL.json",
     "sentinel_kql/automation/llm-security.json",
     "sentinel_kql/automation/soc-infrastructure.json",
     "sentinel_kql/automation/acme-support-risk.json",
@@ -131,6 +133,41 @@ fn the_shipped_pack_gets_set_up_and_routing_for_every_siem() {
         table["resources"][0]["properties"]["totalRetentionInDays"],
         90
     );
+    assert_eq!(
+        projected_columns(&out.join("sentinel_kql/dcr/LLMAppEvents_CL.json")),
+        table_columns(&table),
+        "the collection rule fills every column of the table, and only those"
+    );
+}
+
+/// The column names of an emitted table definition, sorted.
+fn table_columns(table: &Json) -> Vec<String> {
+    let mut names: Vec<String> = table["resources"][0]["properties"]["schema"]["columns"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|column| column["name"].as_str().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
+}
+
+/// The columns a data collection rule's `source | project ...` writes, sorted.
+fn projected_columns(path: &Path) -> Vec<String> {
+    let dcr = json(path);
+    let transform = dcr["resources"][0]["properties"]["dataFlows"][0]["transformKql"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let list = transform
+        .strip_prefix("source | project ")
+        .expect("one project");
+    let mut names: Vec<String> = list
+        .split(", ")
+        .map(|item| item.split(" = ").next().unwrap().to_string())
+        .collect();
+    names.sort();
+    names
 }
 
 #[test]
@@ -264,6 +301,18 @@ fn the_example_repository_sets_retention_and_routes_destinations() {
     snapshot("content_repo_routes", &out);
     let table = json(&out.join("sentinel_kql/tables/AcmeLlm_CL.json"));
     assert_eq!(table["resources"][0]["properties"]["retentionInDays"], 400);
+    // The collection rule feeds the repository's own table and column names.
+    let dcr_path = out.join("sentinel_kql/dcr/AcmeLlm_CL.json");
+    assert_eq!(projected_columns(&dcr_path), table_columns(&table));
+    let flow = &json(&dcr_path)["resources"][0]["properties"]["dataFlows"][0];
+    assert_eq!(flow["outputStream"], "Custom-AcmeLlm_CL");
+    assert!(
+        flow["transformKql"]
+            .as_str()
+            .unwrap()
+            .contains("ClientIp = src_ip"),
+        "{flow}"
+    );
     let automation = json(&out.join("sentinel_kql/automation/llm-security.json"));
     let actions = &automation["resources"][0]["properties"]["actions"];
     assert_eq!(

@@ -30,7 +30,11 @@
 // table and Sentinel's `SecurityAlert` table (declared with the columns of
 // https://learn.microsoft.com/azure/sentinel/security-alert-schema), whose
 // result has a time column for the time-series visualizations, and whose
-// time range is the picker's or a fixed positive one. A sanity query with a
+// time range is the picker's or a fixed positive one. The data collection
+// rule (`dcr/*.json`) is `Direct`, declares its stream with the Logs
+// Ingestion API's types, and its transformation, analysed with `source` as
+// that stream, yields exactly the table's columns and types with operators
+// DCR transformations allow. A sanity query with a
 // wrong column must fail (the analyser is really checking names). It proves syntax, names and types; it cannot prove
 // meaning (no Kusto engine runs offline).
 
@@ -61,6 +65,7 @@ const tableFiles = fs.readdirSync(path.join(output, "tables")).filter((f) => f.e
 if (tableFiles.length === 0) fail("tables", "no table definition emitted");
 const tables = [];
 const columnsByTable = {};
+const typedColumnsByTable = {};
 for (const file of tableFiles) {
   const template = JSON.parse(fs.readFileSync(path.join(output, "tables", file), "utf8"));
   for (const resource of template.resources) {
@@ -79,6 +84,7 @@ for (const file of tableFiles) {
     });
     if (!schema.columns.some((c) => c.name === "TimeGenerated" && c.type === "dateTime")) fail(file, "no TimeGenerated dateTime column");
     columnsByTable[schema.name] = new Set(schema.columns.map((c) => c.name));
+    typedColumnsByTable[schema.name] = schema.columns.map((c) => `${c.name}:${API_TYPES[c.type]}`).sort();
     tables.push(S.TableSymbol.From(`(${columns.join(", ")})`).WithName(schema.name));
   }
 }
@@ -325,9 +331,58 @@ if (fs.existsSync(workbookDir)) {
   }
 }
 
+// The data collection rule (`dcr/*.json`): a `Direct` rule whose one
+// stream declares the canonical fields with the Logs Ingestion API's types
+// and whose transformation, analysed with `source` as that stream, yields
+// exactly the table's columns and types, using only operators DCR
+// transformations support
+// (https://learn.microsoft.com/azure/azure-monitor/essentials/data-collection-transformations-kql).
+const STREAM_TYPES = { string: "string", int: "int", long: "long", real: "real", boolean: "bool", datetime: "datetime", dynamic: "dynamic" };
+const DCR_OPERATORS = new Set(["project", "extend", "where", "project-away", "project-rename", "parse", "columnifexists"]);
+const dcrDir = path.join(output, "dcr");
+let transforms = 0;
+const transformColumns = (declared, transformKql) => {
+  const source = S.TableSymbol.From(`(${declared.join(", ")})`).WithName("source");
+  const state = K.GlobalState.Default.WithDatabase(new S.DatabaseSymbol.$ctor1("dcr", [source], false));
+  const code = K.KustoCode.ParseAndAnalyze(transformKql, state);
+  const list = code.GetDiagnostics();
+  const errors = [];
+  for (let i = 0; i < list.Count; i++) if (list.getItem(i).Severity === "Error") errors.push(list.getItem(i).Message);
+  const type = code.ResultType;
+  const columns = [];
+  for (let i = 0; type && type.Columns && i < type.Columns.Count; i++) columns.push(`${type.Columns.getItem(i).Name}:${type.Columns.getItem(i).Type.Name}`);
+  return { errors, columns: columns.sort() };
+};
+if (transformColumns(["a:string"], "source | project B = nosuch").errors.length === 0) fail("sanity", "the transformation analyser accepted an unknown column");
+if (!fs.existsSync(dcrDir)) fail("dcr", "no data collection rule emitted");
+for (const file of fs.existsSync(dcrDir) ? fs.readdirSync(dcrDir).filter((f) => f.endsWith(".json")) : []) {
+  const template = JSON.parse(fs.readFileSync(path.join(dcrDir, file), "utf8"));
+  for (const resource of template.resources) {
+    if (resource.type !== "Microsoft.Insights/dataCollectionRules") { fail(file, `unexpected resource ${resource.type}`); continue; }
+    if (resource.kind !== "Direct") fail(file, "not a Direct rule (no Logs Ingestion endpoint of its own)");
+    const props = resource.properties;
+    const destinations = new Set((props.destinations.logAnalytics || []).map((d) => d.name));
+    for (const flow of props.dataFlows) {
+      transforms += 1;
+      const table = String(flow.outputStream).replace(/^Custom-/, "");
+      if (!typedColumnsByTable[table]) { fail(file, `output stream ${flow.outputStream} is not an emitted table`); continue; }
+      for (const name of flow.destinations) if (!destinations.has(name)) fail(file, `destination ${name} is not declared`);
+      if (flow.streams.length !== 1 || !props.streamDeclarations[flow.streams[0]]) { fail(file, "the flow's stream is not declared"); continue; }
+      const declared = props.streamDeclarations[flow.streams[0]].columns.map((c) => {
+        if (!STREAM_TYPES[c.type]) fail(file, `stream column ${c.name}: ${c.type} is not a Logs Ingestion type`);
+        return `${c.name}:${STREAM_TYPES[c.type] || "string"}`;
+      });
+      for (const match of flow.transformKql.matchAll(/\|\s*([a-z-]+)/g)) if (!DCR_OPERATORS.has(match[1])) fail(file, `operator ${match[1]} in a transformation`);
+      const { errors, columns } = transformColumns(declared, flow.transformKql);
+      for (const error of errors) fail(file, `transformKql: ${error}`);
+      if (columns.join(",") !== typedColumnsByTable[table].join(",")) fail(file, `the transformation yields ${columns.join(", ")}, not the table's ${typedColumnsByTable[table].join(", ")}`);
+    }
+  }
+}
+
 if (failures.length > 0) {
   for (const failure of failures) console.error(`FAIL ${failure}`);
   console.error(`${failures.length} failure(s); ${analysed} queries analysed`);
   process.exit(1);
 }
-console.log(`sentinel_kql: ${ruleFiles.length} rules, ${workbookPanels} workbook panels, ${analysed} queries analysed against ${tableNames.join(", ")}: 0 errors`);
+console.log(`sentinel_kql: ${ruleFiles.length} rules, ${workbookPanels} workbook panels, ${transforms} ingestion transformation(s), ${analysed} queries analysed against ${tableNames.join(", ")}: 0 errors`);

@@ -5,12 +5,14 @@
 //! the analytics rule in the YAML form of the Azure-Sentinel repository
 //! (`rules/<id>.yaml`), the same rule as an ARM template (`arm/<id>.json`)
 //! and the query alone (`queries/<id>.kql`); for the pack, the custom table
-//! definition (`tables/LLMAppEvents_CL.json`); per dashboard, a workbook
+//! definition (`tables/LLMAppEvents_CL.json`) and the data collection rule
+//! that fills it (`dcr/LLMAppEvents_CL.json`, [`dcr`]); per dashboard, a workbook
 //! (`workbooks/<id>.json`, [`workbook`]). Both rule forms are serialised
 //! from one [`SentinelRule`]. Translation rules and what conformance proves
 //! are in `docs/targets.md`.
 
 mod arm;
+pub mod dcr;
 pub mod panel;
 mod query;
 pub mod quote;
@@ -238,10 +240,18 @@ impl Target for SentinelKql {
             }),
         );
         let text = serde_json::to_string_pretty(&template).unwrap_or_default();
-        let mut artifacts = vec![Artifact {
-            path: format!("tables/{table}.json"),
-            text: format!("{text}\n"),
-        }];
+        let dcr =
+            serde_json::to_string_pretty(&dcr::dcr_template(&table, mapping)).unwrap_or_default();
+        let mut artifacts = vec![
+            Artifact {
+                path: format!("tables/{table}.json"),
+                text: format!("{text}\n"),
+            },
+            Artifact {
+                path: format!("dcr/{table}.json"),
+                text: format!("{dcr}\n"),
+            },
+        ];
         artifacts.extend(automation_rules(self, pack, mapping));
         for lookup in pack.lookups.values() {
             if lookup.rows.len() <= mapping.inline_rows() {
