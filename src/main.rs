@@ -103,7 +103,7 @@ fn main() -> ExitCode {
         Command::Dashboard(args) => cli::dashboard::run(args, &global),
         Command::Fmt(args) => cli::fmt::run(args, &global),
         Command::Init(args) => cli::scaffold::run_init(args),
-        Command::New(args) => cli::scaffold::run_new(args),
+        Command::New(args) => cli::scaffold::run_new(args, &global),
         Command::Completions { shell } => {
             let mut script = Vec::new();
             clap_complete::generate(

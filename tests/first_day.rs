@@ -355,6 +355,24 @@ fn a_mistake_in_the_configuration_is_an_error_at_its_line() {
         let compile = tripline_in(&directory, &["compile", "--out", "build"]);
         assert_eq!(code(&compile), 1, "{yaml}{}", both(&compile));
         assert!(!directory.join("build").exists());
+
+        // `fmt` and `new rule` read only `rules:`, so a file serde cannot
+        // read stops them at the same place (a schema violation elsewhere
+        // in the file is `check`'s to report).
+        if !["shorter than 1 character", "does not match"].contains(&says) {
+            for arguments in [&["fmt"][..], &["new", "rule", "acme.new_rule"][..]] {
+                let output = tripline_in(&directory, arguments);
+                let stderr = text(&output.stderr);
+                assert_eq!(code(&output), 1, "{arguments:?} {yaml}{stderr}");
+                assert!(
+                    stderr.contains("error[E0531]")
+                        && stderr.contains(says)
+                        && stderr.contains(&format!("tripline.yaml:{line}:{column}")),
+                    "{arguments:?} {yaml}{stderr}"
+                );
+                assert!(!directory.join("rules").exists(), "nothing is written");
+            }
+        }
     }
     std::fs::remove_dir_all(&directory).ok();
 }

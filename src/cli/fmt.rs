@@ -27,9 +27,16 @@ pub struct FmtArgs {
 pub fn run(args: &FmtArgs, global: &Global) -> ExitCode {
     let files = match project::own_rule_files(&args.paths) {
         Ok(files) => files,
-        Err(diagnostic) => {
+        Err(project::FilesError::Usage(diagnostic)) => {
             global.report_one(diagnostic);
             return ExitCode::from(EXIT_USAGE);
+        }
+        Err(project::FilesError::Config {
+            diagnostic,
+            sources,
+        }) => {
+            global.report(&[diagnostic], &sources);
+            return ExitCode::from(EXIT_FINDINGS);
         }
     };
     let mut sources = Sources::new();

@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use super::{EXIT_OK, EXIT_USAGE};
-use crate::project::{CONFIG_FILE, Config, RULE_EXTENSION, TEST_SUFFIX};
+use super::{EXIT_FINDINGS, EXIT_OK, EXIT_USAGE, Global};
+use crate::project::{CONFIG_FILE, RULE_EXTENSION, TEST_SUFFIX};
 
 /// Arguments of `init`.
 #[derive(Debug, Clone, clap::Args)]
@@ -62,7 +62,7 @@ pub fn run_init(args: &InitArgs) -> ExitCode {
 }
 
 /// Runs `new`.
-pub fn run_new(args: &NewArgs) -> ExitCode {
+pub fn run_new(args: &NewArgs, global: &Global) -> ExitCode {
     match &args.what {
         NewKind::Rule { id, dir } => {
             if !is_rule_id(id) {
@@ -75,9 +75,16 @@ pub fn run_new(args: &NewArgs) -> ExitCode {
                 Some(dir) => dir.clone(),
                 None => match default_rules_dir() {
                     Ok(dir) => dir,
-                    Err(message) => {
-                        eprintln!("error: {message}");
+                    Err(crate::project::FilesError::Usage(diagnostic)) => {
+                        global.report_one(diagnostic);
                         return ExitCode::from(EXIT_USAGE);
+                    }
+                    Err(crate::project::FilesError::Config {
+                        diagnostic,
+                        sources,
+                    }) => {
+                        global.report(&[diagnostic], &sources);
+                        return ExitCode::from(EXIT_FINDINGS);
                     }
                 },
             };
@@ -123,18 +130,23 @@ pub fn is_rule_id(id: &str) -> bool {
 }
 
 /// The first `rules:` directory of `tripline.yaml` here, else `rules`.
-fn default_rules_dir() -> Result<PathBuf, String> {
+fn default_rules_dir() -> Result<PathBuf, crate::project::FilesError> {
     let config = Path::new(CONFIG_FILE);
     if !config.is_file() {
         return Ok(PathBuf::from("rules"));
     }
-    let text = crate::project::read_text(config)
-        .map_err(|error| format!("cannot read `{CONFIG_FILE}`: {error}"))?;
-    let config: Config = serde_yaml::from_str(&text)
-        .map_err(|error| format!("`{CONFIG_FILE}` does not read: {error}"))?;
-    config.rules.first().cloned().ok_or_else(|| {
-        format!("`{CONFIG_FILE}` names no `rules:` directory; add `rules: [rules]` or give `--dir`")
-    })
+    crate::project::config_rule_dirs(config)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| {
+            crate::diagnostics::Diagnostic::new(
+                crate::diagnostics::Code::CONFIG,
+                "the configuration names no `rules:` directory",
+            )
+            .in_file(CONFIG_FILE)
+            .help("add `rules: [rules]` or give `--dir`")
+            .into()
+        })
 }
 
 /// Writes every file, or none: when one exists, or a path is taken by a

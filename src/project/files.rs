@@ -7,27 +7,19 @@ use super::*;
 /// files of the paths given (directories, files, or content repositories,
 /// whose own `rules:` count but not their `packs:`), sorted, each once.
 /// Default: `tripline.yaml` here if it exists, else `rules`.
-pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
+pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
     let paths = paths_or_default(paths);
     let mut files = Vec::new();
     for path in paths {
         let config_path = config_file_of(&path);
         let roots = match config_path {
-            Some(config_path) => {
-                let text =
-                    read_text(&config_path).map_err(|error| io_error(&config_path, &error))?;
-                let config: Config = serde_yaml::from_str(&text).map_err(|error| {
-                    Diagnostic::new(Code::CONFIG, error.to_string())
-                        .in_file(display_path(&config_path))
-                })?;
-                let base = config_path.parent().unwrap_or(Path::new("."));
-                config.rules.iter().map(|rules| base.join(rules)).collect()
-            }
+            Some(config_path) => config_rule_dirs(&config_path)?,
             None if path.exists() => vec![path],
             None => {
                 return Err(Diagnostic::new(Code::INPUT_PATH, "the path does not exist")
                     .in_file(display_path(&path))
-                    .help("give `.tdl` files, a rules directory, or a content repository with a tripline.yaml"));
+                    .help("give `.tdl` files, a rules directory, or a content repository with a tripline.yaml")
+                    .into());
             }
         };
         for root in roots {
@@ -36,7 +28,8 @@ pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
                     Code::INPUT_PATH,
                     format!("the directory `{}` does not exist", display_path(&root)),
                 )
-                .in_file(display_path(&root)));
+                .in_file(display_path(&root))
+                .into());
             }
             files.extend(discover(&root)?.0);
         }
@@ -44,6 +37,44 @@ pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, Diagnostic> {
     files.sort();
     files.dedup();
     Ok(files)
+}
+
+/// Why the rule files of a path were not found.
+pub enum FilesError {
+    /// A path or directory that does not exist, or a file that cannot be
+    /// read: a usage or I/O problem (exit 2).
+    Usage(Diagnostic),
+    /// A mistake in a `tripline.yaml` (its shape, an unknown key, a value of
+    /// the wrong type): E0531 at its line, with the file in `sources`, as
+    /// `check` reports it (exit 1).
+    Config {
+        /// The located error.
+        diagnostic: Diagnostic,
+        /// The configuration file the error points into.
+        sources: Sources,
+    },
+}
+
+impl From<Diagnostic> for FilesError {
+    fn from(diagnostic: Diagnostic) -> Self {
+        FilesError::Usage(diagnostic)
+    }
+}
+
+/// The `rules:` directories of the configuration file at `config_path`,
+/// relative to its folder, in the order written.
+pub fn config_rule_dirs(config_path: &Path) -> Result<Vec<PathBuf>, FilesError> {
+    let text = read_text(config_path).map_err(|error| io_error(config_path, &error))?;
+    let config: Config = serde_yaml::from_str(&text).map_err(|error| {
+        let mut sources = Sources::new();
+        let diagnostic = config_shape_mistake(config_path, &text, &error).located(&mut sources);
+        FilesError::Config {
+            diagnostic,
+            sources,
+        }
+    })?;
+    let base = config_path.parent().unwrap_or(Path::new("."));
+    Ok(config.rules.iter().map(|rules| base.join(rules)).collect())
 }
 
 /// Every `.tdl` and `*.test.yaml` file under `path`, in sorted order.

@@ -7,9 +7,9 @@
 //! (https://learn.microsoft.com/azure/azure-monitor/essentials/data-collection-rule-structure).
 //!
 //! The stream's column types are those the Logs Ingestion API accepts:
-//! `string`, `int`, `long`, `real`, `boolean`, `datetime`, `dynamic`. A
-//! `duration` field arrives as milliseconds (as the evaluator reads it) and
-//! becomes a `timespan` in the transformation.
+//! `string`, `int`, `long`, `real`, `boolean`, `datetime`, `dynamic`; event
+//! fields are never `duration` (the checker refuses it), so no column is a
+//! `timespan`.
 
 use serde_json::json;
 
@@ -21,7 +21,7 @@ pub const STREAM: &str = "Custom-TriplineEvents";
 /// The stream column type of a Kusto column type (see the module docs).
 fn stream_type(kusto: &str) -> &'static str {
     match kusto {
-        "long" | "timespan" => "long",
+        "long" => "long",
         "int" => "int",
         "real" => "real",
         "bool" => "boolean",
@@ -37,15 +37,10 @@ fn transform(columns: &[(&String, &super::TargetField)]) -> String {
     let projected: Vec<String> = columns
         .iter()
         .map(|(canonical, field)| {
-            let value = if field.field_type == "timespan" {
-                format!("totimespan({canonical} * 1ms)")
+            if field.name == **canonical {
+                field.name.clone()
             } else {
-                (*canonical).clone()
-            };
-            if field.name == value {
-                value
-            } else {
-                format!("{} = {value}", field.name)
+                format!("{} = {canonical}", field.name)
             }
         })
         .collect();
@@ -130,9 +125,7 @@ mod tests {
         mapping
             .fields
             .insert("src_ip".into(), field("src_ip", "string"));
-        mapping
-            .fields
-            .insert("wait".into(), field("Wait", "timespan"));
+        mapping.fields.insert("ok".into(), field("Ok", "bool"));
         mapping
             .fields
             .insert("cost_usd".into(), field("CostUsd", "real"));
@@ -141,7 +134,7 @@ mod tests {
         let flow = &rule["properties"]["dataFlows"][0];
         assert_eq!(
             flow["transformKql"],
-            "source | project CostUsd = cost_usd, TimeGenerated = timestamp, Wait = totimespan(wait * 1ms), src_ip"
+            "source | project CostUsd = cost_usd, Ok = ok, TimeGenerated = timestamp, src_ip"
         );
         assert_eq!(flow["outputStream"], "Custom-LLMAppEvents_CL");
         let declared = &rule["properties"]["streamDeclarations"][STREAM]["columns"];
@@ -149,9 +142,9 @@ mod tests {
             declared,
             &json!([
                 { "name": "cost_usd", "type": "real" },
+                { "name": "ok", "type": "boolean" },
                 { "name": "src_ip", "type": "string" },
                 { "name": "timestamp", "type": "datetime" },
-                { "name": "wait", "type": "long" },
             ])
         );
         assert_eq!(rule["kind"], "Direct");
