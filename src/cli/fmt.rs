@@ -28,14 +28,14 @@ pub fn run(args: &FmtArgs, global: &Global) -> ExitCode {
     let files = match project::own_rule_files(&args.paths) {
         Ok(files) => files,
         Err(project::FilesError::Usage(diagnostic)) => {
-            global.report_one(diagnostic);
+            global.report_one(*diagnostic);
             return ExitCode::from(EXIT_USAGE);
         }
         Err(project::FilesError::Config {
             diagnostic,
             sources,
         }) => {
-            global.report(&[diagnostic], &sources);
+            global.report(&[*diagnostic], &sources);
             return ExitCode::from(EXIT_FINDINGS);
         }
     };

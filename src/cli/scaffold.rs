@@ -76,14 +76,14 @@ pub fn run_new(args: &NewArgs, global: &Global) -> ExitCode {
                 None => match default_rules_dir() {
                     Ok(dir) => dir,
                     Err(crate::project::FilesError::Usage(diagnostic)) => {
-                        global.report_one(diagnostic);
+                        global.report_one(*diagnostic);
                         return ExitCode::from(EXIT_USAGE);
                     }
                     Err(crate::project::FilesError::Config {
                         diagnostic,
                         sources,
                     }) => {
-                        global.report(&[diagnostic], &sources);
+                        global.report(&[*diagnostic], &sources);
                         return ExitCode::from(EXIT_FINDINGS);
                     }
                 },

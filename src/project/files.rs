@@ -43,21 +43,21 @@ pub fn own_rule_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, FilesError> {
 pub enum FilesError {
     /// A path or directory that does not exist, or a file that cannot be
     /// read: a usage or I/O problem (exit 2).
-    Usage(Diagnostic),
+    Usage(Box<Diagnostic>),
     /// A mistake in a `tripline.yaml` (its shape, an unknown key, a value of
     /// the wrong type): E0531 at its line, with the file in `sources`, as
     /// `check` reports it (exit 1).
     Config {
         /// The located error.
-        diagnostic: Diagnostic,
+        diagnostic: Box<Diagnostic>,
         /// The configuration file the error points into.
-        sources: Sources,
+        sources: Box<Sources>,
     },
 }
 
 impl From<Diagnostic> for FilesError {
     fn from(diagnostic: Diagnostic) -> Self {
-        FilesError::Usage(diagnostic)
+        FilesError::Usage(Box::new(diagnostic))
     }
 }
 
@@ -69,8 +69,8 @@ pub fn config_rule_dirs(config_path: &Path) -> Result<Vec<PathBuf>, FilesError> 
         let mut sources = Sources::new();
         let diagnostic = config_shape_mistake(config_path, &text, &error).located(&mut sources);
         FilesError::Config {
-            diagnostic,
-            sources,
+            diagnostic: Box::new(diagnostic),
+            sources: Box::new(sources),
         }
     })?;
     let base = config_path.parent().unwrap_or(Path::new("."));
