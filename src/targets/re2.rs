@@ -44,6 +44,14 @@ pub struct Flavour {
     /// and only the non-ASCII members of its orbit written beside it
     /// (`[k\x{212A}]`, `[s\x{17F}]`). Ignored when `simple_case_folding`.
     pub ascii_case_flag: bool,
+    /// Whether the engine's `\w` and `\W` are ASCII (RE2's are), so a
+    /// folded word class may be written with them; otherwise classes are
+    /// spelled out (Sigma: Rust's and Java's `\w` are not always ASCII).
+    pub ascii_perl_classes: bool,
+    /// Whether a folded negated class that holds the line feed writes it
+    /// beside the negation (`(?:\n|[^...])`), for engines run with RE2's
+    /// `never_nl`, which leaves it out of negated classes.
+    pub line_feed_beside_negation: bool,
 }
 
 /// RE2 (Kusto, DuckDB). RE2's `(?i)` matches a character with every
@@ -63,6 +71,8 @@ pub const RE2: Flavour = Flavour {
     max_repeat: 1000,
     simple_case_folding: true,
     ascii_case_flag: false,
+    ascii_perl_classes: true,
+    line_feed_beside_negation: true,
 };
 
 /// RE2 as DuckDB runs it: the same syntax, with whole Unicode classes spelled out.
@@ -79,7 +89,21 @@ pub const RE2_NO_BOUNDARY: Flavour = Flavour {
     word_boundary: None,
     line_anchors: false,
     simple_case_folding: false,
+    ascii_perl_classes: false,
+    line_feed_beside_negation: false,
     ..RE2
+};
+
+/// The Sigma syntax of [`RE2_NO_BOUNDARY`] for a pattern under `|re|i`,
+/// whose engines fold as the evaluator does (Unicode simple case folding,
+/// as rsigma's Rust regex): each fold-closed class is written by one member
+/// per orbit (`ignore`, not `[Ii][Gg]...`), and a negated class keeps the
+/// long s and the Kelvin sign out, since the flag would pair them with `s`
+/// and `k`. The caller checks that the flag gives back the evaluator's
+/// classes before using it.
+pub const RE2_NO_BOUNDARY_FOLDED: Flavour = Flavour {
+    simple_case_folding: true,
+    ..RE2_NO_BOUNDARY
 };
 
 /// The RE2 syntax with case variants spelled out (Sigma: its backends'
@@ -110,6 +134,8 @@ pub const JAVA: Flavour = Flavour {
     max_repeat: 100_000,
     simple_case_folding: false,
     ascii_case_flag: true,
+    ascii_perl_classes: true,
+    line_feed_beside_negation: false,
 };
 
 /// The whitespace the evaluator folds: tab, line feed, vertical tab, form
@@ -308,9 +334,12 @@ pub fn search_regex(
     if let Some((negated, inner)) = last {
         suffix = spelled_boundary(flavour, negated, inner, Edge::Last)?;
     }
+    // A flavour that folds as the evaluator, under a flag its caller sets
+    // (Sigma's `|i`), writes fold-closed classes by their representatives.
+    let folded = case_insensitive && flavour.simple_case_folding && fold_closed(&hir);
     let mut body = String::new();
     for item in items {
-        body.push_str(&translate(flavour, item, false)?);
+        body.push_str(&translate(flavour, item, folded)?);
     }
     Ok(format!("{prefix}{body}{suffix}"))
 }
@@ -378,7 +407,7 @@ fn translate(flavour: &Flavour, hir: &Hir, folded: bool) -> Result<String, Strin
             }
             let shorter = |ranges: &[(char, char)]| {
                 if flavour.simple_case_folding {
-                    folded_class(ranges)
+                    folded_class(ranges, flavour)
                 } else {
                     ascii_folded_class(ranges)
                 }
@@ -482,14 +511,15 @@ fn translate(flavour: &Flavour, hir: &Hir, folded: bool) -> Result<String, Strin
 /// set is fold-closed). A line feed in the class is written out beside the
 /// negation, since an engine run with RE2's `never_nl` leaves it out of
 /// negated classes.
-fn folded_class(ranges: &[(char, char)]) -> Option<String> {
+fn folded_class(ranges: &[(char, char)], flavour: &Flavour) -> Option<String> {
+    let ascii_perl_classes = flavour.ascii_perl_classes;
     let size: u32 = ranges
         .iter()
         .map(|(start, end)| *end as u32 - *start as u32 + 1)
         .sum();
     // RE2 folds a Perl class under `(?i)` as any other class, and negates
     // `\W` after folding (`AddUGroup` in re2/parse.cc).
-    if ranges == FOLDED_WORD {
+    if ascii_perl_classes && ranges == FOLDED_WORD {
         return Some("\\w".to_string());
     }
     if size <= 128 {
@@ -544,7 +574,7 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
     let line_feed = ranges
         .iter()
         .any(|(start, end)| *start <= '\n' && '\n' <= *end);
-    let mut out = if rest == FOLDED_WORD {
+    let mut out = if ascii_perl_classes && rest == FOLDED_WORD {
         "\\W".to_string()
     } else {
         let mut out = String::from("[^");
@@ -558,7 +588,7 @@ fn folded_class(ranges: &[(char, char)]) -> Option<String> {
         out.push(']');
         out
     };
-    if line_feed {
+    if line_feed && flavour.line_feed_beside_negation {
         out = format!("(?:\\n|{out})");
     }
     Some(out)

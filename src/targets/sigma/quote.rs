@@ -137,26 +137,38 @@ pub fn needles_regex(
 
 /// A `|re` value that searches exactly what the Rust regex searches.
 ///
-/// A case-insensitive regex is written as it is under `|i` when Rust's
-/// `(?i)` over the written pattern gives the same classes as the evaluator's
-/// case-insensitive regex. A negated class or a spelled-out word boundary
-/// may not (`[^a]` folded is not the complement of `[Aa]`); such a regex is
-/// refused rather than written with per-character case classes (`[Xx]`),
-/// which no Sigma author writes and issue 18 rules out.
+/// A case-insensitive regex goes under `|i` (Sigma's modifiers appendix:
+/// `re` with the sub-modifier `i`), written so that Rust's `(?i)` over it
+/// gives the same classes as the evaluator's case-insensitive regex. The
+/// first candidate is the pattern as written; a negated class may not pass
+/// (`[^a]` folded is not the complement of `[Aa]`), so the second is the
+/// case-insensitive pattern with every class by one member per orbit and
+/// negated classes without the long s and the Kelvin sign
+/// ([`re2::RE2_NO_BOUNDARY_FOLDED`]): the ASCII word gap `\W` becomes
+/// `[^0-9A-Z_a-zſK]`. A regex neither passes (a spelled-out word boundary,
+/// whose class the flag would widen) is refused rather than written with
+/// per-character case classes (`[Xx]`), which no Sigma author writes and
+/// issue 18 rules out.
 pub fn search_regex(pattern: &str, case_insensitive: bool) -> Result<SigmaRegex, String> {
     let end = end_anchor(pattern, case_insensitive)?;
     let flavour = &re2::RE2_NO_BOUNDARY;
     let written = re2::search_regex(flavour, pattern, false)?;
     let (text, insensitive) = if case_insensitive {
         let folded = re2::search_regex(flavour, pattern, true)?;
-        let refolded = re2::search_regex(flavour, &written, true)?;
-        if refolded != folded {
+        let under_flag = |candidate: &str| -> Result<bool, String> {
+            Ok(re2::search_regex(flavour, candidate, true)? == folded)
+        };
+        let by_orbit = re2::search_regex(&re2::RE2_NO_BOUNDARY_FOLDED, pattern, true)?;
+        if under_flag(&written)? {
+            (written, true)
+        } else if under_flag(&by_orbit)? {
+            (by_orbit, true)
+        } else {
             return Err(
                 "a case-insensitive regex with a negated class or a spelled-out word boundary: under `|i` it would match other text than the rule's regex, and Sigma has no other case-insensitive spelling (write the case variants in the rule's regex, or make it case-sensitive)"
                     .to_string(),
             );
         }
-        (written, true)
     } else {
         (written, false)
     };
@@ -453,10 +465,22 @@ mod tests {
             search_regex("api[_-]key", true).unwrap(),
             regex("api[\\x2D\\x5F]key", true, false)
         );
-        // Folding `[^a]` is not the complement of `[Aa]`: refused, never
-        // written with per-character case classes.
-        let negated = search_regex("x[^a]", true).unwrap_err();
-        assert!(negated.contains("negated class"), "{negated}");
+        // Folding `[^a]` as written is not the complement of `[Aa]`, so the
+        // negated class is written by orbit, which the flag keeps as it is.
+        assert_eq!(
+            search_regex("x[^a]", true).unwrap(),
+            regex("x[^Aa]", true, false)
+        );
+        // The ASCII word gap keeps the long s and the Kelvin sign out, which
+        // `|i` would otherwise pair with `s` and `k`.
+        assert_eq!(
+            search_regex("a\\W+b", true).unwrap(),
+            regex("a[^0-9A-Z\\x5Fa-z\u{17F}\u{212A}]+b", true, false)
+        );
+        // A spelled-out word boundary is a class the flag would widen:
+        // refused, never written with per-character case classes.
+        let boundary = search_regex("\\bab", true).unwrap_err();
+        assert!(boundary.contains("spelled-out word boundary"), "{boundary}");
     }
 
     #[test]
