@@ -39,7 +39,10 @@ fn problem(pattern: &str, case_insensitive: bool) -> Option<(String, Option<(usi
         };
         return Some((text, range));
     }
-    if let Err(error) = regex::RegexBuilder::new(pattern)
+    // Compiled as the evaluator compiles it: the classes in their ASCII
+    // meaning (the Unicode `\w` is a far larger automaton, and not what
+    // the rule means).
+    if let Err(error) = regex::RegexBuilder::new(&crate::ir::regex::ascii_classes(pattern))
         .case_insensitive(case_insensitive)
         .build()
     {
@@ -212,5 +215,18 @@ mod tests {
         assert!(check_pattern("a*+", false).is_some_and(|text| text.contains("possessive")));
         assert!(check_pattern("(?>a)", false).is_some_and(|text| text.contains("atomic")));
         assert!(check_pattern("a{5,2}", false).is_some());
+    }
+
+    #[test]
+    fn sizes_are_those_of_the_ascii_meaning_the_evaluator_compiles() {
+        // Unicode `\w` repeated 600 times is over the compiler's size limit;
+        // the ASCII class the rule means is not.
+        assert!(regex::Regex::new(r"\w{600}").is_err());
+        assert!(check_pattern(r"\w{600}", true).is_none());
+        // What is too large in its ASCII meaning is still refused.
+        assert!(
+            check_pattern("(?:[a-z]{1000}){1000}", false)
+                .is_some_and(|text| text.contains("does not compile"))
+        );
     }
 }
