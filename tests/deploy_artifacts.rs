@@ -208,6 +208,33 @@ fn sentinel_rules_map_the_entities_their_results_carry_and_name_techniques() {
             "{egress:?}"
         );
     }
+    // A rule over tool calls names the file by name and directory, split
+    // from the path in the query (a strong identifier), not the whole path.
+    let scope = rule("agent.tool.out_of_scope_access");
+    let file = scope["entityMappings"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .find(|mapping| mapping["entityType"] == "File")
+        .expect("a File entity");
+    let identifiers: Vec<(&str, &str)> = file["fieldMappings"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|field| {
+            (
+                field["identifier"].as_str().unwrap(),
+                field["columnName"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        identifiers,
+        [("Name", "FileName"), ("Directory", "FileDirectory")]
+    );
+    assert!(scope["query"].as_str().unwrap().ends_with(
+        "| extend FileName = tostring(parse_path(TargetPath).Filename), FileDirectory = tostring(parse_path(TargetPath).DirectoryPath)"
+    ));
     // A window grouped by session projects no entity column: none is mapped.
     assert!(entities(&rule("llm.prompt_extraction.repeated")).is_empty());
     // ATT&CK technique references become relevantTechniques; the ARM form

@@ -113,12 +113,27 @@ pub(super) fn sentinel_rule(
                 Entity::Dns => ("DNS", "DomainName"),
                 Entity::File => ("File", "Name"),
             };
-            entity_mappings.push(EntityMapping {
-                entity_type,
-                field_mappings: vec![FieldMapping {
+            // A file is its name and directory (a strong identifier); the
+            // whole path as the name is the fallback.
+            let field_mappings = match (&entity, &query.file_columns) {
+                (Entity::File, Some((name, directory))) => vec![
+                    FieldMapping {
+                        identifier: "Name",
+                        column_name: name.clone(),
+                    },
+                    FieldMapping {
+                        identifier: "Directory",
+                        column_name: directory.clone(),
+                    },
+                ],
+                _ => vec![FieldMapping {
                     identifier,
                     column_name: column,
                 }],
+            };
+            entity_mappings.push(EntityMapping {
+                entity_type,
+                field_mappings,
             });
         }
     }

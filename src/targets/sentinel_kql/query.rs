@@ -65,6 +65,9 @@ pub struct Query {
     pub value_columns: Vec<String>,
     /// Whether every table column is in the results (match rules).
     pub all_columns: bool,
+    /// The columns the results add for the File entity, the target path's
+    /// file name and directory (`parse_path`), when they carry the path.
+    pub file_columns: Option<(String, String)>,
     /// How often the rule runs (`queryFrequency`), in milliseconds.
     pub frequency_ms: i64,
     /// How far back the query reads (`queryPeriod`), in milliseconds.
@@ -155,6 +158,7 @@ pub fn rule_query(
                 group_columns: Vec::new(),
                 value_columns: Vec::new(),
                 all_columns: true,
+                file_columns: None,
                 frequency_ms,
                 period_ms: 0,
                 period_parts: String::new(),
@@ -206,6 +210,21 @@ pub fn rule_query(
     if !matches!(plan.shape, Shape::Sequence { .. }) {
         query.text = name_repeated_patterns(&query.text);
     }
+    let sources: Vec<&plan::Source> = match &plan.shape {
+        Shape::Match(source) | Shape::NewValue { source, .. } => vec![source],
+        Shape::Sequence { steps, .. } => steps.iter().map(|(source, _)| source).collect(),
+        _ => Vec::new(),
+    };
+    let with_path = pack.schema.event_types_with("target_path");
+    let reads_paths = sources.iter().any(|source| {
+        source
+            .event_types
+            .iter()
+            .any(|event_type| with_path.contains(&event_type.as_str()))
+    });
+    if query.all_columns && reads_paths {
+        query.file_columns = file_columns(&mut query.text, mapping);
+    }
     query.frequency_ms = frequency_ms;
     query.period_ms = history_ms + frequency_ms;
     query.period_parts = join_words(&parts);
@@ -214,6 +233,28 @@ pub fn rule_query(
     } else {
         Err(printer.problems)
     }
+}
+
+/// The File entity's name and directory, split from the target path with
+/// `parse_path` (its `Filename` and `DirectoryPath`,
+/// https://learn.microsoft.com/kusto/query/parse-path-function) into two
+/// columns added to results that carry the path; `None` when the mapping
+/// has no target path or already names a column so.
+fn file_columns(text: &mut String, mapping: &Mapping) -> Option<(String, String)> {
+    const NAME: &str = "FileName";
+    const DIRECTORY: &str = "FileDirectory";
+    let path = &mapping.field("target_path")?.name;
+    if mapping
+        .fields
+        .values()
+        .any(|field| field.name == NAME || field.name == DIRECTORY)
+    {
+        return None;
+    }
+    text.push_str(&format!(
+        "\n| extend {NAME} = tostring(parse_path({path}).Filename), {DIRECTORY} = tostring(parse_path({path}).DirectoryPath)"
+    ));
+    Some((NAME.to_string(), DIRECTORY.to_string()))
 }
 
 /// `a`, `a and b`, `a, b and c`.
@@ -722,6 +763,7 @@ fn window_query(
         group_columns,
         value_columns,
         all_columns: false,
+        file_columns: None,
         frequency_ms,
         period_ms: 0,
         period_parts: String::new(),

@@ -333,6 +333,7 @@ impl Printer<'_> {
             group_columns,
             value_columns: Vec::new(),
             all_columns: true,
+            file_columns: None,
             frequency_ms,
             period_ms: 0,
             period_parts: String::new(),
