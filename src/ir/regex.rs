@@ -203,6 +203,22 @@ pub fn edge_kind(hir: &Hir, edge: Edge) -> Option<bool> {
 /// kind of the character beside it inside the match (see [`edge_kind`]).
 pub type EdgeBoundary = (bool, Option<bool>);
 
+/// The ASCII word characters, and everything else, as a bracket class in
+/// the syntax RE2, Java and Lucene share.
+pub const ASCII_WORD_CLASS: &str = "[0-9A-Z_a-z]";
+/// See [`ASCII_WORD_CLASS`].
+pub const ASCII_NOT_WORD_CLASS: &str = "[^0-9A-Z_a-z]";
+
+/// For an engine without `\b`: whether the character outside a match must
+/// be a word character for a `\b` (`\B` when `negated`) to hold at that
+/// edge, given the kind of the match's own edge character (exactly one of
+/// "a boundary" and "the inner character is a word character" holds);
+/// `None` when the inner kind is mixed, where no spelling exists. A
+/// non-word outer character may also be the text's edge.
+pub fn outer_word(negated: bool, inner_word: Option<bool>) -> Option<bool> {
+    inner_word.map(|inner| negated == inner)
+}
+
 /// Takes a `\b`/`\B` off each end of a concatenation's items (when something
 /// follows or precedes it), for engines that must spell boundaries out.
 pub fn take_edge_boundaries(items: &mut Vec<&Hir>) -> (Option<EdgeBoundary>, Option<EdgeBoundary>) {

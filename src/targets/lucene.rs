@@ -9,7 +9,9 @@
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
-use crate::ir::regex::{Edge, take_edge_boundaries};
+use crate::ir::regex::{
+    ASCII_NOT_WORD_CLASS, ASCII_WORD_CLASS, Edge, outer_word, take_edge_boundaries,
+};
 use crate::targets::lower;
 
 /// Elasticsearch's default `index.max_regex_length`: a longer regex is
@@ -321,10 +323,6 @@ fn translated_search(pattern: &str, case_insensitive: bool, fold: Fold) -> Resul
     check_length(format!("{prefix}{body}{suffix}"))
 }
 
-/// Lucene's spelling of the ASCII word characters, and of everything else.
-const WORD_CLASS: &str = "[0-9A-Z_a-z]";
-const NOT_WORD_CLASS: &str = "[^0-9A-Z_a-z]";
-
 /// The prefix (or suffix) that puts a `\b` (or `\B`, `negated`) between
 /// what comes before (after) the body and the body's first (last) character,
 /// whose kind is `inner_word`.
@@ -339,14 +337,11 @@ fn boundary_side(
     } else {
         "`\\b` (word boundary)"
     };
-    let Some(inner_word) = inner_word else {
+    let Some(outer_word) = outer_word(negated, inner_word) else {
         return Err(format!(
             "{name} beside text that may or may not start with a word character has no Lucene spelling (Lucene regexes have no look-around)"
         ));
     };
-    // The character outside must be a word character when exactly one of
-    // "boundary" and "the inner character is a word character" holds.
-    let outer_word = negated == inner_word;
     Ok(match (side, outer_word, edge) {
         // Anchored: the text's edge counts as a non-word character.
         ("", false, _) => String::new(),
@@ -355,10 +350,10 @@ fn boundary_side(
                 "{name} at an anchored end of the pattern never holds there"
             ));
         }
-        (".*", true, Edge::First) => format!(".*{WORD_CLASS}"),
-        (".*", false, Edge::First) => format!("(.*{NOT_WORD_CLASS})?"),
-        (".*", true, Edge::Last) => format!("{WORD_CLASS}.*"),
-        (".*", false, Edge::Last) => format!("({NOT_WORD_CLASS}.*)?"),
+        (".*", true, Edge::First) => format!(".*{ASCII_WORD_CLASS}"),
+        (".*", false, Edge::First) => format!("(.*{ASCII_NOT_WORD_CLASS})?"),
+        (".*", true, Edge::Last) => format!("{ASCII_WORD_CLASS}.*"),
+        (".*", false, Edge::Last) => format!("({ASCII_NOT_WORD_CLASS}.*)?"),
         _ => {
             return Err(format!(
                 "{name} next to an anchored alternative has no Lucene spelling"

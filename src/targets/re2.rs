@@ -18,7 +18,9 @@ use regex_syntax::ParserBuilder;
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
-use crate::ir::regex::{Edge, ascii_classes, take_edge_boundaries};
+use crate::ir::regex::{
+    ASCII_NOT_WORD_CLASS, ASCII_WORD_CLASS, Edge, ascii_classes, outer_word, take_edge_boundaries,
+};
 use crate::targets::lower;
 
 /// Where an RE2-family engine differs.
@@ -344,10 +346,6 @@ pub fn search_regex(
     Ok(format!("{prefix}{body}{suffix}"))
 }
 
-/// The ASCII word characters and the rest, as RE2-family classes.
-const WORD_CLASS: &str = "[0-9A-Z_a-z]";
-const NOT_WORD_CLASS: &str = "[^0-9A-Z_a-z]";
-
 /// What stands for a `\b` (`\B` when `negated`) before (after) the match,
 /// given the kind of the match's first (last) character.
 fn spelled_boundary(
@@ -356,20 +354,16 @@ fn spelled_boundary(
     inner_word: Option<bool>,
     edge: Edge,
 ) -> Result<String, String> {
-    let Some(inner_word) = inner_word else {
+    let Some(outer_word) = outer_word(negated, inner_word) else {
         return Err(format!(
             "a word boundary beside text that may or may not start with a word character has no {} spelling",
             flavour.name
         ));
     };
-    // The outer character is a word character exactly when one of "a
-    // boundary" and "the inner character is a word character" holds; a
-    // non-word character may also be the text's edge.
-    let outer_word = negated == inner_word;
     Ok(match (outer_word, edge) {
-        (true, _) => WORD_CLASS.to_string(),
-        (false, Edge::First) => format!("(?:^|{NOT_WORD_CLASS})"),
-        (false, Edge::Last) => format!("(?:{}|{NOT_WORD_CLASS})", flavour.end),
+        (true, _) => ASCII_WORD_CLASS.to_string(),
+        (false, Edge::First) => format!("(?:^|{ASCII_NOT_WORD_CLASS})"),
+        (false, Edge::Last) => format!("(?:{}|{ASCII_NOT_WORD_CLASS})", flavour.end),
     })
 }
 
