@@ -32,7 +32,7 @@ use std::hash::BuildHasher;
 
 use super::condition::{Condition, Leaves, percentile};
 use super::event::Event;
-use super::group::FastMap;
+use super::group::{FastMap, Interner};
 use super::state::{Context, Evidence, Raised};
 use super::time::window_start;
 use super::window::GroupState;
@@ -281,8 +281,8 @@ impl Groups {
         &self.words[start as usize..(start + length) as usize]
     }
 
-    /// The state of `key`, created (or a waiting slot reused) at `time` when new.
-    fn state(&mut self, key: &[u32], time: i64, condition: &Condition) -> &mut GroupState {
+    /// The slot of `key`, created (or a waiting slot reused) at `time` when new.
+    fn slot(&mut self, key: &[u32], time: i64, condition: &Condition) -> u32 {
         let hash = hash_words(key);
         let Groups {
             table,
@@ -315,7 +315,7 @@ impl Groups {
                 slot
             }
         };
-        &mut states[slot]
+        slot as u32
     }
 
     /// Forgets every group, keeping the memory for the next window.
@@ -343,6 +343,13 @@ pub(crate) struct ClusterShape {
     groups: Groups,
     /// Boxed: its fixed arrays would make every shape as large.
     fingerprinter: Box<Fingerprinter>,
+    /// The open window's group slots (one per band) by the
+    /// [`Fingerprinter::identity`] of values seen in it: a templated value
+    /// finds its groups with one lookup instead of one per band.
+    by_identity: FastMap<u64, [u32; 4]>,
+    /// Numbers the open window's `distinct` values once for all the
+    /// groups an event joins.
+    interner: Interner,
     /// A reused group key.
     key: Vec<u32>,
     /// Reused leaves of the group being evaluated at a window's close.
@@ -367,6 +374,8 @@ impl ClusterShape {
             fingerprinter: Box::new(Fingerprinter::new(fingerprint::Sketch::for_similarity(
                 similarity,
             ))),
+            by_identity: FastMap::default(),
+            interner: Interner::default(),
             key: Vec::new(),
             leaves: Leaves::default(),
         }
@@ -417,13 +426,36 @@ impl ClusterShape {
             self.close(current, out);
         }
         self.current = Some(start);
-        for band in 0..self.fingerprinter.bands() {
-            self.key.clear();
-            self.key.push(band as u32);
-            self.key.extend_from_slice(self.fingerprinter.band(band));
-            let state = self.groups.state(&self.key, event.time, &self.condition);
-            self.condition.add(&mut state.aggregates, event);
-            state.evidence.add_event(event, context);
+        let bands = self.fingerprinter.bands();
+        let identity = self.fingerprinter.identity();
+        let slots = match identity.and_then(|identity| self.by_identity.get(&identity)) {
+            Some(slots) => *slots,
+            None => {
+                let mut slots = [0; 4];
+                for (band, slot) in slots.iter_mut().enumerate().take(bands) {
+                    self.key.clear();
+                    self.key.push(band as u32);
+                    self.key.extend_from_slice(self.fingerprinter.band(band));
+                    *slot = self.groups.slot(&self.key, event.time, &self.condition);
+                }
+                if let Some(identity) = identity {
+                    self.by_identity.insert(identity, slots);
+                }
+                slots
+            }
+        };
+        let slots = &slots[..bands];
+        self.condition.add_to_groups(
+            &mut self.groups.states,
+            slots,
+            |state| &mut state.aggregates,
+            event,
+            &mut self.interner,
+        );
+        for slot in slots {
+            self.groups.states[*slot as usize]
+                .evidence
+                .add_event(event, context);
         }
     }
 
@@ -479,6 +511,8 @@ impl ClusterShape {
         raised.sort_by(|left, right| groups.key(left.0).cmp(groups.key(right.0)));
         out.extend(raised.into_iter().map(|(_, alert)| alert));
         groups.clear();
+        self.by_identity.clear();
+        self.interner.clear();
     }
 }
 

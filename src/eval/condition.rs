@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 
 use super::event::FilterId;
 use super::event::{Event, Scalar};
-use super::group::ValueSet;
+use super::group::{Interner, ValueSet};
 use crate::ir::{AggregateFunction, ArithmeticOp, CompareOp};
 
 /// A number: integers stay integers where the language keeps them so.
@@ -280,6 +280,45 @@ impl Condition {
     pub(crate) fn add(&self, states: &mut [AggregateState], event: &Event) {
         for (state, spec) in states.iter_mut().zip(&self.aggregates) {
             state.add(spec, event);
+        }
+    }
+
+    /// Adds an event to the groups in `slots` of `groups` (`aggregates`
+    /// reads a group's states): what [`Self::add`] does for each, with
+    /// the aggregate filters tested once and each `distinct` value numbered
+    /// once by `interner` (the sets then hold numbers, see
+    /// [`ValueSet::insert_id`]).
+    pub(crate) fn add_to_groups<G>(
+        &self,
+        groups: &mut [G],
+        slots: &[u32],
+        aggregates: impl Fn(&mut G) -> &mut [AggregateState],
+        event: &Event,
+        interner: &mut Interner,
+    ) {
+        for (index, spec) in self.aggregates.iter().enumerate() {
+            if let Some(filter) = spec.filter
+                && !event.passed(filter)
+            {
+                continue;
+            }
+            if spec.function == AggregateFunction::Distinct {
+                let Some(value) = spec.field.and_then(|slot| event.scalar(slot)) else {
+                    continue;
+                };
+                let id = interner.id(value);
+                for slot in slots {
+                    if let AggregateState::Distinct(set) =
+                        &mut aggregates(&mut groups[*slot as usize])[index]
+                    {
+                        set.insert_id(id);
+                    }
+                }
+                continue;
+            }
+            for slot in slots {
+                aggregates(&mut groups[*slot as usize])[index].add(spec, event);
+            }
         }
     }
 

@@ -224,9 +224,16 @@ fn hash_key(key: &[KeyValue]) -> u64 {
 /// A set of values (a `distinct` aggregate's), added to from borrowed event
 /// values: a value already in it costs a hash and a comparison, and only a
 /// new one is copied.
+///
+/// Where many sets see the same values (one event joins several groups, as
+/// the bands of a cluster rule), the values can be numbered once by an
+/// [`Interner`] and the sets hold the numbers ([`Self::insert_id`]): four
+/// bytes per entry and no string to compare. A set holds values or
+/// numbers, never both.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ValueSet {
     table: hashbrown::HashTable<(u64, KeyValue)>,
+    ids: hashbrown::HashTable<u32>,
 }
 
 impl ValueSet {
@@ -246,12 +253,63 @@ impl ValueSet {
         }
     }
 
-    /// Number of values.
-    pub(crate) fn len(&self) -> usize {
-        self.table.len()
+    /// Adds the value an [`Interner`] numbered `id` if it is not in the set yet.
+    #[inline]
+    pub(crate) fn insert_id(&mut self, id: u32) {
+        let hash = hash_id(id);
+        if self.ids.find(hash, |own| *own == id).is_none() {
+            self.ids.insert_unique(hash, id, |own| hash_id(*own));
+        }
     }
 
-    /// Empties the set, keeping its table.
+    /// Number of values.
+    pub(crate) fn len(&self) -> usize {
+        self.table.len() + self.ids.len()
+    }
+
+    /// Empties the set, keeping its tables.
+    pub(crate) fn clear(&mut self) {
+        self.table.clear();
+        self.ids.clear();
+    }
+}
+
+/// The hash of an [`Interner`]'s number: one multiplication spreads
+/// consecutive numbers over the table's buckets and its tag bits.
+#[inline]
+fn hash_id(id: u32) -> u64 {
+    let product = u64::from(id).wrapping_mul(SEED);
+    product ^ (product >> 29)
+}
+
+/// Numbers distinct values from 0 in the order first seen, for the
+/// [`ValueSet`]s that hold numbers: the sets are only comparable while
+/// the interner is not cleared.
+#[derive(Debug, Default)]
+pub(crate) struct Interner {
+    table: hashbrown::HashTable<(u64, KeyValue, u32)>,
+}
+
+impl Interner {
+    /// The number of `value`, new when first seen.
+    #[inline]
+    pub(crate) fn id(&mut self, value: Scalar<'_>) -> u32 {
+        let hash = hash_values(std::slice::from_ref(&value));
+        if let Some((_, _, id)) = self.table.find(hash, |(stored, own, _)| {
+            *stored == hash && own.equals(value)
+        }) {
+            return *id;
+        }
+        let id = self.table.len() as u32;
+        self.table.insert_unique(
+            hash,
+            (hash, KeyValue::from_scalar(value), id),
+            |(stored, _, _)| *stored,
+        );
+        id
+    }
+
+    /// Forgets every value (and so every number).
     pub(crate) fn clear(&mut self) {
         self.table.clear();
     }

@@ -9,6 +9,9 @@ use super::*;
 /// `hashes[ends[b - 1]..ends[b]]` (from 0 for the first).
 #[derive(Debug)]
 pub(super) struct Segment {
+    /// Unique over the fingerprinter's life (ids are never reused, so a
+    /// chain that names a dropped segment can never match another).
+    id: u64,
     ends: [u32; 4],
     hashes: Box<[u32]>,
 }
@@ -55,6 +58,51 @@ pub struct Fingerprinter {
     pub(super) bits: Vec<u64>,
     /// The hashes of the words of the segment being read, in order.
     pub(super) found: Vec<[u32; 4]>,
+    /// The id the next cached segment gets.
+    pub(super) next_segment: u64,
+    /// Runs of cached segments: the node a value's bands reach from a node
+    /// by one more cached segment (by the node and the segment's id).
+    /// Templated values repeat whole runs of sentences, so a value made of
+    /// cached segments usually walks known nodes and merges no hash at all.
+    pub(super) chains: FastMap<(u32, u64), u32>,
+    /// The bands at each node of [`Self::chains`]; node 0 is no segment.
+    pub(super) nodes: Vec<Chained>,
+    /// Bumped each time [`Self::chains`] starts again empty.
+    pub(super) generation: u64,
+    /// The node of the value being read while every segment so far was
+    /// cached (and the sketch keeps columns); the bands in
+    /// [`Self::state`] are then stale until [`Self::leave_chain`].
+    pub(super) at: Option<u32>,
+    /// The last value's node, with [`Self::generation`], when it was read
+    /// along [`Self::chains`] to its end.
+    pub(super) identity: Option<u64>,
+}
+
+/// A value's bands at a node of [`Fingerprinter::chains`] (what
+/// [`Bands::reset`] resets when the sketch keeps columns).
+#[derive(Debug, Clone)]
+pub(super) struct Chained {
+    columns: [[u32; COLUMN_ROWS]; 4],
+    limits: [u32; 4],
+    saw_max: [bool; 4],
+}
+
+impl Bands {
+    /// The bands so far, when kept in columns.
+    fn snapshot(&self) -> Chained {
+        Chained {
+            columns: self.columns,
+            limits: self.limits,
+            saw_max: self.saw_max,
+        }
+    }
+
+    /// Sets the bands to a snapshot's.
+    fn restore(&mut self, chained: &Chained) {
+        self.columns = chained.columns;
+        self.limits = chained.limits;
+        self.saw_max = chained.saw_max;
+    }
 }
 
 /// Shortest segment: a sentence mark closer than this to the segment's
@@ -75,6 +123,10 @@ pub(super) const SEGMENT_BYTES: usize = 4 << 20;
 /// Slots of [`Fingerprinter::seen`].
 pub(super) const SEEN_SLOTS: usize = 1 << 14;
 
+/// Nodes [`Fingerprinter::chains`] holds before it starts again empty
+/// (about 280 bytes each).
+pub(super) const CHAIN_NODES: usize = 1 << 14;
+
 /// Segment lookups between two checks of the hit rate.
 pub(super) const PROBES: u32 = 256;
 
@@ -85,8 +137,10 @@ pub(super) const BYPASS: u32 = 4096;
 impl Fingerprinter {
     /// A fingerprinter of `sketch`'s bands and rows.
     pub fn new(sketch: fingerprint::Sketch) -> Fingerprinter {
+        let state = Bands::new(sketch);
+        let empty = state.snapshot();
         Fingerprinter {
-            state: Bands::new(sketch),
+            state,
             short: vec![Slot::default(); SHORT_SLOTS].into_boxed_slice(),
             long: FastMap::default(),
             segments: FastMap::default(),
@@ -98,7 +152,21 @@ impl Fingerprinter {
             word: Vec::new(),
             bits: Vec::new(),
             found: Vec::new(),
+            next_segment: 0,
+            chains: FastMap::default(),
+            nodes: vec![empty],
+            generation: 0,
+            at: None,
+            identity: None,
         }
+    }
+
+    /// An identity of the last [`Self::sketch`]ed value's fingerprint when
+    /// the value was read along known runs of cached segments: two values
+    /// with the same identity have the same fingerprint (values with the
+    /// same fingerprint may have different identities, or none).
+    pub fn identity(&self) -> Option<u64> {
+        self.identity
     }
 
     /// The hash of a word of at most [`SHORT_WORD`] bytes, packed.
@@ -194,6 +262,12 @@ impl Fingerprinter {
     pub fn sketch(&mut self, text: &str) -> bool {
         let bytes = text.as_bytes();
         self.state.reset();
+        if self.nodes.len() >= CHAIN_NODES {
+            self.chains.clear();
+            self.nodes.truncate(1);
+            self.generation += 1;
+        }
+        self.at = (self.state.sketch <= COLUMN_ROWS).then_some(0);
         let mut start = 0;
         for mark in memchr::memchr3_iter(b'.', b'?', b'\n', bytes) {
             if mark + 1 - start >= MIN_SEGMENT {
@@ -204,13 +278,28 @@ impl Fingerprinter {
         if start < bytes.len() {
             self.segment(&bytes[start..]);
         }
+        self.identity = self
+            .at
+            .filter(|node| *node != 0)
+            .map(|node| self.generation << 32 | u64::from(node));
+        self.leave_chain();
         self.state.finish()
+    }
+
+    /// Stops reading along [`Self::chains`]: the bands become the node's.
+    fn leave_chain(&mut self) {
+        if let Some(node) = self.at.take()
+            && node != 0
+        {
+            self.state.restore(&self.nodes[node as usize]);
+        }
     }
 
     /// Adds the words of one segment (cut between words) to the value's bands.
     fn segment(&mut self, bytes: &[u8]) {
         if self.bypass > 0 || bytes.len() > MAX_SEGMENT {
             self.bypass = self.bypass.saturating_sub(1);
+            self.leave_chain();
             self.words_to_bands(bytes);
             return;
         }
@@ -224,9 +313,22 @@ impl Fingerprinter {
         }
         if let Some(segment) = self.segments.get(bytes) {
             self.hits += 1;
-            merge(&mut self.state, segment);
+            match self.at {
+                Some(node) => {
+                    let next = chain(
+                        &mut self.chains,
+                        &mut self.nodes,
+                        &mut self.state,
+                        node,
+                        segment,
+                    );
+                    self.at = Some(next);
+                }
+                None => merge(&mut self.state, segment),
+            }
             return;
         }
+        self.leave_chain();
         let hash = self.segments.hasher().hash_one(bytes);
         let seen = &mut self.seen[(hash >> 50) as usize % SEEN_SLOTS];
         if *seen != hash {
@@ -257,7 +359,7 @@ impl Fingerprinter {
     }
 
     /// The bands of the words in [`Self::found`], as a cached segment.
-    fn segment_of_found(&self) -> Segment {
+    fn segment_of_found(&mut self) -> Segment {
         let bands = self.state.bands;
         let rows = self.state.sketch;
         let mut hashes = Vec::with_capacity(bands * rows.min(self.found.len()));
@@ -278,7 +380,9 @@ impl Fingerprinter {
         }
         let last = ends[bands - 1];
         ends[bands..].fill(last);
+        self.next_segment += 1;
         Segment {
+            id: self.next_segment,
             ends,
             hashes: hashes.into_boxed_slice(),
         }
@@ -335,6 +439,29 @@ impl Fingerprinter {
         self.found = found;
         self.state.finish()
     }
+}
+
+/// Adds a cached segment's bands to a value's read along `chains` up to
+/// `node` (its bands in `nodes`; `state` holds them only when it was made
+/// there): the next node, made by merging once when new.
+fn chain(
+    chains: &mut FastMap<(u32, u64), u32>,
+    nodes: &mut Vec<Chained>,
+    state: &mut Bands,
+    node: u32,
+    segment: &Segment,
+) -> u32 {
+    if let Some(next) = chains.get(&(node, segment.id)) {
+        return *next;
+    }
+    if node != 0 {
+        state.restore(&nodes[node as usize]);
+    }
+    merge(state, segment);
+    let next = nodes.len() as u32;
+    nodes.push(state.snapshot());
+    chains.insert((node, segment.id), next);
+    next
 }
 
 /// Adds a cached segment's bands to a value's.
