@@ -20,13 +20,20 @@
 //! full, when it starts again empty); then the slices go to the bands. A
 //! word whose slices are all above each full band's largest is skipped after
 //! four comparisons; otherwise a slice enters a fixed array of the band's
-//! `r` smallest, kept ascending (sorted vectors when `r` is over 16). Only
-//! the keys of the groups are written as hex, when an alert is raised. The
-//! open window's groups are keyed by band and hashes (a new group copies
-//! them once); an event joins one group per band.
+//! `r` smallest, kept ascending (sorted vectors when `r` is over 16). A
+//! value made only of cached segments walks a bounded map of runs of
+//! segments (one node per run, holding the bands after it), so a templated
+//! value merges no hash at all and its last node identifies its
+//! fingerprint. Only the keys of the groups are written as hex, when an
+//! alert is raised. The open window's groups are keyed by band and hashes
+//! (a new group copies them once) and found by the value's identity when
+//! it has one; an event joins one group per band, and each of its
+//! `distinct` values is numbered once for all of them (the sets hold
+//! numbers).
 //!
-//! State: the open window's groups (aggregate states and evidence), dropped
-//! when the window closes, and the word-hash and segment caches.
+//! State: the open window's groups (aggregate states and evidence), the
+//! group slots by identity and the numbering of `distinct` values, all
+//! dropped when the window closes; the word-hash, segment and run caches.
 
 use std::hash::BuildHasher;
 
