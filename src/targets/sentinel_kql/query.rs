@@ -76,6 +76,15 @@ pub struct Query {
     pub period_parts: String,
 }
 
+/// What a shape's printer makes: the query text and the columns of its
+/// results. [`rule_query`] adds the schedule and the File entity's columns.
+struct Body {
+    text: String,
+    group_columns: Vec<String>,
+    value_columns: Vec<String>,
+    all_columns: bool,
+}
+
 /// How far back a rule's alerts read beyond the run's own slot, and what
 /// that is made of: nothing for a match, the window (and the longest
 /// baseline lookback) for a window, the lookback for a new value; plus the
@@ -150,18 +159,14 @@ pub fn rule_query(
         parts.len().saturating_sub(1),
         format!("the {} query frequency", duration_text(frequency_ms)),
     );
-    let mut query = match &plan.shape {
+    let mut body = match &plan.shape {
         Shape::Match(source) => {
             let condition = printer.source(source);
-            Query {
+            Body {
                 text: format!("{table}\n| where {condition}"),
                 group_columns: Vec::new(),
                 value_columns: Vec::new(),
                 all_columns: true,
-                file_columns: None,
-                frequency_ms,
-                period_ms: 0,
-                period_parts: String::new(),
             }
         }
         Shape::Window(window)
@@ -208,7 +213,7 @@ pub fn rule_query(
     };
     // A sequence names its repeated patterns itself, beside its other `let`s.
     if !matches!(plan.shape, Shape::Sequence { .. }) {
-        query.text = name_repeated_patterns(&query.text);
+        body.text = name_repeated_patterns(&body.text);
     }
     let sources: Vec<&plan::Source> = match &plan.shape {
         Shape::Match(source) | Shape::NewValue { source, .. } => vec![source],
@@ -222,12 +227,21 @@ pub fn rule_query(
             .iter()
             .any(|event_type| with_path.contains(&event_type.as_str()))
     });
-    if query.all_columns && reads_paths {
-        query.file_columns = file_columns(&mut query.text, mapping);
-    }
-    query.frequency_ms = frequency_ms;
-    query.period_ms = history_ms + frequency_ms;
-    query.period_parts = join_words(&parts);
+    let file_columns = if body.all_columns && reads_paths {
+        file_columns(&mut body.text, mapping)
+    } else {
+        None
+    };
+    let query = Query {
+        text: body.text,
+        group_columns: body.group_columns,
+        value_columns: body.value_columns,
+        all_columns: body.all_columns,
+        file_columns,
+        frequency_ms,
+        period_ms: history_ms + frequency_ms,
+        period_parts: join_words(&parts),
+    };
     if printer.problems.is_empty() {
         Ok(query)
     } else {
@@ -751,22 +765,17 @@ fn window_query(
     test: &str,
     group_columns: Vec<String>,
     value_columns: Vec<String>,
-    frequency_ms: i64,
-) -> Query {
+) -> Body {
     text.push_str(&format!("\n| where {test}"));
     let mut projected = vec!["WindowStart".to_string(), "WindowEnd".to_string()];
     projected.extend(group_columns.iter().cloned());
     projected.extend(value_columns.iter().cloned());
     text.push_str(&format!("\n| project {}", projected.join(", ")));
-    Query {
+    Body {
         text,
         group_columns,
         value_columns,
         all_columns: false,
-        file_columns: None,
-        frequency_ms,
-        period_ms: 0,
-        period_parts: String::new(),
     }
 }
 

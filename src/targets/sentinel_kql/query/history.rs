@@ -33,7 +33,7 @@ impl Printer<'_> {
         window: &plan::Window,
         frequency_ms: i64,
         learn_ms: i64,
-    ) -> Query {
+    ) -> Body {
         let condition = &window.condition;
         if !window.context.is_empty() {
             // Later `summarize` steps group by the window's columns, and a
@@ -232,7 +232,7 @@ impl Printer<'_> {
         let mut value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
         value_columns.extend(baselines.iter().cloned());
         value_columns.extend(percentiles.iter().cloned());
-        window_query(text, &test, group_columns, value_columns, frequency_ms)
+        window_query(text, &test, group_columns, value_columns)
     }
 
     /// A new value: an event whose key and value combination was not seen
@@ -264,7 +264,7 @@ impl Printer<'_> {
         lookback_ms: i64,
         learn_ms: i64,
         frequency_ms: i64,
-    ) -> Query {
+    ) -> Body {
         let filter = self.source(source);
         let (time, _) = self.column("timestamp");
         if learn_ms <= 0 || lookback_ms - learn_ms < frequency_ms {
@@ -328,15 +328,11 @@ impl Printer<'_> {
         );
         let mut group_columns = key_columns;
         group_columns.extend(value_columns);
-        Query {
+        Body {
             text,
             group_columns,
             value_columns: Vec::new(),
             all_columns: true,
-            file_columns: None,
-            frequency_ms,
-            period_ms: 0,
-            period_parts: String::new(),
         }
     }
 }

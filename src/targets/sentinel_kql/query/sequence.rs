@@ -25,19 +25,15 @@ impl Printer<'_> {
         table: &str,
         form: &plan::sequence::RunThenStep<'_>,
         frequency_ms: i64,
-    ) -> Query {
+    ) -> Body {
         let (time, _) = self.column("timestamp");
         let Some(event_id) = self.mapping.field("event_id") else {
             self.fail("a sequence orders events of the same time by `event_id`, which has no column for this target");
-            return Query {
+            return Body {
                 text: String::new(),
                 group_columns: Vec::new(),
                 value_columns: Vec::new(),
                 all_columns: true,
-                file_columns: None,
-                frequency_ms,
-                period_ms: 0,
-                period_parts: String::new(),
             };
         };
         let event_id = super::super::quote::column_reference(&event_id.name);
@@ -128,7 +124,7 @@ impl Printer<'_> {
             "| project-away FirstStep, LastStep, RunStart, RunEventIds".to_string(),
         ]);
         let text = lines.join("\n");
-        Query {
+        Body {
             text,
             group_columns: keys,
             value_columns: vec![
@@ -137,10 +133,6 @@ impl Printer<'_> {
                 "EventIds".to_string(),
             ],
             all_columns: true,
-            file_columns: None,
-            frequency_ms,
-            period_ms: 0,
-            period_parts: String::new(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use super::*;
 
 impl Printer<'_> {
-    pub(super) fn window(&mut self, table: &str, window: &plan::Window, schedule_ms: i64) -> Query {
+    pub(super) fn window(&mut self, table: &str, window: &plan::Window, schedule_ms: i64) -> Body {
         let filter = self.source(&window.source);
         let (time, _) = self.column("timestamp");
         let mut aggregates: Vec<AggregateColumn> = Vec::new();
@@ -66,7 +66,7 @@ impl Printer<'_> {
         );
         let mut value_columns: Vec<String> = aggregates.iter().map(|a| a.name.clone()).collect();
         value_columns.extend(context.into_iter().map(|(column, _)| column));
-        window_query(text, &test, group_columns, value_columns, schedule_ms)
+        window_query(text, &test, group_columns, value_columns)
     }
 
     /// `context` columns and their `summarize` terms: each field's distinct
