@@ -60,8 +60,9 @@ pub fn dcr_template(table: &str, mapping: &Mapping) -> serde_json::Value {
             .map(|(name, field)| json!({ "name": name, "type": stream_type(&field.field_type) }))
             .collect()
     };
+    // The rule's resource id, an ARM expression the outputs read it by.
     let rule =
-        "[resourceId('Microsoft.Insights/dataCollectionRules', parameters('dataCollectionRule'))]";
+        "resourceId('Microsoft.Insights/dataCollectionRules', parameters('dataCollectionRule'))";
     json!({
         "$schema": "https://schema.management.azure.com/schemas/2019-04-01/deploymentTemplate.json#",
         "contentVersion": "1.0.0.0",
@@ -98,8 +99,8 @@ pub fn dcr_template(table: &str, mapping: &Mapping) -> serde_json::Value {
             },
         }],
         "outputs": {
-            "immutableId": { "type": "string", "value": format!("[reference({}).immutableId]", &rule[1..rule.len() - 1]) },
-            "logsIngestionEndpoint": { "type": "string", "value": format!("[reference({}).endpoints.logsIngestion]", &rule[1..rule.len() - 1]) },
+            "immutableId": { "type": "string", "value": format!("[reference({rule}).immutableId]") },
+            "logsIngestionEndpoint": { "type": "string", "value": format!("[reference({rule}).endpoints.logsIngestion]") },
         },
     })
 }
