@@ -1,32 +1,41 @@
 //! Regex literals a query repeats, named once with `let` so the query stays
 //! under Sentinel's length limit.
 
+/// Where a query uses a regex literal: after `matches regex` and as
+/// `extract`'s first argument (an address test matches the address pattern
+/// and then extracts the address with it).
+const REGEX_PLACES: [&str; 2] = ["matches regex ", "extract("];
+
 /// Regex literals that `texts` use more than once (a marker list tested on
-/// two fields by two steps), each moved into one `let PatternN = "...";`
-/// and referred to by name, so the query stays under Sentinel's length
-/// limit. A let-bound string literal is a constant, which is what `matches
-/// regex` takes ("Defining constants outside of the query body",
+/// two fields by two steps, an address pattern matched and then extracted
+/// from), each moved into one `let PatternN = "...";` and referred to by
+/// name, so the query stays under Sentinel's length limit and reads as
+/// its logic. A let-bound string literal is a constant, which is what
+/// `matches regex` takes ("Defining constants outside of the query body",
 /// <https://learn.microsoft.com/azure/data-explorer/kusto/query/let-statement>;
 /// the pattern "must be a scalar constant",
-/// <https://learn.microsoft.com/azure/data-explorer/kusto/query/matches-regex-operator>):
-/// the meaning is unchanged. Returns the `let` lines.
+/// <https://learn.microsoft.com/azure/data-explorer/kusto/query/matches-regex-operator>),
+/// and `extract` takes any string
+/// (<https://learn.microsoft.com/kusto/query/extract-function>): the
+/// meaning is unchanged. Returns the `let` lines.
 pub(super) fn hoist_repeated_patterns(texts: &mut [String]) -> Vec<String> {
-    const OPERATOR: &str = "matches regex ";
-    // Every `matches regex "..."` literal, with how often it occurs.
+    // Every regex literal, with how often it occurs.
     let mut literals: Vec<(String, usize)> = Vec::new();
     for text in texts.iter() {
-        let mut rest = text.as_str();
-        while let Some(at) = rest.find(OPERATOR) {
-            rest = &rest[at + OPERATOR.len()..];
-            let Some(length) = string_literal_length(rest) else {
-                continue;
-            };
-            let literal = &rest[..length];
-            match literals.iter_mut().find(|(known, _)| known == literal) {
-                Some((_, count)) => *count += 1,
-                None => literals.push((literal.to_string(), 1)),
+        for place in REGEX_PLACES {
+            let mut rest = text.as_str();
+            while let Some(at) = rest.find(place) {
+                rest = &rest[at + place.len()..];
+                let Some(length) = string_literal_length(rest) else {
+                    continue;
+                };
+                let literal = &rest[..length];
+                match literals.iter_mut().find(|(known, _)| known == literal) {
+                    Some((_, count)) => *count += 1,
+                    None => literals.push((literal.to_string(), 1)),
+                }
+                rest = &rest[length..];
             }
-            rest = &rest[length..];
         }
     }
     let mut lines = Vec::new();
@@ -37,10 +46,9 @@ pub(super) fn hoist_repeated_patterns(texts: &mut [String]) -> Vec<String> {
         }
         let name = format!("Pattern{}", lines.len() + 1);
         for text in texts.iter_mut() {
-            *text = text.replace(
-                &format!("{OPERATOR}{literal}"),
-                &format!("{OPERATOR}{name}"),
-            );
+            for place in REGEX_PLACES {
+                *text = text.replace(&format!("{place}{literal}"), &format!("{place}{name}"));
+            }
         }
         lines.push(format!("let {name} = {literal};"));
     }
@@ -62,7 +70,11 @@ pub(super) fn name_repeated_patterns(text: &str) -> String {
     let lines: Vec<&str> = named.lines().collect();
     let first_use = lines
         .iter()
-        .position(|line| line.contains("matches regex Pattern"))
+        .position(|line| {
+            REGEX_PLACES
+                .iter()
+                .any(|place| line.contains(&format!("{place}Pattern")))
+        })
         .unwrap_or(0);
     // A statement's continuation lines are indented or start with a pipe.
     let statement = (0..=first_use)

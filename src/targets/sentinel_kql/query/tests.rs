@@ -179,6 +179,30 @@ fn repeated_patterns_are_named_before_the_statement_that_uses_them() {
     assert_eq!(name_repeated_patterns(&once), once);
 }
 
+/// An address test matches the address pattern, then extracts the address
+/// with it: the pattern is named once and used in both places.
+#[test]
+fn an_address_pattern_matched_and_extracted_is_named_once() {
+    let long = format!("\"^\\\\s*({})\\\\s*$\"", "[0-9]".repeat(60));
+    let text = format!(
+        "let Window = 1h;\nT\n| where (Ip matches regex {long} and ipv4_is_in_any_range(extract({long}, 1, Ip), \"10.0.0.0/8\"))"
+    );
+    assert_eq!(
+        name_repeated_patterns(&text),
+        format!(
+            "let Window = 1h;\nlet Pattern1 = {long};\nT\n| where (Ip matches regex Pattern1 and ipv4_is_in_any_range(extract(Pattern1, 1, Ip), \"10.0.0.0/8\"))"
+        )
+    );
+    // Extracted twice and never matched: named too, before its first use.
+    let text = format!("T\n| extend A = extract({long}, 1, X), B = extract({long}, 1, Y)");
+    assert_eq!(
+        name_repeated_patterns(&text),
+        format!(
+            "let Pattern1 = {long};\nT\n| extend A = extract(Pattern1, 1, X), B = extract(Pattern1, 1, Y)"
+        )
+    );
+}
+
 #[test]
 fn string_literals_end_at_the_first_unescaped_quote() {
     assert_eq!(string_literal_length(r#""a\"b" rest"#), Some(6));
