@@ -88,6 +88,18 @@ pub fn pack(text: &str) -> ir::Pack {
     pack_with_files(text, &[])
 }
 
+/// A deterministic xorshift generator from `seed` (not zero): the same
+/// seed gives the same test data on every machine.
+pub fn xorshift(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    }
+}
+
 /// Seconds since 2026-03-02T00:00:00Z as RFC 3339.
 pub fn at(seconds: i64) -> String {
     let base = "2026-03-02T00:00:00Z"
