@@ -297,19 +297,22 @@ impl Groups {
             keys,
             states,
         } = self;
-        let found = table
-            .find(hash, |slot| {
+        // One probe finds the key or the place for it.
+        let entry = table.entry(
+            hash,
+            |slot| {
                 let (start, length, stored) = keys[*slot as usize];
                 stored == hash && &words[start as usize..(start + length) as usize] == key
-            })
-            .copied();
-        let slot = match found {
-            Some(slot) => slot as usize,
-            None => {
+            },
+            |slot| keys[*slot as usize].2,
+        );
+        let slot = match entry {
+            hashbrown::hash_table::Entry::Occupied(found) => *found.get() as usize,
+            hashbrown::hash_table::Entry::Vacant(place) => {
                 let slot = keys.len();
+                place.insert(slot as u32);
                 keys.push((words.len() as u32, key.len() as u32, hash));
                 words.extend_from_slice(key);
-                table.insert_unique(hash, slot as u32, |slot| keys[*slot as usize].2);
                 if let Some(state) = states.get_mut(slot) {
                     state.reset(time);
                 } else {
