@@ -5,7 +5,8 @@
 //! cargo bench --bench eval -- --sizes 100000        # one size
 //! cargo bench --bench eval -- --runs 5              # best of 5
 //! cargo bench --bench eval -- --per-rule 1000000    # per-rule costs on 1M events (default: the smallest size)
-//! cargo bench --bench eval -- --no-per-rule         # without per-rule costs
+//! cargo bench --bench eval -- --no-per-rule         # without per-rule costs (and without (d))
+//! cargo bench --bench eval -- --no-prose            # without (d), the regex-list rules on public prose
 //! cargo bench --bench eval -- --text short          # the generator's short one-line text
 //! cargo bench --bench eval -- --no-rate             # without the constant-rate memory check
 //! ```
@@ -26,7 +27,14 @@
 //!   when a line is parsed);
 //! - (b) `eval` of the whole shipped pack (`rules/`), with 1 and 2 threads;
 //! - (c) per rule: `eval` with only that rule loaded, 1 thread, on one size,
-//!   sorted slowest first, so that a slow shape shows at once.
+//!   sorted slowest first, so that a slow shape shows at once;
+//! - (d) the rules that test a regex list, on the generator's text against
+//!   public prose written by people (the Python standard library's
+//!   docstrings and the README files Debian installs, read where they are
+//!   installed): two files of the same events and bytes of text, only the
+//!   text differs. The generator keeps its benign text clear of the lists'
+//!   vocabulary (so that it trips no rule), which leaves the lazy DFAs in
+//!   few states; ordinary English visits many more.
 //!
 //! Each measurement runs `--runs` times (3 by default), interleaved so that a
 //! slow spell of the machine touches all of them alike. Reported: the best time
@@ -505,6 +513,8 @@ fn main() {
             .or_else(|| sizes.iter().copied().min())
     };
 
+    let prose = !arguments.iter().any(|argument| argument == "--no-prose");
+
     for &count in &sizes {
         let (path, scopes) = events_file(count, None, text);
         let bytes = fs::metadata(&path)
@@ -571,6 +581,9 @@ fn main() {
             && size == count
         {
             per_rule_costs(pack, &path, &scopes, (events, bytes), floor, runs);
+            if prose {
+                prose_costs(pack, &path, &scopes, runs);
+            }
         }
     }
     if let Some(size) = per_rule_size
@@ -592,6 +605,9 @@ fn main() {
                 floor.best(),
                 runs,
             );
+            if prose {
+                prose_costs(&pack, &path, &scopes, runs);
+            }
         }
     }
     if !arguments.iter().any(|argument| argument == "--no-rate") {
@@ -648,4 +664,263 @@ fn constant_rate_memory(text: &str) {
             peak as f64 / 1024.0
         );
     }
+}
+
+/// Text of at least this many bytes is a sample (the generator's shortest
+/// inputs are 50 characters).
+const PROSE_MIN: usize = 50;
+
+/// Longer text is cut here (the generator's longest inputs are 3,000
+/// characters).
+const PROSE_MAX: usize = 3000;
+
+/// The text each file of (d) carries, at most.
+const PROSE_BYTES: usize = 32 << 20;
+
+/// English written by people, found on this machine: the docstrings of the
+/// Python standard library and the README files Debian installs (public
+/// text that no one here wrote), as paragraphs of `PROSE_MIN` to
+/// `PROSE_MAX` bytes. Empty when neither is installed.
+fn public_prose() -> Vec<String> {
+    let mut texts = Vec::new();
+    let add = |text: &str, texts: &mut Vec<String>| {
+        let text = text.trim();
+        let letters = text
+            .chars()
+            .filter(|c| c.is_alphabetic() || *c == ' ')
+            .count();
+        // Prose, not code or tables: mostly letters and spaces.
+        if text.len() < PROSE_MIN || letters * 10 < text.chars().count() * 7 {
+            return;
+        }
+        let mut end = text.len().min(PROSE_MAX);
+        while !text.is_char_boundary(end) {
+            end -= 1;
+        }
+        texts.push(text[..end].to_string());
+    };
+    let mut python: Vec<PathBuf> = fs::read_dir("/usr/lib")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("python3"))
+        })
+        .collect();
+    python.sort();
+    let mut files = Vec::new();
+    if let Some(library) = python.last() {
+        python_files(library, 0, &mut files);
+    }
+    files.sort();
+    for path in files {
+        let Ok(source) = fs::read_to_string(&path) else {
+            continue;
+        };
+        // The text between the quotes of `"""` strings: docstrings, mostly.
+        for (index, piece) in source.split("\"\"\"").enumerate() {
+            if index % 2 == 1 {
+                add(piece, &mut texts);
+            }
+        }
+    }
+    let mut readmes: Vec<PathBuf> = fs::read_dir("/usr/share/doc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .flat_map(|entry| fs::read_dir(entry.path()).into_iter().flatten().flatten())
+        .map(|entry| entry.path())
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with("README"))
+        })
+        .collect();
+    readmes.sort();
+    for path in readmes {
+        let Ok(bytes) = fs::read(&path) else {
+            continue;
+        };
+        let text = if path.extension().is_some_and(|extension| extension == "gz") {
+            let mut text = String::new();
+            let mut decoder = flate2::read::GzDecoder::new(&bytes[..]);
+            if std::io::Read::read_to_string(&mut decoder, &mut text).is_err() {
+                continue;
+            }
+            text
+        } else {
+            String::from_utf8_lossy(&bytes).into_owned()
+        };
+        for paragraph in text.split("\n\n") {
+            add(paragraph, &mut texts);
+        }
+    }
+    texts
+}
+
+/// The `.py` files below `directory` (not in tests or site-packages).
+fn python_files(directory: &Path, depth: usize, out: &mut Vec<PathBuf>) {
+    let Ok(entries) = fs::read_dir(directory) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if path.is_dir() {
+            if depth < 3 && !name.contains("test") && name != "site-packages" {
+                python_files(&path, depth + 1, out);
+            }
+        } else if name.ends_with(".py") {
+            out.push(path);
+        }
+    }
+}
+
+/// (d): the rules that test a regex list, on public prose against the
+/// generator's text. Two event files share everything but their text: an
+/// inference whose `user_input` and a retrieval whose `content` is the
+/// next text, the generator's inputs and chunks (from `path`, in order) in
+/// one and [`public_prose`] (repeated as needed) in the other, with the
+/// same number of bytes of text.
+fn prose_costs(pack: &ir::Pack, path: &Path, scopes: &Path, runs: usize) {
+    let prose = public_prose();
+    let prose_bytes: usize = prose.iter().map(String::len).sum();
+    println!(
+        "\n(d) rules with regex lists: the generator's text against public prose ({} paragraphs, {:.1} MB: Python docstrings, Debian READMEs)",
+        prose.len(),
+        prose_bytes as f64 / 1e6
+    );
+    if prose_bytes < 1 << 20 {
+        println!("  skipped: less than 1 MB of prose on this machine");
+        return;
+    }
+    let mut generated = Vec::new();
+    let mut templates: BTreeMap<String, serde_json::Map<String, serde_json::Value>> =
+        BTreeMap::new();
+    let mut total = 0;
+    for_each_line(path, |line, _| {
+        if total >= PROSE_BYTES {
+            return;
+        }
+        let Ok(serde_json::Value::Object(event)) = serde_json::from_str(line) else {
+            return;
+        };
+        for field in ["user_input", "content"] {
+            if let Some(text) = event.get(field).and_then(|value| value.as_str())
+                && text.len() >= PROSE_MIN
+            {
+                total += text.len();
+                generated.push(text.to_string());
+                let kind = event["event_type"].as_str().unwrap_or("").to_string();
+                templates.entry(kind).or_insert_with(|| event.clone());
+            }
+        }
+    });
+    let (Some(inference), Some(retrieval)) =
+        (templates.get("inference"), templates.get("retrieval"))
+    else {
+        println!("  skipped: the events have no inference or retrieval with text");
+        return;
+    };
+    // The prose, paragraphs joined by blank lines, cut into pieces as long
+    // as the generator's texts, in order: both files have the same events
+    // and lengths, so only the words differ.
+    let stream = prose.join("\n\n");
+    let mut at = 0;
+    let pieces: Vec<String> = generated
+        .iter()
+        .map(|text| {
+            if at + text.len() > stream.len() {
+                at = 0;
+            }
+            let mut end = (at + text.len()).min(stream.len());
+            while !stream.is_char_boundary(end) {
+                end += 1;
+            }
+            let piece = stream[at..end].to_string();
+            at = end;
+            piece
+        })
+        .collect();
+    let directory = path.parent().unwrap();
+    let write = |name: &str, texts: &[String]| -> PathBuf {
+        let out = directory.join(name);
+        let mut lines = String::new();
+        for (index, text) in texts.iter().enumerate() {
+            let (template, field) = if index % 2 == 0 {
+                (inference, "user_input")
+            } else {
+                (retrieval, "content")
+            };
+            let mut event = template.clone();
+            // One event a second from 2026-03-02 (March has room for 2.3M).
+            let seconds = index;
+            event.insert(
+                "timestamp".into(),
+                format!(
+                    "2026-03-{:02}T{:02}:{:02}:{:02}.000Z",
+                    2 + seconds / 86_400,
+                    seconds / 3600 % 24,
+                    seconds / 60 % 60,
+                    seconds % 60
+                )
+                .into(),
+            );
+            event.insert("event_id".into(), format!("evt-text-{index:09}").into());
+            event.insert(field.into(), text.as_str().into());
+            lines.push_str(&serde_json::Value::Object(event).to_string());
+            lines.push('\n');
+        }
+        fs::write(&out, lines).unwrap();
+        out
+    };
+    let generated_path = write("text-generator.jsonl", &generated);
+    let prose_path = write("text-prose.jsonl", &pieces);
+    let events = generated.len();
+    let regex_lists: Vec<&String> = pack
+        .lists
+        .values()
+        .filter(|list| list.element_type == ir::ValueType::Regex)
+        .map(|list| &list.name)
+        .collect();
+    let rules: Vec<&ir::Rule> = pack
+        .rules
+        .iter()
+        .filter(|rule| {
+            let text = serde_json::to_string(rule).unwrap_or_default();
+            regex_lists
+                .iter()
+                .any(|name| text.contains(&format!("\"{name}\"")))
+        })
+        .collect();
+    let mut measured: Vec<(Runs, Runs)> = rules.iter().map(|_| Default::default()).collect();
+    for _ in 0..runs {
+        for (rule, (on_generated, on_prose)) in rules.iter().zip(&mut measured) {
+            let task = Task::Rule(rule.id.clone());
+            on_generated.add(&run_child(&generated_path, scopes, &task));
+            on_prose.add(&run_child(&prose_path, scopes, &task));
+        }
+    }
+    println!(
+        "  {:<40} {:>18} {:>18} {:>8}",
+        "", "generator's text", "public prose", "slower"
+    );
+    let megabytes = total as f64 / 1e6;
+    for (rule, (on_generated, on_prose)) in rules.iter().zip(&measured) {
+        println!(
+            "  {:<40} {:>7.3} s {:>6.1} MB/s {:>7.3} s {:>6.1} MB/s {:>7.2}x",
+            rule.id,
+            on_generated.best(),
+            megabytes / on_generated.best(),
+            on_prose.best(),
+            megabytes / on_prose.best(),
+            on_prose.best() / on_generated.best()
+        );
+    }
+    println!(
+        "  each file: {megabytes:.1} MB of text in {events} events, inferences and retrievals in turn; MB/s of that text"
+    );
 }
