@@ -8,7 +8,8 @@
 //! `field OP constant` (the operator mirrored when the field was on the
 //! right, field-versus-field and computed sides refused), the members of
 //! the case-insensitive character class of a character under the
-//! evaluator's case folding, the needles of a narrowed lookup grouped by key.
+//! evaluator's case folding, the needles of a narrowed lookup grouped by key,
+//! a needle cut into characters and runs of folded whitespace.
 //! Refusals come back as [`Refusal`] values; each target words the one
 //! whose message names the target itself (too many lookup rows).
 
@@ -292,6 +293,37 @@ mod tests {
     use super::*;
 
     #[test]
+    fn fold_space_is_the_evaluators_whitespace() {
+        for character in (0..=0x3000).filter_map(char::from_u32) {
+            assert_eq!(
+                FOLD_SPACE.contains(&character),
+                crate::normalize::is_fold_space(character),
+                "{character:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_needle_is_its_characters_and_runs_of_whitespace() {
+        use NeedlePiece::{Char, SpaceRun};
+        let pieces = |needle, fold| needle_pieces(needle, fold).collect::<Vec<_>>();
+        assert_eq!(
+            pieces("a \t\r\nb\u{0B}", true),
+            [Char('a'), SpaceRun, Char('b'), SpaceRun]
+        );
+        assert_eq!(
+            pieces(" a  b", false),
+            [Char(' '), Char('a'), Char(' '), Char(' '), Char('b')]
+        );
+        // Only the evaluator's six fold: a no-break space is a character.
+        assert_eq!(
+            pieces("a\u{A0}b", true),
+            [Char('a'), Char('\u{A0}'), Char('b')]
+        );
+        assert!(pieces("", true).is_empty());
+    }
+
+    #[test]
     fn mirror_swaps_only_the_ordering_operators() {
         assert_eq!(mirror(CompareOp::Less), CompareOp::Greater);
         assert_eq!(mirror(CompareOp::GreaterEqual), CompareOp::LessEqual);
@@ -322,4 +354,40 @@ mod tests {
             Some("x".to_string())
         );
     }
+}
+
+/// The whitespace that folding collapses, as the evaluator defines it
+/// (`crate::normalize::is_fold_space`): space, tab, line feed, carriage
+/// return, vertical tab and form feed.
+pub const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
+
+/// A piece of a needle as the evaluator compares it with a value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeedlePiece {
+    /// One character, compared as itself (or by its case orbit).
+    Char(char),
+    /// A run of [`FOLD_SPACE`] characters of a needle compared with folded
+    /// whitespace: it matches any run of them in the value.
+    SpaceRun,
+}
+
+/// The pieces of `needle`: its characters, with each run of whitespace one
+/// [`NeedlePiece::SpaceRun`] when `fold_whitespace`. Every target's regex
+/// for a needle is these pieces, each spelled in the target's dialect.
+pub fn needle_pieces(
+    needle: &str,
+    fold_whitespace: bool,
+) -> impl Iterator<Item = NeedlePiece> + '_ {
+    let mut characters = needle.chars().peekable();
+    std::iter::from_fn(move || {
+        let character = characters.next()?;
+        if fold_whitespace && FOLD_SPACE.contains(&character) {
+            while characters
+                .next_if(|next| FOLD_SPACE.contains(next))
+                .is_some()
+            {}
+            return Some(NeedlePiece::SpaceRun);
+        }
+        Some(NeedlePiece::Char(character))
+    })
 }

@@ -12,17 +12,13 @@ use crate::ir::TextOp;
 use crate::ir::regex::{
     ASCII_NOT_WORD_CLASS, ASCII_WORD_CLASS, Edge, outer_word, take_edge_boundaries,
 };
-use crate::targets::lower;
+use crate::targets::lower::{self, NeedlePiece};
 
 /// Elasticsearch's default `index.max_regex_length`: a longer regex is
 /// rejected at query time, so the target refuses it at compile time
 /// ("regular expressions are limited to 1,000 characters" by default:
 /// https://www.elastic.co/docs/reference/query-languages/query-dsl/query-dsl-regexp-query).
 pub const MAX_REGEX_LENGTH: usize = 1000;
-
-/// The whitespace that folding collapses, as the evaluator defines it
-/// (space, tab, line feed, carriage return, vertical tab, form feed).
-pub(crate) const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
 
 /// Appends one character to a Lucene regex as a literal. ASCII punctuation
 /// and space are escaped with a backslash (a literal in Lucene and in
@@ -167,26 +163,18 @@ fn written_needle(
     if matches!(op, TextOp::Contains | TextOp::EndsWith) {
         out.push_str(".*");
     }
-    let characters: Vec<char> = needle.chars().collect();
-    let mut index = 0;
-    while index < characters.len() {
-        let character = characters[index];
-        if fold_whitespace && FOLD_SPACE.contains(&character) {
+    for piece in lower::needle_pieces(needle, fold_whitespace) {
+        match (piece, case) {
             // Tab, line feed, vertical tab, form feed and carriage return are
             // the consecutive code points 9..=13: one range, written with
             // characters every EQL parser escapes the same way.
-            out.push_str("[\t-\r\\ ]+");
-            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
-                index += 1;
+            (NeedlePiece::SpaceRun, _) => out.push_str("[\t-\r\\ ]+"),
+            (NeedlePiece::Char(character), Case::Exact) => push_literal(&mut out, character),
+            (NeedlePiece::Char(character), Case::Classes) => push_case_class(&mut out, character),
+            (NeedlePiece::Char(character), Case::Flag) => {
+                push_flag_character(&mut out, character)?;
             }
-            continue;
         }
-        match case {
-            Case::Exact => push_literal(&mut out, character),
-            Case::Classes => push_case_class(&mut out, character),
-            Case::Flag => push_flag_character(&mut out, character)?,
-        }
-        index += 1;
     }
     if matches!(op, TextOp::Contains | TextOp::StartsWith) {
         out.push_str(".*");

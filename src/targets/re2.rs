@@ -21,7 +21,7 @@ use crate::ir::TextOp;
 use crate::ir::regex::{
     ASCII_NOT_WORD_CLASS, ASCII_WORD_CLASS, Edge, ascii_classes, outer_word, take_edge_boundaries,
 };
-use crate::targets::lower;
+use crate::targets::lower::{self, NeedlePiece};
 
 /// Where an RE2-family engine differs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -140,10 +140,6 @@ pub const JAVA: Flavour = Flavour {
     line_feed_beside_negation: false,
 };
 
-/// The whitespace the evaluator folds: tab, line feed, vertical tab, form
-/// feed, carriage return (9..=13) and space.
-const FOLD_SPACE: [char; 6] = ['\t', '\n', '\u{0B}', '\u{0C}', '\r', ' '];
-
 /// A character written literally in an RE2 pattern.
 fn push_literal(out: &mut String, character: char) {
     let plain = character.is_ascii_alphanumeric()
@@ -226,23 +222,18 @@ pub fn needle_pattern(needle: &str, case_classes: bool, fold_whitespace: bool) -
 
 fn written_needle(needle: &str, letters: Letters, fold_whitespace: bool) -> String {
     let mut out = String::new();
-    let characters: Vec<char> = needle.chars().collect();
-    let mut index = 0;
-    while index < characters.len() {
-        let character = characters[index];
-        if fold_whitespace && FOLD_SPACE.contains(&character) {
-            out.push_str("[\\x{9}-\\x{D} ]+");
-            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
-                index += 1;
+    for piece in lower::needle_pieces(needle, fold_whitespace) {
+        match (piece, letters) {
+            // The whitespace the evaluator folds is 9..=13 and the space.
+            (NeedlePiece::SpaceRun, _) => out.push_str("[\\x{9}-\\x{D} ]+"),
+            (NeedlePiece::Char(character), Letters::Classes) => {
+                push_case_class(&mut out, character);
             }
-            continue;
+            (NeedlePiece::Char(character), Letters::AsciiFlag) => {
+                push_members(&mut out, ascii_flag_members(character));
+            }
+            (NeedlePiece::Char(character), Letters::Literal) => push_literal(&mut out, character),
         }
-        match letters {
-            Letters::Classes => push_case_class(&mut out, character),
-            Letters::AsciiFlag => push_members(&mut out, ascii_flag_members(character)),
-            Letters::Literal => push_literal(&mut out, character),
-        }
-        index += 1;
     }
     out
 }

@@ -11,10 +11,10 @@
 use super::quote::{eql_string, field_reference};
 use crate::ir::{self, CompareOp, Pack, TextOp, Value, ValueType};
 use crate::targets::Mapping;
+use crate::targets::lower::FOLD_SPACE;
 use crate::targets::lower::decimal_number_or_bool;
 use crate::targets::lucene::{
-    FOLD_SPACE, flag_needle_regex, flag_search_regex, needle_regex, plain_case_insensitive,
-    search_regex,
+    flag_needle_regex, flag_search_regex, needle_regex, plain_case_insensitive, search_regex,
 };
 use crate::targets::plan::{LookupRef, Pred};
 use crate::targets::syntax::{Spelled, Syntax, Unsupported};

@@ -21,8 +21,9 @@ use super::quote::{esql_string, field_reference};
 use crate::ir::{self, CompareOp, Schema, TextOp, Value, ValueType};
 use crate::targets::Mapping;
 use crate::targets::lookup_ref::Join;
+use crate::targets::lower::FOLD_SPACE;
 use crate::targets::lower::{self, decimal_number_or_bool};
-use crate::targets::lucene::{FOLD_SPACE, lowered_search_regex, needle_regex, search_regex};
+use crate::targets::lucene::{lowered_search_regex, needle_regex, search_regex};
 use crate::targets::plan::LookupRef;
 use crate::targets::syntax::{Spelled, Syntax, Unsupported, parenthesised};
 

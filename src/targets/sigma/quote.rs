@@ -31,10 +31,8 @@ use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
 use crate::ir::regex::ascii_classes;
+use crate::targets::lower::FOLD_SPACE;
 use crate::targets::{lower, re2};
-
-/// The whitespace the evaluator folds (9..=13 and space).
-const FOLD_SPACE: [char; 6] = ['\t', '\n', '\u{0B}', '\u{0C}', '\r', ' '];
 
 /// The `|re` value that is true exactly when the text's last character is a
 /// line feed, whichever reading of `$` the engine has.

@@ -9,10 +9,7 @@
 use regex_syntax::hir::{Class, Hir, HirKind, Look};
 
 use crate::ir::TextOp;
-use crate::targets::lower;
-
-/// The whitespace the evaluator folds (space, tab, LF, CR, VT, FF).
-const FOLD_SPACE: [char; 6] = [' ', '\t', '\n', '\r', '\u{0B}', '\u{0C}'];
+use crate::targets::lower::{self, NeedlePiece};
 
 /// Every generated pattern starts with this: PCRE's UTF mode, so that a
 /// pattern character is a Unicode scalar value as in the evaluator, whatever
@@ -125,19 +122,11 @@ fn push_literal(out: &mut String, character: char) {
 /// folding. Every needle has a form; the `Result` keeps refusals possible.
 pub fn needle_pattern(needle: &str, fold_whitespace: bool) -> Result<String, String> {
     let mut out = String::new();
-    let characters: Vec<char> = needle.chars().collect();
-    let mut index = 0;
-    while index < characters.len() {
-        let character = characters[index];
-        if fold_whitespace && FOLD_SPACE.contains(&character) {
-            out.push_str("[\\x{9}-\\x{D}\\ ]+");
-            while index < characters.len() && FOLD_SPACE.contains(&characters[index]) {
-                index += 1;
-            }
-            continue;
+    for piece in lower::needle_pieces(needle, fold_whitespace) {
+        match piece {
+            NeedlePiece::SpaceRun => out.push_str("[\\x{9}-\\x{D}\\ ]+"),
+            NeedlePiece::Char(character) => push_literal(&mut out, character),
         }
-        push_literal(&mut out, character);
-        index += 1;
     }
     Ok(out)
 }
