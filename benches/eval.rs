@@ -768,18 +768,7 @@ fn public_prose() -> Vec<String> {
             add(&html_text(inner), &mut texts);
         }
     }
-    let mut python: Vec<PathBuf> = fs::read_dir("/usr/lib")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("python3"))
-        })
-        .collect();
-    python.sort();
+    let python = named(entries(Path::new("/usr/lib")), "python3");
     // The newest standard library (`python3.11`), and the packages Debian
     // installs for every version (`python3/dist-packages`).
     let mut files = Vec::new();
@@ -804,19 +793,8 @@ fn public_prose() -> Vec<String> {
             }
         }
     }
-    let mut readmes: Vec<PathBuf> = fs::read_dir("/usr/share/doc")
-        .into_iter()
-        .flatten()
-        .flatten()
-        .flat_map(|entry| fs::read_dir(entry.path()).into_iter().flatten().flatten())
-        .map(|entry| entry.path())
-        .filter(|path| {
-            path.file_name()
-                .and_then(|name| name.to_str())
-                .is_some_and(|name| name.starts_with("README"))
-        })
-        .collect();
-    readmes.sort();
+    let packages = entries(Path::new("/usr/share/doc"));
+    let readmes = named(packages.flat_map(|package| entries(&package)), "README");
     for path in readmes {
         let Ok(bytes) = fs::read(&path) else {
             continue;
@@ -839,6 +817,28 @@ fn public_prose() -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     texts.retain(|text| seen.insert(text.clone()));
     texts
+}
+
+/// The entries of a directory (none when it cannot be read).
+fn entries(directory: &Path) -> impl Iterator<Item = PathBuf> + use<> {
+    fs::read_dir(directory)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|entry| entry.path())
+}
+
+/// The paths whose file name starts with `prefix`, sorted.
+fn named(paths: impl Iterator<Item = PathBuf>, prefix: &str) -> Vec<PathBuf> {
+    let mut found: Vec<PathBuf> = paths
+        .filter(|path| {
+            path.file_name()
+                .and_then(|name| name.to_str())
+                .is_some_and(|name| name.starts_with(prefix))
+        })
+        .collect();
+    found.sort();
+    found
 }
 
 /// The pages of the books installed with the Rust toolchain (its `rust-docs`
@@ -927,12 +927,7 @@ fn crate_sources() -> Vec<PathBuf> {
         newest.insert(name, krate);
     }
     let crates: Vec<String> = newest.into_values().cloned().collect();
-    let registries: Vec<PathBuf> = fs::read_dir(home.join("registry").join("src"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .map(|entry| entry.path())
-        .collect();
+    let registries: Vec<PathBuf> = entries(&home.join("registry").join("src")).collect();
     let mut files = Vec::new();
     for krate in &crates {
         if let Some(directory) = registries
