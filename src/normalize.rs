@@ -38,62 +38,124 @@ pub const NORMALISED_FIELDS: [(&str, &str); 4] = [
 ];
 
 /// The normal form of `text` (see the module documentation).
+///
+/// The text is read in runs: ASCII runs take the ASCII path
+/// ([`lower_fold_ascii`]), and only the characters outside ASCII (with the
+/// short ASCII runs between them) take the Unicode steps, so a long input with a few curly quotes or an emoji costs
+/// about what ASCII does. Cutting before an ASCII character changes no
+/// step: NFKC never composes an ASCII character with the one before it (no
+/// canonical pair has an ASCII second character; a mark after an ASCII
+/// letter composes with it, and the composed letter decomposes back into
+/// the same letter and mark, which step 3 drops, as it drops the lone
+/// mark), steps 2 to 5 read one character at a time, and the whitespace
+/// runs of step 6 are joined across the cut. The last pass (marks left by
+/// lower-casing) reads the whole result, as before.
 pub fn normalize(text: &str) -> String {
     if text.is_ascii() {
         return fold_ascii(text);
     }
-    // Most text is in NFKC already; the quick check skips the rewrite.
-    let composed: Cow<str> = if unicode_normalization::is_nfkc_quick(text.chars())
-        == unicode_normalization::IsNormalized::Yes
-    {
-        Cow::Borrowed(text)
-    } else {
-        Cow::Owned(text.nfkc().collect())
-    };
-    // Canonical decomposition one character at a time: NFD only adds the
-    // reordering of combining marks, and every mark is dropped anyway.
-    let mut decomposed = Vec::with_capacity(composed.len());
-    for character in composed.chars() {
-        if character.is_ascii() {
-            decomposed.push(character);
-        } else if !is_invisible(character) {
-            unicode_normalization::char::decompose_canonical(character, |part| {
-                if !is_combining_mark(part) {
-                    decomposed.push(part);
-                }
-            });
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(text.len());
+    let mut start = 0;
+    while start < bytes.len() {
+        let ascii = bytes[start..]
+            .iter()
+            .position(|byte| !byte.is_ascii())
+            .map_or(bytes.len(), |offset| start + offset);
+        let mut run = &bytes[start..ascii];
+        if out.last() == Some(&b' ') {
+            // The run's leading whitespace continues the output's last run.
+            let spaces = run
+                .iter()
+                .take_while(|byte| is_fold_space(char::from(**byte)))
+                .count();
+            run = &run[spaces..];
         }
+        lower_fold_ascii(run, &mut out);
+        let other = unicode_run_end(bytes, ascii);
+        // Both ends are ASCII bytes or the text's ends: character boundaries.
+        if let Some(run) = text.get(ascii..other) {
+            unicode_steps(run, &mut out);
+        }
+        start = other;
     }
-    let mut out = String::with_capacity(composed.len());
-    let mut in_space = false;
-    for character in decomposed {
-        let character = lookalike(character).unwrap_or(character);
-        if character.is_whitespace() {
-            if !in_space {
-                out.push(' ');
-            }
-            in_space = true;
-            continue;
-        }
-        in_space = false;
-        if character.is_ascii() {
-            out.push(character.to_ascii_lowercase());
-        } else {
-            // A capital with no Latin twin can lower-case to a small letter
-            // with one (`Ω` to `ω`), so the small letters are looked up too.
-            out.extend(
-                character
-                    .to_lowercase()
-                    .map(|small| lookalike(small).unwrap_or(small)),
-            );
-        }
-    }
+    // Only whole characters were written.
+    let mut out = String::from_utf8(out).unwrap_or_default();
     // Lower-casing can leave a mark or a non-NFKC sequence behind (`İ`
     // lower-cases to `i` and a combining dot); one more pass removes it.
     if out.chars().any(is_combining_mark) {
         out = out.nfd().filter(|c| !is_combining_mark(*c)).collect();
     }
     out
+}
+
+/// ASCII runs shorter than this between other characters stay in their
+/// Unicode run (the spaces and punctuation of Cyrillic or Greek text): a
+/// cut costs a call and a quick check, more than the Unicode steps cost
+/// those few bytes.
+const SHORTEST_ASCII_RUN: usize = 16;
+
+/// Where the Unicode run that starts at `start` (at a byte outside ASCII)
+/// ends: before the next ASCII run of [`SHORTEST_ASCII_RUN`] bytes or more,
+/// or before the ASCII that ends the text.
+fn unicode_run_end(bytes: &[u8], start: usize) -> usize {
+    let mut at = start;
+    while let Some(offset) = bytes[at..].iter().position(u8::is_ascii) {
+        let ascii = at + offset;
+        let length = bytes[ascii..]
+            .iter()
+            .position(|byte| !byte.is_ascii())
+            .unwrap_or(bytes.len() - ascii);
+        if length >= SHORTEST_ASCII_RUN || ascii + length == bytes.len() {
+            return ascii;
+        }
+        at = ascii + length;
+    }
+    bytes.len()
+}
+
+/// Steps 1 to 6 for a run that starts outside ASCII (and may hold short
+/// ASCII runs), appended to `out` (whose last space, if it ends with one,
+/// begins the run's whitespace).
+fn unicode_steps(run: &str, out: &mut Vec<u8>) {
+    // Most text is in NFKC already; the quick check skips the rewrite.
+    let composed: Cow<str> = if unicode_normalization::is_nfkc_quick(run.chars())
+        == unicode_normalization::IsNormalized::Yes
+    {
+        Cow::Borrowed(run)
+    } else {
+        Cow::Owned(run.nfkc().collect())
+    };
+    let mut push = |character: char| {
+        let character = lookalike(character).unwrap_or(character);
+        if character.is_whitespace() {
+            if out.last() != Some(&b' ') {
+                out.push(b' ');
+            }
+        } else if character.is_ascii() {
+            out.push(character.to_ascii_lowercase() as u8);
+        } else {
+            // A capital with no Latin twin can lower-case to a small letter
+            // with one (`Ω` to `ω`), so the small letters are looked up too.
+            for small in character.to_lowercase() {
+                let small = lookalike(small).unwrap_or(small);
+                out.extend_from_slice(small.encode_utf8(&mut [0; 4]).as_bytes());
+            }
+        }
+    };
+    // Canonical decomposition one character at a time: NFD only adds the
+    // reordering of combining marks, and every mark is dropped anyway.
+    for character in composed.chars() {
+        if character.is_ascii() {
+            push(character);
+        } else if !is_invisible(character) {
+            unicode_normalization::char::decompose_canonical(character, |part| {
+                if !is_combining_mark(part) {
+                    push(part);
+                }
+            });
+        }
+    }
 }
 
 /// ASCII needs only steps 5 and 6: nothing in it is invisible, composed,
