@@ -41,8 +41,9 @@ pub const NORMALISED_FIELDS: [(&str, &str); 4] = [
 ///
 /// The text is read in runs: ASCII runs take the ASCII path
 /// ([`lower_fold_ascii`]), and only the characters outside ASCII (with the
-/// short ASCII runs between them) take the Unicode steps, so a long input with a few curly quotes or an emoji costs
-/// about what ASCII does. Cutting before an ASCII character changes no
+/// short ASCII runs between them) take the Unicode steps, so a long input
+/// with a few curly quotes or an emoji costs about what ASCII does.
+/// Cutting before an ASCII character changes no
 /// step: NFKC never composes an ASCII character with the one before it (no
 /// canonical pair has an ASCII second character; a mark after an ASCII
 /// letter composes with it, and the composed letter decomposes back into
@@ -73,7 +74,8 @@ pub fn normalize(text: &str) -> String {
         }
         lower_fold_ascii(run, &mut out);
         let other = unicode_run_end(bytes, ascii);
-        // Both ends are ASCII bytes or the text's ends: character boundaries.
+        // The run starts at a character outside ASCII and ends at an ASCII
+        // byte or the text's end: both are character boundaries.
         if let Some(run) = text.get(ascii..other) {
             unicode_steps(run, &mut out);
         }
