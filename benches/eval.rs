@@ -29,9 +29,9 @@
 //! - (c) per rule: `eval` with only that rule loaded, 1 thread, on one size,
 //!   sorted slowest first, so that a slow shape shows at once;
 //! - (d) the same events with English written by people in place of the
-//!   generator's inputs and retrieved chunks (doc comments of the crates
-//!   `Cargo.lock` pins, the Python standard library's docstrings and the
-//!   README files Debian installs, read where they are installed): the whole
+//!   generator's inputs and retrieved chunks (the documentation of the
+//!   crates `Cargo.lock` pins, the Rust toolchain's books, Python docstrings
+//!   and Debian's README files, read where they are installed): the whole
 //!   pack and each rule that reads those fields, on both files. The
 //!   generator keeps its benign text clear of the regex lists' vocabulary
 //!   (so that it trips no rule), which leaves their lazy DFAs in few states;
@@ -686,8 +686,7 @@ const PROSE_FIELDS: [&str; 2] = ["user_input", "content"];
 /// project is built, so that part is the same wherever the lockfile is),
 /// the books installed with the Rust toolchain, the docstrings of the
 /// Python standard library and of the Python packages Debian installs, and
-/// Debian's README files. Nothing
-/// of it is committed.
+/// Debian's README files. Nothing of it is committed.
 fn public_prose() -> Vec<String> {
     let mut texts = Vec::new();
     let add = |text: &str, texts: &mut Vec<String>| {
@@ -709,53 +708,21 @@ fn public_prose() -> Vec<String> {
         let Ok(source) = fs::read_to_string(&path) else {
             continue;
         };
-        if path.extension().is_some_and(|extension| extension == "md") {
-            // Paragraphs split at blank lines, without fenced code.
-            let mut fenced = false;
-            let mut paragraph = String::new();
-            for line in source.lines() {
-                if line.trim_start().starts_with("```") {
-                    fenced = !fenced;
-                } else if !fenced && !line.trim().is_empty() {
-                    paragraph.push_str(line.trim());
-                    paragraph.push(' ');
-                    continue;
-                }
-                add(&paragraph, &mut texts);
-                paragraph.clear();
+        let markdown = path.extension().is_some_and(|extension| extension == "md");
+        // A Markdown file's lines, or a Rust file's `///` and `//!` lines
+        // (any other line ends a paragraph).
+        let lines = source.lines().map(|line| {
+            if markdown {
+                return Some(line.trim());
             }
-            add(&paragraph, &mut texts);
-            continue;
-        }
-        // Runs of `///` or `//!` lines, split at blank doc lines, without
-        // the code blocks between fences.
-        let mut paragraph = String::new();
-        let mut fenced = false;
-        for line in source.lines() {
             let line = line.trim_start();
-            let doc = line
-                .strip_prefix("///")
+            line.strip_prefix("///")
                 .or_else(|| line.strip_prefix("//!"))
-                .map(str::trim);
-            match doc {
-                Some(fence) if fence.starts_with("```") => {
-                    fenced = !fenced;
-                    add(&paragraph, &mut texts);
-                    paragraph.clear();
-                }
-                Some(_) if fenced => {}
-                Some(text) if !text.is_empty() => {
-                    paragraph.push_str(text);
-                    paragraph.push(' ');
-                }
-                _ => {
-                    add(&paragraph, &mut texts);
-                    paragraph.clear();
-                    fenced = false;
-                }
-            }
+                .map(str::trim)
+        });
+        for paragraph in paragraphs(lines) {
+            add(&paragraph, &mut texts);
         }
-        add(&paragraph, &mut texts);
     }
     for path in rust_books() {
         let Ok(page) = fs::read_to_string(&path) else {
@@ -817,6 +784,32 @@ fn public_prose() -> Vec<String> {
     let mut seen = std::collections::HashSet::new();
     texts.retain(|text| seen.insert(text.clone()));
     texts
+}
+
+/// The paragraphs of documentation lines (`None` for a line that is not
+/// documentation): runs of non-empty lines joined by spaces, split at empty
+/// lines and at code fences, without the fenced code.
+fn paragraphs<'t>(lines: impl Iterator<Item = Option<&'t str>>) -> Vec<String> {
+    let mut found = Vec::new();
+    let mut paragraph = String::new();
+    let mut fenced = false;
+    for line in lines {
+        match line {
+            Some(fence) if fence.starts_with("```") => fenced = !fenced,
+            Some(_) if fenced => continue,
+            Some(text) if !text.is_empty() => {
+                paragraph.push_str(text);
+                paragraph.push(' ');
+                continue;
+            }
+            Some(_) => {}
+            // Not documentation: a Rust doc comment's code fence ends with it.
+            None => fenced = false,
+        }
+        found.push(std::mem::take(&mut paragraph));
+    }
+    found.push(paragraph);
+    found
 }
 
 /// The entries of a directory (none when it cannot be read).
