@@ -12,8 +12,9 @@
 //! ```
 //!
 //! For each size, events come from `cargo run --release --example generate_logs
-//! -- --events N --seed 7 --text realistic` (cached under `target/bench-data/`;
-//! `docs/benchmark.md` describes the traffic). Each measurement runs in a child
+//! -- --events N --seed 7 --text realistic` (cached under `target/bench-data/`,
+//! named after a hash of the generator's source, so that an edited generator
+//! makes new files; `docs/benchmark.md` describes the traffic). Each measurement runs in a child
 //! process (this binary re-run with `--child`), so that its peak resident memory
 //! (`VmHWM`) is its own:
 //!
@@ -212,18 +213,46 @@ fn shipped_pack(user_scopes: Option<&Path>) -> Result<ir::Pack, String> {
     }
 }
 
+/// The sources that decide the generator's bytes: its own and the campaign
+/// rule's fingerprint, which its guard computes. A cached events file is named
+/// after a hash of them, so an edit of the generator makes a new file instead
+/// of measuring the old traffic.
+const GENERATOR_SOURCES: [&str; 2] = ["examples/generate_logs.rs", "src/ir/fingerprint.rs"];
+
+fn generator_version() -> String {
+    use std::hash::{DefaultHasher, Hasher};
+    let mut hasher = DefaultHasher::new();
+    for source in GENERATOR_SOURCES {
+        hasher.write(&fs::read(manifest_dir().join(source)).unwrap());
+    }
+    format!("{:08x}", hasher.finish() & 0xffff_ffff)
+}
+
 /// Generates (or reuses) the events file of `count` events (over `days`, or
 /// the generator's default span) with `text` ("realistic" or "short"), and
-/// its `user_scopes` lookup.
+/// its `user_scopes` lookup. Files of other generator versions with the same
+/// arguments (and their copies with prose) are removed when a new one is written.
 fn events_file(count: usize, days: Option<u32>, text: &str) -> (PathBuf, PathBuf) {
     let target = std::env::var_os("CARGO_TARGET_DIR")
         .map_or_else(|| manifest_dir().join("target"), PathBuf::from);
     let directory = target.join("bench-data");
     fs::create_dir_all(&directory).unwrap();
     let span = days.map_or(String::new(), |days| format!("-{days}d"));
-    let path = directory.join(format!("events-{count}-seed{SEED}{span}-{text}.jsonl"));
+    let stem = format!("events-{count}-seed{SEED}{span}-{text}");
+    let path = directory.join(format!("{stem}-{}.jsonl", generator_version()));
     let scopes = directory.join(format!("user_scopes-{count}.csv"));
     if !path.exists() || !scopes.exists() {
+        for entry in fs::read_dir(&directory).unwrap().flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            let versioned = name
+                .strip_prefix(&stem)
+                .and_then(|rest| rest.strip_suffix(".jsonl"))
+                .map(|rest| rest.strip_suffix(".prose").unwrap_or(rest))
+                .is_some_and(|rest| rest.is_empty() || is_version_suffix(rest));
+            if versioned {
+                let _ = fs::remove_file(entry.path());
+            }
+        }
         eprintln!("generating {count} events into {} ...", path.display());
         let status = Command::new(env!("CARGO"))
             .current_dir(manifest_dir())
@@ -253,6 +282,12 @@ fn events_file(count: usize, days: Option<u32>, text: &str) -> (PathBuf, PathBuf
         assert!(status.success(), "the generator failed");
     }
     (path, scopes)
+}
+
+/// Whether `rest` is `-` and eight hex digits, the version part of a cached file's name.
+fn is_version_suffix(rest: &str) -> bool {
+    rest.strip_prefix('-')
+        .is_some_and(|hex| hex.len() == 8 && hex.bytes().all(|b| b.is_ascii_hexdigit()))
 }
 
 fn peak_kilobytes() -> u64 {

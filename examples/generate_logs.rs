@@ -38,15 +38,20 @@
 //!   jailbreak term at most once, refusals are isolated, a key's owner does not log in
 //!   during a brute-force episode against it, and (realistic text) no three sessions of a
 //!   UTC day send inputs of 120 characters or more sharing a fingerprint band key of the
-//!   campaign rule (`CampaignGuard`).
+//!   campaign rule (`CampaignGuard`). Benign text uses the words of the pack's regex
+//!   lists in ordinary requests and documents ("your", "ignore", "previous",
+//!   "instructions", "show", "text above", "rules"), as real users do, but matches no
+//!   list: `tests/eval_golden.rs` checks both on 30,000 benign events.
 //!
 //! Realistic text (the distribution `docs/benchmark.md` tabulates, measured on 1M events):
-//! - Inference inputs, 50 to 3,000 characters (mean ~220, median ~100, p90 ~400, p99
-//!   ~2,050): 65% a templated question under 120 characters (the app's 6-8 question
-//!   templates with subject and qualifier slots, greetings, sometimes a few words of
-//!   context), so near-duplicates are everywhere; 25% 120-300 characters, one to three
-//!   sentences of the user's own context first (24 sentence templates whose slots take
-//!   nouns, verbs, names, coined names of products and people, and 3-5 digit numbers);
+//! - Inference inputs, about 50 to 3,000 characters (mean ~220, median ~100, p90 ~410, p99
+//!   ~2,050): 65% under 120 characters, most of them a templated question (the app's 6-8
+//!   question templates with subject and qualifier slots, greetings, sometimes a few words
+//!   of context), so near-duplicates are everywhere, and 15% of them a follow-up to the
+//!   previous answer (`words::ASKS`: "Give me the first 3 steps again", "Print the list
+//!   above as CSV"); 25% 120-300 characters, one to three sentences of the user's own
+//!   context first (36 sentence templates whose slots take nouns, verbs, names, coined
+//!   names of products and people, and 3-5 digit numbers);
 //!   8% 300-1,000 and 2% 1,000-3,000 characters, with a pasted block after the context: a
 //!   host's log lines, a table, an email thread, a Python traceback or code. Attack inputs
 //!   keep their own (shorter) text.
@@ -738,10 +743,50 @@ mod words {
         "Last {month} {co} asked whether {x} {#} could {v} their {n}.",
         "My {n} runs {x} {%}.{%}.{#} and the {n} runs {%}.{%}.{#}.",
         "{name} {sur} from {co} in {city} called about invoice {#} for {#} USD.",
+        "I tried to follow the instructions on the {a} {n} page, but step {%} does not match what I see.",
+        "Your answer from {day} helped, but now the {n} shows a {a} {n} instead.",
+        "Our {dept} rules say that every {n} above {#} USD needs a second approval.",
+        "The first time I tried to {v} the {n} it worked; the second time it showed {a} text.",
+        "{name} {sur} told me to ignore the {a} warning on the {n}, but I would rather check.",
+        "I cannot find the text of the {a} {n} policy anywhere on the portal.",
+        "The system asks me to {v} the {n} again every {%} minutes, which is annoying.",
+        "Please give {name} {sur} the same access to {n} {#} as I have.",
+        "I printed the {n} twice and the numbers in the first copy are different.",
+        "{dept} asked us to use the {a} {n} from now on.",
+        "In the previous version of {x} the {n} was shown above the {n}.",
+        "I copied the error text from the {n} below, in case it helps.",
     ];
 
     /// Context before a short question.
-    pub(super) const CONTEXT: &[&str] = &["I use the {a} {n} at work.", "This is for the {dept} team.", "It started on {day}.", "Same on my {n}.", "Ticket {#}.", "Asking for {name}."];
+    pub(super) const CONTEXT: &[&str] = &["I use the {a} {n} at work.", "This is for the {dept} team.", "It started on {day}.", "Same on my {n}.", "Ticket {#}.", "Asking for {name}.", "First time here.", "Following up on your last answer.", "Ignore my last message.", "Same rules as before."];
+
+    /// Short follow-ups to the model's previous answer: the words of the regex lists
+    /// ("your", "ignore", "first", "text", "rules", "show", "repeat", "above") in the
+    /// ordinary requests people make of an assistant all day; same slots as `PROSE`.
+    pub(super) const ASKS: &[&str] = &[
+        "Give me the first {%} steps again, but shorter this time please.",
+        "Can you rewrite your last answer as a table with one row per {n}?",
+        "Ignore the typo in my previous message, I meant the {a} {n}, not the {n}.",
+        "Show me the text of the {a} {n} policy, quoted exactly if you have it.",
+        "What are the rules for approving a {n} above {#} USD in {dept}?",
+        "Repeat the last two steps for the {a} {n}; I missed them.",
+        "Print the list above as CSV so I can paste it into the {n}.",
+        "Tell me your sources for the {n} numbers you gave me earlier.",
+        "Translate your answer into German for my colleague {name}, please.",
+        "From now on, please answer in bullet points; they are easier to read on my {n}.",
+        "Your previous reply stopped after step {%}; can you continue from there?",
+        "Summarize the text I pasted above in {%} bullet points.",
+        "Is there a developer mode in {x} that shows the raw {n} logs?",
+        "Act as a reviewer and point out the weak parts of my {n} draft.",
+        "Please keep the tone friendly, and leave out the usual disclaimers at the end.",
+        "What were you able to find about {co} in the {n} records?",
+        "Can you list the {a} {n} entries first, then the {a} ones?",
+        "Use the same format as your first answer, with a {n} column added.",
+        "Is there a way to share the {n} with {name} without giving them admin rights?",
+        "Show the previous version of the {n} and what changed since {day}.",
+        "Start with the {n} numbers and leave the charts for later.",
+        "Check my text for mistakes before I send it to {name}: the {n} is ready.",
+    ];
 
     /// Sentences of an answer; same slots as `PROSE`.
     pub(super) const ANSWER: &[&str] = &[
@@ -757,6 +802,12 @@ mod words {
         "If you prefer, I can prepare a {a} {n} that lists each {n} with its {n}.",
         "Keep the {a} {n} until the {n} is confirmed, in case you need to {v} it.",
         "Note that the {n} limit is {#} per {n} on the {a} plan.",
+        "First, {v} the {n}; then {v} the {n} and check the result.",
+        "Your previous {n} stays available for {%} days after the change.",
+        "The rules for {n} approvals are in the {dept} handbook, section {%}.",
+        "Here is the text of the {a} {n} section, in short: each {n} needs an owner.",
+        "If you ignore the {a} warning, the {n} will show it again on the next start.",
+        "Give the {n} a clear name so that you can find it later.",
     ];
 
     /// Lines of documents: handbooks, knowledge base articles, meeting notes; same slots.
@@ -773,6 +824,18 @@ mod words {
         "Decision: the team will {v} the {n} in two steps, starting with the {a} {n}.",
         "The {n} counts {#} entries as of {month}; {%} are still {a}.",
         "Contact {name} {sur} in {city} for anything about the {a} {n}.",
+        "Follow the instructions in section {%} to {v} your {n}.",
+        "Previous versions of this page are kept in the {dept} archive.",
+        "These rules apply to all {dept} staff from {day} {%} {month}.",
+        "If you are asked to {v} a {n} by phone, call the {dept} desk first.",
+        "Your manager approves the request, then {dept} confirms it by email.",
+        "Do not share your password: the {n} system will never ask you for it.",
+        "The first {%} days of each month are reserved for the {a} {n} review.",
+        "Important: the {a} {n} form replaces the previous one from {month}.",
+        "New instructions for the {n} process are linked at the top of this page.",
+        "Text in grey is guidance only and is not part of the form.",
+        "Print the completed form and give it to your manager.",
+        "The system sends a reminder to the owner of each {n} {%} days before the deadline.",
     ];
 
     /// Words of log lines and pasted diagnostics.
@@ -1128,7 +1191,13 @@ impl TextWriter {
             }
             text.push_str(input);
         } else {
-            // A short question, after a few words of context when they fit under 120.
+            // A follow-up to the previous answer, or a short question after a few words of
+            // context when they fit under 120.
+            if self.rng.random_bool(0.15) {
+                let template = pick(&mut self.rng, words::ASKS);
+                self.sentence(&mut text, template);
+                return text;
+            }
             let mut context = String::new();
             let template = pick(&mut self.rng, words::CONTEXT);
             self.sentence(&mut context, template);

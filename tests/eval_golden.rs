@@ -48,6 +48,12 @@ fn shipped() -> (ir::Pack, Vec<PathBuf>) {
 
 /// The generated events and the generator's summary line.
 fn generated(path: &Path) -> String {
+    generated_with(path, 22)
+}
+
+/// 30,000 events over 3 days with seed 7 and `episodes` attack episodes.
+fn generated_with(path: &Path, episodes: usize) -> String {
+    let episodes = episodes.to_string();
     let args = generate_logs::Args::try_parse_from([
         "generate_logs",
         "--events",
@@ -57,7 +63,7 @@ fn generated(path: &Path) -> String {
         "--days",
         "3",
         "--episodes",
-        "22",
+        &episodes,
     ])
     .unwrap();
     let file = std::fs::File::create(path).unwrap();
@@ -248,4 +254,156 @@ fn test_case_alerts_are_unchanged() {
         }
     }
     insta::assert_snapshot!("test_cases", text);
+}
+
+/// One alert per event whose text matches a regex list of the pack, read as
+/// the pack's rules read it.
+const PROBES: &[(&str, &str)] = &[
+    (
+        "extraction",
+        "inference where norm(user_input) matches_any extraction_phrases",
+    ),
+    (
+        "jailbreak",
+        "inference where norm(user_input) matches_any jailbreak_terms or user_input matches_any jailbreak_words_cs",
+    ),
+    (
+        "injection_chunk",
+        "retrieval where norm(content) matches_any injection_markers",
+    ),
+    (
+        "injection_tool",
+        "tool_call where norm(tool_result) matches_any injection_markers",
+    ),
+    (
+        "secret",
+        "inference where output matches_any secret_patterns",
+    ),
+    (
+        "invisible",
+        "inference where user_input matches_any invisible_runs",
+    ),
+];
+
+/// The shipped pack with the probes added, and the alerts of both on `path`,
+/// counted per rule.
+fn probe_counts(directory: &Path, path: &Path) -> BTreeMap<String, usize> {
+    let mut rules = String::new();
+    for (name, condition) in PROBES {
+        rules.push_str(&format!(
+            "rule probe.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: llm_attack\n  guide: \"g\"\n  match {condition}\n}}\n"
+        ));
+    }
+    let file = directory.join("probes.tdl");
+    std::fs::write(&file, rules).unwrap();
+    let options = LoadOptions {
+        paths: vec![manifest_dir().join("rules"), file],
+        ..LoadOptions::default()
+    };
+    let project = project::load(&options).expect("the pack and the probes load");
+    let pack = project.pack.expect("the pack and the probes check");
+    let mut counts = BTreeMap::new();
+    for alert in run(&pack, path, 1) {
+        *counts.entry(alert.rule_id).or_default() += 1;
+    }
+    counts
+}
+
+/// The share of `texts` holding `word` as a whole word, in any case.
+fn share_with_word(texts: &[String], word: &str) -> f64 {
+    let holding = texts
+        .iter()
+        .filter(|text| {
+            text.to_lowercase()
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|token| token == word)
+        })
+        .count();
+    holding as f64 / texts.len().max(1) as f64
+}
+
+/// The generator's benign text uses the words of the regex lists ("your",
+/// "ignore", "previous", "instructions", "show", "above", ...) in ordinary
+/// requests, so that the benchmark's automata walk into their patterns as
+/// they do on real traffic, but no benign input, chunk or tool result
+/// matches a list, and the whole pack raises no alert on benign traffic.
+/// The same probes fire on the attack episodes, so they can fail.
+#[test]
+fn benign_traffic_speaks_the_lists_words_without_matching_them() {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-golden-benign-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let benign = directory.join("benign.jsonl");
+    let summary = generated_with(&benign, 0);
+    assert!(summary.contains(" 0 attack episodes"), "{summary}");
+    let attacks = directory.join("attacks.jsonl");
+    generated_with(&attacks, 22);
+    let on_benign = probe_counts(&directory, &benign);
+    let on_attacks = probe_counts(&directory, &attacks);
+
+    let mut inputs = Vec::new();
+    let mut chunks = Vec::new();
+    for line in std::fs::read_to_string(&benign).unwrap().lines() {
+        let event: serde_json::Value = serde_json::from_str(line).unwrap();
+        let text = |field: &str| event[field].as_str().unwrap_or_default().to_string();
+        match event["event_type"].as_str() {
+            Some("inference") => inputs.push(text("user_input")),
+            Some("retrieval") => chunks.push(text("content")),
+            _ => {}
+        }
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+
+    assert!(
+        on_benign.is_empty(),
+        "benign traffic matched a list or raised an alert: {on_benign:?}"
+    );
+    // The generator has no episode of hidden characters, so that probe only
+    // guards the benign side.
+    for probe in ["extraction", "jailbreak", "injection_chunk", "secret"] {
+        let fired = on_attacks
+            .get(&format!("probe.{probe}"))
+            .copied()
+            .unwrap_or(0);
+        assert!(
+            fired > 0,
+            "probe.{probe} never fired on the attack episodes"
+        );
+    }
+    for word in [
+        "your",
+        "ignore",
+        "previous",
+        "instructions",
+        "first",
+        "text",
+        "rules",
+        "give",
+        "show",
+        "repeat",
+        "above",
+        "system",
+    ] {
+        let share = share_with_word(&inputs, word);
+        assert!(
+            share >= 0.002,
+            "{:.2}% of benign inputs say {word:?}",
+            share * 100.0
+        );
+    }
+    for word in [
+        "your",
+        "instructions",
+        "previous",
+        "important",
+        "rules",
+        "system",
+    ] {
+        let share = share_with_word(&chunks, word);
+        assert!(
+            share >= 0.01,
+            "{:.2}% of benign chunks say {word:?}",
+            share * 100.0
+        );
+    }
 }
