@@ -32,7 +32,9 @@
 //!   20,000 events, each kind at least once from 100,000 events, fewer below (one from 100
 //!   events). Each episode lies inside one aligned window of the rule it targets (hour,
 //!   5 or 10 minutes, minute), and baseline or new-value episodes come after the first 25
-//!   hours (so they need a span of at least 26 hours). `--episodes N` plans N episodes
+//!   hours (so they need a span of at least 26 hours). A jailbreak episode has a week window
+//!   of the rule (Thursday to Thursday, UTC) to itself, since the rule names only the
+//!   week's busiest session; the rounds plan no second one in a week. `--episodes N` plans N episodes
 //!   instead (the golden test puts all 22 kinds in 30,000 events). Benign traffic is shaped not to trip
 //!   the rules on its own: templated inputs stay under 120 characters, a session mentions a
 //!   jailbreak term at most once, refusals are isolated, a key's owner does not log in
@@ -1887,6 +1889,8 @@ struct Planner {
     inferences_per_weight_hour: f64,
     secret_variant: usize,
     counts: [u32; KINDS.len()],
+    /// The week windows (aligned to Thursdays 00:00Z) that hold a jailbreak episode.
+    jailbreak_weeks: Vec<i64>,
     text: TextWriter,
 }
 
@@ -1915,8 +1919,24 @@ impl Planner {
             inferences_per_weight_hour,
             secret_variant: 0,
             counts: [0; KINDS.len()],
+            jailbreak_weeks: Vec::new(),
             text,
         }
+    }
+
+    /// Whether a jailbreak episode may start at `anchor`: the rule alerts on the week's
+    /// single busiest session (strictly above the 99th percentile of fewer than 100), so
+    /// two episodes in one week would raise one alert, and one across two weeks none.
+    /// Each episode gets a week of its own, and ends in the week it starts.
+    fn jailbreak_week_free(&mut self, anchor: i64) -> bool {
+        const WEEK: i64 = 7 * DAY;
+        // The epoch fell on a Thursday, so whole weeks since it start on Thursdays.
+        let week = anchor.div_euclid(WEEK);
+        if (anchor + HOUR).div_euclid(WEEK) != week || self.jailbreak_weeks.contains(&week) {
+            return false;
+        }
+        self.jailbreak_weeks.push(week);
+        true
     }
 
     /// Plans up to `episodes` episodes with at most `budget` events, each kind once per
@@ -1936,6 +1956,9 @@ impl Planner {
                 let Some(anchor) = self.anchor(placement) else {
                     continue;
                 };
+                if KINDS[kind].0 == "jailbreak_keywords" && !self.jailbreak_week_free(anchor) {
+                    continue;
+                }
                 let batch = plan_episode(self, anchor);
                 if events.len() + batch.len() <= budget {
                     events.extend(batch);

@@ -256,6 +256,25 @@ fn test_case_alerts_are_unchanged() {
     insta::assert_snapshot!("test_cases", text);
 }
 
+/// Two rounds of every kind in the same 3 days (all in one week window):
+/// each episode still raises its alerts. The jailbreak rule alerts on the
+/// week's single busiest session, so the generator gives each jailbreak
+/// episode a week of its own and plans one, not two.
+#[test]
+fn two_rounds_of_episodes_each_raise_their_alerts() {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-golden-rounds-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("events.jsonl");
+    let summary = generated_with(&path, 44);
+    let (pack, _) = shipped();
+    let alerts = run(&pack, &path, 1);
+    let _ = std::fs::remove_dir_all(&directory);
+    assert!(summary.contains("jailbreak_keywords=1 "), "{summary}");
+    assert!(summary.contains("prompt_extraction=2 "), "{summary}");
+    episodes_match_alerts(&summary, &alerts);
+}
+
 /// One alert per event whose text matches a regex list of the pack, read as
 /// the pack's rules read it.
 const PROBES: &[(&str, &str)] = &[
