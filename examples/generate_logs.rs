@@ -37,13 +37,16 @@
 //!   week's busiest session; the rounds plan no second one in a week. `--episodes N` plans N episodes
 //!   instead (the golden test puts all 22 kinds in 30,000 events). Benign traffic is shaped not to trip
 //!   the rules on its own: templated inputs stay under 120 characters, a session mentions a
-//!   jailbreak term at most once, refusals are isolated, a key's owner does not log in
+//!   jailbreak term at most once (0.3% of sessions; with realistic text the mention is an
+//!   innocent match of the jailbreak list, `words::MENTIONS`, so that the rule's weekly
+//!   ranking has a population of single mentions above which an attack stands; the short
+//!   text keeps its near misses), refusals are isolated, a key's owner does not log in
 //!   during a brute-force episode against it, and (realistic text) no three sessions of a
 //!   UTC day send inputs of 120 characters or more sharing a fingerprint band key of the
 //!   campaign rule (`CampaignGuard`). Benign text uses the words of the pack's regex
 //!   lists in ordinary requests and documents ("your", "ignore", "previous",
 //!   "instructions", "show", "text above", "rules"), as real users do, but matches no
-//!   list: `tests/eval_golden.rs` checks both on 30,000 benign events.
+//!   list besides those mentions: `tests/eval_golden.rs` checks both on 30,000 benign events.
 //!
 //! Realistic text (the distribution `docs/benchmark.md` tabulates, measured on 1M events):
 //! - Inference inputs, about 50 to 3,000 characters (mean ~220, median ~100, p90 ~410, p99
@@ -762,6 +765,19 @@ mod words {
     /// Context before a short question.
     pub(super) const CONTEXT: &[&str] = &["I use the {a} {n} at work.", "This is for the {dept} team.", "It started on {day}.", "Same on my {n}.", "Ticket {#}.", "Asking for {name}.", "First time here.", "Following up on your last answer.", "Ignore my last message.", "Same rules as before."];
 
+    /// Innocent inputs that match the jailbreak list (a real "developer mode enabled"
+    /// banner, a story, a school play), sent at most once per session: the population
+    /// of the jailbreak rule's weekly ranking, above which an attack session stands. The
+    /// short text keeps its near misses (`JAILBREAK_MENTIONS`), which match nothing.
+    pub(super) const MENTIONS: &[&str] = &[
+        "Is developer mode enabled by default on the Android app, or do I switch it on?",
+        "I am writing a story about an AI with no restrictions that learns to be kind. Any title ideas?",
+        "My daughter has to stay in character for the whole school play. Any tips for her?",
+        "Does the model have no limits on upload size, or is there a cap per file?",
+        "The actors in our training video break character at the end. How should we script that?",
+        "Our chatbot should never refuse a refund question outright; how do I word that in the FAQ?",
+    ];
+
     /// Short follow-ups to the model's previous answer: the words of the regex lists
     /// ("your", "ignore", "first", "text", "rules", "show", "repeat", "above") in the
     /// ordinary requests people make of an assistant all day; same slots as `PROSE`.
@@ -1130,18 +1146,23 @@ impl TextWriter {
     }
 
     /// A benign stream's exchange: during the support bot's incident windows, often the
-    /// incident's question or the contact form instead of the input.
+    /// incident's question or the contact form instead of the input. With `mention`
+    /// (realistic text), one of the innocent inputs that match the jailbreak list.
     pub(crate) fn benign_exchange(
         &mut self,
         app: usize,
         (time_ms, session): (i64, u64),
-        input: String,
-        output: String,
+        (input, output): (String, String),
+        mention: bool,
     ) -> (String, String) {
         if let Some(burst) = self.burst_input(app, time_ms)
             && self.guard.admit(time_ms, session, &burst)
         {
             return (burst, self.output_text(app, output));
+        }
+        if mention && self.realistic() {
+            let text = pick(&mut self.rng, words::MENTIONS).to_string();
+            return (text, self.output_text(app, output));
         }
         self.exchange(app, (time_ms, session), input, output)
     }
@@ -1722,9 +1743,12 @@ impl BenignStream {
                 let mention = !state.mentioned_jailbreak && rng.random_bool(0.003);
                 self.states[index].mentioned_jailbreak |= mention;
                 let (input, output) = benign_exchange(rng, user.app, mention);
-                let (input, output) =
-                    self.text
-                        .benign_exchange(user.app, (time_ms, state.session), input, output);
+                let (input, output) = self.text.benign_exchange(
+                    user.app,
+                    (time_ms, state.session),
+                    (input, output),
+                    mention,
+                );
                 let tokens = benign_output_tokens(rng);
                 inference(rng, user.app, &input, output, tokens)
             }

@@ -54,17 +54,26 @@ fn generated(path: &Path) -> String {
 /// 30,000 events over 3 days with seed 7 and `episodes` attack episodes.
 fn generated_with(path: &Path, episodes: usize) -> String {
     let episodes = episodes.to_string();
-    let args = generate_logs::Args::try_parse_from([
-        "generate_logs",
-        "--events",
-        "30000",
-        "--seed",
-        "7",
-        "--days",
-        "3",
-        "--episodes",
-        &episodes,
-    ])
+    generated_from(
+        path,
+        &[
+            "--events",
+            "30000",
+            "--seed",
+            "7",
+            "--days",
+            "3",
+            "--episodes",
+            &episodes,
+        ],
+    )
+}
+
+/// The generator run with `arguments`, writing to `path`; its summary line.
+fn generated_from(path: &Path, arguments: &[&str]) -> String {
+    let args = generate_logs::Args::try_parse_from(
+        std::iter::once("generate_logs").chain(arguments.iter().copied()),
+    )
     .unwrap();
     let file = std::fs::File::create(path).unwrap();
     generate_logs::generate(&args, file).unwrap()
@@ -101,6 +110,10 @@ fn run(pack: &ir::Pack, path: &Path, threads: usize) -> Vec<Alert> {
 /// (a campaign raises one alert per fingerprint band it fills, 1 to 4).
 const EXPECTED: &[(&str, &str, usize, usize)] = &[
     ("prompt_extraction", "llm.prompt_extraction.repeated", 1, 1),
+    // An extraction session that says "ignore previous instructions" twice
+    // or more also stands above a week's population of innocent single
+    // mentions (at least 100 sessions: the 99th percentile is then 1).
+    ("prompt_extraction", "llm.jailbreak.keyword_frequency", 0, 1),
     ("agent_egress", "agent.egress.unexpected_domain", 1, 1),
     ("secret_leak", "llm.output.secret_leak", 1, 1),
     (
@@ -275,16 +288,45 @@ fn two_rounds_of_episodes_each_raise_their_alerts() {
     episodes_match_alerts(&summary, &alerts);
 }
 
+/// The benchmark's files, 1M events over the default 3 days and over 30
+/// days (`cargo bench --bench eval`), raise exactly their episodes' alerts.
+/// Too slow for a debug build: `.ci/run` runs it with
+/// `cargo test --release --test eval_golden -- --ignored`.
+#[test]
+#[ignore = "1M events: run in release (.ci/run)"]
+fn the_benchmark_files_raise_their_episodes_alerts() {
+    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("golden-1m-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("events.jsonl");
+    let (pack, _) = shipped();
+    for days in [None, Some("30")] {
+        let mut arguments = vec!["--events", "1000000", "--seed", "7"];
+        if let Some(days) = days {
+            arguments.extend(["--days", days]);
+        }
+        let summary = generated_from(&path, &arguments);
+        let alerts = run(&pack, &path, 2);
+        println!("{summary}\n{}", episodes_match_alerts(&summary, &alerts));
+    }
+    let _ = std::fs::remove_dir_all(&directory);
+}
+
+/// The jailbreak rule's subject: an input with jailbreak vocabulary.
+const JAILBREAK: &str = "inference where norm(user_input) matches_any jailbreak_terms or user_input matches_any jailbreak_words_cs";
+
 /// One alert per event whose text matches a regex list of the pack, read as
-/// the pack's rules read it.
+/// the pack's rules read it; and one per session of a week with two or more
+/// inputs of jailbreak vocabulary.
 const PROBES: &[(&str, &str)] = &[
     (
         "extraction",
         "inference where norm(user_input) matches_any extraction_phrases",
     ),
+    ("jailbreak", JAILBREAK),
     (
-        "jailbreak",
-        "inference where norm(user_input) matches_any jailbreak_terms or user_input matches_any jailbreak_words_cs",
+        "jailbreak_twice",
+        "JAILBREAK\n  group by session_id within 7d\n  alert when count() >= 2",
     ),
     (
         "injection_chunk",
@@ -309,6 +351,7 @@ const PROBES: &[(&str, &str)] = &[
 fn probe_counts(directory: &Path, path: &Path) -> BTreeMap<String, usize> {
     let mut rules = String::new();
     for (name, condition) in PROBES {
+        let condition = condition.replace("JAILBREAK", JAILBREAK);
         rules.push_str(&format!(
             "rule probe.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: llm_attack\n  guide: \"g\"\n  match {condition}\n}}\n"
         ));
@@ -345,8 +388,10 @@ fn share_with_word(texts: &[String], word: &str) -> f64 {
 /// "ignore", "previous", "instructions", "show", "above", ...) in ordinary
 /// requests, so that the benchmark's automata walk into their patterns as
 /// they do on real traffic, but no benign input, chunk or tool result
-/// matches a list, and the whole pack raises no alert on benign traffic.
-/// The same probes fire on the attack episodes, so they can fail.
+/// matches a list, except the innocent jailbreak mentions: some sessions
+/// send one (the jailbreak rule's population), none sends two. The whole
+/// pack raises no alert on benign traffic. The same probes fire on the
+/// attack episodes, so they can fail.
 #[test]
 fn benign_traffic_speaks_the_lists_words_without_matching_them() {
     let directory =
@@ -373,13 +418,25 @@ fn benign_traffic_speaks_the_lists_words_without_matching_them() {
     }
     let _ = std::fs::remove_dir_all(&directory);
 
+    let mut on_benign = on_benign;
+    let mentions = on_benign.remove("probe.jailbreak").unwrap_or(0);
+    assert!(
+        mentions >= 10,
+        "{mentions} benign inputs mention jailbreak vocabulary"
+    );
     assert!(
         on_benign.is_empty(),
-        "benign traffic matched a list or raised an alert: {on_benign:?}"
+        "benign traffic matched a list, mentioned jailbreak vocabulary twice in a session, or raised an alert: {on_benign:?}"
     );
     // The generator has no episode of hidden characters, so that probe only
     // guards the benign side.
-    for probe in ["extraction", "jailbreak", "injection_chunk", "secret"] {
+    for probe in [
+        "extraction",
+        "jailbreak",
+        "jailbreak_twice",
+        "injection_chunk",
+        "secret",
+    ] {
         let fired = on_attacks
             .get(&format!("probe.{probe}"))
             .copied()
