@@ -13,10 +13,10 @@
 //!
 //! For each size, events come from `cargo run --release --example generate_logs
 //! -- --events N --seed 7 --text realistic` (cached under `target/bench-data/`,
-//! named after a hash of the generator's source, so that an edited generator
-//! makes new files; `docs/benchmark.md` describes the traffic). Each measurement runs in a child
-//! process (this binary re-run with `--child`), so that its peak resident memory
-//! (`VmHWM`) is its own:
+//! named after a hash of what decides the generator's bytes, so that an edited
+//! generator makes new files; `docs/benchmark.md` describes the traffic). Each
+//! measurement runs in a child process (this binary re-run with `--child`), so
+//! that its peak resident memory (`VmHWM`) is its own:
 //!
 //! - (a) the floor: read every line and deserialize it with serde_json into a
 //!   borrowed struct of every canonical field of the event schema (all event
@@ -213,11 +213,16 @@ fn shipped_pack(user_scopes: Option<&Path>) -> Result<ir::Pack, String> {
     }
 }
 
-/// The sources that decide the generator's bytes: its own and the campaign
-/// rule's fingerprint, which its guard computes. A cached events file is named
-/// after a hash of them, so an edit of the generator makes a new file instead
-/// of measuring the old traffic.
-const GENERATOR_SOURCES: [&str; 2] = ["examples/generate_logs.rs", "src/ir/fingerprint.rs"];
+/// The files that decide the generator's bytes: its source, the campaign
+/// rule's fingerprint (which its guard computes) and the locked versions of
+/// its crates (`rand`'s streams). A cached events file is named after a hash
+/// of them, so an edit of the generator makes a new file instead of
+/// measuring the old traffic.
+const GENERATOR_SOURCES: [&str; 3] = [
+    "examples/generate_logs.rs",
+    "src/ir/fingerprint.rs",
+    "Cargo.lock",
+];
 
 fn generator_version() -> String {
     use std::hash::{DefaultHasher, Hasher};

@@ -446,7 +446,7 @@ fn benign_traffic_speaks_the_lists_words_without_matching_them() {
             "probe.{probe} never fired on the attack episodes"
         );
     }
-    for word in [
+    let words_of_inputs = [
         "your",
         "ignore",
         "previous",
@@ -459,27 +459,26 @@ fn benign_traffic_speaks_the_lists_words_without_matching_them() {
         "repeat",
         "above",
         "system",
-    ] {
-        let share = share_with_word(&inputs, word);
-        assert!(
-            share >= 0.002,
-            "{:.2}% of benign inputs say {word:?}",
-            share * 100.0
-        );
-    }
-    for word in [
+    ];
+    let words_of_chunks = [
         "your",
         "instructions",
         "previous",
         "important",
         "rules",
         "system",
+    ];
+    for (what, texts, words, floor) in [
+        ("inputs", &inputs, &words_of_inputs[..], 0.002),
+        ("chunks", &chunks, &words_of_chunks[..], 0.01),
     ] {
-        let share = share_with_word(&chunks, word);
-        assert!(
-            share >= 0.01,
-            "{:.2}% of benign chunks say {word:?}",
-            share * 100.0
-        );
+        for word in words {
+            let share = share_with_word(texts, word);
+            assert!(
+                share >= floor,
+                "{:.2}% of benign {what} say {word:?}",
+                share * 100.0
+            );
+        }
     }
 }
