@@ -40,7 +40,8 @@
 //!   jailbreak term at most once (0.3% of sessions; with realistic text the mention is an
 //!   innocent match of the jailbreak list, `words::MENTIONS`, so that the rule's weekly
 //!   ranking has a population of single mentions above which an attack stands; the short
-//!   text keeps its near misses), refusals are isolated, a key's owner does not log in
+//!   text keeps its bytes and so its near misses, which match nothing: there a jailbreak
+//!   episode alone in its week raises no alert), refusals are isolated, a key's owner does not log in
 //!   during a brute-force episode against it, and (realistic text) no three sessions of a
 //!   UTC day send inputs of 120 characters or more sharing a fingerprint band key of the
 //!   campaign rule (`CampaignGuard`). Benign text uses the words of the pack's regex
@@ -2295,12 +2296,16 @@ impl Planner {
     }
 
     /// A denial of wallet on one `sales-agent` key (the app whose keys spend least, so the
-    /// key's own daily baseline is low): 90 calls inside 50 minutes of one hour, each with a
+    /// key's own daily baseline is low): 36 calls inside 50 minutes of one hour, each with a
     /// stuffed context, together about ten times the key's expected daily spend and at
-    /// least 20 USD. Fewer than the volume-spike minimum of 100 calls, and outputs under the
-    /// 4,000-token threshold, so only the spend rule is meant to fire.
+    /// least 20 USD. Outputs stay under the 4,000-token threshold, and the hour stays clear
+    /// of the volume spike (at least 100 calls and 5 times the key's hourly baseline `b`)
+    /// whatever the traffic's rate: with the key's own calls in that hour at most `3b` (the
+    /// daily curve's peak), `36 + 3b` reaches 100 only when `b >= 21.4` and reaches `5b`
+    /// only when `b <= 18`. (With 90 calls, keys whose baseline was 5 to 30 calls an hour
+    /// raised a volume spike too: 3 of 23 episodes on 10M events over 300 days.)
     fn spend_spike(&mut self, anchor: i64) -> Vec<Event> {
-        const CALLS: usize = 90;
+        const CALLS: usize = 36;
         let user = self.victim(|user| user.app == SALES);
         let profile = &APPS[SALES];
         // A benign call: its prompt and input, half the extra context, ~300 output tokens.

@@ -295,8 +295,9 @@ fn two_rounds_of_episodes_each_raise_their_alerts() {
 #[test]
 #[ignore = "1M events: run in release (.ci/run)"]
 fn the_benchmark_files_raise_their_episodes_alerts() {
-    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("golden-1m-{}", std::process::id()));
+    // One fixed place under target/, so that a failed run's gigabyte is
+    // overwritten by the next rather than left beside it.
+    let directory = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("golden-1m");
     std::fs::create_dir_all(&directory).unwrap();
     let path = directory.join("events.jsonl");
     let (pack, _) = shipped();
