@@ -33,8 +33,8 @@
 //!   events). Each episode lies inside one aligned window of the rule it targets (hour,
 //!   5 or 10 minutes, minute), and baseline or new-value episodes come after the first 25
 //!   hours (so they need a span of at least 26 hours). A jailbreak episode has a week window
-//!   of the rule (Thursday to Thursday, UTC) to itself, since the rule names only the
-//!   week's busiest session; the rounds plan no second one in a week. `--episodes N` plans N episodes
+//!   of the rule (Thursday to Thursday, UTC) to itself (`Placement::OwnWeek`), since the
+//!   rule names only the week's busiest session; the rounds plan no second one in a week. `--episodes N` plans N episodes
 //!   instead (the golden test puts all 22 kinds in 30,000 events). Benign traffic is shaped not to trip
 //!   the rules on its own: templated inputs stay under 120 characters, a session mentions a
 //!   jailbreak term at most once (0.3% of sessions; with realistic text the mention is an
@@ -1797,12 +1797,16 @@ fn inventory_events(world: &World, start_ms: i64, end_ms: i64, limit: usize) -> 
 
 // ---------------------------------------------------------------- attacks
 
-/// When an episode may start: anywhere, or after the first 25 hours (baseline and new-value
-/// rules learn during the first 24 hours of event time).
+/// When an episode may start: anywhere, after the first 25 hours (baseline and new-value
+/// rules learn during the first 24 hours of event time), or anywhere in a week window
+/// (Thursday to Thursday, UTC) that no other episode of its placement holds (the jailbreak
+/// rule names only the week's busiest session, so two episodes in a week would raise one
+/// alert, and one across two weeks none).
 #[derive(Clone, Copy, PartialEq)]
 enum Placement {
     Anytime,
     AfterLearning,
+    OwnWeek,
 }
 
 type PlanEpisode = fn(&mut Planner, i64) -> Vec<Event>;
@@ -1853,7 +1857,7 @@ const KINDS: [(&str, Placement, PlanEpisode); 22] = [
         Placement::Anytime,
         Planner::scope_violation,
     ),
-    ("jailbreak_keywords", Placement::Anytime, Planner::jailbreak),
+    ("jailbreak_keywords", Placement::OwnWeek, Planner::jailbreak),
     ("campaign_cluster", Placement::Anytime, Planner::campaign),
     (
         "vulnerable_dependency",
@@ -1914,8 +1918,8 @@ struct Planner {
     inferences_per_weight_hour: f64,
     secret_variant: usize,
     counts: [u32; KINDS.len()],
-    /// The week windows (aligned to Thursdays 00:00Z) that hold a jailbreak episode.
-    jailbreak_weeks: Vec<i64>,
+    /// The week windows (aligned to Thursdays 00:00Z) that hold a `Placement::OwnWeek` episode.
+    claimed_weeks: Vec<i64>,
     text: TextWriter,
 }
 
@@ -1944,24 +1948,9 @@ impl Planner {
             inferences_per_weight_hour,
             secret_variant: 0,
             counts: [0; KINDS.len()],
-            jailbreak_weeks: Vec::new(),
+            claimed_weeks: Vec::new(),
             text,
         }
-    }
-
-    /// Whether a jailbreak episode may start at `anchor`: the rule alerts on the week's
-    /// single busiest session (strictly above the 99th percentile of fewer than 100), so
-    /// two episodes in one week would raise one alert, and one across two weeks none.
-    /// Each episode gets a week of its own, and ends in the week it starts.
-    fn jailbreak_week_free(&mut self, anchor: i64) -> bool {
-        const WEEK: i64 = 7 * DAY;
-        // The epoch fell on a Thursday, so whole weeks since it start on Thursdays.
-        let week = anchor.div_euclid(WEEK);
-        if (anchor + HOUR).div_euclid(WEEK) != week || self.jailbreak_weeks.contains(&week) {
-            return false;
-        }
-        self.jailbreak_weeks.push(week);
-        true
     }
 
     /// Plans up to `episodes` episodes with at most `budget` events, each kind once per
@@ -1981,9 +1970,6 @@ impl Planner {
                 let Some(anchor) = self.anchor(placement) else {
                     continue;
                 };
-                if KINDS[kind].0 == "jailbreak_keywords" && !self.jailbreak_week_free(anchor) {
-                    continue;
-                }
                 let batch = plan_episode(self, anchor);
                 if events.len() + batch.len() <= budget {
                     events.extend(batch);
@@ -2001,12 +1987,24 @@ impl Planner {
     /// A random hour boundary from which the episode fits before the end of the traffic.
     fn anchor(&mut self, placement: Placement) -> Option<i64> {
         let (delay, duration) = match placement {
-            Placement::Anytime => (0, 45 * MINUTE),
+            Placement::Anytime | Placement::OwnWeek => (0, 45 * MINUTE),
             Placement::AfterLearning => (25 * HOUR, HOUR),
         };
         let first = (self.start_ms + delay + HOUR - 1).div_euclid(HOUR) * HOUR;
         let last = self.end_ms - duration;
-        (first <= last).then(|| first + HOUR * self.rng.random_range(0..=(last - first) / HOUR))
+        let anchor = (first <= last)
+            .then(|| first + HOUR * self.rng.random_range(0..=(last - first) / HOUR))?;
+        if placement == Placement::OwnWeek {
+            // The epoch fell on a Thursday, so whole weeks since it start on Thursdays; the
+            // episode (under an hour) must also end in the week it starts.
+            const WEEK: i64 = 7 * DAY;
+            let week = anchor.div_euclid(WEEK);
+            if (anchor + HOUR).div_euclid(WEEK) != week || self.claimed_weeks.contains(&week) {
+                return None;
+            }
+            self.claimed_weeks.push(week);
+        }
+        Some(anchor)
     }
 
     fn offset(&mut self, max_ms: i64) -> i64 {

@@ -79,6 +79,14 @@ fn generated_from(path: &Path, arguments: &[&str]) -> String {
     generate_logs::generate(&args, file).unwrap()
 }
 
+/// A fresh directory for one test's files, under the system's temp directory.
+fn scratch(name: &str) -> PathBuf {
+    let directory =
+        std::env::temp_dir().join(format!("tripline-golden-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    directory
+}
+
 fn lines(alerts: &[Alert]) -> String {
     let mut out = Vec::new();
     for alert in alerts {
@@ -208,8 +216,7 @@ fn episodes_match_alerts(summary: &str, alerts: &[Alert]) -> String {
 
 #[test]
 fn generated_traffic_alerts_are_unchanged() {
-    let directory = std::env::temp_dir().join(format!("tripline-golden-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
+    let directory = scratch("traffic");
     let path = directory.join("events.jsonl");
     let summary = generated(&path);
     let (pack, _) = shipped();
@@ -275,9 +282,7 @@ fn test_case_alerts_are_unchanged() {
 /// episode a week of its own and plans one, not two.
 #[test]
 fn two_rounds_of_episodes_each_raise_their_alerts() {
-    let directory =
-        std::env::temp_dir().join(format!("tripline-golden-rounds-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
+    let directory = scratch("rounds");
     let path = directory.join("events.jsonl");
     let summary = generated_with(&path, 44);
     let (pack, _) = shipped();
@@ -317,33 +322,39 @@ fn the_benchmark_files_raise_their_episodes_alerts() {
 const JAILBREAK: &str = "inference where norm(user_input) matches_any jailbreak_terms or user_input matches_any jailbreak_words_cs";
 
 /// One alert per event whose text matches a regex list of the pack, read as
-/// the pack's rules read it; and one per session of a week with two or more
-/// inputs of jailbreak vocabulary.
-const PROBES: &[(&str, &str)] = &[
+/// the pack's rules read it (name, match, and what follows it); and one per
+/// session of a week with two or more inputs of jailbreak vocabulary.
+const PROBES: &[(&str, &str, &str)] = &[
     (
         "extraction",
         "inference where norm(user_input) matches_any extraction_phrases",
+        "",
     ),
-    ("jailbreak", JAILBREAK),
+    ("jailbreak", JAILBREAK, ""),
     (
         "jailbreak_twice",
-        "JAILBREAK\n  group by session_id within 7d\n  alert when count() >= 2",
+        JAILBREAK,
+        "group by session_id within 7d\n  alert when count() >= 2",
     ),
     (
         "injection_chunk",
         "retrieval where norm(content) matches_any injection_markers",
+        "",
     ),
     (
         "injection_tool",
         "tool_call where norm(tool_result) matches_any injection_markers",
+        "",
     ),
     (
         "secret",
         "inference where output matches_any secret_patterns",
+        "",
     ),
     (
         "invisible",
         "inference where user_input matches_any invisible_runs",
+        "",
     ),
 ];
 
@@ -351,10 +362,9 @@ const PROBES: &[(&str, &str)] = &[
 /// counted per rule.
 fn probe_counts(directory: &Path, path: &Path) -> BTreeMap<String, usize> {
     let mut rules = String::new();
-    for (name, condition) in PROBES {
-        let condition = condition.replace("JAILBREAK", JAILBREAK);
+    for (name, condition, then) in PROBES {
         rules.push_str(&format!(
-            "rule probe.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: llm_attack\n  guide: \"g\"\n  match {condition}\n}}\n"
+            "rule probe.{name} {{\n  title: \"t\"\n  description: \"d\"\n  severity: low\n  category: llm_attack\n  guide: \"g\"\n  match {condition}\n  {then}\n}}\n"
         ));
     }
     let file = directory.join("probes.tdl");
@@ -395,9 +405,7 @@ fn share_with_word(texts: &[String], word: &str) -> f64 {
 /// attack episodes, so they can fail.
 #[test]
 fn benign_traffic_speaks_the_lists_words_without_matching_them() {
-    let directory =
-        std::env::temp_dir().join(format!("tripline-golden-benign-{}", std::process::id()));
-    std::fs::create_dir_all(&directory).unwrap();
+    let directory = scratch("benign");
     let benign = directory.join("benign.jsonl");
     let summary = generated_with(&benign, 0);
     assert!(summary.contains(" 0 attack episodes"), "{summary}");
