@@ -1811,6 +1811,12 @@ enum Placement {
 
 type PlanEpisode = fn(&mut Planner, i64) -> Vec<Event>;
 
+/// The week window (Thursday 00:00Z to Thursday) of `time_ms`, as a number: the epoch fell
+/// on a Thursday, so whole weeks since it start on Thursdays.
+fn week_of(time_ms: i64) -> i64 {
+    time_ms.div_euclid(7 * DAY)
+}
+
 /// The attack kinds: the name in the summary, the placement, and the method that plans one
 /// episode from an hour-aligned anchor.
 const KINDS: [(&str, Placement, PlanEpisode); 22] = [
@@ -1972,6 +1978,9 @@ impl Planner {
                 };
                 let batch = plan_episode(self, anchor);
                 if events.len() + batch.len() <= budget {
+                    if placement == Placement::OwnWeek {
+                        self.claimed_weeks.push(week_of(anchor));
+                    }
                     events.extend(batch);
                     self.counts[kind] += 1;
                     planned += 1;
@@ -1994,15 +2003,13 @@ impl Planner {
         let last = self.end_ms - duration;
         let anchor = (first <= last)
             .then(|| first + HOUR * self.rng.random_range(0..=(last - first) / HOUR))?;
-        if placement == Placement::OwnWeek {
-            // The epoch fell on a Thursday, so whole weeks since it start on Thursdays; the
-            // episode (under an hour) must also end in the week it starts.
-            const WEEK: i64 = 7 * DAY;
-            let week = anchor.div_euclid(WEEK);
-            if (anchor + HOUR).div_euclid(WEEK) != week || self.claimed_weeks.contains(&week) {
-                return None;
-            }
-            self.claimed_weeks.push(week);
+        // The episode (under an hour) must also end in the week it starts; the week is
+        // claimed when `plan` keeps the episode.
+        let week = week_of(anchor);
+        if placement == Placement::OwnWeek
+            && (week_of(anchor + HOUR) != week || self.claimed_weeks.contains(&week))
+        {
+            return None;
         }
         Some(anchor)
     }
