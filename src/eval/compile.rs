@@ -206,6 +206,7 @@ impl<'p> Compiler<'p> {
                 negated: *negated,
                 subject: self.subject(subject, Form::Exact)?,
                 patterns: self.regex_set(patterns)?,
+                eager: None,
             },
             ExprKind::InValues {
                 negated,

@@ -103,9 +103,26 @@ pub struct Event {
     pub(super) norms: Vec<OnceCell<String>>,
     pub(super) variant_base: u16,
     pub(super) filter_base: u16,
+    /// The answers of the regex-list tests read ahead for a group of events
+    /// ([`Projection::parse_group`]): bit `i` of `eager_known` says that test
+    /// `i` was read ahead, and the same bit of `eager_found` its answer.
+    pub(super) eager_known: u64,
+    pub(super) eager_found: u64,
 }
 
 impl Event {
+    /// The answer of regex-list test `id` if it was read ahead.
+    #[inline]
+    pub(crate) fn eager(&self, id: u8) -> Option<bool> {
+        (self.eager_known >> id & 1 == 1).then_some(self.eager_found >> id & 1 == 1)
+    }
+
+    /// Records the answer of regex-list test `id`, read ahead.
+    pub(super) fn set_eager(&mut self, id: u8, found: bool) {
+        self.eager_known |= 1 << id;
+        self.eager_found |= u64::from(found) << id;
+    }
+
     /// The value of a slot, `None` when missing (or of no scalar type).
     #[inline]
     pub(crate) fn scalar(&self, slot: u16) -> Option<Scalar<'_>> {

@@ -26,7 +26,7 @@ pub(crate) enum Constant {
 }
 
 impl Constant {
-    fn scalar(&self) -> Scalar<'_> {
+    pub(crate) fn scalar(&self) -> Scalar<'_> {
         match self {
             Constant::Str(text) => Scalar::Str(text),
             Constant::Int(value) => Scalar::Int(*value),
@@ -198,7 +198,7 @@ pub(crate) enum Subject {
 }
 
 impl Subject {
-    fn text<'a>(&'a self, event: &'a Event) -> Option<std::borrow::Cow<'a, str>> {
+    pub(crate) fn text<'a>(&'a self, event: &'a Event) -> Option<std::borrow::Cow<'a, str>> {
         match self {
             Subject::Field { slot, variant } => match event.scalar(*slot)? {
                 Scalar::Str(raw) => Some(std::borrow::Cow::Borrowed(match variant {
@@ -411,6 +411,9 @@ pub(crate) enum Pred {
         negated: bool,
         subject: Subject,
         patterns: Arc<PatternSet>,
+        /// The test's id when the projection reads it ahead for groups of
+        /// events (see [`Event::eager`]).
+        eager: Option<u8>,
     },
     InValues {
         negated: bool,
@@ -470,10 +473,16 @@ impl Pred {
                 negated,
                 subject,
                 patterns,
-            } => match subject.text(event) {
-                Some(text) => patterns.is_match(&text) != *negated,
-                None => false,
-            },
+                eager,
+            } => {
+                if let Some(found) = eager.and_then(|id| event.eager(id)) {
+                    return found != *negated;
+                }
+                match subject.text(event) {
+                    Some(text) => patterns.is_match(&text) != *negated,
+                    None => false,
+                }
+            }
             Pred::InValues {
                 negated,
                 subject,

@@ -36,6 +36,9 @@ use super::event::{Event, processing_order};
 use super::projection::{Projection, Scratch};
 use super::reorder::ReorderBuffer;
 
+mod parallel;
+use parallel::{About, ParallelSource};
+
 /// Where events come from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Input {
@@ -223,7 +226,9 @@ fn trim_line_end(bytes: &[u8]) -> &[u8] {
     bytes.strip_suffix(b"\r").unwrap_or(bytes)
 }
 
-fn parse_bytes(
+/// Reads one line into an event whose filters have not run (see
+/// [`run_filters`]); `None` for a blank line.
+fn read_bytes(
     projection: &Projection,
     bytes: &[u8],
     input: u32,
@@ -237,12 +242,34 @@ fn parse_bytes(
             kind: LineErrorKind::NotUtf8,
         }));
     };
-    match projection.parse_line(text, input, line, scratch) {
+    match projection.read_line(text, input, line, scratch) {
         Ok(Some(event)) => Some(Item::Event(event)),
         Ok(None) => None,
         Err(error) => Some(Item::Bad(error)),
     }
 }
+
+/// Runs the filters of a group of items from [`read_bytes`], all at once,
+/// so that the regex lists read the group's texts side by side.
+fn run_filters<'a>(
+    projection: &Projection,
+    items: impl IntoIterator<Item = &'a mut Item>,
+    scratch: &mut Scratch,
+) {
+    let mut events: Vec<&mut Event> = items
+        .into_iter()
+        .filter_map(|item| match item {
+            Item::Event(event) => Some(event),
+            Item::Bad(_) => None,
+        })
+        .collect();
+    projection.run_filters(&mut events, scratch);
+}
+
+/// Lines read before their filters run together (see [`run_filters`]):
+/// enough for the texts of a rarer event type (one line in ten is a
+/// retrieval) to fill the lanes.
+const GROUP_LINES: usize = 128;
 
 /// Parsed lines of one input, in file order.
 trait Source {
@@ -258,11 +285,29 @@ struct SequentialSource {
     line: u64,
     buffer: Vec<u8>,
     scratch: Scratch,
+    /// Lines read and filtered, not handed out yet.
+    pending: std::collections::VecDeque<Item>,
 }
 
 impl Source for SequentialSource {
     fn next(&mut self) -> Result<Option<Item>, EvalError> {
-        loop {
+        if self.pending.is_empty() {
+            self.read_group()?;
+        }
+        Ok(self.pending.pop_front())
+    }
+}
+
+impl SequentialSource {
+    /// Reads up to [`GROUP_LINES`] lines into [`Self::pending`] and runs their
+    /// filters. Only lines already in the reader's buffer join a group that
+    /// has one: a group never waits on a read (a live input's events are
+    /// not held back), and a read error never strands parsed lines.
+    fn read_group(&mut self) -> Result<(), EvalError> {
+        while self.pending.len() < GROUP_LINES {
+            if !self.pending.is_empty() && self.reader.buffer().is_empty() {
+                break;
+            }
             // A line that is whole in the reader's buffer is parsed where it
             // lies; only a line that crosses the buffer's end is copied.
             let available = self
@@ -270,15 +315,16 @@ impl Source for SequentialSource {
                 .fill_buf()
                 .map_err(|error| EvalError::read(&self.name, &error))?;
             if available.is_empty() {
-                return Ok(None);
+                break;
             }
             if let Some(newline) = memchr::memchr(b'\n', available) {
                 self.line += 1;
                 if trim_line_end(&available[..newline]).len() > self.max_line {
                     self.reader.consume(newline + 1);
-                    return Ok(Some(too_long(self.line, self.max_line)));
+                    self.pending.push_back(too_long(self.line, self.max_line));
+                    continue;
                 }
-                let item = parse_bytes(
+                let item = read_bytes(
                     &self.projection,
                     &available[..=newline],
                     self.input,
@@ -286,328 +332,30 @@ impl Source for SequentialSource {
                     &mut self.scratch,
                 );
                 self.reader.consume(newline + 1);
-                if let Some(item) = item {
-                    return Ok(Some(item));
-                }
+                self.pending.extend(item);
                 continue;
+            }
+            if !self.pending.is_empty() {
+                break;
             }
             self.buffer.clear();
             let read = read_line_capped(&mut self.reader, &mut self.buffer, self.max_line)
                 .map_err(|error| EvalError::read(&self.name, &error))?;
             self.line += 1;
             match read {
-                LineRead::End => return Ok(None),
-                LineRead::TooLong => return Ok(Some(too_long(self.line, self.max_line))),
-                LineRead::Line => {}
-            }
-            if let Some(item) = parse_bytes(
-                &self.projection,
-                &self.buffer,
-                self.input,
-                self.line,
-                &mut self.scratch,
-            ) {
-                return Ok(Some(item));
+                LineRead::End => break,
+                LineRead::TooLong => self.pending.push_back(too_long(self.line, self.max_line)),
+                LineRead::Line => self.pending.extend(read_bytes(
+                    &self.projection,
+                    &self.buffer,
+                    self.input,
+                    self.line,
+                    &mut self.scratch,
+                )),
             }
         }
-    }
-}
-
-/// Lines of one batch: the bytes, where each line ends, and the first line's number.
-struct RawBatch {
-    first_line: u64,
-    data: Vec<u8>,
-    ends: Vec<usize>,
-    /// Lines (by index in the batch) longer than the limit, kept empty.
-    too_long: Vec<usize>,
-}
-
-type ParsedBatch = Result<Vec<Item>, io::Error>;
-
-const BATCH_LINES: usize = 512;
-const BATCH_BYTES: usize = 256 << 10;
-/// How many batches past the one it needs the evaluating thread parses itself
-/// before it waits for the parsers instead.
-const MAX_AHEAD: usize = 4;
-
-/// The reading end of one input, shared by every thread that parses it: a
-/// thread takes the next batch of lines (and its sequence number) under the
-/// lock, then parses it outside the lock.
-struct SharedReader {
-    reader: Reader,
-    max_line: usize,
-    /// A live input's batch ends when no more bytes are waiting, so that no
-    /// line waits for the next ones to arrive.
-    live: bool,
-    /// Lines read so far.
-    line: u64,
-    /// Batches handed out so far.
-    sequence: u64,
-    /// The number of batches, once the input has ended (or failed).
-    total: Option<u64>,
-    /// Parsed batches' buffers, reused so that reading does not fault in
-    /// fresh pages for every batch.
-    recycled: Vec<RawBatch>,
-}
-
-impl SharedReader {
-    /// The next batch and its sequence number; `None` once the input has ended.
-    fn take(shared: &Mutex<SharedReader>) -> Option<(u64, Result<RawBatch, io::Error>)> {
-        let mut guard = shared.lock().ok()?;
-        let this = &mut *guard;
-        if this.total.is_some() {
-            return None;
-        }
-        let mut batch = this.recycled.pop().unwrap_or_else(|| RawBatch {
-            first_line: 0,
-            data: Vec::with_capacity(BATCH_BYTES + 4096),
-            ends: Vec::with_capacity(BATCH_LINES),
-            too_long: Vec::new(),
-        });
-        batch.data.clear();
-        batch.ends.clear();
-        batch.too_long.clear();
-        batch.first_line = this.line + 1;
-        let sequence = this.sequence;
-        this.sequence += 1;
-        while batch.ends.len() < BATCH_LINES && batch.data.len() < BATCH_BYTES {
-            match read_line_capped(&mut this.reader, &mut batch.data, this.max_line) {
-                Ok(LineRead::End) => {
-                    this.total = Some(this.sequence);
-                    break;
-                }
-                Ok(read) => {
-                    if read == LineRead::TooLong {
-                        batch.too_long.push(batch.ends.len());
-                    }
-                    this.line += 1;
-                    batch.ends.push(batch.data.len());
-                    if this.live && this.reader.buffer().is_empty() {
-                        break;
-                    }
-                }
-                Err(error) => {
-                    this.total = Some(this.sequence);
-                    return Some((sequence, Err(error)));
-                }
-            }
-        }
-        Some((sequence, Ok(batch)))
-    }
-
-    fn recycle(shared: &Mutex<SharedReader>, batch: RawBatch, live: bool) {
-        // On a live input another parser may hold the lock while it waits for
-        // the next line, and this batch must go on now: never wait for it.
-        let guard = if live {
-            shared.try_lock().ok()
-        } else {
-            shared.lock().ok()
-        };
-        if let Some(mut guard) = guard
-            && guard.recycled.len() < MAX_AHEAD * 4
-        {
-            guard.recycled.push(batch);
-        }
-    }
-
-    /// The number of batches, once known.
-    fn total(shared: &Mutex<SharedReader>) -> Option<u64> {
-        shared.lock().ok().and_then(|guard| guard.total)
-    }
-}
-
-/// Parses the lines of a batch, then hands its buffers back to the reader.
-fn parse_batch(
-    batch: RawBatch,
-    shared: &Mutex<SharedReader>,
-    projection: &Projection,
-    input: u32,
-    scratch: &mut Scratch,
-    live: bool,
-    max_line: usize,
-) -> Vec<Item> {
-    let mut items = Vec::with_capacity(batch.ends.len());
-    let mut start = 0;
-    let mut too_long_lines = batch.too_long.iter().peekable();
-    for (offset, end) in batch.ends.iter().enumerate() {
-        let line = batch.first_line + offset as u64;
-        if too_long_lines.next_if_eq(&&offset).is_some() {
-            items.push(too_long(line, max_line));
-        } else if let Some(item) =
-            parse_bytes(projection, &batch.data[start..*end], input, line, scratch)
-        {
-            items.push(item);
-        }
-        start = *end;
-    }
-    SharedReader::recycle(shared, batch, live);
-    items
-}
-
-/// `N - 1` parser threads and the evaluating thread share one input: each
-/// parser takes the next batch of lines from the [`SharedReader`], parses it
-/// and sends it back numbered; the evaluating thread evaluates the batches in
-/// number order, and parses a batch itself whenever the one it needs next is
-/// not ready (up to [`MAX_AHEAD`] batches ahead), so that no core idles.
-struct ParallelSource {
-    shared: Arc<Mutex<SharedReader>>,
-    results: Receiver<(u64, ParsedBatch)>,
-    projection: Arc<Projection>,
-    input: u32,
-    scratch: Scratch,
-    waiting: BTreeMap<u64, ParsedBatch>,
-    next_batch: u64,
-    current: std::vec::IntoIter<Item>,
-    name: String,
-    /// A live input is read only by the parser threads: the evaluating thread
-    /// must never block on a read while a parsed batch waits for it.
-    live: bool,
-    max_line: usize,
-}
-
-/// What a parallel source needs to know of its input.
-struct About {
-    /// The input's index.
-    input: u32,
-    /// Its name in messages.
-    name: String,
-    /// See [`Input::is_live`].
-    live: bool,
-    /// The line limit.
-    max_line: usize,
-}
-
-impl ParallelSource {
-    fn spawn<'scope>(
-        scope: &'scope Scope<'scope, '_>,
-        reader: Reader,
-        projection: Arc<Projection>,
-        parsers: usize,
-        about: About,
-    ) -> ParallelSource {
-        let About {
-            input,
-            name,
-            live,
-            max_line,
-        } = about;
-        let parsers = parsers.max(1);
-        let shared = Arc::new(Mutex::new(SharedReader {
-            reader,
-            max_line,
-            live,
-            line: 0,
-            sequence: 0,
-            total: None,
-            recycled: Vec::new(),
-        }));
-        // Bounded: a slow evaluator holds the parsers back.
-        let (sender, results) = sync_channel::<(u64, ParsedBatch)>(parsers * 2);
-        for _ in 0..parsers {
-            let shared = shared.clone();
-            let sender = sender.clone();
-            let projection = projection.clone();
-            scope.spawn(move || {
-                let mut scratch = Scratch::default();
-                while let Some((sequence, batch)) = SharedReader::take(&shared) {
-                    let parsed = batch.map(|batch| {
-                        parse_batch(
-                            batch,
-                            &shared,
-                            &projection,
-                            input,
-                            &mut scratch,
-                            live,
-                            max_line,
-                        )
-                    });
-                    if sender.send((sequence, parsed)).is_err() {
-                        return;
-                    }
-                }
-            });
-        }
-        ParallelSource {
-            shared,
-            results,
-            projection,
-            input,
-            scratch: Scratch::default(),
-            waiting: BTreeMap::new(),
-            next_batch: 0,
-            current: Vec::new().into_iter(),
-            name,
-            live,
-            max_line,
-        }
-    }
-
-    /// The batch numbered `next_batch`, or `None` after the last one.
-    fn next_batch(&mut self) -> Option<ParsedBatch> {
-        loop {
-            if let Some(batch) = self.waiting.remove(&self.next_batch) {
-                return Some(batch);
-            }
-            match self.results.try_recv() {
-                Ok((sequence, batch)) => {
-                    self.waiting.insert(sequence, batch);
-                    continue;
-                }
-                Err(TryRecvError::Empty) => {}
-                // Every parser has stopped, and none holds this batch.
-                Err(TryRecvError::Disconnected) => return None,
-            }
-            if !self.live && self.waiting.len() < MAX_AHEAD {
-                // Parse the next unread batch here rather than wait.
-                if let Some((sequence, batch)) = SharedReader::take(&self.shared) {
-                    let parsed = batch.map(|batch| {
-                        parse_batch(
-                            batch,
-                            &self.shared,
-                            &self.projection,
-                            self.input,
-                            &mut self.scratch,
-                            false,
-                            self.max_line,
-                        )
-                    });
-                    self.waiting.insert(sequence, parsed);
-                    continue;
-                }
-            }
-            // (A live input's parsers may hold the reader's lock while they
-            // wait for input, so only the channel tells when it has ended.)
-            if !self.live
-                && SharedReader::total(&self.shared).is_some_and(|total| self.next_batch >= total)
-            {
-                return None;
-            }
-            // A parser holds the batch needed next: wait for it.
-            match self.results.recv() {
-                Ok((sequence, batch)) => {
-                    self.waiting.insert(sequence, batch);
-                }
-                Err(_) => return None,
-            }
-        }
-    }
-}
-
-impl Source for ParallelSource {
-    fn next(&mut self) -> Result<Option<Item>, EvalError> {
-        loop {
-            if let Some(item) = self.current.next() {
-                return Ok(Some(item));
-            }
-            let Some(batch) = self.next_batch() else {
-                return Ok(None);
-            };
-            self.next_batch += 1;
-            match batch {
-                Ok(items) => self.current = items.into_iter(),
-                Err(error) => return Err(EvalError::read(&self.name, &error)),
-            }
-        }
+        run_filters(&self.projection, &mut self.pending, &mut self.scratch);
+        Ok(())
     }
 }
 
@@ -688,6 +436,7 @@ impl<'a> Merged<'a> {
                     line: 0,
                     buffer: Vec::new(),
                     scratch: Scratch::default(),
+                    pending: std::collections::VecDeque::new(),
                 })
             };
             ordered.push(Ordered {

@@ -29,6 +29,7 @@
 //! on the realistic traffic's inputs and retrieved chunks: 4 to 8 times
 //! faster).
 
+use super::lanes::{LaneCache, Lanes};
 use aho_corasick::{AhoCorasick, packed};
 use regex_syntax::hir::{Hir, HirKind};
 
@@ -40,7 +41,7 @@ use regex_syntax::hir::{Hir, HirKind};
 /// markers need 42 MB and the extraction phrases 29 MB, and the earlier
 /// 32 MiB cap made the injection list clear its cache and determinize
 /// again all the time, ten times slower than with room for its states.
-const DFA_CACHE_BYTES: usize = 128 << 20;
+pub(crate) const DFA_CACHE_BYTES: usize = 128 << 20;
 
 /// Literal sets larger than this are not worth a prefilter.
 const MAX_LITERALS: usize = 64;
@@ -76,6 +77,9 @@ pub(crate) struct PatternSet {
     /// lists.
     set: regex_automata::meta::Regex,
     prefilter: Option<Prefilter>,
+    /// For a list that reads every byte of every text (no prefilter), the
+    /// same patterns as a lazy DFA that reads several texts at once.
+    lanes: Option<Lanes>,
 }
 
 impl PatternSet {
@@ -95,7 +99,51 @@ impl PatternSet {
             Some(Prefilter::Packed(_) | Prefilter::Automaton(_))
         );
         let set = build_set(patterns, !packed && case_insensitive)?;
-        Ok(PatternSet { set, prefilter })
+        let lanes = if prefilter.is_none() && case_insensitive {
+            Lanes::new(patterns, DFA_CACHE_BYTES)
+        } else {
+            None
+        };
+        Ok(PatternSet {
+            set,
+            prefilter,
+            lanes,
+        })
+    }
+
+    /// Whether [`Self::is_match_each`] reads texts side by side; without
+    /// that, it is [`Self::is_match`] text by text.
+    pub(crate) fn reads_side_by_side(&self) -> bool {
+        self.lanes.is_some()
+    }
+
+    /// A cache for [`Self::is_match_each`], for one thread.
+    pub(crate) fn lane_cache(&self) -> Option<LaneCache> {
+        self.lanes.as_ref().map(Lanes::cache)
+    }
+
+    /// Sets `found[i]` to whether any pattern matches `texts[i]`, as
+    /// [`Self::is_match`] answers.
+    pub(crate) fn is_match_each(
+        &self,
+        cache: &mut Option<LaneCache>,
+        texts: &[&str],
+        found: &mut Vec<bool>,
+    ) {
+        found.clear();
+        match (&self.lanes, cache) {
+            (Some(lanes), Some(cache)) => {
+                lanes.is_match_each(cache, texts);
+                found.extend(
+                    cache
+                        .found()
+                        .iter()
+                        .zip(texts)
+                        .map(|(answer, text)| answer.unwrap_or_else(|| self.is_match(text))),
+                );
+            }
+            _ => found.extend(texts.iter().map(|text| self.is_match(text))),
+        }
     }
 
     /// Whether any pattern matches the text.
@@ -410,6 +458,71 @@ mod tests {
             // The texts reach both answers.
             assert!(matched > 0, "{list:?}");
         }
+    }
+
+    /// Texts read side by side (four lanes sharing one cache) get the
+    /// answers `regex::RegexSet` gives, in groups of every size, and with a
+    /// cache so small that it is cleared again and again mid-group.
+    #[test]
+    fn side_by_side_reads_find_what_regex_sets_find() {
+        let lists: [&[&str]; 6] = [
+            &[
+                r"(?i:(?:ignore|disregard)\W+(?:\w+\W+){0,3}?(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?)",
+                r"(?i:(?:show|tell)\W+(?:me\W+)?(?:the\W+)?system\W+prompt)",
+                r"(?i:kelvin\W+mode)",
+                r"(?i:if you are (?:told|asked) to\W+(?:\w+\W+){0,12}instead)",
+            ],
+            &[r"(?i:dan\W+mode\W+enabled)", r"(?i:system_?prompt)"],
+            // Unicode word boundaries: the DFA gives up on text outside ASCII.
+            &[r"(?i:\bdan\b)", r"(?i:all\W+the\W+instructions)"],
+            // Anchors, the end of the text, and a pattern that matches nothing but the empty text.
+            &[r"(?i:^ignore)", r"(?i:prompt$)", r"^$"],
+            &[r"(?i:ſhow)", r"(?i:tell\W+me)"],
+            &[
+                r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{4,}",
+                r"(?i:\x{202E}\W*you)",
+            ],
+        ];
+        for (number, list) in lists.iter().enumerate() {
+            let patterns: Vec<String> = list.iter().map(|pattern| pattern.to_string()).collect();
+            let reference = regex::RegexSet::new(&patterns).unwrap();
+            let ours = PatternSet::new(&patterns).unwrap();
+            let texts = texts(number as u64 + 11, 6_000);
+            let mut texts: Vec<&str> = texts.iter().map(String::as_str).collect();
+            texts.push("");
+            let expected: Vec<bool> = texts.iter().map(|text| reference.is_match(text)).collect();
+            assert!(expected.iter().any(|&found| found), "{list:?}");
+            for cache_bytes in [DFA_CACHE_BYTES, 0] {
+                let lanes = Lanes::new(&patterns, cache_bytes).unwrap();
+                let mut cache = Some(lanes.cache());
+                let set = PatternSet {
+                    lanes: Some(lanes),
+                    ..PatternSet::new(&patterns).unwrap()
+                };
+                let mut found = Vec::new();
+                let mut at = 0;
+                let mut size = 0;
+                while at < texts.len() {
+                    size = size % 37 + 1;
+                    let group = &texts[at..(at + size).min(texts.len())];
+                    set.is_match_each(&mut cache, group, &mut found);
+                    assert_eq!(found, expected[at..at + group.len()], "{list:?} {group:?}");
+                    at += group.len();
+                }
+            }
+            // Without lanes, the same answers text by text.
+            let mut found = Vec::new();
+            ours.is_match_each(&mut ours.lane_cache(), &texts, &mut found);
+            assert_eq!(found, expected, "{list:?}");
+        }
+    }
+
+    #[test]
+    fn only_prose_lists_read_side_by_side() {
+        assert!(set(&[r"(?i:ignore\W+previous)", r"(?i:system\W+prompt)"]).reads_side_by_side());
+        // A literal prefilter or the non-ASCII check rejects most texts first.
+        assert!(!set(&[r"sk-[A-Za-z0-9]{8}"]).reads_side_by_side());
+        assert!(!set(&[r"[\x{200B}-\x{200D}]{4,}"]).reads_side_by_side());
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //!
 //! | file | input | output |
 //! | --- | --- | --- |
-//! | `input.rs` | paths, stdin | lines → parsed events, merged in time order |
+//! | `input.rs`, `input/parallel.rs` | paths, stdin | lines → parsed events (in groups, by parser threads), merged in time order |
 //! | `projection.rs` | one line, the [`Projection`] | an [`Event`] (the filters' results and the fields the shapes read) or a line error |
 //! | `event.rs` | an [`Event`] | its fields' values, its filters' results, its processing order |
 //! | `scan.rs` | one line | its keys' values in slots (the fast path of `projection.rs`) |
@@ -16,6 +16,8 @@
 //! | `compile.rs` | IR expressions, lists, lookups | predicates, automata, conditions |
 //! | `expr.rs` | a predicate, an event | true or false |
 //! | `literals.rs` | a regex list | a `RegexSet` behind a prefilter of the literals every match contains |
+//! | `ahead.rs` | the filters, a group of parsed events | the regex-list tests every event of a type runs, read for the whole group at once |
+//! | `lanes.rs` | a regex list, several texts | whether each matches, read side by side through one lazy DFA |
 //! | `condition.rs` | aggregate states | aggregate values, the `alert when` truth |
 //! | `window.rs`, `cluster.rs`, `sequence.rs`, `new_value.rs` | events of one rule | raised alerts |
 //! | `engine.rs` | events in time order | alerts in raising order |
@@ -80,6 +82,7 @@
 //! JSON text, then by the order of the events. The same input gives the same
 //! output with any number of threads.
 
+mod ahead;
 mod cluster;
 mod compile;
 mod condition;
@@ -90,6 +93,7 @@ mod expr;
 pub(crate) mod fold;
 mod group;
 mod input;
+mod lanes;
 mod literals;
 mod new_value;
 mod output;

@@ -22,6 +22,7 @@
 
 use std::sync::Arc;
 
+use super::ahead::{AheadScratch, Plan};
 use super::error::{LineError, LineErrorKind};
 use super::event::{Event, FilterId, Slot, line_digest};
 use super::expr::Pred;
@@ -32,14 +33,17 @@ use super::time;
 use crate::ir::{Schema, ValueType};
 
 /// The buffers one parsing thread reuses from line to line: the text of
-/// the line's fields and its slots, which each event gives back once it has
-/// kept what it needs.
+/// the line's fields, its slots and its normalised texts, which each event
+/// gives back once it has kept what it needs (one set per event of a group
+/// whose filters have not run yet), and what reading ahead keeps.
 #[derive(Debug, Default)]
 pub struct Scratch {
-    text: String,
-    slots: Vec<Slot>,
-    norms: Vec<std::cell::OnceCell<String>>,
+    spare: Vec<Buffers>,
+    ahead: AheadScratch,
 }
+
+/// One event's buffers: text, slots, normalised texts.
+type Buffers = (String, Vec<Slot>, Vec<std::cell::OnceCell<String>>);
 
 #[derive(Debug, Clone)]
 struct FieldInfo {
@@ -68,6 +72,8 @@ pub struct Projection {
     filters: Vec<Arc<Pred>>,
     /// Per event type, the filters that apply to it.
     type_filters: Vec<Vec<FilterId>>,
+    /// The regex-list tests read ahead for groups of events.
+    ahead: Plan,
     fields: Vec<FieldInfo>,
     by_name: FastMap<Box<str>, u16>,
     /// Open-addressing table of field names for the per-key lookup of the hot path.
@@ -99,6 +105,7 @@ impl Projection {
         let mut projection = Projection {
             filters: Vec::new(),
             type_filters: Vec::new(),
+            ahead: Plan::default(),
             fields: Vec::new(),
             by_name: FastMap::default(),
             table: NameTable::default(),
@@ -141,12 +148,18 @@ impl Projection {
             projection.types.push(info);
         }
         projection.type_filters = vec![Vec::new(); projection.types.len()];
+        projection.ahead = Plan::new(projection.types.len());
         projection
     }
 
     /// Adds a filter evaluated for events of the given types; returns its id.
-    pub(crate) fn add_filter(&mut self, pred: Pred, event_types: &[u32]) -> FilterId {
+    pub(crate) fn add_filter(&mut self, mut pred: Pred, event_types: &[u32]) -> FilterId {
         let id = self.filters.len() as FilterId;
+        let typed: Vec<(u32, Event)> = event_types
+            .iter()
+            .filter_map(|&index| Some((index, self.type_only(index)?)))
+            .collect();
+        self.ahead.add(&mut pred, id, &typed, self.event_type);
         self.filters.push(Arc::new(pred));
         for &event_type in event_types {
             if let Some(list) = self.type_filters.get_mut(event_type as usize) {
@@ -227,8 +240,36 @@ impl Projection {
             .collect()
     }
 
-    /// Parses one line into an event. `Ok(None)` for a blank line.
+    /// Parses one line into an event, its filters run. `Ok(None)` for a blank line.
     pub fn parse_line(
+        &self,
+        line: &str,
+        input: u32,
+        number: u64,
+        buffers: &mut Scratch,
+    ) -> Result<Option<Event>, LineError> {
+        let Some(mut event) = self.read_line(line, input, number, buffers)? else {
+            return Ok(None);
+        };
+        self.run_filters(&mut [&mut event], buffers);
+        Ok(Some(event))
+    }
+
+    /// Runs the filters of events from [`Self::read_line`]: first the
+    /// regex-list tests read ahead for all of them (see [`super::ahead`]),
+    /// then each event's filters. Each event then keeps only what the
+    /// shapes read, and gives its buffers back.
+    pub(crate) fn run_filters(&self, events: &mut [&mut Event], buffers: &mut Scratch) {
+        self.ahead
+            .read_ahead(&self.filters, events, &mut buffers.ahead);
+        for event in events.iter_mut() {
+            self.filter(event, buffers);
+        }
+    }
+
+    /// Parses one line into an event whose filters have not run (see
+    /// [`Self::run_filters`]). `Ok(None)` for a blank line.
+    pub(crate) fn read_line(
         &self,
         line: &str,
         input: u32,
@@ -239,10 +280,32 @@ impl Projection {
             return Ok(None);
         }
         let error = |kind| LineError { line: number, kind };
-        let scratch = &mut buffers.text;
+        let (mut text, mut slots, mut norms) = buffers.spare.pop().unwrap_or_default();
+        let result = self.read_into(line, input, number, &mut text, &mut slots, &mut norms);
+        match result {
+            Ok(event) => Ok(Some(event)),
+            Err(kind) => {
+                buffers.spare.push((text, slots, norms));
+                Err(error(kind))
+            }
+        }
+    }
+
+    /// [`Self::read_line`] into the given buffers, which the event takes.
+    fn read_into(
+        &self,
+        line: &str,
+        input: u32,
+        number: u64,
+        text: &mut String,
+        slots_buffer: &mut Vec<Slot>,
+        norms_buffer: &mut Vec<std::cell::OnceCell<String>>,
+    ) -> Result<Event, LineErrorKind> {
+        let error = |kind| kind;
+        let scratch = text;
         scratch.clear();
         let filter_words = self.filters.len().div_ceil(64).saturating_sub(1);
-        let mut slots = std::mem::take(&mut buffers.slots);
+        let mut slots = std::mem::take(slots_buffer);
         slots.clear();
         slots.reserve(self.fields.len() + self.variants.len() + filter_words);
         slots.resize(self.fields.len(), Slot::Missing);
@@ -313,22 +376,15 @@ impl Projection {
             }
         }
         let variant_base = slots.len() as u16;
-        for &(slot, variant) in &self.variants {
-            let Slot::Str(start, end) = slots[usize::from(slot)] else {
-                slots.push(Slot::Missing);
-                continue;
-            };
-            let (begin, finish) = push_variant(scratch, start as usize, end as usize, variant);
-            slots.push(Slot::Str(begin as u32, finish as u32));
-        }
+        self.push_variants(scratch, &mut slots);
         let filter_base = slots.len() as u16;
         slots.resize(slots.len() + filter_words, Slot::Int(0));
-        let mut norms = std::mem::take(&mut buffers.norms);
+        let mut norms = std::mem::take(norms_buffer);
         norms.clear();
         norms.resize_with(self.norms.len(), std::cell::OnceCell::new);
-        // The event owns the buffer while the filters run; then it keeps only
-        // the text of the fields read after them, and the buffer goes back.
-        let mut event = Event {
+        // The event owns the buffers while the filters run; then it keeps
+        // only the text of the fields read after them, and the buffers go back.
+        Ok(Event {
             time,
             event_type,
             input,
@@ -340,10 +396,70 @@ impl Projection {
             norms,
             variant_base,
             filter_base,
-        };
-        if let Some(filters) = event_type.and_then(|index| self.type_filters.get(index as usize)) {
+            eager_known: 0,
+            eager_found: 0,
+        })
+    }
+
+    /// How many regex-list tests each event type reads ahead, by type name.
+    #[cfg(test)]
+    pub(crate) fn read_ahead_by_type(&self) -> Vec<(String, u32)> {
+        self.type_names
+            .iter()
+            .cloned()
+            .zip(self.ahead.count_by_type())
+            .collect()
+    }
+
+    /// Appends the precomputed variants of the slots.
+    fn push_variants(&self, text: &mut String, slots: &mut Vec<Slot>) {
+        for &(slot, variant) in &self.variants {
+            let Slot::Str(start, end) = slots[usize::from(slot)] else {
+                slots.push(Slot::Missing);
+                continue;
+            };
+            let (begin, finish) = push_variant(text, start as usize, end as usize, variant);
+            slots.push(Slot::Str(begin as u32, finish as u32));
+        }
+    }
+
+    /// An event of type `index` with no field but `event_type`: what the
+    /// filters' conditions on the event type alone give for every event of
+    /// the type (see [`super::ahead`]).
+    fn type_only(&self, index: u32) -> Option<Event> {
+        let name = self.type_names.get(index as usize)?;
+        let mut text = name.clone();
+        let mut slots = vec![Slot::Missing; self.fields.len()];
+        slots[usize::from(self.event_type)] = Slot::Str(0, text.len() as u32);
+        let variant_base = slots.len() as u16;
+        self.push_variants(&mut text, &mut slots);
+        let filter_base = slots.len() as u16;
+        Some(Event {
+            time: 0,
+            event_type: Some(index),
+            input: 0,
+            line: 0,
+            digest: [0; 16],
+            text,
+            slots,
+            passed_low: 0,
+            norms: Vec::new(),
+            variant_base,
+            filter_base,
+            eager_known: 0,
+            eager_found: 0,
+        })
+    }
+
+    /// Runs one event's filters, then compacts it and takes its buffers back.
+    fn filter(&self, event: &mut Event, buffers: &mut Scratch) {
+        let filter_base = event.filter_base;
+        if let Some(filters) = event
+            .event_type
+            .and_then(|index| self.type_filters.get(index as usize))
+        {
             for &filter in filters {
-                if !self.filters[usize::from(filter)].test(&event) {
+                if !self.filters[usize::from(filter)].test(event) {
                     continue;
                 }
                 if filter < 64 {
@@ -356,9 +472,10 @@ impl Projection {
                 }
             }
         }
-        (buffers.text, buffers.slots) = self.compact(&mut event);
-        buffers.norms = std::mem::take(&mut event.norms);
-        Ok(Some(event))
+        let (text, slots) = self.compact(event);
+        buffers
+            .spare
+            .push((text, slots, std::mem::take(&mut event.norms)));
     }
 }
 

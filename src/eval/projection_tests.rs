@@ -255,7 +255,7 @@ fn an_event_keeps_only_the_slots_the_shapes_read() {
     // Only the kept text: the event type and the user (the timestamp is a number now).
     assert_eq!(event.text, "xu1");
     // The full buffer went back for the next line.
-    assert!(scratch.text.contains("a long prompt"));
+    assert!(scratch.spare[0].0.contains("a long prompt"));
 }
 
 #[test]
@@ -278,6 +278,7 @@ fn filters_that_read_one_normalised_field_share_one_normalisation() {
             cache,
         },
         patterns: Arc::new(PatternSet::new(&[pattern.to_string()]).unwrap()),
+        eager: None,
     };
     let first = projection.add_filter(matches("ignore previous"), &[]);
     let second = projection.add_filter(matches("^ign"), &[]);
@@ -290,7 +291,7 @@ fn filters_that_read_one_normalised_field_share_one_normalisation() {
         .unwrap()
         .unwrap();
     assert!(event.norms.is_empty(), "the cache goes back to the scratch");
-    event.norms = std::mem::take(&mut scratch.norms);
+    event.norms = std::mem::take(&mut scratch.spare[0].2);
     assert_eq!(event.norms.len(), 1);
     assert!(event.norms[0].get().is_none());
     let filters = [first, second].map(|id| projection.filters[usize::from(id)].clone());
