@@ -234,23 +234,14 @@ fn settled(pred: &Pred, typed: &Event, event_type_slot: u16) -> Option<bool> {
     match pred {
         Pred::Constant(value) => Some(*value),
         Pred::Not(operand) => settled(operand, typed, event_type_slot).map(|value| !value),
-        Pred::And(all) => {
-            let mut value = Some(true);
-            for operand in all {
+        // `and` is decided by a false operand, `or` by a true one.
+        Pred::And(operands) | Pred::Or(operands) => {
+            let decisive = matches!(pred, Pred::Or(_));
+            let mut value = Some(!decisive);
+            for operand in operands {
                 match settled(operand, typed, event_type_slot) {
-                    Some(false) => return Some(false),
-                    Some(true) => {}
-                    None => value = None,
-                }
-            }
-            value
-        }
-        Pred::Or(any) => {
-            let mut value = Some(false);
-            for operand in any {
-                match settled(operand, typed, event_type_slot) {
-                    Some(true) => return Some(true),
-                    Some(false) => {}
+                    Some(found) if found == decisive => return Some(decisive),
+                    Some(_) => {}
                     None => value = None,
                 }
             }
@@ -306,19 +297,22 @@ event tool_call { tool_result: string }
 event retrieval { content: string, content_norm: string }
 "#;
 
-    fn rule(id: &str, detection: &str) -> String {
+    /// A rule of `filter` (`match ... where ...`) with placeholder metadata and shape.
+    fn rule(id: &str, filter: &str) -> String {
         format!(
-            "rule {id} {{ title: \"t\" description: \"d\" severity: high category: llm_attack guide: \"g\"\n {detection}\n}}\n"
+            "rule {id} {{ title: \"t\" description: \"d\" severity: high category: llm_attack guide: \"g\"\n {filter}\n group by session_id within 1h\n alert when count() >= 1\n}}\n"
         )
     }
 
-    /// The tests planned per event type, by type name, for these rules.
-    fn planned(rules: &str) -> Vec<(String, u32)> {
+    /// How many tests inference, retrieval and tool_call events read
+    /// ahead, for these rules (and the lists below).
+    fn planned(rules: &[String]) -> [u32; 3] {
+        let rules = format!("{LISTS}{}", rules.concat());
         let mut sources = Sources::new();
         let schema_id = sources.add("schema.tdl".to_string(), SCHEMA);
-        let rules_id = sources.add("rules.tdl".to_string(), rules);
+        let rules_id = sources.add("rules.tdl".to_string(), &rules);
         let (schema, mut errors) = parse(SCHEMA, schema_id);
-        let (parsed, more) = parse(rules, rules_id);
+        let (parsed, more) = parse(&rules, rules_id);
         errors.extend(more);
         let (pack, diagnostics) = check(
             &sources,
@@ -328,7 +322,10 @@ event retrieval { content: string, content_norm: string }
         errors.extend(diagnostics.into_iter().filter(|d| d.is_error()));
         assert!(errors.is_empty(), "{errors:?}");
         let engine = Engine::new(&pack.unwrap(), &EvalOptions::default()).unwrap();
-        engine.projection().read_ahead_by_type()
+        let by_type = engine.projection().read_ahead_by_type();
+        let names: Vec<&str> = by_type.iter().map(|(name, _)| name.as_str()).collect();
+        assert_eq!(names, ["inference", "retrieval", "tool_call"]);
+        [by_type[0].1, by_type[1].1, by_type[2].1]
     }
 
     const LISTS: &str = r#"
@@ -339,49 +336,46 @@ list keys: regex = [/sk-[A-Za-z0-9]{8}/]
     #[test]
     fn tests_every_event_of_a_type_runs_are_read_ahead() {
         let rules = [
-            LISTS,
-            &rule("t.first", "match inference where norm(user_input) matches_any prose\n group by session_id within 1h\n alert when count() >= 1"),
-            &rule(
-                "t.typed",
-                "match retrieval, tool_call where (event_type == \"retrieval\" and norm(content) matches_any prose) or (event_type == \"tool_call\" and tool_result matches_any prose)\n group by session_id within 1h\n alert when count() >= 1",
+            rule(
+                "t.first",
+                "match inference where norm(user_input) matches_any prose",
             ),
-            &rule("t.or", "match inference where output matches_any prose or user_input matches_any prose\n group by session_id within 1h\n alert when count() >= 1"),
+            rule(
+                "t.typed",
+                "match retrieval, tool_call where (event_type == \"retrieval\" and norm(content) matches_any prose) or (event_type == \"tool_call\" and tool_result matches_any prose)",
+            ),
+            rule(
+                "t.or",
+                "match inference where output matches_any prose or user_input matches_any prose",
+            ),
             // Settled true for inference, false for tool_call.
-            &rule("t.one", "match inference, tool_call where event_type == \"inference\" and norm(user_input) matches_any prose\n group by session_id within 1h\n alert when count() >= 1"),
-        ]
-        .concat();
+            rule(
+                "t.one",
+                "match inference, tool_call where event_type == \"inference\" and norm(user_input) matches_any prose",
+            ),
+        ];
         // inference: the normalised input (twice: two rules), and the output
         // (the first operand of the `or`; the second runs only when the first
         // is false).
-        assert_eq!(
-            planned(&rules),
-            [
-                ("inference".to_string(), 3),
-                ("retrieval".to_string(), 1),
-                ("tool_call".to_string(), 1)
-            ]
-        );
+        assert_eq!(planned(&rules), [3, 1, 1]);
     }
 
     #[test]
     fn tests_behind_other_conditions_or_prefilters_run_when_reached() {
         let rules = [
-            LISTS,
             // Only the app's events would reach it: reading every input ahead would cost more.
-            &rule("t.app", "match inference where app == \"hr\" and norm(user_input) matches_any prose\n group by session_id within 1h\n alert when count() >= 1"),
+            rule(
+                "t.app",
+                "match inference where app == \"hr\" and norm(user_input) matches_any prose",
+            ),
             // Behind a test that is not settled by the type.
-            &rule("t.second", "match inference where output matches_any keys or user_input matches_any prose\n group by session_id within 1h\n alert when count() >= 1"),
+            rule(
+                "t.second",
+                "match inference where output matches_any keys or user_input matches_any prose",
+            ),
             // A literal prefilter rejects most texts before any DFA.
-            &rule("t.keys", "match inference where output matches_any keys\n group by session_id within 1h\n alert when count() >= 1"),
-        ]
-        .concat();
-        assert_eq!(
-            planned(&rules),
-            [
-                ("inference".to_string(), 0),
-                ("retrieval".to_string(), 0),
-                ("tool_call".to_string(), 0)
-            ]
-        );
+            rule("t.keys", "match inference where output matches_any keys"),
+        ];
+        assert_eq!(planned(&rules), [0, 0, 0]);
     }
 }

@@ -425,29 +425,37 @@ mod tests {
             .collect()
     }
 
+    /// Regex lists for the tests that compare a [`PatternSet`] with
+    /// `regex::RegexSet` on [`texts`].
+    const LISTS: [&[&str]; 7] = [
+        // near(ignore, near(previous|your, instructions, 2), 3), as `near` expands it
+        &[
+            r"(?i:(?:ignore|disregard)\W+(?:\w+\W+){0,3}?(?:(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?|instructions?\W+(?:\w+\W+){0,2}?(?:previous|your))|(?:(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?|instructions?\W+(?:\w+\W+){0,2}?(?:previous|your))\W+(?:\w+\W+){0,3}?(?:ignore|disregard))",
+            r"(?i:(?:show|tell)\W+(?:me\W+)?(?:the\W+)?system\W+prompt)",
+            r"(?i:kelvin\W+mode)",
+            r"(?i:if you are (?:told|asked) to\W+(?:\w+\W+){0,12}instead)",
+        ],
+        &[r"(?i:dan\W+mode\W+enabled)", r"(?i:system_?prompt)"],
+        // Unicode word boundaries: a lazy DFA gives up on text outside ASCII.
+        &[r"(?i:\bdan\b)", r"(?i:all\W+the\W+instructions)"],
+        &[
+            r"[\x{E0000}-\x{E007F}]{8,}",
+            r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{4,}",
+            r"[\x{202D}\x{202E}]",
+        ],
+        &[r"(?i:ſhow)", r"(?i:tell\W+me)"],
+        // Anchors, the end of the text, and a pattern that matches only the empty text.
+        &[r"(?i:^ignore)", r"(?i:prompt$)", r"^$"],
+        &[r"[\x{200B}-\x{200D}]{4,}", r"(?i:\x{202E}\W*you)"],
+    ];
+
     #[test]
     fn prefiltered_sets_find_what_regex_sets_find() {
-        let lists: [&[&str]; 5] = [
-            // near(ignore, near(previous|your, instructions, 2), 3), as `near` expands it
-            &[
-                r"(?i:(?:ignore|disregard)\W+(?:\w+\W+){0,3}?(?:(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?|instructions?\W+(?:\w+\W+){0,2}?(?:previous|your))|(?:(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?|instructions?\W+(?:\w+\W+){0,2}?(?:previous|your))\W+(?:\w+\W+){0,3}?(?:ignore|disregard))",
-                r"(?i:(?:show|tell)\W+(?:me\W+)?(?:the\W+)?system\W+prompt)",
-                r"(?i:kelvin\W+mode)",
-                r"(?i:if you are (?:told|asked) to\W+(?:\w+\W+){0,12}instead)",
-            ],
-            &[r"(?i:dan\W+mode\W+enabled)", r"(?i:system_?prompt)"],
-            &[r"(?i:\bdan\b)", r"(?i:all\W+the\W+instructions)"],
-            &[
-                r"[\x{E0000}-\x{E007F}]{8,}",
-                r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{4,}",
-                r"[\x{202D}\x{202E}]",
-            ],
-            &[r"(?i:ſhow)", r"(?i:tell\W+me)"],
-        ];
+        let lists = LISTS;
         for (number, list) in lists.iter().enumerate() {
             let patterns: Vec<String> = list.iter().map(|pattern| pattern.to_string()).collect();
             let ours = PatternSet::new(&patterns).unwrap();
-            assert_eq!(ours.needs_non_ascii(), number == 3, "{list:?}");
+            assert_eq!(ours.needs_non_ascii(), [3, 6].contains(&number), "{list:?}");
             let reference = regex::RegexSet::new(&patterns).unwrap();
             let mut matched = 0;
             for text in texts(number as u64 + 1, 20_000) {
@@ -465,24 +473,7 @@ mod tests {
     /// cache so small that it is cleared again and again mid-group.
     #[test]
     fn side_by_side_reads_find_what_regex_sets_find() {
-        let lists: [&[&str]; 6] = [
-            &[
-                r"(?i:(?:ignore|disregard)\W+(?:\w+\W+){0,3}?(?:previous|your)\W+(?:\w+\W+){0,2}?instructions?)",
-                r"(?i:(?:show|tell)\W+(?:me\W+)?(?:the\W+)?system\W+prompt)",
-                r"(?i:kelvin\W+mode)",
-                r"(?i:if you are (?:told|asked) to\W+(?:\w+\W+){0,12}instead)",
-            ],
-            &[r"(?i:dan\W+mode\W+enabled)", r"(?i:system_?prompt)"],
-            // Unicode word boundaries: the DFA gives up on text outside ASCII.
-            &[r"(?i:\bdan\b)", r"(?i:all\W+the\W+instructions)"],
-            // Anchors, the end of the text, and a pattern that matches nothing but the empty text.
-            &[r"(?i:^ignore)", r"(?i:prompt$)", r"^$"],
-            &[r"(?i:ſhow)", r"(?i:tell\W+me)"],
-            &[
-                r"[\x{200B}-\x{200D}\x{2060}\x{FEFF}]{4,}",
-                r"(?i:\x{202E}\W*you)",
-            ],
-        ];
+        let lists = LISTS;
         for (number, list) in lists.iter().enumerate() {
             let patterns: Vec<String> = list.iter().map(|pattern| pattern.to_string()).collect();
             let reference = regex::RegexSet::new(&patterns).unwrap();
