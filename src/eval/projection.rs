@@ -19,6 +19,12 @@
 //! epoch milliseconds, and the lowercased (and whitespace-folded) variants of
 //! the slots that case-insensitive operators read are computed once
 //! ([`super::fold`]).
+//!
+//! The filters run on a group of such events at once
+//! ([`Projection::run_filters`]): the regex-list tests that every event of a
+//! type runs are answered for the whole group first ([`super::ahead`]), then
+//! each event's filters read those answers, and the event keeps only what
+//! the detection shapes read.
 
 use std::sync::Arc;
 
@@ -63,9 +69,10 @@ struct TypeInfo {
 }
 
 /// What to read from each line, planned once for the loaded rules, and the
-/// rules' filters, which only read one event and so are evaluated right
-/// after the line is parsed (on the parsing thread, while the event is in
-/// cache); the engine reads their results with [`Event::passed`].
+/// rules' filters, which only read one event and so are evaluated on the
+/// parsing thread once a small group of lines is parsed (so that the regex
+/// lists can read the group's texts side by side: `ahead.rs`);
+/// the engine reads their results with [`Event::passed`].
 #[derive(Debug, Clone)]
 pub struct Projection {
     /// Every filter (rule filters, aggregate filters, sequence step filters).
