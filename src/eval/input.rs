@@ -302,7 +302,9 @@ impl SequentialSource {
     /// Reads up to [`GROUP_LINES`] lines into [`Self::pending`] and runs their
     /// filters. Only lines already in the reader's buffer join a group that
     /// has one: a group never waits on a read (a live input's events are
-    /// not held back), and a read error never strands parsed lines.
+    /// not held back), a read error never strands parsed lines, and a group
+    /// holds at most one line copied across the buffer's end plus what one
+    /// buffer holds, so a run of long lines costs no more memory than before.
     fn read_group(&mut self) -> Result<(), EvalError> {
         while self.pending.len() < GROUP_LINES {
             if !self.pending.is_empty() && self.reader.buffer().is_empty() {
