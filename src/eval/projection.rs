@@ -308,7 +308,6 @@ impl Projection {
         slots_buffer: &mut Vec<Slot>,
         norms_buffer: &mut Vec<std::cell::OnceCell<String>>,
     ) -> Result<Event, LineErrorKind> {
-        let error = |kind| kind;
         let scratch = text;
         scratch.clear();
         let filter_words = self.filters.len().div_ceil(64).saturating_sub(1);
@@ -321,25 +320,23 @@ impl Projection {
             slots.fill(Slot::Missing);
             scratch.clear();
             self.read_with_serde(line, &mut slots, scratch)
-                .map_err(|problem| error(LineErrorKind::NotJson(problem.to_string())))?;
+                .map_err(|problem| LineErrorKind::NotJson(problem.to_string()))?;
         }
 
         let event_type = match slots[usize::from(self.event_type)] {
             Slot::Str(start, end) => self.event_type_index(&scratch[start as usize..end as usize]),
-            Slot::Missing => return Err(error(LineErrorKind::MissingEventType)),
-            other => return Err(error(LineErrorKind::EventTypeNotText(other.json_kind()))),
+            Slot::Missing => return Err(LineErrorKind::MissingEventType),
+            other => return Err(LineErrorKind::EventTypeNotText(other.json_kind())),
         };
         let time = match slots[usize::from(self.timestamp)] {
             Slot::Str(start, end) => {
                 let text = &scratch[start as usize..end as usize];
                 time::parse_millis(text)
-                    .ok_or_else(|| error(LineErrorKind::BadTimestamp(text.to_string())))?
+                    .ok_or_else(|| LineErrorKind::BadTimestamp(text.to_string()))?
             }
-            Slot::Missing => return Err(error(LineErrorKind::MissingTimestamp)),
+            Slot::Missing => return Err(LineErrorKind::MissingTimestamp),
             other => {
-                return Err(error(LineErrorKind::BadTimestamp(
-                    other.json_kind().to_string(),
-                )));
+                return Err(LineErrorKind::BadTimestamp(other.json_kind().to_string()));
             }
         };
         slots[usize::from(self.timestamp)] = Slot::Int(time);
@@ -365,20 +362,20 @@ impl Projection {
                             .unwrap_or_else(|| value.json_kind().to_string()),
                         other => describe(other, scratch),
                     };
-                    return Err(error(LineErrorKind::WrongType {
+                    return Err(LineErrorKind::WrongType {
                         field: field.clone(),
                         event_type: self.type_names[index as usize].clone(),
                         expected: declared,
                         found,
-                    }));
+                    });
                 }
             }
             for &slot in &info.required {
                 if slots[usize::from(slot)] == Slot::Missing {
-                    return Err(error(LineErrorKind::MissingRequired {
+                    return Err(LineErrorKind::MissingRequired {
                         field: self.fields[usize::from(slot)].name.clone(),
                         event_type: self.type_names[index as usize].clone(),
-                    }));
+                    });
                 }
             }
         }
