@@ -25,7 +25,7 @@ use super::expr::{Needles, Pred, Subject, ValueExpr};
 use super::lanes::LaneCache;
 use super::literals::PatternSet;
 
-/// Most tests read ahead (one bit each in [`Event::eager`]).
+/// How many tests can be read ahead (one bit each in [`Event::eager`]).
 pub(crate) const MAX_TESTS: usize = 64;
 
 /// A regex-list test read ahead: where it is among the filters, and the

@@ -15,9 +15,9 @@
 //! phrases and 1.2 instead of 2.9 for the injection markers.
 //!
 //! The four lanes share one cache of states. When the cache fills up it is
-//! cleared, which leaves the other lanes' states meaningless; those lanes
-//! then read their texts again from the start (a clear is rare: the cache
-//! holds [`super::literals::DFA_CACHE_BYTES`]).
+//! cleared, which leaves the lanes' states meaningless; every lane then
+//! reads its text again from the start (a clear is rare: the cache holds
+//! [`super::literals::DFA_CACHE_BYTES`]).
 
 use regex_automata::hybrid::LazyStateID;
 use regex_automata::hybrid::dfa::{Cache, DFA};
