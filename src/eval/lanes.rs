@@ -25,6 +25,8 @@ use regex_automata::nfa::thompson;
 use regex_automata::util::syntax;
 use regex_automata::{Input, MatchKind};
 
+use super::literals::NFA_SIZE_LIMIT;
+
 /// Texts read side by side.
 const LANES: usize = 4;
 
@@ -83,7 +85,7 @@ impl Lanes {
             .syntax(syntax::Config::new().utf8(true))
             .thompson(
                 thompson::Config::new()
-                    .nfa_size_limit(Some(10 * (1 << 20)))
+                    .nfa_size_limit(Some(NFA_SIZE_LIMIT))
                     .which_captures(thompson::WhichCaptures::None),
             )
             .build_many(patterns)

@@ -43,6 +43,10 @@ use regex_syntax::hir::{Hir, HirKind};
 /// again all the time, ten times slower than with room for its states.
 pub(crate) const DFA_CACHE_BYTES: usize = 128 << 20;
 
+/// The largest compiled program of one regex list, as `regex::RegexSet`
+/// allows (its default size limit); [`super::lanes`] builds the same.
+pub(crate) const NFA_SIZE_LIMIT: usize = 10 << 20;
+
 /// Literal sets larger than this are not worth a prefilter.
 const MAX_LITERALS: usize = 64;
 
@@ -212,7 +216,7 @@ fn build_set(
     use regex_automata::{MatchKind, meta, util::syntax};
     // What `regex::RegexSetBuilder::build` configures (regex 1.x, builders.rs).
     let config = meta::Config::new()
-        .nfa_size_limit(Some(10 * (1 << 20)))
+        .nfa_size_limit(Some(NFA_SIZE_LIMIT))
         .hybrid_cache_capacity(DFA_CACHE_BYTES)
         .match_kind(MatchKind::All)
         .utf8_empty(true)
