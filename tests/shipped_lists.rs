@@ -2,7 +2,10 @@
 //! that has regexes (issue 15): a rule matching each list, against the raw
 //! field and against its normalised companion, must compile everywhere
 //! `Need::Regex` is supported, so a list edit that one engine cannot run
-//! fails here rather than in a content repository's build.
+//! fails here rather than in a content repository's build. The exception:
+//! the lists whose regexes Elasticsearch could not turn into an automaton
+//! (Lucene's determinize limit) are refused by the Elastic targets, and
+//! the test pins exactly which.
 
 #![allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
 
@@ -74,6 +77,7 @@ fn every_shipped_regex_list_compiles_for_every_regex_target() {
     let pack = project.pack.as_ref().expect("the pack checks");
     let registry = targets::registry();
     let mut checked = 0;
+    let mut refused: Vec<String> = Vec::new();
     for target in registry
         .iter()
         .filter(|target| target.supports(Need::Regex))
@@ -87,15 +91,20 @@ fn every_shipped_regex_list_compiles_for_every_regex_target() {
             if let Err(problems) =
                 targets::compile_rule(target.as_ref(), rule, pack, &mapping, &registry)
             {
-                panic!(
-                    "{} cannot compile {}: {:#?}",
+                let messages: Vec<&String> =
+                    problems.iter().map(|problem| &problem.message).collect();
+                // The one refusal allowed: Elasticsearch could not build the
+                // automaton of a regex (docs/targets.md, "Regexes Lucene
+                // cannot determinize").
+                assert!(
+                    messages
+                        .iter()
+                        .all(|message| message.contains("TooComplexToDeterminizeException")),
+                    "{} cannot compile {}: {messages:#?}",
                     target.id(),
                     rule.id,
-                    problems
-                        .iter()
-                        .map(|problem| &problem.message)
-                        .collect::<Vec<_>>()
                 );
+                refused.push(format!("{} {}", target.id(), rule.id));
             }
             checked += 1;
         }
@@ -103,4 +112,19 @@ fn every_shipped_regex_list_compiles_for_every_regex_target() {
     let _ = std::fs::remove_dir_all(&directory);
     // Seven targets have regexes (all but Kibana KQL), 12 rules each.
     assert_eq!(checked, 7 * 12);
+    // Lucene 9.9.1 refuses a regex of each of these lists (the Google key's
+    // exact length; word gaps and bounded runs that overlap after `.*`),
+    // so the Elastic targets cannot run them; every other pair compiles.
+    refused.sort();
+    let expected: Vec<String> = ["elastic_eql", "elastic_esql"]
+        .iter()
+        .flat_map(|target| {
+            ["extraction_phrases", "injection_markers", "secret_patterns"]
+                .iter()
+                .flat_map(move |list| {
+                    ["norm", "raw"].map(|subject| format!("{target} local.{list}_{subject}"))
+                })
+        })
+        .collect();
+    assert_eq!(refused, expected, "the pairs refused for Lucene's limit");
 }

@@ -182,11 +182,18 @@ fn written_needle(
     check_length(out)
 }
 
+/// The limits Elasticsearch puts on a regex: its length, and the work of
+/// turning it into a DFA (see [`effort`]).
 fn check_length(regex: String) -> Result<String, String> {
     if regex.chars().count() > MAX_REGEX_LENGTH {
         Err(format!(
             "the translated regex has {} characters, more than Elasticsearch's default index.max_regex_length of {MAX_REGEX_LENGTH}",
             regex.chars().count()
+        ))
+    } else if !effort::fits(&regex) {
+        Err(format!(
+            "the translated regex needs more work than Lucene's default determinize limit to become an automaton (more than {} by tripline's estimate), so Elasticsearch would fail the query with TooComplexToDeterminizeException: bounded repetitions or word gaps that can overlap after the leading `.*` make one state per combination of counts",
+            effort::BUDGET
         ))
     } else {
         Ok(regex)
@@ -644,6 +651,8 @@ fn push_scalar_range(out: &mut Vec<(char, char)>, start: u32, end: u32) {
         out.push((start, end));
     }
 }
+
+mod effort;
 
 #[cfg(test)]
 mod tests;
