@@ -169,14 +169,9 @@ impl Nfa {
                     .collect();
                 self.push(State::Ranges(ranges, next))
             }
-            HirKind::Class(Class::Bytes(class)) => {
-                let ranges = class
-                    .ranges()
-                    .iter()
-                    .map(|range| (u32::from(range.start()), u32::from(range.end())))
-                    .collect();
-                self.push(State::Ranges(ranges, next))
-            }
+            // Byte classes come only from `(?-u)`, which Lucene's syntax has
+            // not: a regex that holds one is not the writer's, and is refused.
+            HirKind::Class(Class::Bytes(_)) => None,
             HirKind::Capture(capture) => self.compile(&capture.sub, next),
             HirKind::Concat(items) => {
                 let mut at = next;
