@@ -28,10 +28,10 @@ import sys
 # Lucene 9.9.1 refuses this one (a key of exactly 35 characters after `.*`).
 CONTROL = r"(.*[^0-9A-Z_a-z])?AIza[\-0-9A-Z\_a-z]{35}(([^\-0-9A-Z\_a-z]).*)?"
 
-EQL_STRING = r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"'
-EQL_REGEX = re.compile(r"\bregex(~?)\s*(\((?:\s*(?:" + EQL_STRING + r")\s*,?)+\s*\)|" + EQL_STRING + ")")
-ESQL_STRING = r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"'
-ESQL_REGEX = re.compile(r"\bRLIKE\s+(" + ESQL_STRING + r"|\((?:\s*(?:" + ESQL_STRING + r")\s*,?)+\s*\))")
+# A string literal of either language: triple-quoted (raw) or escaped.
+STRING = r'"""(?:.|\n)*?"""|"(?:[^"\\\n]|\\.)*"'
+EQL_REGEX = re.compile(r"\bregex(~?)\s*(\((?:\s*(?:" + STRING + r")\s*,?)+\s*\)|" + STRING + ")")
+ESQL_REGEX = re.compile(r"\bRLIKE\s+(" + STRING + r"|\((?:\s*(?:" + STRING + r")\s*,?)+\s*\))")
 
 
 def unescape(literal, eql):
@@ -72,7 +72,7 @@ def regexes(query, eql):
     for match in matches:
         fold = eql and match.group(1) == "~"
         literals = match.group(2) if eql else match.group(1)
-        for literal in re.findall(EQL_STRING if eql else ESQL_STRING, literals):
+        for literal in re.findall(STRING, literals):
             found.append((fold, unescape(literal, eql)))
     return found
 

@@ -179,12 +179,12 @@ fn written_needle(
     if matches!(op, TextOp::Contains | TextOp::StartsWith) {
         out.push_str(".*");
     }
-    check_length(out)
+    check_limits(out)
 }
 
 /// The limits Elasticsearch puts on a regex: its length, and the work of
 /// turning it into a DFA (see [`effort`]).
-fn check_length(regex: String) -> Result<String, String> {
+fn check_limits(regex: String) -> Result<String, String> {
     if regex.chars().count() > MAX_REGEX_LENGTH {
         Err(format!(
             "the translated regex has {} characters, more than Elasticsearch's default index.max_regex_length of {MAX_REGEX_LENGTH}",
@@ -315,7 +315,7 @@ fn translated_search(pattern: &str, case_insensitive: bool, fold: Fold) -> Resul
     for item in items {
         body.push_str(&translate(item, true, fold)?);
     }
-    check_length(format!("{prefix}{body}{suffix}"))
+    check_limits(format!("{prefix}{body}{suffix}"))
 }
 
 /// The prefix (or suffix) that puts a `\b` (or `\B`, `negated`) between

@@ -39,8 +39,9 @@ const MAX_NFA_STATES: usize = 100_000;
 /// against Lucene 9.9.1 on every regex the shipped pack compiles to
 /// (`.ci/conformance/lucene_check.py`): the ones Lucene accepts need at most
 /// 230,000 by [`effort`], the ones it refuses at least 337,000, so this
-/// budget refuses all of those with room, and stands for Lucene 10, which
-/// determinizes the whole automaton in one pass as [`effort`] does.
+/// budget refuses every one Lucene refuses, with room. It also stands for
+/// Lucene 10, which determinizes the whole automaton in one pass as
+/// [`effort`] does.
 pub(crate) const BUDGET: u64 = 100_000;
 
 /// Whether `regex` determinizes within [`BUDGET`] (remembered per thread:
@@ -60,7 +61,9 @@ pub(crate) fn fits(regex: &str) -> bool {
 }
 
 /// A multiply-and-rotate hash of the NFA state sets (SipHash was a fifth of
-/// the estimate's time; the sets are ours, not an attacker's).
+/// the estimate's time). The sets are numbers of states that the shape of
+/// the rule author's own regex decides, and [`BUDGET`] bounds how many are
+/// made.
 #[derive(Default)]
 struct SetHasher(u64);
 
@@ -89,7 +92,7 @@ impl Hasher for SetHasher {
 type Sets = HashSet<Vec<u32>, BuildHasherDefault<SetHasher>>;
 
 /// One state of the Thompson automaton.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 enum State {
     /// Any character in the ranges (inclusive code points), then `next`.
     Ranges(Vec<(u32, u32)>, usize),
