@@ -121,7 +121,7 @@ pub(crate) fn effort(regex: &str, budget: u64) -> Option<u64> {
 /// The writer's Lucene regex in `regex` syntax: an escaped character is that
 /// character; everything else (groups, classes, repetitions, `.`) is read
 /// the same by both.
-fn rust_syntax(regex: &str) -> String {
+pub(super) fn rust_syntax(regex: &str) -> String {
     let mut out = String::with_capacity(regex.len() + 8);
     let mut characters = regex.chars();
     while let Some(character) = characters.next() {

@@ -239,7 +239,7 @@ fn word_boundaries_at_the_ends_are_spelled_out() {
         |pattern: &str| regex::Regex::new(&crate::ir::regex::ascii_classes(pattern)).unwrap();
     let lucene = |pattern: &str| {
         let translated = search_regex(pattern, false).unwrap();
-        regex::Regex::new(&format!("^(?s:{})$", translated.replace("\\ ", " "))).unwrap()
+        regex::Regex::new(&format!("^(?s:{})$", effort::rust_syntax(&translated))).unwrap()
     };
     for pattern in ["\\bDAN\\b", "\\B-x", "x\\B", "\\b(?:AKIA|ASIA)\\d{2}\\b"] {
         for text in [
